@@ -1,0 +1,116 @@
+using System.Net;
+using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Http;
+using DaprLlm.Sidecar.State;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace DaprLlm.Sidecar.Hosting;
+
+/// <summary>Kestrel listeners, logging, the component registry and the cross-cutting HTTP pipeline.</summary>
+public static class SidecarHosting
+{
+    public static WebApplicationBuilder AddSidecarHosting(this WebApplicationBuilder builder, SidecarOptions options)
+    {
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
+        {
+            "debug" => LogLevel.Debug,
+            "warn" or "warning" => LogLevel.Warning,
+            "error" => LogLevel.Error,
+            "fatal" => LogLevel.Critical,
+            _ => LogLevel.Information,
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = options.ListenAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.ListenAddress);
+            kestrel.Listen(address, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(address, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Limits.MaxRequestBodySize = options.MaxBodySizeBytes;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxBodySizeBytes;
+            o.EnableDetailedErrors = true;
+        });
+        builder.Services.AddSingleton<ComponentRegistry>();
+        builder.Services.AddSingleton<IComponentFactory, InMemoryStateStoreFactory>();
+        builder.Services.AddSingleton<SidecarRegistry>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SidecarRegistry>());
+        builder.Services.AddSingleton<AppChannel.AppChannel>();
+        builder.Services.AddHttpClient(AppChannel.AppChannel.HttpClientName)
+            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) });
+        return builder;
+    }
+
+    /// <summary>Path normalisation, API token check and API logging; call before mapping any API.</summary>
+    public static WebApplication UseSidecarPipeline(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<SidecarOptions>();
+        var apiLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dapr.runtime.http-api");
+
+        app.Use(async (context, next) =>
+        {
+            // The .NET actor SDK sends "//v1.0/actors/...": collapse leading slashes like daprd's router.
+            var path = context.Request.Path.Value;
+            if (path is not null && path.StartsWith("//", StringComparison.Ordinal))
+            {
+                context.Request.Path = "/" + path.TrimStart('/');
+            }
+
+            if (options.ApiToken is { } token && !IsPublicHealthPath(context.Request.Path) &&
+                !string.Equals(context.Request.Headers["dapr-api-token"], token, StringComparison.Ordinal))
+            {
+                if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
+                {
+                    context.Response.StatusCode = 200;
+                    context.Response.ContentType = "application/grpc";
+                    context.Response.AppendTrailer("grpc-status", "16");
+                    context.Response.AppendTrailer("grpc-message", "missing or invalid dapr-api-token");
+                    return;
+                }
+
+                await DaprHttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, "ERR_API_TOKEN_INVALID",
+                    "invalid api token");
+                return;
+            }
+
+            if (options.EnableApiLogging)
+            {
+                apiLog.LogInformation("{Method} {Path}", context.Request.Method, context.Request.Path);
+            }
+
+            await next(context);
+        });
+        return app;
+    }
+
+    /// <summary>Health endpoints and the 501 answer for APIs the local sidecar does not implement.</summary>
+    public static WebApplication MapSidecarCore(this WebApplication app)
+    {
+        app.MapGet("/v1.0/healthz", () => Results.NoContent());
+        app.MapGet("/v1.0/healthz/outbound", () => Results.NoContent());
+        app.MapFallback("/v1.0/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
+            "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
+        app.MapFallback("/v1.0-alpha1/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
+            "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
+        app.MapFallback("/v1.0-beta1/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
+            "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
+        return app;
+    }
+
+    // daprd lets health probes through without the token.
+    private static bool IsPublicHealthPath(PathString path) => path.StartsWithSegments("/v1.0/healthz");
+}

@@ -1,0 +1,58 @@
+using DaprLlm.Sidecar.Actors;
+using DaprLlm.Sidecar.Bindings;
+using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Hosting;
+using DaprLlm.Sidecar.Invocation;
+using DaprLlm.Sidecar.Metadata;
+using DaprLlm.Sidecar.PubSub;
+using DaprLlm.Sidecar.Resiliency;
+using DaprLlm.Sidecar.Secrets;
+using DaprLlm.Sidecar.State;
+using DaprLlm.Sidecar.Telemetry;
+using DaprLlm.Sidecar.Workflows;
+
+var options = SidecarCommandLine.Parse(args, Console.Error);
+if (options is null)
+{
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+builder.AddSidecarHosting(options)
+    .AddTelemetry()
+    .AddResiliency()
+    .AddState()
+    .AddSecrets()
+    .AddBindings()
+    .AddInvocation()
+    .AddPubSub()
+    .AddActors()
+    .AddWorkflows()
+    .AddMetadata();
+
+var app = builder.Build();
+try
+{
+    await app.Services.GetRequiredService<ComponentRegistry>().InitializeAsync(CancellationToken.None);
+}
+catch (ComponentConfigException e)
+{
+    Console.Error.WriteLine($"fatal: {e.Message}");
+    return 1;
+}
+
+app.UseSidecarPipeline()
+    .MapSidecarCore()
+    .MapState()
+    .MapSecrets()
+    .MapBindings()
+    .MapInvocation()
+    .MapPubSub()
+    .MapActors()
+    .MapWorkflows()
+    .MapMetadata()
+    .MapResiliency()
+    .MapTelemetry();
+
+await app.RunAsync();
+return 0;
