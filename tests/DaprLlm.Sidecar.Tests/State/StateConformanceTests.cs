@@ -126,7 +126,7 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
         using var client = StateSidecars.Client(sidecars[kind]);
         var (expiring, lasting) = (Key(), Key());
 
-        await client.SaveStateAsync("statestore", expiring, "soon gone", metadata: new Dictionary<string, string> { ["ttlInSeconds"] = "1" }, cancellationToken: Ct);
+        await client.SaveStateAsync("statestore", expiring, "soon gone", metadata: new Dictionary<string, string> { ["ttlInSeconds"] = "2" }, cancellationToken: Ct);
         await client.SaveStateAsync("statestore", lasting, "stays", cancellationToken: Ct);
         Assert.Equal("soon gone", await client.GetStateAsync<string>("statestore", expiring, cancellationToken: Ct));
 
