@@ -200,12 +200,11 @@ public sealed class ServiceInvocationTests(InvocationPairFixture fixture) : ICla
         using var http = new HttpClient();
 
         using var response = await http.GetAsync($"{Pair.CallerSidecar.HttpEndpoint}/v1.0/invoke/nobody/method/echo/x", Ct);
-        var body = await response.Content.ReadAsStringAsync(Ct);
+        var error = await DaprError.ReadAsync(response, Ct);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Contains("\"errorCode\":\"ERR_DIRECT_INVOKE\"", body, StringComparison.Ordinal);
-        Assert.Contains("failed to invoke, id: nobody", body, StringComparison.Ordinal);
-        Assert.Contains("couldn't find service: nobody", body, StringComparison.Ordinal);
+        Assert.Equal("ERR_DIRECT_INVOKE", error.ErrorCode);
+        Assert.Equal("failed to invoke, id: nobody, err: couldn't find service: nobody", error.Message);
     }
 
     [Fact]

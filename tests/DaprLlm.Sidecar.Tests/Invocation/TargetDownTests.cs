@@ -14,12 +14,11 @@ public sealed class TargetDownTests
         using var http = pair.InvokeClient();
 
         using var response = await http.GetAsync("http://target/echo/down", Ct);
-        var body = await response.Content.ReadAsStringAsync(Ct);
+        var error = await DaprError.ReadAsync(response, Ct);
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Contains("ERR_DIRECT_INVOKE", body, StringComparison.Ordinal);
-        Assert.Contains("failed to invoke, id: target", body, StringComparison.Ordinal);
-        Assert.Contains("app 'target' is not reachable", body, StringComparison.Ordinal);
+        Assert.Equal("ERR_DIRECT_INVOKE", error.ErrorCode);
+        Assert.StartsWith("failed to invoke, id: target, err: app 'target' is not reachable", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -30,13 +29,13 @@ public sealed class TargetDownTests
         using var http = pair.InvokeClient();
 
         using var down = await http.GetAsync("http://target/echo/down", Ct);
-        var body = await down.Content.ReadAsStringAsync(Ct);
+        var error = await DaprError.ReadAsync(down, Ct);
         await pair.TargetSidecar.RestartAsync();
         using var up = await http.GetAsync("http://target/echo/up", Ct);
 
         Assert.Equal(HttpStatusCode.InternalServerError, down.StatusCode);
-        Assert.Contains("ERR_DIRECT_INVOKE", body, StringComparison.Ordinal);
-        Assert.Contains("failed to invoke, id: target", body, StringComparison.Ordinal);
+        Assert.Equal("ERR_DIRECT_INVOKE", error.ErrorCode);
+        Assert.StartsWith("failed to invoke, id: target, err: ", error.Message, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, up.StatusCode);
     }
 }

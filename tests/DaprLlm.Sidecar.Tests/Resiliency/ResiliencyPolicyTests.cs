@@ -90,12 +90,12 @@ public sealed class ResiliencyPolicyTests
         var watch = Stopwatch.StartNew();
 
         using var response = await http.GetAsync("http://target/slow/t1", Ct);
-        var body = await response.Content.ReadAsStringAsync(Ct);
+        var error = await DaprError.ReadAsync(response, Ct);
         pair.Target.Gate("t1").TrySetResult();
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
-        Assert.Contains("ERR_DIRECT_INVOKE", body, StringComparison.Ordinal);
-        Assert.Contains("context deadline exceeded", body, StringComparison.Ordinal);
+        Assert.Equal("ERR_DIRECT_INVOKE", error.ErrorCode);
+        Assert.Equal("failed to invoke, id: target, err: context deadline exceeded", error.Message);
         Assert.InRange(watch.Elapsed, TimeSpan.FromMilliseconds(400), TimeSpan.FromSeconds(10));
     }
 
@@ -113,9 +113,9 @@ public sealed class ResiliencyPolicyTests
         }
 
         using var open = await http.GetAsync("http://target/breaker", Ct);
-        var openBody = await open.Content.ReadAsStringAsync(Ct);
+        var openError = await DaprError.ReadAsync(open, Ct);
         Assert.Equal(HttpStatusCode.InternalServerError, open.StatusCode);
-        Assert.Contains("circuit breaker is open", openBody, StringComparison.Ordinal);
+        Assert.Equal("failed to invoke, id: target, err: circuit breaker is open", openError.Message);
         Assert.Equal(3, pair.Target.HitsOf("breaker"));
 
         pair.Target.BreakerFailing = false;
