@@ -36,6 +36,8 @@ public sealed class OtlpExportTests
             "the target sidecar's span");
         await Deadline.WaitUntilAsync(() => collector.Received("metrics", "caller-dapr", "dapr_http_server_request_count", "dapr_service_invocation_req_sent_total"),
             TimeSpan.FromSeconds(15), "the caller sidecar's API and invocation metrics");
+        await Deadline.WaitUntilAsync(() => collector.Received("logs", "caller-dapr", "Registered app id"), TimeSpan.FromSeconds(15),
+            "the caller sidecar's structured logs");
     }
 
     [Fact]
