@@ -62,13 +62,14 @@ public sealed record ActorSchedule(DateTimeOffset FirstDue, TimeSpan? Period, in
                 text = text[(slash + 1)..];
             }
 
-            if (!DaprDuration.TryParse(text, out var p) || p <= TimeSpan.Zero)
+            if (!DaprDuration.TryParse(text, out var p) || p < TimeSpan.Zero)
             {
                 error = $"error parsing period '{period}'";
                 return false;
             }
 
-            every = p;
+            // A zero period (what the SDKs send for TimeSpan.Zero) fires once.
+            every = p == TimeSpan.Zero ? null : p;
             if (repetitions == 0)
             {
                 error = $"error parsing period '{period}': repetitions must be greater than 0";

@@ -1,0 +1,23 @@
+using Dapr.Actors;
+
+namespace DaprLlm.Sidecar.Tests.Actors;
+
+/// <summary>The test actor's contract, called through remoting proxies.</summary>
+public interface ICounterActor : IActor
+{
+    Task<int> IncrementAsync(int by);
+
+    Task<int> GetCountAsync();
+
+    Task<string> WhereAsync();
+
+    Task<int> TrackedAsync(int delayMs);
+
+    Task FailAsync(string message);
+
+    Task StartTimerAsync(string name, int dueMs, int periodMs);
+
+    Task AddReminderAsync(string name, int dueMs, int periodMs);
+
+    Task RemoveReminderAsync(string name);
+}
