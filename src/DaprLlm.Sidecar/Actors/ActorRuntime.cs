@@ -309,10 +309,13 @@ public sealed class ActorRuntime(
     private async Task<ActorCallResult?> RunLocalAsync(ActiveActor actor, ActorCall call, CancellationToken cancellationToken)
     {
         var settings = Config.For(call.Key.Type);
+
+        // With reentrancy, a call without a chain id starts a new chain; calls the actor makes carry it back.
+        var chain = settings.Reentrancy ? call.ReentrancyId ?? Guid.NewGuid().ToString() : null;
         ActiveActor.Turn? turn;
         try
         {
-            turn = await actor.EnterAsync(call.ReentrancyId, settings.Reentrancy, settings.MaxStackDepth, cancellationToken);
+            turn = await actor.EnterAsync(chain, settings.Reentrancy, settings.MaxStackDepth, cancellationToken);
         }
         catch (ActorStackDepthException e)
         {
@@ -329,7 +332,6 @@ public sealed class ActorRuntime(
             actor.Touch(time.GetUtcNow());
             try
             {
-                var chain = settings.Reentrancy ? call.ReentrancyId ?? Guid.NewGuid().ToString() : null;
                 return await CallAppAsync(call, chain, cancellationToken);
             }
             finally

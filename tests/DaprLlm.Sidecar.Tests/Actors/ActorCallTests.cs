@@ -133,6 +133,23 @@ public sealed class ActorCallTests
     }
 
     [Fact]
+    public async Task A_reentrant_actor_can_call_itself_when_reentrancy_is_enabled()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        var settings = ActorAppSettings.Default with { Reentrancy = true };
+        await using var node = await ActorNode.StartAsync("A", "actor-reentrant", ActorComponents.InMemory(folder), folder.Sub("registry"), probe, settings);
+        var id = Guid.NewGuid().ToString("N");
+
+        var result = await node.Proxy(id).IncrementThroughSelfAsync(4);
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => node.Proxy(id).TrackedAsync(5))));
+
+        Assert.Equal(8, result);
+        Assert.Equal(0, probe.Overlaps);
+        Assert.Equal(Enumerable.Range(5, 10), concurrent.Order());
+    }
+
+    [Fact]
     public async Task Actor_calls_fail_with_daprd_error_when_no_actor_state_store_is_configured()
     {
         using var folder = new TempFolder();

@@ -1,11 +1,12 @@
 using Dapr.Actors;
 using Dapr.Actors.Client;
+using Dapr.Actors.Runtime;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Sidecar.Tests.Actors;
 
 /// <summary>Options of the test actor app, as the SDK's ActorRuntimeOptions.</summary>
-public sealed record ActorAppSettings(TimeSpan IdleTimeout, TimeSpan ScanInterval)
+public sealed record ActorAppSettings(TimeSpan IdleTimeout, TimeSpan ScanInterval, bool Reentrancy = false)
 {
     public static ActorAppSettings Default { get; } = new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(1));
 }
@@ -43,6 +44,7 @@ public sealed class ActorNode : IAsyncDisposable
                 o.ActorIdleTimeout = settings.IdleTimeout;
                 o.ActorScanInterval = settings.ScanInterval;
                 o.HttpEndpoint = sidecar.HttpEndpoint;
+                o.ReentrancyConfig = new ActorReentrancyConfig { Enabled = settings.Reentrancy, MaxStackDepth = 8 };
             });
         }, web => web.MapActorsHandlers());
         var node = new ActorNode(name, sidecar, app);

@@ -24,6 +24,13 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe, ActorHostName
 
     public Task<string> WhereAsync() => Task.FromResult(hostName.Name);
 
+    public async Task<int> IncrementThroughSelfAsync(int by)
+    {
+        var self = ProxyFactory.CreateActorProxy<ICounterActor>(Id, nameof(CounterActor));
+        var inner = await self.IncrementAsync(by);
+        return inner + await self.GetCountAsync();
+    }
+
     public async Task<int> TrackedAsync(int delayMs)
     {
         probe.Enter(Id.GetId());

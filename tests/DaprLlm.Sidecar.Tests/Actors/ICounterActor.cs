@@ -11,6 +11,9 @@ public interface ICounterActor : IActor
 
     Task<string> WhereAsync();
 
+    /// <summary>Calls this same actor again through a proxy: completes only with reentrancy enabled.</summary>
+    Task<int> IncrementThroughSelfAsync(int by);
+
     Task<int> TrackedAsync(int delayMs);
 
     Task FailAsync(string message);
