@@ -15,25 +15,27 @@ public class TaskHubService(WorkflowEngine engine, WorkItemHub hub)
 {
     public const string ServiceName = "TaskHubSidecarService";
 
-    public static void BindService(ServiceBinderBase binder, TaskHubService service)
+    // Grpc.AspNetCore binds each method to the public virtual method of the same name on this class (resolved
+    // per call from DI), so the handler delegates are not needed and the C# names must match the gRPC names.
+    public static void BindService(ServiceBinderBase binder, TaskHubService? service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<Empty, Empty>(ServiceName, "Hello"), service.Hello);
-        binder.AddMethod(DaprGrpcMethod.Unary<CreateInstanceRequest, CreateInstanceResponse>(ServiceName, "StartInstance"), service.StartInstance);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "GetInstance"), service.GetInstance);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "WaitForInstanceStart"), service.WaitForInstanceStart);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "WaitForInstanceCompletion"), service.WaitForInstanceCompletion);
-        binder.AddMethod(DaprGrpcMethod.Unary<RaiseEventRequest, RaiseEventResponse>(ServiceName, "RaiseEvent"), service.RaiseEvent);
-        binder.AddMethod(DaprGrpcMethod.Unary<TerminateRequest, TerminateResponse>(ServiceName, "TerminateInstance"), service.TerminateInstance);
-        binder.AddMethod(DaprGrpcMethod.Unary<SuspendRequest, SuspendResponse>(ServiceName, "SuspendInstance"), service.SuspendInstance);
-        binder.AddMethod(DaprGrpcMethod.Unary<ResumeRequest, ResumeResponse>(ServiceName, "ResumeInstance"), service.ResumeInstance);
-        binder.AddMethod(DaprGrpcMethod.Unary<PurgeInstancesRequest, PurgeInstancesResponse>(ServiceName, "PurgeInstances"), service.PurgeInstances);
-        binder.AddMethod(DaprGrpcMethod.ServerStreaming<GetWorkItemsRequest, WorkItem>(ServiceName, "GetWorkItems"), service.GetWorkItems);
-        binder.AddMethod(DaprGrpcMethod.Unary<ActivityResponse, CompleteTaskResponse>(ServiceName, "CompleteActivityTask"), service.CompleteActivityTask);
-        binder.AddMethod(DaprGrpcMethod.Unary<WorkflowResponse, CompleteTaskResponse>(ServiceName, "CompleteOrchestratorTask"), service.CompleteOrchestratorTask);
-        binder.AddMethod(DaprGrpcMethod.Unary<WorkflowResponse, CompleteTaskResponse>(ServiceName, "CompleteWorkflowTask"), service.CompleteOrchestratorTask);
-        binder.AddMethod(DaprGrpcMethod.Unary<RerunWorkflowFromEventRequest, RerunWorkflowFromEventResponse>(ServiceName, "RerunWorkflowFromEvent"), service.RerunWorkflowFromEvent);
-        binder.AddMethod(DaprGrpcMethod.Unary<ListInstanceIDsRequest, ListInstanceIDsResponse>(ServiceName, "ListInstanceIDs"), service.ListInstanceIDs);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceHistoryRequest, GetInstanceHistoryResponse>(ServiceName, "GetInstanceHistory"), service.GetInstanceHistory);
+        binder.AddMethod(DaprGrpcMethod.Unary<Empty, Empty>(ServiceName, "Hello"), (UnaryServerMethod<Empty, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<CreateInstanceRequest, CreateInstanceResponse>(ServiceName, "StartInstance"), (UnaryServerMethod<CreateInstanceRequest, CreateInstanceResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "GetInstance"), (UnaryServerMethod<GetInstanceRequest, GetInstanceResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "WaitForInstanceStart"), (UnaryServerMethod<GetInstanceRequest, GetInstanceResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceRequest, GetInstanceResponse>(ServiceName, "WaitForInstanceCompletion"), (UnaryServerMethod<GetInstanceRequest, GetInstanceResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<RaiseEventRequest, RaiseEventResponse>(ServiceName, "RaiseEvent"), (UnaryServerMethod<RaiseEventRequest, RaiseEventResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<TerminateRequest, TerminateResponse>(ServiceName, "TerminateInstance"), (UnaryServerMethod<TerminateRequest, TerminateResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<SuspendRequest, SuspendResponse>(ServiceName, "SuspendInstance"), (UnaryServerMethod<SuspendRequest, SuspendResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<ResumeRequest, ResumeResponse>(ServiceName, "ResumeInstance"), (UnaryServerMethod<ResumeRequest, ResumeResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<PurgeInstancesRequest, PurgeInstancesResponse>(ServiceName, "PurgeInstances"), (UnaryServerMethod<PurgeInstancesRequest, PurgeInstancesResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.ServerStreaming<GetWorkItemsRequest, WorkItem>(ServiceName, "GetWorkItems"), (ServerStreamingServerMethod<GetWorkItemsRequest, WorkItem>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<ActivityResponse, CompleteTaskResponse>(ServiceName, "CompleteActivityTask"), (UnaryServerMethod<ActivityResponse, CompleteTaskResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<WorkflowResponse, CompleteTaskResponse>(ServiceName, "CompleteOrchestratorTask"), (UnaryServerMethod<WorkflowResponse, CompleteTaskResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<WorkflowResponse, CompleteTaskResponse>(ServiceName, "CompleteWorkflowTask"), (UnaryServerMethod<WorkflowResponse, CompleteTaskResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<RerunWorkflowFromEventRequest, RerunWorkflowFromEventResponse>(ServiceName, "RerunWorkflowFromEvent"), (UnaryServerMethod<RerunWorkflowFromEventRequest, RerunWorkflowFromEventResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<ListInstanceIDsRequest, ListInstanceIDsResponse>(ServiceName, "ListInstanceIDs"), (UnaryServerMethod<ListInstanceIDsRequest, ListInstanceIDsResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetInstanceHistoryRequest, GetInstanceHistoryResponse>(ServiceName, "GetInstanceHistory"), (UnaryServerMethod<GetInstanceHistoryRequest, GetInstanceHistoryResponse>?)null);
     }
 
     public virtual Task<Empty> Hello(Empty request, ServerCallContext context) => Task.FromResult(new Empty());
@@ -111,6 +113,10 @@ public class TaskHubService(WorkflowEngine engine, WorkItemHub hub)
         await engine.CompleteOrchestratorAsync(request, context.CancellationToken);
         return new CompleteTaskResponse();
     }
+
+    /// <summary>The newer name of CompleteOrchestratorTask (runtimes 1.18+).</summary>
+    public virtual Task<CompleteTaskResponse> CompleteWorkflowTask(WorkflowResponse request, ServerCallContext context) =>
+        CompleteOrchestratorTask(request, context);
 
     public virtual async Task<RerunWorkflowFromEventResponse> RerunWorkflowFromEvent(RerunWorkflowFromEventRequest request, ServerCallContext context) =>
         new() { NewInstanceID = await engine.RerunAsync(request, context.CancellationToken) };
