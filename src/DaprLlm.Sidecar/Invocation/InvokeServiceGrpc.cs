@@ -20,7 +20,7 @@ public class InvokeServiceGrpc(ServiceInvoker invoker)
     };
 
     public static void BindService(ServiceBinderBase binder, InvokeServiceGrpc service) =>
-        binder.AddMethod(DaprGrpcMethod.Unary<InvokeServiceRequest, InvokeResponse>(DaprGrpcMethod.RuntimeService, "InvokeService"), service.InvokeService);
+        binder.AddMethod(DaprGrpcMethod.Unary<InvokeServiceRequest, InvokeResponse>(DaprGrpcMethod.RuntimeService, "InvokeService"), (UnaryServerMethod<InvokeServiceRequest, InvokeResponse>?)null);
 
     public virtual async Task<InvokeResponse> InvokeService(InvokeServiceRequest request, ServerCallContext context)
     {

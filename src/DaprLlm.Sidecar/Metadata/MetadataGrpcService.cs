@@ -15,8 +15,8 @@ public class MetadataGrpcService(MetadataService metadata, ExtendedMetadata exte
 
     public static void BindService(ServiceBinderBase binder, MetadataGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<GetMetadataRequest, GetMetadataResponse>(DaprGrpcMethod.RuntimeService, "GetMetadata"), service.GetMetadata);
-        binder.AddMethod(DaprGrpcMethod.Unary<SetMetadataRequest, Empty>(DaprGrpcMethod.RuntimeService, "SetMetadata"), service.SetMetadata);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetMetadataRequest, GetMetadataResponse>(DaprGrpcMethod.RuntimeService, "GetMetadata"), (UnaryServerMethod<GetMetadataRequest, GetMetadataResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<SetMetadataRequest, Empty>(DaprGrpcMethod.RuntimeService, "SetMetadata"), (UnaryServerMethod<SetMetadataRequest, Empty>?)null);
     }
 
     public virtual Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) =>

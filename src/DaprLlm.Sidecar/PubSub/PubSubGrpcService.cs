@@ -11,12 +11,9 @@ public class PubSubGrpcService(Publisher publisher)
 {
     public static void BindService(ServiceBinderBase binder, PubSubGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<PublishEventRequest, Empty>(DaprGrpcMethod.RuntimeService, "PublishEvent"),
-            (UnaryServerMethod<PublishEventRequest, Empty>)service.PublishEvent);
-        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEventAlpha1"),
-            (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>)service.BulkPublishEvent);
-        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEvent"),
-            (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>)service.BulkPublishEvent);
+        binder.AddMethod(DaprGrpcMethod.Unary<PublishEventRequest, Empty>(DaprGrpcMethod.RuntimeService, "PublishEvent"), (UnaryServerMethod<PublishEventRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEventAlpha1"), (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEvent"), (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>?)null);
     }
 
     public virtual async Task<Empty> PublishEvent(PublishEventRequest request, ServerCallContext context)
@@ -34,6 +31,10 @@ public class PubSubGrpcService(Publisher publisher)
             throw new RpcException(new Status(e.GrpcStatus, e.Message));
         }
     }
+
+    // Grpc.AspNetCore resolves handlers by gRPC method name, so the alpha alias needs its own method.
+    public virtual Task<BulkPublishResponse> BulkPublishEventAlpha1(BulkPublishRequest request, ServerCallContext context) =>
+        BulkPublishEvent(request, context);
 
     public virtual async Task<BulkPublishResponse> BulkPublishEvent(BulkPublishRequest request, ServerCallContext context)
     {

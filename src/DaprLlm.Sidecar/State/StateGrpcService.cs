@@ -12,12 +12,12 @@ public class StateGrpcService(StateService state)
 {
     public static void BindService(ServiceBinderBase binder, StateGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<GetStateRequest, GetStateResponse>(DaprGrpcMethod.RuntimeService, "GetState"), service.GetState);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkStateRequest, GetBulkStateResponse>(DaprGrpcMethod.RuntimeService, "GetBulkState"), service.GetBulkState);
-        binder.AddMethod(DaprGrpcMethod.Unary<SaveStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "SaveState"), service.SaveState);
-        binder.AddMethod(DaprGrpcMethod.Unary<DeleteStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteState"), service.DeleteState);
-        binder.AddMethod(DaprGrpcMethod.Unary<DeleteBulkStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteBulkState"), service.DeleteBulkState);
-        binder.AddMethod(DaprGrpcMethod.Unary<ExecuteStateTransactionRequest, Empty>(DaprGrpcMethod.RuntimeService, "ExecuteStateTransaction"), service.ExecuteStateTransaction);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetStateRequest, GetStateResponse>(DaprGrpcMethod.RuntimeService, "GetState"), (UnaryServerMethod<GetStateRequest, GetStateResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkStateRequest, GetBulkStateResponse>(DaprGrpcMethod.RuntimeService, "GetBulkState"), (UnaryServerMethod<GetBulkStateRequest, GetBulkStateResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<SaveStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "SaveState"), (UnaryServerMethod<SaveStateRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<DeleteStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteState"), (UnaryServerMethod<DeleteStateRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<DeleteBulkStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteBulkState"), (UnaryServerMethod<DeleteBulkStateRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<ExecuteStateTransactionRequest, Empty>(DaprGrpcMethod.RuntimeService, "ExecuteStateTransaction"), (UnaryServerMethod<ExecuteStateTransactionRequest, Empty>?)null);
     }
 
     public virtual async Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context)
