@@ -116,7 +116,7 @@ public sealed class RedisStateStore : IStateStore, IAsyncDisposable
         {
             var op = operations[i];
             keys[i] = op.Key;
-            var etag = op.Set?.ETag ?? op.Delete!.ETag;
+            var etag = op.Set is { } upsert ? upsert.ETag : op.Delete!.ETag;
 
             // daprd's Redis ETags are the integer version; anything else is an invalid ETag (400 / InvalidArgument).
             if (!string.IsNullOrEmpty(etag) && !long.TryParse(etag, NumberStyles.None, CultureInfo.InvariantCulture, out _))
