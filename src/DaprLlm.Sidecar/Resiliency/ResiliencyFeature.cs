@@ -1,13 +1,13 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
-
 namespace DaprLlm.Sidecar.Resiliency;
 
-/// <summary>Wiring of Resiliency policies (placeholder: no policies until the Resiliency resource is read).</summary>
+/// <summary>Wiring of Resiliency policies: the app's Resiliency resources as Polly pipelines per target.</summary>
 public static class ResiliencyFeature
 {
     public static WebApplicationBuilder AddResiliency(this WebApplicationBuilder builder)
     {
-        builder.Services.TryAddSingleton<IResiliencyPolicies, NoResiliencyPolicies>();
+        builder.Services.AddSingleton<ResiliencyPolicies>();
+        builder.Services.AddSingleton<IResiliencyPolicies>(sp => sp.GetRequiredService<ResiliencyPolicies>());
+        builder.Services.AddHostedService<ResiliencyStartupCheck>();
         return builder;
     }
 

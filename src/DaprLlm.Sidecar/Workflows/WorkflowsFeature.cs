@@ -1,9 +1,21 @@
 namespace DaprLlm.Sidecar.Workflows;
 
-/// <summary>Wiring of the Workflows building block (placeholder until it is implemented).</summary>
+/// <summary>Wiring of the Workflows building block: the TaskHubSidecarService gRPC API over a durable engine.</summary>
 public static class WorkflowsFeature
 {
-    public static WebApplicationBuilder AddWorkflows(this WebApplicationBuilder builder) => builder;
+    public static WebApplicationBuilder AddWorkflows(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<WorkflowMetrics>();
+        builder.Services.AddSingleton<WorkItemHub>();
+        builder.Services.AddSingleton<WorkflowEngine>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
+        return builder;
+    }
 
-    public static WebApplication MapWorkflows(this WebApplication app) => app;
+    public static WebApplication MapWorkflows(this WebApplication app)
+    {
+        app.MapGrpcService<TaskHubService>();
+        return app;
+    }
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what DaprLlm needs on a fresh Debian/Ubuntu machine with the .NET 10 SDK, then runs the whole system
+# (Redis, one Dapr sidecar per app, gateway, inference, safety, audit, Aspire dashboard). Ctrl+C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/prerequisites.sh
+install_prerequisites
+
+dotnet tool restore >/dev/null
+dotnet build AppHost/DaprLlm.AppHost -c Debug -nologo -v quiet
+
+export NO_COLOR=1 ASPIRE_CLI_TELEMETRY_OPTOUT=true DOTNET_CLI_TELEMETRY_OPTOUT=1
+cat <<MSG
+
+  DaprLlm is starting (first start takes about half a minute).
+    Aspire dashboard : http://localhost:15080  (the login URL with its token is printed below)
+    OpenAI-style API : http://localhost:5080/v1/chat/completions
+  Try:  curl -s http://localhost:5080/v1/chat/completions -H 'Content-Type: application/json' \\
+          -d '{"model":"daprllm-demo","messages":[{"role":"user","content":"Hello"}]}'
+
+MSG
+exec dotnet aspire run --project AppHost/DaprLlm.AppHost/DaprLlm.AppHost.csproj "$@"

@@ -1,0 +1,10 @@
+namespace DaprLlm.Contracts;
+
+/// <summary>Dapr app ids of the four apps; the AppHost, dapr.yaml and component scopes use the same strings.</summary>
+public static class AppIds
+{
+    public const string Gateway = "gateway";
+    public const string Inference = "inference";
+    public const string Safety = "safety";
+    public const string Audit = "audit";
+}

@@ -1,0 +1,4 @@
+namespace DaprLlm.Contracts.Safety;
+
+/// <summary>Text to moderate, with the request it belongs to.</summary>
+public sealed record ModerationRequest(string RequestId, string Text);

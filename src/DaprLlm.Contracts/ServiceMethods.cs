@@ -1,0 +1,17 @@
+namespace DaprLlm.Contracts;
+
+/// <summary>Dapr service-invocation method paths the apps expose to each other.</summary>
+public static class ServiceMethods
+{
+    /// <summary>safety: moderate a prompt before generation.</summary>
+    public const string ModerateInput = "moderation/input";
+
+    /// <summary>safety: moderate generated text before it is released.</summary>
+    public const string ModerateOutput = "moderation/output";
+
+    /// <summary>inference: generate a chat completion.</summary>
+    public const string Generate = "v1/generate";
+
+    /// <summary>audit: one stored request record by request id (append the id).</summary>
+    public const string AuditRequestPrefix = "audit/requests/";
+}

@@ -1,0 +1,452 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using DaprLlm.Sidecar.Hosting;
+using DaprLlm.Sidecar.Http;
+using DaprLlm.Sidecar.Resiliency;
+using DaprLlm.Sidecar.Telemetry;
+using Microsoft.AspNetCore.Http.Features;
+using Polly;
+using Polly.Timeout;
+
+namespace DaprLlm.Sidecar.Invocation;
+
+/// <summary>
+/// Service invocation as daprd does it: the caller's sidecar resolves the target app id through the
+/// <see cref="SidecarRegistry"/>, applies the app's Resiliency policy, and either calls its own app (a call
+/// for its own app id) or forwards to the target's sidecar, which calls its app. Bodies stream both ways;
+/// a response is copied chunk by chunk and flushed, so server-sent events reach the caller as they are written.
+/// Each hop is a span and carries W3C trace context.
+/// </summary>
+public sealed class ServiceInvoker(
+    SidecarOptions options,
+    SidecarRegistry registry,
+    AppChannel.AppChannel appChannel,
+    IHttpClientFactory httpClients,
+    IResiliencyPolicies policies,
+    InternalInvocationAuth internalAuth,
+    ILogger<ServiceInvoker> logger)
+{
+    public const string SidecarClientName = "sidecar-invoke";
+
+    /// <summary>Route of the sidecar-to-sidecar hop (the part daprd does over its internal gRPC port).</summary>
+    public const string InternalPrefix = "/_daprllm/internal/invoke/";
+
+    private static readonly string HostName = Dns.GetHostName();
+
+    /// <summary>Handles /v1.0/invoke/{id}/method/{method} (and the dapr-app-id header form) from the app.</summary>
+    public async Task InvokeFromAppAsync(HttpContext context, string targetId, string method)
+    {
+        var appId = StripNamespace(targetId);
+        method = CleanMethod(method);
+        using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, context.Request.Headers, appId, method);
+        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false);
+        var pipeline = policies.App(appId);
+        var replay = pipeline != ResiliencePipeline.Empty;
+        byte[]? body = null;
+        if (replay && HasBody(context.Request))
+        {
+            body = await ReadAllAsync(context.Request.Body, context.RequestAborted);
+        }
+
+        var started = false;
+        try
+        {
+            await pipeline.ExecuteAsync(async ct =>
+            {
+                using var request = BuildRequest(call, body is null ? BodyFrom(context.Request) : new ByteArrayContent(body), activity);
+                using var response = await SendAsync(call, request, ct);
+                activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+                var status = (int)response.StatusCode;
+                if (replay && (status < 200 || status > 399))
+                {
+                    throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
+                }
+
+                started = true;
+                await CopyResponseAsync(context, response, ct);
+            }, context.RequestAborted);
+        }
+        catch (Exception e) when (!started)
+        {
+            await WriteFailureAsync(context, targetId, e, activity);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+        {
+            // Part of the answer is already with the caller: all that is left is to cut the stream.
+            logger.LogWarning("Service invocation of {AppId}/{Method} failed while streaming the response: {Error}", appId, method, e.Message);
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            context.Abort();
+        }
+    }
+
+    /// <summary>Handles the sidecar-to-sidecar hop: this sidecar's app is the target.</summary>
+    public async Task InvokeFromSidecarAsync(HttpContext context, string appId, string method)
+    {
+        if (!internalAuth.IsValid(context.Request.Headers[InvocationHeaders.InternalToken]))
+        {
+            await DaprHttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, "ERR_API_TOKEN_INVALID", "invalid sidecar token");
+            return;
+        }
+
+        using var activity = StartSpan($"CallLocal/{appId}/{method}", ActivityKind.Server, context.Request.Headers, appId, method);
+        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: true);
+        HttpResponseMessage response;
+        try
+        {
+            using var request = BuildRequest(call, BodyFrom(context.Request), activity);
+            response = await SendToAppAsync(request, context.RequestAborted);
+        }
+        catch (InvocationFailedException e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            context.Response.Headers[InvocationHeaders.SidecarError] = "1";
+            await DaprHttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "ERR_DIRECT_INVOKE", e.Message);
+            return;
+        }
+
+        using (response)
+        {
+            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+            try
+            {
+                await CopyResponseAsync(context, response, context.RequestAborted);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+            {
+                logger.LogWarning("Streaming the answer of {AppId}/{Method} failed: {Error}", appId, method, e.Message);
+                context.Abort();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs one call with the app's policy and a buffered answer (gRPC InvokeService). Non-success statuses are
+    /// returned, not thrown, once the policy gives up; failures to reach the app throw <see cref="InvocationFailedException"/>.
+    /// </summary>
+    public async Task<BufferedResponse> InvokeBufferedAsync(string targetId, string verb, string method, string query, IHeaderDictionary headers,
+        byte[] body, string? contentType, CancellationToken cancellationToken)
+    {
+        var appId = StripNamespace(targetId);
+        method = CleanMethod(method);
+        using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, headers, appId, method);
+        var call = new OutgoingCall(appId, verb, method, query, headers, FromSidecar: false);
+        try
+        {
+            return await policies.App(appId).ExecuteAsync(async ct =>
+            {
+                var content = new ByteArrayContent(body);
+                if (!string.IsNullOrEmpty(contentType))
+                {
+                    content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+                }
+
+                using var request = BuildRequest(call, content, activity);
+                using var response = await SendAsync(call, request, ct);
+                var buffered = await BufferAsync(response, ct);
+                return buffered.Status is < 200 or > 399 ? throw new StatusCodeFailureException(buffered.Status, buffered) : buffered;
+            }, cancellationToken);
+        }
+        catch (StatusCodeFailureException e) when (e.State is BufferedResponse buffered)
+        {
+            return buffered;
+        }
+        catch (Exception e) when (e is not InvocationFailedException && !cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw new InvocationFailedException(DescribeFailure(e), e);
+        }
+    }
+
+    /// <summary>daprd accepts "app-id.namespace"; self-hosted runs have one namespace, so the suffix only selects it.</summary>
+    public static string StripNamespace(string targetId)
+    {
+        var dot = targetId.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 ? targetId[..dot] : targetId;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(OutgoingCall call, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage response;
+        if (call.AppId == options.AppId)
+        {
+            response = await SendToAppAsync(request, cancellationToken);
+        }
+        else
+        {
+            // Resolved on every attempt, so a retry reaches an instance that came back.
+            var target = registry.Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
+            request.RequestUri = new Uri(target.HttpAddress, $"{InternalPrefix.TrimStart('/')}{Uri.EscapeDataString(call.AppId)}/{EscapePath(call.Method)}{call.Query}");
+            request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
+            try
+            {
+                response = await httpClients.CreateClient(SidecarClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new InvocationFailedException($"the sidecar of '{call.AppId}' at {target.HttpAddress} is not reachable: {e.Message}", e);
+            }
+
+            if (response.Headers.Contains(InvocationHeaders.SidecarError))
+            {
+                using (response)
+                {
+                    var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                    throw new InvocationFailedException(ErrorMessage(text));
+                }
+            }
+        }
+
+        SidecarTelemetry.RecordInvocation(call.AppId, call.Method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
+        return response;
+    }
+
+    private async Task<HttpResponseMessage> SendToAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (!appChannel.IsConfigured)
+        {
+            throw new InvocationFailedException($"app '{options.AppId}' has no app channel (the sidecar was started without --app-port)");
+        }
+
+        try
+        {
+            return await appChannel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvocationFailedException($"app '{options.AppId}' is not reachable at {appChannel.BaseAddress}: {e.Message}", e);
+        }
+    }
+
+    private HttpRequestMessage BuildRequest(OutgoingCall call, HttpContent? content, Activity? activity)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(call.Verb), new Uri($"{EscapePath(call.Method)}{call.Query}", UriKind.Relative))
+        {
+            Content = content,
+            Version = HttpVersion.Version11,
+        };
+        InvocationHeaders.CopyRequestHeaders(call.Headers, request, content, call.FromSidecar);
+        if (!call.FromSidecar)
+        {
+            request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerAppId, options.AppId);
+            request.Headers.TryAddWithoutValidation(InvocationHeaders.CalleeAppId, call.AppId);
+            if (Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns)
+            {
+                request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerNamespace, ns);
+            }
+
+            if (call.AppId != options.AppId)
+            {
+                request.Headers.TryAddWithoutValidation("X-Forwarded-For", registry.Self.Host);
+                request.Headers.TryAddWithoutValidation("X-Forwarded-Host", HostName);
+                request.Headers.TryAddWithoutValidation("Forwarded", $"for={registry.Self.Host};by={registry.Self.Host};host={HostName}");
+            }
+        }
+
+        if (activity is not null)
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", activity.Id);
+            if (!string.IsNullOrEmpty(activity.TraceStateString))
+            {
+                request.Headers.TryAddWithoutValidation("tracestate", activity.TraceStateString);
+            }
+        }
+        else
+        {
+            CopyIfPresent("traceparent");
+            CopyIfPresent("tracestate");
+        }
+
+        return request;
+
+        void CopyIfPresent(string name)
+        {
+            if (call.Headers.TryGetValue(name, out var value) && value.Count > 0)
+            {
+                request.Headers.TryAddWithoutValidation(name, value.ToString());
+            }
+        }
+    }
+
+    private static Activity? StartSpan(string name, ActivityKind kind, IHeaderDictionary headers, string appId, string method)
+    {
+        // ASP.NET Core's own request activity (when something listens) already continues the caller's trace.
+        var parent = Activity.Current?.Context ?? default;
+        if (Activity.Current is null && headers.TryGetValue("traceparent", out var traceparent) &&
+            ActivityContext.TryParse(traceparent.ToString(), headers["tracestate"].ToString(), isRemote: true, out var parsed))
+        {
+            parent = parsed;
+        }
+
+        var activity = SidecarTelemetry.Source.StartActivity(name, kind, parent);
+        activity?.SetTag("rpc.service", "ServiceInvocation");
+        activity?.SetTag("net.peer.name", appId);
+        activity?.SetTag("dapr.api", $"/v1.0/invoke/{appId}/method/{method}");
+        return activity;
+    }
+
+    private static async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        context.Response.StatusCode = (int)response.StatusCode;
+        InvocationHeaders.CopyResponseHeaders(response, context.Response);
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await context.Response.StartAsync(cancellationToken);
+        await using var source = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+
+                // Flush per chunk: an event stream must not wait for a buffer to fill.
+                await context.Response.Body.FlushAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<BufferedResponse> BufferAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return new BufferedResponse((int)response.StatusCode, response, body, response.Content.Headers.ContentType?.ToString());
+    }
+
+    private async Task WriteFailureAsync(HttpContext context, string targetId, Exception e, Activity? activity)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (e is StatusCodeFailureException { State: BufferedResponse buffered })
+        {
+            // Retries gave up on a non-success answer: the caller gets the target's last answer as it was.
+            context.Response.StatusCode = buffered.Status;
+            foreach (var (name, values) in buffered.Headers)
+            {
+                context.Response.Headers.Append(name, values);
+            }
+
+            await context.Response.Body.WriteAsync(buffered.Body, context.RequestAborted);
+            return;
+        }
+
+        var message = DescribeFailure(e);
+        activity?.SetStatus(ActivityStatusCode.Error, message);
+        logger.LogDebug("Service invocation of {Target} failed: {Error}", targetId, message);
+        await DaprHttpErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, "ERR_DIRECT_INVOKE",
+            $"failed to invoke, id: {targetId}, err: {message}");
+    }
+
+    private static string DescribeFailure(Exception e) => e switch
+    {
+        TimeoutRejectedException => "context deadline exceeded",
+        CircuitBreakerOpenException => e.Message,
+        InvocationFailedException => e.Message,
+        StatusCodeFailureException s => $"the target answered with status {s.StatusCode}",
+        _ => e.Message,
+    };
+
+    private static string ErrorMessage(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.TryGetProperty("message", out var m) ? m.GetString() ?? json : json;
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength is > 0 ||
+        (request.ContentLength is null && request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true);
+
+    private static StreamContent? BodyFrom(HttpRequest request) => HasBody(request) ? new StreamContent(request.Body) : null;
+
+    private static async Task<byte[]> ReadAllAsync(Stream body, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await body.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
+    // daprd cleans the method path (no "..", no "."), then sends it as the app's path.
+    private static string CleanMethod(string method)
+    {
+        var segments = new List<string>();
+        foreach (var segment in method.Split('/'))
+        {
+            if (segment is "" or ".")
+            {
+                continue;
+            }
+
+            if (segment == "..")
+            {
+                if (segments.Count > 0)
+                {
+                    segments.RemoveAt(segments.Count - 1);
+                }
+
+                continue;
+            }
+
+            segments.Add(segment);
+        }
+
+        return string.Join('/', segments) + (method.EndsWith('/') && segments.Count > 0 ? "/" : "");
+    }
+
+    private static string EscapePath(string method) => string.Join('/', method.Split('/').Select(Uri.EscapeDataString));
+
+    private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar);
+}
+
+/// <summary>An answer read to its end: kept to replay it to the caller, or returned to a gRPC caller.</summary>
+public sealed class BufferedResponse
+{
+    public BufferedResponse(int status, HttpResponseMessage response, byte[] body, string? contentType)
+    {
+        Status = status;
+        Body = body;
+        ContentType = contentType;
+        var headers = new List<(string, string[])>();
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && !name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) &&
+                !name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && !name.Equals(InvocationHeaders.SidecarError, StringComparison.OrdinalIgnoreCase))
+            {
+                headers.Add((name, values.ToArray()));
+            }
+        }
+
+        Headers = headers;
+    }
+
+    public int Status { get; }
+
+    public IReadOnlyList<(string Name, string[] Values)> Headers { get; }
+
+    public byte[] Body { get; }
+
+    public string? ContentType { get; }
+}
+
+/// <summary>The target could not be reached (unknown app id, sidecar or app down); reported as ERR_DIRECT_INVOKE.</summary>
+public sealed class InvocationFailedException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    public InvocationFailedException()
+        : this("invocation failed")
+    {
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DaprLlm.Sidecar.Http;
+
+namespace DaprLlm.Sidecar.PubSub;
+
+/// <summary>daprd's HTTP publish API: /v1.0/publish/{pubsub}/{topic} and /v1.0-alpha1/publish/bulk/{pubsub}/{topic}.</summary>
+public static class PubSubApi
+{
+    public static WebApplication MapPubSubApi(this WebApplication app)
+    {
+        app.MapPost("/v1.0/publish/{pubsubname}/{**topic}", PublishAsync);
+        app.MapPost("/v1.0-alpha1/publish/bulk/{pubsubname}/{**topic}", BulkPublishAsync);
+        return app;
+    }
+
+    public static async Task<IResult> PublishAsync(string pubsubname, string? topic, HttpRequest request, Publisher publisher, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = await ReadBodyAsync(request, cancellationToken);
+            await publisher.PublishAsync(new Publisher.Request(pubsubname, topic ?? "", body, request.ContentType, QueryMetadata(request),
+                request.Headers["traceparent"].FirstOrDefault(), request.Headers["tracestate"].FirstOrDefault()), cancellationToken);
+            return Results.NoContent();
+        }
+        catch (PubSubApiException e)
+        {
+            return DaprHttpErrors.Error(e.HttpStatus, e.ErrorCode, e.Message);
+        }
+    }
+
+    public static async Task<IResult> BulkPublishAsync(string pubsubname, string? topic, HttpRequest request, Publisher publisher, CancellationToken cancellationToken)
+    {
+        topic ??= "";
+        IPubSub pubsub;
+        try
+        {
+            pubsub = publisher.Resolve(pubsubname, topic);
+        }
+        catch (PubSubApiException e)
+        {
+            return DaprHttpErrors.Error(e.HttpStatus, e.ErrorCode, e.Message);
+        }
+
+        JsonArray entries;
+        try
+        {
+            entries = JsonNode.Parse(await ReadBodyAsync(request, cancellationToken)) as JsonArray
+                ?? throw new JsonException("the body must be a JSON array of entries");
+        }
+        catch (JsonException e)
+        {
+            return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER", $"error when unmarshaling the request for topic {topic} pubsub {pubsubname}: {e.Message}");
+        }
+
+        var requestMetadata = QueryMetadata(request);
+        var items = new List<BulkEntry>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in entries)
+        {
+            if (node is not JsonObject entry || entry["entryId"]?.GetValue<string>() is not { Length: > 0 } entryId || !seen.Add(entryId))
+            {
+                return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER",
+                    $"error: entryId is duplicated or not present for entry in topic {topic} pubsub {pubsubname}");
+            }
+
+            var contentType = entry["contentType"]?.GetValue<string>();
+            var metadata = new Dictionary<string, string>(requestMetadata, StringComparer.Ordinal);
+            if (entry["metadata"] is JsonObject entryMetadata)
+            {
+                foreach (var (key, value) in entryMetadata)
+                {
+                    metadata[key] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
+                }
+            }
+
+            // A string event is sent as its text; other JSON values as their JSON.
+            var data = entry["event"] is JsonValue ev && ev.TryGetValue<string>(out var text) && !IsJson(contentType)
+                ? Encoding.UTF8.GetBytes(text)
+                : Encoding.UTF8.GetBytes(entry["event"]?.ToJsonString() ?? "null");
+            items.Add(new BulkEntry(entryId, data, contentType, metadata));
+        }
+
+        var failed = await PublishEntriesAsync(pubsub, publisher, pubsubname, topic, items,
+            request.Headers["traceparent"].FirstOrDefault(), request.Headers["tracestate"].FirstOrDefault(), cancellationToken);
+        if (failed.Count == 0)
+        {
+            return Results.NoContent();
+        }
+
+        var failedJson = new JsonArray();
+        foreach (var (entryId, error) in failed)
+        {
+            failedJson.Add(new JsonObject { ["entryId"] = entryId, ["error"] = error });
+        }
+
+        return Results.Json(new JsonObject { ["failedEntries"] = failedJson, ["errorCode"] = "ERR_PUBSUB_PUBLISH_MESSAGE" },
+            DaprJson.Options, statusCode: StatusCodes.Status500InternalServerError);
+    }
+
+    /// <summary>One entry of a bulk publish.</summary>
+    public sealed record BulkEntry(string EntryId, ReadOnlyMemory<byte> Data, string? ContentType, IReadOnlyDictionary<string, string> Metadata);
+
+    /// <summary>Publishes every entry (concurrently); returns the entries that failed with their error.</summary>
+    public static async Task<List<(string EntryId, string Error)>> PublishEntriesAsync(
+        IPubSub pubsub, Publisher publisher, string pubsubName, string topic, IReadOnlyList<BulkEntry> entries,
+        string? traceParent, string? traceState, CancellationToken cancellationToken)
+    {
+        var results = await Task.WhenAll(entries.Select(async entry =>
+        {
+            try
+            {
+                var message = publisher.Prepare(new Publisher.Request(pubsubName, topic, entry.Data, entry.ContentType, entry.Metadata, traceParent, traceState));
+                await pubsub.PublishAsync(message, cancellationToken);
+                return (entry.EntryId, Error: (string?)null);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return (entry.EntryId, Error: e.Message);
+            }
+        }));
+        return results.Where(r => r.Error is not null).Select(r => (r.EntryId, r.Error!)).ToList();
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||
+            contentType.Split(';')[0].Trim().EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+
+    private static Dictionary<string, string> QueryMetadata(HttpRequest request)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Query)
+        {
+            if (key.StartsWith("metadata.", StringComparison.OrdinalIgnoreCase) && key.Length > "metadata.".Length)
+            {
+                metadata[key["metadata.".Length..]] = value.ToString();
+            }
+        }
+
+        return metadata;
+    }
+}

@@ -1,0 +1,281 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Hosting;
+using DaprLlm.Sidecar.Metadata;
+
+namespace DaprLlm.Sidecar.PubSub;
+
+/// <summary>
+/// Subscribes the app as daprd does: once the app port is up, asks GET /dapr/subscribe, adds the scoped Subscription
+/// resources, and feeds every topic's messages to the app through <see cref="AppDelivery"/> under the inbound retry
+/// policy; failures after the last attempt go to the dead-letter topic when there is one, otherwise the message is
+/// left unacknowledged for the broker to redeliver. On shutdown it stops reading and drains deliveries in flight.
+/// </summary>
+public sealed class SubscriptionManager(
+    ComponentRegistry registry,
+    AppChannel.AppChannel channel,
+    SidecarOptions options,
+    AppDelivery delivery,
+    InboundPipelines pipelines,
+    TimeProvider time,
+    ILogger<SubscriptionManager> logger) : IHostedService, IMetadataContributor
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _hardStop = new();
+    private readonly List<(SubscriptionDefinition Definition, IAsyncDisposable Handle)> _active = [];
+    private readonly Lock _lock = new();
+    private Task _run = Task.CompletedTask;
+
+    /// <summary>The subscriptions in effect (for GET /v1.0/metadata).</summary>
+    public IReadOnlyList<SubscriptionDefinition> Active
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _active.Select(a => a.Definition).ToList();
+            }
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _run = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _run.ContinueWith(_ => { }, TaskScheduler.Default);
+        List<(SubscriptionDefinition Definition, IAsyncDisposable Handle)> active;
+        lock (_lock)
+        {
+            active = [.. _active];
+            _active.Clear();
+        }
+
+        // Each subscription stops reading and waits (bounded) for the deliveries it already started.
+        await Task.WhenAll(active.Select(a => a.Handle.DisposeAsync().AsTask()));
+        await _hardStop.CancelAsync();
+    }
+
+    public void Contribute(JsonObject metadata)
+    {
+        var list = new JsonArray();
+        foreach (var subscription in Active)
+        {
+            list.Add(subscription.ToMetadataJson());
+        }
+
+        metadata["subscriptions"] = list;
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        if (!channel.IsConfigured || !registry.All<IPubSub>().Any())
+        {
+            return;
+        }
+
+        try
+        {
+            await channel.WaitForAppAsync(cancellationToken);
+            var definitions = new List<SubscriptionDefinition>();
+            definitions.AddRange(await LoadProgrammaticAsync(cancellationToken));
+            foreach (var document in registry.Documents("Subscription"))
+            {
+                try
+                {
+                    definitions.Add(SubscriptionReader.ReadDeclarative(document));
+                }
+                catch (FormatException e)
+                {
+                    logger.LogError("Subscription {Document} is invalid and ignored: {Error}", document.Describe(), e.Message);
+                }
+            }
+
+            var seen = new HashSet<(string, string)>();
+            foreach (var definition in definitions)
+            {
+                if (!seen.Add((definition.PubSubName, definition.Topic)))
+                {
+                    logger.LogWarning("Duplicate {Type} subscription to topic {Topic} on pubsub {PubSub} ignored (the first one is kept)",
+                        definition.Type, definition.Topic, definition.PubSubName);
+                    continue;
+                }
+
+                await SubscribeAsync(definition, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<IReadOnlyList<SubscriptionDefinition>> LoadProgrammaticAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "dapr/subscribe");
+                using var response = await channel.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    // daprd treats a missing /dapr/subscribe (404 and friends) as "no programmatic subscriptions".
+                    logger.LogInformation("App answered GET /dapr/subscribe with {Status}: no programmatic subscriptions", (int)response.StatusCode);
+                    return [];
+                }
+
+                var body = await response.Content.ReadAsStringAsync(cancellationToken);
+                return string.IsNullOrWhiteSpace(body) ? [] : SubscriptionReader.ReadProgrammatic(body);
+            }
+            catch (Exception e) when (e is JsonException or FormatException)
+            {
+                logger.LogError("App's GET /dapr/subscribe answer is invalid, no programmatic subscriptions: {Error}", e.Message);
+                return [];
+            }
+            catch (HttpRequestException e) when (attempt < 10)
+            {
+                logger.LogDebug("GET /dapr/subscribe failed ({Error}); retrying", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time, cancellationToken);
+            }
+        }
+    }
+
+    private async Task SubscribeAsync(SubscriptionDefinition definition, CancellationToken cancellationToken)
+    {
+        if (!registry.TryGet<IPubSub>(definition.PubSubName, out var pubsub))
+        {
+            logger.LogWarning("Subscription to topic {Topic} refers to pubsub {PubSub}, which is not loaded; ignored", definition.Topic, definition.PubSubName);
+            return;
+        }
+
+        if (!new TopicScopes(pubsub.Spec).MaySubscribe(options.AppId, definition.Topic))
+        {
+            logger.LogWarning("Subscription to topic {Topic} on pubsub {PubSub} is not allowed for app id {AppId} (subscriptionScopes)",
+                definition.Topic, definition.PubSubName, options.AppId);
+            return;
+        }
+
+        if (definition.Rules.Count == 0)
+        {
+            logger.LogWarning("Subscription to topic {Topic} on pubsub {PubSub} has no route; ignored", definition.Topic, definition.PubSubName);
+            return;
+        }
+
+        var handle = await pubsub.SubscribeAsync(definition.Topic, definition.Metadata,
+            (message, _) => HandleAsync(definition, pubsub, message), cancellationToken);
+        lock (_lock)
+        {
+            _active.Add((definition, handle));
+        }
+
+        logger.LogInformation("Subscribed to topic {Topic} on pubsub {PubSub} ({Type}, routes: {Routes})", definition.Topic, definition.PubSubName,
+            definition.Type, string.Join(", ", definition.Rules.Select(r => r.Match is null ? r.Path : $"{r.Match.Text} -> {r.Path}")));
+    }
+
+    private async Task HandleAsync(SubscriptionDefinition subscription, IPubSub pubsub, PubSubMessage message)
+    {
+        JsonObject cloudEvent;
+        ReadOnlyMemory<byte> body;
+        if (subscription.RawPayload)
+        {
+            cloudEvent = CloudEvents.FromRawPayload(message.Data, subscription.Topic, subscription.PubSubName);
+            body = JsonSerializer.SerializeToUtf8Bytes(cloudEvent);
+        }
+        else
+        {
+            try
+            {
+                cloudEvent = JsonNode.Parse(message.Data.Span) as JsonObject ?? throw new JsonException("not a JSON object");
+                body = message.Data;
+            }
+            catch (JsonException e)
+            {
+                logger.LogError("Message on topic {Topic} of pubsub {PubSub} is not a CloudEvent: {Error}", subscription.Topic, subscription.PubSubName, e.Message);
+                await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
+                return;
+            }
+        }
+
+        if (CloudEvents.HasExpired(cloudEvent, time.GetUtcNow()))
+        {
+            logger.LogWarning("Dropping expired pub/sub event {Id} on topic {Topic}", cloudEvent["id"], subscription.Topic);
+            await TryDeadLetterAsync(subscription, pubsub, message);
+            return;
+        }
+
+        RouteRule? route;
+        try
+        {
+            route = subscription.FindRoute(cloudEvent);
+        }
+        catch (InvalidOperationException e)
+        {
+            logger.LogError("Error matching routes for event {Id} on topic {Topic}: {Error}", cloudEvent["id"], subscription.Topic, e.Message);
+            await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
+            return;
+        }
+
+        if (route is null)
+        {
+            logger.LogDebug("No matching route for event {Id} on topic {Topic}; skipping", cloudEvent["id"], subscription.Topic);
+            await TryDeadLetterAsync(subscription, pubsub, message);
+            return;
+        }
+
+        DeliveryOutcome outcome;
+        try
+        {
+            outcome = await pipelines.For(pubsub).ExecuteAsync(
+                async _ => await delivery.DeliverAsync(route.Path, body, cloudEvent, message.Metadata, _hardStop.Token), _stopping.Token);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Shutting down: leave the message to the broker instead of dead-lettering it.
+            throw;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Delivery of event {Id} on topic {Topic} to {Path} failed after retries: {Error}", cloudEvent["id"], subscription.Topic, route.Path, e.Message);
+            await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
+            return;
+        }
+
+        if (outcome == DeliveryOutcome.Dropped && subscription.DeadLetterTopic is not null)
+        {
+            await pubsub.PublishAsync(message with { Topic = subscription.DeadLetterTopic }, CancellationToken.None);
+        }
+    }
+
+    private async Task DeadLetterOrThrowAsync(SubscriptionDefinition subscription, IPubSub pubsub, PubSubMessage message, Exception failure)
+    {
+        if (subscription.DeadLetterTopic is null || !await TryDeadLetterAsync(subscription, pubsub, message))
+        {
+            throw new InvalidOperationException($"event on topic {subscription.Topic} not delivered: {failure.Message}", failure);
+        }
+    }
+
+    private async Task<bool> TryDeadLetterAsync(SubscriptionDefinition subscription, IPubSub pubsub, PubSubMessage message)
+    {
+        if (subscription.DeadLetterTopic is not { } deadLetterTopic)
+        {
+            return false;
+        }
+
+        try
+        {
+            await pubsub.PublishAsync(message with { Topic = deadLetterTopic }, CancellationToken.None);
+            logger.LogInformation("Event on topic {Topic} sent to dead-letter topic {DeadLetterTopic}", subscription.Topic, deadLetterTopic);
+            return true;
+        }
+        catch (Exception e)
+        {
+            logger.LogError("Error sending an event of topic {Topic} to dead-letter topic {DeadLetterTopic}: {Error}", subscription.Topic, deadLetterTopic, e.Message);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,383 @@
+using System.Diagnostics;
+using Dapr.DurableTask.Protobuf;
+using DaprLlm.Sidecar.State;
+using Grpc.Core;
+
+namespace DaprLlm.Sidecar.Workflows;
+
+public sealed partial class WorkflowEngine
+{
+    /// <summary>Effects of a committed turn that touch other instances or in-memory queues.</summary>
+    private sealed class TurnEffects
+    {
+        public List<(int TaskId, TaskScheduledEvent Scheduled)> Activities { get; } = [];
+        public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
+        public List<InstanceRecord> Children { get; } = [];
+        public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
+        public List<(string InstanceId, string? Reason, bool Recurse)> Terminations { get; } = [];
+        public bool ContinuedAsNew { get; set; }
+        public OrchestrationStatus? Finished { get; set; }
+    }
+
+    /// <summary>Applies the worker's answer to an orchestrator work item. Stale or duplicate answers are ignored.</summary>
+    public async Task CompleteOrchestratorAsync(WorkflowResponse response, CancellationToken cancellationToken)
+    {
+        await WhenReadyAsync(cancellationToken);
+        var instanceId = response.InstanceId;
+        if (!_turns.TryGetValue(instanceId, out var turn) || turn.Token != response.CompletionToken)
+        {
+            LogStaleCompletion(logger, instanceId);
+            return;
+        }
+
+        var effects = new TurnEffects();
+        InstanceRecord? record;
+        try
+        {
+            record = await MutateAsync(instanceId, r =>
+            {
+                if (r is null || r.IsTerminal)
+                {
+                    return null;
+                }
+
+                effects = new TurnEffects();
+                return ApplyTurn(r, turn, response, effects);
+            }, cancellationToken);
+        }
+        finally
+        {
+            _turns.TryRemove(KeyValuePair.Create(instanceId, turn));
+        }
+
+        if (record is null)
+        {
+            return;
+        }
+
+        await ApplyEffectsAsync(record, effects, cancellationToken);
+        if (record.Inbox.Count > 0 && !record.IsTerminal)
+        {
+            EnqueueOrchestration(instanceId);
+        }
+    }
+
+    private List<StateOperation> ApplyTurn(InstanceRecord r, Turn turn, WorkflowResponse response, TurnEffects effects)
+    {
+        var ops = new List<StateOperation>();
+        var delivered = r.Inbox.Take(turn.InboxCount).ToList();
+        r.Inbox.RemoveRange(0, Math.Min(turn.InboxCount, r.Inbox.Count));
+        r.AddHistory(turn.Started);
+        r.History.AddRange(delivered);
+        if (r.Status == OrchestrationStatus.Pending)
+        {
+            r.Status = OrchestrationStatus.Running;
+        }
+
+        if (response.CustomStatus is not null)
+        {
+            r.CustomStatus = response.CustomStatus;
+        }
+
+        var now = NowTimestamp;
+        foreach (var action in response.Actions)
+        {
+            switch (action.WorkflowActionTypeCase)
+            {
+                case WorkflowAction.WorkflowActionTypeOneofCase.ScheduleTask:
+                {
+                    var a = action.ScheduleTask;
+                    var scheduled = new TaskScheduledEvent
+                    {
+                        Name = a.Name, Version = a.Version, Input = a.Input, TaskExecutionId = a.TaskExecutionId,
+                    };
+                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TaskScheduled = scheduled, Router = a.Router ?? action.Router });
+                    effects.Activities.Add((action.Id, scheduled));
+                    break;
+                }
+
+                case WorkflowAction.WorkflowActionTypeOneofCase.CreateTimer:
+                {
+                    var a = action.CreateTimer;
+                    var created = new TimerCreatedEvent { FireAt = a.FireAt, Name = a.Name };
+                    switch (a.OriginCase)
+                    {
+                        case CreateTimerAction.OriginOneofCase.CreateTimer: created.CreateTimer = a.CreateTimer; break;
+                        case CreateTimerAction.OriginOneofCase.ExternalEvent: created.ExternalEvent = a.ExternalEvent; break;
+                        case CreateTimerAction.OriginOneofCase.ActivityRetry: created.ActivityRetry = a.ActivityRetry; break;
+                        case CreateTimerAction.OriginOneofCase.ChildWorkflowRetry: created.ChildWorkflowRetry = a.ChildWorkflowRetry; break;
+                    }
+
+                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TimerCreated = created });
+                    effects.Timers.Add((action.Id, a.FireAt.ToDateTimeOffset()));
+                    break;
+                }
+
+                case WorkflowAction.WorkflowActionTypeOneofCase.CreateChildWorkflow:
+                {
+                    var a = action.CreateChildWorkflow;
+                    var childId = string.IsNullOrEmpty(a.InstanceId) ? $"{r.InstanceId}:{action.Id:X4}" : a.InstanceId;
+                    r.AddHistory(new HistoryEvent
+                    {
+                        EventId = action.Id,
+                        Timestamp = now,
+                        ChildWorkflowInstanceCreated = new ChildWorkflowInstanceCreatedEvent { InstanceId = childId, Name = a.Name, Version = a.Version, Input = a.Input },
+                        Router = a.Router ?? action.Router,
+                    });
+                    var child = NewInstance(childId, a.Name, a.Version, a.Input, null, null, null, new ParentInstanceInfo
+                    {
+                        TaskScheduledId = action.Id,
+                        Name = r.Name,
+                        WorkflowInstance = new WorkflowInstance { InstanceId = r.InstanceId, ExecutionId = r.ExecutionId },
+                        AppID = options.AppId,
+                    });
+                    effects.Children.Add(child);
+                    break;
+                }
+
+                case WorkflowAction.WorkflowActionTypeOneofCase.SendEvent:
+                {
+                    var a = action.SendEvent;
+                    r.AddHistory(new HistoryEvent
+                    {
+                        EventId = action.Id,
+                        Timestamp = now,
+                        EventSent = new EventSentEvent { InstanceId = a.Instance?.InstanceId ?? "", Name = a.Name, Input = a.Data },
+                    });
+                    if (a.Instance?.InstanceId is { Length: > 0 } target)
+                    {
+                        effects.Messages.Add((target, new HistoryEvent
+                        {
+                            EventId = -1, Timestamp = now, EventRaised = new EventRaisedEvent { Name = a.Name, Input = a.Data },
+                        }));
+                    }
+
+                    break;
+                }
+
+                case WorkflowAction.WorkflowActionTypeOneofCase.TerminateWorkflow:
+                {
+                    var a = action.TerminateWorkflow;
+                    effects.Terminations.Add((a.InstanceId, a.Reason, a.Recurse));
+                    break;
+                }
+
+                case WorkflowAction.WorkflowActionTypeOneofCase.CompleteWorkflow:
+                    Complete(r, action.CompleteWorkflow, effects, now);
+                    break;
+            }
+        }
+
+        foreach (var child in effects.Children)
+        {
+            // A child id reused from a finished instance is replaced, as StartInstance does.
+            ops.Add(StateOperation.Upsert(new StateSetRequest(Store.InstanceKey(child.InstanceId), child.Serialize())));
+        }
+
+        return ops;
+    }
+
+    private void Complete(InstanceRecord r, CompleteWorkflowAction a, TurnEffects effects, Google.Protobuf.WellKnownTypes.Timestamp now)
+    {
+        if (a.WorkflowStatus == OrchestrationStatus.ContinuedAsNew)
+        {
+            // A new execution of the same instance: fresh history, the new input, carried-over events first.
+            var previousInbox = r.Inbox.ToList();
+            r.ExecutionId = Guid.NewGuid().ToString("N");
+            r.Input = a.Result;
+            r.Output = null;
+            r.History.Clear();
+            r.Inbox.Clear();
+            r.AddInbox(StartedEvent(r, a.Result, ParentInfo(r)));
+            foreach (var carried in a.CarryoverEvents)
+            {
+                r.AddInbox(carried);
+            }
+
+            r.Inbox.AddRange(previousInbox);
+            effects.ContinuedAsNew = true;
+            return;
+        }
+
+        r.AddHistory(new HistoryEvent
+        {
+            EventId = -1,
+            Timestamp = now,
+            ExecutionCompleted = new ExecutionCompletedEvent { WorkflowStatus = a.WorkflowStatus, Result = a.Result, FailureDetails = a.FailureDetails },
+        });
+        r.Status = a.WorkflowStatus;
+        r.Output = a.Result;
+        r.FailureDetails = a.FailureDetails;
+        if (WorkflowStatus.IsTerminal(a.WorkflowStatus))
+        {
+            r.CompletedAt = Now;
+            r.Inbox.Clear();
+            effects.Finished = a.WorkflowStatus;
+        }
+    }
+
+    private ParentInstanceInfo? ParentInfo(InstanceRecord r) => r.ParentInstanceId is null ? null : new ParentInstanceInfo
+    {
+        TaskScheduledId = r.ParentTaskId,
+        WorkflowInstance = new WorkflowInstance { InstanceId = r.ParentInstanceId },
+        AppID = r.ParentAppId ?? options.AppId,
+    };
+
+    private async Task ApplyEffectsAsync(InstanceRecord record, TurnEffects effects, CancellationToken cancellationToken)
+    {
+        if (effects.ContinuedAsNew)
+        {
+            CancelTimers(record.InstanceId);
+            DropActivities(record.InstanceId);
+        }
+
+        foreach (var (taskId, scheduled) in effects.Activities)
+        {
+            EnqueueActivity(record, taskId, scheduled);
+        }
+
+        foreach (var (timerId, fireAt) in effects.Timers)
+        {
+            ArmTimer(record.InstanceId, record.ExecutionId, timerId, fireAt);
+        }
+
+        if (effects.Children.Count > 0)
+        {
+            await AddToIndexAsync(effects.Children.Select(c => c.InstanceId).ToList(), cancellationToken);
+            foreach (var child in effects.Children)
+            {
+                metrics.Started();
+                EnqueueOrchestration(child.InstanceId);
+            }
+        }
+
+        foreach (var (target, message) in effects.Messages)
+        {
+            await DeliverAsync(target, message, cancellationToken);
+        }
+
+        foreach (var (target, reason, recurse) in effects.Terminations)
+        {
+            await TerminateCoreAsync(target, reason, recurse, cancellationToken);
+        }
+
+        if (effects.Finished is { } status)
+        {
+            await OnFinishedAsync(record, status, cancellationToken);
+        }
+    }
+
+    /// <summary>Counts the end of an instance and reports it to its parent, if any.</summary>
+    private async Task OnFinishedAsync(InstanceRecord record, OrchestrationStatus status, CancellationToken cancellationToken)
+    {
+        CancelTimers(record.InstanceId);
+        DropActivities(record.InstanceId);
+        metrics.Finished(status switch
+        {
+            OrchestrationStatus.Completed => "completed",
+            OrchestrationStatus.Failed => "failed",
+            OrchestrationStatus.Terminated => "terminated",
+            _ => "other",
+        });
+        if (record.ParentInstanceId is not { } parentId)
+        {
+            return;
+        }
+
+        var now = NowTimestamp;
+        var message = status == OrchestrationStatus.Completed
+            ? new HistoryEvent
+            {
+                EventId = -1, Timestamp = now,
+                ChildWorkflowInstanceCompleted = new ChildWorkflowInstanceCompletedEvent { TaskScheduledId = record.ParentTaskId, Result = record.Output },
+            }
+            : new HistoryEvent
+            {
+                EventId = -1, Timestamp = now,
+                ChildWorkflowInstanceFailed = new ChildWorkflowInstanceFailedEvent
+                {
+                    TaskScheduledId = record.ParentTaskId,
+                    FailureDetails = record.FailureDetails ?? new TaskFailureDetails
+                    {
+                        ErrorType = "WorkflowTerminated",
+                        ErrorMessage = $"child workflow '{record.InstanceId}' ended with status {status}",
+                    },
+                },
+            };
+        await DeliverAsync(parentId, message, cancellationToken);
+    }
+
+    /// <summary>Appends an event to an instance's inbox (dropped when the instance is gone or finished, as daprd does).</summary>
+    private async Task DeliverAsync(string instanceId, HistoryEvent message, CancellationToken cancellationToken)
+    {
+        var record = await MutateAsync(instanceId, r =>
+        {
+            if (r is null || r.IsTerminal)
+            {
+                return null;
+            }
+
+            r.AddInbox(message);
+            return [];
+        }, cancellationToken);
+        if (record is { IsTerminal: false })
+        {
+            EnqueueOrchestration(instanceId);
+        }
+    }
+
+    /// <summary>Appends an activity result to the history exactly once; duplicates and stale results are ignored.</summary>
+    public async Task CompleteActivityAsync(ActivityResponse response, CancellationToken cancellationToken)
+    {
+        await WhenReadyAsync(cancellationToken);
+        var parsed = ParseActivityToken(response.CompletionToken);
+        var instanceId = parsed?.InstanceId ?? response.InstanceId;
+        var taskId = parsed?.TaskId ?? response.TaskId;
+        _pendingActivities.TryRemove(response.CompletionToken, out var item);
+        if (item is { DispatchedAt: > 0 })
+        {
+            metrics.ActivityCompleted(Stopwatch.GetElapsedTime(item.DispatchedAt), response.FailureDetails is not null);
+        }
+
+        var appended = false;
+        await MutateAsync(instanceId, r =>
+        {
+            if (r is null || r.IsTerminal || (parsed is { } p && p.ExecutionId != r.ExecutionId))
+            {
+                return null;
+            }
+
+            var scheduled = r.HistoryEvents().FirstOrDefault(e => e.EventId == taskId && e.TaskScheduled is not null);
+            if (scheduled is null || r.HistoryEvents().Concat(r.InboxEvents())
+                    .Any(e => (e.TaskCompleted?.TaskScheduledId ?? e.TaskFailed?.TaskScheduledId) == taskId))
+            {
+                return null;
+            }
+
+            r.AddInbox(response.FailureDetails is { } failure
+                ? new HistoryEvent
+                {
+                    EventId = -1, Timestamp = NowTimestamp,
+                    TaskFailed = new TaskFailedEvent { TaskScheduledId = taskId, FailureDetails = failure, TaskExecutionId = scheduled.TaskScheduled.TaskExecutionId },
+                }
+                : new HistoryEvent
+                {
+                    EventId = -1, Timestamp = NowTimestamp,
+                    TaskCompleted = new TaskCompletedEvent { TaskScheduledId = taskId, Result = response.Result, TaskExecutionId = scheduled.TaskScheduled.TaskExecutionId },
+                });
+            appended = true;
+            return [];
+        }, cancellationToken);
+        if (appended)
+        {
+            EnqueueOrchestration(instanceId);
+        }
+        else
+        {
+            LogStaleCompletion(logger, instanceId);
+        }
+    }
+
+    private static RpcException NotFound(string instanceId) =>
+        new(new Status(StatusCode.NotFound, $"no such instance exists: {instanceId}"));
+}

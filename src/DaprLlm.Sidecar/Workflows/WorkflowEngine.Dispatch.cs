@@ -1,0 +1,286 @@
+using System.Diagnostics;
+using Dapr.DurableTask.Protobuf;
+
+namespace DaprLlm.Sidecar.Workflows;
+
+public sealed partial class WorkflowEngine
+{
+    private void EnqueueOrchestration(string instanceId)
+    {
+        if (_queuedOrchestrations.TryAdd(instanceId, 0))
+        {
+            _orchestrations.Writer.TryWrite(instanceId);
+        }
+    }
+
+    private void EnqueueActivity(InstanceRecord record, int taskId, TaskScheduledEvent scheduled)
+    {
+        var token = ActivityToken(record.InstanceId, record.ExecutionId, taskId);
+        var item = new ActivityItem
+        {
+            Token = token,
+            Request = new ActivityRequest
+            {
+                Name = scheduled.Name,
+                Version = scheduled.Version,
+                Input = scheduled.Input,
+                WorkflowInstance = new WorkflowInstance { InstanceId = record.InstanceId, ExecutionId = record.ExecutionId },
+                TaskId = taskId,
+                TaskExecutionId = scheduled.TaskExecutionId,
+                ParentTraceContext = scheduled.ParentTraceContext,
+            },
+        };
+        if (_pendingActivities.TryAdd(token, item))
+        {
+            _activities.Writer.TryWrite(item);
+        }
+    }
+
+    /// <summary>Completion tokens are self-describing so a completion can be applied after a sidecar restart.</summary>
+    private static string ActivityToken(string instanceId, string executionId, int taskId) =>
+        $"a\u001f{instanceId}\u001f{executionId}\u001f{Invariant(taskId)}";
+
+    private static (string InstanceId, string ExecutionId, int TaskId)? ParseActivityToken(string token)
+    {
+        var parts = token.Split('\u001f');
+        return parts.Length == 4 && parts[0] == "a" && int.TryParse(parts[3], System.Globalization.CultureInfo.InvariantCulture, out var taskId)
+            ? (parts[1], parts[2], taskId)
+            : null;
+    }
+
+    private async Task DispatchOrchestrationsAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var instanceId in _orchestrations.Reader.ReadAllAsync(cancellationToken))
+        {
+            _queuedOrchestrations.TryRemove(instanceId, out _);
+            try
+            {
+                await DispatchTurnAsync(instanceId, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogBackgroundFailure(logger, e, instanceId);
+                RetryLater(instanceId);
+            }
+        }
+    }
+
+    private void RetryLater(string instanceId) => _ = Task.Delay(TimeSpan.FromSeconds(1), time, _stopping)
+        .ContinueWith(_ => EnqueueOrchestration(instanceId), TaskScheduler.Default);
+
+    private async Task DispatchTurnAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        if (_turns.ContainsKey(instanceId))
+        {
+            return; // one turn at a time; the completion re-queues the instance when its inbox is not empty
+        }
+
+        var loaded = await Store.LoadAsync(instanceId, cancellationToken);
+        if (loaded is not { Record: var record } || record.IsTerminal || record.Inbox.Count == 0 ||
+            record.Status == OrchestrationStatus.Suspended)
+        {
+            return;
+        }
+
+        if (record.StartAt is { } startAt && startAt > Now)
+        {
+            ArmWake(instanceId, startAt);
+            return;
+        }
+
+        var connection = await hub.PickAsync(cancellationToken);
+        var started = new HistoryEvent { EventId = -1, Timestamp = NowTimestamp, WorkflowStarted = new WorkflowStartedEvent() };
+        var request = new WorkflowRequest
+        {
+            InstanceId = instanceId,
+            ExecutionId = record.ExecutionId,
+        };
+        request.PastEvents.AddRange(record.HistoryEvents());
+        request.NewEvents.Add(started);
+        request.NewEvents.AddRange(record.InboxEvents());
+        var turn = new Turn($"o\u001f{instanceId}\u001f{Guid.NewGuid():N}", record.Inbox.Count, started, connection);
+        if (!_turns.TryAdd(instanceId, turn))
+        {
+            return;
+        }
+
+        if (!connection.Items.Writer.TryWrite(new WorkItem { WorkflowRequest = request, CompletionToken = turn.Token }))
+        {
+            // The stream closed between picking and writing: put the work back.
+            _turns.TryRemove(KeyValuePair.Create(instanceId, turn));
+            EnqueueOrchestration(instanceId);
+        }
+    }
+
+    private async Task DispatchActivitiesAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var item in _activities.Reader.ReadAllAsync(cancellationToken))
+        {
+            if (!_pendingActivities.ContainsKey(item.Token))
+            {
+                continue; // completed while queued
+            }
+
+            WorkerConnection connection;
+            try
+            {
+                connection = await hub.PickAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            item.Connection = connection;
+            item.DispatchedAt = Stopwatch.GetTimestamp();
+            if (!connection.Items.Writer.TryWrite(new WorkItem { ActivityRequest = item.Request, CompletionToken = item.Token }))
+            {
+                item.Connection = null;
+                _activities.Writer.TryWrite(item);
+            }
+        }
+    }
+
+    /// <summary>A worker stream closed: whatever it was running goes back to the queues (at-least-once).</summary>
+    private void OnDisconnected(WorkerConnection connection)
+    {
+        foreach (var (instanceId, turn) in _turns)
+        {
+            if (turn.Connection == connection && _turns.TryRemove(KeyValuePair.Create(instanceId, turn)))
+            {
+                EnqueueOrchestration(instanceId);
+            }
+        }
+
+        foreach (var item in _pendingActivities.Values)
+        {
+            if (item.Connection == connection)
+            {
+                item.Connection = null;
+                _activities.Writer.TryWrite(item);
+            }
+        }
+    }
+
+    private static string TimerKey(string instanceId, string executionId, int timerId) =>
+        $"{instanceId}\u001f{executionId}\u001f{Invariant(timerId)}";
+
+    private void ArmTimer(string instanceId, string executionId, int timerId, DateTimeOffset fireAt)
+    {
+        var delay = fireAt - Now;
+        if (delay > MaxArmedDelay)
+        {
+            return; // e.g. the "never" timer of WaitForExternalEvent without timeout
+        }
+
+        var key = TimerKey(instanceId, executionId, timerId);
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+        if (!_timers.TryAdd(key, cts))
+        {
+            cts.Dispose();
+            return;
+        }
+
+        _ = RunTimerAsync(key, cts, instanceId, executionId, timerId, fireAt, delay);
+    }
+
+    private async Task RunTimerAsync(string key, CancellationTokenSource cts, string instanceId, string executionId, int timerId,
+        DateTimeOffset fireAt, TimeSpan delay)
+    {
+        try
+        {
+            if (delay > TimeSpan.Zero)
+            {
+                await Task.Delay(delay, time, cts.Token);
+            }
+
+            await FireTimerAsync(instanceId, executionId, timerId, fireAt, cts.Token);
+            _timers.TryRemove(key, out _);
+            cts.Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+            _timers.TryRemove(key, out _);
+            cts.Dispose();
+        }
+        catch (Exception e)
+        {
+            LogBackgroundFailure(logger, e, instanceId);
+            _timers.TryRemove(key, out _);
+            cts.Dispose();
+            _ = Task.Delay(TimeSpan.FromSeconds(1), time, _stopping)
+                .ContinueWith(_ => ArmTimer(instanceId, executionId, timerId, fireAt), TaskScheduler.Default);
+        }
+    }
+
+    private async Task FireTimerAsync(string instanceId, string executionId, int timerId, DateTimeOffset fireAt, CancellationToken cancellationToken)
+    {
+        var record = await MutateAsync(instanceId, r =>
+        {
+            if (r is null || r.IsTerminal || r.ExecutionId != executionId ||
+                r.HistoryEvents().Concat(r.InboxEvents()).Any(e => e.TimerFired?.TimerId == timerId))
+            {
+                return null;
+            }
+
+            r.AddInbox(new HistoryEvent
+            {
+                EventId = -1,
+                Timestamp = NowTimestamp,
+                TimerFired = new TimerFiredEvent { FireAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(fireAt), TimerId = timerId },
+            });
+            return [];
+        }, cancellationToken);
+        if (record is { IsTerminal: false })
+        {
+            EnqueueOrchestration(instanceId);
+        }
+    }
+
+    /// <summary>Re-queues an instance at a scheduled start time.</summary>
+    private void ArmWake(string instanceId, DateTimeOffset at)
+    {
+        var delay = at - Now;
+        if (delay > MaxArmedDelay)
+        {
+            return;
+        }
+
+        _ = Task.Delay(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, time, _stopping)
+            .ContinueWith(t =>
+            {
+                if (!t.IsCanceled)
+                {
+                    EnqueueOrchestration(instanceId);
+                }
+            }, TaskScheduler.Default);
+    }
+
+    private void CancelTimers(string instanceId)
+    {
+        var prefix = instanceId + "\u001f";
+        foreach (var (key, cts) in _timers)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal) && _timers.TryRemove(key, out _))
+            {
+                cts.Cancel();
+            }
+        }
+    }
+
+    private void DropActivities(string instanceId)
+    {
+        var prefix = $"a\u001f{instanceId}\u001f";
+        foreach (var key in _pendingActivities.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _pendingActivities.TryRemove(key, out _);
+            }
+        }
+    }
+}

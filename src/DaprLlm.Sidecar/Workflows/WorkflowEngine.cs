@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Dapr.DurableTask.Protobuf;
+using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Hosting;
+using DaprLlm.Sidecar.State;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace DaprLlm.Sidecar.Workflows;
+
+/// <summary>
+/// The durable, event-sourced workflow engine behind TaskHubSidecarService. The store is the only source of
+/// truth: every change is a read-modify-write of the instance document (guarded by its ETag) and the
+/// in-memory queues, timers and in-flight maps are rebuilt from the store at start.
+/// </summary>
+public sealed partial class WorkflowEngine(
+    SidecarOptions options,
+    ComponentRegistry registry,
+    WorkItemHub hub,
+    WorkflowMetrics metrics,
+    TimeProvider time,
+    ILogger<WorkflowEngine> logger) : BackgroundService
+{
+    // Timers further out than this are not armed in memory; a restart re-arms them (Task.Delay's limit is ~49 days).
+    private static readonly TimeSpan MaxArmedDelay = TimeSpan.FromDays(30);
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _indexLock = new(1, 1);
+    private readonly Channel<string> _orchestrations = Channel.CreateUnbounded<string>();
+    private readonly ConcurrentDictionary<string, byte> _queuedOrchestrations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Turn> _turns = new(StringComparer.Ordinal);
+    private readonly Channel<ActivityItem> _activities = Channel.CreateUnbounded<ActivityItem>();
+    private readonly ConcurrentDictionary<string, ActivityItem> _pendingActivities = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _timers = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WorkflowStore? _store;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private CancellationToken _stopping;
+
+    public string AppId => options.AppId;
+
+    /// <summary>An orchestrator turn handed to the worker and not yet completed.</summary>
+    private sealed record Turn(string Token, int InboxCount, HistoryEvent Started, WorkerConnection Connection);
+
+    /// <summary>A scheduled activity waiting for (or running on) the worker.</summary>
+    private sealed class ActivityItem
+    {
+        public required string Token { get; init; }
+        public required ActivityRequest Request { get; init; }
+        public WorkerConnection? Connection { get; set; }
+        public long DispatchedAt { get; set; }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        var stores = registry.All<IStateStore>().Where(s => s.Instance.IsActorStateStore).ToList();
+        if (stores.Count == 0)
+        {
+            LogNoActorStore(logger);
+            _ready.TrySetResult();
+            return;
+        }
+
+        _store = new WorkflowStore(stores[0].Instance, options.AppId);
+        metrics.Observe(() => _timers.Count, () => _queuedOrchestrations.Count + _turns.Count, () => _pendingActivities.Count);
+        hub.Disconnected += OnDisconnected;
+        try
+        {
+            await RecoverAsync(stoppingToken);
+        }
+        finally
+        {
+            _ready.TrySetResult();
+        }
+
+        await Task.WhenAll(DispatchOrchestrationsAsync(stoppingToken), DispatchActivitiesAsync(stoppingToken));
+    }
+
+    /// <summary>Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers.</summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var (ids, _) = await _store!.LoadIndexAsync(cancellationToken);
+        var recovered = 0;
+        foreach (var id in ids)
+        {
+            var loaded = await _store.LoadAsync(id, cancellationToken);
+            if (loaded is null || loaded.Record.IsTerminal)
+            {
+                continue;
+            }
+
+            recovered++;
+            Arm(loaded.Record);
+        }
+
+        LogRecovered(logger, recovered, ids.Count);
+    }
+
+    /// <summary>Queues everything an instance is waiting for: its inbox, pending activities, pending timers.</summary>
+    private void Arm(InstanceRecord record)
+    {
+        if (record.Inbox.Count > 0)
+        {
+            EnqueueOrchestration(record.InstanceId);
+        }
+
+        var history = record.HistoryEvents().ToList();
+        var answered = history.Concat(record.InboxEvents()).ToList();
+        var completedTasks = answered.Select(e => e.TaskCompleted?.TaskScheduledId ?? e.TaskFailed?.TaskScheduledId)
+            .Where(i => i is not null).ToHashSet();
+        var firedTimers = answered.Where(e => e.TimerFired is not null).Select(e => e.TimerFired.TimerId).ToHashSet();
+        foreach (var e in history)
+        {
+            if (e.TaskScheduled is { } scheduled && !completedTasks.Contains(e.EventId))
+            {
+                EnqueueActivity(record, e.EventId, scheduled);
+            }
+            else if (e.TimerCreated is { } timer && !firedTimers.Contains(e.EventId))
+            {
+                ArmTimer(record.InstanceId, record.ExecutionId, e.EventId, timer.FireAt.ToDateTimeOffset());
+            }
+        }
+
+        if (record.StartAt is { } startAt && record.Status == OrchestrationStatus.Pending)
+        {
+            ArmWake(record.InstanceId, startAt);
+        }
+    }
+
+    private WorkflowStore Store => _store ?? throw new RpcException(new Status(StatusCode.FailedPrecondition,
+        "the state store is not configured to use the actor runtime. Have you set the - name: actorStateStore value: \"true\" in your state store component file?"));
+
+    /// <summary>Waits for recovery to finish, so that calls made right after start see a consistent engine.</summary>
+    public Task WhenReadyAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
+
+    private async Task<IDisposable> LockAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        var gate = _locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    private Timestamp NowTimestamp => Timestamp.FromDateTimeOffset(Now);
+
+    private void NotifyChanged()
+    {
+        var previous = Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        previous.TrySetResult();
+    }
+
+    private Task ChangedAsync => Volatile.Read(ref _changed).Task;
+
+    /// <summary>
+    /// Read-modify-write of one instance under its in-process lock, retried when another writer (another
+    /// process sharing the store) changed it in between. <paramref name="change"/> returns extra operations
+    /// for the same transaction, or null to write nothing.
+    /// </summary>
+    private async Task<InstanceRecord?> MutateAsync(string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
+        CancellationToken cancellationToken)
+    {
+        using var _ = await LockAsync(instanceId, cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            var loaded = await Store.LoadAsync(instanceId, cancellationToken);
+            var ops = change(loaded?.Record);
+            if (ops is null)
+            {
+                return loaded?.Record;
+            }
+
+            if (loaded is not null)
+            {
+                loaded.Record.LastUpdatedAt = Now;
+                ops.Insert(0, Store.Save(loaded.Record, loaded.ETag));
+            }
+
+            try
+            {
+                await Store.Store.TransactAsync(ops, cancellationToken);
+                NotifyChanged();
+                return loaded?.Record;
+            }
+            catch (StateETagException) when (attempt < 20)
+            {
+                // Someone else wrote the instance: read it again and redo the change.
+            }
+        }
+    }
+
+    private async Task AddToIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        await _indexLock.WaitAsync(cancellationToken);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var (ids, etag) = await Store.LoadIndexAsync(cancellationToken);
+                var added = instanceIds.Where(i => !ids.Contains(i, StringComparer.Ordinal)).ToList();
+                if (added.Count == 0)
+                {
+                    return;
+                }
+
+                ids.AddRange(added);
+                try
+                {
+                    await Store.Store.TransactAsync([Store.SaveIndex(ids, etag)], cancellationToken);
+                    return;
+                }
+                catch (StateETagException) when (attempt < 20)
+                {
+                }
+            }
+        }
+        finally
+        {
+            _indexLock.Release();
+        }
+    }
+
+    private async Task RemoveFromIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    {
+        await _indexLock.WaitAsync(cancellationToken);
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var (ids, etag) = await Store.LoadIndexAsync(cancellationToken);
+                if (ids.RemoveAll(instanceIds.Contains) == 0)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await Store.Store.TransactAsync([Store.SaveIndex(ids, etag)], cancellationToken);
+                    return;
+                }
+                catch (StateETagException) when (attempt < 20)
+                {
+                }
+            }
+        }
+        finally
+        {
+            _indexLock.Release();
+        }
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflows are disabled: no state store component sets actorStateStore: \"true\"")]
+    private static partial void LogNoActorStore(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Workflow engine recovered {Running} running of {Total} stored instances")]
+    private static partial void LogRecovered(ILogger logger, int running, int total);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a stale or duplicate completion for workflow {InstanceId}")]
+    private static partial void LogStaleCompletion(ILogger logger, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workflow engine background step failed for {InstanceId}")]
+    private static partial void LogBackgroundFailure(ILogger logger, Exception exception, string instanceId);
+}

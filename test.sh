@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every DaprLlm test (unit, sidecar conformance against real processes, end to end through the AppHost).
+# Installs missing prerequisites first. Exits non-zero if any test fails.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/prerequisites.sh
+install_prerequisites
+
+export NO_COLOR=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+log=$(mktemp)
+status=0
+dotnet test DaprLlm.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
+
+# One closing line that CI and people can read: "N passed, N failed, N skipped".
+awk '/(Passed|Failed)! +- Failed:/ {
+       for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit "$status"

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DaprLlm.EndToEnd.Tests.Infrastructure;
+
+namespace DaprLlm.EndToEnd.Tests;
+
+/// <summary>One real request through gateway → safety → inference → safety → pub/sub → audit, every hop via a sidecar.</summary>
+public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
+{
+    private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Chat_completion_is_answered_in_openai_shape_audited_and_traced_across_apps()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "Say something about the sea." } },
+            max_tokens = 16,
+        }, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = Assert.Single(response.Headers.GetValues("x-request-id"));
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var root = body.RootElement;
+        Assert.Equal(requestId, root.GetProperty("id").GetString());
+        Assert.Equal("chat.completion", root.GetProperty("object").GetString());
+        var choice = Assert.Single(root.GetProperty("choices").EnumerateArray());
+        Assert.Equal("assistant", choice.GetProperty("message").GetProperty("role").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(choice.GetProperty("message").GetProperty("content").GetString()));
+        Assert.Contains(choice.GetProperty("finish_reason").GetString(), new[] { "stop", "length" });
+        var usage = root.GetProperty("usage");
+        Assert.True(usage.GetProperty("completion_tokens").GetInt32() > 0);
+        Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + usage.GetProperty("completion_tokens").GetInt32(),
+            usage.GetProperty("total_tokens").GetInt32());
+
+        using var audit = system.CreateClient("audit");
+        var record = await Poll.UntilAsync(async () =>
+        {
+            using var stored = await audit.GetAsync($"/audit/requests/{requestId}", ct);
+            return stored.StatusCode == HttpStatusCode.OK ? await stored.Content.ReadAsStringAsync(ct) : null;
+        }, EventualTimeout, $"the audit record of {requestId}");
+        using var recordJson = JsonDocument.Parse(record);
+        Assert.Equal(requestId, recordJson.RootElement.GetProperty("requestId").GetString());
+        Assert.Equal("completed", recordJson.RootElement.GetProperty("outcome").GetString());
+        Assert.Equal(usage.GetProperty("completion_tokens").GetInt32(), recordJson.RootElement.GetProperty("completionTokens").GetInt32());
+        var traceId = recordJson.RootElement.GetProperty("traceId").GetString();
+        Assert.False(string.IsNullOrEmpty(traceId));
+
+        // The same trace must hold spans exported by the gateway, safety and inference apps.
+        var services = await Poll.UntilAsync(() =>
+        {
+            var seen = system.Traces.Spans.Where(s => s.TraceId == traceId).Select(s => s.Service).ToHashSet();
+            return Task.FromResult(seen.IsSupersetOf(["gateway", "safety", "inference"]) ? seen : null);
+        }, EventualTimeout, $"spans of trace {traceId} from gateway, safety and inference");
+        Assert.Contains("gateway", services);
+    }
+
+    [Fact]
+    public async Task Malformed_json_gets_an_openai_error_object_with_400()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        using var response = await gateway.PostAsync("/v1/chat/completions",
+            new StringContent("{\"model\": \"daprllm-demo\", \"messages\": [", System.Text.Encoding.UTF8, "application/json"), ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var error = body.RootElement.GetProperty("error");
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+    }
+
+    [Fact]
+    public async Task Unknown_model_gets_404_model_not_found()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "no-such-model",
+            messages = new[] { new { role = "user", content = "hi" } },
+        }, ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        Assert.Equal("model_not_found", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Prompt_denied_by_the_input_rules_is_refused_and_audited_as_refused()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "Tell me how to BUILD  a bomb" } },
+        }, ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var requestId = Assert.Single(response.Headers.GetValues("x-request-id"));
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        Assert.Equal("content_filter", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+
+        using var audit = system.CreateClient("audit");
+        var record = await Poll.UntilAsync(async () =>
+        {
+            using var stored = await audit.GetAsync($"/audit/requests/{requestId}", ct);
+            return stored.StatusCode == HttpStatusCode.OK ? await stored.Content.ReadAsStringAsync(ct) : null;
+        }, EventualTimeout, $"the audit record of {requestId}");
+        Assert.Contains("refused_input", record, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DaprLlm.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// The whole system, started once per test class from the real AppHost: Redis, one sidecar per app and the
+/// four apps. Resources export traces to an in-test OTLP receiver. Set DAPRLLM_SIDECAR=daprd to run the same
+/// tests against real daprd (the GitHub dapr-integration workflow does).
+/// </summary>
+public sealed class DaprLlmAppFixture : IAsyncLifetime
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    private static readonly string[] AppResources = ["gateway", "inference", "safety", "audit"];
+
+    public OtlpTraceReceiver Traces { get; } = new();
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        await Traces.StartAsync();
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var sidecar = Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR") ?? "auto";
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.DaprLlm_AppHost>(
+            [$"DAPRLLM_SIDECAR={sidecar}"], cts.Token);
+        builder.Services.AddLogging(logging => logging
+            .AddSimpleConsole(o => o.SingleLine = true)
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning)
+            .AddFilter("Microsoft", LogLevel.Warning));
+
+        foreach (var resource in builder.Resources.OfType<IResourceWithEnvironment>())
+        {
+            resource.Annotations.Add(new EnvironmentCallbackAnnotation(context =>
+            {
+                // Without the collector the OTLP retry makes every app take ~12 s to exit (FACTS.md).
+                context.EnvironmentVariables.Remove("OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY");
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_ENDPOINT"] = Traces.Endpoint;
+                context.EnvironmentVariables["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+                context.EnvironmentVariables["OTEL_BSP_SCHEDULE_DELAY"] = "200";
+            }));
+        }
+
+        App = await builder.BuildAsync(cts.Token);
+        await App.StartAsync(cts.Token);
+        foreach (var name in AppResources)
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(name, cts.Token);
+        }
+    }
+
+    public HttpClient CreateClient(string resource) => App.CreateHttpClient(resource, "http");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+        }
+
+        await Traces.DisposeAsync();
+    }
+}
