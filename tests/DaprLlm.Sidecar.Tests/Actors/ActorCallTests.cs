@@ -29,6 +29,25 @@ public sealed class ActorCallTests
     }
 
     [Fact]
+    public async Task Metadata_lists_the_active_actors_and_a_running_actor_runtime()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        await using var node = await ActorNode.StartAsync("A", "actor-metadata", ActorComponents.InMemory(folder), folder.Sub("registry"), probe, ActorAppSettings.Default);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => node.Proxy(Guid.NewGuid().ToString("N")).GetCountAsync()));
+        using var http = new HttpClient();
+
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"{node.Sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken))!;
+
+        var actors = Assert.Single(metadata["actors"]!.AsArray());
+        Assert.Equal(nameof(CounterActor), actors!["type"]!.GetValue<string>());
+        Assert.Equal(3, actors["count"]!.GetValue<int>());
+        Assert.Equal("RUNNING", metadata["actorRuntime"]!["runtimeStatus"]!.GetValue<string>());
+        Assert.True(metadata["actorRuntime"]!["hostReady"]!.GetValue<bool>());
+        Assert.Equal(3, metadata["actorRuntime"]!["activeActors"]![0]!["count"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_calls_to_one_actor_never_overlap()
     {
         using var folder = new TempFolder();
