@@ -169,6 +169,28 @@ public sealed class ActorCallTests
     }
 
     [Fact]
+    public async Task A_sidecar_stopped_gracefully_deactivates_its_active_actors_in_the_app()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        var registry = folder.Sub("registry");
+        await using var node = await ActorNode.StartAsync("A", "actor-drain", ActorComponents.InMemory(folder), registry, probe, ActorAppSettings.Default);
+        var ids = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+        await Task.WhenAll(ids.Select(id => node.Proxy(id).IncrementAsync(1)));
+
+        // SIGTERM, as an orchestrator stops daprd; the sidecar's pid is in its registry entry (<pid>-<port>.json).
+        var entry = Path.GetFileNameWithoutExtension(Directory.GetFiles(Path.Combine(registry, "actor-drain"), "*.json").Single());
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", entry.Split('-')[0]]))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await Deadline.WaitUntilAsync(() => node.Sidecar.HasExited, TimeSpan.FromSeconds(20), "the sidecar to stop");
+
+        Assert.Equal(ids.Order(), probe.Deactivations.Select(d => d.Id).Order());
+    }
+
+    [Fact]
     public async Task Actor_calls_fail_with_daprd_error_when_no_actor_state_store_is_configured()
     {
         using var folder = new TempFolder();
