@@ -6,6 +6,9 @@ namespace DaprLlm.Sidecar.Tests.Secrets;
 /// <summary>One sidecar with file, multi-valued file and env secret stores, and a state store configured through secretKeyRef.</summary>
 public sealed class SecretsSidecar : IAsyncLifetime
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private readonly TempFolder _folder = new("daprllm-secrets");
     private SidecarProcess? _sidecar;
 
@@ -80,7 +83,7 @@ public sealed class SecretsSidecar : IAsyncLifetime
         _sidecar = await SidecarProcess.StartAsync(new SidecarSettings("secrets-app", components, _folder.Sub("registry"))
         {
             Environment = new Dictionary<string, string> { ["MYAPP_TOKEN"] = "from-env", ["DAPR_SECRET_THING"] = "hidden" },
-        });
+        }, StartTimeout);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Dapr;
 using Dapr.Client;
-using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Sidecar.Tests.Secrets;
 

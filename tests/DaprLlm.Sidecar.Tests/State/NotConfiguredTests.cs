@@ -7,13 +7,16 @@ namespace DaprLlm.Sidecar.Tests.State;
 /// <summary>A sidecar without any state store, secret store or binding answers with daprd's "not configured" errors.</summary>
 public sealed class NotConfiguredTests
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_sidecar_without_components_reports_each_building_block_as_not_configured()
     {
         using var folder = new TempFolder();
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("bare-app", folder.Sub("components"), folder.Sub("registry")));
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("bare-app", folder.Sub("components"), folder.Sub("registry")), StartTimeout);
         using var http = new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint) };
 
         using var state = await http.GetAsync("/v1.0/state/statestore/k", Ct);
