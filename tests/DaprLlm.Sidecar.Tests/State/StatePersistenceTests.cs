@@ -68,6 +68,15 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
         Assert.Equal(41, value);
         Assert.Equal(etagBefore, etagAfter);
         Assert.True(await client.TrySaveStateAsync("statestore", "counter", 42, etagAfter, cancellationToken: Ct));
+
+        // Redis may lose its script cache (restart, SCRIPT FLUSH): writes must keep working.
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address))
+        {
+            await connection.GetDatabase().ExecuteAsync("SCRIPT", "FLUSH");
+        }
+
+        await client.SaveStateAsync("statestore", "counter", 43, cancellationToken: Ct);
+        Assert.Equal(43, await client.GetStateAsync<int>("statestore", "counter", cancellationToken: Ct));
     }
 
     [Fact]
