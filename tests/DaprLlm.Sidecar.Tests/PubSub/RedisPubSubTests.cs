@@ -106,4 +106,26 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         var length = await connection.GetDatabase().StreamLengthAsync(topic);
         Assert.InRange(length, 100, 299);
     }
+
+    [Fact]
+    public async Task Drops_an_event_whose_ttl_expired_before_it_could_be_delivered()
+    {
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher,
+            (app, r) => r.Map(app, "/ttl").WithTopic(PubSub, topic = r.Topic("ttl")), [], null);
+        await rig.WaitSubscribedAsync(topic);
+        await rig.App.StopAsync();
+
+        await rig.PublishHttpAsync(PubSub, topic, """{"n":1}""", query: "?metadata.ttlInSeconds=1");
+        var expiredAt = DateTime.UtcNow.AddSeconds(1);
+        await rig.WaitForAsync(() => rig.Subscriber.Output.Contains("not processed", StringComparison.Ordinal), "a failed delivery while the app is down");
+        await rig.WaitForAsync(() => DateTime.UtcNow > expiredAt, "the ttl to pass");
+        await rig.App.StartAsync();
+        await rig.Client.PublishEventAsync(PubSub, topic, new { n = 2 }, Ct);
+
+        await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 2), "the fresh event");
+        await WaitNothingPendingAsync(rig, topic);
+        Assert.DoesNotContain(rig.Deliveries, d => d.N == 1);
+        Assert.Contains("Dropping expired pub/sub event", rig.Subscriber.Output, StringComparison.Ordinal);
+    }
 }
