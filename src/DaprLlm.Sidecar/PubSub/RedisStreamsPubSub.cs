@@ -148,11 +148,11 @@ public sealed class RedisStreamsPubSub : IPubSub
             {
                 try
                 {
-                    // StackExchange.Redis multiplexes one connection, so it cannot BLOCK: poll, backing off while idle.
+                    // StackExchange.Redis multiplexes one connection, so it cannot BLOCK: poll, backing off to 16ms while idle.
                     var entries = await Db.StreamReadGroupAsync(topic, owner._consumerId, owner._consumerId, StreamPosition.NewMessages, owner._queueDepth);
                     if (entries.Length == 0)
                     {
-                        idle = Math.Min(idle + 1, 6);
+                        idle = Math.Min(idle + 1, 4);
                         await Task.Delay(TimeSpan.FromMilliseconds(1 << idle), owner._time, _stop.Token);
                         continue;
                     }
