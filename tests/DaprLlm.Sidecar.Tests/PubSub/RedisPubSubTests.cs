@@ -76,7 +76,7 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         }
 
         release.SetResult();
-        await rig.Subscriber.RestartAsync();
+        await rig.Subscriber.RestartAsync(PubSubRig.StartTimeout);
 
         await rig.WaitForAsync(() => Enumerable.Range(0, 10).All(n => rig.Deliveries.Any(d => d.N == n)), "all ten events");
         await rig.WaitForAsync(() => rig.Deliveries.Count(d => d.N == 5) >= 2, "the in-flight event to be redelivered");
