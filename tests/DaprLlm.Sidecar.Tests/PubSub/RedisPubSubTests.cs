@@ -117,15 +117,14 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         await rig.App.StopAsync();
 
         await rig.PublishHttpAsync(PubSub, topic, """{"n":1}""", query: "?metadata.ttlInSeconds=1");
-        var expiredAt = DateTime.UtcNow.AddSeconds(1);
-        await rig.WaitForAsync(() => rig.Subscriber.Output.Contains("not processed", StringComparison.Ordinal), "a failed delivery while the app is down");
-        await rig.WaitForAsync(() => DateTime.UtcNow > expiredAt, "the ttl to pass");
+
+        // Delivery fails while the app is down; once the ttl has passed, the next (re)delivery drops the event.
+        await rig.WaitForAsync(() => rig.Subscriber.Output.Contains("Dropping expired pub/sub event", StringComparison.Ordinal), "the expired event to be dropped");
         await rig.App.StartAsync();
         await rig.Client.PublishEventAsync(PubSub, topic, new { n = 2 }, Ct);
 
         await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 2), "the fresh event");
         await WaitNothingPendingAsync(rig, topic);
         Assert.DoesNotContain(rig.Deliveries, d => d.N == 1);
-        Assert.Contains("Dropping expired pub/sub event", rig.Subscriber.Output, StringComparison.Ordinal);
     }
 }
