@@ -26,6 +26,7 @@ public sealed class ServiceInvoker(
     IHttpClientFactory httpClients,
     IResiliencyPolicies policies,
     InternalInvocationAuth internalAuth,
+    TimeProvider time,
     ILogger<ServiceInvoker> logger)
 {
     public const string SidecarClientName = "sidecar-invoke";
@@ -34,6 +35,15 @@ public sealed class ServiceInvoker(
     public const string InternalPrefix = "/_daprllm/internal/invoke/";
 
     private static readonly string HostName = Dns.GetHostName();
+    private static readonly string? Namespace = Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns ? ns : null;
+
+    // Resolving reads the registry folder and checks processes: too slow per call, so answers are kept briefly
+    // (like daprd's name-resolution cache) and dropped as soon as an instance cannot be reached.
+    private static readonly TimeSpan ResolutionTtl = TimeSpan.FromSeconds(2);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<SidecarInstance> Instances, DateTimeOffset Until)> _resolved =
+        new(StringComparer.Ordinal);
+
+    private int _roundRobin;
 
     /// <summary>Handles /v1.0/invoke/{id}/method/{method} (and the dapr-app-id header form) from the app.</summary>
     public async Task InvokeFromAppAsync(HttpContext context, string targetId, string method)
@@ -177,7 +187,7 @@ public sealed class ServiceInvoker(
         else
         {
             // Resolved on every attempt, so a retry reaches an instance that came back.
-            var target = registry.Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
+            var target = Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
             request.RequestUri = new Uri(target.HttpAddress, $"{InternalPrefix.TrimStart('/')}{Uri.EscapeDataString(call.AppId)}/{EscapePath(call.Method)}{call.Query}");
             request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
             try
@@ -186,6 +196,7 @@ public sealed class ServiceInvoker(
             }
             catch (HttpRequestException e)
             {
+                _resolved.TryRemove(call.AppId, out _);
                 throw new InvocationFailedException($"the sidecar of '{call.AppId}' at {target.HttpAddress} is not reachable: {e.Message}", e);
             }
 
@@ -201,6 +212,24 @@ public sealed class ServiceInvoker(
 
         SidecarTelemetry.RecordInvocation(call.AppId, call.Method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
         return response;
+    }
+
+    private SidecarInstance? Pick(string appId)
+    {
+        var now = time.GetUtcNow();
+        if (!_resolved.TryGetValue(appId, out var entry) || entry.Until < now)
+        {
+            entry = (registry.Resolve(appId), now + ResolutionTtl);
+
+            // An unknown app id is not cached: it may be starting right now.
+            if (entry.Instances.Count > 0)
+            {
+                _resolved[appId] = entry;
+            }
+        }
+
+        var instances = entry.Instances;
+        return instances.Count == 0 ? null : instances[(int)((uint)Interlocked.Increment(ref _roundRobin) % instances.Count)];
     }
 
     private async Task<HttpResponseMessage> SendToAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -232,9 +261,9 @@ public sealed class ServiceInvoker(
         {
             request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerAppId, options.AppId);
             request.Headers.TryAddWithoutValidation(InvocationHeaders.CalleeAppId, call.AppId);
-            if (Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns)
+            if (Namespace is not null)
             {
-                request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerNamespace, ns);
+                request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerNamespace, Namespace);
             }
 
             if (call.AppId != options.AppId)
