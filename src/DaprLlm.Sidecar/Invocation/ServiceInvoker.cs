@@ -53,9 +53,13 @@ public sealed class ServiceInvoker(
         using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, context.Request.Headers, appId, method);
         var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false);
         var pipeline = policies.App(appId);
-        var replay = pipeline != ResiliencePipeline.Empty;
+
+        // With a policy, a non-success answer is a failure the policy sees (buffered, so it can be replayed to the
+        // caller when the policy gives up); only retries need the request body kept for another attempt.
+        var failuresThrow = pipeline != ResiliencePipeline.Empty;
+        var keepBody = failuresThrow && (policies is not ResiliencyPolicies known || known.AppHasRetries(appId));
         byte[]? body = null;
-        if (replay && HasBody(context.Request))
+        if (keepBody && HasBody(context.Request))
         {
             body = await ReadAllAsync(context.Request.Body, context.RequestAborted);
         }
@@ -69,7 +73,7 @@ public sealed class ServiceInvoker(
                 using var response = await SendAsync(call, request, ct);
                 activity?.SetTag("http.response.status_code", (int)response.StatusCode);
                 var status = (int)response.StatusCode;
-                if (replay && (status < 200 || status > 399))
+                if (failuresThrow && (status < 200 || status > 399))
                 {
                     throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
                 }
