@@ -51,7 +51,17 @@ public sealed class SidecarProcess : IAsyncDisposable
     public static async Task<SidecarProcess> StartAsync(SidecarSettings settings, TimeSpan? timeout = null)
     {
         var sidecar = new SidecarProcess(settings);
-        await sidecar.StartProcessAsync(waitHealthy: true, timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await sidecar.StartProcessAsync(waitHealthy: true, timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            // A sidecar that never became healthy is nobody's to dispose: kill it here or it outlives the test run.
+            await sidecar.DisposeAsync();
+            throw;
+        }
+
         return sidecar;
     }
 
