@@ -26,6 +26,7 @@ public sealed class ServiceInvoker(
     IHttpClientFactory httpClients,
     IResiliencyPolicies policies,
     InternalInvocationAuth internalAuth,
+    TimeProvider time,
     ILogger<ServiceInvoker> logger)
 {
     public const string SidecarClientName = "sidecar-invoke";
@@ -34,6 +35,15 @@ public sealed class ServiceInvoker(
     public const string InternalPrefix = "/_daprllm/internal/invoke/";
 
     private static readonly string HostName = Dns.GetHostName();
+    private static readonly string? Namespace = Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns ? ns : null;
+
+    // Resolving reads the registry folder and checks processes: too slow per call, so answers are kept briefly
+    // (like daprd's name-resolution cache) and dropped as soon as an instance cannot be reached.
+    private static readonly TimeSpan ResolutionTtl = TimeSpan.FromSeconds(2);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<SidecarInstance> Instances, DateTimeOffset Until)> _resolved =
+        new(StringComparer.Ordinal);
+
+    private int _roundRobin;
 
     /// <summary>Handles /v1.0/invoke/{id}/method/{method} (and the dapr-app-id header form) from the app.</summary>
     public async Task InvokeFromAppAsync(HttpContext context, string targetId, string method)
@@ -43,9 +53,13 @@ public sealed class ServiceInvoker(
         using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, context.Request.Headers, appId, method);
         var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false);
         var pipeline = policies.App(appId);
-        var replay = pipeline != ResiliencePipeline.Empty;
+
+        // With a policy, a non-success answer is a failure the policy sees (buffered, so it can be replayed to the
+        // caller when the policy gives up); only retries need the request body kept for another attempt.
+        var failuresThrow = pipeline != ResiliencePipeline.Empty;
+        var keepBody = failuresThrow && (policies is not ResiliencyPolicies known || known.AppHasRetries(appId));
         byte[]? body = null;
-        if (replay && HasBody(context.Request))
+        if (keepBody && HasBody(context.Request))
         {
             body = await ReadAllAsync(context.Request.Body, context.RequestAborted);
         }
@@ -59,7 +73,7 @@ public sealed class ServiceInvoker(
                 using var response = await SendAsync(call, request, ct);
                 activity?.SetTag("http.response.status_code", (int)response.StatusCode);
                 var status = (int)response.StatusCode;
-                if (replay && (status < 200 || status > 399))
+                if (failuresThrow && (status < 200 || status > 399))
                 {
                     throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
                 }
@@ -177,7 +191,7 @@ public sealed class ServiceInvoker(
         else
         {
             // Resolved on every attempt, so a retry reaches an instance that came back.
-            var target = registry.Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
+            var target = Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
             request.RequestUri = new Uri(target.HttpAddress, $"{InternalPrefix.TrimStart('/')}{Uri.EscapeDataString(call.AppId)}/{EscapePath(call.Method)}{call.Query}");
             request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
             try
@@ -186,6 +200,7 @@ public sealed class ServiceInvoker(
             }
             catch (HttpRequestException e)
             {
+                _resolved.TryRemove(call.AppId, out _);
                 throw new InvocationFailedException($"the sidecar of '{call.AppId}' at {target.HttpAddress} is not reachable: {e.Message}", e);
             }
 
@@ -201,6 +216,24 @@ public sealed class ServiceInvoker(
 
         SidecarTelemetry.RecordInvocation(call.AppId, call.Method, (int)response.StatusCode, Stopwatch.GetElapsedTime(started));
         return response;
+    }
+
+    private SidecarInstance? Pick(string appId)
+    {
+        var now = time.GetUtcNow();
+        if (!_resolved.TryGetValue(appId, out var entry) || entry.Until < now)
+        {
+            entry = (registry.Resolve(appId), now + ResolutionTtl);
+
+            // An unknown app id is not cached: it may be starting right now.
+            if (entry.Instances.Count > 0)
+            {
+                _resolved[appId] = entry;
+            }
+        }
+
+        var instances = entry.Instances;
+        return instances.Count == 0 ? null : instances[(int)((uint)Interlocked.Increment(ref _roundRobin) % instances.Count)];
     }
 
     private async Task<HttpResponseMessage> SendToAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -232,9 +265,9 @@ public sealed class ServiceInvoker(
         {
             request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerAppId, options.AppId);
             request.Headers.TryAddWithoutValidation(InvocationHeaders.CalleeAppId, call.AppId);
-            if (Environment.GetEnvironmentVariable("NAMESPACE") is { Length: > 0 } ns)
+            if (Namespace is not null)
             {
-                request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerNamespace, ns);
+                request.Headers.TryAddWithoutValidation(InvocationHeaders.CallerNamespace, Namespace);
             }
 
             if (call.AppId != options.AppId)
@@ -410,43 +443,4 @@ public sealed class ServiceInvoker(
     private static string EscapePath(string method) => string.Join('/', method.Split('/').Select(Uri.EscapeDataString));
 
     private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar);
-}
-
-/// <summary>An answer read to its end: kept to replay it to the caller, or returned to a gRPC caller.</summary>
-public sealed class BufferedResponse
-{
-    public BufferedResponse(int status, HttpResponseMessage response, byte[] body, string? contentType)
-    {
-        Status = status;
-        Body = body;
-        ContentType = contentType;
-        var headers = new List<(string, string[])>();
-        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-        {
-            if (!name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && !name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) &&
-                !name.Equals("Connection", StringComparison.OrdinalIgnoreCase) && !name.Equals(InvocationHeaders.SidecarError, StringComparison.OrdinalIgnoreCase))
-            {
-                headers.Add((name, values.ToArray()));
-            }
-        }
-
-        Headers = headers;
-    }
-
-    public int Status { get; }
-
-    public IReadOnlyList<(string Name, string[] Values)> Headers { get; }
-
-    public byte[] Body { get; }
-
-    public string? ContentType { get; }
-}
-
-/// <summary>The target could not be reached (unknown app id, sidecar or app down); reported as ERR_DIRECT_INVOKE.</summary>
-public sealed class InvocationFailedException(string message, Exception? inner = null) : Exception(message, inner)
-{
-    public InvocationFailedException()
-        : this("invocation failed")
-    {
-    }
 }

@@ -2,20 +2,6 @@ using Polly;
 
 namespace DaprLlm.Sidecar.Resiliency;
 
-/// <summary>The call was refused because the circuit breaker is open (or half-open and busy), as daprd reports it.</summary>
-public sealed class CircuitBreakerOpenException(string message) : Exception(message)
-{
-    public CircuitBreakerOpenException()
-        : this("circuit breaker is open")
-    {
-    }
-
-    public CircuitBreakerOpenException(string message, Exception inner)
-        : this(message + ": " + inner.Message)
-    {
-    }
-}
-
 /// <summary>
 /// A circuit breaker with daprd's semantics (sony/gobreaker): counts per generation, a trip expression
 /// over those counts in the closed state, <c>timeout</c> in the open state, then half-open letting

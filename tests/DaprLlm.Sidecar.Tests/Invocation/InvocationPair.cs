@@ -9,6 +9,7 @@ namespace DaprLlm.Sidecar.Tests.Invocation;
 /// </summary>
 public sealed class InvocationPair : IAsyncDisposable
 {
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly List<IAsyncDisposable> _owned = [];
 
     private InvocationPair(TempFolder folder) => Folder = folder;
@@ -44,8 +45,9 @@ public sealed class InvocationPair : IAsyncDisposable
             var registry = pair.Folder.Sub("registry");
             var targetPort = Ports.GetFree();
             var callerPort = Ports.GetFree();
-            var targetTask = SidecarProcess.StartAsync((targetSettings ?? (s => s))(new SidecarSettings("target", components, registry) { AppPort = targetPort }));
-            var callerTask = SidecarProcess.StartAsync((callerSettings ?? (s => s))(new SidecarSettings("caller", components, registry) { AppPort = callerPort }));
+            // Two sidecars start at once, often beside other test classes on a 2-core machine: allow for a slow start.
+            var targetTask = SidecarProcess.StartAsync((targetSettings ?? (s => s))(new SidecarSettings("target", components, registry) { AppPort = targetPort }), StartTimeout);
+            var callerTask = SidecarProcess.StartAsync((callerSettings ?? (s => s))(new SidecarSettings("caller", components, registry) { AppPort = callerPort }), StartTimeout);
             try
             {
                 await Task.WhenAll(targetTask, callerTask);

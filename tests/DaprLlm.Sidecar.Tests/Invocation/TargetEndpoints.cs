@@ -62,6 +62,14 @@ public static class TargetEndpoints
         app.MapGet("/flaky/{key}/{failures:int}", (string key, int failures) =>
             state.Hit(key) <= failures ? Results.Text("not yet", statusCode: 503) : Results.Text("ok after retries"));
 
+        // Same for a POST: the answer after the failures echoes the body of that (replayed) attempt.
+        app.MapPost("/flaky-echo/{key}/{failures:int}", async (string key, int failures, HttpContext context) =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            var body = await reader.ReadToEndAsync(context.RequestAborted);
+            return state.Hit(key) <= failures ? Results.Text("not yet", statusCode: 503) : Results.Text(body);
+        });
+
         // Always fails with the given status, counting calls.
         app.MapGet("/always/{key}/{code:int}", (string key, int code) =>
         {

@@ -55,6 +55,20 @@ public sealed class ResiliencyPolicyTests
     }
 
     [Fact]
+    public async Task Retries_send_the_request_body_again_on_every_attempt()
+    {
+        await using var pair = await InvocationPair.StartAsync(Policies);
+        using var http = pair.InvokeClient();
+        using var content = new StringContent("{\"order\":7}", System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await http.PostAsync("http://target/flaky-echo/b1/2", content, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("{\"order\":7}", await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(3, pair.Target.HitsOf("b1"));
+    }
+
+    [Fact]
     public async Task Gives_up_after_max_retries_and_passes_the_last_answer_through()
     {
         await using var pair = await InvocationPair.StartAsync(Policies);

@@ -88,7 +88,10 @@ public sealed class ApiTokenTests
             targetSettings: s => s with { AppApiToken = AppToken });
         using var http = pair.InvokeClient(apiToken: CallerToken);
 
-        var reply = await http.GetFromJsonAsync<EchoReply>("http://target/echo/app-token", TargetEndpoints.Json, Ct);
+        using var response = await http.GetAsync("http://target/echo/app-token", Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode} {text}{Environment.NewLine}{pair.Diagnostics}");
+        var reply = System.Text.Json.JsonSerializer.Deserialize<EchoReply>(text, TargetEndpoints.Json);
 
         Assert.Equal(AppToken, reply!.Headers["dapr-api-token"]);
     }
