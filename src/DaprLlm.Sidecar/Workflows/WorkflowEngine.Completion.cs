@@ -10,7 +10,7 @@ public sealed partial class WorkflowEngine
     /// <summary>Effects of a committed turn that touch other instances or in-memory queues.</summary>
     private sealed class TurnEffects
     {
-        public List<(int TaskId, TaskScheduledEvent Scheduled)> Activities { get; } = [];
+        public List<(int TaskId, TaskScheduledEvent Scheduled, TaskRouter? Router)> Activities { get; } = [];
         public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
         public List<InstanceRecord> Children { get; } = [];
         public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
@@ -91,8 +91,9 @@ public sealed partial class WorkflowEngine
                     {
                         Name = a.Name, Version = a.Version, Input = a.Input, TaskExecutionId = a.TaskExecutionId,
                     };
-                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TaskScheduled = scheduled, Router = a.Router ?? action.Router });
-                    effects.Activities.Add((action.Id, scheduled));
+                    var router = a.Router ?? action.Router;
+                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TaskScheduled = scheduled, Router = router });
+                    effects.Activities.Add((action.Id, scheduled, router));
                     break;
                 }
 
@@ -231,9 +232,9 @@ public sealed partial class WorkflowEngine
             DropActivities(record.InstanceId);
         }
 
-        foreach (var (taskId, scheduled) in effects.Activities)
+        foreach (var (taskId, scheduled, router) in effects.Activities)
         {
-            EnqueueActivity(record, taskId, scheduled);
+            EnqueueActivity(record, taskId, scheduled, router);
         }
 
         foreach (var (timerId, fireAt) in effects.Timers)
@@ -326,21 +327,29 @@ public sealed partial class WorkflowEngine
         }
     }
 
-    /// <summary>Appends an activity result to the history exactly once; duplicates and stale results are ignored.</summary>
+    /// <summary>
+    /// Appends an activity result to the owning instance's history exactly once; duplicates and stale results are
+    /// ignored. The owner may be another app's workflow (cross-app activity): its state is written with that app's
+    /// prefix and its sidecar is woken through the shared store.
+    /// </summary>
     public async Task CompleteActivityAsync(ActivityResponse response, CancellationToken cancellationToken)
     {
         await WhenReadyAsync(cancellationToken);
         var parsed = ParseActivityToken(response.CompletionToken);
+        var owner = parsed?.OwnerAppId ?? options.AppId;
         var instanceId = parsed?.InstanceId ?? response.InstanceId;
         var taskId = parsed?.TaskId ?? response.TaskId;
-        _pendingActivities.TryRemove(response.CompletionToken, out var item);
+        // A cross-app item stays "pending" until it is off the shared queue, or the poller would hand it out again.
+        var remote = owner != options.AppId;
+        var item = remote ? _pendingActivities.GetValueOrDefault(response.CompletionToken)
+            : _pendingActivities.TryRemove(response.CompletionToken, out var removed) ? removed : null;
         if (item is { DispatchedAt: > 0 })
         {
             metrics.ActivityCompleted(Stopwatch.GetElapsedTime(item.DispatchedAt), response.FailureDetails is not null);
         }
 
         var appended = false;
-        await MutateAsync(instanceId, r =>
+        await MutateAsync(Store.For(owner), instanceId, r =>
         {
             if (r is null || r.IsTerminal || (parsed is { } p && p.ExecutionId != r.ExecutionId))
             {
@@ -368,11 +377,34 @@ public sealed partial class WorkflowEngine
             appended = true;
             return [];
         }, cancellationToken);
-        if (appended)
+
+        if (owner != options.AppId)
+        {
+            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
+            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
+                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, cancellationToken);
+            _pendingActivities.TryRemove(response.CompletionToken, out _);
+            if (appended)
+            {
+                await Store.For(owner).UpdateListAsync<string>(Store.For(owner).WakeKey,
+                    list =>
+                    {
+                        if (list.Contains(instanceId, StringComparer.Ordinal))
+                        {
+                            return false;
+                        }
+
+                        list.Add(instanceId);
+                        return true;
+                    }, cancellationToken);
+            }
+        }
+        else if (appended)
         {
             EnqueueOrchestration(instanceId);
         }
-        else
+
+        if (!appended)
         {
             LogStaleCompletion(logger, instanceId);
         }

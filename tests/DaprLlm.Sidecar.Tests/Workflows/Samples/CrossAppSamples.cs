@@ -1,0 +1,26 @@
+using Dapr.Workflow;
+
+namespace DaprLlm.Sidecar.Tests.Workflows.Samples;
+
+/// <summary>Runs one activity locally and one on the shipping app (TaskRouter target app id).</summary>
+public sealed class OrderWorkflow : Workflow<string, string>
+{
+    public const string ShippingAppId = "wf-route-shipping";
+
+    public override async Task<string> RunAsync(WorkflowContext context, string order)
+    {
+        var local = await context.CallActivityAsync<string>(nameof(SayHelloActivity), order);
+        var shipped = await context.CallActivityAsync<string>(nameof(ShipActivity), order, new WorkflowTaskOptions(TargetAppId: ShippingAppId));
+        return $"{local} / {shipped}";
+    }
+}
+
+/// <summary>Only the shipping app registers it; records which app ran it.</summary>
+public sealed class ShipActivity(WorkflowProbe probe) : WorkflowActivity<string, string>
+{
+    public override Task<string> RunAsync(WorkflowActivityContext context, string order)
+    {
+        probe.Increment($"ship:{context.InstanceId}");
+        return Task.FromResult($"shipped {order}");
+    }
+}
