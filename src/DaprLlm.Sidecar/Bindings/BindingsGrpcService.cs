@@ -10,7 +10,7 @@ namespace DaprLlm.Sidecar.Bindings;
 public class BindingsGrpcService(BindingService bindings)
 {
     public static void BindService(ServiceBinderBase binder, BindingsGrpcService service) =>
-        binder.AddMethod(DaprGrpcMethod.Unary<InvokeBindingRequest, InvokeBindingResponse>(DaprGrpcMethod.RuntimeService, "InvokeBinding"), (UnaryServerMethod<InvokeBindingRequest, InvokeBindingResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<InvokeBindingRequest, InvokeBindingResponse>(DaprGrpcMethod.RuntimeService, "InvokeBinding"), (request, context) => service.InvokeBinding(request, context));
 
     public virtual async Task<InvokeBindingResponse> InvokeBinding(InvokeBindingRequest request, ServerCallContext context)
     {

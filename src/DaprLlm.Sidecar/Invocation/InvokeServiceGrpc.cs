@@ -19,8 +19,10 @@ public class InvokeServiceGrpc(ServiceInvoker invoker)
         "content-type", "te", "user-agent", "grpc-accept-encoding", "grpc-encoding", "grpc-timeout", "host", "accept-encoding",
     };
 
+    // Grpc.AspNetCore calls this with a null service during discovery and finds the handler by method name.
     public static void BindService(ServiceBinderBase binder, InvokeServiceGrpc service) =>
-        binder.AddMethod(DaprGrpcMethod.Unary<InvokeServiceRequest, InvokeResponse>(DaprGrpcMethod.RuntimeService, "InvokeService"), (UnaryServerMethod<InvokeServiceRequest, InvokeResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<InvokeServiceRequest, InvokeResponse>(DaprGrpcMethod.RuntimeService, "InvokeService"),
+            (request, context) => service.InvokeService(request, context));
 
     public virtual async Task<InvokeResponse> InvokeService(InvokeServiceRequest request, ServerCallContext context)
     {

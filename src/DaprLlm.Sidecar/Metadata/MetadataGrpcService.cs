@@ -15,8 +15,8 @@ public class MetadataGrpcService(MetadataService metadata, ExtendedMetadata exte
 
     public static void BindService(ServiceBinderBase binder, MetadataGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<GetMetadataRequest, GetMetadataResponse>(DaprGrpcMethod.RuntimeService, "GetMetadata"), (UnaryServerMethod<GetMetadataRequest, GetMetadataResponse>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<SetMetadataRequest, Empty>(DaprGrpcMethod.RuntimeService, "SetMetadata"), (UnaryServerMethod<SetMetadataRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetMetadataRequest, GetMetadataResponse>(DaprGrpcMethod.RuntimeService, "GetMetadata"), (request, context) => service.GetMetadata(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<SetMetadataRequest, Empty>(DaprGrpcMethod.RuntimeService, "SetMetadata"), (request, context) => service.SetMetadata(request, context));
     }
 
     public virtual Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) =>
@@ -28,18 +28,17 @@ public class MetadataGrpcService(MetadataService metadata, ExtendedMetadata exte
         return Task.FromResult(new Empty());
     }
 
-    /// <summary>Renames daprd's HTTP JSON fields to the proto JSON names of GetMetadataResponse.</summary>
+    /// <summary>
+    /// Reads daprd's HTTP document as GetMetadataResponse: the proto's json_name options match the HTTP names,
+    /// except subscription rules (a wrapper message in the proto) and unknown subscription types.
+    /// </summary>
     public static GetMetadataResponse ToProto(JsonObject http)
     {
         var proto = (JsonObject)http.DeepClone();
-        Rename(proto, "components", "registeredComponents");
-        Rename(proto, "extended", "extendedMetadata");
-        Rename(proto, "actors", "activeActorsCount");
         if (proto["subscriptions"] is JsonArray subscriptions)
         {
             foreach (var subscription in subscriptions.OfType<JsonObject>())
             {
-                Rename(subscription, "pubsubname", "pubsubName");
                 if (subscription["rules"] is JsonArray rules)
                 {
                     subscription["rules"] = new JsonObject { ["rules"] = rules.DeepClone() };
@@ -72,15 +71,6 @@ public class MetadataGrpcService(MetadataService metadata, ExtendedMetadata exte
             }
 
             return response;
-        }
-    }
-
-    private static void Rename(JsonObject node, string from, string to)
-    {
-        if (node[from] is { } value)
-        {
-            node.Remove(from);
-            node[to] = value;
         }
     }
 }

@@ -69,12 +69,13 @@ public sealed class MatchExpression
             return true;
         }
 
+        // Arms are cast to object: JsonNode's implicit conversions would otherwise turn them back into nodes.
         private static object? ToValue(JsonNode? node) => node switch
         {
             null => null,
-            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-            JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
-            JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => (object)v.GetValue<string>(),
+            JsonValue v when v.GetValueKind() == JsonValueKind.Number => (object)v.GetValue<double>(),
+            JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => (object)v.GetValue<bool>(),
             _ => node,
         };
     }

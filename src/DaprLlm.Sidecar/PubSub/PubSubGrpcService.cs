@@ -9,11 +9,15 @@ namespace DaprLlm.Sidecar.PubSub;
 [BindServiceMethod(typeof(PubSubGrpcService), nameof(BindService))]
 public class PubSubGrpcService(Publisher publisher)
 {
-    public static void BindService(ServiceBinderBase binder, PubSubGrpcService service)
+    public static void BindService(ServiceBinderBase binder, PubSubGrpcService? service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<PublishEventRequest, Empty>(DaprGrpcMethod.RuntimeService, "PublishEvent"), (UnaryServerMethod<PublishEventRequest, Empty>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEventAlpha1"), (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEvent"), (UnaryServerMethod<BulkPublishRequest, BulkPublishResponse>?)null);
+        // Grpc.AspNetCore discovers methods with a null service and resolves the instance per call.
+        binder.AddMethod(DaprGrpcMethod.Unary<PublishEventRequest, Empty>(DaprGrpcMethod.RuntimeService, "PublishEvent"),
+            service is null ? null! : service.PublishEvent);
+        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEventAlpha1"),
+            service is null ? null! : service.BulkPublishEventAlpha1);
+        binder.AddMethod(DaprGrpcMethod.Unary<BulkPublishRequest, BulkPublishResponse>(DaprGrpcMethod.RuntimeService, "BulkPublishEvent"),
+            service is null ? null! : service.BulkPublishEvent);
     }
 
     public virtual async Task<Empty> PublishEvent(PublishEventRequest request, ServerCallContext context)
@@ -32,7 +36,7 @@ public class PubSubGrpcService(Publisher publisher)
         }
     }
 
-    // Grpc.AspNetCore resolves handlers by gRPC method name, so the alpha alias needs its own method.
+    // Grpc.AspNetCore finds each handler by the gRPC method's name, so the alpha name needs its own method.
     public virtual Task<BulkPublishResponse> BulkPublishEventAlpha1(BulkPublishRequest request, ServerCallContext context) =>
         BulkPublishEvent(request, context);
 

@@ -10,8 +10,8 @@ public class SecretsGrpcService(SecretService secrets)
 {
     public static void BindService(ServiceBinderBase binder, SecretsGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<GetSecretRequest, GetSecretResponse>(DaprGrpcMethod.RuntimeService, "GetSecret"), (UnaryServerMethod<GetSecretRequest, GetSecretResponse>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkSecretRequest, GetBulkSecretResponse>(DaprGrpcMethod.RuntimeService, "GetBulkSecret"), (UnaryServerMethod<GetBulkSecretRequest, GetBulkSecretResponse>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetSecretRequest, GetSecretResponse>(DaprGrpcMethod.RuntimeService, "GetSecret"), (request, context) => service.GetSecret(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkSecretRequest, GetBulkSecretResponse>(DaprGrpcMethod.RuntimeService, "GetBulkSecret"), (request, context) => service.GetBulkSecret(request, context));
     }
 
     public virtual async Task<GetSecretResponse> GetSecret(GetSecretRequest request, ServerCallContext context)

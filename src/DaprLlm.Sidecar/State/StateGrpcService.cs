@@ -12,12 +12,12 @@ public class StateGrpcService(StateService state)
 {
     public static void BindService(ServiceBinderBase binder, StateGrpcService service)
     {
-        binder.AddMethod(DaprGrpcMethod.Unary<GetStateRequest, GetStateResponse>(DaprGrpcMethod.RuntimeService, "GetState"), (UnaryServerMethod<GetStateRequest, GetStateResponse>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkStateRequest, GetBulkStateResponse>(DaprGrpcMethod.RuntimeService, "GetBulkState"), (UnaryServerMethod<GetBulkStateRequest, GetBulkStateResponse>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<SaveStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "SaveState"), (UnaryServerMethod<SaveStateRequest, Empty>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<DeleteStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteState"), (UnaryServerMethod<DeleteStateRequest, Empty>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<DeleteBulkStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteBulkState"), (UnaryServerMethod<DeleteBulkStateRequest, Empty>?)null);
-        binder.AddMethod(DaprGrpcMethod.Unary<ExecuteStateTransactionRequest, Empty>(DaprGrpcMethod.RuntimeService, "ExecuteStateTransaction"), (UnaryServerMethod<ExecuteStateTransactionRequest, Empty>?)null);
+        binder.AddMethod(DaprGrpcMethod.Unary<GetStateRequest, GetStateResponse>(DaprGrpcMethod.RuntimeService, "GetState"), (request, context) => service.GetState(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<GetBulkStateRequest, GetBulkStateResponse>(DaprGrpcMethod.RuntimeService, "GetBulkState"), (request, context) => service.GetBulkState(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<SaveStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "SaveState"), (request, context) => service.SaveState(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<DeleteStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteState"), (request, context) => service.DeleteState(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<DeleteBulkStateRequest, Empty>(DaprGrpcMethod.RuntimeService, "DeleteBulkState"), (request, context) => service.DeleteBulkState(request, context));
+        binder.AddMethod(DaprGrpcMethod.Unary<ExecuteStateTransactionRequest, Empty>(DaprGrpcMethod.RuntimeService, "ExecuteStateTransaction"), (request, context) => service.ExecuteStateTransaction(request, context));
     }
 
     public virtual async Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context)

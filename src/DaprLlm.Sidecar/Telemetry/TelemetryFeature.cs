@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DaprLlm.Sidecar.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -23,6 +22,9 @@ public static class TelemetryFeature
         SidecarTelemetry.AppId = options.AppId;
         builder.Services.AddSingleton(settings);
         builder.Services.AddHostedService<TelemetryStartup>();
+
+        // A startup filter wraps the whole pipeline, so refused (401) and header-form calls are measured too.
+        builder.Services.AddSingleton<IStartupFilter, ApiMetricsStartupFilter>();
         if (!settings.Exports)
         {
             return builder;
@@ -50,24 +52,7 @@ public static class TelemetryFeature
         return builder;
     }
 
-    /// <summary>Counts and times every API request per route (daprd's dapr_http_server_* metrics).</summary>
-    public static WebApplication MapTelemetry(this WebApplication app)
-    {
-        app.Use(async (context, next) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                await next(context);
-            }
-            finally
-            {
-                var path = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                SidecarTelemetry.RecordApiRequest(context.Request.Method, path, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
-            }
-        });
-        return app;
-    }
+    public static WebApplication MapTelemetry(this WebApplication app) => app;
 
     private static void Configure(OtlpExporterOptions o, TelemetrySettings settings, string signal)
     {

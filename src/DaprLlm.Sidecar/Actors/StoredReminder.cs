@@ -1,0 +1,46 @@
+using System.Text.Json.Nodes;
+
+namespace DaprLlm.Sidecar.Actors;
+
+/// <summary>A durable reminder as kept in the actor state store, with its firing track (next due time, count).</summary>
+public sealed record StoredReminder(
+    string Registration,
+    string ActorId,
+    string Name,
+    JsonNode? Data,
+    string DueTime,
+    string Period,
+    string? Ttl,
+    DateTimeOffset NextDue,
+    int Fired,
+    int? Repetitions,
+    TimeSpan? Every,
+    DateTimeOffset? ExpiresAt)
+{
+    /// <summary>The body daprd sends to the app's remind callback.</summary>
+    public JsonObject CallbackBody() => new()
+    {
+        ["data"] = Data?.DeepClone(),
+        ["dueTime"] = DueTime,
+        ["period"] = Period,
+    };
+
+    /// <summary>The reminder after one firing, or null when that was its last.</summary>
+    public StoredReminder? AfterFiring(DateTimeOffset now)
+    {
+        var fired = Fired + 1;
+        if (Every is not { } every || (Repetitions is { } max && fired >= max))
+        {
+            return null;
+        }
+
+        // One firing per due time: due times missed while no host ran are skipped, not replayed in a burst.
+        var next = NextDue + every;
+        if (next <= now)
+        {
+            next += every * Math.Ceiling((now - next) / every + 1e-9);
+        }
+
+        return ExpiresAt is { } expires && next > expires ? null : this with { NextDue = next, Fired = fired };
+    }
+}

@@ -1,0 +1,43 @@
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Sidecar.Tests.Actors;
+
+/// <summary>Component folders for actor tests.</summary>
+public static class ActorComponents
+{
+    public static string InMemory(TempFolder folder)
+    {
+        folder.Write("components/actorstore.yaml", """
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: actorstore
+            spec:
+              type: state.in-memory
+              version: v1
+              metadata:
+              - name: actorStateStore
+                value: "true"
+            """);
+        return folder.Sub("components");
+    }
+
+    public static string Redis(TempFolder folder, RedisServer redis)
+    {
+        folder.Write("components/actorstore.yaml", $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: actorstore
+            spec:
+              type: state.redis
+              version: v1
+              metadata:
+              - name: redisHost
+                value: "{redis.Address}"
+              - name: actorStateStore
+                value: "true"
+            """);
+        return folder.Sub("components");
+    }
+}

@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+
+namespace DaprLlm.Sidecar.Tests.Actors;
+
+/// <summary>The name of the test app instance an actor runs in.</summary>
+public sealed record ActorHostName(string Name);
+
+/// <summary>
+/// What the test actors report, shared by every app instance of one test: activations, deactivations,
+/// overlapping calls, timer and reminder firings.
+/// </summary>
+public sealed class ActorProbe
+{
+    private readonly ConcurrentDictionary<string, string> _activeOn = new();
+    private readonly ConcurrentDictionary<string, int> _inside = new();
+    private int _overlaps;
+    private int _maxInside;
+
+    public ConcurrentQueue<(string Id, string Host)> Activations { get; } = new();
+
+    public ConcurrentQueue<(string Id, string Host)> Deactivations { get; } = new();
+
+    public ConcurrentQueue<(string Id, string Name, string Host, DateTimeOffset At)> Timers { get; } = new();
+
+    public ConcurrentQueue<(string Id, string Name, string Host, DateTimeOffset At)> Reminders { get; } = new();
+
+    /// <summary>Activations of an id while it was already active on another host.</summary>
+    public ConcurrentQueue<string> DoubleActivations { get; } = new();
+
+    public int Overlaps => Volatile.Read(ref _overlaps);
+
+    public int MaxInside => Volatile.Read(ref _maxInside);
+
+    /// <summary>Forgets where actors are active (their host process was killed without deactivating them).</summary>
+    public void ForgetHost(string host)
+    {
+        foreach (var (id, on) in _activeOn)
+        {
+            if (on == host)
+            {
+                _activeOn.TryRemove(id, out _);
+            }
+        }
+    }
+
+    public void Activated(string id, string host)
+    {
+        Activations.Enqueue((id, host));
+        if (!_activeOn.TryAdd(id, host))
+        {
+            DoubleActivations.Enqueue($"{id} on {host} while active on {_activeOn[id]}");
+        }
+    }
+
+    public void Deactivated(string id, string host)
+    {
+        Deactivations.Enqueue((id, host));
+        _activeOn.TryRemove(KeyValuePair.Create(id, host));
+    }
+
+    public void Enter(string id)
+    {
+        var now = _inside.AddOrUpdate(id, 1, (_, n) => n + 1);
+        if (now > 1)
+        {
+            Interlocked.Increment(ref _overlaps);
+        }
+
+        int seen;
+        while (now > (seen = Volatile.Read(ref _maxInside)) && Interlocked.CompareExchange(ref _maxInside, now, seen) != seen)
+        {
+        }
+    }
+
+    public void Exit(string id) => _inside.AddOrUpdate(id, 0, (_, n) => n - 1);
+}

@@ -1,0 +1,26 @@
+using Dapr.Actors;
+
+namespace DaprLlm.Sidecar.Tests.Actors;
+
+/// <summary>The test actor's contract, called through remoting proxies.</summary>
+public interface ICounterActor : IActor
+{
+    Task<int> IncrementAsync(int by);
+
+    Task<int> GetCountAsync();
+
+    Task<string> WhereAsync();
+
+    /// <summary>Calls this same actor again through a proxy: completes only with reentrancy enabled.</summary>
+    Task<int> IncrementThroughSelfAsync(int by);
+
+    Task<int> TrackedAsync(int delayMs);
+
+    Task FailAsync(string message);
+
+    Task StartTimerAsync(string name, int dueMs, int periodMs);
+
+    Task AddReminderAsync(string name, int dueMs, int periodMs);
+
+    Task RemoveReminderAsync(string name);
+}

@@ -1,0 +1,190 @@
+using System.Net;
+using System.Text.Json;
+using Dapr;
+using Dapr.Client;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Sidecar.Tests.Secrets;
+
+/// <summary>One sidecar with file, multi-valued file and env secret stores, and a state store configured through secretKeyRef.</summary>
+public sealed class SecretsSidecar : IAsyncLifetime
+{
+    private readonly TempFolder _folder = new("daprllm-secrets");
+    private SidecarProcess? _sidecar;
+
+    public SidecarProcess Sidecar => _sidecar ?? throw new InvalidOperationException("not started");
+
+    public string DatabaseFile => Path.Combine(_folder.Path, "from-secret.db");
+
+    public async ValueTask InitializeAsync()
+    {
+        var components = _folder.Sub("components");
+        var secrets = _folder.Write("secrets.json", JsonSerializer.Serialize(new
+        {
+            apiKey = "k-123",
+            db = new { password = "p@ss", hosts = new[] { "a", "b" } },
+            sqlite = new { connection = "file:" + DatabaseFile },
+        }));
+        var multi = _folder.Write("multi.json", """{"db": {"user": "admin", "password": "pw"}, "single": "one"}""");
+        _folder.Write("components/file.yaml", $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: filestore
+            spec:
+              type: secretstores.local.file
+              version: v1
+              metadata:
+              - name: secretsFile
+                value: "{secrets}"
+            ---
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: multistore
+            spec:
+              type: secretstores.local.file
+              version: v1
+              metadata:
+              - name: secretsFile
+                value: "{multi}"
+              - name: multiValued
+                value: "true"
+            ---
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: envstore
+            spec:
+              type: secretstores.local.env
+              version: v1
+              metadata:
+              - name: prefix
+                value: "MYAPP_"
+            """);
+
+        // A component whose metadata comes from a secret: the sidecar must resolve it before building the store.
+        _folder.Write("components/state.yaml", """
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: statestore
+            spec:
+              type: state.sqlite
+              version: v1
+              metadata:
+              - name: connectionString
+                secretKeyRef:
+                  name: sqlite:connection
+                  key: sqlite:connection
+            auth:
+              secretStore: filestore
+            """);
+        _sidecar = await SidecarProcess.StartAsync(new SidecarSettings("secrets-app", components, _folder.Sub("registry"))
+        {
+            Environment = new Dictionary<string, string> { ["MYAPP_TOKEN"] = "from-env", ["DAPR_SECRET_THING"] = "hidden" },
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_sidecar is not null)
+        {
+            await _sidecar.DisposeAsync();
+        }
+
+        _folder.Dispose();
+    }
+
+}
+
+/// <summary>secretstores.local.file and secretstores.local.env through the unchanged SDK and the HTTP API, and secretKeyRef.</summary>
+public sealed class SecretsTests(SecretsSidecar fixture) : IClassFixture<SecretsSidecar>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task File_store_flattens_nested_secrets_and_answers_single_and_bulk_requests()
+    {
+        using var client = Client();
+
+        var apiKey = await client.GetSecretAsync("filestore", "apiKey", cancellationToken: Ct);
+        var nested = await client.GetSecretAsync("filestore", "db:password", cancellationToken: Ct);
+        var arrayItem = await client.GetSecretAsync("filestore", "db:hosts:1", cancellationToken: Ct);
+        var bulk = await client.GetBulkSecretAsync("filestore", cancellationToken: Ct);
+
+        Assert.Equal("k-123", apiKey["apiKey"]);
+        Assert.Equal("p@ss", nested["db:password"]);
+        Assert.Equal("b", arrayItem["db:hosts:1"]);
+        Assert.Equal("k-123", bulk["apiKey"]["apiKey"]);
+        Assert.Equal("a", bulk["db:hosts:0"]["db:hosts:0"]);
+    }
+
+    [Fact]
+    public async Task Multi_valued_file_store_returns_every_key_of_a_secret()
+    {
+        using var client = Client();
+
+        var db = await client.GetSecretAsync("multistore", "db", cancellationToken: Ct);
+        var single = await client.GetSecretAsync("multistore", "single", cancellationToken: Ct);
+
+        Assert.Equal(new Dictionary<string, string> { ["user"] = "admin", ["password"] = "pw" }, db);
+        Assert.Equal("one", single["single"]);
+    }
+
+    [Fact]
+    public async Task Env_store_reads_prefixed_variables_and_never_dapr_ones()
+    {
+        using var client = Client();
+
+        var token = await client.GetSecretAsync("envstore", "TOKEN", cancellationToken: Ct);
+        var bulk = await client.GetBulkSecretAsync("envstore", cancellationToken: Ct);
+
+        Assert.Equal("from-env", token["TOKEN"]);
+        Assert.Equal("from-env", bulk["TOKEN"]["TOKEN"]);
+        Assert.DoesNotContain(bulk.Values.SelectMany(v => v.Values), v => v == "hidden");
+    }
+
+    [Fact]
+    public async Task Http_api_returns_secrets_and_daprd_errors()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(fixture.Sidecar.HttpEndpoint) };
+
+        using var found = await http.GetAsync("/v1.0/secrets/multistore/db", Ct);
+        using var bulk = await http.GetAsync("/v1.0/secrets/multistore/bulk", Ct);
+        using var missing = await http.GetAsync("/v1.0/secrets/filestore/nope", Ct);
+        using var unknownStore = await http.GetAsync("/v1.0/secrets/nostore/apiKey", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, found.StatusCode);
+        Assert.Equal("pw", JsonDocument.Parse(await found.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("password").GetString());
+        Assert.Equal("one", JsonDocument.Parse(await bulk.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("single").GetProperty("single").GetString());
+        Assert.Equal(HttpStatusCode.InternalServerError, missing.StatusCode);
+        Assert.Equal("ERR_SECRET_GET", ErrorCode(await missing.Content.ReadAsStringAsync(Ct)));
+        Assert.Equal(HttpStatusCode.Unauthorized, unknownStore.StatusCode);
+        Assert.Equal("ERR_SECRET_STORE_NOT_FOUND", ErrorCode(await unknownStore.Content.ReadAsStringAsync(Ct)));
+    }
+
+    [Fact]
+    public async Task A_missing_secret_over_grpc_is_a_dapr_exception()
+    {
+        using var client = Client();
+
+        await Assert.ThrowsAsync<DaprException>(() => client.GetSecretAsync("filestore", "nope", cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task A_component_reads_its_metadata_through_secretKeyRef()
+    {
+        using var client = Client();
+
+        await client.SaveStateAsync("statestore", "k", "v", cancellationToken: Ct);
+
+        Assert.True(File.Exists(fixture.DatabaseFile), "the SQLite store should use the connection string held in the secret store");
+        Assert.Equal("v", await client.GetStateAsync<string>("statestore", "k", cancellationToken: Ct));
+    }
+
+    private DaprClient Client() =>
+        new DaprClientBuilder().UseHttpEndpoint(fixture.Sidecar.HttpEndpoint).UseGrpcEndpoint(fixture.Sidecar.GrpcEndpoint).Build();
+
+    private static string? ErrorCode(string body) => JsonDocument.Parse(body).RootElement.GetProperty("errorCode").GetString();
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Sidecar.Tests.Security;
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public async Task Daprd_flags_and_unknown_flags_are_accepted_and_logged()
+    {
+        using var folder = new TempFolder();
+        var settings = new SidecarSettings("flags-app", folder.Sub("components"), folder.Sub("registry"))
+        {
+            ExtraArgs =
+            [
+                "--placement-host-address", "localhost:50005", "--enable-mtls", "--app-max-concurrency", "10",
+                "--log-level", "info", "--enable-api-logging", "--no-such-daprd-flag", "some-value",
+            ],
+        };
+
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+
+        await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("--no-such-daprd-flag", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "the unknown flag to be logged");
+        Assert.Contains("--placement-host-address", sidecar.Output, StringComparison.Ordinal);
+        Assert.False(sidecar.HasExited);
+    }
+
+    [Fact]
+    public async Task Sidecar_listens_on_loopback_only_by_default()
+    {
+        using var folder = new TempFolder();
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("loopback-app", folder.Sub("components"), folder.Sub("registry")));
+
+        var addresses = ListeningAddresses(sidecar.HttpPort).Concat(ListeningAddresses(sidecar.GrpcPort)).ToList();
+
+        Assert.NotEmpty(addresses);
+        Assert.All(addresses, a => Assert.True(System.Net.IPAddress.IsLoopback(a), $"{a} is not a loopback address"));
+    }
+
+    // Local addresses of listening sockets on a port, from /proc/net/tcp and tcp6 (Linux).
+    private static IEnumerable<System.Net.IPAddress> ListeningAddresses(int port)
+    {
+        foreach (var file in new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Where(File.Exists))
+        {
+            foreach (var line in File.ReadLines(file).Skip(1))
+            {
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                var local = fields[1].Split(':');
+                if (fields[3] != "0A" || int.Parse(local[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture) != port)
+                {
+                    continue;
+                }
+
+                var bytes = Convert.FromHexString(local[0]);
+
+                // /proc writes each 32-bit word in host (little-endian) order.
+                for (var i = 0; i < bytes.Length; i += 4)
+                {
+                    Array.Reverse(bytes, i, 4);
+                }
+
+                yield return new System.Net.IPAddress(bytes);
+            }
+        }
+    }
+}
