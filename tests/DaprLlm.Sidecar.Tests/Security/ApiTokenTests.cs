@@ -70,7 +70,7 @@ public sealed class ApiTokenTests
         };
 
         var refused = await Assert.ThrowsAsync<RpcException>(async () => await dapr.InvokeServiceAsync(request, cancellationToken: Ct));
-        var answer = await dapr.InvokeServiceAsync(request, new Metadata { { "dapr-api-token", CallerToken } }, cancellationToken: Ct);
+        var answer = await dapr.InvokeServiceAsync(request, new Grpc.Core.Metadata { { "dapr-api-token", CallerToken } }, cancellationToken: Ct);
         using var sdkWithoutToken = pair.CallerClient();
         var sdkRefused = await Assert.ThrowsAnyAsync<Exception>(() => sdkWithoutToken.InvokeMethodGrpcAsync("target", "sink", new Google.Protobuf.WellKnownTypes.StringValue { Value = "x" }, Ct));
 
