@@ -41,7 +41,7 @@ public sealed class WorkflowHost : IAsyncDisposable
 
     public static async Task<WorkflowHost> StartAsync(string appId, Action<WorkflowRuntimeOptions> register,
         WorkflowStoreKind store = WorkflowStoreKind.InMemory, string? redisAddress = null, TempFolder? shared = null,
-        WorkflowProbe? probe = null)
+        WorkflowProbe? probe = null, IReadOnlyDictionary<string, string>? sidecarEnvironment = null)
     {
         var folder = new TempFolder("daprllm-wf");
         try
@@ -49,7 +49,11 @@ public sealed class WorkflowHost : IAsyncDisposable
             var components = folder.Sub("components");
             folder.Write("components/wfstore.yaml", ComponentYaml(store, redisAddress, shared ?? folder));
             var appPort = Ports.GetFree();
-            var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, (shared ?? folder).Sub("registry")) { AppPort = appPort });
+            var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, (shared ?? folder).Sub("registry"))
+            {
+                AppPort = appPort,
+                Environment = sidecarEnvironment ?? new Dictionary<string, string>(),
+            });
             probe ??= new WorkflowProbe();
             var app = TestApp.Create(appPort, sidecar.AppEnvironment, builder =>
             {
