@@ -160,6 +160,8 @@ public sealed partial class WorkflowEngine
             return; // one turn at a time; the completion re-queues the instance when its inbox is not empty
         }
 
+        // Wait for a worker before reading the instance, so the turn carries its latest inbox.
+        var connection = await hub.PickAsync(cancellationToken);
         var loaded = await Store.LoadAsync(instanceId, cancellationToken);
         if (loaded is not { Record: var record } || record.IsTerminal || record.Inbox.Count == 0 ||
             record.Status == OrchestrationStatus.Suspended)
@@ -173,7 +175,6 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        var connection = await hub.PickAsync(cancellationToken);
         var started = new HistoryEvent { EventId = -1, Timestamp = NowTimestamp, WorkflowStarted = new WorkflowStartedEvent() };
         var request = new WorkflowRequest
         {
@@ -348,7 +349,14 @@ public sealed partial class WorkflowEngine
         {
             if (key.StartsWith(prefix, StringComparison.Ordinal) && _timers.TryRemove(key, out _))
             {
-                cts.Cancel();
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The timer finished in the meantime.
+                }
             }
         }
     }

@@ -201,14 +201,17 @@ public sealed partial class WorkflowEngine(
         }
     }
 
-    private async Task AddToIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    private Task AddToIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
+        AddToIndexAsync(Store, instanceIds, cancellationToken);
+
+    private async Task AddToIndexAsync(WorkflowStore store, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
     {
         await _indexLock.WaitAsync(cancellationToken);
         try
         {
             for (var attempt = 0; ; attempt++)
             {
-                var (ids, etag) = await Store.LoadIndexAsync(cancellationToken);
+                var (ids, etag) = await store.LoadIndexAsync(cancellationToken);
                 var added = instanceIds.Where(i => !ids.Contains(i, StringComparer.Ordinal)).ToList();
                 if (added.Count == 0)
                 {
@@ -218,7 +221,7 @@ public sealed partial class WorkflowEngine(
                 ids.AddRange(added);
                 try
                 {
-                    await Store.Store.TransactAsync([Store.SaveIndex(ids, etag)], cancellationToken);
+                    await store.Store.TransactAsync([store.SaveIndex(ids, etag)], cancellationToken);
                     return;
                 }
                 catch (StateETagException) when (attempt < 20)

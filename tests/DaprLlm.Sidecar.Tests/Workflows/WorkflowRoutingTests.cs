@@ -4,11 +4,14 @@ using DaprLlm.Sidecar.Tests.Workflows.Samples;
 
 namespace DaprLlm.Sidecar.Tests.Workflows;
 
-/// <summary>Two apps hosting workflows on one Redis store: state is scoped by app id, cross-app activities run on their target app.</summary>
+/// <summary>
+/// Two apps hosting workflows on one Redis store: state is scoped by app id; cross-app activities and child
+/// workflows run on their target app's worker.
+/// </summary>
 public sealed class WorkflowRoutingTests(RedisServer redis) : IClassFixture<RedisServer>
 {
     [Fact]
-    public async Task Runs_a_cross_app_activity_on_the_target_app_and_keeps_instances_apart()
+    public async Task Runs_cross_app_activities_and_children_on_the_target_app_and_keeps_instances_apart()
     {
         using var shared = new TempFolder("daprllm-wf-shared");
         await using var orders = await WorkflowHost.StartAsync("wf-route-orders", o =>
@@ -20,6 +23,7 @@ public sealed class WorkflowRoutingTests(RedisServer redis) : IClassFixture<Redi
         await using var shipping = await WorkflowHost.StartAsync(OrderWorkflow.ShippingAppId, o =>
         {
             o.RegisterWorkflow<GreetingWorkflow>();
+            o.RegisterWorkflow<PackWorkflow>();
             o.RegisterActivity<ShipActivity>();
             o.RegisterActivity<SayHelloActivity>();
         }, WorkflowStoreKind.Redis, redis.Address, shared);
@@ -31,8 +35,12 @@ public sealed class WorkflowRoutingTests(RedisServer redis) : IClassFixture<Redi
         var ordersView = await orders.Client.GetWorkflowStateAsync(id, true, TestContext.Current.CancellationToken);
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, order.RuntimeStatus);
-        Assert.Equal("Hello, book! / shipped book", order.ReadOutputAs<string>());
+        Assert.Equal("Hello, book! / shipped book / packed (shipped book box)", order.ReadOutputAs<string>());
         Assert.Equal(1, shipping.Probe.Count($"ship:{id}"));
+        Assert.Equal(1, shipping.Probe.Count($"ship:{id}-pack"));
+        var child = await shipping.Client.GetWorkflowStateAsync($"{id}-pack", true, TestContext.Current.CancellationToken);
+        Assert.Equal(nameof(PackWorkflow), child!.WorkflowName);
+        Assert.False((await orders.Client.GetWorkflowStateAsync($"{id}-pack", false, TestContext.Current.CancellationToken))?.Exists ?? false);
         Assert.Equal(0, orders.Probe.Count($"ship:{id}"));
         Assert.Equal(1, orders.Probe.Count($"hello:{id}"));
         Assert.Equal(1, shipping.Probe.Count($"hello:{id}"));

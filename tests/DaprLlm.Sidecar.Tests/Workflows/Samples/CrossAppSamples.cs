@@ -2,7 +2,7 @@ using Dapr.Workflow;
 
 namespace DaprLlm.Sidecar.Tests.Workflows.Samples;
 
-/// <summary>Runs one activity locally and one on the shipping app (TaskRouter target app id).</summary>
+/// <summary>Runs one activity locally, one activity and one child workflow on the shipping app (TaskRouter target app id).</summary>
 public sealed class OrderWorkflow : Workflow<string, string>
 {
     public const string ShippingAppId = "wf-route-shipping";
@@ -11,7 +11,9 @@ public sealed class OrderWorkflow : Workflow<string, string>
     {
         var local = await context.CallActivityAsync<string>(nameof(SayHelloActivity), order);
         var shipped = await context.CallActivityAsync<string>(nameof(ShipActivity), order, new WorkflowTaskOptions(TargetAppId: ShippingAppId));
-        return $"{local} / {shipped}";
+        var packed = await context.CallChildWorkflowAsync<string>(nameof(PackWorkflow), order,
+            new ChildWorkflowTaskOptions(InstanceId: $"{context.InstanceId}-pack", TargetAppId: ShippingAppId));
+        return $"{local} / {shipped} / {packed}";
     }
 }
 
@@ -22,5 +24,15 @@ public sealed class ShipActivity(WorkflowProbe probe) : WorkflowActivity<string,
     {
         probe.Increment($"ship:{context.InstanceId}");
         return Task.FromResult($"shipped {order}");
+    }
+}
+
+/// <summary>Only the shipping app registers it: a child workflow run there for another app's parent.</summary>
+public sealed class PackWorkflow : Workflow<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, string order)
+    {
+        var shipped = await context.CallActivityAsync<string>(nameof(ShipActivity), $"{order} box");
+        return $"packed ({shipped})";
     }
 }
