@@ -30,7 +30,13 @@ public sealed class WorkflowHost : IAsyncDisposable
         Client = clientServices.GetRequiredService<DaprWorkflowClient>();
     }
 
+    /// <summary>Generous: CI machines shared by several builds can take long to start a process; passing runs never wait for it.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
     public SidecarProcess Sidecar { get; }
+
+    /// <summary>Starts the killed sidecar again on the same ports and waits until it is healthy.</summary>
+    public Task RestartSidecarAsync() => Sidecar.RestartAsync(StartTimeout);
 
     public TestApp App { get; }
 
@@ -53,7 +59,7 @@ public sealed class WorkflowHost : IAsyncDisposable
             {
                 AppPort = appPort,
                 Environment = sidecarEnvironment ?? new Dictionary<string, string>(),
-            });
+            }, StartTimeout);
             probe ??= new WorkflowProbe();
             var app = TestApp.Create(appPort, sidecar.AppEnvironment, builder =>
             {
@@ -132,7 +138,7 @@ public sealed class WorkflowHost : IAsyncDisposable
     public async Task<WorkflowState> WaitForCompletionAsync(string instanceId, TimeSpan? timeout = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
+        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(60));
         try
         {
             return await Client.WaitForWorkflowCompletionAsync(instanceId, getInputsAndOutputs: true, cts.Token);
@@ -149,7 +155,7 @@ public sealed class WorkflowHost : IAsyncDisposable
         {
             var state = await Client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: false, TestContext.Current.CancellationToken);
             return state?.Exists == true && state.RuntimeStatus == status;
-        }, timeout ?? TimeSpan.FromSeconds(20), $"workflow '{instanceId}' to be {status}");
+        }, timeout ?? TimeSpan.FromSeconds(40), $"workflow '{instanceId}' to be {status}");
 
     public async ValueTask DisposeAsync()
     {

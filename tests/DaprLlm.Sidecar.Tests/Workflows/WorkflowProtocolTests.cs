@@ -33,11 +33,11 @@ public sealed class WorkflowProtocolTests
               - name: actorStateStore
                 value: "true"
             """);
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("wf-raw-worker", components, folder.Sub("registry")));
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("wf-raw-worker", components, folder.Sub("registry")), WorkflowHost.StartTimeout);
         using var channel = GrpcChannel.ForAddress(sidecar.GrpcEndpoint);
         var hub = new TaskHubSidecarService.TaskHubSidecarServiceClient(channel);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        cts.CancelAfter(TimeSpan.FromSeconds(30));
+        cts.CancelAfter(TimeSpan.FromSeconds(90));
         using var stream = hub.GetWorkItems(new GetWorkItemsRequest(), cancellationToken: cts.Token);
         await hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = "dup-1", Name = "W", Input = "\"in\"" }, cancellationToken: cts.Token);
 
