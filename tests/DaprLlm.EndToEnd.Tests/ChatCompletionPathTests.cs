@@ -8,7 +8,7 @@ namespace DaprLlm.EndToEnd.Tests;
 /// <summary>One real request through gateway → safety → inference → safety → pub/sub → audit, every hop via a sidecar.</summary>
 public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
 {
-    private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task Chat_completion_is_answered_in_openai_shape_audited_and_traced_across_apps()

@@ -74,16 +74,6 @@ public sealed class ActorRuntimeConfig
         return config;
     }
 
-    /// <summary>The actorRuntime part of the metadata API.</summary>
-    public JsonObject Describe() => new()
-    {
-        ["actorIdleTimeout"] = DaprDuration.Format(IdleTimeout),
-        ["actorScanInterval"] = DaprDuration.Format(ScanInterval),
-        ["drainOngoingCallTimeout"] = DaprDuration.Format(DrainOngoingCallTimeout),
-        ["drainRebalancedActors"] = DrainRebalancedActors,
-        ["reentrancy"] = new JsonObject { ["enabled"] = Reentrancy, ["maxStackDepth"] = MaxStackDepth },
-    };
-
     private static (bool Enabled, int Depth) ReadReentrancy(JsonNode? node, bool enabled, int depth)
     {
         if (node is not JsonObject r)

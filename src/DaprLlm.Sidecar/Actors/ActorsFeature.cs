@@ -21,5 +21,10 @@ public static class ActorsFeature
         return builder;
     }
 
-    public static WebApplication MapActors(this WebApplication app) => app.MapActorsApi();
+    public static WebApplication MapActors(this WebApplication app)
+    {
+        app.MapActorsApi();
+        app.MapGrpcService<ActorsGrpcService>();
+        return app;
+    }
 }

@@ -16,13 +16,8 @@ public sealed class ActorsMetadata(ActorRuntime runtime, ActorStateStoreResolver
             ["runtimeStatus"] = !ready ? "INITIALIZING" : stores.Store is null ? "DISABLED" : "RUNNING",
             ["activeActors"] = counts.DeepClone(),
             ["hostReady"] = ready && runtime.Config.Entities.Count > 0 && stores.Store is not null,
-            ["placement"] = "local leases (no placement service)",
+            ["placement"] = "placement: local leases in the actor state store",
         };
-        foreach (var (name, value) in runtime.Config.Describe())
-        {
-            status[name] = value?.DeepClone();
-        }
-
         metadata["actorRuntime"] = status;
     }
 }

@@ -37,7 +37,8 @@ public sealed class MetadataService(SidecarOptions options, ComponentRegistry re
             registry.TryGet<object>(spec.Name, out var instance);
             var capabilities = instance switch
             {
-                IStateStore store => store.Features,
+                // daprd lists ACTOR only for the store that sets actorStateStore: "true".
+                IStateStore store => [.. store.Features.Where(f => f != "ACTOR"), .. store.IsActorStateStore ? new[] { "ACTOR" } : []],
                 IComponentCapabilities c => c.Capabilities,
                 _ => [],
             };

@@ -56,7 +56,7 @@ public static class CloudEvents
                 ["traceid"] = input.TraceParent,
                 ["traceparent"] = input.TraceParent,
                 ["tracestate"] = input.TraceState ?? "",
-                ["time"] = now.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture),
+                ["time"] = Rfc3339(now),
             };
             SetData(envelope, input.Data, contentType);
         }
@@ -76,7 +76,7 @@ public static class CloudEvents
                 throw new FormatException($"metadata ttlInSeconds must be a positive integer, got '{ttlText}'");
             }
 
-            envelope["expiration"] = now.AddSeconds(ttl).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+            envelope["expiration"] = Rfc3339(now.AddSeconds(ttl));
         }
 
         return envelope;
@@ -111,6 +111,12 @@ public static class CloudEvents
         return $"00-{Convert.ToHexStringLower(bytes[..16])}-{Convert.ToHexStringLower(bytes[16..])}-01";
     }
 
+    /// <summary>Go's time.RFC3339 for a UTC time, as daprd writes "time" and "expiration".</summary>
+    private static string Rfc3339(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static bool IsUtf8(ReadOnlySpan<byte> bytes) => System.Text.Unicode.Utf8.IsValid(bytes);
+
     private static void SetData(JsonObject envelope, ReadOnlyMemory<byte> data, string contentType)
     {
         var mediaType = contentType.Split(';')[0].Trim().ToLowerInvariant();
@@ -127,8 +133,9 @@ public static class CloudEvents
             }
         }
 
-        if (mediaType.StartsWith("text/", StringComparison.Ordinal) || mediaType.EndsWith("xml", StringComparison.Ordinal) ||
-            mediaType == "application/json" || mediaType.EndsWith("+json", StringComparison.Ordinal))
+        // Like contrib: only octet-stream goes to data_base64, every other type is sent as a string. Bytes that are not
+        // UTF-8 would not survive as a string, so they go to data_base64 too.
+        if (mediaType != "application/octet-stream" && IsUtf8(data.Span))
         {
             envelope["data"] = Encoding.UTF8.GetString(data.Span);
         }

@@ -12,7 +12,32 @@ public static class PubSubApi
     {
         app.MapPost("/v1.0/publish/{pubsubname}/{**topic}", PublishAsync);
         app.MapPost("/v1.0-alpha1/publish/bulk/{pubsubname}/{**topic}", BulkPublishAsync);
+
+        // What the routes above cannot match: an empty pubsub name ("/publish//topic") or no topic segment at all.
+        app.MapPost("/v1.0/publish/{**rest}", IncompletePublish);
+        app.MapPost("/v1.0-alpha1/publish/bulk/{**rest}", IncompletePublish);
         return app;
+    }
+
+    public static IResult IncompletePublish(HttpRequest request, Publisher publisher)
+    {
+        var rest = request.Path.Value ?? "";
+        rest = rest[(rest.IndexOf("/publish/", StringComparison.Ordinal) + "/publish/".Length)..];
+        if (rest.StartsWith("bulk/", StringComparison.Ordinal))
+        {
+            rest = rest["bulk/".Length..];
+        }
+
+        var pubsubName = rest.Split('/')[0];
+        try
+        {
+            publisher.Resolve(pubsubName, "");
+            throw PubSubApiException.TopicEmpty(pubsubName);
+        }
+        catch (PubSubApiException e)
+        {
+            return DaprHttpErrors.Error(e.HttpStatus, e.ErrorCode, e.Message);
+        }
     }
 
     public static async Task<IResult> PublishAsync(string pubsubname, string? topic, HttpRequest request, Publisher publisher, CancellationToken cancellationToken)

@@ -78,20 +78,23 @@ public sealed class RedisStreamsPubSub : IPubSub
 
     public async Task<IAsyncDisposable> SubscribeAsync(string topic, IReadOnlyDictionary<string, string> metadata, PubSubHandler handler, CancellationToken cancellationToken)
     {
-        var db = _connection.GetDatabase();
-        try
-        {
-            // Position 0: a new group also sees entries published before it first subscribed (contrib does the same).
-            await db.StreamCreateConsumerGroupAsync(topic, _consumerId, StreamPosition.Beginning, createStream: true);
-        }
-        catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
-        {
-        }
-
+        await EnsureGroupAsync(topic);
         var subscription = new Subscription(this, topic, handler);
         subscription.Start();
         _subscriptions.Add(subscription);
         return subscription;
+    }
+
+    private async Task EnsureGroupAsync(string topic)
+    {
+        try
+        {
+            // Position 0: a new group also sees entries published before it first subscribed (contrib does the same).
+            await _connection.GetDatabase().StreamCreateConsumerGroupAsync(topic, _consumerId, StreamPosition.Beginning, createStream: true);
+        }
+        catch (RedisServerException e) when (e.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+        {
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -145,11 +148,11 @@ public sealed class RedisStreamsPubSub : IPubSub
             {
                 try
                 {
-                    // StackExchange.Redis multiplexes one connection, so it cannot BLOCK: poll, backing off while idle.
+                    // StackExchange.Redis multiplexes one connection, so it cannot BLOCK: poll, backing off to 16ms while idle.
                     var entries = await Db.StreamReadGroupAsync(topic, owner._consumerId, owner._consumerId, StreamPosition.NewMessages, owner._queueDepth);
                     if (entries.Length == 0)
                     {
-                        idle = Math.Min(idle + 1, 6);
+                        idle = Math.Min(idle + 1, 4);
                         await Task.Delay(TimeSpan.FromMilliseconds(1 << idle), owner._time, _stop.Token);
                         continue;
                     }
@@ -163,6 +166,20 @@ public sealed class RedisStreamsPubSub : IPubSub
                 catch (OperationCanceledException) when (_stop.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (RedisServerException e) when (e.Message.Contains("NOGROUP", StringComparison.Ordinal))
+                {
+                    // The stream or group was deleted (or Redis lost its data): create them again.
+                    owner._logger.LogWarning("redis pubsub {Name}: consumer group of topic {Topic} is gone; creating it again", owner.Spec.Name, topic);
+                    try
+                    {
+                        await owner.EnsureGroupAsync(topic);
+                    }
+                    catch (Exception again) when (again is RedisException or TimeoutException)
+                    {
+                        owner._logger.LogWarning("redis pubsub {Name}: creating the group of {Topic} failed: {Error}", owner.Spec.Name, topic, again.Message);
+                        await DelayQuietlyAsync(TimeSpan.FromSeconds(1));
+                    }
                 }
                 catch (Exception e) when (e is RedisException or TimeoutException)
                 {

@@ -106,11 +106,22 @@ public sealed class SubscriptionManager(
                     continue;
                 }
 
-                await SubscribeAsync(definition, cancellationToken);
+                try
+                {
+                    await SubscribeAsync(definition, cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError("Subscribing to topic {Topic} on pubsub {PubSub} failed: {Error}", definition.Topic, definition.PubSubName, e.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Loading subscriptions failed; this app receives no pub/sub messages");
         }
     }
 
@@ -137,10 +148,11 @@ public sealed class SubscriptionManager(
                 logger.LogError("App's GET /dapr/subscribe answer is invalid, no programmatic subscriptions: {Error}", e.Message);
                 return [];
             }
-            catch (HttpRequestException e) when (attempt < 10)
+            catch (HttpRequestException e)
             {
-                logger.LogDebug("GET /dapr/subscribe failed ({Error}); retrying", e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time, cancellationToken);
+                // The port is open but the app may still be starting: keep asking, as subscriptions matter more than speed.
+                logger.Log(attempt % 10 == 0 ? LogLevel.Warning : LogLevel.Debug, "GET /dapr/subscribe failed ({Error}); retrying", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(200 * attempt, 2000)), time, cancellationToken);
             }
         }
     }

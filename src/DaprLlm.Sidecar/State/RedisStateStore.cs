@@ -49,6 +49,7 @@ public sealed class RedisStateStore : IStateStore, IAsyncDisposable
     private readonly ConnectionMultiplexer _connection;
     private readonly IDatabase _db;
     private readonly TimeSpan? _defaultTtl;
+    private byte[]? _writeScriptSha;
 
     private RedisStateStore(ConnectionMultiplexer connection, int database, bool isActorStateStore, TimeSpan? defaultTtl)
     {
@@ -140,7 +141,7 @@ public sealed class RedisStateStore : IStateStore, IAsyncDisposable
 
         try
         {
-            await _db.ScriptEvaluateAsync(WriteScript, keys, args);
+            await EvaluateWriteScriptAsync(keys, args);
         }
         catch (RedisServerException e) when (e.Message.Contains("ETAGMISMATCH", StringComparison.Ordinal))
         {
@@ -150,6 +151,21 @@ public sealed class RedisStateStore : IStateStore, IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _connection.CloseAsync();
+
+    /// <summary>EVALSHA of the write script, loading it again when Redis lost its script cache (restart, SCRIPT FLUSH).</summary>
+    private async Task EvaluateWriteScriptAsync(RedisKey[] keys, RedisValue[] args)
+    {
+        var sha = _writeScriptSha ??= await _connection.GetServers()[0].ScriptLoadAsync(WriteScript);
+        try
+        {
+            await _db.ScriptEvaluateAsync(sha, keys, args);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            _writeScriptSha = await _connection.GetServers()[0].ScriptLoadAsync(WriteScript);
+            await _db.ScriptEvaluateAsync(_writeScriptSha, keys, args);
+        }
+    }
 
     private static StateEntry? ToEntry(string key, RedisValue[] fields) =>
         fields[0].IsNull ? null : new StateEntry(key, (byte[])fields[0]!, fields[1].IsNull ? "" : fields[1].ToString());

@@ -28,7 +28,8 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
             .AddSimpleConsole(o => o.SingleLine = true)
             .SetMinimumLevel(LogLevel.Information)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Warning)
-            .AddFilter("Microsoft", LogLevel.Warning));
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddProvider(new ResourceLogFiles()));
 
         foreach (var resource in builder.Resources.OfType<IResourceWithEnvironment>())
         {

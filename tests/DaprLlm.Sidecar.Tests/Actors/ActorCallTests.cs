@@ -29,6 +29,25 @@ public sealed class ActorCallTests
     }
 
     [Fact]
+    public async Task Metadata_lists_the_active_actors_and_a_running_actor_runtime()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        await using var node = await ActorNode.StartAsync("A", "actor-metadata", ActorComponents.InMemory(folder), folder.Sub("registry"), probe, ActorAppSettings.Default);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => node.Proxy(Guid.NewGuid().ToString("N")).GetCountAsync()));
+        using var http = new HttpClient();
+
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"{node.Sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken))!;
+
+        var actors = Assert.Single(metadata["actors"]!.AsArray());
+        Assert.Equal(nameof(CounterActor), actors!["type"]!.GetValue<string>());
+        Assert.Equal(3, actors["count"]!.GetValue<int>());
+        Assert.Equal("RUNNING", metadata["actorRuntime"]!["runtimeStatus"]!.GetValue<string>());
+        Assert.True(metadata["actorRuntime"]!["hostReady"]!.GetValue<bool>());
+        Assert.Equal(3, metadata["actorRuntime"]!["activeActors"]![0]!["count"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Fifty_concurrent_calls_to_one_actor_never_overlap()
     {
         using var folder = new TempFolder();
@@ -147,6 +166,28 @@ public sealed class ActorCallTests
         Assert.Equal(8, result);
         Assert.Equal(0, probe.Overlaps);
         Assert.Equal(Enumerable.Range(5, 10), concurrent.Order());
+    }
+
+    [Fact]
+    public async Task A_sidecar_stopped_gracefully_deactivates_its_active_actors_in_the_app()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        var registry = folder.Sub("registry");
+        await using var node = await ActorNode.StartAsync("A", "actor-drain", ActorComponents.InMemory(folder), registry, probe, ActorAppSettings.Default);
+        var ids = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid().ToString("N")).ToList();
+        await Task.WhenAll(ids.Select(id => node.Proxy(id).IncrementAsync(1)));
+
+        // SIGTERM, as an orchestrator stops daprd; the sidecar's pid is in its registry entry (<pid>-<port>.json).
+        var entry = Path.GetFileNameWithoutExtension(Directory.GetFiles(Path.Combine(registry, "actor-drain"), "*.json").Single());
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", entry.Split('-')[0]]))
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await Deadline.WaitUntilAsync(() => node.Sidecar.HasExited, TimeSpan.FromSeconds(20), "the sidecar to stop");
+
+        Assert.Equal(ids.Order(), probe.Deactivations.Select(d => d.Id).Order());
     }
 
     [Fact]

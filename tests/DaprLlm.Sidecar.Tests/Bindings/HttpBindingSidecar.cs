@@ -7,6 +7,9 @@ namespace DaprLlm.Sidecar.Tests.Bindings;
 /// <summary>A local HTTP listener that echoes requests, and a sidecar with a bindings.http component pointing at it.</summary>
 public sealed class HttpBindingSidecar : IAsyncLifetime
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private readonly TempFolder _folder = new("daprllm-bindings");
     private TestApp? _listener;
     private SidecarProcess? _sidecar;
@@ -49,7 +52,7 @@ public sealed class HttpBindingSidecar : IAsyncLifetime
               - name: url
                 value: "{_listener.BaseAddress}/api"
             """);
-        _sidecar = await SidecarProcess.StartAsync(new SidecarSettings("bindings-app", components, _folder.Sub("registry")));
+        _sidecar = await SidecarProcess.StartAsync(new SidecarSettings("bindings-app", components, _folder.Sub("registry")), StartTimeout);
     }
 
     public async ValueTask DisposeAsync()

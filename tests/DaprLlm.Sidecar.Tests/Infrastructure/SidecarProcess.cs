@@ -51,7 +51,17 @@ public sealed class SidecarProcess : IAsyncDisposable
     public static async Task<SidecarProcess> StartAsync(SidecarSettings settings, TimeSpan? timeout = null)
     {
         var sidecar = new SidecarProcess(settings);
-        await sidecar.StartProcessAsync(waitHealthy: true, timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await sidecar.StartProcessAsync(waitHealthy: true, timeout ?? TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            // Never leave a process behind when it did not become healthy in time.
+            await sidecar.DisposeAsync();
+            throw;
+        }
+
         return sidecar;
     }
 

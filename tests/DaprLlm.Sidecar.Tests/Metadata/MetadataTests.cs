@@ -9,6 +9,9 @@ namespace DaprLlm.Sidecar.Tests.Metadata;
 /// <summary>GET/PUT /v1.0/metadata and the SDK's GetMetadataAsync/SetMetadataAsync against a real sidecar.</summary>
 public sealed class MetadataTests
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -58,7 +61,7 @@ public sealed class MetadataTests
               - name: Disabled
                 enabled: false
             """);
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("metadata-app", components, folder.Sub("registry")) { ConfigPath = config });
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("metadata-app", components, folder.Sub("registry")) { ConfigPath = config }, StartTimeout);
         using var http = new HttpClient { BaseAddress = new Uri(sidecar.HttpEndpoint) };
         using var client = new DaprClientBuilder().UseHttpEndpoint(sidecar.HttpEndpoint).UseGrpcEndpoint(sidecar.GrpcEndpoint).Build();
 
@@ -76,6 +79,7 @@ public sealed class MetadataTests
         Assert.Equal("state.sqlite", listed["actorstore"].GetProperty("type").GetString());
         Assert.Equal("v1", listed["actorstore"].GetProperty("version").GetString());
         Assert.Equal(["ETAG", "TRANSACTIONAL", "TTL", "ACTOR"], listed["actorstore"].GetProperty("capabilities").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["ETAG", "TRANSACTIONAL", "TTL"], listed["cache"].GetProperty("capabilities").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("secretstores.local.env", listed["env"].GetProperty("type").GetString());
         Assert.Equal("search", root.GetProperty("extended").GetProperty("team").GetString());
         Assert.Equal("alice", root.GetProperty("extended").GetProperty("owner").GetString());

@@ -35,10 +35,11 @@ public abstract class PubSubConformanceTests
 
         await rig.Client.PublishEventAsync(PubSub, topic, new { n = 1 }, Ct);
         await rig.PublishHttpAsync(PubSub, topic, """{"n":2}""");
-        await rig.PublishHttpAsync(PubSub, topic, "plain text", "text/plain");
+        await rig.PublishHttpAsync(PubSub, topic, "plain text", "text/plain", "?metadata.ttlInSeconds=600");
+        await rig.PublishHttpAsync(PubSub, topic, "bytes", "application/octet-stream");
         await rig.PublishHttpAsync(PubSub, topic, """{"specversion":"1.0","id":"my-id","source":"elsewhere","type":"my.type","datacontenttype":"application/json","data":{"n":4}}""",
             "application/cloudevents+json");
-        await rig.WaitForAsync(() => rig.Deliveries.Count >= 4, "four deliveries");
+        await rig.WaitForAsync(() => rig.Deliveries.Count >= 5, "five deliveries");
 
         var grpc = rig.Deliveries.Single(d => d.N == 1);
         Assert.Equal(SeparatePublisher ? rig.PublisherAppId : rig.SubscriberAppId, grpc.Envelope["source"]!.GetValue<string>());
@@ -55,13 +56,19 @@ public abstract class PubSubConformanceTests
 
         var text = rig.Deliveries.Single(d => d.Envelope["datacontenttype"]?.GetValue<string>() == "text/plain");
         Assert.Equal("plain text", text.Envelope["data"]!.GetValue<string>());
+        var expiration = DateTimeOffset.Parse(text.Envelope["expiration"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expiration - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(10));
+
+        var binary = rig.Deliveries.Single(d => d.Envelope["datacontenttype"]?.GetValue<string>() == "application/octet-stream");
+        Assert.Equal("bytes", Encoding.UTF8.GetString(Convert.FromBase64String(binary.Envelope["data_base64"]!.GetValue<string>())));
+        Assert.Null(grpc.Envelope["expiration"]);
 
         var kept = rig.Deliveries.Single(d => d.Id == "my-id");
         Assert.Equal("elsewhere", kept.Envelope["source"]!.GetValue<string>());
         Assert.Equal("my.type", kept.Envelope["type"]!.GetValue<string>());
         Assert.Equal(topic, kept.Envelope["topic"]!.GetValue<string>());
         Assert.Equal(4, kept.N);
-        Assert.Equal(4, rig.Deliveries.Select(d => d.Id).Distinct().Count());
+        Assert.Equal(5, rig.Deliveries.Select(d => d.Id).Distinct().Count());
     }
 
     [Fact]
@@ -314,6 +321,8 @@ public abstract class PubSubConformanceTests
         using var unknown = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish/nope/t", new StringContent("{}"), Ct);
         using var forbidden = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish/scoped/denied", new StringContent("{}"), Ct);
         using var allowed = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish/scoped/allowed", new StringContent("{}"), Ct);
+        using var noName = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish//t", new StringContent("{}"), Ct);
+        using var noTopic = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish/{PubSub}", new StringContent("{}"), Ct);
         var grpc = await Assert.ThrowsAsync<DaprException>(() => rig.Client.PublishEventAsync("nope", "t", new { n = 1 }, Ct));
 
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
@@ -321,6 +330,10 @@ public abstract class PubSubConformanceTests
         Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
         Assert.Contains("ERR_PUBSUB_FORBIDDEN", await forbidden.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, noName.StatusCode);
+        Assert.Contains("ERR_PUBSUB_EMPTY", await noName.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, noTopic.StatusCode);
+        Assert.Contains("ERR_TOPIC_NAME_EMPTY", await noTopic.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, Assert.IsType<Grpc.Core.RpcException>(grpc.InnerException).StatusCode);
     }
 

@@ -47,6 +47,8 @@ public sealed class PubSubRig : IAsyncDisposable
         AppPort = Ports.GetFree();
     }
 
+    public static TimeSpan StartTimeout { get; } = TimeSpan.FromSeconds(60);
+
     public string Prefix { get; }
 
     public string SubscriberAppId { get; }
@@ -99,9 +101,9 @@ public sealed class PubSubRig : IAsyncDisposable
 
     public Task WaitSubscribedAsync(string topic) => Deadline.WaitUntilAsync(
         () => Subscriber.Output.Contains($"Subscribed to topic {topic} on", StringComparison.Ordinal),
-        TimeSpan.FromSeconds(30), $"the sidecar to subscribe to {topic}");
+        StartTimeout, $"the sidecar to subscribe to {topic}");
 
-    public Task WaitForAsync(Func<bool> condition, string what) => Deadline.WaitUntilAsync(condition, TimeSpan.FromSeconds(30), what);
+    public Task WaitForAsync(Func<bool> condition, string what) => Deadline.WaitUntilAsync(condition, TimeSpan.FromSeconds(45), what);
 
     /// <summary>Publishes JSON through the publisher sidecar's HTTP API and asserts 204.</summary>
     public async Task PublishHttpAsync(string pubsub, string topic, string body, string contentType = "application/json", string query = "")
@@ -141,18 +143,21 @@ public sealed class PubSubRig : IAsyncDisposable
         WriteResource("pubsub.yaml", componentYaml(this));
         writeResources?.Invoke(this);
         var registry = _folder.Sub("registry");
-        var starts = new List<Task<SidecarProcess>>
+        // Generous start timeout: CI machines may be busy. Each started sidecar is kept so DisposeAsync cleans it up.
+        var subscriberStart = SidecarProcess.StartAsync(new SidecarSettings(SubscriberAppId, ResourcesPath, registry) { AppPort = AppPort }, StartTimeout);
+        var publisherStart = separatePublisher
+            ? SidecarProcess.StartAsync(new SidecarSettings(PublisherAppId, ResourcesPath, registry), StartTimeout)
+            : Task.FromResult<SidecarProcess>(null!);
+        try
         {
-            SidecarProcess.StartAsync(new SidecarSettings(SubscriberAppId, ResourcesPath, registry) { AppPort = AppPort }),
-        };
-        if (separatePublisher)
+            await Task.WhenAll(subscriberStart, publisherStart);
+        }
+        finally
         {
-            starts.Add(SidecarProcess.StartAsync(new SidecarSettings(PublisherAppId, ResourcesPath, registry)));
+            Subscriber = subscriberStart.IsCompletedSuccessfully ? subscriberStart.Result : null!;
+            _publisherSidecar = publisherStart.IsCompletedSuccessfully ? publisherStart.Result : null;
         }
 
-        var sidecars = await Task.WhenAll(starts);
-        Subscriber = sidecars[0];
-        _publisherSidecar = separatePublisher ? sidecars[1] : null;
         Client = new DaprClientBuilder().UseGrpcEndpoint(Publisher.GrpcEndpoint).UseHttpEndpoint(Publisher.HttpEndpoint).Build();
 
         App = TestApp.Create(AppPort, Subscriber.AppEnvironment, _ => { }, app =>

@@ -76,7 +76,7 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         }
 
         release.SetResult();
-        await rig.Subscriber.RestartAsync();
+        await rig.Subscriber.RestartAsync(PubSubRig.StartTimeout);
 
         await rig.WaitForAsync(() => Enumerable.Range(0, 10).All(n => rig.Deliveries.Any(d => d.N == n)), "all ten events");
         await rig.WaitForAsync(() => rig.Deliveries.Count(d => d.N == 5) >= 2, "the in-flight event to be redelivered");
@@ -105,5 +105,26 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
         var length = await connection.GetDatabase().StreamLengthAsync(topic);
         Assert.InRange(length, 100, 299);
+    }
+
+    [Fact]
+    public async Task Drops_an_event_whose_ttl_expired_before_it_could_be_delivered()
+    {
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher,
+            (app, r) => r.Map(app, "/ttl").WithTopic(PubSub, topic = r.Topic("ttl")), [], null);
+        await rig.WaitSubscribedAsync(topic);
+        await rig.App.StopAsync();
+
+        await rig.PublishHttpAsync(PubSub, topic, """{"n":1}""", query: "?metadata.ttlInSeconds=1");
+
+        // Delivery fails while the app is down; once the ttl has passed, the next (re)delivery drops the event.
+        await rig.WaitForAsync(() => rig.Subscriber.Output.Contains("Dropping expired pub/sub event", StringComparison.Ordinal), "the expired event to be dropped");
+        await rig.App.StartAsync();
+        await rig.Client.PublishEventAsync(PubSub, topic, new { n = 2 }, Ct);
+
+        await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 2), "the fresh event");
+        await WaitNothingPendingAsync(rig, topic);
+        Assert.DoesNotContain(rig.Deliveries, d => d.N == 1);
     }
 }

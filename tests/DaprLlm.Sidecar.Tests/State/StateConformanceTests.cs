@@ -55,6 +55,22 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Bulk_save_and_bulk_delete_handle_every_key(string kind)
+    {
+        using var client = StateSidecars.Client(sidecars[kind]);
+        var keys = new[] { Key(), Key(), Key() };
+        await client.SaveBulkStateAsync("statestore", keys.Select(k => new SaveStateItem<string>(k, "v-" + k, null!)).ToList(), Ct);
+        var saved = await client.GetBulkStateAsync("statestore", keys, parallelism: 1, cancellationToken: Ct);
+
+        await client.DeleteBulkStateAsync("statestore", keys.Select(k => new BulkDeleteStateItem(k, null!)).ToList(), Ct);
+        var deleted = await client.GetBulkStateAsync("statestore", keys, parallelism: 1, cancellationToken: Ct);
+
+        Assert.Equal(keys.Select(k => $"\"v-{k}\""), saved.Select(i => i.Value));
+        Assert.All(deleted, i => Assert.True(string.IsNullOrEmpty(i.Value)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task A_transaction_applies_upserts_and_deletes_together(string kind)
     {
         using var client = StateSidecars.Client(sidecars[kind]);

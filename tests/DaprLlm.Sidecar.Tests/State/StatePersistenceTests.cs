@@ -8,6 +8,9 @@ namespace DaprLlm.Sidecar.Tests.State;
 /// <summary>What lands in Redis and in the SQLite file, and what survives restarts and sharing, checked directly in the stores.</summary>
 public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<RedisServer>
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -20,7 +23,7 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
         folder.Write("components/name.yaml", StateSidecars.StoreYaml("redis", redis.Address, "", "byname", "  - name: keyPrefix\n    value: name"));
         folder.Write("components/none.yaml", StateSidecars.StoreYaml("redis", redis.Address, "", "bynone", "  - name: keyPrefix\n    value: none"));
         folder.Write("components/custom.yaml", StateSidecars.StoreYaml("redis", redis.Address, "", "bycustom", "  - name: keyPrefix\n    value: Shared"));
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, folder.Sub("registry")));
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, folder.Sub("registry")), StartTimeout);
         using var client = StateSidecars.Client(sidecar);
         var key = "order-" + Guid.NewGuid().ToString("N")[..8];
 
@@ -53,18 +56,27 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
         using var folder = new TempFolder();
         var components = folder.Sub("components");
         folder.Write("components/statestore.yaml", StateSidecars.StoreYaml("redis", redis.Address, ""));
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("restart-redis-" + Guid.NewGuid().ToString("N")[..8], components, folder.Sub("registry")));
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("restart-redis-" + Guid.NewGuid().ToString("N")[..8], components, folder.Sub("registry")), StartTimeout);
         using var client = StateSidecars.Client(sidecar);
         await client.SaveStateAsync("statestore", "counter", 41, cancellationToken: Ct);
         var (_, etagBefore) = await client.GetStateAndETagAsync<int>("statestore", "counter", cancellationToken: Ct);
 
         await sidecar.KillAsync();
-        await sidecar.RestartAsync();
+        await sidecar.RestartAsync(StartTimeout);
         var (value, etagAfter) = await client.GetStateAndETagAsync<int>("statestore", "counter", cancellationToken: Ct);
 
         Assert.Equal(41, value);
         Assert.Equal(etagBefore, etagAfter);
         Assert.True(await client.TrySaveStateAsync("statestore", "counter", 42, etagAfter, cancellationToken: Ct));
+
+        // Redis may lose its script cache (restart, SCRIPT FLUSH): writes must keep working.
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address))
+        {
+            await connection.GetDatabase().ExecuteAsync("SCRIPT", "FLUSH");
+        }
+
+        await client.SaveStateAsync("statestore", "counter", 43, cancellationToken: Ct);
+        Assert.Equal(43, await client.GetStateAsync<int>("statestore", "counter", cancellationToken: Ct));
     }
 
     [Fact]
@@ -74,7 +86,7 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
         var components = folder.Sub("components");
         var file = Path.Combine(folder.Path, "data.db");
         folder.Write("components/statestore.yaml", StateSidecars.StoreYaml("sqlite", "", file));
-        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("sqlite-app", components, folder.Sub("registry")));
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("sqlite-app", components, folder.Sub("registry")), StartTimeout);
         using var client = StateSidecars.Client(sidecar);
         await client.SaveStateAsync("statestore", "cart", new { Items = 2 }, cancellationToken: Ct);
         await client.SaveStateAsync("statestore", "session", "s", metadata: new Dictionary<string, string> { ["ttlInSeconds"] = "60" }, cancellationToken: Ct);
@@ -95,7 +107,7 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
             Assert.NotEqual("", await Scalar(db, "SELECT ifnull(expiration_time, '') FROM state WHERE key = 'sqlite-app||session'"));
         }
 
-        await sidecar.RestartAsync();
+        await sidecar.RestartAsync(StartTimeout);
         var (value, etagAfter) = await client.GetStateAndETagAsync<Dictionary<string, int>>("statestore", "cart", cancellationToken: Ct);
 
         Assert.Equal(2, value["items"]);
@@ -110,8 +122,8 @@ public sealed class StatePersistenceTests(RedisServer redis) : IClassFixture<Red
         var file = Path.Combine(folder.Path, "shared.db");
         folder.Write("components/statestore.yaml", StateSidecars.StoreYaml("sqlite", "", file));
         var registry = folder.Sub("registry");
-        await using var first = await SidecarProcess.StartAsync(new SidecarSettings("replicated-app", components, registry));
-        await using var second = await SidecarProcess.StartAsync(new SidecarSettings("replicated-app", components, registry));
+        await using var first = await SidecarProcess.StartAsync(new SidecarSettings("replicated-app", components, registry), StartTimeout);
+        await using var second = await SidecarProcess.StartAsync(new SidecarSettings("replicated-app", components, registry), StartTimeout);
         using var a = StateSidecars.Client(first);
         using var b = StateSidecars.Client(second);
         await a.SaveStateAsync("statestore", "hits", 0, cancellationToken: Ct);

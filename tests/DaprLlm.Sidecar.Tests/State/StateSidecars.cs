@@ -9,6 +9,9 @@ namespace DaprLlm.Sidecar.Tests.State;
 /// </summary>
 public sealed class StateSidecars : IAsyncLifetime
 {
+    // CI machines are shared and loaded: a sidecar may take far longer than usual to start.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
     private readonly TempFolder _folder = new("daprllm-state");
     private readonly Dictionary<string, SidecarProcess> _sidecars = new(StringComparer.Ordinal);
 
@@ -75,12 +78,14 @@ public sealed class StateSidecars : IAsyncLifetime
         {
             var components = _folder.Sub($"components-{kind}");
             File.WriteAllText(Path.Combine(components, "statestore.yaml"), StoreYaml(kind, Redis.Address, SqliteFile));
-            return (kind, await SidecarProcess.StartAsync(new SidecarSettings(AppId(kind), components, registry)));
+            var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(AppId(kind), components, registry), StartTimeout);
+            lock (_sidecars)
+            {
+                // Kept as soon as started, so DisposeAsync stops it even when another one fails to start.
+                _sidecars[kind] = sidecar;
+            }
         }).ToList();
-        foreach (var (kind, sidecar) in await Task.WhenAll(starts))
-        {
-            _sidecars[kind] = sidecar;
-        }
+        await Task.WhenAll(starts);
     }
 
     public async ValueTask DisposeAsync()

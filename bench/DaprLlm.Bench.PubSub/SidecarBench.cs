@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapr.Client;
+
+namespace DaprLlm.Bench.PubSub;
+
+/// <summary>
+/// The same messages through the sidecar: DaprClient.PublishEventAsync (gRPC) into pubsub.redis, delivered to an
+/// in-process app route, acknowledged by the sidecar once the app answered 200.
+/// </summary>
+public static class SidecarBench
+{
+    public static async Task<BenchResult> RunAsync(string redisAddress, int messages, int concurrency)
+    {
+        var folder = Directory.CreateTempSubdirectory("daprllm-bench-pubsub");
+        try
+        {
+            File.WriteAllText(Path.Combine(folder.FullName, "pubsub.yaml"), $"""
+                apiVersion: dapr.io/v1alpha1
+                kind: Component
+                metadata:
+                  name: pubsub
+                spec:
+                  type: pubsub.redis
+                  version: v1
+                  metadata:
+                  - name: redisHost
+                    value: {redisAddress}
+                  - name: concurrency
+                    value: "100"
+                """);
+            var latencies = new ConcurrentBag<long>();
+            var delivered = 0;
+            var appPort = RedisProcess.FreePort();
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, appPort));
+            await using var app = builder.Build();
+            var publishOnly = Environment.GetEnvironmentVariable("BENCH_PUBLISH_ONLY") == "1";
+            app.MapGet("/dapr/subscribe", () => Results.Text(publishOnly ? "[]" : """[{"pubsubname":"pubsub","topic":"bench","route":"/bench"}]""", "application/json"));
+            app.MapPost("/bench", async (HttpRequest request) =>
+            {
+                var envelope = await JsonNode.ParseAsync(request.Body);
+                latencies.Add(Stopwatch.GetTimestamp() - envelope!["data"]!["t"]!.GetValue<long>());
+                Interlocked.Increment(ref delivered);
+                return Results.Ok();
+            });
+            await app.StartAsync();
+
+            var httpPort = RedisProcess.FreePort();
+            var grpcPort = RedisProcess.FreePort();
+            using var sidecar = StartSidecar(folder.FullName, appPort, httpPort, grpcPort);
+            using var client = new DaprClientBuilder().UseGrpcEndpoint($"http://127.0.0.1:{grpcPort}").UseHttpEndpoint($"http://127.0.0.1:{httpPort}").Build();
+            await WaitAsync(async () =>
+            {
+                using var http = new HttpClient();
+                return (await http.GetAsync($"http://127.0.0.1:{httpPort}/v1.0/healthz")).StatusCode == HttpStatusCode.NoContent;
+            }, "sidecar health");
+
+            // Warm up (connections, JIT, subscription) before measuring.
+            for (var i = 0; i < 200; i++)
+            {
+                await client.PublishEventAsync("pubsub", "bench", new { t = Stopwatch.GetTimestamp() });
+            }
+
+            await WaitAsync(() => Task.FromResult(publishOnly || Volatile.Read(ref delivered) >= 200), "warm-up deliveries");
+            latencies.Clear();
+            Interlocked.Exchange(ref delivered, 0);
+
+            var sidecarCpu = sidecar.TotalProcessorTime;
+            var benchCpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var start = Stopwatch.GetTimestamp();
+            var next = -1;
+            await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+            {
+                while (Interlocked.Increment(ref next) < messages)
+                {
+                    await client.PublishEventAsync("pubsub", "bench", new { t = Stopwatch.GetTimestamp() });
+                }
+            })));
+            Console.WriteLine($"  sidecar: published {messages} in {Stopwatch.GetElapsedTime(start).TotalSeconds:N2}s, {Volatile.Read(ref delivered)} delivered by then");
+            await WaitAsync(() => Task.FromResult(publishOnly || Volatile.Read(ref delivered) >= messages), "all deliveries");
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            sidecar.Refresh();
+            Console.WriteLine($"  sidecar CPU: {(sidecar.TotalProcessorTime - sidecarCpu).TotalMilliseconds * 1000 / messages:N0} µs per message; " +
+                $"bench process CPU: {(Process.GetCurrentProcess().TotalProcessorTime - benchCpu).TotalMilliseconds * 1000 / messages:N0} µs per message");
+            sidecar.Kill(entireProcessTree: true);
+            return BenchResult.From(messages, elapsed, latencies);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static Process StartSidecar(string resources, int appPort, int httpPort, int grpcPort)
+    {
+        var dll = new[] { "Release", "Debug" }
+            .Select(c => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/DaprLlm.Sidecar/bin", c, "net10.0/daprllm-sidecar.dll")))
+            .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("build src/DaprLlm.Sidecar first");
+        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "exec", dll, "--app-id", "bench", "--app-port", $"{appPort}", "--dapr-http-port", $"{httpPort}",
+                     "--dapr-grpc-port", $"{grpcPort}", "--resources-path", resources, "--log-level", "warn" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info)!;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    {
+        var until = DateTime.UtcNow.AddSeconds(120);
+        while (DateTime.UtcNow < until)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"timed out waiting for {what}");
+    }
+}
