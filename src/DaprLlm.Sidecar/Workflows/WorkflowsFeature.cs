@@ -12,6 +12,7 @@ public static class WorkflowsFeature
         // Joins the OTLP metrics pipeline when telemetry export is on; a no-op otherwise.
         builder.Services.ConfigureOpenTelemetryMeterProvider(m => m.AddMeter(WorkflowMetrics.MeterName));
         builder.Services.AddSingleton<WorkItemHub>();
+        builder.Services.AddSingleton<Metadata.IMetadataContributor, WorkflowsMetadata>();
         builder.Services.AddSingleton<WorkflowEngine>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WorkflowEngine>());
         return builder;
