@@ -11,7 +11,7 @@ namespace DaprLlm.Sidecar.Workflows;
 /// Methods are hand-bound because Dapr.Workflow.Grpc ships client stubs only.
 /// </summary>
 [BindServiceMethod(typeof(TaskHubService), nameof(BindService))]
-public class TaskHubService(WorkflowEngine engine, WorkItemHub hub)
+public class TaskHubService(WorkflowEngine engine, WorkItemHub hub, IHostApplicationLifetime lifetime)
 {
     public const string ServiceName = "TaskHubSidecarService";
 
@@ -82,17 +82,19 @@ public class TaskHubService(WorkflowEngine engine, WorkItemHub hub)
     /// <summary>The worker's stream: work items are pushed as they become ready, until the app disconnects.</summary>
     public virtual async Task GetWorkItems(GetWorkItemsRequest request, IServerStreamWriter<WorkItem> responseStream, ServerCallContext context)
     {
-        await engine.WhenReadyAsync(context.CancellationToken);
+        // End the stream when the sidecar stops, so shutdown does not wait for the app to hang up.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        await engine.WhenReadyAsync(stop.Token);
         var connection = new WorkerConnection();
         hub.Register(connection);
         try
         {
-            await foreach (var item in connection.Items.Reader.ReadAllAsync(context.CancellationToken))
+            await foreach (var item in connection.Items.Reader.ReadAllAsync(stop.Token))
             {
-                await responseStream.WriteAsync(item, context.CancellationToken);
+                await responseStream.WriteAsync(item, stop.Token);
             }
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // The app went away; its in-flight work is re-queued by Unregister.
         }

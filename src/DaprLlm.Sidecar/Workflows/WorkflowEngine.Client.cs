@@ -9,7 +9,7 @@ namespace DaprLlm.Sidecar.Workflows;
 public sealed partial class WorkflowEngine
 {
     private InstanceRecord NewInstance(string instanceId, string name, string? version, string? input, string? executionId,
-        DateTimeOffset? startAt, IDictionary<string, string>? tags, ParentInstanceInfo? parent)
+        DateTimeOffset? startAt, IDictionary<string, string>? tags, ParentInstanceInfo? parent, string? hostAppId = null)
     {
         var now = Now;
         var record = new InstanceRecord
@@ -28,11 +28,11 @@ public sealed partial class WorkflowEngine
             ParentTaskId = parent?.TaskScheduledId ?? 0,
             Tags = tags is null ? [] : new Dictionary<string, string>(tags, StringComparer.Ordinal),
         };
-        record.AddInbox(StartedEvent(record, input, parent));
+        record.AddInbox(StartedEvent(record, input, parent, hostAppId));
         return record;
     }
 
-    private HistoryEvent StartedEvent(InstanceRecord record, string? input, ParentInstanceInfo? parent)
+    private HistoryEvent StartedEvent(InstanceRecord record, string? input, ParentInstanceInfo? parent, string? hostAppId = null)
     {
         var started = new ExecutionStartedEvent
         {
@@ -49,7 +49,7 @@ public sealed partial class WorkflowEngine
 
         started.Tags.Add(record.Tags);
         // The SDK reads its own app id from the router of ExecutionStarted (needed for cross-app calls).
-        return new HistoryEvent { EventId = -1, Timestamp = NowTimestamp, ExecutionStarted = started, Router = new TaskRouter { SourceAppID = options.AppId } };
+        return new HistoryEvent { EventId = -1, Timestamp = NowTimestamp, ExecutionStarted = started, Router = new TaskRouter { SourceAppID = hostAppId ?? options.AppId } };
     }
 
     public async Task<string> StartAsync(CreateInstanceRequest request, CancellationToken cancellationToken)
@@ -204,8 +204,7 @@ public sealed partial class WorkflowEngine
             }
 
             var now = NowTimestamp;
-            children = r.HistoryEvents().Where(e => e.ChildWorkflowInstanceCreated is not null)
-                .Select(e => e.ChildWorkflowInstanceCreated.InstanceId).ToList();
+            children = LocalChildren(r);
             r.AddHistory(new HistoryEvent { EventId = -1, Timestamp = now, ExecutionTerminated = new ExecutionTerminatedEvent { Input = output, Recurse = recursive } });
             r.AddHistory(new HistoryEvent
             {
@@ -339,8 +338,7 @@ public sealed partial class WorkflowEngine
                 return 0;
             }
 
-            children = loaded.Record.HistoryEvents().Where(e => e.ChildWorkflowInstanceCreated is not null)
-                .Select(e => e.ChildWorkflowInstanceCreated.InstanceId).ToList();
+            children = LocalChildren(loaded.Record);
             await Store.Store.TransactAsync([Store.Delete(instanceId, null)], cancellationToken);
         }
 
@@ -360,6 +358,11 @@ public sealed partial class WorkflowEngine
 
         return count;
     }
+
+    /// <summary>Child instances hosted by this app (cross-app children live in their app's scope and are left alone).</summary>
+    private List<string> LocalChildren(InstanceRecord record) => record.HistoryEvents()
+        .Where(e => e.ChildWorkflowInstanceCreated is not null && (e.Router?.TargetAppID is not { Length: > 0 } target || target == options.AppId))
+        .Select(e => e.ChildWorkflowInstanceCreated.InstanceId).ToList();
 
     public async Task<ListInstanceIDsResponse> ListAsync(ListInstanceIDsRequest request, CancellationToken cancellationToken)
     {

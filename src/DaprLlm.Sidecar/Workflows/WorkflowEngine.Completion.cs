@@ -10,9 +10,9 @@ public sealed partial class WorkflowEngine
     /// <summary>Effects of a committed turn that touch other instances or in-memory queues.</summary>
     private sealed class TurnEffects
     {
-        public List<(int TaskId, TaskScheduledEvent Scheduled)> Activities { get; } = [];
+        public List<(int TaskId, TaskScheduledEvent Scheduled, TaskRouter? Router)> Activities { get; } = [];
         public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
-        public List<InstanceRecord> Children { get; } = [];
+        public List<(InstanceRecord Child, string HostAppId)> Children { get; } = [];
         public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
         public List<(string InstanceId, string? Reason, bool Recurse)> Terminations { get; } = [];
         public bool ContinuedAsNew { get; set; }
@@ -91,8 +91,9 @@ public sealed partial class WorkflowEngine
                     {
                         Name = a.Name, Version = a.Version, Input = a.Input, TaskExecutionId = a.TaskExecutionId,
                     };
-                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TaskScheduled = scheduled, Router = a.Router ?? action.Router });
-                    effects.Activities.Add((action.Id, scheduled));
+                    var router = a.Router ?? action.Router;
+                    r.AddHistory(new HistoryEvent { EventId = action.Id, Timestamp = now, TaskScheduled = scheduled, Router = router });
+                    effects.Activities.Add((action.Id, scheduled, router));
                     break;
                 }
 
@@ -117,12 +118,15 @@ public sealed partial class WorkflowEngine
                 {
                     var a = action.CreateChildWorkflow;
                     var childId = string.IsNullOrEmpty(a.InstanceId) ? $"{r.InstanceId}:{action.Id:X4}" : a.InstanceId;
+                    var router = a.Router ?? action.Router;
+                    // A child routed to another app is created in that app's scope and run by its worker, as daprd does.
+                    var hostAppId = router?.TargetAppID is { Length: > 0 } target ? target : options.AppId;
                     r.AddHistory(new HistoryEvent
                     {
                         EventId = action.Id,
                         Timestamp = now,
                         ChildWorkflowInstanceCreated = new ChildWorkflowInstanceCreatedEvent { InstanceId = childId, Name = a.Name, Version = a.Version, Input = a.Input },
-                        Router = a.Router ?? action.Router,
+                        Router = router,
                     });
                     var child = NewInstance(childId, a.Name, a.Version, a.Input, null, null, null, new ParentInstanceInfo
                     {
@@ -130,8 +134,8 @@ public sealed partial class WorkflowEngine
                         Name = r.Name,
                         WorkflowInstance = new WorkflowInstance { InstanceId = r.InstanceId, ExecutionId = r.ExecutionId },
                         AppID = options.AppId,
-                    });
-                    effects.Children.Add(child);
+                    }, hostAppId);
+                    effects.Children.Add((child, hostAppId));
                     break;
                 }
 
@@ -168,10 +172,10 @@ public sealed partial class WorkflowEngine
             }
         }
 
-        foreach (var child in effects.Children)
+        foreach (var (child, hostAppId) in effects.Children)
         {
             // A child id reused from a finished instance is replaced, as StartInstance does.
-            ops.Add(StateOperation.Upsert(new StateSetRequest(Store.InstanceKey(child.InstanceId), child.Serialize())));
+            ops.Add(StateOperation.Upsert(new StateSetRequest(Store.For(hostAppId).InstanceKey(child.InstanceId), child.Serialize())));
         }
 
         return ops;
@@ -231,9 +235,9 @@ public sealed partial class WorkflowEngine
             DropActivities(record.InstanceId);
         }
 
-        foreach (var (taskId, scheduled) in effects.Activities)
+        foreach (var (taskId, scheduled, router) in effects.Activities)
         {
-            EnqueueActivity(record, taskId, scheduled);
+            EnqueueActivity(record, taskId, scheduled, router);
         }
 
         foreach (var (timerId, fireAt) in effects.Timers)
@@ -241,19 +245,16 @@ public sealed partial class WorkflowEngine
             ArmTimer(record.InstanceId, record.ExecutionId, timerId, fireAt);
         }
 
-        if (effects.Children.Count > 0)
+        foreach (var (child, hostAppId) in effects.Children)
         {
-            await AddToIndexAsync(effects.Children.Select(c => c.InstanceId).ToList(), cancellationToken);
-            foreach (var child in effects.Children)
-            {
-                metrics.Started();
-                EnqueueOrchestration(child.InstanceId);
-            }
+            metrics.Started();
+            await AddToIndexAsync(Store.For(hostAppId), [child.InstanceId], cancellationToken);
+            await WakeAsync(hostAppId, child.InstanceId, cancellationToken);
         }
 
         foreach (var (target, message) in effects.Messages)
         {
-            await DeliverAsync(target, message, cancellationToken);
+            await DeliverAsync(options.AppId, target, message, cancellationToken);
         }
 
         foreach (var (target, reason, recurse) in effects.Terminations)
@@ -304,13 +305,13 @@ public sealed partial class WorkflowEngine
                     },
                 },
             };
-        await DeliverAsync(parentId, message, cancellationToken);
+        await DeliverAsync(record.ParentAppId ?? options.AppId, parentId, message, cancellationToken);
     }
 
     /// <summary>Appends an event to an instance's inbox (dropped when the instance is gone or finished, as daprd does).</summary>
-    private async Task DeliverAsync(string instanceId, HistoryEvent message, CancellationToken cancellationToken)
+    private async Task DeliverAsync(string appId, string instanceId, HistoryEvent message, CancellationToken cancellationToken)
     {
-        var record = await MutateAsync(instanceId, r =>
+        var record = await MutateAsync(Store.For(appId), instanceId, r =>
         {
             if (r is null || r.IsTerminal)
             {
@@ -322,25 +323,55 @@ public sealed partial class WorkflowEngine
         }, cancellationToken);
         if (record is { IsTerminal: false })
         {
-            EnqueueOrchestration(instanceId);
+            await WakeAsync(appId, instanceId, cancellationToken);
         }
     }
 
-    /// <summary>Appends an activity result to the history exactly once; duplicates and stale results are ignored.</summary>
+    /// <summary>Queues an instance of this app, or tells another app's sidecar (through the shared store) to look at it.</summary>
+    private async Task WakeAsync(string appId, string instanceId, CancellationToken cancellationToken)
+    {
+        if (appId == options.AppId)
+        {
+            EnqueueOrchestration(instanceId);
+            return;
+        }
+
+        var store = Store.For(appId);
+        await store.UpdateListAsync<string>(store.WakeKey, list =>
+        {
+            if (list.Contains(instanceId, StringComparer.Ordinal))
+            {
+                return false;
+            }
+
+            list.Add(instanceId);
+            return true;
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends an activity result to the owning instance's history exactly once; duplicates and stale results are
+    /// ignored. The owner may be another app's workflow (cross-app activity): its state is written with that app's
+    /// prefix and its sidecar is woken through the shared store.
+    /// </summary>
     public async Task CompleteActivityAsync(ActivityResponse response, CancellationToken cancellationToken)
     {
         await WhenReadyAsync(cancellationToken);
         var parsed = ParseActivityToken(response.CompletionToken);
+        var owner = parsed?.OwnerAppId ?? options.AppId;
         var instanceId = parsed?.InstanceId ?? response.InstanceId;
         var taskId = parsed?.TaskId ?? response.TaskId;
-        _pendingActivities.TryRemove(response.CompletionToken, out var item);
+        // A cross-app item stays "pending" until it is off the shared queue, or the poller would hand it out again.
+        var remote = owner != options.AppId;
+        var item = remote ? _pendingActivities.GetValueOrDefault(response.CompletionToken)
+            : _pendingActivities.TryRemove(response.CompletionToken, out var removed) ? removed : null;
         if (item is { DispatchedAt: > 0 })
         {
             metrics.ActivityCompleted(Stopwatch.GetElapsedTime(item.DispatchedAt), response.FailureDetails is not null);
         }
 
         var appended = false;
-        await MutateAsync(instanceId, r =>
+        await MutateAsync(Store.For(owner), instanceId, r =>
         {
             if (r is null || r.IsTerminal || (parsed is { } p && p.ExecutionId != r.ExecutionId))
             {
@@ -368,11 +399,24 @@ public sealed partial class WorkflowEngine
             appended = true;
             return [];
         }, cancellationToken);
-        if (appended)
+
+        if (owner != options.AppId)
+        {
+            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
+            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
+                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, cancellationToken);
+            _pendingActivities.TryRemove(response.CompletionToken, out _);
+            if (appended)
+            {
+                await WakeAsync(owner, instanceId, cancellationToken);
+            }
+        }
+        else if (appended)
         {
             EnqueueOrchestration(instanceId);
         }
-        else
+
+        if (!appended)
         {
             LogStaleCompletion(logger, instanceId);
         }

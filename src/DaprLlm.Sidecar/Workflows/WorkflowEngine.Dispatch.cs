@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Dapr.DurableTask.Protobuf;
+using Google.Protobuf;
 
 namespace DaprLlm.Sidecar.Workflows;
 
@@ -13,38 +14,118 @@ public sealed partial class WorkflowEngine
         }
     }
 
-    private void EnqueueActivity(InstanceRecord record, int taskId, TaskScheduledEvent scheduled)
+    private void EnqueueActivity(InstanceRecord record, int taskId, TaskScheduledEvent scheduled, TaskRouter? router)
     {
-        var token = ActivityToken(record.InstanceId, record.ExecutionId, taskId);
-        var item = new ActivityItem
+        var token = ActivityToken(options.AppId, record.InstanceId, record.ExecutionId, taskId);
+        var request = new ActivityRequest
         {
-            Token = token,
-            Request = new ActivityRequest
-            {
-                Name = scheduled.Name,
-                Version = scheduled.Version,
-                Input = scheduled.Input,
-                WorkflowInstance = new WorkflowInstance { InstanceId = record.InstanceId, ExecutionId = record.ExecutionId },
-                TaskId = taskId,
-                TaskExecutionId = scheduled.TaskExecutionId,
-                ParentTraceContext = scheduled.ParentTraceContext,
-            },
+            Name = scheduled.Name,
+            Version = scheduled.Version,
+            Input = scheduled.Input,
+            WorkflowInstance = new WorkflowInstance { InstanceId = record.InstanceId, ExecutionId = record.ExecutionId },
+            TaskId = taskId,
+            TaskExecutionId = scheduled.TaskExecutionId,
+            ParentTraceContext = scheduled.ParentTraceContext,
         };
+        if (router?.TargetAppID is { Length: > 0 } target && target != options.AppId)
+        {
+            // Like daprd, an activity routed to another app runs on that app's worker: hand it over through the shared store.
+            _ = HandOverAsync(target, new RemoteActivity(token, options.AppId, request.ToByteArray()));
+            return;
+        }
+
+        EnqueueLocal(token, request);
+    }
+
+    private void EnqueueLocal(string token, ActivityRequest request)
+    {
+        var item = new ActivityItem { Token = token, Request = request };
         if (_pendingActivities.TryAdd(token, item))
         {
             _activities.Writer.TryWrite(item);
         }
     }
 
-    /// <summary>Completion tokens are self-describing so a completion can be applied after a sidecar restart.</summary>
-    private static string ActivityToken(string instanceId, string executionId, int taskId) =>
-        $"a\u001f{instanceId}\u001f{executionId}\u001f{Invariant(taskId)}";
+    private async Task HandOverAsync(string targetAppId, RemoteActivity activity)
+    {
+        var target = Store.For(targetAppId);
+        for (var attempt = 1; !_stopping.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await target.UpdateListAsync<RemoteActivity>(target.RemoteActivitiesKey, list =>
+                {
+                    if (list.Exists(a => a.Token == activity.Token))
+                    {
+                        return false;
+                    }
 
-    private static (string InstanceId, string ExecutionId, int TaskId)? ParseActivityToken(string token)
+                    list.Add(activity);
+                    return true;
+                }, _stopping);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogBackgroundFailure(logger, e, activity.Token);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 5)), time, _stopping);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Polls the two keys other apps' sidecars write for us: activities routed to this app, and instances whose
+    /// inbox they changed. Polling the shared store keeps this working across restarts without any direct channel.
+    /// </summary>
+    private async Task PollSharedQueuesAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            try
+            {
+                var (remote, _) = await Store.LoadListAsync<RemoteActivity>(Store.RemoteActivitiesKey, cancellationToken);
+                foreach (var activity in remote)
+                {
+                    if (!_pendingActivities.ContainsKey(activity.Token))
+                    {
+                        EnqueueLocal(activity.Token, ActivityRequest.Parser.ParseFrom(activity.Request));
+                    }
+                }
+
+                var woken = new List<string>();
+                await Store.UpdateListAsync<string>(Store.WakeKey, list =>
+                {
+                    woken = [.. list];
+                    list.Clear();
+                    return woken.Count > 0;
+                }, cancellationToken);
+                foreach (var instanceId in woken)
+                {
+                    NotifyChanged();
+                    EnqueueOrchestration(instanceId);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                LogBackgroundFailure(logger, e, "(shared queues)");
+            }
+        }
+    }
+
+    /// <summary>Completion tokens are self-describing so a completion can be applied after a sidecar restart.</summary>
+    private static string ActivityToken(string ownerAppId, string instanceId, string executionId, int taskId) =>
+        $"a\u001f{ownerAppId}\u001f{instanceId}\u001f{executionId}\u001f{Invariant(taskId)}";
+
+    private static (string OwnerAppId, string InstanceId, string ExecutionId, int TaskId)? ParseActivityToken(string token)
     {
         var parts = token.Split('\u001f');
-        return parts.Length == 4 && parts[0] == "a" && int.TryParse(parts[3], System.Globalization.CultureInfo.InvariantCulture, out var taskId)
-            ? (parts[1], parts[2], taskId)
+        return parts.Length == 5 && parts[0] == "a" && int.TryParse(parts[4], System.Globalization.CultureInfo.InvariantCulture, out var taskId)
+            ? (parts[1], parts[2], parts[3], taskId)
             : null;
     }
 
@@ -79,6 +160,8 @@ public sealed partial class WorkflowEngine
             return; // one turn at a time; the completion re-queues the instance when its inbox is not empty
         }
 
+        // Wait for a worker before reading the instance, so the turn carries its latest inbox.
+        var connection = await hub.PickAsync(cancellationToken);
         var loaded = await Store.LoadAsync(instanceId, cancellationToken);
         if (loaded is not { Record: var record } || record.IsTerminal || record.Inbox.Count == 0 ||
             record.Status == OrchestrationStatus.Suspended)
@@ -92,7 +175,6 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        var connection = await hub.PickAsync(cancellationToken);
         var started = new HistoryEvent { EventId = -1, Timestamp = NowTimestamp, WorkflowStarted = new WorkflowStartedEvent() };
         var request = new WorkflowRequest
         {
@@ -267,14 +349,21 @@ public sealed partial class WorkflowEngine
         {
             if (key.StartsWith(prefix, StringComparison.Ordinal) && _timers.TryRemove(key, out _))
             {
-                cts.Cancel();
+                try
+                {
+                    cts.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The timer finished in the meantime.
+                }
             }
         }
     }
 
     private void DropActivities(string instanceId)
     {
-        var prefix = $"a\u001f{instanceId}\u001f";
+        var prefix = $"a\u001f{options.AppId}\u001f{instanceId}\u001f";
         foreach (var key in _pendingActivities.Keys)
         {
             if (key.StartsWith(prefix, StringComparison.Ordinal))

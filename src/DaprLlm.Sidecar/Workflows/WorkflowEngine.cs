@@ -76,7 +76,7 @@ public sealed partial class WorkflowEngine(
             _ready.TrySetResult();
         }
 
-        await Task.WhenAll(DispatchOrchestrationsAsync(stoppingToken), DispatchActivitiesAsync(stoppingToken));
+        await Task.WhenAll(DispatchOrchestrationsAsync(stoppingToken), DispatchActivitiesAsync(stoppingToken), PollSharedQueuesAsync(stoppingToken));
     }
 
     /// <summary>Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers.</summary>
@@ -116,7 +116,7 @@ public sealed partial class WorkflowEngine(
         {
             if (e.TaskScheduled is { } scheduled && !completedTasks.Contains(e.EventId))
             {
-                EnqueueActivity(record, e.EventId, scheduled);
+                EnqueueActivity(record, e.EventId, scheduled, e.Router);
             }
             else if (e.TimerCreated is { } timer && !firedTimers.Contains(e.EventId))
             {
@@ -136,9 +136,10 @@ public sealed partial class WorkflowEngine(
     /// <summary>Waits for recovery to finish, so that calls made right after start see a consistent engine.</summary>
     public Task WhenReadyAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
 
-    private async Task<IDisposable> LockAsync(string instanceId, CancellationToken cancellationToken)
+    private async Task<IDisposable> LockAsync(string instanceId, CancellationToken cancellationToken, string? appId = null)
     {
-        var gate = _locks.GetOrAdd(instanceId, _ => new SemaphoreSlim(1, 1));
+        var key = appId is null || appId == options.AppId ? instanceId : $"{appId}\u001f{instanceId}";
+        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
         return new Releaser(gate);
     }
@@ -165,13 +166,16 @@ public sealed partial class WorkflowEngine(
     /// process sharing the store) changed it in between. <paramref name="change"/> returns extra operations
     /// for the same transaction, or null to write nothing.
     /// </summary>
-    private async Task<InstanceRecord?> MutateAsync(string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
+    private Task<InstanceRecord?> MutateAsync(string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
+        CancellationToken cancellationToken) => MutateAsync(Store, instanceId, change, cancellationToken);
+
+    private async Task<InstanceRecord?> MutateAsync(WorkflowStore store, string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
         CancellationToken cancellationToken)
     {
-        using var _ = await LockAsync(instanceId, cancellationToken);
+        using var _ = await LockAsync(instanceId, cancellationToken, store.AppId);
         for (var attempt = 0; ; attempt++)
         {
-            var loaded = await Store.LoadAsync(instanceId, cancellationToken);
+            var loaded = await store.LoadAsync(instanceId, cancellationToken);
             var ops = change(loaded?.Record);
             if (ops is null)
             {
@@ -181,12 +185,12 @@ public sealed partial class WorkflowEngine(
             if (loaded is not null)
             {
                 loaded.Record.LastUpdatedAt = Now;
-                ops.Insert(0, Store.Save(loaded.Record, loaded.ETag));
+                ops.Insert(0, store.Save(loaded.Record, loaded.ETag));
             }
 
             try
             {
-                await Store.Store.TransactAsync(ops, cancellationToken);
+                await store.Store.TransactAsync(ops, cancellationToken);
                 NotifyChanged();
                 return loaded?.Record;
             }
@@ -197,14 +201,17 @@ public sealed partial class WorkflowEngine(
         }
     }
 
-    private async Task AddToIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
+    private Task AddToIndexAsync(IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken) =>
+        AddToIndexAsync(Store, instanceIds, cancellationToken);
+
+    private async Task AddToIndexAsync(WorkflowStore store, IReadOnlyCollection<string> instanceIds, CancellationToken cancellationToken)
     {
         await _indexLock.WaitAsync(cancellationToken);
         try
         {
             for (var attempt = 0; ; attempt++)
             {
-                var (ids, etag) = await Store.LoadIndexAsync(cancellationToken);
+                var (ids, etag) = await store.LoadIndexAsync(cancellationToken);
                 var added = instanceIds.Where(i => !ids.Contains(i, StringComparer.Ordinal)).ToList();
                 if (added.Count == 0)
                 {
@@ -214,7 +221,7 @@ public sealed partial class WorkflowEngine(
                 ids.AddRange(added);
                 try
                 {
-                    await Store.Store.TransactAsync([Store.SaveIndex(ids, etag)], cancellationToken);
+                    await store.Store.TransactAsync([store.SaveIndex(ids, etag)], cancellationToken);
                     return;
                 }
                 catch (StateETagException) when (attempt < 20)

@@ -23,6 +23,44 @@ public sealed class WorkflowStore(IStateStore store, string appId)
 
     public string IndexKey => $"{_prefix}index";
 
+    /// <summary>Instance ids another app's sidecar changed (a cross-app activity result); this app's sidecar polls it.</summary>
+    public string WakeKey => $"{_prefix}wake";
+
+    /// <summary>Activities other apps' workflows scheduled on this app (TaskRouter.targetAppID).</summary>
+    public string RemoteActivitiesKey => $"{_prefix}remote-activities";
+
+    /// <summary>The same store seen with another app's prefix (for cross-app activities).</summary>
+    public WorkflowStore For(string otherAppId) => otherAppId == AppId ? this : new WorkflowStore(Store, otherAppId);
+
+    public async Task<(List<T> Items, string? ETag)> LoadListAsync<T>(string key, CancellationToken cancellationToken)
+    {
+        var entry = await Store.GetAsync(key, cancellationToken);
+        return entry is null ? ([], null) : (JsonSerializer.Deserialize<List<T>>(entry.Value) ?? [], entry.ETag);
+    }
+
+    /// <summary>Read-modify-write of a small JSON list, retried on concurrent writers; <paramref name="change"/> returns false for no write.</summary>
+    public async Task UpdateListAsync<T>(string key, Func<List<T>, bool> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var (items, etag) = await LoadListAsync<T>(key, cancellationToken);
+            if (!change(items))
+            {
+                return;
+            }
+
+            try
+            {
+                await Store.TransactAsync([StateOperation.Upsert(new StateSetRequest(key, JsonSerializer.SerializeToUtf8Bytes(items), etag, StateConcurrency.FirstWrite))],
+                    cancellationToken);
+                return;
+            }
+            catch (StateETagException) when (attempt < 50)
+            {
+            }
+        }
+    }
+
     public async Task<LoadedInstance?> LoadAsync(string instanceId, CancellationToken cancellationToken)
     {
         var entry = await Store.GetAsync(InstanceKey(instanceId), cancellationToken);
@@ -32,7 +70,7 @@ public sealed class WorkflowStore(IStateStore store, string appId)
     /// <summary>An upsert of <paramref name="record"/> guarded by the ETag it was read with (or first-write when new).</summary>
     public StateOperation Save(InstanceRecord record, string? etag) =>
         StateOperation.Upsert(new StateSetRequest(InstanceKey(record.InstanceId), record.Serialize(), etag,
-            etag is null ? StateConcurrency.FirstWrite : StateConcurrency.FirstWrite));
+            StateConcurrency.FirstWrite));
 
     public StateOperation Delete(string instanceId, string? etag) =>
         StateOperation.Remove(new StateDeleteRequest(InstanceKey(instanceId), etag, StateConcurrency.FirstWrite));

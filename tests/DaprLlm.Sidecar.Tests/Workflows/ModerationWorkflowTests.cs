@@ -52,8 +52,8 @@ public sealed class ModerationWorkflowTests(RedisServer redis) : IClassFixture<R
         }, TimeSpan.FromSeconds(20), "the first review wait to start");
 
         await host.Sidecar.KillAsync();
-        await host.Sidecar.RestartAsync();
-        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
+        await host.RestartSidecarAsync();
+        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(90));
 
         // Both review timeouts fired (the first while the sidecar was down or right after it came back).
         Assert.Equal("blocked (default)", state.ReadOutputAs<string>());

@@ -12,6 +12,17 @@ public sealed class WorkflowConformanceTests(InMemoryWorkflowFixture fixture) : 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     [Fact]
+    public async Task Reports_the_connected_worker_in_the_metadata_api()
+    {
+        using var http = new HttpClient();
+
+        var json = await http.GetStringAsync($"{Host.Sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken);
+
+        var workers = System.Text.Json.Nodes.JsonNode.Parse(json)!["workflows"]!["connectedWorkers"]!.GetValue<int>();
+        Assert.True(workers >= 1, json);
+    }
+
+    [Fact]
     public async Task Runs_an_activity_with_input_and_output_and_reports_custom_status()
     {
         var id = NewId("greet");

@@ -30,7 +30,13 @@ public sealed class WorkflowHost : IAsyncDisposable
         Client = clientServices.GetRequiredService<DaprWorkflowClient>();
     }
 
+    /// <summary>Generous: CI machines shared by several builds can take long to start a process; passing runs never wait for it.</summary>
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
     public SidecarProcess Sidecar { get; }
+
+    /// <summary>Starts the killed sidecar again on the same ports and waits until it is healthy.</summary>
+    public Task RestartSidecarAsync() => Sidecar.RestartAsync(StartTimeout);
 
     public TestApp App { get; }
 
@@ -41,7 +47,7 @@ public sealed class WorkflowHost : IAsyncDisposable
 
     public static async Task<WorkflowHost> StartAsync(string appId, Action<WorkflowRuntimeOptions> register,
         WorkflowStoreKind store = WorkflowStoreKind.InMemory, string? redisAddress = null, TempFolder? shared = null,
-        WorkflowProbe? probe = null)
+        WorkflowProbe? probe = null, IReadOnlyDictionary<string, string>? sidecarEnvironment = null)
     {
         var folder = new TempFolder("daprllm-wf");
         try
@@ -49,7 +55,11 @@ public sealed class WorkflowHost : IAsyncDisposable
             var components = folder.Sub("components");
             folder.Write("components/wfstore.yaml", ComponentYaml(store, redisAddress, shared ?? folder));
             var appPort = Ports.GetFree();
-            var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, (shared ?? folder).Sub("registry")) { AppPort = appPort });
+            var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, (shared ?? folder).Sub("registry"))
+            {
+                AppPort = appPort,
+                Environment = sidecarEnvironment ?? new Dictionary<string, string>(),
+            }, StartTimeout);
             probe ??= new WorkflowProbe();
             var app = TestApp.Create(appPort, sidecar.AppEnvironment, builder =>
             {
@@ -128,7 +138,7 @@ public sealed class WorkflowHost : IAsyncDisposable
     public async Task<WorkflowState> WaitForCompletionAsync(string instanceId, TimeSpan? timeout = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(30));
+        cts.CancelAfter(timeout ?? TimeSpan.FromSeconds(60));
         try
         {
             return await Client.WaitForWorkflowCompletionAsync(instanceId, getInputsAndOutputs: true, cts.Token);
@@ -145,7 +155,7 @@ public sealed class WorkflowHost : IAsyncDisposable
         {
             var state = await Client.GetWorkflowStateAsync(instanceId, getInputsAndOutputs: false, TestContext.Current.CancellationToken);
             return state?.Exists == true && state.RuntimeStatus == status;
-        }, timeout ?? TimeSpan.FromSeconds(20), $"workflow '{instanceId}' to be {status}");
+        }, timeout ?? TimeSpan.FromSeconds(40), $"workflow '{instanceId}' to be {status}");
 
     public async ValueTask DisposeAsync()
     {

@@ -24,21 +24,21 @@ public sealed class WorkflowRestartTests(RedisServer redis) : IClassFixture<Redi
         // 1. The activity is running in the app when the sidecar dies.
         await Deadline.WaitUntilAsync(() => host.Probe.Count($"gated:{id}") > 0, TimeSpan.FromSeconds(20), "the activity to start");
         await host.Sidecar.KillAsync();
-        await host.Sidecar.RestartAsync();
+        await host.RestartSidecarAsync();
         host.Probe.Open(id);
 
         // 2. The timer is pending when the sidecar dies, and comes due while it is down.
         var timerCreated = await WaitForHistoryAsync(host, id, WorkflowHistoryEventType.TimerCreated);
         await host.Sidecar.KillAsync();
         await WaitUntilPastAsync(timerCreated.Timestamp.ToUniversalTime().AddSeconds(2.2));
-        await host.Sidecar.RestartAsync();
+        await host.RestartSidecarAsync();
 
         // 3. The workflow waits for an event when the sidecar dies.
         await WaitForHistoryAsync(host, id, WorkflowHistoryEventType.TimerFired, TimeSpan.FromSeconds(40));
         await host.Sidecar.KillAsync();
-        await host.Sidecar.RestartAsync();
+        await host.RestartSidecarAsync();
         await host.Client.RaiseEventAsync(id, "approval", "approved", TestContext.Current.CancellationToken);
-        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
+        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(90));
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal($"passed {id}, then approved", state.ReadOutputAs<string>());
@@ -72,7 +72,7 @@ public sealed class WorkflowRestartTests(RedisServer redis) : IClassFixture<Redi
         await host.App.StopAsync();
         await host.Client.RaiseEventAsync(id, "approval", "approved", TestContext.Current.CancellationToken);
         await host.App.StartAsync();
-        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
+        var state = await host.WaitForCompletionAsync(id, TimeSpan.FromSeconds(90));
 
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         Assert.Equal($"passed {id}, then approved", state.ReadOutputAs<string>());

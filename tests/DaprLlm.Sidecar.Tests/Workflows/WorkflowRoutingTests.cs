@@ -1,0 +1,50 @@
+using Dapr.Workflow;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+using DaprLlm.Sidecar.Tests.Workflows.Samples;
+
+namespace DaprLlm.Sidecar.Tests.Workflows;
+
+/// <summary>
+/// Two apps hosting workflows on one Redis store: state is scoped by app id; cross-app activities and child
+/// workflows run on their target app's worker.
+/// </summary>
+public sealed class WorkflowRoutingTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    [Fact]
+    public async Task Runs_cross_app_activities_and_children_on_the_target_app_and_keeps_instances_apart()
+    {
+        using var shared = new TempFolder("daprllm-wf-shared");
+        await using var orders = await WorkflowHost.StartAsync("wf-route-orders", o =>
+        {
+            o.RegisterWorkflow<OrderWorkflow>();
+            o.RegisterWorkflow<GreetingWorkflow>();
+            o.RegisterActivity<SayHelloActivity>();
+        }, WorkflowStoreKind.Redis, redis.Address, shared);
+        await using var shipping = await WorkflowHost.StartAsync(OrderWorkflow.ShippingAppId, o =>
+        {
+            o.RegisterWorkflow<GreetingWorkflow>();
+            o.RegisterWorkflow<PackWorkflow>();
+            o.RegisterActivity<ShipActivity>();
+            o.RegisterActivity<SayHelloActivity>();
+        }, WorkflowStoreKind.Redis, redis.Address, shared);
+        var id = $"order-{Guid.NewGuid():N}";
+
+        var order = await orders.RunAsync(nameof(OrderWorkflow), id, "book");
+        // The same instance id in the other app is another instance (daprd scopes workflow state by app id).
+        var greeting = await shipping.RunAsync(nameof(GreetingWorkflow), id, "shipper");
+        var ordersView = await orders.Client.GetWorkflowStateAsync(id, true, TestContext.Current.CancellationToken);
+
+        Assert.Equal(WorkflowRuntimeStatus.Completed, order.RuntimeStatus);
+        Assert.Equal("Hello, book! / shipped book / packed (shipped book box)", order.ReadOutputAs<string>());
+        Assert.Equal(1, shipping.Probe.Count($"ship:{id}"));
+        Assert.Equal(1, shipping.Probe.Count($"ship:{id}-pack"));
+        var child = await shipping.Client.GetWorkflowStateAsync($"{id}-pack", true, TestContext.Current.CancellationToken);
+        Assert.Equal(nameof(PackWorkflow), child!.WorkflowName);
+        Assert.False((await orders.Client.GetWorkflowStateAsync($"{id}-pack", false, TestContext.Current.CancellationToken))?.Exists ?? false);
+        Assert.Equal(0, orders.Probe.Count($"ship:{id}"));
+        Assert.Equal(1, orders.Probe.Count($"hello:{id}"));
+        Assert.Equal(1, shipping.Probe.Count($"hello:{id}"));
+        Assert.Equal("Hello, shipper!", greeting.ReadOutputAs<string>());
+        Assert.Equal(nameof(OrderWorkflow), ordersView!.WorkflowName);
+    }
+}
