@@ -54,5 +54,14 @@ app.UseSidecarPipeline()
     .MapResiliency()
     .MapTelemetry();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception e) when (e is ComponentConfigException || e is AggregateException { InnerExceptions: var inner } && inner.All(x => x is ComponentConfigException))
+{
+    // A resource checked while the host starts (e.g. Resiliency) was invalid; it has been logged with its file.
+    return 1;
+}
+
 return 0;

@@ -51,13 +51,14 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
         var traceId = recordJson.RootElement.GetProperty("traceId").GetString();
         Assert.False(string.IsNullOrEmpty(traceId));
 
-        // The same trace must hold spans exported by the gateway, safety and inference apps.
+        // The same trace must hold spans exported by the gateway, safety and inference apps and by the sidecars between them.
+        string[] hops = ["gateway", "gateway-dapr", "safety-dapr", "safety", "inference-dapr", "inference"];
         var services = await Poll.UntilAsync(() =>
         {
             var seen = system.Traces.Spans.Where(s => s.TraceId == traceId).Select(s => s.Service).ToHashSet();
-            return Task.FromResult(seen.IsSupersetOf(["gateway", "safety", "inference"]) ? seen : null);
-        }, EventualTimeout, $"spans of trace {traceId} from gateway, safety and inference");
-        Assert.Contains("gateway", services);
+            return Task.FromResult(seen.IsSupersetOf(hops) ? seen : null);
+        }, EventualTimeout, $"spans of trace {traceId} from {string.Join(", ", hops)}");
+        Assert.Superset(hops.ToHashSet(), services);
     }
 
     [Fact]

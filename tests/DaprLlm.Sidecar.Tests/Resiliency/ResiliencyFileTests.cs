@@ -32,7 +32,8 @@ public sealed class ResiliencyFileTests
         var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
             new SidecarSettings("resiliency-bad", components, folder.Sub("registry")), TimeSpan.FromSeconds(30));
 
-        Assert.NotEqual(0, exitCode);
+        Assert.Equal(1, exitCode);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
         Assert.Contains(file, output, StringComparison.Ordinal);
         Assert.Contains(problem, output, StringComparison.Ordinal);
     }
@@ -62,7 +63,8 @@ public sealed class ResiliencyFileTests
         var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
             new SidecarSettings("resiliency-dangling", components, folder.Sub("registry")), TimeSpan.FromSeconds(30));
 
-        Assert.NotEqual(0, exitCode);
+        Assert.Equal(1, exitCode);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
         Assert.Contains(file, output, StringComparison.Ordinal);
         Assert.Contains("retry policy 'missing'", output, StringComparison.Ordinal);
     }
