@@ -325,7 +325,19 @@ public sealed class ServiceInvoker(
         context.Response.StatusCode = (int)response.StatusCode;
         InvocationHeaders.CopyResponseHeaders(response, context.Response);
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await context.Response.StartAsync(cancellationToken);
+        if (response.Content.Headers.ContentLength is { } length && !HttpMethods.IsHead(context.Request.Method) &&
+            context.Response.StatusCode is not (StatusCodes.Status204NoContent or StatusCodes.Status304NotModified))
+        {
+            // A known length is passed on: headers and body leave in one write, with no chunked framing (and
+            // its extra terminator write) on either hop. Only streams of unknown length (event streams) need
+            // their headers sent before the first chunk.
+            context.Response.ContentLength = length;
+        }
+        else
+        {
+            await context.Response.StartAsync(cancellationToken);
+        }
+
         await using var source = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -404,7 +416,19 @@ public sealed class ServiceInvoker(
         request.ContentLength is > 0 ||
         (request.ContentLength is null && request.HttpContext.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true);
 
-    private static StreamContent? BodyFrom(HttpRequest request) => HasBody(request) ? new StreamContent(request.Body) : null;
+    private static StreamContent? BodyFrom(HttpRequest request)
+    {
+        if (!HasBody(request))
+        {
+            return null;
+        }
+
+        // Passing the caller's length on keeps the next hop off chunked framing (Kestrel already holds the
+        // incoming body to that length).
+        var content = new StreamContent(request.Body);
+        content.Headers.ContentLength = request.ContentLength;
+        return content;
+    }
 
     private static async Task<byte[]> ReadAllAsync(Stream body, CancellationToken cancellationToken)
     {
