@@ -43,6 +43,7 @@ public static class DaprSidecarExtensions
             : Configure(dapr.Builder.AddExecutable(sidecarName, "dotnet", dapr.Layout.Root, ["exec", LocalSidecar.DllPath, .. args]), app.Resource, dapr, httpPort, grpcPort);
 
         return app
+            .WithHttpHealthCheck("/health")
             .WithEnvironment("APP_ID", appId)
             .WithEnvironment("DAPR_HTTP_ENDPOINT", $"http://127.0.0.1:{Invariant(httpPort)}")
             .WithEnvironment("DAPR_GRPC_ENDPOINT", $"http://127.0.0.1:{Invariant(grpcPort)}")
