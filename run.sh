@@ -7,7 +7,6 @@ source scripts/prerequisites.sh
 install_prerequisites
 
 dotnet tool restore >/dev/null
-dotnet build AppHost/DaprLlm.AppHost -c Debug -nologo -v quiet
 
 export NO_COLOR=1 ASPIRE_CLI_TELEMETRY_OPTOUT=true DOTNET_CLI_TELEMETRY_OPTOUT=1
 cat <<MSG
