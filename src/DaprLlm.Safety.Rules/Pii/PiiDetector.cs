@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace DaprLlm.Safety.Rules;
+
+/// <summary>
+/// Finds structured PII and credentials, validated by checksum, length tables and numbering rules rather than
+/// shape alone, and masks them with typed placeholders. Spans are offsets into the original text.
+/// </summary>
+/// <remarks>
+/// Runs on the NFKC view without invisible characters, so full-width digits and zero-width characters slipped
+/// into a number do not hide it. Person names and street addresses are out of scope (they need a model).
+/// </remarks>
+public sealed class PiiDetector
+{
+    private readonly TextNormalizer _normalizer;
+
+    public PiiDetector(TextNormalizer? normalizer = null) => _normalizer = normalizer ?? TextNormalizer.Light;
+
+    /// <summary>The detector every app shares; it holds no per-request state.</summary>
+    public static PiiDetector Default { get; } = new();
+
+    /// <summary>The normalizer whose output <see cref="Detect(NormalizedText)"/> expects.</summary>
+    public TextNormalizer Normalizer => _normalizer;
+
+    public IReadOnlyList<PiiEntity> Detect(string text) => Detect(_normalizer.Normalize(text));
+
+    public IReadOnlyList<PiiEntity> Detect(NormalizedText text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var found = new PiiSpanCollector(text.Text);
+        // Most specific first: a span claimed by one recognizer is not offered to the next, so a JWT is not also
+        // a bearer token and a card number is not also a phone number.
+        SecretRecognizer.Find(found);
+        EmailRecognizer.Find(found);
+        IbanRecognizer.Find(found);
+        CreditCardRecognizer.Find(found);
+        UsSsnRecognizer.Find(found);
+        IpAddressRecognizer.Find(found);
+        PhoneNumberRecognizer.Find(found);
+        return found.ToOriginal(text);
+    }
+
+    /// <summary>The text with every detected entity replaced by <c>&lt;ENTITY_TYPE&gt;</c>; everything else unchanged.</summary>
+    public string Mask(string text) => Mask(text, Detect(text));
+
+    /// <summary>Replaces the given spans (original offsets) with typed placeholders; overlapping spans are skipped.</summary>
+    public static string Mask(string text, IReadOnlyList<PiiEntity> entities)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(entities);
+        if (entities.Count == 0)
+        {
+            return text;
+        }
+
+        var ordered = entities.OrderBy(e => e.Span.Start).ToArray();
+        var builder = new StringBuilder(text.Length);
+        var position = 0;
+        foreach (var entity in ordered)
+        {
+            if (entity.Span.Start < position || entity.Span.End > text.Length)
+            {
+                continue;
+            }
+
+            builder.Append(text, position, entity.Span.Start - position).Append('<').Append(entity.EntityType).Append('>');
+            position = entity.Span.End;
+        }
+
+        return builder.Append(text, position, text.Length - position).ToString();
+    }
+}

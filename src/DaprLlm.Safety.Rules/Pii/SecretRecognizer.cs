@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace DaprLlm.Safety.Rules;
+
+/// <summary>Credentials: PEM private keys, JWTs, AWS access key ids, bearer tokens and <c>api_key=...</c> assignments.</summary>
+internal static partial class SecretRecognizer
+{
+    // A key cut off before its END line is still a leaked key: then the span runs to the end of the text.
+    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----|\z)", RegexOptions.CultureInvariant)]
+    private static partial Regex PrivateKey();
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
+    private static partial Regex Jwt();
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    private static partial Regex AwsAccessKeyId();
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9])bearer\s+(?<value>[A-Za-z0-9_\-.~+/]{16,}=*)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex BearerToken();
+
+    [GeneratedRegex(@"(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|password|passwd|pwd|secret|token)[""']?\s{0,3}[:=]\s{0,3}[""']?(?<value>[A-Za-z0-9_\-./+=~]{8,512})", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex KeyAssignment();
+
+    public static void Find(PiiSpanCollector found)
+    {
+        var text = found.Text;
+        foreach (var match in PrivateKey().EnumerateMatches(text))
+        {
+            found.TryAdd(PiiEntityTypes.PrivateKey, match.Index, match.Index + match.Length);
+        }
+
+        foreach (var match in Jwt().EnumerateMatches(text))
+        {
+            if (IsJwt(text.AsSpan(match.Index, match.Length)))
+            {
+                found.TryAdd(PiiEntityTypes.Jwt, match.Index, match.Index + match.Length);
+            }
+        }
+
+        foreach (var match in AwsAccessKeyId().EnumerateMatches(text))
+        {
+            found.TryAdd(PiiEntityTypes.AwsAccessKey, match.Index, match.Index + match.Length);
+        }
+
+        // Only the secret value is the span: "Authorization: Bearer <BEARER_TOKEN>" keeps the readable part.
+        for (var match = BearerToken().Match(text); match.Success; match = match.NextMatch())
+        {
+            var value = match.Groups["value"];
+            found.TryAdd(PiiEntityTypes.BearerToken, value.Index, value.Index + value.Length);
+        }
+
+        for (var match = KeyAssignment().Match(text); match.Success; match = match.NextMatch())
+        {
+            var value = match.Groups["value"];
+            if (LooksLikeSecret(value.ValueSpan))
+            {
+                found.TryAdd(PiiEntityTypes.ApiKey, value.Index, value.Index + value.Length);
+            }
+        }
+    }
+
+    /// <summary>Three base64url parts whose first decodes to a JSON object (the JOSE header).</summary>
+    internal static bool IsJwt(ReadOnlySpan<char> candidate)
+    {
+        var dot = candidate.IndexOf('.');
+        var header = Base64Text.TryDecode(candidate[..dot]);
+        if (header is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(header);
+            return document.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    // "password: changeme" and "token = your_token_here" are prose and placeholders; real secrets mix digits with
+    // letters or cases, or are long.
+    internal static bool LooksLikeSecret(ReadOnlySpan<char> value)
+    {
+        if (!value.ContainsAnyExcept(value[0]))
+        {
+            return false;
+        }
+
+        var hasDigit = value.IndexOfAnyInRange('0', '9') >= 0;
+        var hasLower = value.IndexOfAnyInRange('a', 'z') >= 0;
+        var hasUpper = value.IndexOfAnyInRange('A', 'Z') >= 0;
+        return (hasDigit && (hasLower || hasUpper)) || (hasLower && hasUpper) || value.Length >= 20;
+    }
+}
