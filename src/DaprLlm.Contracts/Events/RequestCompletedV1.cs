@@ -2,7 +2,8 @@ namespace DaprLlm.Contracts.Events;
 
 /// <summary>
 /// Published by the gateway when a request ends. Immutable and versioned: a breaking change is a new record (V2).
-/// Carries no prompt or completion text: content goes to the audit trail through its own PII-safe path.
+/// Prompt and completion text, when present, are raw: the audit app masks PII before anything is stored.
+/// Tenant, region and end-user id let audit route the record to the tenant's regional store and pseudonymize the user.
 /// </summary>
 public sealed record RequestCompletedV1(
     string RequestId,
@@ -14,7 +15,13 @@ public sealed record RequestCompletedV1(
     string? InputDecision,
     string? OutputDecision,
     string? TraceId,
-    DateTimeOffset CompletedAt)
+    DateTimeOffset CompletedAt,
+    string? TenantId = null,
+    string? Region = null,
+    string? KeyId = null,
+    string? UserId = null,
+    string? Prompt = null,
+    string? Completion = null)
 {
     /// <summary>Outcome values.</summary>
     public static class Outcomes
