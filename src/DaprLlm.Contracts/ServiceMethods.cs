@@ -18,6 +18,9 @@ public static class ServiceMethods
     /// <summary>inference: the model catalog of this replica.</summary>
     public const string Models = "v1/models";
 
+    /// <summary>inference: embed texts with an embedding model.</summary>
+    public const string Embeddings = "v1/embeddings";
+
     /// <summary>audit: one stored request record by request id (append the id).</summary>
     public const string AuditRequestPrefix = "audit/requests/";
 }

@@ -59,68 +59,8 @@ public sealed class BatchingTests(InferenceAppFactory app) : IClassFixture<Infer
         Assert.Equal(alone, amongMates);
     }
 
-    [Fact]
-    public async Task A_late_request_finishes_before_the_early_long_ones()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        using var client = app.CreateClient();
-        var longStreams = new List<HttpResponseMessage>();
-        var readers = new List<StreamReader>();
-        try
-        {
-            // Early requests are long: max_tokens near the context and sampling keeps them going.
-            foreach (var prompt in Prompts.Take(4))
-            {
-                var response = await client.SendAsync(Api.StreamRequest(Api.Request(prompt, maxTokens: 200, temperature: 1.0, seed: 5)),
-                    HttpCompletionOption.ResponseHeadersRead, ct);
-                longStreams.Add(response);
-                var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-                readers.Add(reader);
-                Assert.StartsWith("data: ", await reader.ReadLineAsync(ct));
-            }
-
-            var late = await Api.GenerateAsync(client, Api.Request("Jesus wept.", maxTokens: 3), ct);
-
-            Assert.Equal(3, late.GetProperty("completionTokens").GetInt32());
-            var stillRunning = 0;
-            foreach (var reader in readers)
-            {
-                // Whatever the early stream sent so far must not be its end event yet for most of them.
-                var pending = await ReadAvailableAsync(reader, ct);
-                stillRunning += pending.Any(l => l.Contains("\"type\":\"end\"", StringComparison.Ordinal)) ? 0 : 1;
-            }
-
-            Assert.True(stillRunning >= 1, "every early request had finished before the late one: nothing ran concurrently");
-        }
-        finally
-        {
-            readers.ForEach(r => r.Dispose());
-            longStreams.ForEach(r => r.Dispose());
-        }
-    }
-
     private static string Describe(JsonElement result) =>
         $"{result.GetProperty("text").GetString()}|{result.GetProperty("completionTokens").GetInt32()}|{result.GetProperty("finishReason").GetString()}";
-
-    // Reads what the server has sent so far without waiting for the rest of the stream.
-    private static async Task<List<string>> ReadAvailableAsync(StreamReader reader, CancellationToken ct)
-    {
-        var lines = new List<string>();
-        using var quick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        quick.CancelAfter(TimeSpan.FromMilliseconds(200));
-        try
-        {
-            while (await reader.ReadLineAsync(quick.Token) is { } line)
-            {
-                lines.Add(line);
-            }
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-        }
-
-        return lines;
-    }
 }
 
 /// <summary>A full queue is refused with 429, Retry-After and an OpenAI error instead of waiting forever.</summary>

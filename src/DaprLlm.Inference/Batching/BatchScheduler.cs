@@ -306,10 +306,11 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             pads[i] = _rows[i].Pad;
         }
 
-        var (logits, present) = _decoder.Step(batch, _pastLength, tokens, positions, pads, _past!);
+        var pastLength = _pastLength;
+        var (logits, present) = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!);
         ReleasePast();
         _past = present;
-        _pastLength++;
+        _pastLength = pastLength + 1;
         _metrics.Step(ModelId, ExecutionProvider, batch);
         using (logits)
         {

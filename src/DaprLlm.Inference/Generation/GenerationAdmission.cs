@@ -54,6 +54,11 @@ internal static class GenerationAdmission
             return (null, null, Errors.Result(503, $"the model '{request.Model}' is unavailable", "model", "model_unavailable", registry.Options.RetryAfterSeconds));
         }
 
+        if (model.Scheduler is null || model.Template is null)
+        {
+            return (null, null, Errors.Result(400, $"the model '{request.Model}' is not a chat model", "model", "invalid_model"));
+        }
+
         var prompt = model.Template.Render(request.Messages);
         if (prompt.Count + request.MaxTokens > model.ContextLength)
         {

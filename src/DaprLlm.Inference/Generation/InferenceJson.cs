@@ -13,4 +13,6 @@ namespace DaprLlm.Inference.Generation;
 [JsonSerializable(typeof(GenerationStreamEvent))]
 [JsonSerializable(typeof(InferenceError))]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(EmbeddingRequest))]
+[JsonSerializable(typeof(EmbeddingResult))]
 internal sealed partial class InferenceJson : JsonSerializerContext;
