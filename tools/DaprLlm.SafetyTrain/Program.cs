@@ -1,0 +1,24 @@
+using System.Globalization;
+using DaprLlm.SafetyTrain;
+
+// Usage: dotnet run -c Release --project tools/DaprLlm.SafetyTrain -- <data folder> <output folder> [--folds 5] [--seed 13] [--bits 18]
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: DaprLlm.SafetyTrain <data folder> <output folder> [--folds N] [--seed N] [--bits N] [--version V]");
+    return 2;
+}
+
+var options = new TrainingOptions(args[0], args[1])
+{
+    Folds = IntOption("--folds", 5),
+    Seed = IntOption("--seed", 13),
+    FeatureBits = IntOption("--bits", 18),
+    Version = StringOption("--version", "1"),
+};
+return new TrainingRun(options, Console.Out).Run();
+
+int IntOption(string name, int fallback) =>
+    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+
+string StringOption(string name, string fallback) =>
+    Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
