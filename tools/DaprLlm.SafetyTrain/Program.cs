@@ -4,7 +4,7 @@ using DaprLlm.SafetyTrain;
 // Usage: dotnet run -c Release --project tools/DaprLlm.SafetyTrain -- <data folder> <output folder> [--folds 5] [--seed 13] [--bits 18]
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: DaprLlm.SafetyTrain <data folder> <output folder> [--folds N] [--seed N] [--bits N] [--version V]");
+    Console.Error.WriteLine("usage: DaprLlm.SafetyTrain <data folder> <output folder> [--folds N] [--seed N] [--bits N] [--version V] [--embed-tokens N] [--embed-scale X]");
     return 2;
 }
 
@@ -14,6 +14,8 @@ var options = new TrainingOptions(args[0], args[1])
     Seed = IntOption("--seed", 13),
     FeatureBits = IntOption("--bits", 18),
     Version = StringOption("--version", "1"),
+    EmbedTokens = IntOption("--embed-tokens", 128),
+    EmbeddingScale = double.Parse(StringOption("--embed-scale", "1.0"), CultureInfo.InvariantCulture),
 };
 return new TrainingRun(options, Console.Out).Run();
 

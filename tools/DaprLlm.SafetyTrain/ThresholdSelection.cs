@@ -40,28 +40,40 @@ internal static class ThresholdSelection
         }
 
         var policy = new SafetyPolicy(version, thresholds, Decisions.Allow, DefaultTerms.Deny);
-        var benign = Enumerable.Range(0, examples.Count)
-            .Where(i => examples[i].Row.Label == 0 && examples[i].Source is "xstest_v2.jsonl" or "benign_self_instruct_252.jsonl").ToArray();
+        // Each benign set on its own: a low rate on one must not hide a high rate on the other.
+        var benignSets = new[] { "xstest_v2.jsonl", "benign_self_instruct_252.jsonl" }
+            .Select(file => Enumerable.Range(0, examples.Count).Where(i => examples[i].Row.Label == 0 && examples[i].Source == file).ToArray())
+            .Where(set => set.Length > 0).ToArray();
         for (var round = 0; round < 200; round++)
         {
             var culprits = new Dictionary<string, int>(StringComparer.Ordinal);
-            var falsePositives = 0;
-            foreach (var i in benign)
+            var rate = 0.0;
+            foreach (var benign in benignSets)
             {
-                var (decision, categories, _, _) = SafetyEngine.Route(new Dictionary<string, double>(oof[i]), verdicts[i], ModerationDirection.Input, policy);
-                if (decision == Decisions.Allow)
+                var falsePositives = 0;
+                var setCulprits = new Dictionary<string, int>(StringComparer.Ordinal);
+                foreach (var i in benign)
                 {
-                    continue;
+                    var (decision, categories, _, _) = SafetyEngine.Route(new Dictionary<string, double>(oof[i]), verdicts[i], ModerationDirection.Input, policy);
+                    if (decision == Decisions.Allow)
+                    {
+                        continue;
+                    }
+
+                    falsePositives++;
+                    foreach (var (category, _) in categories.Where(c => c.Value != Decisions.Allow))
+                    {
+                        setCulprits[category] = setCulprits.GetValueOrDefault(category) + 1;
+                    }
                 }
 
-                falsePositives++;
-                foreach (var (category, d) in categories.Where(c => c.Value != Decisions.Allow))
+                var setRate = (double)falsePositives / benign.Length;
+                if (setRate > rate)
                 {
-                    culprits[category] = culprits.GetValueOrDefault(category) + 1;
+                    (rate, culprits) = (setRate, setCulprits);
                 }
             }
 
-            var rate = (double)falsePositives / benign.Length;
             if (rate <= MaxBenignFalsePositiveRate || culprits.Count == 0)
             {
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"benign out-of-fold FPR {rate:F3} after {round} raises"));

@@ -12,4 +12,10 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     public int MaxChars { get; init; } = 4096;
 
     public string Version { get; init; } = "1";
+
+    /// <summary>MiniLM tokens embedded per text; 0 trains an n-gram-only model.</summary>
+    public int EmbedTokens { get; init; } = 128;
+
+    /// <summary>Weight of the (unit-length) embedding against the (unit-length) n-gram vector.</summary>
+    public double EmbeddingScale { get; init; } = 1.0;
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DaprLlm.Embeddings;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Evaluation;
 using DaprLlm.Safety.Classification.Features;
@@ -37,6 +38,17 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 
         var featurizer = new HashedTextFeaturizer(options.FeatureBits, options.MaxChars);
         Parallel.ForEach(examples, new ParallelOptions { MaxDegreeOfParallelism = 2 }, e => e.Features = featurizer.Featurize(e.Row.Text));
+        var embedding = options.EmbedTokens > 0 ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale) : null;
+        if (embedding is not null)
+        {
+            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding.MaxTokens, log);
+            for (var i = 0; i < examples.Count; i++)
+            {
+                examples[i].Features = FeatureVectors.Append(examples[i].Features, vectors[i], featurizer.Dimension, (float)embedding.Scale);
+            }
+        }
+
+        var dimension = featurizer.Dimension + (embedding is null ? 0 : SentenceEmbedder.Dimensions);
         AssignFolds(examples);
         log.WriteLine($"{examples.Count} rows featurized in {clock.Elapsed.TotalSeconds:F1} s");
 
@@ -48,7 +60,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             var held = Enumerable.Range(0, examples.Count).Where(i => examples[i].Fold == fold).ToList();
             Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
             {
-                var (w, b) = Trainer.Train(train, h, featurizer.Dimension, options.Seed + fold * 100 + h);
+                var (w, b) = Trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
                 foreach (var i in held)
                 {
                     margins[i, h] = LinearSafetyModel.Margin(w, b, examples[i].Features);
@@ -105,7 +117,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         var biases = new double[heads.Count];
         Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
         {
-            (finalWeights[h], biases[h]) = Trainer.Train(examples, h, featurizer.Dimension, options.Seed + 7919 + h);
+            (finalWeights[h], biases[h]) = Trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
         });
 
         var manifest = new SafetyModelManifest(
@@ -116,7 +128,8 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             "safety-model.weights.gz",
             [.. heads.Select((category, h) => new HeadManifest(category, biases[h], calibrations[h].A, calibrations[h].B, 1))],
             Derived,
-            policy);
+            policy,
+            embedding);
         LinearSafetyModel.Save(Path.Combine(options.OutputFolder, "safety-model.json"), manifest, finalWeights);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
         return 0;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text.Json;
+using DaprLlm.Embeddings;
 using DaprLlm.Safety.Classification.Features;
 using DaprLlm.Safety.Rules;
 
@@ -8,14 +9,17 @@ namespace DaprLlm.Safety.Classification.Models;
 
 /// <summary>
 /// Calibrated per-category probabilities from one shared feature pass: every head is a linear model over the
-/// same hashed n-gram vector, so all categories cost one featurization plus one dot product each.
+/// same vector (hashed n-grams of the whole text, plus the MiniLM embedding of its first tokens when the model was
+/// trained with one), so all categories cost one featurization, at most one embedding and one dot product each.
 /// </summary>
-public sealed class LinearSafetyModel
+public sealed class LinearSafetyModel : IDisposable
 {
+    private readonly SentenceEmbedder? _embedder;
     private readonly float[][] _weights;
     private readonly HeadManifest[] _heads;
 
-    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights)
+    /// <param name="embedder">An embedder to share; when null and the model needs one, it creates its own.</param>
+    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(weights);
@@ -26,15 +30,26 @@ public sealed class LinearSafetyModel
 
         Manifest = manifest;
         Featurizer = new HashedTextFeaturizer(manifest.FeatureBits, manifest.MaxChars);
+        Dimension = WeightCount(manifest);
         foreach (var w in weights)
         {
-            if (w.Length != Featurizer.Dimension)
+            if (w.Length != Dimension)
             {
-                throw new InvalidDataException($"a weight vector has {w.Length} entries, expected {Featurizer.Dimension}");
+                throw new InvalidDataException($"a weight vector has {w.Length} entries, expected {Dimension}");
             }
         }
 
         _weights = weights;
+        if (manifest.Embedding is { } embedding)
+        {
+            if (embedding.Model != SentenceEmbedder.ModelName)
+            {
+                throw new InvalidDataException($"the model needs embeddings of {embedding.Model}; only {SentenceEmbedder.ModelName} is available");
+            }
+
+            _embedder = embedder ?? new SentenceEmbedder(new SentenceEmbedderOptions { MaxTokens = embedding.MaxTokens });
+        }
+
         _heads = [.. manifest.Heads];
         Categories = [.. manifest.Heads.Select(h => h.Category).Concat(manifest.Derived.Select(d => d.Category))];
     }
@@ -42,6 +57,12 @@ public sealed class LinearSafetyModel
     public SafetyModelManifest Manifest { get; }
 
     public HashedTextFeaturizer Featurizer { get; }
+
+    /// <summary>Weights per head: the hash buckets, then the embedding dimensions if any.</summary>
+    public int Dimension { get; }
+
+    public static int WeightCount(SafetyModelManifest manifest) =>
+        (1 << manifest.FeatureBits) + (manifest.Embedding is null ? 0 : SentenceEmbedder.Dimensions);
 
     /// <summary>Trained heads first, then derived categories.</summary>
     public IReadOnlyList<string> Categories { get; }
@@ -51,6 +72,11 @@ public sealed class LinearSafetyModel
     {
         ArgumentNullException.ThrowIfNull(text);
         var vector = Featurizer.Featurize(text);
+        if (_embedder is not null)
+        {
+            vector = FeatureVectors.Append(vector, _embedder.Embed(text), Featurizer.Dimension, (float)Manifest.Embedding!.Scale);
+        }
+
         var scores = new Dictionary<string, double>(Categories.Count, StringComparer.Ordinal);
         for (var h = 0; h < _heads.Length; h++)
         {
@@ -71,6 +97,8 @@ public sealed class LinearSafetyModel
         return scores;
     }
 
+    public void Dispose() => _embedder?.Dispose();
+
     internal static double Margin(float[] weights, double bias, SparseVector vector)
     {
         var sum = bias;
@@ -89,7 +117,7 @@ public sealed class LinearSafetyModel
     {
         var manifest = JsonSerializer.Deserialize(File.ReadAllText(manifestPath), ManifestJsonContext.Default.SafetyModelManifest)
             ?? throw new InvalidDataException($"{manifestPath} is empty");
-        var dimension = 1 << manifest.FeatureBits;
+        var dimension = WeightCount(manifest);
         var weightsPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, manifest.WeightsFile);
         using var file = File.OpenRead(weightsPath);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);

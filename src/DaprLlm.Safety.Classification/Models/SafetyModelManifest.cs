@@ -12,7 +12,14 @@ public sealed record SafetyModelManifest(
     string WeightsFile,
     IReadOnlyList<HeadManifest> Heads,
     IReadOnlyList<DerivedCategory> Derived,
-    SafetyPolicy DefaultPolicy);
+    SafetyPolicy DefaultPolicy,
+    EmbeddingManifest? Embedding = null);
+
+/// <summary>
+/// The dense half of the features: the MiniLM sentence embedding of the first <see cref="MaxTokens"/> tokens,
+/// multiplied by <see cref="Scale"/> and appended after the hashed n-gram buckets.
+/// </summary>
+public sealed record EmbeddingManifest(string Model, int MaxTokens, double Scale);
 
 /// <summary>One trained linear head: its category, bias and calibration; its weights are in the weights file, in this order.</summary>
 public sealed record HeadManifest(string Category, double Bias, double CalibrationA, double CalibrationB, double WeightScale);
