@@ -16,6 +16,7 @@ var options = new TrainingOptions(args[0], args[1])
     Version = StringOption("--version", "1"),
     EmbedTokens = IntOption("--embed-tokens", 128),
     EmbeddingScale = double.Parse(StringOption("--embed-scale", "1.0"), CultureInfo.InvariantCulture),
+    DavidsonWeight = float.Parse(StringOption("--davidson-weight", "0.15"), CultureInfo.InvariantCulture),
 };
 return new TrainingRun(options, Console.Out).Run();
 

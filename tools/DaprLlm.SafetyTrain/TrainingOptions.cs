@@ -18,4 +18,7 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
 
     /// <summary>Weight of the (unit-length) embedding against the (unit-length) n-gram vector.</summary>
     public double EmbeddingScale { get; init; } = 1.0;
+
+    /// <summary>Sample weight of a Davidson tweet (25k noisy, 83% offensive rows would otherwise dominate).</summary>
+    public float DavidsonWeight { get; init; } = 0.15f;
 }

@@ -149,7 +149,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 
             foreach (var row in LabelledRow.ReadFile(path))
             {
-                examples.Add(new TrainingExample(file, row, HeadLabels.For(file, row), weight));
+                examples.Add(new TrainingExample(file, row, HeadLabels.For(file, row), file == "hate_davidson_2017.jsonl" ? options.DavidsonWeight : weight));
             }
         }
 
