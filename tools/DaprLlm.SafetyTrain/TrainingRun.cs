@@ -73,10 +73,12 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => margins[i, h])],
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => examples[i].Labels[h] == 1)])).ToArray();
 
+        var headMetrics = new List<(string, double, int, int)>();
         for (var h = 0; h < heads.Count; h++)
         {
             var known = Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).ToArray();
             var ap = BinaryMetrics.AveragePrecision([.. known.Select(i => margins[i, h])], [.. known.Select(i => examples[i].Labels[h] == 1)]);
+            headMetrics.Add((heads[h], ap, known.Length, known.Count(i => examples[i].Labels[h] == 1)));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{heads[h],-24} out-of-fold AP {ap:F3} over {known.Length} rows; Platt A {calibrations[h].A:F3} B {calibrations[h].B:F3}"));
         }
 
@@ -131,6 +133,8 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             policy,
             embedding);
         LinearSafetyModel.Save(Path.Combine(options.OutputFolder, "safety-model.json"), manifest, finalWeights);
+        File.WriteAllText(Path.Combine(options.OutputFolder, "MODEL_CARD.md"), ModelCard.Write(options, manifest, report, headMetrics,
+            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count())));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
         return 0;
     }

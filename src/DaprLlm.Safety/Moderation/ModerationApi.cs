@@ -3,6 +3,7 @@ using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Review;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Safety.Moderation;
@@ -21,8 +22,8 @@ public static class ModerationApi
         builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
         builder.Services.AddSingleton<SafetyTelemetry>();
         builder.Services.AddSingleton<ModerationService>();
-        // Part B's review workflow replaces this registration with its own implementation.
-        builder.Services.AddSingleton<IReviewEscalation, StateStoreReviewEscalation>();
+        // A stand-in until the review workflow registers its own IReviewEscalation (TryAdd: theirs wins either way round).
+        builder.Services.TryAddSingleton<IReviewEscalation, StateStoreReviewEscalation>();
         return builder;
     }
 

@@ -1,7 +1,8 @@
 using Dapr.Client;
 using DaprLlm.Contracts;
+using DaprLlm.Safety.Review;
 
-namespace DaprLlm.Safety.Review;
+namespace DaprLlm.Safety.Moderation;
 
 /// <summary>
 /// The stand-in until the review workflow (issue #7 part B) registers its own <see cref="IReviewEscalation"/>:
