@@ -64,7 +64,22 @@ internal static partial class StreetAddressRecognizer
                 continue;
             }
 
-            Add(found, text, match.Index, match.Index + match.Length);
+            // "Trivo lives on Grössgstötten 50": the address starts after the last ordinary word before the street name.
+            var start = match.Index;
+            foreach (Match word in Word().Matches(text[..match.Groups["last"].Index], match.Index))
+            {
+                if (NameLexicon.IsCommon(word.Value.TrimEnd('.')) || NotAddressWords.Contains(word.Value.ToLowerInvariant()))
+                {
+                    start = word.Index + word.Length;
+                }
+            }
+
+            while (start < match.Index + match.Length && text[start] is ' ' or '\t')
+            {
+                start++;
+            }
+
+            Add(found, text, start, match.Index + match.Length);
         }
     }
 
