@@ -97,6 +97,14 @@ public sealed class SafetyModerationTests(DaprLlmAppFixture system) : IClassFixt
         Assert.Equal("review", afterUpdate.GetProperty("decision").GetString());
         Assert.StartsWith("rev-", afterUpdate.GetProperty("reviewId").GetString(), StringComparison.Ordinal);
 
+        // A streamed window in the review band is reported as review but creates no review item.
+        using (var window = await safety.PostAsJsonAsync("/moderation/output/window", new { requestId = "e2e", text, tenantId = tenant }, ct))
+        {
+            using var windowBody = JsonDocument.Parse(await window.Content.ReadAsStringAsync(ct));
+            Assert.Equal("review", windowBody.RootElement.GetProperty("decision").GetString());
+            Assert.Equal(JsonValueKind.Null, windowBody.RootElement.GetProperty("reviewId").ValueKind);
+        }
+
         using var invalid = new HttpRequestMessage(HttpMethod.Put, $"/admin/policies/{tenant}")
         {
             Content = JsonContent.Create(new { categories = new Dictionary<string, object> { ["violence"] = new { allow = 0.9, block = 0.1 } } }),

@@ -11,6 +11,9 @@ namespace DaprLlm.Safety.Tests.Classification;
 /// </summary>
 public sealed class EvaluationFloorTests : IClassFixture<EvaluationFloorTests.ShippedEngine>
 {
+    // Measured 0.741 with the PERSON/STREET_ADDRESS heuristics (structured types alone score about 0.2 overall).
+    private const double PiiFloor = 0.70;
+
     private readonly SafetyEngine _engine;
 
     public EvaluationFloorTests(ShippedEngine shipped) => _engine = shipped.Engine;
@@ -49,8 +52,6 @@ public sealed class EvaluationFloorTests : IClassFixture<EvaluationFloorTests.Sh
 
         Assert.True(result.Pii!.Overall.F1 >= PiiFloor, $"PII span F1 {result.Pii.Overall.F1:F3} < {PiiFloor}");
     }
-
-    private const double PiiFloor = 0.15;
 
     private FileEvaluation Evaluate(string file)
     {
