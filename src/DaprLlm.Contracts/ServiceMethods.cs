@@ -9,6 +9,12 @@ public static class ServiceMethods
     /// <summary>safety: moderate generated text before it is released.</summary>
     public const string ModerateOutput = "moderation/output";
 
+    /// <summary>safety: moderate one window of a streamed answer (no human review: a stream cannot wait for one).</summary>
+    public const string ModerateOutputWindow = "moderation/output/window";
+
+    /// <summary>safety: OpenAI-shaped moderation of one or more inputs.</summary>
+    public const string Moderations = "v1/moderations";
+
     /// <summary>inference: generate a chat completion.</summary>
     public const string Generate = "v1/generate";
 

@@ -1,4 +1,7 @@
 namespace DaprLlm.Contracts.Safety;
 
 /// <summary>Text to moderate, with the request it belongs to.</summary>
-public sealed record ModerationRequest(string RequestId, string Text);
+/// <param name="RequestId">The gateway's request id.</param>
+/// <param name="Text">The text to check.</param>
+/// <param name="TenantId">Whose policy applies; the default policy when null.</param>
+public sealed record ModerationRequest(string RequestId, string Text, string? TenantId = null);

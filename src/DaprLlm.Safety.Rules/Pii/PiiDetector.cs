@@ -8,7 +8,8 @@ namespace DaprLlm.Safety.Rules;
 /// </summary>
 /// <remarks>
 /// Runs on the NFKC view without invisible characters, so full-width digits and zero-width characters slipped
-/// into a number do not hide it. Person names and street addresses are out of scope (they need a model).
+/// into a number do not hide it. Person names and street addresses come from heuristic recognizers (word lists,
+/// address patterns), run after the validated ones.
 /// </remarks>
 public sealed class PiiDetector
 {
@@ -37,6 +38,9 @@ public sealed class PiiDetector
         UsSsnRecognizer.Find(found);
         IpAddressRecognizer.Find(found);
         PhoneNumberRecognizer.Find(found);
+        // Heuristic recognizers last: validated entities inside an address or next to a name keep their own type.
+        StreetAddressRecognizer.Find(found);
+        PersonNameRecognizer.Find(found);
         return found.ToOriginal(text);
     }
 

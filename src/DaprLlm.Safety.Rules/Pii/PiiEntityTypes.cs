@@ -2,8 +2,8 @@ namespace DaprLlm.Safety.Rules;
 
 /// <summary>Entity type names reported by <see cref="PiiDetector"/>; the first six are Presidio's names.</summary>
 /// <remarks>
-/// Person names and street addresses are out of scope for the rule layer: they cannot be validated by shape
-/// or checksum and need a model (NER), which a later layer adds.
+/// Person names and street addresses cannot be validated by shape or checksum: their recognizers are heuristics
+/// (word lists and address patterns) with measured precision and recall, not validators.
 /// </remarks>
 public static class PiiEntityTypes
 {
@@ -13,6 +13,8 @@ public static class PiiEntityTypes
     public const string IbanCode = "IBAN_CODE";
     public const string UsSsn = "US_SSN";
     public const string IpAddress = "IP_ADDRESS";
+    public const string Person = "PERSON";
+    public const string StreetAddress = "STREET_ADDRESS";
 
     // Credentials have no Presidio entity; these names are ours.
     public const string AwsAccessKey = "AWS_ACCESS_KEY";

@@ -1,5 +1,10 @@
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Safety;
+using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Review;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Safety.Moderation;
 
@@ -8,19 +13,54 @@ public static class ModerationApi
 {
     public static WebApplicationBuilder AddModeration(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<PlaceholderRuleModerator>();
+        builder.Services.AddOptions<ModerationOptions>().BindConfiguration(ModerationOptions.Section).ValidateDataAnnotations()
+            .Validate(o => File.Exists(o.ResolvedModelPath), "Moderation:ModelPath must name the trained model's manifest (models/safety/safety-model.json)")
+            .ValidateOnStart();
+        builder.Services.AddDaprClient();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => SafetyEngine.Load(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.ResolvedModelPath));
+        builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
+        builder.Services.AddSingleton<SafetyTelemetry>();
+        builder.Services.AddSingleton<ModerationService>();
+        // A stand-in until the review workflow registers its own IReviewEscalation (TryAdd: theirs wins either way round).
+        builder.Services.TryAddSingleton<IReviewEscalation, StateStoreReviewEscalation>();
         return builder;
     }
 
     public static WebApplication MapModerationApi(this WebApplication app)
     {
-        app.MapPost("/" + ServiceMethods.ModerateInput, Moderate);
-        app.MapPost("/" + ServiceMethods.ModerateOutput, Moderate);
+        app.MapPost("/" + ServiceMethods.ModerateInput, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+            Moderate(r, ModerationDirection.Input, escalate: true, s, o.Value, ct));
+        app.MapPost("/" + ServiceMethods.ModerateOutput, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+            Moderate(r, ModerationDirection.Output, escalate: true, s, o.Value, ct));
+        app.MapPost("/" + ServiceMethods.ModerateOutputWindow, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+            Moderate(r, ModerationDirection.Output, escalate: false, s, o.Value, ct));
         return app;
     }
 
-    private static IResult Moderate(ModerationRequest request, PlaceholderRuleModerator moderator) =>
-        request.Text is null
-            ? TypedResults.BadRequest(new { error = "text is required" })
-            : TypedResults.Ok(moderator.Check(request.Text));
+    /// <summary>Tenant ids become part of state keys and metric tags: keep them short and plain.</summary>
+    public static bool IsValidTenant(string? tenant) =>
+        tenant is null || (tenant.Length is > 0 and <= 64 && tenant.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'));
+
+    private static async Task<Results<Ok<ModerationVerdict>, JsonHttpResult<ErrorBody>>> Moderate(
+        ModerationRequest? request, ModerationDirection direction, bool escalate, ModerationService service, ModerationOptions options, CancellationToken cancellationToken)
+    {
+        if (request?.Text is null)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "text is required", "invalid_request_error", "text");
+        }
+
+        if (request.Text.Length > options.MaxTextChars)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"text is longer than {options.MaxTextChars} characters", "invalid_request_error", "text");
+        }
+
+        if (!IsValidTenant(request.TenantId))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "tenantId must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "tenantId");
+        }
+
+        var (verdict, _) = await service.CheckAsync(request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, cancellationToken);
+        return TypedResults.Ok(verdict);
+    }
 }

@@ -1,0 +1,32 @@
+using System.Text.Json.Serialization;
+using DaprLlm.Safety.Classification.Policies;
+
+namespace DaprLlm.Safety.Classification.Models;
+
+/// <summary>The JSON description of a trained model (models/safety/safety-model.json): featurizer, heads, default policy.</summary>
+public sealed record SafetyModelManifest(
+    string Name,
+    string Version,
+    int FeatureBits,
+    int MaxChars,
+    string WeightsFile,
+    IReadOnlyList<HeadManifest> Heads,
+    IReadOnlyList<DerivedCategory> Derived,
+    SafetyPolicy DefaultPolicy,
+    EmbeddingManifest? Embedding = null);
+
+/// <summary>
+/// The dense half of the features: the MiniLM sentence embedding of the first <see cref="MaxTokens"/> tokens,
+/// multiplied by <see cref="Scale"/> and appended after the hashed n-gram buckets.
+/// </summary>
+public sealed record EmbeddingManifest(string Model, int MaxTokens, double Scale);
+
+/// <summary>One trained linear head: its category, bias and calibration; its weights are in the weights file, in this order.</summary>
+public sealed record HeadManifest(string Category, double Bias, double CalibrationA, double CalibrationB, double WeightScale);
+
+/// <summary>A category with no training labels of its own, scored from a trained one (see <see cref="DerivedScores"/>).</summary>
+public sealed record DerivedCategory(string Category, string Rule, string Source, string? SecondSource = null);
+
+[JsonSerializable(typeof(SafetyModelManifest))]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

@@ -1,0 +1,54 @@
+namespace DaprLlm.Safety.Classification.Policies;
+
+/// <summary>
+/// A tenant's moderation policy: thresholds per category, what PII and rule hits do, and optional term lists.
+/// Versioned data (stored in Dapr state); every verdict records <see cref="Version"/>.
+/// </summary>
+/// <param name="Version">Opaque version string, e.g. "default-v1" or "acme-v3"; part of the verdict cache key.</param>
+/// <param name="Categories">Thresholds per category; a category missing here is reported but never routes.</param>
+/// <param name="PiiAction">"allow" (report spans only), "review" or "block" when PII is found.</param>
+/// <param name="DenyTerms">Terms that block wherever they appear (after normalisation).</param>
+/// <param name="AllowTerms">Terms that suppress a deny term they overlap (e.g. "skills to kill it" idioms).</param>
+public sealed record SafetyPolicy(
+    string Version,
+    IReadOnlyDictionary<string, CategoryThresholds> Categories,
+    string PiiAction = Decisions.Allow,
+    IReadOnlyList<string>? DenyTerms = null,
+    IReadOnlyList<string>? AllowTerms = null)
+{
+    /// <summary>Problems that make the policy unusable; empty when it is valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Version))
+        {
+            problems.Add("version is required");
+        }
+
+        if (Categories is null || Categories.Count == 0)
+        {
+            problems.Add("categories must list at least one category");
+        }
+        else
+        {
+            foreach (var (category, thresholds) in Categories)
+            {
+                if (thresholds is null)
+                {
+                    problems.Add($"categories.{category}: thresholds are required");
+                }
+                else if (thresholds.Validate() is { } problem)
+                {
+                    problems.Add($"categories.{category}: {problem}");
+                }
+            }
+        }
+
+        if (PiiAction is not (Decisions.Allow or Decisions.Review or Decisions.Block))
+        {
+            problems.Add("piiAction must be allow, review or block");
+        }
+
+        return problems;
+    }
+}

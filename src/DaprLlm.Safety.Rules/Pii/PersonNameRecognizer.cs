@@ -1,0 +1,144 @@
+using System.Text.RegularExpressions;
+
+namespace DaprLlm.Safety.Rules;
+
+/// <summary>
+/// PERSON: runs of one to three capitalised words (middle initials allowed) that are not common English words,
+/// places, titles or parts of an address or company name; plus lower-case names right after "my name is" and
+/// similar cues. A gazetteer-free heuristic: it trades some precision on rare capitalised words for recall on
+/// names from any language (measured in models/safety/MODEL_CARD.md).
+/// </summary>
+internal static partial class PersonNameRecognizer
+{
+    // Letters of any script; a name word has an upper-case first letter and at least one lower-case letter after it.
+    [GeneratedRegex(@"(?<![\p{L}\p{N}@.])\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}[\p{L}]*(?:[-'’]\p{L}+)?(?:[ \t]+(?:\p{Lu}\.?[ \t]+)?\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}\p{L}*(?:[-'’]\p{L}+)?){0,3}(?![\p{L}\p{N}@])", RegexOptions.CultureInvariant)]
+    private static partial Regex CapitalisedRun();
+
+    [GeneratedRegex(@"\b(?:my name is|name is|i am|i'm|this is|called|named)[ \t]+(\p{Ll}[\p{Ll}'\-]+(?:[ \t]+\p{Ll}[\p{Ll}'\-]+)?)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex LowerCaseAfterCue();
+
+    [GeneratedRegex(@"^[ \t]*(?:\d|(?:street|st\b|avenue|ave\b|road|rd\b|lane|drive|dr\b|blvd|boulevard|court|way|place|hill|dam|union|courts|isle|square|squares|crossroad|flats|parks?|pass|coves?|radial)\b)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex AddressAfter();
+
+    [GeneratedRegex(@"^[ \t]*,?[ \t]*(?:inc|ltd|llc|gmbh|corp|group|plc|and\s+sons|&)\b", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex CompanyAfter();
+
+    [GeneratedRegex(@"\b(?:in|from)[ \t]+$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex PlaceBefore();
+
+    private static readonly HashSet<string> StreetTypes = new(
+        ["St", "Street", "Gateway", "Avenue", "Ave", "Road", "Rd", "Lane", "Drive", "Court", "Square", "Squares", "Crossroad", "Radial", "Harbor", "Parks", "Coves", "Flats", "Pass", "Union"],
+        StringComparer.OrdinalIgnoreCase);
+
+    public static void Find(PiiSpanCollector found)
+    {
+        var text = found.Text;
+        foreach (var match in CapitalisedRun().EnumerateMatches(text))
+        {
+            var words = Words(text, match.Index, match.Index + match.Length);
+            var first = 0;
+            var last = words.Count - 1;
+            while (first <= last && IsNotName(text, words[first]))
+            {
+                first++;
+            }
+
+            while (last >= first && IsNotName(text, words[last]))
+            {
+                last--;
+            }
+
+            if (first > last)
+            {
+                continue;
+            }
+
+            var start = words[first].Start;
+            var end = words[last].End;
+            if (Rejected(text, words, first, last, start, end))
+            {
+                continue;
+            }
+
+            found.TryAdd(PiiEntityTypes.Person, start, end);
+        }
+
+        foreach (Match match in LowerCaseAfterCue().Matches(text))
+        {
+            var group = match.Groups[1];
+            var words = Words(text, group.Index, group.Index + group.Length);
+            if (words.Count == 0 || NameLexicon.IsCommon(Slice(text, words[0])))
+            {
+                continue;
+            }
+
+            var end = words.Count > 1 && !NameLexicon.IsCommon(Slice(text, words[1])) ? words[1].End : words[0].End;
+            found.TryAdd(PiiEntityTypes.Person, words[0].Start, end);
+        }
+    }
+
+    private static bool Rejected(string text, List<TextSpan> words, int first, int last, int start, int end)
+    {
+        var allCaps = true;
+        for (var i = first; i <= last; i++)
+        {
+            var word = Slice(text, words[i]);
+            if (NameLexicon.IsPlace(word) || (i > first && StreetTypes.Contains(word.TrimEnd('.'))))
+            {
+                return true;
+            }
+
+            allCaps &= word.Length > 1 && word.All(c => !char.IsLetter(c) || char.IsUpper(c));
+        }
+
+        var before = text.AsSpan(Math.Max(0, start - 8), start - Math.Max(0, start - 8));
+        var after = text.AsSpan(end, Math.Min(16, text.Length - end));
+        return allCaps
+            || PlaceBefore().IsMatch(before)
+            || (before.TrimEnd(" \t").Length > 0 && char.IsDigit(before.TrimEnd(" \t")[^1]))
+            || AddressAfter().IsMatch(after)
+            || CompanyAfter().IsMatch(after);
+    }
+
+    // A single capital (an initial) is kept only inside a run; common words, titles and stop words are trimmed.
+    private static bool IsNotName(string text, TextSpan span)
+    {
+        var word = Slice(text, span).TrimEnd('.');
+        // "What's", "You're": a common word with a contraction, not a name.
+        var apostrophe = word.IndexOfAny(['\'', '’']);
+        if (apostrophe > 0 && word.Length - apostrophe <= 3)
+        {
+            word = word[..apostrophe];
+        }
+
+        return word.Length < 2 || NameLexicon.Stop.Contains(word) || NameLexicon.Titles.Contains(word) || NameLexicon.IsCommon(word);
+    }
+
+    private static string Slice(string text, TextSpan span) => text[span.Start..span.End];
+
+    private static List<TextSpan> Words(string text, int start, int end)
+    {
+        var words = new List<TextSpan>();
+        var i = start;
+        while (i < end)
+        {
+            while (i < end && (text[i] == ' ' || text[i] == '\t'))
+            {
+                i++;
+            }
+
+            var wordStart = i;
+            while (i < end && text[i] != ' ' && text[i] != '\t')
+            {
+                i++;
+            }
+
+            if (i > wordStart)
+            {
+                words.Add(new TextSpan(wordStart, i));
+            }
+        }
+
+        return words;
+    }
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Policies;
+using DaprLlm.Safety.Policies;
+using DaprLlm.Safety.Review;
+
+namespace DaprLlm.Safety.Moderation;
+
+/// <summary>
+/// One moderation check as the service runs it: the tenant's policy, the verdict cache, the engine, human-review
+/// escalation for the uncertain band, and telemetry.
+/// </summary>
+public sealed class ModerationService(
+    SafetyEngine engine,
+    PolicyStore policies,
+    VerdictCache cache,
+    IReviewEscalation escalation,
+    SafetyTelemetry telemetry,
+    ILogger<ModerationService> logger)
+{
+    public async Task<(ModerationVerdict Verdict, SafetyAssessment Assessment)> CheckAsync(
+        string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var tenant = string.IsNullOrEmpty(tenantId) ? PolicyStore.DefaultTenant : tenantId;
+        var directionName = direction == ModerationDirection.Input ? "input" : "output";
+        using var activity = SafetyTelemetry.StartGuardrail(directionName, tenant);
+        var policy = await policies.GetAsync(tenant, cancellationToken);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        var key = VerdictCache.Key(directionName + (escalate ? "" : "/window"), tenant, policy.Version, hash);
+        if (cache.TryGet(key, out var cached))
+        {
+            telemetry.Record(activity, cached.Assessment, directionName, tenant, hash, cached: true, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return (cached.Verdict with { Cached = true }, cached.Assessment);
+        }
+
+        var assessment = engine.Evaluate(text, direction, policy);
+        string? reviewId = null;
+        if (assessment.Decision == Decisions.Review && escalate)
+        {
+            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, hash, assessment), cancellationToken);
+            logger.LogInformation("Request {RequestId} sent to human review {ReviewId} ({Category})", requestId, reviewId, assessment.TopCategory);
+        }
+
+        var verdict = new ModerationVerdict(
+            assessment.Decision,
+            assessment.Reasons,
+            assessment.PolicyVersion,
+            assessment.Scores,
+            [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
+            [.. assessment.Rules.Pii.Select(p => new PiiSpan(p.EntityType, p.Span.Start, p.Span.End))],
+            reviewId);
+        // A review verdict names its own review item, so it is not reused for a later request with the same text.
+        if (reviewId is null)
+        {
+            cache.Set(key, new CachedCheck(verdict, assessment));
+        }
+
+        telemetry.Record(activity, assessment, directionName, tenant, hash, cached: false, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return (verdict, assessment);
+    }
+
+    private static ReviewEscalation ToEscalation(string requestId, string tenant, string direction, string text, string hash, SafetyAssessment assessment) =>
+        new(requestId, tenant, direction, text, hash, assessment.PolicyVersion,
+            assessment.TopCategory ?? "rules",
+            SeverityOf(assessment.TopCategory),
+            assessment.Scores,
+            [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
+            [.. assessment.Rules.Pii.Select(p => p.EntityType).Distinct()]);
+
+    // The categories whose review defaults fail closed (issue #7): minors, self-harm intent/instructions, threats, illicit.
+    private static string SeverityOf(string? category) => category switch
+    {
+        SafetyCategories.SexualMinors or SafetyCategories.SelfHarmIntent or SafetyCategories.SelfHarmInstructions
+            or SafetyCategories.HateThreatening or SafetyCategories.HarassmentThreatening or SafetyCategories.Illicit
+            or SafetyCategories.IllicitViolent => "high",
+        _ => "normal",
+    };
+}

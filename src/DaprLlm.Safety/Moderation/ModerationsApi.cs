@@ -1,0 +1,115 @@
+using System.Text.Json;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Safety.Classification;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Safety.Moderation;
+
+/// <summary>
+/// OpenAI-shaped <c>POST /v1/moderations</c>: <c>input</c> is a string or an array of strings; each result has
+/// flagged, categories, category_scores and category_applied_input_types, plus our extensions (decision,
+/// rule_hits, pii, policy_version, review_id). The tenant comes from the optional <c>x-tenant-id</c> header.
+/// </summary>
+public static class ModerationsApi
+{
+    private const int MaxInputs = 64;
+
+    // OpenAI's field names (category_scores, ...); the Dapr-facing routes keep the apps' camelCase contracts.
+    private static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public static WebApplication MapModerationsApi(this WebApplication app)
+    {
+        app.MapPost("/" + ServiceMethods.Moderations, Moderate);
+        return app;
+    }
+
+    private static async Task<Results<JsonHttpResult<ModerationsResponse>, JsonHttpResult<ErrorBody>>> Moderate(
+        HttpRequest request, ModerationService service, SafetyEngine engine, IOptions<ModerationOptions> options, CancellationToken cancellationToken)
+    {
+        JsonElement body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "the body must be a JSON object", "invalid_request_error", null);
+        }
+
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("input", out var input))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "'input' is required (a string or an array of strings)", "invalid_request_error", "input");
+        }
+
+        List<string> texts;
+        if (input.ValueKind == JsonValueKind.String)
+        {
+            texts = [input.GetString()!];
+        }
+        else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+        {
+            texts = [.. input.EnumerateArray().Select(e => e.GetString()!)];
+        }
+        else
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"'input' must be a string or an array of 1-{MaxInputs} strings", "invalid_request_error", "input");
+        }
+
+        if (texts.Any(t => t.Length > options.Value.MaxTextChars))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"an input is longer than {options.Value.MaxTextChars} characters", "invalid_request_error", "input");
+        }
+
+        var tenant = request.Headers["x-tenant-id"].FirstOrDefault();
+        if (!ModerationApi.IsValidTenant(tenant))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "x-tenant-id must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "x-tenant-id");
+        }
+
+        var id = "modr-" + Guid.NewGuid().ToString("N");
+        var results = new List<ModerationResult>(texts.Count);
+        foreach (var text in texts)
+        {
+            var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, cancellationToken);
+            results.Add(ToResult(verdict, assessment));
+        }
+
+        var model = $"{engine.Model.Manifest.Name}-{engine.Model.Manifest.Version}";
+        return TypedResults.Json(new ModerationsResponse(id, model, results), SnakeCase);
+    }
+
+    private static ModerationResult ToResult(ModerationVerdict verdict, SafetyAssessment assessment)
+    {
+        var categories = assessment.Scores.Keys.ToDictionary(c => c, c => assessment.CategoryDecisions.GetValueOrDefault(c, "allow") != "allow", StringComparer.Ordinal);
+        var applied = assessment.Scores.Keys.ToDictionary(c => c, _ => (IReadOnlyList<string>)["text"], StringComparer.Ordinal);
+        return new ModerationResult(
+            verdict.Decision != ModerationVerdict.Decisions.Allow,
+            categories,
+            assessment.Scores.ToDictionary(s => s.Key, s => Math.Round(s.Value, 6), StringComparer.Ordinal),
+            applied,
+            verdict.Decision,
+            verdict.RuleHits ?? [],
+            verdict.Pii ?? [],
+            verdict.PolicyVersion,
+            verdict.ReviewId,
+            verdict.Reasons);
+    }
+}
+
+/// <summary>The OpenAI moderation response.</summary>
+public sealed record ModerationsResponse(string Id, string Model, IReadOnlyList<ModerationResult> Results);
+
+/// <summary>One input's result: OpenAI's fields, then our extensions.</summary>
+public sealed record ModerationResult(
+    bool Flagged,
+    IReadOnlyDictionary<string, bool> Categories,
+    IReadOnlyDictionary<string, double> CategoryScores,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> CategoryAppliedInputTypes,
+    string Decision,
+    IReadOnlyList<string> RuleHits,
+    IReadOnlyList<PiiSpan> Pii,
+    string PolicyVersion,
+    string? ReviewId,
+    IReadOnlyList<string> Reasons);

@@ -1,0 +1,89 @@
+using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Policies;
+using DaprLlm.Safety.Moderation;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace DaprLlm.Safety.Policies;
+
+/// <summary>
+/// Read and update tenant policies: <c>GET/PUT /admin/policies/{tenant}</c> with <c>Authorization: Bearer &lt;admin key&gt;</c>.
+/// </summary>
+public static class PolicyAdminApi
+{
+    public static WebApplicationBuilder AddPolicies(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<PolicyStore>();
+        builder.Services.AddSingleton<AdminKey>();
+        return builder;
+    }
+
+    public static WebApplication MapPolicyAdminApi(this WebApplication app)
+    {
+        var group = app.MapGroup("/admin/policies");
+        group.MapGet("/{tenant}", GetPolicy);
+        group.MapPut("/{tenant}", PutPolicy);
+        return app;
+    }
+
+    private static async Task<Results<Ok<PolicyView>, JsonHttpResult<ErrorBody>>> GetPolicy(
+        string tenant, HttpRequest request, PolicyStore store, SafetyEngine engine, AdminKey key, CancellationToken cancellationToken)
+    {
+        if (await Authorize(request, key, cancellationToken) is { } denied)
+        {
+            return denied;
+        }
+
+        var stored = await store.GetStoredAsync(tenant, cancellationToken);
+        return TypedResults.Ok(stored is null
+            ? new PolicyView(tenant, "default", 0, engine.DefaultPolicy, null)
+            : new PolicyView(tenant, "stored", stored.Revision, stored.Policy, stored.UpdatedAt));
+    }
+
+    private static async Task<Results<Ok<PolicyView>, JsonHttpResult<ErrorBody>>> PutPolicy(
+        string tenant, PolicyUpdate? update, HttpRequest request, PolicyStore store, SafetyEngine engine, AdminKey key, CancellationToken cancellationToken)
+    {
+        if (await Authorize(request, key, cancellationToken) is { } denied)
+        {
+            return denied;
+        }
+
+        if (update is null)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
+        }
+
+        if (!ModerationApi.IsValidTenant(tenant))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "tenant must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "tenant");
+        }
+
+        var unknown = (update.Categories?.Keys ?? []).Where(c => !engine.Model.Categories.Contains(c)).ToList();
+        if (unknown.Count > 0)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"unknown categories: {string.Join(", ", unknown)}", "invalid_request_error", "categories");
+        }
+
+        var problems = store.Merge(tenant, 1, update).Validate();
+        if (problems.Count > 0)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, string.Join("; ", problems), "invalid_request_error", "categories");
+        }
+
+        var stored = await store.UpdateAsync(tenant, update, cancellationToken);
+        return stored is null
+            ? ErrorBody.Result(StatusCodes.Status409Conflict, "the policy was updated concurrently; read it and retry", "conflict", null)
+            : TypedResults.Ok(new PolicyView(tenant, "stored", stored.Revision, stored.Policy, stored.UpdatedAt));
+    }
+
+    private static async Task<JsonHttpResult<ErrorBody>?> Authorize(HttpRequest request, AdminKey key, CancellationToken cancellationToken)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header["Bearer ".Length..].Trim() : null;
+        return await key.IsValidAsync(presented, cancellationToken)
+            ? null
+            : ErrorBody.Result(StatusCodes.Status401Unauthorized, "a valid admin key is required (Authorization: Bearer <key>)", "authentication_error", null);
+    }
+}
+
+/// <summary>What the admin API returns: the policy in force and where it comes from.</summary>
+public sealed record PolicyView(string Tenant, string Source, int Revision, SafetyPolicy Policy, DateTimeOffset? UpdatedAt);

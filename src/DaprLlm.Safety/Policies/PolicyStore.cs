@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using Dapr;
+using Dapr.Client;
+using DaprLlm.Contracts;
+using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Policies;
+using DaprLlm.Safety.Moderation;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Safety.Policies;
+
+/// <summary>
+/// Tenant policies in the Dapr state store (key <c>safety-policy:{tenant}</c>), falling back to the policy shipped
+/// with the model. Each update bumps the revision under an ETag, so two admins cannot silently overwrite each
+/// other, and names a new version, which invalidates cached verdicts.
+/// </summary>
+public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<ModerationOptions> options, TimeProvider time)
+{
+    public const string DefaultTenant = "default";
+
+    private readonly ConcurrentDictionary<string, (SafetyPolicy Policy, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+
+    public static string Key(string tenant) => $"safety-policy:{tenant}";
+
+    /// <summary>The policy in force for <paramref name="tenant"/>, read through a short in-memory cache.</summary>
+    public async Task<SafetyPolicy> GetAsync(string tenant, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_cache.TryGetValue(tenant, out var cached) && cached.Expires > now)
+        {
+            return cached.Policy;
+        }
+
+        var stored = await dapr.GetStateAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
+        var policy = stored?.Policy ?? engine.DefaultPolicy;
+        _cache[tenant] = (policy, now.AddSeconds(options.Value.PolicyRefreshSeconds));
+        return policy;
+    }
+
+    /// <summary>The stored policy document, or null when the tenant uses the default.</summary>
+    public Task<StoredPolicy?> GetStoredAsync(string tenant, CancellationToken cancellationToken) =>
+        dapr.GetStateAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
+
+    /// <summary>Merges <paramref name="update"/> over the default policy and stores it as the next revision; null on a concurrent update.</summary>
+    public async Task<StoredPolicy?> UpdateAsync(string tenant, PolicyUpdate update, CancellationToken cancellationToken)
+    {
+        var (current, etag) = await dapr.GetStateAndETagAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
+        var revision = (current?.Revision ?? 0) + 1;
+        var stored = new StoredPolicy(tenant, revision, Merge(tenant, revision, update), time.GetUtcNow());
+        bool saved;
+        if (string.IsNullOrEmpty(etag))
+        {
+            // First revision: no ETag to compare against; the state store still serialises the write.
+            await dapr.SaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, cancellationToken: cancellationToken);
+            saved = true;
+        }
+        else
+        {
+            saved = await dapr.TrySaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, etag, cancellationToken: cancellationToken);
+        }
+
+        if (!saved)
+        {
+            return null;
+        }
+
+        _cache.TryRemove(tenant, out _);
+        return stored;
+    }
+
+    /// <summary>The policy an update would produce (validated by the caller before storing).</summary>
+    public SafetyPolicy Merge(string tenant, int revision, PolicyUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var defaults = engine.DefaultPolicy;
+        var categories = new Dictionary<string, CategoryThresholds>(defaults.Categories, StringComparer.Ordinal);
+        foreach (var (category, thresholds) in update.Categories ?? new Dictionary<string, CategoryThresholds>())
+        {
+            categories[category] = thresholds;
+        }
+
+        return new SafetyPolicy(
+            $"{tenant}-v{revision}",
+            categories,
+            update.PiiAction ?? defaults.PiiAction,
+            update.DenyTerms ?? defaults.DenyTerms,
+            update.AllowTerms ?? defaults.AllowTerms);
+    }
+}

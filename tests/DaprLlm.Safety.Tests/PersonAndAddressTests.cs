@@ -1,0 +1,60 @@
+using DaprLlm.Safety.Rules;
+
+namespace DaprLlm.Safety.Tests;
+
+public sealed class PersonAndAddressTests
+{
+    private static string[] Found(string text, string type) =>
+        [.. PiiDetector.Default.Detect(text).Where(e => e.EntityType == type).Select(e => text[e.Span.Start..e.Span.End])];
+
+    [Theory]
+    [InlineData("My name is Aantje Mourik and I lost my card.", "Aantje Mourik")]
+    [InlineData("Please change it to Ms. Lauren Shishani today.", "Lauren Shishani")]
+    [InlineData("Yesterday Csanád P Gere called the office.", "Csanád P Gere")]
+    [InlineData("Send the forms to Kamila Červinková, please.", "Kamila Červinková")]
+    [InlineData("hi, my name is bertram and I need help", "bertram")]
+    public void Finds_person_names_in_any_script_with_initials_and_after_cues(string text, string name)
+    {
+        Assert.Equal([name], Found(text, PiiEntityTypes.Person));
+    }
+
+    [Theory]
+    [InlineData("What's the weather like in Paris on Monday?")]
+    [InlineData("The Quick Brown Fox jumps over the Lazy Dog.")]
+    [InlineData("Please send the IBAN and the SSN by Friday.")]
+    [InlineData("She flew from Estonia to Norway in June.")]
+    [InlineData("Here's what You're looking for.")]
+    public void Ignores_capitalised_common_words_places_acronyms_and_contractions(string text)
+    {
+        Assert.Empty(Found(text, PiiEntityTypes.Person));
+    }
+
+    [Theory]
+    [InlineData("Ship it to 3968 Bay Street by tomorrow.", "3968 Bay Street")]
+    [InlineData("The bus station is on Pod Floriánem 1677", "Pod Floriánem 1677")]
+    [InlineData("Trivo lives on Grössgstötten 50 street.", "Grössgstötten 50")]
+    [InlineData("The restaurant is located at USNS Saibara\nFPO AP 12428. It serves food.", "USNS Saibara\nFPO AP 12428")]
+    [InlineData("Send it to 22 Pollen Crescent\n Apt. 446\n Hibberdene\n South Africa 68793", "22 Pollen Crescent\n Apt. 446\n Hibberdene\n South Africa 68793")]
+    public void Finds_street_addresses_with_their_apartment_city_and_postcode_lines(string text, string address)
+    {
+        Assert.Contains(address, Found(text, PiiEntityTypes.StreetAddress));
+    }
+
+    [Theory]
+    [InlineData("During 1971 the band toured Europe.")]
+    [InlineData("We have 42 apples and 3 pears in room 101.")]
+    [InlineData("Chapter 12 explains version 2 of the protocol.")]
+    public void Ignores_years_counts_and_numbered_things_that_are_not_addresses(string text)
+    {
+        Assert.Empty(Found(text, PiiEntityTypes.StreetAddress));
+    }
+
+    [Fact]
+    public void Validated_entities_inside_an_address_line_keep_their_own_type()
+    {
+        var entities = PiiDetector.Default.Detect("Call +1 415 555 0100 or write to 3968 Bay Street");
+
+        Assert.Contains(entities, e => e.EntityType == PiiEntityTypes.PhoneNumber);
+        Assert.Contains(entities, e => e.EntityType == PiiEntityTypes.StreetAddress);
+    }
+}

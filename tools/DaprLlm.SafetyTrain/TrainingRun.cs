@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using DaprLlm.Embeddings;
+using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Evaluation;
+using DaprLlm.Safety.Classification.Features;
+using DaprLlm.Safety.Classification.Models;
+using DaprLlm.Safety.Classification.Policies;
+using DaprLlm.Safety.Rules;
+
+namespace DaprLlm.SafetyTrain;
+
+/// <summary>
+/// One reproducible training run: load and label the sources, k-fold cross-validate every head, fit Platt
+/// calibration on the out-of-fold margins, choose the default policy's thresholds on out-of-fold scores, report
+/// cross-validated metrics, then train the shipped heads on all rows.
+/// </summary>
+internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
+{
+    private static readonly LogisticTrainer Trainer = new();
+
+    private static readonly DerivedCategory[] Derived =
+    [
+        new(SafetyCategories.SelfHarmIntent, DerivedScores.SelfHarmIntentCue, SafetyCategories.SelfHarm),
+        new(SafetyCategories.SelfHarmInstructions, DerivedScores.SelfHarmInstructionsCue, SafetyCategories.SelfHarm),
+        new(SafetyCategories.IllicitViolent, DerivedScores.Min, SafetyCategories.Illicit, SafetyCategories.Violence),
+    ];
+
+    public int Run()
+    {
+        var clock = Stopwatch.StartNew();
+        var examples = Load();
+        if (examples.Count == 0)
+        {
+            Console.Error.WriteLine($"no training files found in {options.DataFolder}");
+            return 1;
+        }
+
+        var featurizer = new HashedTextFeaturizer(options.FeatureBits, options.MaxChars);
+        Parallel.ForEach(examples, new ParallelOptions { MaxDegreeOfParallelism = 2 }, e => e.Features = featurizer.Featurize(e.Row.Text));
+        var embedding = options.EmbedTokens > 0 ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale) : null;
+        if (embedding is not null)
+        {
+            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding.MaxTokens, log);
+            for (var i = 0; i < examples.Count; i++)
+            {
+                examples[i].Features = FeatureVectors.Append(examples[i].Features, vectors[i], featurizer.Dimension, (float)embedding.Scale);
+            }
+        }
+
+        var dimension = featurizer.Dimension + (embedding is null ? 0 : SentenceEmbedder.Dimensions);
+        AssignFolds(examples);
+        log.WriteLine($"{examples.Count} rows featurized in {clock.Elapsed.TotalSeconds:F1} s");
+
+        var heads = HeadLabels.Heads;
+        var margins = new double[examples.Count, heads.Count];
+        for (var fold = 0; fold < options.Folds; fold++)
+        {
+            var train = examples.Where(e => e.Fold != fold).ToList();
+            var held = Enumerable.Range(0, examples.Count).Where(i => examples[i].Fold == fold).ToList();
+            Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
+            {
+                var (w, b) = Trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
+                foreach (var i in held)
+                {
+                    margins[i, h] = LinearSafetyModel.Margin(w, b, examples[i].Features);
+                }
+            });
+            log.WriteLine($"fold {fold + 1}/{options.Folds} done at {clock.Elapsed.TotalSeconds:F1} s");
+        }
+
+        var calibrations = heads.Select((_, h) => PlattCalibration.Fit(
+            [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => margins[i, h])],
+            [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => examples[i].Labels[h] == 1)])).ToArray();
+
+        var headMetrics = new List<(string, double, int, int)>();
+        for (var h = 0; h < heads.Count; h++)
+        {
+            var known = Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).ToArray();
+            var ap = BinaryMetrics.AveragePrecision([.. known.Select(i => margins[i, h])], [.. known.Select(i => examples[i].Labels[h] == 1)]);
+            headMetrics.Add((heads[h], ap, known.Length, known.Count(i => examples[i].Labels[h] == 1)));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{heads[h],-24} out-of-fold AP {ap:F3} over {known.Length} rows; Platt A {calibrations[h].A:F3} B {calibrations[h].B:F3}"));
+        }
+
+        // Out-of-fold calibrated scores, the rule verdict of every row and the derived categories: the same inputs
+        // the engine's routing sees in service.
+        var rules = new RuleEngine(new RuleSet { DenyTerms = DefaultTerms.Deny });
+        var oof = new Dictionary<string, double>[examples.Count];
+        var verdicts = new RuleVerdict[examples.Count];
+        Parallel.For(0, examples.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        {
+            var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+            for (var h = 0; h < heads.Count; h++)
+            {
+                scores[heads[h]] = calibrations[h].Apply(margins[i, h]);
+            }
+
+            var folded = TextNormalizer.Matching.Normalize(examples[i].Row.Text).Text;
+            foreach (var derived in Derived)
+            {
+                scores[derived.Category] = DerivedScores.Compute(derived, folded, scores);
+            }
+
+            oof[i] = scores;
+            verdicts[i] = rules.Evaluate(examples[i].Row.Text);
+        });
+
+        var policy = ThresholdSelection.Choose(examples, oof, verdicts, heads, Derived, $"default-v{options.Version}", log);
+        var report = CrossValidationReport.Build(examples, oof, verdicts, policy);
+        foreach (var line in report)
+        {
+            log.WriteLine(line.ToJsonLine());
+        }
+
+        Directory.CreateDirectory(options.OutputFolder);
+        File.WriteAllLines(Path.Combine(options.OutputFolder, "cv-metrics.jsonl"), report.Select(r => r.ToJsonLine()));
+
+        var finalWeights = new float[heads.Count][];
+        var biases = new double[heads.Count];
+        Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
+        {
+            (finalWeights[h], biases[h]) = Trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
+        });
+
+        var manifest = new SafetyModelManifest(
+            "daprllm-safety-ngram",
+            options.Version,
+            options.FeatureBits,
+            options.MaxChars,
+            "safety-model.weights.gz",
+            [.. heads.Select((category, h) => new HeadManifest(category, biases[h], calibrations[h].A, calibrations[h].B, 1))],
+            Derived,
+            policy,
+            embedding);
+        LinearSafetyModel.Save(Path.Combine(options.OutputFolder, "safety-model.json"), manifest, finalWeights);
+        File.WriteAllText(Path.Combine(options.OutputFolder, "MODEL_CARD.md"), ModelCard.Write(options, manifest, report, headMetrics,
+            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count())));
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
+        return 0;
+    }
+
+    private List<TrainingExample> Load()
+    {
+        var examples = new List<TrainingExample>();
+        foreach (var (file, weight) in HeadLabels.Sources)
+        {
+            var path = Path.Combine(options.DataFolder, file);
+            if (!File.Exists(path))
+            {
+                log.WriteLine($"skipping {file}: not found");
+                continue;
+            }
+
+            foreach (var row in LabelledRow.ReadFile(path))
+            {
+                examples.Add(new TrainingExample(file, row, HeadLabels.For(file, row), file == "hate_davidson_2017.jsonl" ? options.DavidsonWeight : weight));
+            }
+        }
+
+        return examples;
+    }
+
+    // Stratified by source and label, so every fold has each file's positives and negatives in proportion.
+    private void AssignFolds(List<TrainingExample> examples)
+    {
+        var random = new Random(options.Seed);
+        foreach (var group in examples.GroupBy(e => (e.Source, e.Row.Label)))
+        {
+            var members = group.ToArray();
+            random.Shuffle(members);
+            for (var i = 0; i < members.Length; i++)
+            {
+                members[i].Fold = i % options.Folds;
+            }
+        }
+    }
+}
