@@ -49,7 +49,7 @@ public sealed class ReviewHost : IAsyncDisposable
 
     /// <param name="sla">The standard and senior wait for every severity.</param>
     /// <param name="webhookUrl">When set, a bindings.http component "review-webhook" posts decisions there.</param>
-    public static async Task<ReviewHost> StartAsync(TimeSpan sla, string? webhookUrl = null)
+    public static async Task<ReviewHost> StartAsync(TimeSpan sla, string? webhookUrl = null, IReadOnlyDictionary<string, string>? extraSettings = null)
     {
         var folder = new TempFolder("daprllm-review");
         // Its own Redis per host: no test sees another's items, workflows or events.
@@ -115,6 +115,11 @@ public sealed class ReviewHost : IAsyncDisposable
             if (webhookUrl is not null)
             {
                 settings["Review:WebhookBinding"] = "review-webhook";
+            }
+
+            foreach (var (key, value) in extraSettings ?? new Dictionary<string, string>())
+            {
+                settings[key] = value;
             }
 
             var app = new SafetyApp(appPort, settings);
