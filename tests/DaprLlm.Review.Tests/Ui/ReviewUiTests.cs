@@ -171,6 +171,39 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         session.AssertNoConsoleErrors();
     }
 
+    [Fact]
+    public async Task Decisions_are_exported_as_labelled_examples_for_admins_only()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-feedback", text: "mail jane.doe@example.com a threat",
+            categories: new Dictionary<string, double> { ["violence"] = 0.64, ["hate"] = 0.12 }), Ct);
+        await using var admin = await fixture.SignInAsync("shot", "shot-pass");
+        await admin.Page.ClickAsync($"#claim-{id}");
+        await admin.WaitForInteractiveAsync("item");
+        await admin.Page.Keyboard.PressAsync("8"); // violence
+        await admin.Page.Keyboard.PressAsync("b");
+        await admin.WaitForInteractiveAsync("queue");
+        await fixture.Host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Blocked, Wait, "the decision");
+
+        string? line = null;
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            var export = await admin.Page.APIRequest.GetAsync("/review/feedback.jsonl");
+            line = (await export.TextAsync()).Split('\n').FirstOrDefault(l => l.Contains(id, StringComparison.Ordinal));
+            return line is not null;
+        }, Wait, "the labelled example in the export");
+
+        var row = DaprLlm.SafetyRecalibrate.LabelledRow.Parse(line!)!;
+        Assert.Equal(1, row.Label);
+        Assert.Contains("violence", row.Categories);
+        Assert.Equal(0.64, row.Scores["violence"]);
+        Assert.DoesNotContain("jane.doe@example.com", line, StringComparison.Ordinal);
+        await using var reviewer = await fixture.SignInAsync("liv", "liv-pass");
+        var refused = await reviewer.Page.APIRequest.GetAsync("/review/feedback.jsonl", new() { MaxRedirects = 0 });
+        Assert.Equal(302, refused.Status);
+        Assert.Contains("/review/login", refused.Headers["location"], StringComparison.Ordinal);
+        admin.AssertNoConsoleErrors();
+    }
+
     private static async Task<ReviewerSession> WhichAsync(ReviewerSession first, ReviewerSession second, string id)
     {
         ReviewerSession? winner = null;
