@@ -8,7 +8,7 @@ namespace DaprLlm.Review.Tests.Infrastructure;
 /// The real safety app (its Program) on a fixed loopback port, pointed at a real sidecar. Stopping disposes the
 /// host; starting again builds a new one on the same port, as a crashed and restarted app would.
 /// </summary>
-public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> settings) : IAsyncDisposable
+public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> settings, string environment = "Development") : IAsyncDisposable
 {
     private WebApplicationFactory<Program>? _factory;
 
@@ -27,14 +27,23 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
 
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
-            web.UseEnvironment("Development");
+            web.UseEnvironment(environment);
             foreach (var (key, value) in settings)
             {
                 web.UseSetting(key, value);
             }
         });
         factory.UseKestrel(k => k.Listen(IPAddress.Loopback, Port));
-        factory.StartServer();
+        try
+        {
+            factory.StartServer();
+        }
+        catch
+        {
+            factory.Dispose();
+            throw;
+        }
+
         _factory = factory;
     }
 
