@@ -4,6 +4,10 @@
 install_prerequisites() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # The review UI tests drive Debian's chromium with Playwright (never a downloaded browser).
+  if [ "${1:-}" = "--tests" ]; then
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+  fi
   if [ ${#missing[@]} -eq 0 ]; then
     return 0
   fi

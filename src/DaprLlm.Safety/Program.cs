@@ -1,15 +1,21 @@
 using DaprLlm.Safety.Moderation;
 using DaprLlm.Safety.Policies;
+using DaprLlm.Safety.Review;
+using DaprLlm.Safety.ReviewUi;
 using DaprLlm.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddModeration();
 builder.AddPolicies();
+builder.AddReview();
+builder.AddReviewUi();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapModerationApi();
 app.MapModerationsApi();
 app.MapPolicyAdminApi();
+app.MapReviewApi();
+app.MapReviewUi();
 app.Run();

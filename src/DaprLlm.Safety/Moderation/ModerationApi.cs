@@ -22,8 +22,6 @@ public static class ModerationApi
         builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
         builder.Services.AddSingleton<SafetyTelemetry>();
         builder.Services.AddSingleton<ModerationService>();
-        // A stand-in until the review workflow registers its own IReviewEscalation (TryAdd: theirs wins either way round).
-        builder.Services.TryAddSingleton<IReviewEscalation, StateStoreReviewEscalation>();
         return builder;
     }
 

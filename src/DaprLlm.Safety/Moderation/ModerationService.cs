@@ -41,7 +41,7 @@ public sealed class ModerationService(
         string? reviewId = null;
         if (assessment.Decision == Decisions.Review && escalate)
         {
-            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, hash, assessment), cancellationToken);
+            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, assessment), cancellationToken);
             logger.LogInformation("Request {RequestId} sent to human review {ReviewId} ({Category})", requestId, reviewId, assessment.TopCategory);
         }
 
@@ -63,20 +63,22 @@ public sealed class ModerationService(
         return (verdict, assessment);
     }
 
-    private static ReviewEscalation ToEscalation(string requestId, string tenant, string direction, string text, string hash, SafetyAssessment assessment) =>
-        new(requestId, tenant, direction, text, hash, assessment.PolicyVersion,
-            assessment.TopCategory ?? "rules",
-            SeverityOf(assessment.TopCategory),
+    private static ReviewEscalation ToEscalation(string requestId, string tenant, string direction, string text, SafetyAssessment assessment) =>
+        new(tenant, requestId, direction, text,
             assessment.Scores,
             [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
-            [.. assessment.Rules.Pii.Select(p => p.EntityType).Distinct()]);
+            SeverityOf(assessment.TopCategory),
+            assessment.PolicyVersion,
+            []);
 
-    // The categories whose review defaults fail closed (issue #7): minors, self-harm intent/instructions, threats, illicit.
+    // Severity sets the review SLA and the default when nobody decides: sexual/minors is critical; self-harm
+    // intent/instructions, threats and illicit fail closed (issue #7); everything else is medium.
     private static string SeverityOf(string? category) => category switch
     {
-        SafetyCategories.SexualMinors or SafetyCategories.SelfHarmIntent or SafetyCategories.SelfHarmInstructions
+        SafetyCategories.SexualMinors => "critical",
+        SafetyCategories.SelfHarmIntent or SafetyCategories.SelfHarmInstructions
             or SafetyCategories.HateThreatening or SafetyCategories.HarassmentThreatening or SafetyCategories.Illicit
             or SafetyCategories.IllicitViolent => "high",
-        _ => "normal",
+        _ => "medium",
     };
 }

@@ -1,0 +1,10 @@
+namespace DaprLlm.Contracts.Safety;
+
+/// <summary>Answer of safety's <c>reviews/{id}</c>: status is pending, escalated, allowed, blocked or defaulted.</summary>
+public sealed record ReviewStatus(
+    string Id,
+    string Status,
+    string? DecidedBy,
+    DateTimeOffset? DecidedAt,
+    IReadOnlyList<string> Labels,
+    string? Decision = null);

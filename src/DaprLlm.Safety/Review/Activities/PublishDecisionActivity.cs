@@ -1,0 +1,28 @@
+using Dapr.Client;
+using Dapr.Workflow;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Safety.Rules;
+
+namespace DaprLlm.Safety.Review.Activities;
+
+/// <summary>
+/// Stores a human decision as a labelled example, publishes review.decided (audit and the gateway consume it) and
+/// returns the final status.
+/// </summary>
+public sealed class PublishDecisionActivity(ReviewStore store, FeedbackStore feedback, DaprClient dapr, ReviewQueueNotifier notifier) : WorkflowActivity<string, ReviewStatus>
+{
+    public override async Task<ReviewStatus> RunAsync(WorkflowActivityContext context, string reviewId)
+    {
+        var item = await store.GetAsync(reviewId, CancellationToken.None)
+            ?? throw new InvalidOperationException($"review '{reviewId}' does not exist");
+        if (LabelledExample.From(item, PiiDetector.Default.Mask) is { } example)
+        {
+            await feedback.SaveAsync(reviewId, example, CancellationToken.None);
+        }
+
+        await dapr.PublishEventAsync(DaprComponents.PubSub, ReviewNames.DecidedTopic, item.ToDecidedEvent());
+        notifier.Notify();
+        return item.ToStatus();
+    }
+}

@@ -1,0 +1,120 @@
+using Dapr.Client;
+using DaprLlm.Contracts;
+
+namespace DaprLlm.Safety.Review;
+
+/// <summary>
+/// Review items in Dapr state. Every change is a read-modify-write guarded by the item's ETag, so two reviewers
+/// racing for a claim or a decision cannot both win. Two index keys (open items; the last decided ones) let the
+/// queue and the statistics list items without a query API.
+/// </summary>
+public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IOptions<ReviewOptions> options)
+{
+    private const string ItemPrefix = "review|";
+    private const string OpenIndexKey = "review-index|open";
+    private const string ClosedIndexKey = "review-index|closed";
+    private const int MaxAttempts = 50;
+    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
+
+    public async Task CreateAsync(ReviewItem item, CancellationToken cancellationToken)
+    {
+        // First-write: a retried escalation with the same id cannot overwrite an item a reviewer already worked on.
+        if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + item.Id, item, "", FirstWrite, cancellationToken: cancellationToken))
+        {
+            await UpdateIndexAsync(OpenIndexKey, ids => Add(ids, item.Id, int.MaxValue), cancellationToken);
+        }
+    }
+
+    public Task<ReviewItem?> GetAsync(string id, CancellationToken cancellationToken) =>
+        dapr.GetStateAsync<ReviewItem?>(DaprComponents.StateStore, ItemPrefix + id, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Applies <paramref name="change"/> to the current item and writes it if the ETag still matches, re-reading
+    /// on a lost race. The change returns null to leave the item as it is (and may throw to refuse).
+    /// </summary>
+    public async Task<ReviewItem> UpdateAsync(string id, Func<ReviewItem, ReviewItem?> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var (current, etag) = await dapr.GetStateAndETagAsync<ReviewItem?>(DaprComponents.StateStore, ItemPrefix + id, cancellationToken: cancellationToken);
+            if (current is null)
+            {
+                throw new ReviewRefusedException(ReviewRefusal.NotFound, $"review '{id}' does not exist");
+            }
+
+            var updated = change(current);
+            if (updated is null)
+            {
+                return current;
+            }
+
+            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + id, updated, etag, cancellationToken: cancellationToken))
+            {
+                if (current.IsOpen && !updated.IsOpen)
+                {
+                    await UpdateIndexAsync(OpenIndexKey, ids => ids.Remove(id), cancellationToken);
+                    await UpdateIndexAsync(ClosedIndexKey, ids => Add(ids, id, options.Value.ClosedHistory), cancellationToken);
+                }
+
+                return updated;
+            }
+        }
+
+        throw new ReviewRefusedException(ReviewRefusal.Conflict, $"review '{id}' is changing too often; try again");
+    }
+
+    public Task<IReadOnlyList<ReviewItem>> ListOpenAsync(CancellationToken cancellationToken) => ListAsync(OpenIndexKey, cancellationToken);
+
+    public Task<IReadOnlyList<ReviewItem>> ListClosedAsync(CancellationToken cancellationToken) => ListAsync(ClosedIndexKey, cancellationToken);
+
+    private async Task<IReadOnlyList<ReviewItem>> ListAsync(string indexKey, CancellationToken cancellationToken)
+    {
+        var ids = await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, indexKey, cancellationToken: cancellationToken) ?? [];
+        if (ids.Count == 0)
+        {
+            return [];
+        }
+
+        var items = await dapr.GetBulkStateAsync<ReviewItem?>(DaprComponents.StateStore, ids.Select(i => ItemPrefix + i).ToList(), parallelism: 8, cancellationToken: cancellationToken);
+        return items.Where(i => i.Value is not null).Select(i => i.Value!).ToList();
+    }
+
+    private static bool Add(List<string> ids, string id, int max)
+    {
+        if (ids.Contains(id))
+        {
+            return false;
+        }
+
+        ids.Add(id);
+        if (ids.Count > max)
+        {
+            ids.RemoveRange(0, ids.Count - max);
+        }
+
+        return true;
+    }
+
+    private async Task UpdateIndexAsync(string key, Func<List<string>, bool> change, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, key, cancellationToken: cancellationToken);
+            ids ??= [];
+            if (!change(ids))
+            {
+                return;
+            }
+
+            var saved = string.IsNullOrEmpty(etag)
+                ? await dapr.TrySaveStateAsync(DaprComponents.StateStore, key, ids, "", FirstWrite, cancellationToken: cancellationToken)
+                : await dapr.TrySaveStateAsync(DaprComponents.StateStore, key, ids, etag, cancellationToken: cancellationToken);
+            if (saved)
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"index '{key}' could not be updated after {MaxAttempts} attempts");
+    }
+}

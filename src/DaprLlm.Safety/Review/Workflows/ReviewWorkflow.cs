@@ -1,0 +1,64 @@
+using Dapr.Workflow;
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Safety.Review.Activities;
+
+namespace DaprLlm.Safety.Review.Workflows;
+
+/// <summary>
+/// One review item from creation to decision: notify reviewers, wait for a decision within the SLA, on timeout
+/// escalate to the senior queue and wait again, on a second timeout apply the category default, then publish.
+/// Deterministic: every read and write of the item is an activity; time only through durable timers.
+/// </summary>
+public sealed class ReviewWorkflow : Workflow<ReviewWorkflowInput, ReviewStatus>
+{
+    public override async Task<ReviewStatus> RunAsync(WorkflowContext context, ReviewWorkflowInput input)
+    {
+        var id = input.ReviewId;
+        await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id);
+        var escalated = false;
+        while (true)
+        {
+            var status = await WaitForReviewerAsync(context, id, escalated ? input.SeniorWait : input.StandardWait);
+            if (status is null)
+            {
+                // Nobody answered in time; the activity keeps a decision that won the race against the timer.
+                status = await context.CallActivityAsync<string>(
+                    escalated ? nameof(ApplyDefaultDecisionActivity) : nameof(EscalateReviewActivity), id);
+            }
+
+            if (ReviewStatuses.IsFinal(status))
+            {
+                break;
+            }
+
+            if (status == ReviewStatuses.Escalated && !escalated)
+            {
+                escalated = true;
+                await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id);
+            }
+        }
+
+        var decided = await context.CallActivityAsync<ReviewStatus>(nameof(PublishDecisionActivity), id);
+        if (input.CallWebhook)
+        {
+            await context.CallActivityAsync<bool>(nameof(CallClientWebhookActivity), id);
+        }
+
+        return decided;
+    }
+
+    /// <summary>The item's status after a reviewer's event, or null when the wait timed out.</summary>
+    private static async Task<string?> WaitForReviewerAsync(WorkflowContext context, string id, TimeSpan wait)
+    {
+        try
+        {
+            await context.WaitForExternalEventAsync<ReviewDecisionEvent>(ReviewNames.DecisionEvent, wait);
+        }
+        catch (TaskCanceledException)
+        {
+            return null;
+        }
+
+        return await context.CallActivityAsync<string>(nameof(GetReviewStatusActivity), id);
+    }
+}

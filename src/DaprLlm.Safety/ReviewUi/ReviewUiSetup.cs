@@ -1,0 +1,85 @@
+using System.Security.Claims;
+using DaprLlm.Safety.Review;
+using DaprLlm.Safety.Review.Accounts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+
+namespace DaprLlm.Safety.ReviewUi;
+
+/// <summary>
+/// The reviewer web UI (Blazor Server, no CDN): cookie sign-in with the seeded accounts, or OpenID Connect when
+/// Review:Oidc is configured; pages under /review.
+/// </summary>
+public static class ReviewUiSetup
+{
+    public const string LoginPath = "/review/login";
+
+    public static WebApplicationBuilder AddReviewUi(this WebApplicationBuilder builder)
+    {
+        // Read once at start to pick the schemes; the same section is validated with the other review options.
+        var oidc = builder.Configuration.GetSection(ReviewOptions.Section).GetSection(nameof(ReviewOptions.Oidc)).Get<ReviewOidcOptions>();
+        var authentication = builder.Services.AddAuthentication(o =>
+        {
+            o.DefaultScheme = CookieAuthenticationDefaults.AuthenticationScheme;
+            if (oidc is not null)
+            {
+                o.DefaultChallengeScheme = OpenIdConnectDefaults.AuthenticationScheme;
+            }
+        }).AddCookie(o =>
+        {
+            o.LoginPath = LoginPath;
+            o.AccessDeniedPath = LoginPath;
+            o.Cookie.Name = "daprllm-review";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+        });
+        if (oidc is not null)
+        {
+            authentication.AddOpenIdConnect(o =>
+            {
+                o.Authority = oidc.Authority;
+                o.ClientId = oidc.ClientId;
+                o.ClientSecret = oidc.ClientSecret;
+                o.ResponseType = "code";
+                o.CallbackPath = "/review/signin-oidc";
+                o.TokenValidationParameters.NameClaimType = "preferred_username";
+                o.TokenValidationParameters.RoleClaimType = ClaimTypes.Role;
+                o.Events.OnTokenValidated = context =>
+                {
+                    // The provider's role and tenant claims become the ones the review service reads.
+                    if (context.Principal?.Identity is ClaimsIdentity identity)
+                    {
+                        identity.AddClaims(identity.FindAll(oidc.RoleClaim).Select(c => new Claim(ClaimTypes.Role, c.Value)).ToList());
+                        identity.AddClaims(identity.FindAll(oidc.TenantClaim).Select(c => new Claim(ReviewRoles.TenantClaim, c.Value)).ToList());
+                    }
+
+                    return Task.CompletedTask;
+                };
+            });
+        }
+
+        builder.Services.AddAuthorization();
+        builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddAntiforgery();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        return builder;
+    }
+
+    public static WebApplication MapReviewUi(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapRazorComponents<Components.App>().AddInteractiveServerRenderMode();
+        app.MapPost("/review/logout", async (HttpContext context) =>
+        {
+            await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return TypedResults.LocalRedirect(LoginPath);
+        }).RequireAuthorization();
+        return app;
+    }
+}

@@ -1,0 +1,16 @@
+// Keyboard shortcuts for the review UI: a key clicks (or focuses) the visible element with data-key="<key>".
+// While typing in a field only Escape is taken (it leaves the field), so notes and reasons can contain any letter.
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const target = e.target;
+  const typing = target instanceof HTMLElement && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable);
+  if (typing) {
+    if (e.key === 'Escape') { target.blur(); e.preventDefault(); }
+    return;
+  }
+  const element = document.querySelector(`[data-key="${CSS.escape(e.key)}"]`);
+  if (!element || element.disabled) return;
+  e.preventDefault();
+  if (element.tagName === 'INPUT' || element.tagName === 'TEXTAREA') element.focus();
+  else element.click();
+});

@@ -1,0 +1,225 @@
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Review.Tests.Infrastructure;
+using DaprLlm.Safety.Review;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace DaprLlm.Review.Tests.Ui;
+
+/// <summary>
+/// The reviewer UI in real headless chromium against the real app, sidecar and Redis. Each test works in its own
+/// tenant; every page visited must leave the browser console free of errors.
+/// </summary>
+public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private ReviewService Reviews => fixture.Host.Reviews;
+
+    [Fact]
+    public async Task Two_reviewers_claiming_the_same_item_get_one_winner()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-claim"), Ct);
+        await using var first = await fixture.SignInAsync("claim1", "claim1-pass");
+        await using var second = await fixture.SignInAsync("claim2", "claim2-pass");
+        await first.Page.WaitForSelectorAsync($"#claim-{id}");
+        await second.Page.WaitForSelectorAsync($"#claim-{id}");
+
+        await Task.WhenAll(first.Page.ClickAsync($"#claim-{id}"), second.Page.ClickAsync($"#claim-{id}"));
+
+        // The winner lands on the item page, the other stays on the queue with the refusal.
+        var winner = await WhichAsync(first, second, id);
+        var loser = winner == first ? second : first;
+        await loser.Page.WaitForSelectorAsync("#message:has-text('already claimed by')");
+        var holder = (await Reviews.GetForAsync(ReviewHost.Account("x", ["reviewer"], ["t-claim"]), id, Ct)).ClaimedBy;
+        Assert.Equal(winner == first ? "claim1" : "claim2", holder);
+        Assert.Equal(holder, (await winner.Page.TextContentAsync("#claimed-by"))?.Trim());
+        first.AssertNoConsoleErrors();
+        second.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task A_reviewer_decides_with_the_keyboard_only()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-keys"), Ct);
+        await using var session = await ReviewerSession.OpenAsync(fixture.Browser, fixture.BaseAddress);
+        var page = session.Page;
+        await page.GotoAsync("/review/login");
+        await page.FocusAsync("#username");
+        await page.Keyboard.TypeAsync("kira");
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.TypeAsync("kira-pass");
+        await page.Keyboard.PressAsync("Enter");
+        await session.WaitForInteractiveAsync("queue");
+        await page.WaitForSelectorAsync($"tr.selected[data-id='{id}']");
+
+        await page.Keyboard.PressAsync("c");
+        await session.WaitForInteractiveAsync("item");
+        await page.WaitForSelectorAsync("#block");
+        await page.Keyboard.PressAsync("5"); // harassment
+        await page.Keyboard.PressAsync("n");
+        await page.Keyboard.TypeAsync("abusive towards a named person");
+        await page.Keyboard.PressAsync("Escape");
+        await page.Keyboard.PressAsync("b");
+        await session.WaitForInteractiveAsync("queue");
+
+        var status = await fixture.Host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Blocked, Wait, "the keyboard decision");
+        Assert.Equal("kira", status.DecidedBy);
+        Assert.Equal(["harassment"], status.Labels);
+        Assert.Equal("abusive towards a named person", (await Reviews.GetForAsync(ReviewHost.Sam, id, Ct)).Note);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Revealing_PII_asks_for_a_reason_and_is_audited()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-reveal", text: "Call me at jane.doe@example.com tonight"), Ct);
+        await using var session = await fixture.SignInAsync("rhea", "rhea-pass");
+        await session.Page.ClickAsync($"#claim-{id}");
+        await session.WaitForInteractiveAsync("item");
+        var page = session.Page;
+
+        var masked = await page.TextContentAsync("#content");
+        Assert.DoesNotContain("jane.doe@example.com", masked, StringComparison.Ordinal);
+        Assert.Contains("<EMAIL_ADDRESS>", masked, StringComparison.Ordinal);
+        Assert.DoesNotContain("jane.doe@example.com", await page.TextContentAsync("#conversation"), StringComparison.Ordinal);
+
+        await page.Keyboard.PressAsync("r");
+        await page.WaitForSelectorAsync("#reveal-reason:focus");
+        await page.Keyboard.PressAsync("Enter"); // no reason
+        await page.WaitForSelectorAsync("#message:has-text('give a reason')");
+        Assert.Contains("<EMAIL_ADDRESS>", await page.TextContentAsync("#content"), StringComparison.Ordinal);
+        await page.FillAsync("#reveal-reason", "checking the address is a real person's");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForSelectorAsync("#content:has-text('jane.doe@example.com')");
+        await session.ScreenshotAsync("item-revealed");
+
+        await Deadline.WaitUntilAsync(async () => (await fixture.Host.PublishedAsync(ReviewNames.PiiRevealedTopic, id)).Count > 0, Wait, "review.pii_revealed");
+        var audited = Assert.Single(await fixture.Host.PublishedAsync(ReviewNames.PiiRevealedTopic, id));
+        Assert.Contains("\"reviewer\":\"rhea\"", audited, StringComparison.Ordinal);
+        Assert.Contains("checking the address is a real person", audited, StringComparison.Ordinal);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Reviewers_see_only_their_tenants_and_roles()
+    {
+        var own = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-iso-a"), Ct);
+        var other = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-iso-b"), Ct);
+        await using var session = await fixture.SignInAsync("iso", "iso-pass");
+        var page = session.Page;
+
+        await page.WaitForSelectorAsync($"tr[data-id='{own}']");
+        Assert.Equal(0, await page.Locator($"tr[data-id='{other}']").CountAsync());
+        // Another tenant's item is "not found", even by its URL.
+        await session.GotoAsync($"/review/items/{other}", "item");
+        await page.WaitForSelectorAsync("#message:has-text('was not found')");
+        Assert.Equal(0, await page.Locator("#content").CountAsync());
+        // The admin page needs the admin role: a reviewer is sent to sign in as someone else.
+        await page.GotoAsync("/review/admin");
+        Assert.Contains("/review/login", page.Url, StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#reviewers").CountAsync());
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task The_queue_updates_live_when_a_new_item_arrives()
+    {
+        await using var session = await fixture.SignInAsync("liv", "liv-pass");
+        var page = session.Page;
+        var low = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-live", severity: "low"), Ct);
+        await page.WaitForSelectorAsync($"tr[data-id='{low}']");
+
+        var critical = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-live", severity: "critical"), Ct);
+
+        // No reload: the new, more urgent item appears at the top of the open page.
+        await page.WaitForSelectorAsync($"#queue tbody tr:first-child[data-id='{critical}']");
+        Assert.Equal("2", (await page.TextContentAsync("#queue-count"))?.Trim());
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_and_the_main_pages_render_without_console_errors()
+    {
+        await using var session = await ReviewerSession.OpenAsync(fixture.Browser, fixture.BaseAddress);
+        await session.Page.GotoAsync("/review/login");
+        await session.Page.FillAsync("#username", "shot");
+        await session.Page.FillAsync("#password", "not-the-password");
+        await session.Page.ClickAsync("#sign-in");
+        await session.Page.WaitForSelectorAsync("#message:has-text('Wrong user name or password')");
+        await session.ScreenshotAsync("login");
+
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-shot", severity: "high",
+            categories: new Dictionary<string, double> { ["violence"] = 0.71, ["harassment"] = 0.33, ["hate"] = 0.08 }), Ct);
+        await session.SignInAsync("shot", "shot-pass");
+        await session.Page.WaitForSelectorAsync($"tr[data-id='{id}']");
+        await session.ScreenshotAsync("queue");
+        await session.Page.ClickAsync($"#claim-{id}");
+        await session.WaitForInteractiveAsync("item");
+        await session.ScreenshotAsync("item");
+        await session.GotoAsync("/review/stats", "stats");
+        await session.ScreenshotAsync("stats");
+        await session.GotoAsync("/review/admin", "admin");
+        await session.ScreenshotAsync("admin");
+
+        foreach (var name in new[] { "login", "queue", "item", "stats", "admin" })
+        {
+            Assert.True(new FileInfo(Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png")).Length > 1000, $"screenshot {name}");
+        }
+
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Decisions_are_exported_as_labelled_examples_for_admins_only()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-feedback", text: "mail jane.doe@example.com a threat",
+            categories: new Dictionary<string, double> { ["violence"] = 0.64, ["hate"] = 0.12 }), Ct);
+        await using var admin = await fixture.SignInAsync("shot", "shot-pass");
+        await admin.Page.ClickAsync($"#claim-{id}");
+        await admin.WaitForInteractiveAsync("item");
+        await admin.Page.Keyboard.PressAsync("8"); // violence
+        await admin.Page.Keyboard.PressAsync("b");
+        await admin.WaitForInteractiveAsync("queue");
+        await fixture.Host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Blocked, Wait, "the decision");
+
+        string? line = null;
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            var export = await admin.Page.APIRequest.GetAsync("/review/feedback.jsonl");
+            line = (await export.TextAsync()).Split('\n').FirstOrDefault(l => l.Contains(id, StringComparison.Ordinal));
+            return line is not null;
+        }, Wait, "the labelled example in the export");
+
+        var row = DaprLlm.SafetyRecalibrate.LabelledRow.Parse(line!)!;
+        Assert.Equal(1, row.Label);
+        Assert.Contains("violence", row.Categories);
+        Assert.Equal(0.64, row.Scores["violence"]);
+        Assert.DoesNotContain("jane.doe@example.com", line, StringComparison.Ordinal);
+        await using var reviewer = await fixture.SignInAsync("liv", "liv-pass");
+        var refused = await reviewer.Page.APIRequest.GetAsync("/review/feedback.jsonl", new() { MaxRedirects = 0 });
+        Assert.Equal(302, refused.Status);
+        Assert.Contains("/review/login", refused.Headers["location"], StringComparison.Ordinal);
+        admin.AssertNoConsoleErrors();
+    }
+
+    private static async Task<ReviewerSession> WhichAsync(ReviewerSession first, ReviewerSession second, string id)
+    {
+        ReviewerSession? winner = null;
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            foreach (var s in new[] { first, second })
+            {
+                if (await s.Page.Locator("#review-page[data-page='item'][data-interactive='true']").CountAsync() > 0)
+                {
+                    winner = s;
+                    return true;
+                }
+            }
+
+            return false;
+        }, Wait, $"one reviewer to open {id}");
+        return winner!;
+    }
+}

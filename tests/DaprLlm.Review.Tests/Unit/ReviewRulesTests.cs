@@ -1,0 +1,119 @@
+using DaprLlm.Contracts.Inference;
+using DaprLlm.Safety.Review;
+using DaprLlm.Safety.Review.Accounts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Review.Tests.Unit;
+
+/// <summary>Review rules that need no process: defaults, priority, roles, statistics, options, labelled examples.</summary>
+public sealed class ReviewRulesTests
+{
+    private static readonly ReviewPolicy Policy = new(Options.Create(new ReviewOptions()));
+    private static readonly DateTimeOffset Now = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+
+    private static ReviewEscalation Escalation(string severity, params (string Category, double Score)[] scores) =>
+        new("acme", "r1", "input", "text", scores.ToDictionary(s => s.Category, s => s.Score), [], severity, "p1", []);
+
+    [Theory]
+    [InlineData("medium", "self-harm/instructions", 0.5, "block")]
+    [InlineData("medium", "sexual/minors", 0.31, "block")]
+    [InlineData("medium", "sexual/minors", 0.1, "allow")]
+    [InlineData("low", "harassment", 0.9, "allow")]
+    [InlineData("critical", "harassment", 0.2, "block")]
+    public void The_default_fails_closed_for_severe_categories_and_severities_and_open_otherwise(string severity, string category, double score, string expected) =>
+        Assert.Equal(expected, Policy.DefaultDecision(Escalation(severity, (category, score))));
+
+    [Fact]
+    public void Priority_orders_by_severity_then_by_the_highest_score()
+    {
+        var low = ReviewPolicy.Priority("low", new Dictionary<string, double> { ["hate"] = 0.99 });
+        var high = ReviewPolicy.Priority("high", new Dictionary<string, double> { ["hate"] = 0.1 });
+        var higher = ReviewPolicy.Priority("high", new Dictionary<string, double> { ["hate"] = 0.6 });
+
+        Assert.True(low < high && high < higher, $"{low} < {high} < {higher}");
+    }
+
+    [Fact]
+    public void Roles_decide_which_queue_a_reviewer_may_work()
+    {
+        var reviewer = new Reviewer("r", new HashSet<string> { ReviewRoles.Reviewer }, new HashSet<string> { "acme" });
+        var senior = new Reviewer("s", new HashSet<string> { ReviewRoles.Senior }, new HashSet<string> { "*" });
+        var nobody = new Reviewer("n", new HashSet<string>(), new HashSet<string> { "*" });
+
+        Assert.True(reviewer.CanWorkQueue(ReviewStatuses.StandardQueue));
+        Assert.False(reviewer.CanWorkQueue(ReviewStatuses.SeniorQueue));
+        Assert.True(senior.CanWorkQueue(ReviewStatuses.SeniorQueue));
+        Assert.False(nobody.CanWorkQueue(ReviewStatuses.StandardQueue));
+        Assert.True(senior.CanSeeTenant("globex"));
+        Assert.False(reviewer.CanSeeTenant("globex"));
+    }
+
+    [Fact]
+    public void Stats_count_depth_breaches_decisions_and_model_agreement()
+    {
+        var open = new[]
+        {
+            Item("1", ReviewStatuses.Pending, ReviewStatuses.StandardQueue, Now.AddMinutes(-1)),
+            Item("2", ReviewStatuses.Escalated, ReviewStatuses.SeniorQueue, Now.AddMinutes(5)),
+        };
+        var closed = new[]
+        {
+            Item("3", ReviewStatuses.Blocked, ReviewStatuses.StandardQueue, Now) with { DecidedBy = "alice", Decision = "block", SlaBreached = true },
+            Item("4", ReviewStatuses.Allowed, ReviewStatuses.StandardQueue, Now) with { DecidedBy = "alice", Decision = "allow" },
+            Item("5", ReviewStatuses.Defaulted, ReviewStatuses.SeniorQueue, Now) with { Decision = "block", SlaBreached = true },
+        };
+
+        var stats = ReviewStats.From(open, closed, Now);
+
+        Assert.Equal((1, 1, 1, 1, 1), (stats.StandardDepth, stats.SeniorDepth, stats.OpenPastDeadline, stats.DecidedLate, stats.Defaulted));
+        Assert.Equal([("alice", 1, 1)], stats.DecisionsByReviewer);
+        // The model suggested block for every item: it agreed with one of the two human decisions.
+        Assert.Equal(0.5, stats.Agreement);
+    }
+
+    [Fact]
+    public void A_human_decision_becomes_a_masked_labelled_example_and_a_default_does_not()
+    {
+        var decided = Item("7", ReviewStatuses.Blocked, ReviewStatuses.StandardQueue, Now) with { DecidedBy = "alice", Decision = "block", Labels = ["hate"] };
+
+        var example = LabelledExample.From(decided, DaprLlm.Safety.Rules.PiiDetector.Default.Mask)!;
+
+        Assert.Equal(1, example.Label);
+        Assert.Equal("mail <EMAIL_ADDRESS>", example.Text);
+        Assert.Equal(1, example.Labels["hate"]);
+        Assert.Equal(0.7, example.Meta.CategoryScores["violence"]);
+        Assert.Null(LabelledExample.From(decided with { DecidedBy = null, Status = ReviewStatuses.Defaulted }, t => t));
+    }
+
+    [Fact]
+    public void Options_refuse_clear_passwords_outside_development_and_unknown_roles()
+    {
+        var options = new ReviewOptions
+        {
+            Accounts = [new ReviewerAccountOptions { UserName = "a", Password = "x", Roles = ["reviewer"] }, new ReviewerAccountOptions { UserName = "b", PasswordHash = "h", Roles = ["boss"] }],
+        };
+
+        var production = new ReviewOptionsValidator(new Env("Production")).Validate(null, options);
+        var development = new ReviewOptionsValidator(new Env("Development")).Validate(null, options);
+
+        Assert.Contains(production.Failures!, f => f.Contains("only accepted in Development", StringComparison.Ordinal));
+        Assert.DoesNotContain(development.Failures!, f => f.Contains("only accepted in Development", StringComparison.Ordinal));
+        Assert.Contains(development.Failures!, f => f.Contains("'b': roles must be among", StringComparison.Ordinal));
+    }
+
+    private static ReviewItem Item(string id, string status, string queue, DateTimeOffset deadline) =>
+        new(id, "acme", "r" + id, "input", "mail jane@example.com", new Dictionary<string, double> { ["violence"] = 0.7 }, [], "medium", "p1",
+            [new ChatMessage("user", "hi")], 250, "allow", "block", Now.AddMinutes(-10), deadline, status, queue);
+
+    private sealed class Env(string name) : IHostEnvironment
+    {
+        public string EnvironmentName { get; set; } = name;
+
+        public string ApplicationName { get; set; } = "test";
+
+        public string ContentRootPath { get; set; } = "/";
+
+        public Microsoft.Extensions.FileProviders.IFileProvider ContentRootFileProvider { get; set; } = new Microsoft.Extensions.FileProviders.NullFileProvider();
+    }
+}

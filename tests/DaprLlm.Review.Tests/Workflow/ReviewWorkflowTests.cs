@@ -1,0 +1,206 @@
+using DaprLlm.Contracts.Events;
+using DaprLlm.Contracts.Safety;
+using DaprLlm.Review.Tests.Infrastructure;
+using DaprLlm.Safety.Review;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Review.Tests.Workflow;
+
+/// <summary>
+/// The review workflow in the real safety app against a real sidecar and Redis: decided in time, escalated,
+/// defaulted, double decisions and wrong roles refused. SLAs are a few seconds so the timeouts really fire.
+/// </summary>
+public sealed class ReviewWorkflowTests
+{
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_reviewers_decision_within_the_SLA_is_final_and_published()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        Assert.Equal(ReviewStatuses.Pending, (await host.GetStatusViaDaprAsync(id))!.Status);
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.CreatedTopic, id)).Count > 0, Wait, "review.created");
+
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Block, ["harassment"], "insulting", Ct);
+
+        var status = await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Blocked, Wait, "the block to be recorded");
+        Assert.Equal("alice", status.DecidedBy);
+        Assert.NotNull(status.DecidedAt);
+        Assert.Equal(["harassment"], status.Labels);
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.DecidedTopic, id)).Count > 0, Wait, "review.decided");
+        var decided = Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id));
+        Assert.Contains("\"status\":\"blocked\"", decided, StringComparison.Ordinal);
+        Assert.Contains("\"decidedBy\":\"alice\"", decided, StringComparison.Ordinal);
+        var workflow = await host.Workflows.WaitForWorkflowCompletionAsync(id, getInputsAndOutputs: true, Ct);
+        Assert.Equal(ReviewStatuses.Blocked, workflow.ReadOutputAs<ReviewStatus>()!.Status);
+    }
+
+    [Fact]
+    public async Task Escalates_to_the_senior_queue_when_nobody_decides_in_time_and_a_senior_decides()
+    {
+        await using var host = await ReviewHost.StartAsync(TimeSpan.FromSeconds(3));
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+
+        await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Escalated, Wait, "the escalation");
+        // A plain reviewer may no longer take it; the senior may.
+        var refused = await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct));
+        Assert.Equal(ReviewRefusal.Forbidden, refused.Reason);
+        Assert.DoesNotContain(await host.Reviews.QueueAsync(ReviewHost.Alice, Ct), i => i.Id == id);
+        Assert.Contains(await host.Reviews.QueueAsync(ReviewHost.Sam, Ct), i => i.Id == id);
+        await host.Reviews.ClaimAsync(ReviewHost.Sam, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Sam, id, ReviewStatuses.Allow, [], "fine in context", Ct);
+
+        var status = await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Allowed, Wait, "the senior's decision");
+        Assert.Equal("sam", status.DecidedBy);
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.DecidedTopic, id)).Count > 0, Wait, "review.decided");
+        Assert.Contains("\"escalated\":true", Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id)), StringComparison.Ordinal);
+        // review.created once for the standard queue, once for the senior queue.
+        Assert.Equal(2, (await host.PublishedAsync(ReviewNames.CreatedTopic, id)).Count);
+    }
+
+    [Fact]
+    public async Task Applies_the_category_default_after_the_second_timeout_closed_for_severe_and_open_for_mild()
+    {
+        await using var host = await ReviewHost.StartAsync(TimeSpan.FromSeconds(2));
+        var severe = await host.Reviews.EscalateAsync(ReviewHost.Item(categories: new Dictionary<string, double> { ["self-harm/instructions"] = 0.6 }), Ct);
+        var mild = await host.Reviews.EscalateAsync(ReviewHost.Item(categories: new Dictionary<string, double> { ["harassment"] = 0.4 }), Ct);
+
+        var severeStatus = await host.WaitForStatusAsync(severe, s => s.Status == ReviewStatuses.Defaulted, Wait, "the severe default");
+        var mildStatus = await host.WaitForStatusAsync(mild, s => s.Status == ReviewStatuses.Defaulted, Wait, "the mild default");
+
+        Assert.Equal(ReviewStatuses.Block, severeStatus.Decision);
+        Assert.Equal(ReviewStatuses.Allow, mildStatus.Decision);
+        Assert.Null(severeStatus.DecidedBy);
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.DecidedTopic, severe)).Count > 0, Wait, "review.decided");
+        var published = Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, severe));
+        Assert.Contains("\"status\":\"defaulted\"", published, StringComparison.Ordinal);
+        Assert.Contains("\"decision\":\"block\"", published, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_second_decision_is_refused_and_only_the_first_is_published()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct);
+
+        var again = await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Block, [], null, Ct));
+        var claim = await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Bob, id, Ct));
+
+        Assert.Equal(ReviewRefusal.AlreadyDecided, again.Reason);
+        Assert.Equal(ReviewRefusal.AlreadyDecided, claim.Reason);
+        await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Allowed, Wait, "the first decision");
+        await host.Workflows.WaitForWorkflowCompletionAsync(id, cancellation: Ct);
+        Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id));
+        Assert.Equal(ReviewStatuses.Allowed, (await host.GetStatusViaDaprAsync(id))!.Status);
+    }
+
+    [Fact]
+    public async Task Refuses_reviewers_without_the_role_the_tenant_or_the_claim()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var globex = await host.Reviews.EscalateAsync(ReviewHost.Item(tenant: "globex"), Ct);
+        var acme = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        var nobody = ReviewHost.Account("eve", [], ["*"]);
+
+        // Alice is assigned acme only: another tenant's item does not exist for her.
+        Assert.Equal(ReviewRefusal.NotFound, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Alice, globex, Ct))).Reason);
+        Assert.Equal(ReviewRefusal.NotFound, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.GetForAsync(ReviewHost.Alice, globex, Ct))).Reason);
+        Assert.DoesNotContain(await host.Reviews.QueueAsync(ReviewHost.Alice, Ct), i => i.Id == globex);
+        // No reviewer role at all.
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(nobody, acme, Ct))).Reason);
+        // Deciding needs the claim; a claim held by another reviewer blocks a second one.
+        Assert.Equal(ReviewRefusal.NotClaimed, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Bob, acme, ReviewStatuses.Allow, [], null, Ct))).Reason);
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, acme, Ct);
+        Assert.Equal(ReviewRefusal.ClaimedByOther, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Bob, acme, Ct))).Reason);
+        Assert.Equal(ReviewRefusal.ClaimedByOther, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Bob, acme, ReviewStatuses.Block, [], null, Ct))).Reason);
+        Assert.Equal(ReviewStatuses.Pending, (await host.GetStatusViaDaprAsync(acme))!.Status);
+    }
+
+    [Fact]
+    public async Task Calls_the_clients_webhook_through_the_output_binding_when_configured()
+    {
+        var received = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var port = Ports.GetFree();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        await using var webhook = builder.Build();
+        webhook.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            received.Enqueue(await reader.ReadToEndAsync());
+            return Results.Ok();
+        });
+        await webhook.StartAsync(Ct);
+        await using var host = await ReviewHost.StartAsync(Long, $"http://127.0.0.1:{port}/hook");
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct);
+
+        await Deadline.WaitUntilAsync(() => !received.IsEmpty, Wait, "the webhook call");
+        var body = Assert.Single(received);
+        Assert.Contains(id, body, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"allowed\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Concurrent_claims_have_exactly_one_winner()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        var reviewers = Enumerable.Range(0, 8).Select(i => ReviewHost.Account($"r{i}", ["reviewer"], ["acme"])).ToList();
+
+        var results = await Task.WhenAll(reviewers.Select(async r =>
+        {
+            try
+            {
+                await host.Reviews.ClaimAsync(r, id, Ct);
+                return r.Name;
+            }
+            catch (ReviewRefusedException e) when (e.Reason == ReviewRefusal.ClaimedByOther)
+            {
+                return null;
+            }
+        }));
+
+        var winner = Assert.Single(results, r => r is not null);
+        Assert.Equal(winner, (await host.Reviews.GetForAsync(ReviewHost.Bob, id, Ct)).ClaimedBy);
+    }
+
+    [Fact]
+    public async Task Escalating_the_same_request_twice_gives_the_same_review()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var item = ReviewHost.Item();
+
+        var first = await host.Reviews.EscalateAsync(item, Ct);
+        var second = await host.Reviews.EscalateAsync(item, Ct);
+
+        Assert.Equal(first, second);
+        Assert.Single(await host.Reviews.QueueAsync(ReviewHost.Bob, Ct), i => i.RequestId == item.RequestId);
+    }
+
+    [Fact]
+    public async Task The_status_route_answers_an_OpenAI_style_404_for_an_unknown_review()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        using var http = new HttpClient();
+
+        using var response = await http.GetAsync($"{host.App.BaseAddress}/{ReviewNames.StatusMethodPrefix}rv-unknown", Ct);
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("\"error\":{\"message\":\"review 'rv-unknown' was not found\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_workflow_type_is_registered_under_the_contract_name() =>
+        Assert.Equal(ReviewNames.Workflow, nameof(DaprLlm.Safety.Review.Workflows.ReviewWorkflow));
+}
