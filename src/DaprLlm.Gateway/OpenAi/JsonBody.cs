@@ -71,6 +71,5 @@ public static class JsonBody
         OpenAiError.InvalidRequest("The request body is not valid UTF-8 JSON.", code: "invalid_json");
 
     private static IResult TooLarge(int maxBytes) =>
-        OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", "request_too_large",
-            $"The request body is larger than {maxBytes} bytes.");
+        OpenAiError.InvalidRequest($"The request body is larger than {maxBytes} bytes.", code: "request_too_large");
 }

@@ -6,11 +6,13 @@ public static class QuotaExtensions
     public static WebApplicationBuilder AddQuotas(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var sidecar = builder.Configuration["DAPR_HTTP_ENDPOINT"];
+        var configuration = builder.Configuration;
         builder.Services.AddActors(o =>
         {
             o.Actors.RegisterActor<QuotaActor>();
-            if (!string.IsNullOrEmpty(sidecar))
+
+            // Read when the options are built, so hosts that add configuration late (tests) are seen too.
+            if (configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } sidecar)
             {
                 o.HttpEndpoint = sidecar;
             }

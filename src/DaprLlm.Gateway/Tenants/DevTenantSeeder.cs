@@ -10,14 +10,14 @@ namespace DaprLlm.Gateway.Tenants;
 /// In Production it creates nothing, and a development key (variable or stored) stops the app.
 /// </summary>
 public sealed partial class DevTenantSeeder(
-    IServiceProvider services, IHostEnvironment environment, IOptions<TenantOptions> options, IHostApplicationLifetime lifetime,
+    IServiceProvider services, IHostEnvironment environment, IConfiguration configuration, IOptions<TenantOptions> options, IHostApplicationLifetime lifetime,
     TimeProvider time, ILogger<DevTenantSeeder> logger) : BackgroundService, IHealthCheck
 {
     private volatile bool _ready;
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (environment.IsProduction() && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(DevTenant.KeyVariable)))
+        if (environment.IsProduction() && !string.IsNullOrEmpty(configuration[DevTenant.KeyVariable]))
         {
             // Throwing here fails the host's start: a production gateway never runs with a development key.
             throw new InvalidOperationException($"{DevTenant.KeyVariable} is set in the Production environment; refusing to start with a development key.");
@@ -60,7 +60,7 @@ public sealed partial class DevTenantSeeder(
             {
                 // The sidecar or its state store may still be starting; try again shortly.
                 LogRetry(logger, e.GetType().Name);
-                await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
     }
@@ -71,7 +71,7 @@ public sealed partial class DevTenantSeeder(
         await store.CreateTenantAsync(new Tenant(DevTenant.TenantId, seed.Tier, seed.HomeRegion, seed.AllowedRegions, [],
             null, seed.StreamingPolicy, time.GetUtcNow()), ct);
 
-        var preset = Environment.GetEnvironmentVariable(DevTenant.KeyVariable);
+        var preset = configuration[DevTenant.KeyVariable];
         if (!string.IsNullOrEmpty(preset))
         {
             var (keyId, _) = ApiKeyFormat.Split(preset);
