@@ -1,8 +1,11 @@
 using System.Text.Json;
 using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Backpressure;
+using DaprLlm.Gateway.Caching;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Routing;
 using DaprLlm.Gateway.Tenants;
 using DaprLlm.Gateway.Upstream;
 using Microsoft.Extensions.Options;
@@ -21,7 +24,7 @@ public static class ChatCompletionsApi
         return api;
     }
 
-    private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas,
+    private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, AdmissionGate gate, ModelCircuitBreaker breaker,
         IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
@@ -50,6 +53,14 @@ public static class ChatCompletionsApi
             return ChatCompletionValidator.ModelNotFound(ChatOptions.AutoModel);
         }
 
+        var routed = breaker.Route(model);
+        if (routed != model)
+        {
+            // The asked model's backend is failing: say which model answers instead.
+            context.Response.Headers["x-daprllm-fallback-model"] = routed;
+            model = routed;
+        }
+
         var (admitted, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time);
         if (admitted is not { } ticket)
         {
@@ -59,8 +70,16 @@ public static class ChatCompletionsApi
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, messages, maxTokens, request.Temperature ?? 1.0, request.Seed,
             request.TopP, request.Stop, request.User, policy, estimate, ticket);
         var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
+        IDisposable? place = null;
         try
         {
+            place = await gate.EnterAsync(caller.Tier, context.RequestAborted);
+            if (place is null)
+            {
+                ticket.Settle(0);
+                return Shedding.Overloaded(context.Response);
+            }
+
             var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
             if (!input.IsAllowed)
             {
@@ -75,7 +94,16 @@ public static class ChatCompletionsApi
                 return Results.Empty;
             }
 
-            return await CompleteAsync(pipeline, g, input, time, context.RequestAborted);
+            var optIn = context.Request.Headers[ExactCache.Header] == "on";
+            var cacheKey = cache.Enabled && ExactCache.IsCacheable(g, optIn) ? cache.Key(g, input.PolicyVersion) : null;
+            context.Response.Headers[ExactCache.Header] = "miss";
+            if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
+            {
+                context.Response.Headers[ExactCache.Header] = "hit";
+                return Answer(pipeline, g, input, hit.Result, hit.Region, SafetyVerdictAllowed(input), time, cached: true);
+            }
+
+            return await CompleteAsync(pipeline, cache, cacheKey, g, input, time, context.RequestAborted);
         }
         catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
         {
@@ -89,17 +117,43 @@ public static class ChatCompletionsApi
             ticket.Settle(estimate);
             return Results.Empty;
         }
+        finally
+        {
+            place?.Dispose();
+        }
     }
 
-    private static async Task<IResult> CompleteAsync(GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CompleteAsync(GenerationPipeline pipeline, ExactCache cache, string? cacheKey, GenerationContext g, SafetyVerdict input,
+        TimeProvider time, CancellationToken ct)
     {
         var (generation, region) = await pipeline.GenerateAsync(g, ct);
         g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
         var output = await pipeline.CheckOutputAsync(g, generation.Text, ct);
+
+        // Only an answer the output check allowed is ever stored.
+        if (cacheKey is not null && output.IsAllowed)
+        {
+            cache.Put(cacheKey, new ExactCache.Entry(generation, region));
+        }
+
+        return Answer(pipeline, g, input, generation, region, output, time, cached: false);
+    }
+
+    private static SafetyVerdict SafetyVerdictAllowed(SafetyVerdict input) => input with { Decision = DaprLlm.Contracts.Safety.ModerationVerdict.Decisions.Allow, ReviewId = null };
+
+    private static IResult Answer(GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, DaprLlm.Contracts.Inference.GenerationResult generation,
+        string region, SafetyVerdict output, TimeProvider time, bool cached)
+    {
+        if (cached)
+        {
+            // Nothing was generated: the reservation goes back whole; usage reports the prompt as cached tokens.
+            g.Ticket.Settle(0);
+        }
+
         var (content, finishReason, outcome) = output.IsAllowed
             ? (generation.Text, generation.FinishReason, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Completed)
             : ("", "content_filter", DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.FilteredOutput);
-        pipeline.Publish(g, outcome, finishReason, generation.PromptTokens, generation.CompletionTokens, input.Decision, output.Decision, region, generation.Text);
+        pipeline.Publish(g, outcome, finishReason, generation.PromptTokens, cached ? 0 : generation.CompletionTokens, input.Decision, output.Decision, region, generation.Text);
         if (output.IsReview)
         {
             return Refusals.OutputReview(output);
@@ -107,7 +161,8 @@ public static class ChatCompletionsApi
 
         return TypedResults.Ok(new ChatCompletionResponse(g.RequestId, "chat.completion", time.GetUtcNow().ToUnixTimeSeconds(), generation.Model,
             [new ChatCompletionChoice(0, new ChatCompletionMessage("assistant", content), finishReason)],
-            new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));
+            new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens,
+                new PromptTokensDetails(cached ? generation.PromptTokens : 0))));
     }
 }
 

@@ -12,7 +12,7 @@ namespace DaprLlm.Gateway.Chat;
 /// The hops of one generation, shared by chat and text completions: input moderation (safety), generation on an
 /// inference replica the tenant may use (residency), output moderation (safety) and the audit event.
 /// </summary>
-public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, AuditPublisher audit, TimeProvider time)
+public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit, TimeProvider time)
 {
     public Task<SafetyVerdict> CheckInputAsync(GenerationContext g, CancellationToken ct) =>
         safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt), ct);
@@ -28,7 +28,9 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
         {
             try
             {
-                return (await inference.GenerateAsync(appId, Call(g), ct), region);
+                var result = await inference.GenerateAsync(appId, Call(g), ct);
+                breaker.Success(g.Model);
+                return (result, region);
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
@@ -50,6 +52,7 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
             {
                 if (await events.MoveNextAsync())
                 {
+                    breaker.Success(g.Model);
                     return (new Prefetched(events), region);
                 }
 
@@ -86,10 +89,16 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     // Transport failures and 5xx other than an overload answer move on to the next allowed region.
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;
 
-    private static ResidencyException NoReplica(GenerationContext g, UpstreamException? last) =>
-        last is { StatusCode: 429 or 503 } overloaded
-            ? throw overloaded
-            : new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is available. The request was not sent to any other region.");
+    private ResidencyException NoReplica(GenerationContext g, UpstreamException? last)
+    {
+        if (last is { StatusCode: 429 or 503 } overloaded)
+        {
+            throw overloaded;
+        }
+
+        breaker.Failure(g.Model);
+        return new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is available. The request was not sent to any other region.");
+    }
 
     /// <summary>Gives back the event already read while probing the replica, then the rest.</summary>
     private sealed class Prefetched(IAsyncEnumerator<GenerateStreamEvent> inner) : IAsyncEnumerator<GenerateStreamEvent>

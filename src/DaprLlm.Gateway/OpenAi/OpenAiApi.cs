@@ -24,8 +24,13 @@ public static class OpenAiApi
         builder.Services.AddSingleton<SafetyClient>();
         builder.Services.AddSingleton<InferenceClient>();
         builder.Services.AddSingleton<InferenceRouter>();
+        builder.Services.AddSingleton<ModelCircuitBreaker>();
         builder.Services.AddSingleton<GenerationPipeline>();
         builder.Services.AddSingleton<RequestIdFilter>();
+        builder.Services.AddOptions<Caching.CacheOptions>().BindConfiguration(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Caching.ExactCache>();
+        builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindConfiguration(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Backpressure.AdmissionGate>();
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditPublisher>());
         return builder;

@@ -25,6 +25,9 @@ public sealed class FakeBackend : IAsyncDisposable
 
     public volatile bool Overloaded;
 
+    /// <summary>Models whose generation answers 500 (a failing model backend).</summary>
+    public ConcurrentDictionary<string, bool> FailingModels { get; } = new();
+
     /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
     public volatile int HangAfterTokens = -1;
 
@@ -54,6 +57,11 @@ public sealed class FakeBackend : IAsyncDisposable
             }
 
             var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
+            if (FailingModels.ContainsKey(call!.Model))
+            {
+                return Results.StatusCode(500);
+            }
+
             var text = AnswerFor(appId, string.Join("\n", call!.Messages.Select(m => m.Content)));
             var words = text.Split(' ');
             var take = Math.Min(words.Length, call.MaxTokens);
