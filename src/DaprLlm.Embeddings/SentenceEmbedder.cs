@@ -1,0 +1,155 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.Tokenizers;
+
+namespace DaprLlm.Embeddings;
+
+/// <summary>
+/// all-MiniLM-L6-v2 sentence embeddings: BERT word pieces, one ONNX Runtime pass per batch, mean pooling over the
+/// attention mask, L2 normalization (what sentence-transformers does for this model). Thread-safe.
+/// </summary>
+public sealed class SentenceEmbedder : IDisposable
+{
+    /// <summary>Vector length of all-MiniLM-L6-v2.</summary>
+    public const int Dimensions = 384;
+
+    /// <summary>The model's public name.</summary>
+    public const string ModelName = "all-MiniLM-L6-v2";
+
+    private readonly SentenceEmbedderOptions _options;
+    private readonly BertTokenizer _tokenizer;
+    private readonly InferenceSession _session;
+
+    /// <param name="options">Truncation and batching; defaults when null.</param>
+    /// <param name="sessionOptions">ONNX Runtime options chosen by the host (for example with the CUDA provider appended); CPU defaults when null.</param>
+    public SentenceEmbedder(SentenceEmbedderOptions? options = null, SessionOptions? sessionOptions = null)
+    {
+        _options = options ?? new SentenceEmbedderOptions();
+        _options.Validate();
+
+        using (var vocabulary = MiniLmResources.OpenVocabulary())
+        {
+            _tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
+        }
+
+        if (sessionOptions is null)
+        {
+            using var cpu = new SessionOptions { IntraOpNumThreads = _options.IntraOpThreads };
+            _session = new InferenceSession(MiniLmResources.ReadModel(), cpu);
+        }
+        else
+        {
+            _session = new InferenceSession(MiniLmResources.ReadModel(), sessionOptions);
+        }
+    }
+
+    /// <summary>Number of model tokens <paramref name="text"/> becomes, [CLS] and [SEP] included, after truncation.</summary>
+    public int CountTokens(string text) => Tokenize(text).Length;
+
+    /// <summary>Embeds one text.</summary>
+    public float[] Embed(string text) => Embed([text]).Vectors[0];
+
+    /// <summary>Embeds many texts; vectors come back in input order.</summary>
+    public EmbeddingBatch Embed(IReadOnlyList<string> texts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var vectors = new float[texts.Count][];
+        var counts = new int[texts.Count];
+        for (var start = 0; start < texts.Count; start += _options.MaxBatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var size = Math.Min(_options.MaxBatchSize, texts.Count - start);
+            var ids = new long[size][];
+            for (var i = 0; i < size; i++)
+            {
+                ids[i] = Tokenize(texts[start + i] ?? throw new ArgumentException("A text to embed is null.", nameof(texts)));
+                counts[start + i] = ids[i].Length;
+            }
+
+            var batch = RunBatch(ids);
+            Array.Copy(batch, 0, vectors, start, size);
+        }
+
+        return new EmbeddingBatch(vectors, counts);
+    }
+
+    private long[] Tokenize(string text)
+    {
+        var pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
+        var kept = Math.Min(pieces.Count, _options.MaxTokens - 2);
+        var ids = new long[kept + 2];
+        ids[0] = _tokenizer.ClassificationTokenId;
+        for (var i = 0; i < kept; i++)
+        {
+            ids[i + 1] = pieces[i];
+        }
+
+        ids[kept + 1] = _tokenizer.SeparatorTokenId;
+        return ids;
+    }
+
+    private float[][] RunBatch(long[][] ids)
+    {
+        var rows = ids.Length;
+        var width = ids.Max(row => row.Length);
+        var inputIds = new DenseTensor<long>([rows, width]);
+        var mask = new DenseTensor<long>([rows, width]);
+        var types = new DenseTensor<long>([rows, width]);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < ids[r].Length; c++)
+            {
+                inputIds[r, c] = ids[r][c];
+                mask[r, c] = 1;
+            }
+        }
+
+        var inputs = new[]
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", inputIds),
+            NamedOnnxValue.CreateFromTensor("attention_mask", mask),
+            NamedOnnxValue.CreateFromTensor("token_type_ids", types),
+        };
+        using var results = _session.Run(inputs, ["last_hidden_state"]);
+        var hidden = results[0].AsTensor<float>();
+        return MeanPoolAndNormalize(hidden, ids);
+    }
+
+    // Mean over the real (unpadded) tokens of each row, then scale to unit length.
+    private static float[][] MeanPoolAndNormalize(Tensor<float> hidden, long[][] ids)
+    {
+        var vectors = new float[ids.Length][];
+        for (var r = 0; r < ids.Length; r++)
+        {
+            var vector = new float[Dimensions];
+            var tokens = ids[r].Length;
+            for (var t = 0; t < tokens; t++)
+            {
+                for (var d = 0; d < Dimensions; d++)
+                {
+                    vector[d] += hidden[r, t, d];
+                }
+            }
+
+            var norm = 0.0;
+            for (var d = 0; d < Dimensions; d++)
+            {
+                vector[d] /= tokens;
+                norm += vector[d] * vector[d];
+            }
+
+            var scale = (float)(1.0 / Math.Max(Math.Sqrt(norm), 1e-12));
+            for (var d = 0; d < Dimensions; d++)
+            {
+                vector[d] *= scale;
+            }
+
+            vectors[r] = vector;
+        }
+
+        return vectors;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _session.Dispose();
+}

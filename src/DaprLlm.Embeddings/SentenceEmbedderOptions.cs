@@ -1,0 +1,32 @@
+namespace DaprLlm.Embeddings;
+
+/// <summary>How the embedder runs.</summary>
+public sealed class SentenceEmbedderOptions
+{
+    /// <summary>Tokens per text including [CLS] and [SEP]; longer texts are truncated (all-MiniLM-L6-v2 was trained on 256).</summary>
+    public int MaxTokens { get; init; } = 256;
+
+    /// <summary>Texts per ONNX Runtime call; larger batches are split.</summary>
+    public int MaxBatchSize { get; init; } = 32;
+
+    /// <summary>Threads ONNX Runtime may use inside one call; 0 lets it choose.</summary>
+    public int IntraOpThreads { get; init; }
+
+    internal void Validate()
+    {
+        if (MaxTokens is < 3 or > 512)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be between 3 and 512 (the model's position limit).");
+        }
+
+        if (MaxBatchSize < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "MaxBatchSize must be at least 1.");
+        }
+
+        if (IntraOpThreads < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "IntraOpThreads cannot be negative.");
+        }
+    }
+}
