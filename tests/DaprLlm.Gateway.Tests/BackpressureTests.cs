@@ -104,11 +104,11 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
         }, TimeSpan.FromSeconds(15), "the model to be used again after the breaker's open time");
     }
 
-    // A stream that hangs after its first event keeps the only place until it is released.
+    // A stream that hangs after its first token keeps the only place until it is released.
     private async Task<(HttpResponseMessage Response, HttpClient Client)> HoldThePlaceAsync(CancellationToken ct)
     {
         var client = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "pro", ct: ct));
-        gateway.Backend.HangAfterTokens = 0;
+        gateway.Backend.HangAfterTokens = 1;
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
             Content = JsonContent.Create(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hold" } }, stream = true }),

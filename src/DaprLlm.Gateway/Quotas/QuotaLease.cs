@@ -95,6 +95,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
         {
             Roll(now);
             _inFlight = Math.Max(0, _inFlight - 1);
+            _lastUse = now;
             var unused = reserved - used;
             if (unused < 0)
             {
