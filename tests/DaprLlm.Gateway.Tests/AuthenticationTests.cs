@@ -114,6 +114,42 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
     }
 
     [Fact]
+    public async Task The_admin_cli_shows_the_development_key_and_manages_keys()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var cli = Path.Combine(RepoPaths.Root, "tools", "DaprLlm.GatewayAdmin", "bin", configuration, "net10.0", "daprllm-gateway-admin.dll");
+
+        async Task<(int Exit, string Output)> Run(params string[] args)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "exec", cli, "--url", gateway.Node.BaseAddress, "--admin-key", GatewayEnvironment.AdminKey }.Concat(args))
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync(ct) + await process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            return (process.ExitCode, output);
+        }
+
+        var devKey = await Run("dev-key");
+        Assert.Equal(0, devKey.Exit);
+        Assert.Contains(gateway.DevKey, devKey.Output, StringComparison.Ordinal);
+
+        var tenant = $"cli-{Guid.NewGuid():N}"[..16];
+        Assert.Equal(0, (await Run("tenant-create", tenant, "--tier", "pro")).Exit);
+        var created = await Run("key-create", tenant);
+        Assert.Equal(0, created.Exit);
+        var keyId = JsonDocument.Parse(created.Output).RootElement.GetProperty("keyId").GetString()!;
+        Assert.Equal(0, (await Run("key-revoke", keyId)).Exit);
+        var listed = await Run("keys", tenant);
+        Assert.Contains("revokedAt\": \"", listed.Output, StringComparison.Ordinal);
+        Assert.NotEqual(0, (await Run("key-rotate", keyId)).Exit);
+    }
+
+    [Fact]
     public async Task Admin_routes_need_the_admin_key()
     {
         var ct = TestContext.Current.CancellationToken;
