@@ -53,8 +53,10 @@ public static class JsonBody
         }
         catch (JsonException e)
         {
-            // The path names the offending field; the exception's own text may quote internals, so it is not echoed.
-            var param = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? null : e.Path.TrimStart('$', '.');
+            // A reader error (syntax, truncation, invalid UTF-8) is malformed JSON; otherwise the path names the field
+            // with a wrong type. The exception's own text may quote internals, so it is never echoed.
+            var syntax = e.InnerException is not null;
+            var param = syntax || string.IsNullOrEmpty(e.Path) || e.Path == "$" ? null : e.Path.TrimStart('$', '.');
             var message = param is null
                 ? "We could not parse the JSON body of your request. It must be a valid UTF-8 JSON object."
                 : $"Invalid type or value for '{param}'.";

@@ -7,8 +7,8 @@ namespace DaprLlm.Gateway.Tests.Infrastructure;
 
 /// <summary>
 /// Stand-ins for the inference and safety apps on a real loopback port, one path prefix per app id
-/// (/inference-eu/..., /safety/...), speaking their wire contracts. Safety blocks text containing "forbidden" and
-/// opens a review for "needs-review". Tests can take an app id down, make inference overloaded, or make a stream hang.
+/// (/inference-eu/..., /safety/...), speaking their wire contracts. Safety blocks output containing "forbidden",
+/// input containing "blocked-input", and opens a review for "needs-review". Tests can take an app id down, make inference overloaded, or make a stream hang.
 /// </summary>
 public sealed class FakeBackend : IAsyncDisposable
 {
@@ -114,7 +114,7 @@ public sealed class FakeBackend : IAsyncDisposable
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
             return text.Contains("needs-review", StringComparison.Ordinal)
                 ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = "rev-42" })
-                : text.Contains("forbidden", StringComparison.Ordinal)
+                : text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
                     ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = "p1" })
                     : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = "p1" });
         });
