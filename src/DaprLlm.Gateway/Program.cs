@@ -1,12 +1,26 @@
-using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Admin;
+using DaprLlm.Gateway.OpenAi;
+using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Tenants;
+using DaprLlm.Gateway.Versioning;
 using DaprLlm.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddDaprClient();
-builder.AddChatCompletions();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.AddTenants();
+builder.AddQuotas();
+builder.AddOpenAiApi();
+builder.AddApiDocs();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.MapChatCompletionsApi();
+app.MapQuotaActors();
+app.MapAdminApi();
+app.MapOpenAiApi();
+app.MapApiDocs();
 app.Run();
+
+/// <summary>Entry point; public so tests can host the gateway (WebApplicationFactory).</summary>
+public partial class Program;

@@ -73,6 +73,23 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
     }
 
     [Fact]
+    public async Task Request_without_an_api_key_gets_401_invalid_api_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var anonymous = system.App.CreateHttpClient("gateway", "http");
+
+        using var response = await anonymous.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "hi" } },
+        }, ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        Assert.Equal("invalid_api_key", body.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
     public async Task Unknown_model_gets_404_model_not_found()
     {
         var ct = TestContext.Current.CancellationToken;

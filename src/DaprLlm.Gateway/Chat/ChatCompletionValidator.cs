@@ -1,3 +1,4 @@
+using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Errors;
 
 namespace DaprLlm.Gateway.Chat;
@@ -7,17 +8,31 @@ public static class ChatCompletionValidator
 {
     private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
 
-    public static IResult? Validate(ChatCompletionRequest request, ChatOptions options)
+    // OpenAI parameters the gateway accepts and ignores (clients send them by default); anything else is rejected
+    // as OpenAI does ("Unrecognized request argument supplied").
+    private static readonly HashSet<string> Ignored =
+    [
+        "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "response_format", "tools",
+        "tool_choice", "parallel_tool_calls", "store", "metadata", "service_tier", "modalities", "reasoning_effort",
+        "prediction", "audio", "functions", "function_call", "web_search_options", "verbosity", "prompt_cache_key",
+        "safety_identifier",
+    ];
+
+    public static IResult? Validate(ChatCompletionRequest request, ChatOptions options, Caller caller)
     {
+        if (request.Extra?.Keys.FirstOrDefault(k => !Ignored.Contains(k)) is { } unknown)
+        {
+            return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
+        }
+
         if (string.IsNullOrWhiteSpace(request.Model))
         {
             return OpenAiError.InvalidRequest("you must provide a model parameter", "model", "missing_required_parameter");
         }
 
-        if (!options.Models.Contains(request.Model, StringComparer.Ordinal) && request.Model != "auto")
+        if (request.Model != ChatOptions.AutoModel && (!options.Models.Contains(request.Model, StringComparer.Ordinal) || !caller.Tenant.MayUse(request.Model)))
         {
-            return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
-                $"The model '{request.Model}' does not exist or you do not have access to it.", "model");
+            return ModelNotFound(request.Model);
         }
 
         if (request.Messages is not { Count: > 0 })
@@ -30,12 +45,12 @@ public static class ChatCompletionValidator
             var message = request.Messages[i];
             if (message is null || message.Role is null || !Roles.Contains(message.Role))
             {
-                return OpenAiError.InvalidRequest($"messages[{i}].role must be one of {string.Join(", ", Roles)}", $"messages[{i}].role");
+                return OpenAiError.InvalidRequest($"messages[{i}].role must be one of {string.Join(", ", Roles)}", $"messages[{i}].role", "invalid_value");
             }
 
             if (message.Content is null)
             {
-                return OpenAiError.InvalidRequest($"messages[{i}].content must be a string", $"messages[{i}].content");
+                return OpenAiError.InvalidRequest($"messages[{i}].content must be a string", $"messages[{i}].content", "invalid_type");
             }
         }
 
@@ -50,11 +65,35 @@ public static class ChatCompletionValidator
             return OpenAiError.InvalidRequest("temperature must be between 0 and 2", "temperature", "invalid_value");
         }
 
-        if (request.Stream == true)
+        if (request.TopP is { } p && (double.IsNaN(p) || p <= 0 || p > 1))
         {
-            return OpenAiError.InvalidRequest("streaming is not available in this version of DaprLlm yet", "stream", "unsupported_parameter");
+            return OpenAiError.InvalidRequest("top_p must be greater than 0 and at most 1", "top_p", "invalid_value");
+        }
+
+        if (request.N is { } n && n != 1)
+        {
+            return OpenAiError.InvalidRequest("n must be 1 on this deployment", "n", "invalid_value");
+        }
+
+        if (request.Stop is { } stop && (stop.Count > 4 || stop.Any(s => s.Length is 0 or > 256)))
+        {
+            return OpenAiError.InvalidRequest("stop takes at most 4 non-empty sequences of up to 256 characters", "stop", "invalid_value");
+        }
+
+        if (request.User is { Length: > 256 })
+        {
+            return OpenAiError.InvalidRequest("user must be at most 256 characters", "user", "invalid_value");
+        }
+
+        if (request.StreamOptions is not null && request.Stream != true)
+        {
+            return OpenAiError.InvalidRequest("stream_options is only allowed when stream is true", "stream_options", "invalid_value");
         }
 
         return null;
     }
+
+    public static IResult ModelNotFound(string model) =>
+        OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found",
+            $"The model '{model}' does not exist or you do not have access to it.", "model");
 }

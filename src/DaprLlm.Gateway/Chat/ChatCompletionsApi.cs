@@ -1,80 +1,228 @@
 using System.Text.Json;
-using DaprLlm.Gateway.Upstream;
+using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Backpressure;
+using DaprLlm.Gateway.Caching;
 using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.OpenAi;
+using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Routing;
+using DaprLlm.Gateway.Tenants;
+using DaprLlm.Gateway.Upstream;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Gateway.Chat;
 
-/// <summary>POST /v1/chat/completions (OpenAI-compatible).</summary>
+/// <summary>POST /{version}/chat/completions (OpenAI-compatible), whole or streamed.</summary>
 public static class ChatCompletionsApi
 {
-    public static WebApplicationBuilder AddChatCompletions(this WebApplicationBuilder builder)
+    public static RouteGroupBuilder MapChatCompletions(this RouteGroupBuilder api)
     {
-        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<SafetyClient>();
-        builder.Services.AddSingleton<InferenceClient>();
-        builder.Services.AddScoped<ChatCompletionPipeline>();
-        return builder;
+        api.MapPost("/chat/completions", CreateChatCompletion)
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<ChatCompletionResponse>()
+            .Produces<OpenAiError>(400).Produces<OpenAiError>(401).Produces<OpenAiError>(404).Produces<OpenAiError>(429);
+        return api;
     }
 
-    public static WebApplication MapChatCompletionsApi(this WebApplication app)
+    private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, AdmissionGate gate, ModelCircuitBreaker breaker,
+        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
-        app.MapGroup("/v1").MapPost("/chat/completions", CreateChatCompletion);
-        return app;
-    }
-
-    private static async Task<IResult> CreateChatCompletion(HttpContext context, ChatCompletionPipeline pipeline, IOptions<ChatOptions> options, ILoggerFactory loggers)
-    {
-        var requestId = $"chatcmpl-{Guid.NewGuid():N}";
-        context.Response.Headers["x-request-id"] = requestId;
-        if (context.Request.ContentLength > options.Value.MaxRequestBytes)
+        var caller = context.GetCaller();
+        var (request, error) = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, options.Value.MaxRequestBytes);
+        if (error is not null)
         {
-            return OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", "request_too_large",
-                $"request body is larger than {options.Value.MaxRequestBytes} bytes");
+            return error;
         }
 
-        ChatCompletionRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync<ChatCompletionRequest>(context.Request.Body, cancellationToken: context.RequestAborted);
-        }
-        catch (JsonException)
-        {
-            return OpenAiError.InvalidRequest("We could not parse the JSON body of your request. It must be a JSON object.", code: "invalid_json");
-        }
-
-        if (request is null)
-        {
-            return OpenAiError.InvalidRequest("the request body must be a JSON object", code: "invalid_json");
-        }
-
-        if (ChatCompletionValidator.Validate(request, options.Value) is { } invalid)
+        if (ChatCompletionValidator.Validate(request!, options.Value, caller) is { } invalid)
         {
             return invalid;
         }
 
-        var model = request.Model == "auto" ? options.Value.Models[0] : request.Model!;
+        if (ModerationParameter.Resolve(request!.Moderation, caller.Tenant.StreamingPolicy) is not { } policy)
+        {
+            return OpenAiError.InvalidRequest("moderation must be an object like {\"stream_policy\":\"buffer\"}; moderation cannot be turned off, and a request may only choose a stricter stream policy than its tenant's", "moderation", "invalid_value");
+        }
+
+        var messages = request.Messages!.Select(m => new DaprLlm.Contracts.Inference.ChatMessage(m.Role!, m.Content!)).ToList();
         var maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? options.Value.DefaultMaxTokens;
+        var estimate = GenerationContext.EstimatePromptTokens(messages.Select(m => m.Content));
+        var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) : request.Model!;
+        if (model is null)
+        {
+            return ChatCompletionValidator.ModelNotFound(ChatOptions.AutoModel);
+        }
+
+        var routed = breaker.Route(model);
+        if (routed != model)
+        {
+            // The asked model's backend is failing: say which model answers instead.
+            context.Response.Headers["x-daprllm-fallback-model"] = routed;
+            model = routed;
+        }
+
+        var (admitted, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time);
+        if (admitted is not { } ticket)
+        {
+            return refusal!;
+        }
+
+        var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, messages, maxTokens, request.Temperature ?? 1.0, request.Seed,
+            request.TopP, request.Stop, request.User, policy, estimate, ticket);
+        var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
+        IDisposable? place = null;
         try
         {
-            var outcome = await pipeline.RunAsync(requestId, request, model, maxTokens, context.RequestAborted);
-            return outcome.Response is { } response
-                ? TypedResults.Ok(response)
-                : OpenAiError.Result(StatusCodes.Status400BadRequest, "invalid_request_error", "content_filter",
-                    $"The request was refused by the content policy ({string.Join(", ", outcome.InputRefusal!.Reasons)}).");
+            place = await gate.EnterAsync(caller.Tier, context.RequestAborted);
+            if (place is null)
+            {
+                ticket.Settle(0);
+                return Shedding.Overloaded(context.Response);
+            }
+
+            var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
+            if (!input.IsAllowed)
+            {
+                ticket.Settle(0);
+                pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                return Refusals.Input(input);
+            }
+
+            if (request.Stream == true)
+            {
+                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, logger);
+                return Results.Empty;
+            }
+
+            var optIn = context.Request.Headers[ExactCache.Header] == "on";
+            var cacheKey = cache.Enabled && ExactCache.IsCacheable(g, optIn) ? cache.Key(g, input.PolicyVersion) : null;
+            context.Response.Headers[ExactCache.Header] = "miss";
+            if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
+            {
+                context.Response.Headers[ExactCache.Header] = "hit";
+                return Answer(pipeline, g, input, hit.Result, hit.Region, SafetyVerdictAllowed(input), time, cached: true);
+            }
+
+            return await CompleteAsync(pipeline, cache, cacheKey, g, input, time, context.RequestAborted);
         }
-        catch (UpstreamException e)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
         {
-            loggers.CreateLogger(typeof(ChatCompletionsApi)).LogError(e, "Upstream app {AppId} failed for request {RequestId}", e.AppId, requestId);
-            return OpenAiError.Result(StatusCodes.Status502BadGateway, "server_error", "upstream_error",
-                "A backend service failed to answer. Retry the request; if it persists, contact the operator.");
+            ticket.Settle(0);
+            pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
+            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, logger);
         }
-        catch (Dapr.DaprException e)
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            loggers.CreateLogger(typeof(ChatCompletionsApi)).LogError(e, "Dapr call failed for request {RequestId}", requestId);
-            return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable",
-                "The service is temporarily unavailable. Retry the request.");
+            // The client went away: nothing more was generated for it, so only the prompt estimate is charged.
+            ticket.Settle(estimate);
+            return Results.Empty;
         }
+        finally
+        {
+            place?.Dispose();
+        }
+    }
+
+    private static async Task<IResult> CompleteAsync(GenerationPipeline pipeline, ExactCache cache, string? cacheKey, GenerationContext g, SafetyVerdict input,
+        TimeProvider time, CancellationToken ct)
+    {
+        var (generation, region) = await pipeline.GenerateAsync(g, ct);
+        g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
+        var output = await pipeline.CheckOutputAsync(g, generation.Text, ct);
+
+        // Only an answer the output check allowed is ever stored.
+        if (cacheKey is not null && output.IsAllowed)
+        {
+            cache.Put(cacheKey, new ExactCache.Entry(generation, region));
+        }
+
+        return Answer(pipeline, g, input, generation, region, output, time, cached: false);
+    }
+
+    private static SafetyVerdict SafetyVerdictAllowed(SafetyVerdict input) => input with { Decision = DaprLlm.Contracts.Safety.ModerationVerdict.Decisions.Allow, ReviewId = null };
+
+    private static IResult Answer(GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, DaprLlm.Contracts.Inference.GenerationResult generation,
+        string region, SafetyVerdict output, TimeProvider time, bool cached)
+    {
+        if (cached)
+        {
+            // Nothing was generated: the reservation goes back whole; usage reports the prompt as cached tokens.
+            g.Ticket.Settle(0);
+        }
+
+        var (content, finishReason, outcome) = output.IsAllowed
+            ? (generation.Text, generation.FinishReason, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Completed)
+            : ("", "content_filter", DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.FilteredOutput);
+        pipeline.Publish(g, outcome, finishReason, generation.PromptTokens, cached ? 0 : generation.CompletionTokens, input.Decision, output.Decision, region, generation.Text);
+        if (output.IsReview)
+        {
+            return Refusals.OutputReview(output);
+        }
+
+        return TypedResults.Ok(new ChatCompletionResponse(g.RequestId, "chat.completion", time.GetUtcNow().ToUnixTimeSeconds(), generation.Model,
+            [new ChatCompletionChoice(0, new ChatCompletionMessage("assistant", content), finishReason)],
+            new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens,
+                new PromptTokensDetails(cached ? generation.PromptTokens : 0))));
+    }
+}
+
+/// <summary>Reads the inline <c>moderation</c> parameter: a request may ask for a stricter stream policy, never a looser one.</summary>
+public static class ModerationParameter
+{
+    public static string? Resolve(JsonElement? parameter, string tenantPolicy)
+    {
+        if (parameter is not { } p || p.ValueKind == JsonValueKind.Null)
+        {
+            return tenantPolicy;
+        }
+
+        if (p.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var policy = tenantPolicy;
+        foreach (var property in p.EnumerateObject())
+        {
+            if (property.Name != "stream_policy" || property.Value.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            var asked = property.Value.GetString()!;
+            var askedRank = Strictness(asked);
+            if (askedRank < 0 || askedRank < Strictness(tenantPolicy))
+            {
+                return null;
+            }
+
+            policy = asked;
+        }
+
+        return policy;
+    }
+
+    private static int Strictness(string policy) => policy switch
+    {
+        Tiers.PolicyAsync => 0,
+        Tiers.PolicyWindow => 1,
+        Tiers.PolicyBuffer => 2,
+        _ => -1,
+    };
+}
+
+/// <summary>"auto": the smallest configured model whose step covers the estimated request size.</summary>
+public static class AutoModel
+{
+    public static string? Pick(ChatOptions options, Tenant tenant, long estimatedTokens)
+    {
+        var allowed = options.Models.Where(tenant.MayUse).ToList();
+        if (allowed.Count == 0)
+        {
+            return null;
+        }
+
+        var step = (int)Math.Min(allowed.Count - 1, estimatedTokens / options.AutoTokensPerStep);
+        return allowed[step];
     }
 }

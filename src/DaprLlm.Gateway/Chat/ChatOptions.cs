@@ -7,9 +7,19 @@ public sealed class ChatOptions
 {
     public const string Section = "Chat";
 
-    /// <summary>Model ids clients may ask for; the first is the default for "auto".</summary>
+    /// <summary>The model id that lets the gateway pick a model by request size.</summary>
+    public const string AutoModel = "auto";
+
+    /// <summary>Chat model ids clients may ask for, smallest tier first; "auto" picks among them.</summary>
     [MinLength(1)]
     public string[] Models { get; set; } = ["daprllm-demo"];
+
+    /// <summary>Embedding model ids.</summary>
+    public string[] EmbeddingModels { get; set; } = ["daprllm-embed"];
+
+    /// <summary>"auto" moves up one model per this many estimated tokens (prompt + max tokens).</summary>
+    [Range(1, 1_000_000)]
+    public int AutoTokensPerStep { get; set; } = 2_048;
 
     [Range(1, 32_768)]
     public int DefaultMaxTokens { get; set; } = 64;
@@ -20,4 +30,8 @@ public sealed class ChatOptions
     /// <summary>Largest request body accepted, in bytes.</summary>
     [Range(1_024, 64 * 1024 * 1024)]
     public int MaxRequestBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Window policy: characters held back and checked together before release.</summary>
+    [Range(8, 65_536)]
+    public int ModerationWindowChars { get; set; } = 64;
 }

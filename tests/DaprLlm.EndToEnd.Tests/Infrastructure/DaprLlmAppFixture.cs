@@ -13,6 +13,9 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     private static readonly string[] AppResources = ["gateway", "inference", "safety", "audit"];
 
+    /// <summary>The gateway's development API key for this run (passed through the AppHost as DAPRLLM_DEV_API_KEY).</summary>
+    public const string DevApiKey = "dev-e2e-key-0123456789abcdef";
+
     public OtlpTraceReceiver Traces { get; } = new();
 
     public DistributedApplication App { get; private set; } = null!;
@@ -22,6 +25,7 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         await Traces.StartAsync();
         using var cts = new CancellationTokenSource(StartTimeout);
         var sidecar = Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR") ?? "auto";
+        Environment.SetEnvironmentVariable("DAPRLLM_DEV_API_KEY", DevApiKey);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.DaprLlm_AppHost>(
             [$"DAPRLLM_SIDECAR={sidecar}"], cts.Token);
         builder.Services.AddLogging(logging => logging
@@ -51,7 +55,17 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         }
     }
 
-    public HttpClient CreateClient(string resource) => App.CreateHttpClient(resource, "http");
+    /// <summary>An HttpClient for a resource; the gateway's carries the development API key.</summary>
+    public HttpClient CreateClient(string resource)
+    {
+        var client = App.CreateHttpClient(resource, "http");
+        if (resource == "gateway")
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DevApiKey);
+        }
+
+        return client;
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,121 @@
+using System.Text.RegularExpressions;
+using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.Tenants;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Admin;
+
+/// <summary>/admin: create tenants; create, list, rotate and revoke API keys; show the local development key.</summary>
+public static partial class AdminApi
+{
+    public static WebApplication MapAdminApi(this WebApplication app)
+    {
+        var admin = app.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>().ExcludeFromDescription();
+        admin.MapPost("/tenants", CreateTenant);
+        admin.MapGet("/tenants", ListTenants);
+        admin.MapGet("/tenants/{id}", GetTenant);
+        admin.MapPost("/tenants/{id}/keys", CreateKey);
+        admin.MapGet("/tenants/{id}/keys", ListKeys);
+        admin.MapPost("/keys/{keyId}/rotate", RotateKey);
+        admin.MapDelete("/keys/{keyId}", RevokeKey);
+        admin.MapGet("/dev-key", GetDevKey);
+        return app;
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
+    private static partial Regex TenantIdPattern();
+
+    private static async Task<IResult> CreateTenant(CreateTenantRequest? body, TenantStore store, IOptions<TenantOptions> options, TimeProvider time, CancellationToken ct)
+    {
+        if (body is null || body.Id is null || !TenantIdPattern().IsMatch(body.Id))
+        {
+            return OpenAiError.InvalidRequest("id must be 1-63 lowercase letters, digits or '-'", "id");
+        }
+
+        var tier = body.Tier ?? Tiers.Free;
+        if (!Tiers.All.Contains(tier))
+        {
+            return OpenAiError.InvalidRequest($"tier must be one of {string.Join(", ", Tiers.All)}", "tier");
+        }
+
+        var regions = options.Value.Regions;
+        var home = body.HomeRegion ?? regions[0];
+        var allowed = body.AllowedRegions is { Length: > 0 } a ? a : [home];
+        if (!regions.Contains(home) || allowed.Any(r => !regions.Contains(r)) || !allowed.Contains(home))
+        {
+            return OpenAiError.InvalidRequest($"regions must be among {string.Join(", ", regions)} and allowedRegions must include homeRegion", "allowedRegions");
+        }
+
+        var policy = body.StreamingPolicy ?? Tiers.PolicyWindow;
+        if (!Tiers.Policies.Contains(policy))
+        {
+            return OpenAiError.InvalidRequest($"streamingPolicy must be one of {string.Join(", ", Tiers.Policies)}", "streamingPolicy");
+        }
+
+        var tenant = new Tenant(body.Id, tier, home, allowed, body.AllowedModels ?? [], body.Limits, policy, time.GetUtcNow());
+        return await store.CreateTenantAsync(tenant, ct)
+            ? TypedResults.Created($"/admin/tenants/{tenant.Id}", tenant)
+            : OpenAiError.Result(StatusCodes.Status409Conflict, "invalid_request_error", "tenant_exists", $"tenant '{body.Id}' already exists", "id");
+    }
+
+    private static async Task<IResult> ListTenants(TenantStore store, CancellationToken ct) =>
+        TypedResults.Ok(new { data = await store.ListTenantsAsync(ct) });
+
+    private static async Task<IResult> GetTenant(string id, TenantStore store, CancellationToken ct) =>
+        await store.GetTenantAsync(id, ct) is { } tenant ? TypedResults.Ok(tenant) : TenantNotFound(id);
+
+    private static async Task<IResult> CreateKey(string id, CreateKeyRequest? body, TenantStore store, CancellationToken ct)
+    {
+        if (await store.GetTenantAsync(id, ct) is null)
+        {
+            return TenantNotFound(id);
+        }
+
+        var created = await store.CreateKeyAsync(id, body?.Name ?? "default", ct);
+        return TypedResults.Created($"/admin/tenants/{id}/keys", created);
+    }
+
+    private static async Task<IResult> ListKeys(string id, TenantStore store, CancellationToken ct) =>
+        await store.GetTenantAsync(id, ct) is null
+            ? TenantNotFound(id)
+            : TypedResults.Ok(new { data = (await store.ListKeysAsync(id, ct)).Select(ApiKeyView.From) });
+
+    // Rotation issues a new key and revokes the old one at once; clients switch to the key in the answer.
+    private static async Task<IResult> RotateKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, CancellationToken ct)
+    {
+        if (await store.GetKeyAsync(keyId, ct) is not { IsRevoked: false } old)
+        {
+            return KeyNotFound(keyId);
+        }
+
+        var created = await store.CreateKeyAsync(old.TenantId, old.Name, ct);
+        await store.RevokeKeyAsync(keyId, ct);
+        auth.Forget(keyId);
+        return TypedResults.Ok(created);
+    }
+
+    private static async Task<IResult> RevokeKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, CancellationToken ct)
+    {
+        var revoked = await store.RevokeKeyAsync(keyId, ct);
+        auth.Forget(keyId);
+        return revoked is null ? KeyNotFound(keyId) : TypedResults.Ok(ApiKeyView.From(revoked));
+    }
+
+    private static async Task<IResult> GetDevKey(TenantStore store, IHostEnvironment environment, CancellationToken ct)
+    {
+        // Never in production: there the development key must not exist at all.
+        if (environment.IsProduction() || await store.GetDevKeyAsync(ct) is not { } key)
+        {
+            return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", "no development key on this deployment");
+        }
+
+        return TypedResults.Ok(new { key, keyId = ApiKeyFormat.Split(key).KeyId, tenantId = DevTenant.TenantId });
+    }
+
+    private static IResult TenantNotFound(string id) =>
+        OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "tenant_not_found", $"tenant '{id}' does not exist");
+
+    private static IResult KeyNotFound(string keyId) =>
+        OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "key_not_found", $"key '{keyId}' does not exist or is revoked");
+}

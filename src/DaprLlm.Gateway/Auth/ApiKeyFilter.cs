@@ -1,0 +1,28 @@
+using DaprLlm.Gateway.Errors;
+
+namespace DaprLlm.Gateway.Auth;
+
+/// <summary>Every /v1 and /v2 route needs <c>Authorization: Bearer &lt;key&gt;</c>; otherwise 401 invalid_api_key.</summary>
+public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var header = http.Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return OpenAiError.Result(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",
+                "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
+        }
+
+        var caller = await authenticator.AuthenticateAsync(header["Bearer ".Length..].Trim(), http.RequestAborted);
+        if (caller is null)
+        {
+            return OpenAiError.Result(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",
+                "Incorrect API key provided.");
+        }
+
+        http.SetCaller(caller);
+        return await next(context);
+    }
+}

@@ -1,0 +1,14 @@
+using DaprLlm.Gateway.Errors;
+
+namespace DaprLlm.Gateway.Backpressure;
+
+/// <summary>The answer when the gateway sheds load instead of queueing longer.</summary>
+public static class Shedding
+{
+    public static IResult Overloaded(HttpResponse response)
+    {
+        response.Headers.RetryAfter = "1";
+        return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "server_overloaded",
+            "The service is at capacity. Retry after the time in Retry-After.");
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text;
+using System.Text.Json;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Gateway.Tenants;
+using DaprLlm.Gateway.Upstream;
+
+namespace DaprLlm.Gateway.Chat;
+
+/// <summary>
+/// A streamed chat completion as OpenAI sends it (SSE chat.completion.chunk ... data: [DONE]), with output
+/// moderation by the tenant's policy: buffer (check everything before release), window (hold back and check
+/// a sliding window; on a block stop with content_filter and an error event) or async (release at once,
+/// check afterwards, flag and audit). The reservation is settled with the tokens actually generated,
+/// also when the client disconnects.
+/// </summary>
+public static class ChatStream
+{
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static async Task RunAsync(HttpContext context, GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input,
+        bool includeUsage, ChatOptions options, TimeProvider time, ILogger logger)
+    {
+        var ct = context.RequestAborted;
+        var (events, region) = await pipeline.OpenStreamAsync(g, ct);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var released = new StringBuilder();
+        var full = new StringBuilder();
+        var pending = new StringBuilder();
+        var completionTokens = 0;
+        int? promptTokens = null;
+        string finishReason = "stop";
+        SafetyVerdict? blocked = null;
+        SafetyVerdict? lateFlag = null;
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+
+        try
+        {
+            await WriteAsync(response, Chunk(g, created, new ChunkDelta("assistant", ""), null), ct);
+            await using (events)
+            {
+                while (blocked is null && await events.MoveNextAsync())
+                {
+                    var ev = events.Current;
+                    switch (ev.Type)
+                    {
+                        case "token":
+                            completionTokens++;
+                            full.Append(ev.Text);
+                            pending.Append(ev.Text);
+                            if (g.StreamingPolicy == Tiers.PolicyAsync
+                                || (g.StreamingPolicy == Tiers.PolicyWindow && pending.Length >= options.ModerationWindowChars))
+                            {
+                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: g.StreamingPolicy == Tiers.PolicyWindow, options, ct);
+                            }
+
+                            break;
+                        case "end":
+                            finishReason = ev.FinishReason ?? "stop";
+                            promptTokens = ev.PromptTokens;
+                            completionTokens = ev.CompletionTokens > 0 ? ev.CompletionTokens : completionTokens;
+                            break;
+                        case "error":
+                            throw new UpstreamException("inference", 502, "inference stream reported an error");
+                    }
+                }
+            }
+
+            if (blocked is null && pending.Length > 0)
+            {
+                // buffer: the whole answer is checked here; window: the last, shorter window.
+                var text = g.StreamingPolicy == Tiers.PolicyBuffer ? full.ToString() : null;
+                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true, options, ct, text);
+            }
+
+            if (blocked is null && g.StreamingPolicy == Tiers.PolicyAsync)
+            {
+                var verdict = await pipeline.CheckOutputAsync(g, full.ToString(), ct);
+                lateFlag = verdict.IsAllowed ? null : verdict;
+            }
+
+            var prompt = promptTokens ?? g.EstimatedPromptTokens;
+            g.Ticket.Settle(prompt + completionTokens);
+            if (blocked is not null)
+            {
+                finishReason = "content_filter";
+            }
+
+            await WriteAsync(response, Chunk(g, created, new ChunkDelta(), finishReason), ct);
+            if (blocked is not null)
+            {
+                await WriteAsync(response, new { error = new { message = Refusals.StreamMessage(blocked), type = "invalid_request_error", param = (string?)null, code = "content_filter" } }, ct);
+            }
+
+            if (includeUsage)
+            {
+                await WriteAsync(response, new ChatCompletionChunk(g.RequestId, "chat.completion.chunk", created, g.Model, [],
+                    new ChatCompletionUsage(prompt, completionTokens, prompt + completionTokens)), ct);
+            }
+
+            await response.Body.WriteAsync(Done, ct);
+            await response.Body.FlushAsync(ct);
+
+            var outcome = blocked is not null || lateFlag is not null ? RequestCompletedV1.Outcomes.FilteredOutput : RequestCompletedV1.Outcomes.Completed;
+            pipeline.Publish(g, outcome, finishReason, prompt, completionTokens, input.Decision, (blocked ?? lateFlag)?.Decision ?? "allow", region, full.ToString());
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Client disconnected: charge what was generated, give back the rest of the reservation.
+            g.Ticket.Settle((promptTokens ?? g.EstimatedPromptTokens) + completionTokens);
+            pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, "cancelled", promptTokens ?? g.EstimatedPromptTokens, completionTokens,
+                input.Decision, null, region, full.ToString());
+        }
+        catch (Exception e) when (e is UpstreamException or Dapr.DaprException or HttpRequestException or IOException)
+        {
+            g.Ticket.Settle((promptTokens ?? g.EstimatedPromptTokens) + completionTokens);
+            pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, "error", promptTokens ?? g.EstimatedPromptTokens, completionTokens, input.Decision, null, region, full.ToString());
+            logger.LogError("Stream {RequestId} failed after it started ({Error})", g.RequestId, e.GetType().Name);
+            if (!ct.IsCancellationRequested)
+            {
+                await WriteAsync(response, new { error = new { message = "The stream was interrupted by a backend failure. Retry the request.", type = "server_error", param = (string?)null, code = "upstream_error" } }, CancellationToken.None);
+                await response.Body.WriteAsync(Done, CancellationToken.None);
+            }
+        }
+    }
+
+    // Checks (unless async) and then sends the pending text; returns the verdict when it blocked instead.
+    private static async Task<SafetyVerdict?> ReleaseAsync(GenerationPipeline pipeline, GenerationContext g, HttpResponse response, long created,
+        StringBuilder released, StringBuilder pending, bool checkFirst, ChatOptions options, CancellationToken ct, string? wholeText = null)
+    {
+        if (checkFirst)
+        {
+            // The window includes the tail of what was already released, so a phrase split across windows is still seen.
+            var tail = released.Length > options.ModerationWindowChars ? released.ToString(released.Length - options.ModerationWindowChars, options.ModerationWindowChars) : released.ToString();
+            var verdict = await pipeline.CheckOutputAsync(g, wholeText ?? tail + pending, ct);
+            if (!verdict.IsAllowed)
+            {
+                return verdict;
+            }
+        }
+
+        var text = pending.ToString();
+        pending.Clear();
+        released.Append(text);
+        await WriteAsync(response, Chunk(g, created, new ChunkDelta(Content: text), null), ct);
+        return null;
+    }
+
+    private static ChatCompletionChunk Chunk(GenerationContext g, long created, ChunkDelta delta, string? finish) =>
+        new(g.RequestId, "chat.completion.chunk", created, g.Model, [new ChunkChoice(0, delta, finish)]);
+
+    private static async Task WriteAsync<T>(HttpResponse response, T payload, CancellationToken ct)
+    {
+        await response.Body.WriteAsync("data: "u8.ToArray(), ct);
+        await JsonSerializer.SerializeAsync(response.Body, payload, cancellationToken: ct);
+        await response.Body.WriteAsync("\n\n"u8.ToArray(), ct);
+        await response.Body.FlushAsync(ct);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.OpenAi;
+using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Completions;
+
+/// <summary>
+/// POST /{version}/completions (OpenAI's legacy text completions): the prompt becomes one user message and goes
+/// through the same pipeline as chat (moderation, quotas, residency, audit). Streaming is offered on chat only.
+/// </summary>
+public static class CompletionsApi
+{
+    private static readonly HashSet<string> Ignored = ["frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "best_of", "echo", "suffix"];
+
+    public static RouteGroupBuilder MapCompletions(this RouteGroupBuilder api)
+    {
+        api.MapPost("/completions", Complete).Accepts<CompletionRequest>("application/json");
+        return api;
+    }
+
+    private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, IOptions<ChatOptions> options,
+        TimeProvider time, ILoggerFactory loggers)
+    {
+        var caller = context.GetCaller();
+        var (request, error) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, options.Value.MaxRequestBytes);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (request!.Extra?.Keys.FirstOrDefault(k => !Ignored.Contains(k)) is { } unknown)
+        {
+            return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
+        }
+
+        if (request.Stream == true)
+        {
+            return OpenAiError.InvalidRequest("stream is offered on /chat/completions; /completions answers whole", "stream", "unsupported_parameter");
+        }
+
+        if (request.Prompt is not { ValueKind: JsonValueKind.String } promptElement || promptElement.GetString() is not { Length: > 0 } prompt)
+        {
+            return OpenAiError.InvalidRequest("prompt must be a non-empty string", "prompt", "invalid_value");
+        }
+
+        var chat = new ChatCompletionRequest
+        {
+            Model = request.Model, Messages = [new ChatCompletionMessage("user", prompt)], MaxTokens = request.MaxTokens,
+            Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, N = request.N, Stop = request.Stop, User = request.User,
+        };
+        if (ChatCompletionValidator.Validate(chat, options.Value, caller) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var maxTokens = request.MaxTokens ?? 16;
+        var estimate = GenerationContext.EstimatePromptTokens([prompt]);
+        var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) ?? request.Model! : request.Model!;
+        var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time);
+        if (ticket is null)
+        {
+            return refusal!;
+        }
+
+        var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
+            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket);
+        try
+        {
+            var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
+            if (!input.IsAllowed)
+            {
+                ticket.Settle(0);
+                pipeline.Publish(g, RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                return Refusals.Input(input);
+            }
+
+            var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
+            ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
+            var output = await pipeline.CheckOutputAsync(g, generation.Text, context.RequestAborted);
+            var (text, finish, outcome) = output.IsAllowed
+                ? (generation.Text, generation.FinishReason, RequestCompletedV1.Outcomes.Completed)
+                : ("", "content_filter", RequestCompletedV1.Outcomes.FilteredOutput);
+            pipeline.Publish(g, outcome, finish, generation.PromptTokens, generation.CompletionTokens, input.Decision, output.Decision, region, generation.Text);
+            return TypedResults.Ok(new CompletionResponse(g.RequestId, "text_completion", time.GetUtcNow().ToUnixTimeSeconds(), generation.Model,
+                [new CompletionChoice(text, 0, null, finish)],
+                new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));
+        }
+        catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
+        {
+            ticket.Settle(0);
+            return UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
+        }
+    }
+}
+
+/// <summary>OpenAI's text completion request.</summary>
+public sealed record CompletionRequest
+{
+    [JsonPropertyName("model")] public string? Model { get; init; }
+
+    [JsonPropertyName("prompt")] public JsonElement? Prompt { get; init; }
+
+    [JsonPropertyName("max_tokens")] public int? MaxTokens { get; init; }
+
+    [JsonPropertyName("temperature")] public double? Temperature { get; init; }
+
+    [JsonPropertyName("top_p")] public double? TopP { get; init; }
+
+    [JsonPropertyName("seed")] public int? Seed { get; init; }
+
+    [JsonPropertyName("n")] public int? N { get; init; }
+
+    [JsonPropertyName("stop")][JsonConverter(typeof(StopConverter))] public List<string>? Stop { get; init; }
+
+    [JsonPropertyName("stream")] public bool? Stream { get; init; }
+
+    [JsonPropertyName("user")] public string? User { get; init; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
+}
+
+/// <summary>OpenAI's text_completion answer.</summary>
+public sealed record CompletionResponse(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
+    [property: JsonPropertyName("usage")] ChatCompletionUsage Usage);
+
+/// <summary>One text completion choice.</summary>
+public sealed record CompletionChoice(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("logprobs")] object? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string FinishReason);

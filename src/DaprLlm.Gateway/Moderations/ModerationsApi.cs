@@ -1,0 +1,79 @@
+using DaprLlm.Contracts;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.OpenAi;
+using DaprLlm.Gateway.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Moderations;
+
+/// <summary>
+/// POST /{version}/moderations is answered by the safety app (its OpenAI-shaped v1/moderations): the body and
+/// status are forwarded as they are. GET /{version}/reviews/{id} shows a human review's status.
+/// </summary>
+public static class ModerationsApi
+{
+    public static RouteGroupBuilder MapModerations(this RouteGroupBuilder api)
+    {
+        api.MapPost("/moderations", Moderate);
+        api.MapGet("/reviews/{id}", GetReview);
+        return api;
+    }
+
+    private static async Task<IResult> Moderate(HttpContext context, SafetyClient safety, IOptions<ChatOptions> options, ILoggerFactory loggers)
+    {
+        var (body, error) = await JsonBody.ReadAsync<System.Text.Json.Nodes.JsonObject>(context.Request, options.Value.MaxRequestBytes);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (!body!.ContainsKey("input"))
+        {
+            return OpenAiError.InvalidRequest("you must provide an input parameter", "input", "missing_required_parameter");
+        }
+
+        var request = new HttpRequestMessage(HttpMethod.Post, SafetyClient.ModerationsMethod)
+        {
+            Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+        };
+        return await ForwardAsync(context, safety, request, loggers);
+    }
+
+    private static async Task<IResult> GetReview(string id, HttpContext context, SafetyClient safety, ILoggerFactory loggers)
+    {
+        if (id.Length > 128 || id.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
+        {
+            return OpenAiError.InvalidRequest("invalid review id", "id");
+        }
+
+        return await ForwardAsync(context, safety, new HttpRequestMessage(HttpMethod.Get, SafetyClient.ReviewsPrefix + id), loggers);
+    }
+
+    private static async Task<IResult> ForwardAsync(HttpContext context, SafetyClient safety, HttpRequestMessage request, ILoggerFactory loggers)
+    {
+        try
+        {
+            using var response = await safety.Http.SendAsync(request, context.RequestAborted);
+            var status = (int)response.StatusCode;
+            var text = await response.Content.ReadAsStringAsync(context.RequestAborted);
+
+            // Safety's answers are OpenAI-shaped JSON; anything else (a sidecar error page) is not passed on.
+            if (status >= 500 || response.Content.Headers.ContentType?.MediaType != "application/json")
+            {
+                throw new UpstreamException(AppIds.Safety, status, "safety answered a non-JSON or server error");
+            }
+
+            return Results.Content(text, "application/json", System.Text.Encoding.UTF8, status);
+        }
+        catch (Exception e) when (e is UpstreamException or HttpRequestException)
+        {
+            return UpstreamErrors.ToResult(e as UpstreamException ?? new UpstreamException(AppIds.Safety, null, "safety unreachable", e), context,
+                loggers.CreateLogger(typeof(ModerationsApi)));
+        }
+        finally
+        {
+            request.Dispose();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Buffers;
+using System.Text.Json;
+using DaprLlm.Gateway.Errors;
+
+namespace DaprLlm.Gateway.OpenAi;
+
+/// <summary>
+/// Reads a request body as JSON with OpenAI's rules: a size limit enforced while reading (not only from
+/// Content-Length), strict types, UTF-8 only; every failure becomes a 400/413 OpenAI error, never an exception.
+/// </summary>
+public static class JsonBody
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+        AllowTrailingCommas = false,
+        ReadCommentHandling = JsonCommentHandling.Disallow,
+        MaxDepth = 32,
+    };
+
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpRequest request, int maxBytes)
+        where T : class
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>();
+        var body = request.Body;
+        while (true)
+        {
+            var memory = buffer.GetMemory(16 * 1024);
+            var read = await body.ReadAsync(memory, request.HttpContext.RequestAborted);
+            if (read == 0)
+            {
+                break;
+            }
+
+            buffer.Advance(read);
+            if (buffer.WrittenCount > maxBytes)
+            {
+                return (null, TooLarge(maxBytes));
+            }
+        }
+
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(buffer.WrittenSpan, Options);
+            return value is null
+                ? (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", code: "invalid_json"))
+                : (value, null);
+        }
+        catch (JsonException e)
+        {
+            // A reader error (syntax, truncation, invalid UTF-8) is malformed JSON; otherwise the path names the field
+            // with a wrong type. The exception's own text may quote internals, so it is never echoed.
+            var syntax = e.InnerException is not null;
+            var param = syntax || string.IsNullOrEmpty(e.Path) || e.Path == "$" ? null : e.Path.TrimStart('$', '.');
+            var message = param is null
+                ? "We could not parse the JSON body of your request. It must be a valid UTF-8 JSON object."
+                : $"Invalid type or value for '{param}'.";
+            return (null, OpenAiError.InvalidRequest(message, param, param is null ? "invalid_json" : "invalid_type"));
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.Text.DecoderFallbackException or ArgumentException)
+        {
+            // Invalid UTF-8 inside a string value surfaces as a transcoding error rather than a JsonException.
+            return (null, InvalidText());
+        }
+    }
+
+    private static IResult InvalidText() =>
+        OpenAiError.InvalidRequest("The request body is not valid UTF-8 JSON.", code: "invalid_json");
+
+    private static IResult TooLarge(int maxBytes) =>
+        OpenAiError.InvalidRequest($"The request body is larger than {maxBytes} bytes.", code: "request_too_large");
+}

@@ -1,0 +1,59 @@
+using DaprLlm.Gateway.Audit;
+using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Models;
+using DaprLlm.Gateway.Moderations;
+using DaprLlm.Gateway.Embeddings;
+using DaprLlm.Gateway.Completions;
+using DaprLlm.Gateway.Routing;
+using DaprLlm.Gateway.Upstream;
+using DaprLlm.Gateway.Versioning;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.OpenAi;
+
+/// <summary>The OpenAI-compatible API, mapped once per configured version (/v1, /v2) through the same handlers.</summary>
+public static class OpenAiApi
+{
+    public static WebApplicationBuilder AddOpenAiApi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiVersionOptions>().BindConfiguration(ApiVersionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IUpstreamChannels, DaprUpstreamChannels>();
+        builder.Services.AddSingleton<SafetyClient>();
+        builder.Services.AddSingleton<InferenceClient>();
+        builder.Services.AddSingleton<InferenceRouter>();
+        builder.Services.AddSingleton<ModelCircuitBreaker>();
+        builder.Services.AddSingleton<GenerationPipeline>();
+        builder.Services.AddSingleton<RequestIdFilter>();
+        builder.Services.AddOptions<Caching.CacheOptions>().BindConfiguration(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Caching.ExactCache>();
+        builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindConfiguration(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Backpressure.AdmissionGate>();
+        builder.Services.AddSingleton<AuditPublisher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditPublisher>());
+        return builder;
+    }
+
+    public static WebApplication MapOpenAiApi(this WebApplication app)
+    {
+        var versions = app.Services.GetRequiredService<IOptions<ApiVersionOptions>>().Value.Versions;
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        foreach (var (version, policy) in versions)
+        {
+            var api = app.MapGroup($"/{version}")
+                .AddEndpointFilter<RequestIdFilter>()
+                .AddEndpointFilter(new DeprecationFilter(policy, time))
+                .AddEndpointFilter<ApiKeyFilter>()
+                .WithGroupName(version);
+            api.MapChatCompletions();
+            api.MapCompletions();
+            api.MapEmbeddings();
+            api.MapModerations();
+            api.MapModels();
+        }
+
+        return app;
+    }
+}

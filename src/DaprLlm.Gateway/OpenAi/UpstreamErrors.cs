@@ -1,0 +1,48 @@
+using System.Globalization;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.Upstream;
+
+namespace DaprLlm.Gateway.OpenAi;
+
+/// <summary>Maps failures behind the gateway to OpenAI errors; upstream text is never passed through.</summary>
+public static partial class UpstreamErrors
+{
+    public static IResult ToResult(Exception e, HttpContext context, ILogger logger)
+    {
+        switch (e)
+        {
+            case ResidencyException residency:
+                LogResidency(logger, context.TraceIdentifier);
+                return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "region_unavailable", residency.Message);
+            case UpstreamException { StatusCode: 429 or 503 } overloaded:
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((overloaded.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds))
+                    .ToString(CultureInfo.InvariantCulture);
+                return overloaded.StatusCode == 429
+                    ? OpenAiError.Result(StatusCodes.Status429TooManyRequests, "requests", "rate_limit_exceeded", "The model is overloaded. Retry after the time in Retry-After.")
+                    : OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable", "The model is temporarily unavailable. Retry after the time in Retry-After.");
+            case UpstreamException { StatusCode: 404, AppId: var app } when app.StartsWith("inference", StringComparison.Ordinal):
+                return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", "The model does not exist or is not loaded.", "model");
+            case UpstreamException { StatusCode: 400 } bad:
+                LogUpstream(logger, bad.AppId, 400, context.TraceIdentifier);
+                return OpenAiError.InvalidRequest("The request was rejected by the model backend (check the parameters' values).");
+            case UpstreamException upstream:
+                LogUpstream(logger, upstream.AppId, upstream.StatusCode ?? 0, context.TraceIdentifier);
+                return OpenAiError.Result(StatusCodes.Status502BadGateway, "server_error", "upstream_error",
+                    "A backend service failed to answer. Retry the request; if it persists, contact the operator.");
+            default:
+                LogUnexpected(logger, e.GetType().Name, context.TraceIdentifier);
+                return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable",
+                    "The service is temporarily unavailable. Retry the request.");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No allowed region could serve request {TraceId}")]
+    private static partial void LogResidency(ILogger logger, string traceId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Upstream {AppId} answered {Status} for request {TraceId}")]
+    private static partial void LogUpstream(ILogger logger, string appId, int status, string traceId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request {TraceId} failed: {Error}")]
+    private static partial void LogUnexpected(ILogger logger, string error, string traceId);
+}

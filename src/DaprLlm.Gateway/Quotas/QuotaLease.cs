@@ -1,0 +1,254 @@
+namespace DaprLlm.Gateway.Quotas;
+
+/// <summary>
+/// This replica's allowance leased from one quota actor. Admission takes from it under a lock (no I/O); only when
+/// it runs dry does a request wait for one actor call (single-flight). Everything here was already charged by the
+/// actor, so whatever this replica admits from it stays within the actor's limit + burst.
+/// </summary>
+public sealed class QuotaLease(string actorId, IQuotaActor actor)
+{
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _exchange = new(1, 1);
+    private long _window = -1;
+    private DateTimeOffset _validUntil;
+    private int _requests;
+    private long _tokens;
+    private int _slots;
+    private int _inFlight;
+    private long _pendingDayReturn;
+    private long _pendingCharge;
+    private DateTimeOffset _lastUse;
+    private LeaseGrant _lastSeen = new();
+
+    public string ActorId { get; } = actorId;
+
+    public QuotaLimits Limits { get; set; } = new();
+
+    /// <summary>Takes one request, its tokens and a slot from the local allowance; returns the window taken in, or null.</summary>
+    public long? TryTake(long tokens, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            Roll(now);
+            if (_window < 0 || _requests < 1 || _tokens < tokens || _slots - _inFlight < 1)
+            {
+                return null;
+            }
+
+            _requests--;
+            _tokens -= tokens;
+            _inFlight++;
+            _lastUse = now;
+            return _window;
+        }
+    }
+
+    /// <summary>Local allowance ran dry: one actor call for what this request needs plus a lease for the next ones.</summary>
+    public async Task<(long? Window, LeaseGrant Grant)> AcquireAsync(long tokens, int leaseDivisor, TimeProvider time, CancellationToken ct)
+    {
+        await _exchange.WaitAsync(ct);
+        try
+        {
+            // Another request may have refilled the lease while this one waited.
+            if (TryTake(tokens, time.GetUtcNow()) is { } window)
+            {
+                return (window, _lastSeen);
+            }
+
+            LeaseExchange exchange;
+            lock (_lock)
+            {
+                Roll(time.GetUtcNow());
+                exchange = new LeaseExchange
+                {
+                    Limits = Limits,
+                    ReturnDayTokens = _pendingDayReturn,
+                    ChargeTokens = _pendingCharge,
+                    NeedRequests = _requests >= 1 ? 0 : 1,
+                    NeedTokens = Math.Max(0, tokens - _tokens),
+                    NeedSlots = Math.Max(0, _inFlight + 1 - _slots),
+                    ExtraRequests = (Limits.RequestsPerMinute + Limits.BurstRequests) / leaseDivisor,
+                    ExtraTokens = (Limits.TokensPerMinute + Limits.BurstTokens) / leaseDivisor,
+                };
+                _pendingDayReturn = 0;
+                _pendingCharge = 0;
+            }
+
+            var grant = await CallAsync(exchange);
+            lock (_lock)
+            {
+                Absorb(grant, time.GetUtcNow());
+            }
+
+            return (TryTake(tokens, time.GetUtcNow()), grant);
+        }
+        finally
+        {
+            _exchange.Release();
+        }
+    }
+
+    /// <summary>A request ended: free its slot, give back unused reserved tokens, remember overruns to charge.</summary>
+    public void Release(long window, long reserved, long used, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            Roll(now);
+            _inFlight = Math.Max(0, _inFlight - 1);
+            _lastUse = now;
+            var unused = reserved - used;
+            if (unused < 0)
+            {
+                _pendingCharge += -unused;
+            }
+            else if (window == _window)
+            {
+                _tokens += unused;
+            }
+            else
+            {
+                _pendingDayReturn += unused;
+            }
+        }
+    }
+
+    /// <summary>Puts back an admission that another quota refused (nothing ran).</summary>
+    public void Undo(long window, long tokens, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            Roll(now);
+            _inFlight = Math.Max(0, _inFlight - 1);
+            if (window == _window)
+            {
+                _requests++;
+                _tokens += tokens;
+            }
+            else
+            {
+                _pendingDayReturn += tokens;
+            }
+        }
+    }
+
+    /// <summary>Background settle: overruns, old-window returns, and the allowance of an idle lease go back to the actor.</summary>
+    public async Task FlushAsync(TimeProvider time, TimeSpan idleAfter)
+    {
+        if (!await _exchange.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            LeaseExchange exchange;
+            lock (_lock)
+            {
+                var now = time.GetUtcNow();
+                Roll(now);
+                var idle = _inFlight == 0 && now - _lastUse >= idleAfter && (_requests > 0 || _tokens > 0 || _slots > 0);
+                if (!idle && _pendingCharge == 0 && _pendingDayReturn == 0)
+                {
+                    return;
+                }
+
+                exchange = new LeaseExchange
+                {
+                    Limits = Limits,
+                    ReturnDayTokens = _pendingDayReturn,
+                    ChargeTokens = _pendingCharge,
+                    ReturnWindow = _window,
+                };
+                if (idle)
+                {
+                    exchange.ReturnRequests = _requests;
+                    exchange.ReturnTokens = _tokens;
+                    exchange.ReturnSlots = _slots;
+                    _requests = 0;
+                    _tokens = 0;
+                    _slots = 0;
+                }
+
+                _pendingDayReturn = 0;
+                _pendingCharge = 0;
+            }
+
+            var grant = await CallAsync(exchange);
+            lock (_lock)
+            {
+                _lastSeen = grant;
+            }
+        }
+        finally
+        {
+            _exchange.Release();
+        }
+    }
+
+    /// <summary>Figures for the x-ratelimit-* headers: what is left (actor + local) and when the window resets.</summary>
+    public (int Requests, long Tokens, TimeSpan Reset) Remaining(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var reset = _validUntil > now ? _validUntil - now : TimeSpan.Zero;
+            return _window < 0
+                ? (Limits.RequestsPerMinute, Limits.TokensPerMinute, reset)
+                : (Math.Min(Limits.RequestsPerMinute, _lastSeen.RemainingRequests + _requests),
+                   Math.Min(Limits.TokensPerMinute, _lastSeen.RemainingTokens + _tokens), reset);
+        }
+    }
+
+    private async Task<LeaseGrant> CallAsync(LeaseExchange exchange)
+    {
+        try
+        {
+            return await actor.ExchangeAsync(exchange);
+        }
+        catch
+        {
+            // The actor did not answer: keep what must still be settled for the next exchange.
+            lock (_lock)
+            {
+                _pendingDayReturn += exchange.ReturnDayTokens + exchange.ReturnTokens;
+                _pendingCharge += exchange.ChargeTokens;
+            }
+
+            throw;
+        }
+    }
+
+    private void Absorb(LeaseGrant grant, DateTimeOffset now)
+    {
+        _lastSeen = grant;
+        if (grant.Window != _window)
+        {
+            _pendingDayReturn += _tokens;
+            _requests = 0;
+            _tokens = 0;
+            _slots = 0;
+            _window = grant.Window;
+        }
+
+        _validUntil = now + TimeSpan.FromMilliseconds(grant.MinuteResetMs);
+        if (grant.Granted)
+        {
+            _requests += grant.Requests;
+            _tokens += grant.Tokens;
+            _slots += grant.Slots;
+        }
+    }
+
+    // At the end of the minute the lease is void: unused tokens only credit the day, requests and slots lapse
+    // (the actor resets its counters for the new minute, so in-flight requests re-lease their slots).
+    private void Roll(DateTimeOffset now)
+    {
+        if (_window >= 0 && now >= _validUntil)
+        {
+            _pendingDayReturn += _tokens;
+            _requests = 0;
+            _tokens = 0;
+            _slots = 0;
+            _window = -1;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+using DaprLlm.Gateway.Tenants;
+
+namespace DaprLlm.Gateway.Quotas;
+
+/// <summary>Quota settings (section "Quotas"), validated at start.</summary>
+public sealed class QuotaOptions : IValidatableObject
+{
+    public const string Section = "Quotas";
+
+    /// <summary>Per-key limits of each tier.</summary>
+    public Dictionary<string, QuotaLimits> Tiers { get; set; } = new()
+    {
+        [Tenants.Tiers.Free] = new() { RequestsPerMinute = 20, TokensPerMinute = 10_000, TokensPerDay = 200_000, MaxConcurrentRequests = 2, BurstRequests = 5, BurstTokens = 2_000 },
+        [Tenants.Tiers.Pro] = new() { RequestsPerMinute = 600, TokensPerMinute = 200_000, TokensPerDay = 10_000_000, MaxConcurrentRequests = 32, BurstRequests = 100, BurstTokens = 40_000 },
+        [Tenants.Tiers.Enterprise] = new() { RequestsPerMinute = 6_000, TokensPerMinute = 2_000_000, TokensPerDay = 200_000_000, MaxConcurrentRequests = 256, BurstRequests = 1_000, BurstTokens = 400_000 },
+    };
+
+    /// <summary>A tenant's shared quota is this many times a key's (unless the tenant sets its own limits).</summary>
+    [Range(1, 1_000)]
+    public int TenantFactor { get; set; } = 4;
+
+    /// <summary>A replica leases at most (limit + burst) / LeaseDivisor beyond what a request needs.</summary>
+    [Range(1, 10_000)]
+    public int LeaseDivisor { get; set; } = 16;
+
+    /// <summary>How often leases settle with their actors (returns, overruns, idle slots).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>An idle lease gives its unused allowance back after this long.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan IdleReturnAfter { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var tier in Tenants.Tiers.All.Where(t => !Tiers.ContainsKey(t)))
+        {
+            yield return new ValidationResult($"Quotas:Tiers has no limits for tier '{tier}'");
+        }
+
+        foreach (var (tier, limits) in Tiers)
+        {
+            var results = new List<ValidationResult>();
+            if (!Validator.TryValidateObject(limits, new ValidationContext(limits), results, validateAllProperties: true))
+            {
+                foreach (var r in results)
+                {
+                    yield return new ValidationResult($"Quotas:Tiers:{tier}: {r.ErrorMessage}");
+                }
+            }
+        }
+    }
+
+    public QuotaLimits ForKey(Tenant tenant) => Tiers[tenant.Tier];
+
+    public QuotaLimits ForTenant(Tenant tenant)
+    {
+        var key = Tiers[tenant.Tier];
+        var o = tenant.Limits;
+        return new QuotaLimits
+        {
+            RequestsPerMinute = o?.RequestsPerMinute ?? key.RequestsPerMinute * TenantFactor,
+            TokensPerMinute = o?.TokensPerMinute ?? key.TokensPerMinute * TenantFactor,
+            TokensPerDay = o?.TokensPerDay ?? key.TokensPerDay * TenantFactor,
+            MaxConcurrentRequests = o?.MaxConcurrentRequests ?? key.MaxConcurrentRequests * TenantFactor,
+            BurstRequests = key.BurstRequests * TenantFactor,
+            BurstTokens = key.BurstTokens * TenantFactor,
+        };
+    }
+}

@@ -1,0 +1,115 @@
+using Dapr.Client;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Tenants;
+
+/// <summary>
+/// Local first run: creates the development tenant and key when none exists, so the README's first curl works.
+/// The key is DAPRLLM_DEV_API_KEY when set, otherwise generated, logged once and kept for the admin CLI.
+/// In Production it creates nothing, and a development key (variable or stored) stops the app.
+/// </summary>
+public sealed partial class DevTenantSeeder(
+    IServiceProvider services, IHostEnvironment environment, IConfiguration configuration, IOptions<TenantOptions> options, IHostApplicationLifetime lifetime,
+    TimeProvider time, ILogger<DevTenantSeeder> logger) : BackgroundService, IHealthCheck
+{
+    private volatile bool _ready;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (environment.IsProduction() && !string.IsNullOrEmpty(configuration[DevTenant.KeyVariable]))
+        {
+            // Throwing here fails the host's start: a production gateway never runs with a development key.
+            throw new InvalidOperationException($"{DevTenant.KeyVariable} is set in the Production environment; refusing to start with a development key.");
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_ready ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("tenants not initialised yet"));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var scope = services.CreateScope();
+        var dapr = scope.ServiceProvider.GetRequiredService<DaprClient>();
+        var store = scope.ServiceProvider.GetRequiredService<TenantStore>();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await dapr.WaitForSidecarAsync(stoppingToken);
+                if (environment.IsProduction())
+                {
+                    if (await store.GetDevKeyAsync(stoppingToken) is not null)
+                    {
+                        LogDevKeyInProduction(logger);
+                        lifetime.StopApplication();
+                        return;
+                    }
+                }
+                else
+                {
+                    await SeedAsync(store, stoppingToken);
+                }
+
+                _ready = true;
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The sidecar or its state store may still be starting; try again shortly.
+                LogRetry(logger, e.GetType().Name);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+    }
+
+    private async Task SeedAsync(TenantStore store, CancellationToken ct)
+    {
+        var seed = options.Value.Development;
+        await store.CreateTenantAsync(new Tenant(DevTenant.TenantId, seed.Tier, seed.HomeRegion, seed.AllowedRegions, [],
+            null, seed.StreamingPolicy, time.GetUtcNow()), ct);
+
+        var preset = configuration[DevTenant.KeyVariable];
+        if (!string.IsNullOrEmpty(preset))
+        {
+            var (keyId, _) = ApiKeyFormat.Split(preset);
+            if (await store.GetKeyAsync(keyId, ct) is not { IsRevoked: false })
+            {
+                await store.CreateKeyAsync(DevTenant.TenantId, DevTenant.KeyName, ct, preset);
+            }
+
+            await store.SaveDevKeyAsync(preset, ct);
+            LogPresetKey(logger, keyId);
+            return;
+        }
+
+        if (await store.GetDevKeyAsync(ct) is { } existing && await store.GetKeyAsync(ApiKeyFormat.Split(existing).KeyId, ct) is { IsRevoked: false })
+        {
+            LogExistingKey(logger, ApiKeyFormat.Split(existing).KeyId);
+            return;
+        }
+
+        var created = await store.CreateKeyAsync(DevTenant.TenantId, DevTenant.KeyName, ct);
+        await store.SaveDevKeyAsync(created.Key, ct);
+
+        // Printed once, on purpose: this is how a developer on a fresh machine learns the key.
+        LogGeneratedKey(logger, created.Key);
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A development API key is stored but the environment is Production; stopping.")]
+    private static partial void LogDevKeyInProduction(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant initialisation will be retried ({Error})")]
+    private static partial void LogRetry(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Development API key from DAPRLLM_DEV_API_KEY is active (key id {KeyId})")]
+    private static partial void LogPresetKey(ILogger logger, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Development API key already exists (key id {KeyId}); show it with the admin CLI: GET /admin/dev-key")]
+    private static partial void LogExistingKey(ILogger logger, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Generated development API key (shown once): {ApiKey}")]
+    private static partial void LogGeneratedKey(ILogger logger, string apiKey);
+}

@@ -1,0 +1,144 @@
+using Dapr.Client;
+using DaprLlm.Contracts;
+
+namespace DaprLlm.Gateway.Tenants;
+
+/// <summary>
+/// Tenants and API keys in the Dapr state store. Keys: <c>tenant:{id}</c>, <c>apikey:{keyId}</c>,
+/// <c>tenants</c> (index of tenant ids) and <c>tenantkeys:{tenantId}</c> (index of its key ids). Index updates use
+/// ETags, so two replicas creating tenants at once do not lose one.
+/// </summary>
+public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimeProvider time)
+{
+    private const string TenantIndex = "tenants";
+    private const string DevKeyEntry = "devkey";
+
+    public Task<Tenant?> GetTenantAsync(string id, CancellationToken ct) =>
+        dapr.GetStateAsync<Tenant?>(DaprComponents.StateStore, $"tenant:{id}", cancellationToken: ct);
+
+    public Task<ApiKeyRecord?> GetKeyAsync(string keyId, CancellationToken ct) =>
+        dapr.GetStateAsync<ApiKeyRecord?>(DaprComponents.StateStore, $"apikey:{keyId}", cancellationToken: ct);
+
+    /// <summary>Creates a tenant; false when one with that id exists.</summary>
+    public async Task<bool> CreateTenantAsync(Tenant tenant, CancellationToken ct)
+    {
+        if (await GetTenantAsync(tenant.Id, ct) is not null)
+        {
+            return false;
+        }
+
+        await dapr.SaveStateAsync(DaprComponents.StateStore, $"tenant:{tenant.Id}", tenant, cancellationToken: ct);
+        await AddToIndexAsync(TenantIndex, tenant.Id, ct);
+        return true;
+    }
+
+    public async Task<IReadOnlyList<Tenant>> ListTenantsAsync(CancellationToken ct)
+    {
+        var ids = await ReadIndexAsync(TenantIndex, ct);
+        var tenants = new List<Tenant>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (await GetTenantAsync(id, ct) is { } tenant)
+            {
+                tenants.Add(tenant);
+            }
+        }
+
+        return tenants;
+    }
+
+    public async Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(string tenantId, CancellationToken ct)
+    {
+        var ids = await ReadIndexAsync($"tenantkeys:{tenantId}", ct);
+        var keys = new List<ApiKeyRecord>(ids.Count);
+        foreach (var id in ids)
+        {
+            if (await GetKeyAsync(id, ct) is { } key)
+            {
+                keys.Add(key);
+            }
+        }
+
+        return keys;
+    }
+
+    /// <summary>Creates a key for a tenant and returns the full key, which is not stored anywhere.</summary>
+    public async Task<CreatedApiKey> CreateKeyAsync(string tenantId, string name, CancellationToken ct, string? presetKey = null)
+    {
+        var pepper = (await secrets.GetAsync(ct)).Pepper;
+        string key, keyId, secret;
+        if (presetKey is null)
+        {
+            (key, keyId, secret) = ApiKeyFormat.Generate();
+        }
+        else
+        {
+            key = presetKey;
+            (keyId, secret) = ApiKeyFormat.Split(presetKey);
+        }
+
+        var salt = ApiKeyFormat.NewSalt();
+        var record = new ApiKeyRecord(keyId, tenantId, name, salt, ApiKeyFormat.Hash(pepper, salt, secret), time.GetUtcNow(),
+            Development: presetKey is not null || name == DevTenant.KeyName);
+        await dapr.SaveStateAsync(DaprComponents.StateStore, $"apikey:{keyId}", record, cancellationToken: ct);
+        await AddToIndexAsync($"tenantkeys:{tenantId}", keyId, ct);
+        return new CreatedApiKey(key, keyId, tenantId);
+    }
+
+    /// <summary>Marks a key revoked (kept for audit); false when it does not exist.</summary>
+    public async Task<ApiKeyRecord?> RevokeKeyAsync(string keyId, CancellationToken ct)
+    {
+        if (await GetKeyAsync(keyId, ct) is not { } record)
+        {
+            return null;
+        }
+
+        var revoked = record.IsRevoked ? record : record with { RevokedAt = time.GetUtcNow() };
+        await dapr.SaveStateAsync(DaprComponents.StateStore, $"apikey:{keyId}", revoked, cancellationToken: ct);
+        return revoked;
+    }
+
+    /// <summary>The local development key, kept in clear only for local runs so the admin CLI can show it.</summary>
+    public Task<string?> GetDevKeyAsync(CancellationToken ct) =>
+        dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct);
+
+    public Task SaveDevKeyAsync(string key, CancellationToken ct) =>
+        dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, key, cancellationToken: ct);
+
+    private async Task<List<string>> ReadIndexAsync(string index, CancellationToken ct) =>
+        await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct) ?? [];
+
+    private async Task AddToIndexAsync(string index, string id, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct);
+            ids ??= [];
+            if (ids.Contains(id))
+            {
+                return;
+            }
+
+            ids.Add(id);
+            if (string.IsNullOrEmpty(etag))
+            {
+                // First write of the index: a concurrent first write is caught by the re-read below.
+                await dapr.SaveStateAsync(DaprComponents.StateStore, index, ids, cancellationToken: ct);
+                var check = await ReadIndexAsync(index, ct);
+                if (check.Contains(id))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, index, ids, etag, cancellationToken: ct))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"could not update index '{index}' after 20 attempts");
+    }
+}

@@ -1,0 +1,22 @@
+using DaprLlm.Gateway.Admin;
+using DaprLlm.Gateway.Auth;
+
+namespace DaprLlm.Gateway.Tenants;
+
+/// <summary>Wiring of tenants, API keys, authentication and the development first run.</summary>
+public static class TenantsExtensions
+{
+    public static WebApplicationBuilder AddTenants(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<GatewaySecrets>();
+        builder.Services.AddSingleton<TenantStore>();
+        builder.Services.AddSingleton<ApiKeyAuthenticator>();
+        builder.Services.AddSingleton<ApiKeyFilter>();
+        builder.Services.AddSingleton<AdminKeyFilter>();
+        builder.Services.AddSingleton<DevTenantSeeder>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DevTenantSeeder>());
+        builder.Services.AddHealthChecks().AddCheck<DevTenantSeeder>("tenants");
+        return builder;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace DaprLlm.Gateway.Upstream;
+
+/// <summary>JSON calls to an upstream app that turn every transport or status failure into an <see cref="UpstreamException"/>.</summary>
+public static class UpstreamCall
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static async Task<TResponse> PostAsync<TRequest, TResponse>(HttpClient http, string appId, string method, TRequest body, CancellationToken ct)
+    {
+        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Post, method) { Content = JsonContent.Create(body, options: Json) },
+            HttpCompletionOption.ResponseContentRead, ct);
+        return await ReadAsync<TResponse>(response, appId, method, ct);
+    }
+
+    public static async Task<TResponse> GetAsync<TResponse>(HttpClient http, string appId, string method, CancellationToken ct)
+    {
+        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Get, method), HttpCompletionOption.ResponseContentRead, ct);
+        return await ReadAsync<TResponse>(response, appId, method, ct);
+    }
+
+    /// <summary>Sends and checks the status; the caller owns (disposes) the response.</summary>
+    public static async Task<HttpResponseMessage> SendAsync(HttpClient http, string appId, HttpRequestMessage request, HttpCompletionOption completion, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, completion, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new UpstreamException(appId, null, $"could not reach {appId}/{request.RequestUri}", e);
+        }
+        finally
+        {
+            request.Dispose();
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            var status = (int)response.StatusCode;
+            var retryAfter = response.Headers.RetryAfter?.Delta;
+            var body = await response.Content.ReadAsStringAsync(ct);
+            response.Dispose();
+            throw new UpstreamException(appId, status, $"{appId} answered {status}", retryAfter: retryAfter, body: body);
+        }
+
+        return response;
+    }
+
+    private static async Task<TResponse> ReadAsync<TResponse>(HttpResponseMessage response, string appId, string method, CancellationToken ct)
+    {
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<TResponse>(Json, ct)
+                ?? throw new UpstreamException(appId, (int)response.StatusCode, $"{appId}/{method} answered an empty body");
+        }
+        catch (JsonException e)
+        {
+            throw new UpstreamException(appId, (int)response.StatusCode, $"{appId}/{method} answered malformed JSON", e);
+        }
+    }
+}

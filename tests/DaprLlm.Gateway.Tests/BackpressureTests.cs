@@ -1,0 +1,130 @@
+using System.Net;
+using System.Text.Json;
+using DaprLlm.Gateway.Backpressure;
+using DaprLlm.Gateway.Tests.Infrastructure;
+
+namespace DaprLlm.Gateway.Tests;
+
+/// <summary>Bounded admission with tier priority, load shedding, disconnects, and the circuit breaker's fallback.</summary>
+public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<TightGateway>
+{
+    private AdmissionGate Gate => gateway.Node.Services.GetRequiredService<AdmissionGate>();
+
+    [Fact]
+    public async Task When_capacity_is_short_enterprise_is_served_before_free_that_waited_longer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var free = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "free", ct: ct));
+        using var enterprise = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "enterprise", ct: ct));
+        var holder = await HoldThePlaceAsync(ct);
+        try
+        {
+            var freeTask = free.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            await Deadline.WaitUntilAsync(() => Gate.Queued == 1, TimeSpan.FromSeconds(10), "the free request to queue");
+            var enterpriseTask = enterprise.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            await Deadline.WaitUntilAsync(() => Gate.Queued == 2, TimeSpan.FromSeconds(10), "the enterprise request to queue");
+
+            Release(holder);
+            var first = await Task.WhenAny(freeTask, enterpriseTask);
+            Assert.Same(enterpriseTask, first);
+            using var e = await enterpriseTask;
+            using var f = await freeTask;
+            Assert.Equal(HttpStatusCode.OK, e.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, f.StatusCode);
+        }
+        finally
+        {
+            Release(holder);
+        }
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_shed_with_503_and_retry_after_and_a_disconnect_frees_its_place()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "enterprise", ct: ct));
+        var holder = await HoldThePlaceAsync(ct);
+        var queued = new List<Task<HttpResponseMessage>>();
+        try
+        {
+            queued.Add(client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct));
+            queued.Add(client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct));
+            await Deadline.WaitUntilAsync(() => Gate.Queued == 2, TimeSpan.FromSeconds(10), "two queued requests");
+
+            using var shed = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, shed.StatusCode);
+            Assert.Equal(TimeSpan.FromSeconds(1), shed.Headers.RetryAfter?.Delta);
+            Assert.Equal("server_overloaded", (await shed.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+        }
+        finally
+        {
+            Release(holder);
+        }
+
+        foreach (var task in queued)
+        {
+            using var response = await task;
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await Deadline.WaitUntilAsync(() => Gate.InFlight == 0 && Gate.Queued == 0, TimeSpan.FromSeconds(10), "every place to be free again");
+    }
+
+    [Fact]
+    public async Task A_failing_model_opens_its_breaker_falls_back_with_a_header_and_recovers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "enterprise", ct: ct));
+        var large = new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 8 };
+        gateway.Backend.FailingModels["daprllm-large"] = true;
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                using var failed = await client.PostAsJsonAsync("/v1/chat/completions", large, ct);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+            }
+
+            using var fallback = await client.PostAsJsonAsync("/v1/chat/completions", large, ct);
+            Assert.Equal(HttpStatusCode.OK, fallback.StatusCode);
+            Assert.Equal("daprllm-demo", Assert.Single(fallback.Headers.GetValues("x-daprllm-fallback-model")));
+            Assert.Equal("daprllm-demo", (await fallback.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString());
+        }
+        finally
+        {
+            gateway.Backend.FailingModels.TryRemove("daprllm-large", out _);
+        }
+
+        // After the open time one request probes the model; it succeeds and the breaker closes.
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", large, ct);
+            return response.StatusCode == HttpStatusCode.OK && !response.Headers.Contains("x-daprllm-fallback-model")
+                && (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString() == "daprllm-large";
+        }, TimeSpan.FromSeconds(15), "the model to be used again after the breaker's open time");
+    }
+
+    // A stream that hangs after its first token keeps the only place until it is released.
+    private async Task<(HttpResponseMessage Response, HttpClient Client)> HoldThePlaceAsync(CancellationToken ct)
+    {
+        var client = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "pro", ct: ct));
+        gateway.Backend.HangAfterTokens = 1;
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hold" } }, stream = true }),
+        };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Deadline.WaitUntilAsync(() => Gate.InFlight == 1, TimeSpan.FromSeconds(10), "the stream to hold the place");
+        return (response, client);
+    }
+
+    private void Release((HttpResponseMessage Response, HttpClient Client) holder)
+    {
+        gateway.Backend.HangAfterTokens = -1;
+        holder.Response.Dispose();
+        holder.Client.Dispose();
+    }
+
+    private static object Chat(string content) => new { model = "daprllm-demo", messages = new[] { new { role = "user", content } }, max_tokens = 8 };
+}

@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using DaprLlm.Gateway.Upstream;
+
+namespace DaprLlm.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// Stand-ins for the inference and safety apps on a real loopback port, one path prefix per app id
+/// (/inference-eu/..., /safety/...), speaking their wire contracts. Safety blocks output containing "forbidden",
+/// input containing "blocked-input", and opens a review for "needs-review". Tests can take an app id down, make inference overloaded, or make a stream hang.
+/// </summary>
+public sealed class FakeBackend : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public int Port { get; } = Ports.GetFree();
+
+    public string BaseAddress => $"http://127.0.0.1:{Port}";
+
+    /// <summary>Calls per app id and method, e.g. "inference-us v1/generate".</summary>
+    public ConcurrentDictionary<string, int> Calls { get; } = new();
+
+    public ConcurrentDictionary<string, bool> Down { get; } = new();
+
+    public volatile bool Overloaded;
+
+    /// <summary>Models whose generation answers 500 (a failing model backend).</summary>
+    public ConcurrentDictionary<string, bool> FailingModels { get; } = new();
+
+    /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
+    public volatile int HangAfterTokens = -1;
+
+    public int CallsTo(string key) => Calls.TryGetValue(key, out var n) ? n : 0;
+
+    public static string AnswerFor(string appId, string prompt) =>
+        prompt.Contains("say forbidden", StringComparison.Ordinal)
+            ? "one two three four five six seven eight nine ten forbidden eleven twelve"
+            : prompt.Contains("long answer", StringComparison.Ordinal)
+                ? string.Join(' ', Enumerable.Range(1, 40).Select(i => $"word{i}"))
+                : $"Hello from {appId} about the sea";
+
+    public const int PromptTokens = 7;
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+
+        app.MapPost("/{appId}/v1/generate", async (string appId, HttpContext context) =>
+        {
+            if (Fail(appId, "v1/generate", context) is { } failure)
+            {
+                return failure;
+            }
+
+            var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
+            if (FailingModels.ContainsKey(call!.Model))
+            {
+                return Results.StatusCode(500);
+            }
+
+            var text = AnswerFor(appId, string.Join("\n", call!.Messages.Select(m => m.Content)));
+            var words = text.Split(' ');
+            var take = Math.Min(words.Length, call.MaxTokens);
+            return Results.Json(new { model = call.Model, text = string.Join(' ', words.Take(take)), promptTokens = PromptTokens, completionTokens = take,
+                finishReason = take < words.Length ? "length" : "stop" });
+        });
+
+        app.MapPost("/{appId}/v1/generate/stream", async (string appId, HttpContext context) =>
+        {
+            if (Fail(appId, "v1/generate/stream", context) is { } failure)
+            {
+                await failure.ExecuteAsync(context);
+                return;
+            }
+
+            var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
+            var words = AnswerFor(appId, string.Join("\n", call!.Messages.Select(m => m.Content))).Split(' ');
+            context.Response.ContentType = "text/event-stream";
+            var sent = 0;
+            foreach (var word in words.Take(call.MaxTokens))
+            {
+                if (HangAfterTokens >= 0 && sent == HangAfterTokens)
+                {
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+
+                await Send(context, new { type = "token", text = sent == 0 ? word : " " + word });
+                sent++;
+            }
+
+            await Send(context, new { type = "end", finishReason = sent < words.Length ? "length" : "stop", promptTokens = PromptTokens, completionTokens = sent });
+        });
+
+        app.MapPost("/{appId}/v1/embeddings", async (string appId, HttpContext context) =>
+        {
+            if (Fail(appId, "v1/embeddings", context) is { } failure)
+            {
+                return failure;
+            }
+
+            var call = await context.Request.ReadFromJsonAsync<EmbeddingsCall>(UpstreamCall.Json);
+            var data = call!.Input.Select(text => new[] { text.Length, 1f, -0.5f, 0.25f }).ToList();
+            return Results.Json(new { model = call.Model, data, promptTokens = call.Input.Sum(t => t.Length / 4 + 1) });
+        });
+
+        app.MapPost("/safety/moderation/{direction}", async (string direction, HttpContext context) =>
+        {
+            Count("safety", $"moderation/{direction}");
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            var text = body.RootElement.GetProperty("text").GetString() ?? "";
+            return text.Contains("needs-review", StringComparison.Ordinal)
+                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = "rev-42" })
+                : text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
+                    ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = "p1" })
+                    : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = "p1" });
+        });
+
+        app.MapPost("/safety/v1/moderations", async (HttpContext context) =>
+        {
+            Count("safety", "v1/moderations");
+            using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            var input = body.RootElement.GetProperty("input");
+            var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : [input.GetString() ?? ""];
+            return Results.Json(new
+            {
+                id = "modr-1",
+                model = "daprllm-moderation",
+                results = texts.Select(t => new
+                {
+                    flagged = t.Contains("forbidden", StringComparison.Ordinal),
+                    categories = new Dictionary<string, bool> { ["violence"] = t.Contains("forbidden", StringComparison.Ordinal) },
+                    category_scores = new Dictionary<string, double> { ["violence"] = t.Contains("forbidden", StringComparison.Ordinal) ? 0.98 : 0.01 },
+                }),
+            });
+        });
+
+        app.MapGet("/safety/reviews/{id}", (string id) => id == "rev-42"
+            ? Results.Json(new { id, status = "pending" })
+            : Results.Json(new { error = new { message = "no such review", type = "invalid_request_error", param = (string?)null, code = "not_found" } }, statusCode: 404));
+
+        await app.StartAsync();
+        _app = app;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private IResult? Fail(string appId, string method, HttpContext context)
+    {
+        Count(appId, method);
+        if (Down.ContainsKey(appId))
+        {
+            return Results.StatusCode(500);
+        }
+
+        if (Overloaded)
+        {
+            context.Response.Headers.RetryAfter = "3";
+            return Results.Json(new { error = new { message = "overloaded", type = "server_error", param = (string?)null, code = "overloaded" } }, statusCode: 503);
+        }
+
+        return null;
+    }
+
+    private void Count(string appId, string method) => Calls.AddOrUpdate($"{appId} {method}", 1, (_, n) => n + 1);
+
+    private static async Task Send(HttpContext context, object payload)
+    {
+        await context.Response.WriteAsync("data: " + JsonSerializer.Serialize(payload, UpstreamCall.Json) + "\n\n");
+        await context.Response.Body.FlushAsync();
+    }
+}
+
+/// <summary>Routes the gateway's upstream calls for an app id to <see cref="FakeBackend"/>'s /{appId}/ prefix.</summary>
+public sealed class FakeChannels(FakeBackend backend) : IUpstreamChannels
+{
+    private readonly ConcurrentDictionary<string, HttpClient> _clients = new();
+
+    public HttpClient For(string appId) =>
+        _clients.GetOrAdd(appId, id => new HttpClient { BaseAddress = new Uri($"{backend.BaseAddress}/{id}/") });
+}

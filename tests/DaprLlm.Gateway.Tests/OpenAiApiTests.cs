@@ -1,0 +1,319 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using DaprLlm.Gateway.Tests.Infrastructure;
+
+namespace DaprLlm.Gateway.Tests;
+
+/// <summary>The OpenAI-compatible surface: shapes, streaming, errors, versions, embeddings, moderations, models, docs.</summary>
+public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<PolicyGateway>
+{
+    [Fact]
+    public async Task Chat_completion_has_openai_shape_usage_request_id_and_rate_limit_headers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var id = Assert.Single(response.Headers.GetValues("x-request-id"));
+        foreach (var h in new[] { "limit", "remaining", "reset" })
+        {
+            Assert.True(response.Headers.Contains($"x-ratelimit-{h}-requests"));
+            Assert.True(response.Headers.Contains($"x-ratelimit-{h}-tokens"));
+        }
+
+        var root = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal(id, root.GetProperty("id").GetString());
+        Assert.Equal("chat.completion", root.GetProperty("object").GetString());
+        var choice = Assert.Single(root.GetProperty("choices").EnumerateArray());
+        Assert.Equal("Hello from inference-eu about the sea", choice.GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(FakeBackend.PromptTokens + 6, root.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Streamed_chat_sends_chunks_then_usage_then_done()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var response = await client.PostAsJsonAsync("/v2/chat/completions",
+            new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, stream = true, stream_options = new { include_usage = true } }, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = await ReadEventsAsync(response, ct);
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c.GetProperty("object").GetString()));
+        Assert.Equal("assistant", chunks[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+        var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0)
+            .Select(c => c.GetProperty("choices")[0].GetProperty("delta")).Where(d => d.TryGetProperty("content", out _)).Select(d => d.GetProperty("content").GetString()));
+        Assert.Equal("Hello from inference-eu about the sea", text);
+        Assert.Contains(chunks, c => c.GetProperty("choices").GetArrayLength() > 0 && c.GetProperty("choices")[0].GetProperty("finish_reason").GetString() == "stop");
+        var usage = chunks[^1].GetProperty("usage");
+        Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
+        Assert.Equal(6, usage.GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("{\"model\": \"daprllm-demo\", \"messages\": [", "invalid_json")]
+    [InlineData("[1,2,3]", "invalid_json")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":\"ten\"}", "invalid_type")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temprature\":0.5}", "unknown_parameter")]
+    [InlineData("{\"model\":\"daprllm-demo\"}", "missing_required_parameter")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "missing_required_parameter")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", "invalid_value")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":1000000000}", "invalid_value")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":7}", "invalid_value")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"n\":50}", "invalid_value")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":{\"x\":1}}]}", "invalid_type")]
+    [InlineData("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"moderation\":false}", "invalid_value")]
+    public async Task Bad_input_gets_a_400_openai_error_and_no_internals(string body, string code)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, code, ct);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_and_oversized_bodies_get_400()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var bytes = Encoding.UTF8.GetBytes("{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"X\"}]}");
+        bytes[Array.IndexOf(bytes, (byte)'X')] = 0xC3; // a lone lead byte: not UTF-8
+        using (var bad = await client.PostAsync("/v1/chat/completions", new ByteArrayContent(bytes) { Headers = { ContentType = new("application/json") } }, ct))
+        {
+            await AssertErrorAsync(bad, HttpStatusCode.BadRequest, "invalid_json", ct);
+        }
+
+        var huge = JsonSerializer.Serialize(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = new string('a', 10_000) } } });
+        using var big = await client.PostAsync("/v1/chat/completions", new StringContent(huge, Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(big, HttpStatusCode.BadRequest, "request_too_large", ct);
+    }
+
+    [Fact]
+    public async Task Unknown_or_not_allowed_model_gets_404_model_not_found()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "no-such-model", messages = new[] { new { role = "user", content = "hi" } } }, ct);
+        await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", ct);
+        using var get = await client.GetAsync("/v1/models/no-such-model", ct);
+        await AssertErrorAsync(get, HttpStatusCode.NotFound, "model_not_found", ct);
+    }
+
+    [Fact]
+    public async Task Models_are_listed_in_v1_and_v2_and_v1_carries_deprecation_headers()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var v1 = await client.GetAsync("/v1/models", ct);
+        using var v2 = await client.GetAsync("/v2/models", ct);
+        var ids = (await v1.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+        Assert.Contains("daprllm-demo", ids);
+        Assert.Contains("daprllm-embed", ids);
+        Assert.Equal(await v1.Content.ReadAsStringAsync(ct), await v2.Content.ReadAsStringAsync(ct));
+        Assert.StartsWith("@", Assert.Single(v1.Headers.GetValues("Deprecation")));
+        Assert.Contains("2027", Assert.Single(v1.Headers.GetValues("Sunset")));
+        Assert.False(v2.Headers.Contains("Deprecation"));
+
+        using var one = await client.GetAsync("/v1/models/daprllm-demo", ct);
+        Assert.Equal("model", (await one.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("object").GetString());
+    }
+
+    [Fact]
+    public async Task Text_completions_embeddings_and_moderations_answer_in_openai_shape()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var completion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = "hi", max_tokens = 3 }, ct);
+        var c = await completion.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal("text_completion", c.GetProperty("object").GetString());
+        Assert.Equal("Hello from inference-eu", c.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal("length", c.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        using var floats = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = new[] { "abcd", "ef" } }, ct);
+        var f = await floats.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal(2, f.GetProperty("data").GetArrayLength());
+        Assert.Equal(4f, f.GetProperty("data")[0].GetProperty("embedding")[0].GetSingle());
+
+        using var b64 = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", encoding_format = "base64" }, ct);
+        var raw = Convert.FromBase64String((await b64.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("data")[0].GetProperty("embedding").GetString()!);
+        Assert.Equal(4f, BitConverter.ToSingle(raw, 0));
+
+        using var moderation = await client.PostAsJsonAsync("/v1/moderations", new { input = new[] { "fine", "forbidden" } }, ct);
+        Assert.Equal(HttpStatusCode.OK, moderation.StatusCode);
+        var results = (await moderation.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("results");
+        Assert.False(results[0].GetProperty("flagged").GetBoolean());
+        Assert.True(results[1].GetProperty("flagged").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_prompt_sent_to_review_is_refused_with_its_review_id_and_status_url()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("this needs-review please"), ct);
+        var message = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "content_under_review", ct);
+        Assert.Contains("rev-42", message, StringComparison.Ordinal);
+        Assert.Contains("/v1/reviews/rev-42", message, StringComparison.Ordinal);
+
+        using var status = await client.GetAsync("/v1/reviews/rev-42", ct);
+        Assert.Equal("pending", (await status.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("status").GetString());
+        using var missing = await client.GetAsync("/v1/reviews/nope", ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Window_policy_stops_a_stream_with_content_filter_and_an_error_event_before_the_blocked_text()
+    {
+        var (text, finish, hasError) = await StreamForbiddenAsync("window");
+        Assert.Equal("content_filter", finish);
+        Assert.True(hasError);
+        Assert.DoesNotContain("forbidden", text, StringComparison.Ordinal);
+        Assert.StartsWith("one two", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Buffer_policy_releases_nothing_of_a_blocked_answer()
+    {
+        var (text, finish, _) = await StreamForbiddenAsync("buffer");
+        Assert.Equal("content_filter", finish);
+        Assert.Equal("", text);
+    }
+
+    [Fact]
+    public async Task Async_policy_releases_at_once_and_flags_afterwards()
+    {
+        var (text, finish, hasError) = await StreamForbiddenAsync("async");
+        Assert.Equal("stop", finish);
+        Assert.False(hasError);
+        Assert.Contains("forbidden", text, StringComparison.Ordinal);
+        await Deadline.WaitUntilAsync(() => gateway.Backend.CallsTo("safety moderation/output") > 0, TimeSpan.FromSeconds(10), "the output check");
+    }
+
+    [Fact]
+    public async Task A_request_may_ask_for_a_stricter_stream_policy_but_not_a_looser_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await gateway.CreateTenantKeyAsync(policy: "window", ct: ct);
+        using var client = gateway.Client(key);
+        using var looser = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, stream = true, moderation = new { stream_policy = "async" },
+        }, ct);
+        await AssertErrorAsync(looser, HttpStatusCode.BadRequest, "invalid_value", ct);
+
+        using var stricter = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo", messages = new[] { new { role = "user", content = "say forbidden" } }, stream = true, moderation = new { stream_policy = "buffer" },
+        }, ct);
+        var events = await ReadEventsAsync(stricter, ct);
+        Assert.DoesNotContain(events, e => e.Contains("one two", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_eu_tenant_never_reaches_the_us_replica_even_when_eu_is_down()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var euOnly = await gateway.CreateTenantKeyAsync(home: "eu", regions: ["eu"], ct: ct);
+        var euAndUs = await gateway.CreateTenantKeyAsync(home: "eu", regions: ["eu", "us"], ct: ct);
+        gateway.Backend.Down["inference-eu"] = true;
+        try
+        {
+            var usBefore = gateway.Backend.CallsTo("inference-us v1/generate");
+            using var eu = gateway.Client(euOnly);
+            using var refused = await eu.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            var message = await AssertErrorAsync(refused, HttpStatusCode.ServiceUnavailable, "region_unavailable", ct);
+            Assert.Contains("eu", message, StringComparison.Ordinal);
+            Assert.Equal(usBefore, gateway.Backend.CallsTo("inference-us v1/generate"));
+
+            // A tenant allowed in both regions fails over to its other region.
+            using var both = gateway.Client(euAndUs);
+            using var served = await both.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            var content = (await served.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
+            Assert.Equal("Hello from inference-us about the sea", content);
+        }
+        finally
+        {
+            gateway.Backend.Down.TryRemove("inference-eu", out _);
+        }
+    }
+
+    [Fact]
+    public async Task An_overloaded_backend_is_shed_with_503_and_retry_after()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await gateway.CreateTenantKeyAsync(ct: ct);
+        using var client = gateway.Client(key);
+        gateway.Backend.Overloaded = true;
+        try
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "service_unavailable", ct);
+            Assert.Equal(TimeSpan.FromSeconds(3), response.Headers.RetryAfter?.Delta);
+        }
+        finally
+        {
+            gateway.Backend.Overloaded = false;
+        }
+    }
+
+    [Fact]
+    public async Task The_openapi_document_and_the_interactive_page_are_served_locally()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(key: null);
+        var doc = await client.GetStringAsync("/openapi/v1.json", ct);
+        Assert.Contains("/v1/chat/completions", doc, StringComparison.Ordinal);
+        var v2 = await client.GetStringAsync("/openapi/v2.json", ct);
+        Assert.Contains("/v2/chat/completions", v2, StringComparison.Ordinal);
+        using var page = await client.GetAsync("/docs/", ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        var html = await page.Content.ReadAsStringAsync(ct);
+        Assert.DoesNotContain("cdn.jsdelivr.net", html, StringComparison.Ordinal);
+    }
+
+    private async Task<(string Text, string? Finish, bool HasError)> StreamForbiddenAsync(string policy)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await gateway.CreateTenantKeyAsync(policy: policy, ct: ct);
+        using var client = gateway.Client(key);
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo", messages = new[] { new { role = "user", content = "say forbidden" } }, stream = true,
+        }, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var events = await ReadEventsAsync(response, ct);
+        Assert.Equal("[DONE]", events[^1]);
+        var docs = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        var hasError = docs.Any(d => d.TryGetProperty("error", out var e) && e.GetProperty("code").GetString() == "content_filter");
+        var choices = docs.Where(d => d.TryGetProperty("choices", out var c) && c.GetArrayLength() > 0).Select(d => d.GetProperty("choices")[0]).ToList();
+        var text = string.Concat(choices.Select(c => c.GetProperty("delta")).Where(d => d.TryGetProperty("content", out _)).Select(d => d.GetProperty("content").GetString()));
+        var finish = choices.Select(c => c.GetProperty("finish_reason")).Where(f => f.ValueKind == JsonValueKind.String).Select(f => f.GetString()).LastOrDefault();
+        return (text, finish, hasError);
+    }
+
+    private static async Task<List<string>> ReadEventsAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        var body = await response.Content.ReadAsStringAsync(ct);
+        return body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.StartsWith("data: ", StringComparison.Ordinal) ? e[6..] : e).ToList();
+    }
+
+    private static async Task<string> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code, CancellationToken ct)
+    {
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(status == response.StatusCode, $"expected {status}, got {response.StatusCode}: {text}");
+        Assert.True(response.Headers.Contains("x-request-id"));
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+        return error.GetProperty("message").GetString()!;
+    }
+
+    private static object Chat(string content) => new { model = "daprllm-demo", messages = new[] { new { role = "user", content } }, max_tokens = 16 };
+}

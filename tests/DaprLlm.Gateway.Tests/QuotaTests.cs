@@ -1,0 +1,152 @@
+using System.Net;
+using System.Text.Json;
+using Dapr.Actors;
+using Dapr.Actors.Client;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Tests;
+
+/// <summary>Quotas in actors with local leases, across three gateway replicas with their own sidecars.</summary>
+public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGateways>
+{
+    [Fact]
+    public async Task Three_replicas_hammered_by_one_key_never_admit_more_requests_than_limit_plus_burst()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("free", ct);
+        var clients = cluster.Nodes.Select(n => n.Client(key)).ToList();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 120).Select(async i =>
+        {
+            using var response = await clients[i % 3].PostAsJsonAsync("/v1/chat/completions", Chat("hi", 8), ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+                var error = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
+                Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("30", Assert.Single(response.Headers.GetValues("x-ratelimit-limit-requests")));
+                Assert.True(response.Headers.Contains("x-ratelimit-remaining-tokens"));
+                Assert.True(response.Headers.Contains("x-ratelimit-reset-requests"));
+            }
+
+            return response.StatusCode;
+        }));
+
+        var admitted = results.Count(s => s == HttpStatusCode.OK);
+        Assert.InRange(admitted, 30 - (3 * 2), 30 + 6);
+        Assert.Equal(120, admitted + results.Count(s => s == HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
+    public async Task Token_reservations_across_replicas_never_exceed_the_token_limit_plus_burst()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("pro", ct);
+        var clients = cluster.Nodes.Select(n => n.Client(key)).ToList();
+        cluster.Backend.HangAfterTokens = 1;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var open = new List<HttpResponseMessage>();
+        try
+        {
+            // Streams that hang after one token keep their reservation (prompt estimate + 1000) until they end.
+            var responses = await Task.WhenAll(Enumerable.Range(0, 15).Select(async i =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(Chat("hi", 1000, stream: true)) };
+                return await clients[i % 3].SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+            }));
+            open.AddRange(responses);
+            var admitted = responses.Count(r => r.StatusCode == HttpStatusCode.OK);
+            var reservation = GenerationContext.EstimatePromptTokens(["hi"]) + 1000;
+            Assert.InRange(admitted, 1, (5000 + 1000) / reservation);
+            Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        }
+        finally
+        {
+            cluster.Backend.HangAfterTokens = -1;
+            await cancel.CancelAsync();
+            open.ForEach(r => r.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task A_streamed_response_is_settled_with_its_real_token_count()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("enterprise", ct);
+        using var client = cluster.Nodes[1].Client(key);
+
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 500, stream: true), ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        var words = FakeBackend.AnswerFor("inference-eu", "hi").Split(' ').Length;
+
+        var used = await SettledTokensAsync(key, expected: FakeBackend.PromptTokens + words, ct);
+        Assert.Equal(FakeBackend.PromptTokens + words, used);
+    }
+
+    [Fact]
+    public async Task A_cancelled_stream_returns_its_unused_reservation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("enterprise", ct);
+        using var client = cluster.Nodes[2].Client(key);
+        cluster.Backend.HangAfterTokens = 3;
+        try
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(Chat("count please", 900, stream: true)) };
+            using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct))
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                var contentChunks = 0;
+                while (contentChunks < 3 && await reader.ReadLineAsync(ct) is { } line)
+                {
+                    contentChunks += line.Contains("\"content\":\"", StringComparison.Ordinal) && !line.Contains("\"content\":\"\"", StringComparison.Ordinal) ? 1 : 0;
+                }
+
+                Assert.Equal(3, contentChunks);
+            }
+
+            var expected = GenerationContext.EstimatePromptTokens(["count please"]) + 3;
+            Assert.Equal(expected, await SettledTokensAsync(key, expected, ct));
+        }
+        finally
+        {
+            cluster.Backend.HangAfterTokens = -1;
+        }
+    }
+
+    // Advances the shared clock past the idle-return time so leases give back what was not used, then reads the actor.
+    private async Task<long> SettledTokensAsync(string key, long expected, CancellationToken ct)
+    {
+        var node = cluster.Nodes[0];
+        var limits = node.Services.GetRequiredService<IOptions<QuotaOptions>>().Value.Tiers["enterprise"];
+        var actor = node.Services.GetRequiredService<IActorProxyFactory>().CreateActorProxy<IQuotaActor>(new ActorId($"key:{key[3..15]}"), QuotaService.ActorType);
+        long used = -1;
+        var advanced = TimeSpan.Zero;
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            // At most 20 s of fake time per test (two such tests): every test stays inside the fixture's first minute.
+            if (advanced < TimeSpan.FromSeconds(20))
+            {
+                cluster.Time.Advance(TimeSpan.FromMilliseconds(100));
+                advanced += TimeSpan.FromMilliseconds(100);
+            }
+
+            used = (await actor.PeekAsync(limits)).TokensUsed;
+            return used == expected;
+        }, TimeSpan.FromSeconds(20), $"the key's actor to hold {expected} settled tokens (last seen {used})");
+        return used;
+    }
+
+    private static object Chat(string content, int maxTokens, bool stream = false) =>
+        new { model = "daprllm-demo", messages = new[] { new { role = "user", content } }, max_tokens = maxTokens, stream };
+}

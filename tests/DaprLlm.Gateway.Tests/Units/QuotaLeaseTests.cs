@@ -1,0 +1,103 @@
+using DaprLlm.Gateway.Quotas;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DaprLlm.Gateway.Tests.Units;
+
+/// <summary>The local lease against an in-memory actor with the real QuotaActor rules (no sidecar).</summary>
+public sealed class QuotaLeaseTests
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 2, 10, 0, 5, TimeSpan.Zero));
+
+    [Fact]
+    public async Task Leases_of_many_replicas_never_admit_more_than_limit_plus_burst()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var limits = new QuotaLimits { RequestsPerMinute = 50, BurstRequests = 10, TokensPerMinute = 1_000_000, TokensPerDay = 10_000_000, MaxConcurrentRequests = 10_000 };
+        var replicas = Enumerable.Range(0, 5).Select(i => new QuotaLease($"r{i}", actor) { Limits = limits }).ToList();
+
+        var admitted = 0;
+        for (var i = 0; i < 500; i++)
+        {
+            var lease = replicas[i % replicas.Count];
+            var window = lease.TryTake(10, _time.GetUtcNow()) ?? (await lease.AcquireAsync(10, 16, _time, CancellationToken.None)).Window;
+            if (window is { } w)
+            {
+                admitted++;
+                lease.Release(w, 10, 10, _time.GetUtcNow());
+            }
+        }
+
+        Assert.InRange(admitted, 50, 60);
+        Assert.Equal(60, actor.State.RequestsCharged);
+    }
+
+    [Fact]
+    public async Task Unused_reservations_and_idle_allowance_go_back_so_the_actor_holds_only_real_usage()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits { TokensPerMinute = 10_000, BurstTokens = 0, TokensPerDay = 100_000 } };
+        var (window, _) = await lease.AcquireAsync(1_000, 16, _time, CancellationToken.None);
+        Assert.NotNull(window);
+        lease.Release(window.Value, reserved: 1_000, used: 120, _time.GetUtcNow());
+
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+        Assert.Equal(120, actor.State.TokensCharged);
+        Assert.Equal(120, actor.State.DayTokensCharged);
+        Assert.Equal(0, actor.State.SlotsHeld);
+    }
+
+    [Fact]
+    public async Task Usage_beyond_the_reservation_is_charged_at_the_next_settle()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits() };
+        var (window, _) = await lease.AcquireAsync(100, 16, _time, CancellationToken.None);
+        lease.Release(window!.Value, reserved: 100, used: 150, _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+        Assert.Equal(150, actor.State.TokensCharged);
+    }
+
+    [Fact]
+    public async Task The_daily_token_quota_refuses_with_insufficient_quota()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits { TokensPerDay = 50 } };
+        var (window, grant) = await lease.AcquireAsync(100, 16, _time, CancellationToken.None);
+        Assert.Null(window);
+        Assert.Equal("insufficient_quota", grant.RefusalCode);
+        Assert.True(grant.DayResetMs > 0);
+    }
+
+    [Fact]
+    public async Task Concurrency_slots_are_limited_across_leases_and_freed_when_idle()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var limits = new QuotaLimits { MaxConcurrentRequests = 2 };
+        var a = new QuotaLease("a", actor) { Limits = limits };
+        var b = new QuotaLease("b", actor) { Limits = limits };
+        var w1 = (await a.AcquireAsync(1, 16, _time, CancellationToken.None)).Window;
+        var w2 = (await b.AcquireAsync(1, 16, _time, CancellationToken.None)).Window;
+        var (w3, refused) = await a.AcquireAsync(1, 16, _time, CancellationToken.None);
+        Assert.NotNull(w1);
+        Assert.NotNull(w2);
+        Assert.Null(w3);
+        Assert.Equal("rate_limit_exceeded", refused.RefusalCode);
+
+        b.Release(w2!.Value, 1, 1, _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await b.FlushAsync(_time, TimeSpan.FromSeconds(2));
+        Assert.NotNull((await a.AcquireAsync(1, 16, _time, CancellationToken.None)).Window);
+    }
+
+    /// <summary>The QuotaActor's rules over a plain field instead of actor state (same arithmetic via <see cref="QuotaRules"/>).</summary>
+    private sealed class LocalQuotaActor(TimeProvider time) : IQuotaActor
+    {
+        public QuotaState State { get; } = new();
+
+        public Task<LeaseGrant> ExchangeAsync(LeaseExchange exchange) => Task.FromResult(QuotaRules.Exchange(State, exchange, time.GetUtcNow()));
+
+        public Task<LeaseGrant> PeekAsync(QuotaLimits limits) => Task.FromResult(QuotaRules.Describe(State, limits, new LeaseGrant(), time.GetUtcNow()));
+    }
+}
