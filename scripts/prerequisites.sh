@@ -4,6 +4,8 @@
 install_prerequisites() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  # The audit tests start throwaway PostgreSQL clusters (initdb/pg_ctl from Debian's postgresql).
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   if [ ${#missing[@]} -eq 0 ]; then
     return 0
   fi

@@ -125,7 +125,7 @@ public static class AdminApi
         return TypedResults.Ok(new { regions = results });
     }
 
-    private static async Task<IResult> ReportAsync(HttpRequest request, string? regions, string? format, DateTimeOffset? from, DateTimeOffset? to, AuditRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> ReportAsync(HttpRequest request, string? regions, string? format, string? tenantId, DateTimeOffset? from, DateTimeOffset? to, AuditRuntime runtime, CancellationToken cancellationToken)
     {
         if (!TryAuthorize(request, runtime, AdminCaller.ComplianceRole, regions, out var writers, out var error))
         {
@@ -133,7 +133,7 @@ public static class AdminApi
         }
 
         var now = runtime.Time.GetUtcNow();
-        var report = await ComplianceReport.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), cancellationToken);
+        var report = await ComplianceReport.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
         return format switch
         {
             null or "" or "json" => TypedResults.Ok(report),

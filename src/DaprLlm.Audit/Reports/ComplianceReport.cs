@@ -25,8 +25,8 @@ public sealed record ComplianceReport(
     SortedDictionary<string, long> ByOutcome,
     SortedDictionary<string, long> ByCategory)
 {
-    /// <summary>Aggregates the hot records of the given stores recorded in [from, to).</summary>
-    public static async Task<ComplianceReport> BuildAsync(IEnumerable<IAuditStore> stores, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    /// <summary>Aggregates the hot records of the given stores recorded in [from, to), optionally of one tenant.</summary>
+    public static async Task<ComplianceReport> BuildAsync(IEnumerable<IAuditStore> stores, DateTimeOffset from, DateTimeOffset to, string? tenantId, CancellationToken cancellationToken)
     {
         var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var byTenant = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -41,7 +41,7 @@ public sealed record ComplianceReport(
             regions.Add(store.Region);
             await foreach (var record in store.ReadAsync(1, long.MaxValue, cancellationToken))
             {
-                if (record.RecordedAtMs < fromMs || record.RecordedAtMs >= toMs)
+                if (record.RecordedAtMs < fromMs || record.RecordedAtMs >= toMs || (tenantId is not null && record.Entry.TenantId != tenantId))
                 {
                     continue;
                 }

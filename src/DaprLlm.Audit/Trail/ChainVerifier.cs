@@ -60,15 +60,22 @@ public sealed class ChainVerifier(CheckpointSigner signer)
             var ownHashOk = ChainHash.IsWellFormed(current.PrevHash) && ChainHash.Compute(current.PrevHash, current.Entry, current.RecordedAtMs) == current.Hash;
             if (current.PrevHash != last.Hash)
             {
-                var problem = beforeLast is not null && current.PrevHash == beforeLast
-                    ? new ChainProblem(last.Seq, ChainProblem.Inserted, $"record {last.Seq} is not linked from its successor: it was inserted")
+                var gap = current.Seq != last.Seq + 1;
+                var problem =
+                    beforeLast is not null && current.PrevHash == beforeLast
+                        ? new ChainProblem(last.Seq, ChainProblem.Inserted, $"record {last.Seq} is not linked from its successor: it was inserted")
                     : next is not null && next.PrevHash == last.Hash
                         ? new ChainProblem(current.Seq, ChainProblem.Inserted, $"record {current.Seq} is skipped by the chain: it was inserted")
-                        : !ownHashOk
-                            ? new ChainProblem(current.Seq, ChainProblem.Altered, $"record {current.Seq} does not match its hash")
-                            : current.Seq != last.Seq + 1
-                                ? new ChainProblem(last.Seq + 1, ChainProblem.Removed, $"record(s) {last.Seq + 1}..{current.Seq - 1} were removed")
-                                : new ChainProblem(current.Seq, ChainProblem.Inserted, $"record {current.Seq} does not continue the chain from {last.Seq}");
+                    : next is not null && next.PrevHash == current.Hash
+                        // The successor vouches for this record, so either its own link was edited or its predecessor is gone.
+                        ? ownHashOk
+                            ? new ChainProblem(gap ? last.Seq + 1 : current.Seq, ChainProblem.Removed, $"the record(s) before {current.Seq} were removed")
+                            : new ChainProblem(current.Seq, ChainProblem.Altered, $"record {current.Seq} does not match its hash")
+                    : gap
+                        ? new ChainProblem(last.Seq + 1, ChainProblem.Removed, $"record(s) {last.Seq + 1}..{current.Seq - 1} were removed")
+                    : next is null
+                        ? new ChainProblem(current.Seq, ChainProblem.Inserted, $"record {current.Seq} does not continue the chain from {last.Seq}")
+                        : new ChainProblem(current.Seq, ChainProblem.Altered, $"record {current.Seq} does not continue the chain from {last.Seq}");
                 return Fail(store.Region, count, segmentsChecked, anchor.Seq + 1, problem, checkpointsChecked, current.Seq);
             }
 
