@@ -1,4 +1,5 @@
 using DaprLlm.Audit.Admin;
+using DaprLlm.Audit.Alerts;
 using DaprLlm.Audit.Ingestion;
 using DaprLlm.Audit.Trail;
 using DaprLlm.ServiceDefaults;
@@ -15,6 +16,7 @@ app.MapDefaultEndpoints();
 app.MapIngestionApi();
 app.MapRequestsApi();
 app.MapAdminApi();
+app.MapAlertsApi();
 app.Run();
 
 /// <summary>Entry point, visible to tests.</summary>

@@ -54,6 +54,9 @@ public sealed class AuditOptions
     /// <summary>Admin API keys with their roles and the regions they may read.</summary>
     public List<AdminKey> Admins { get; set; } = [];
 
+    /// <summary>Real-time safety alerting.</summary>
+    public Alerts.AlertOptions Alerts { get; set; } = new();
+
     /// <summary>Secret store keys (Dapr secret store "secretstore") of the HMAC keys.</summary>
     public string CheckpointKeySecret { get; set; } = "audit:checkpointSigningKey";
 
@@ -71,6 +74,8 @@ public sealed class AuditOptions
         {
             Topics.AddRange(DaprLlm.Contracts.Topics.Audited);
         }
+
+        Alerts.ApplyDefaults();
     }
 
     public TenantPolicy PolicyFor(string tenantId) => Tenants.TryGetValue(tenantId, out var policy) ? policy : DefaultPolicy;

@@ -44,6 +44,14 @@ public sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             }
         }
 
+        var alertResults = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+        System.ComponentModel.DataAnnotations.Validator.TryValidateObject(options.Alerts, new(options.Alerts), alertResults, validateAllProperties: true);
+        foreach (var binding in options.Alerts.Bindings)
+        {
+            System.ComponentModel.DataAnnotations.Validator.TryValidateObject(binding, new(binding), alertResults, validateAllProperties: true);
+        }
+
+        failures.AddRange(alertResults.Select(r => "Audit:Alerts: " + r.ErrorMessage));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -24,15 +24,15 @@ public static partial class IngestionApi
     {
         foreach (var topic in app.Services.GetRequiredService<IOptions<AuditOptions>>().Value.Topics)
         {
-            app.MapPost($"/events/{topic}", (HttpRequest request, AuditRuntime runtime, ILoggerFactory logs, CancellationToken ct) =>
-                    IngestAsync(topic, request, runtime, logs.CreateLogger("DaprLlm.Audit.Ingestion"), ct))
+            app.MapPost($"/events/{topic}", (HttpRequest request, AuditRuntime runtime, Alerts.AlertService alerts, ILoggerFactory logs, CancellationToken ct) =>
+                    IngestAsync(topic, request, runtime, alerts, logs.CreateLogger("DaprLlm.Audit.Ingestion"), ct))
                 .WithTopic(DaprComponents.PubSub, topic);
         }
 
         return app;
     }
 
-    private static async Task<IResult> IngestAsync(string topic, HttpRequest request, AuditRuntime runtime, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<IResult> IngestAsync(string topic, HttpRequest request, AuditRuntime runtime, Alerts.AlertService alerts, ILogger logger, CancellationToken cancellationToken)
     {
         if (!runtime.IsReady)
         {
@@ -67,6 +67,12 @@ public static partial class IngestionApi
 
             var outcome = await runtime.Writer(decision.Region)!.AppendAsync(decision.Entry, cancellationToken);
             (outcome == AppendOutcome.Stored ? Stored : Duplicates).Add(1, new KeyValuePair<string, object?>("region", decision.Region));
+            if (outcome == AppendOutcome.Stored)
+            {
+                // Only first deliveries count: a redelivered event must not look like a spike.
+                alerts.Observe(decision.Entry);
+            }
+
             if (envelope!.Time is { } time)
             {
                 Lag.Record((runtime.Time.GetUtcNow() - time).TotalMilliseconds);

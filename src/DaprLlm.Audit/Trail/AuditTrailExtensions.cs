@@ -1,3 +1,4 @@
+using DaprLlm.Audit.Alerts;
 using DaprLlm.Audit.Configuration;
 using DaprLlm.Audit.Privacy;
 using DaprLlm.Audit.Retention;
@@ -5,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Audit.Trail;
 
-/// <summary>Wiring of the trail: options, per-region writers, key loading, retention and subject services.</summary>
+/// <summary>Wiring of the trail: options, per-region writers, key loading, retention, subject services and alerts.</summary>
 public static class AuditTrailExtensions
 {
     public static WebApplicationBuilder AddAuditTrail(this WebApplicationBuilder builder)
@@ -23,6 +24,9 @@ public static class AuditTrailExtensions
         builder.Services.AddSingleton(sp => new RetentionJob(sp.GetRequiredService<IOptions<AuditOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<RetentionHost>();
         builder.Services.AddSingleton<SubjectService>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<AuditOptions>>().Value.Alerts);
+        builder.Services.AddSingleton<AlertService>();
+        builder.Services.AddHostedService<AlertHost>();
         return builder;
     }
 }

@@ -16,6 +16,7 @@ public sealed class AuditSystem : IAsyncLifetime
     public const string ComplianceKey = "test-compliance-key-0123456789";
 
     private readonly RedisServer _redis = new();
+    private WebApplication? _webhooks;
     private readonly TempFolder _folder = new("daprllm-audit-system");
 
     public SidecarProcess AuditSidecar { get; private set; } = null!;
@@ -29,6 +30,9 @@ public sealed class AuditSystem : IAsyncLifetime
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public string RedisAddress => _redis.Address;
+
+    /// <summary>Bodies received by the local webhook receiver, by path (/hooks/slack, /hooks/pagerduty).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Path, string Body)> Webhooks { get; } = new();
 
     public string DataDirectory => Path.Combine(_folder.Path, "data");
 
@@ -67,6 +71,34 @@ public sealed class AuditSystem : IAsyncLifetime
               - name: nestedSeparator
                 value: ":"
             """);
+        var webhookPort = Ports.GetFree();
+        var webhooks = WebApplication.CreateBuilder();
+        webhooks.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, webhookPort));
+        webhooks.Logging.ClearProviders();
+        _webhooks = webhooks.Build();
+        _webhooks.MapPost("/hooks/{kind}", async (string kind, HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            Webhooks.Enqueue(("/hooks/" + kind, await reader.ReadToEndAsync()));
+            return Results.Ok();
+        });
+        await _webhooks.StartAsync();
+        foreach (var kind in new[] { "slack", "pagerduty" })
+        {
+            _folder.Write($"resources/alerts-{kind}.yaml", $$"""
+                apiVersion: dapr.io/v1alpha1
+                kind: Component
+                metadata:
+                  name: alerts-{{kind}}
+                spec:
+                  type: bindings.http
+                  version: v1
+                  metadata:
+                  - name: url
+                    value: "http://127.0.0.1:{{webhookPort}}/hooks/{{kind}}"
+                """);
+        }
+
         var registry = _folder.Sub("registry");
         var appPort = Ports.GetFree();
         var timeout = TimeSpan.FromSeconds(90);
@@ -82,6 +114,11 @@ public sealed class AuditSystem : IAsyncLifetime
             ["Audit__Tenants__eu-corp__Region"] = "eu",
             ["Audit__Tenants__eu-corp__KeepOriginals"] = "true",
             ["Audit__Tenants__us-corp__Region"] = "us",
+            ["Audit__Alerts__Bindings__0__Name"] = "alerts-slack",
+            ["Audit__Alerts__Bindings__0__Format"] = "slack",
+            ["Audit__Alerts__Bindings__1__Name"] = "alerts-pagerduty",
+            ["Audit__Alerts__Bindings__1__Format"] = "pagerduty",
+            ["Audit__Alerts__Bindings__1__RoutingKey"] = "test-routing-key",
             ["Audit__Admins__0__Name"] = "root",
             ["Audit__Admins__0__Key"] = AdminKey,
             ["Audit__Admins__0__Roles__0"] = "admin",
@@ -154,6 +191,11 @@ public sealed class AuditSystem : IAsyncLifetime
         if (PublisherSidecar is not null)
         {
             await PublisherSidecar.DisposeAsync();
+        }
+
+        if (_webhooks is not null)
+        {
+            await _webhooks.DisposeAsync();
         }
 
         await _redis.DisposeAsync();
