@@ -1,3 +1,4 @@
+using Dapr;
 using Dapr.Client;
 using DaprLlm.Audit.Privacy;
 using DaprLlm.Audit.Reports;
@@ -84,7 +85,7 @@ public static class AdminApi
         return TypedResults.Ok(await subjects.ExportAsync(writers[0], tenantId, userId, cancellationToken));
     }
 
-    private static async Task<IResult> EraseAsync(HttpRequest request, EraseRequest? body, AuditRuntime runtime, SubjectService subjects, DaprClient dapr, CancellationToken cancellationToken)
+    private static async Task<IResult> EraseAsync(HttpRequest request, EraseRequest? body, AuditRuntime runtime, SubjectService subjects, DaprClient dapr, ILogger<SubjectService> logger, CancellationToken cancellationToken)
     {
         if (body is null || string.IsNullOrWhiteSpace(body.TenantId) || string.IsNullOrWhiteSpace(body.UserId))
         {
@@ -104,9 +105,20 @@ public static class AdminApi
         var caller = AdminAuth.Identify(request, runtime.Options)!;
         var result = await subjects.EraseAsync(writers[0], body.TenantId, body.UserId, caller.Name, cancellationToken);
         // Caches and the review queue purge on this event; publishing after the key is gone makes erasure final first.
-        await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
-            new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name), cancellationToken);
-        return TypedResults.Ok(result);
+        var published = true;
+        try
+        {
+            await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
+                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name), cancellationToken);
+        }
+        catch (DaprException e)
+        {
+            // The erasure itself is done and recorded; the caller sees that the purge notice must be re-sent (erase again).
+            published = false;
+            logger.LogError("Erasure of {Subject} is done but subject.erased could not be published: {Error}", result.Subject, e.GetType().Name);
+        }
+
+        return TypedResults.Ok(new { result.TenantId, result.Subject, result.Region, result.KeyDestroyed, result.ErasureEventId, result.ErasedAtMs, subjectErasedPublished = published });
     }
 
     private static async Task<IResult> RunRetentionAsync(HttpRequest request, string? region, AuditRuntime runtime, RetentionJob retention, CancellationToken cancellationToken)

@@ -34,7 +34,8 @@ public sealed record CloudEventEnvelope(string Id, string Type, string Source, s
         JsonElement data;
         if (root.TryGetProperty("data", out var d))
         {
-            data = d.ValueKind == JsonValueKind.String && LooksLikeJson(d.GetString()) ? Parse(d.GetString()!) : d;
+            // Cloned: the envelope outlives the request's JsonDocument.
+            data = d.ValueKind == JsonValueKind.String && LooksLikeJson(d.GetString()) ? Parse(d.GetString()!) : d.Clone();
         }
         else if (Text(root, "data_base64") is { } base64)
         {

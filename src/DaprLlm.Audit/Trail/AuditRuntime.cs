@@ -12,6 +12,7 @@ public sealed class AuditRuntime(AuditOptions options, TimeProvider time) : IAsy
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, ChainWriter> _writers = new(StringComparer.Ordinal);
+    private int _disposed;
 
     public AuditOptions Options { get; } = options;
 
@@ -32,11 +33,26 @@ public sealed class AuditRuntime(AuditOptions options, TimeProvider time) : IAsy
         Signer = new CheckpointSigner(keys.CheckpointKey);
         Pseudonymizer = new Pseudonymizer(keys.PseudonymKey);
         Entries = new Ingestion.AuditEntryFactory(Options, new ContentMasker(PiiDetector.Default), Pseudonymizer);
-        foreach (var region in Options.Regions)
+        try
         {
-            var writer = new ChainWriter(AuditStoreFactory.Create(Options, region), Signer, Time, Options.MaxBatch, Options.CheckpointEvery);
-            await writer.StartAsync(cancellationToken);
-            _writers[region] = writer;
+            foreach (var region in Options.Regions)
+            {
+                var writer = new ChainWriter(AuditStoreFactory.Create(Options, region), Signer, Time, Options.MaxBatch, Options.CheckpointEvery);
+                _writers[region] = writer;
+                await writer.StartAsync(cancellationToken);
+            }
+        }
+        catch
+        {
+            // A failed start is retried from scratch; close what this attempt opened.
+            foreach (var writer in _writers.Values)
+            {
+                await writer.DisposeAsync();
+                await writer.Store.DisposeAsync();
+            }
+
+            _writers.Clear();
+            throw;
         }
 
         _ready.TrySetResult();
@@ -50,6 +66,12 @@ public sealed class AuditRuntime(AuditOptions options, TimeProvider time) : IAsy
 
     public async ValueTask DisposeAsync()
     {
+        // Both the host (on stop) and the container dispose the runtime; the first one does the work.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         foreach (var writer in _writers.Values)
         {
             try

@@ -139,6 +139,20 @@ public sealed class AuditSystem : IAsyncLifetime
         await WaitSubscribedAsync();
     }
 
+    /// <summary>Polls with a deadline; on timeout the message carries the app's and the sidecar's last output lines.</summary>
+    public async Task WaitAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        try
+        {
+            await Deadline.WaitUntilAsync(condition, timeout, what);
+        }
+        catch (TimeoutException e)
+        {
+            static string Tail(string text) => string.Join(Environment.NewLine, text.Split(Environment.NewLine).TakeLast(30));
+            throw new TimeoutException($"{e.Message}{Environment.NewLine}--- audit app ---{Environment.NewLine}{Tail(App.Output)}{Environment.NewLine}--- audit sidecar ---{Environment.NewLine}{Tail(AuditSidecar.Output)}", e);
+        }
+    }
+
     /// <summary>Waits until the audit sidecar has read the app's subscriptions (after a start or restart).</summary>
     public Task WaitSubscribedAsync() => Deadline.WaitUntilAsync(
         () => AuditSidecar.Output.Contains("Subscribed to topic request.completed on", StringComparison.Ordinal),

@@ -26,7 +26,7 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
             ids.Add(id);
         }
 
-        await Deadline.WaitUntilAsync(async () =>
+        await system.WaitAsync(async () =>
         {
             var stored = (await system.StoredRequestIdsAsync("eu")).Concat(await system.StoredRequestIdsAsync("us")).ToHashSet();
             return ids.All(stored.Contains);

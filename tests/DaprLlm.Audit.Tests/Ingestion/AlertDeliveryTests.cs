@@ -20,11 +20,11 @@ public sealed class AlertDeliveryTests(AuditSystem system) : IClassFixture<Audit
                 new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = "eu-corp", category = "sexual/minors", requestId = $"req-{i}" }, Ct);
         }
 
-        await Deadline.WaitUntilAsync(() => system.Webhooks.Any(w => w.Path == "/hooks/slack") && system.Webhooks.Any(w => w.Path == "/hooks/pagerduty"),
+        await system.WaitAsync(() => Task.FromResult(system.Webhooks.Any(w => w.Path == "/hooks/slack") && system.Webhooks.Any(w => w.Path == "/hooks/pagerduty")),
             TimeSpan.FromSeconds(60), "the alert webhooks");
         // All three events are observed once the history folds them into the one alert.
         JsonElement alert = default;
-        await Deadline.WaitUntilAsync(async () =>
+        await system.WaitAsync(async () =>
         {
             using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
             var alerts = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()

@@ -33,7 +33,7 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.RequestCompleted,
             new RequestCompletedV1(id, "daprllm-demo", RequestCompletedV1.Outcomes.Completed, "stop", 1, 1, "allow", "allow", null, DateTimeOffset.UtcNow,
                 TenantId: tenant, UserId: user, Prompt: "hi"), Ct);
-        await Deadline.WaitUntilAsync(async () => (await system.StoredRequestIdsAsync("eu")).Contains(id), TimeSpan.FromSeconds(60), "the event to be stored");
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Contains(id), TimeSpan.FromSeconds(60), "the event to be stored");
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class CrashRecoveryTests(AuditSystem system) : IClassFixture<Audit
 
     private async Task AssertStoredExactlyOnceAsync(string region, List<string> published)
     {
-        await Deadline.WaitUntilAsync(async () =>
+        await system.WaitAsync(async () =>
         {
             var stored = await system.StoredRequestIdsAsync(region);
             return published.All(stored.ToHashSet().Contains);
@@ -54,7 +54,7 @@ public sealed class CrashRecoveryTests(AuditSystem system) : IClassFixture<Audit
         var prefix = "app-" + Guid.NewGuid().ToString("N")[..6];
         var published = await PublishAsync(prefix, 0, Events / 2, "eu-corp");
         // Kill while deliveries are in flight: some are committed but not yet acknowledged, some not yet committed.
-        await Deadline.WaitUntilAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
             TimeSpan.FromSeconds(60), "the first events to be stored");
         await system.App.KillAsync();
         published.AddRange(await PublishAsync(prefix, Events / 2, Events, "eu-corp"));
@@ -68,7 +68,7 @@ public sealed class CrashRecoveryTests(AuditSystem system) : IClassFixture<Audit
     {
         var prefix = "sidecar-" + Guid.NewGuid().ToString("N")[..6];
         var published = await PublishAsync(prefix, 0, Events / 2, "eu-corp");
-        await Deadline.WaitUntilAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
             TimeSpan.FromSeconds(60), "the first events to be stored");
         await system.AuditSidecar.KillAsync();
         published.AddRange(await PublishAsync(prefix, Events / 2, Events, "eu-corp"));
