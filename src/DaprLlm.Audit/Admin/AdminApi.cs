@@ -40,7 +40,9 @@ public static class AdminApi
         foreach (var writer in writers)
         {
             var archive = retention.ArchiveFor(writer.Store.Region);
-            reports.Add(await runtime.Verifier().VerifyAsync(writer.Store, archive.CheckAsync, cancellationToken));
+            var report = await runtime.Verifier().VerifyAsync(writer.Store, archive.CheckAsync, cancellationToken);
+            AuditMetrics.Verifications.Add(1, new KeyValuePair<string, object?>("region", report.Region), new KeyValuePair<string, object?>("ok", report.Ok));
+            reports.Add(report);
         }
 
         return TypedResults.Ok(new { ok = reports.All(r => r.Ok), regions = reports });

@@ -104,6 +104,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             }
 
             LogRaised(logger, alert.Severity, alert.Category, alert.Count, alert.Z);
+            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity));
             _outbox.Writer.TryWrite(alert);
         }
     }

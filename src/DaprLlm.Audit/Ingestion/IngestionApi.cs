@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Dapr;
 using DaprLlm.Audit.Configuration;
@@ -15,11 +14,6 @@ namespace DaprLlm.Audit.Ingestion;
 /// </summary>
 public static partial class IngestionApi
 {
-    private static readonly Meter Meter = new("DaprLlm.Audit");
-    private static readonly Counter<long> Stored = Meter.CreateCounter<long>("audit.events.stored");
-    private static readonly Counter<long> Duplicates = Meter.CreateCounter<long>("audit.events.duplicate");
-    private static readonly Histogram<double> Lag = Meter.CreateHistogram<double>("audit.ingest.lag", "ms");
-
     public static WebApplication MapIngestionApi(this WebApplication app)
     {
         foreach (var topic in app.Services.GetRequiredService<IOptions<AuditOptions>>().Value.Topics)
@@ -66,7 +60,7 @@ public static partial class IngestionApi
             }
 
             var outcome = await runtime.Writer(decision.Region)!.AppendAsync(decision.Entry, cancellationToken);
-            (outcome == AppendOutcome.Stored ? Stored : Duplicates).Add(1, new KeyValuePair<string, object?>("region", decision.Region));
+            (outcome == AppendOutcome.Stored ? AuditMetrics.Stored : AuditMetrics.Duplicates).Add(1, new KeyValuePair<string, object?>("region", decision.Region));
             if (outcome == AppendOutcome.Stored)
             {
                 // Only first deliveries count: a redelivered event must not look like a spike.
@@ -75,7 +69,7 @@ public static partial class IngestionApi
 
             if (envelope!.Time is { } time)
             {
-                Lag.Record((runtime.Time.GetUtcNow() - time).TotalMilliseconds);
+                AuditMetrics.IngestLag.Record((runtime.Time.GetUtcNow() - time).TotalMilliseconds);
             }
 
             return TypedResults.Ok(new { status = "SUCCESS" });
