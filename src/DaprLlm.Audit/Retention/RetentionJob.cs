@@ -20,10 +20,11 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time)
 
     public SegmentArchive ArchiveFor(string region) => new(Path.Combine(options.ArchiveDirectory, region));
 
-    public Task<RetentionResult> RunAsync(ChainWriter writer, CancellationToken cancellationToken) =>
-        writer.ExclusiveAsync(ct => RunExclusiveAsync(writer, ct), cancellationToken);
-
-    private async Task<RetentionResult> RunExclusiveAsync(ChainWriter writer, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs beside ingestion without blocking it: the writer only appends after its in-memory head, and this job only
+    /// reads and removes records before the first one still hot, so the two never touch the same rows.
+    /// </summary>
+    public async Task<RetentionResult> RunAsync(ChainWriter writer, CancellationToken cancellationToken)
     {
         var store = writer.Store;
         var archive = ArchiveFor(store.Region);
@@ -78,7 +79,6 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time)
             }
         }
 
-        await writer.RefreshHeadAsync(cancellationToken);
         return new RetentionResult(store.Region, archived, moved, deleted);
     }
 

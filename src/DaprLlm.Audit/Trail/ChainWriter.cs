@@ -57,7 +57,7 @@ public sealed class ChainWriter : IAsyncDisposable
         return await pending.Done.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Runs work (retention moves, erasure) while no batch is being written, so the head stays consistent.</summary>
+    /// <summary>Runs work while no batch is being written, so the head it sees is the committed one.</summary>
     public async Task<T> ExclusiveAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
         await _exclusive.WaitAsync(cancellationToken);
@@ -173,9 +173,6 @@ public sealed class ChainWriter : IAsyncDisposable
         _lastCheckpointSeq = checkpoint.Seq;
         return checkpoint;
     }, cancellationToken);
-
-    /// <summary>Re-reads the head after work that changed the store outside the writer (retention).</summary>
-    public Task RefreshHeadAsync(CancellationToken cancellationToken) => ReloadAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
