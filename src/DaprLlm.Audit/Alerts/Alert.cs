@@ -1,6 +1,6 @@
 namespace DaprLlm.Audit.Alerts;
 
-/// <summary>A raised alert: one per incident (key + de-duplication window).</summary>
+/// <summary>A raised alert: one per incident (key + de-duplication window). <see cref="Z"/> is null for always-critical categories.</summary>
 public sealed record Alert(
     string Id,
     string Severity,
@@ -9,7 +9,7 @@ public sealed record Alert(
     string? TenantId,
     long Count,
     double Baseline,
-    double Z,
+    double? Z,
     DateTimeOffset RaisedAt,
     string Summary)
 {

@@ -37,7 +37,7 @@ public static class AlertPayloads
             ["component"] = "safety",
             ["group"] = alert.TenantId,
             ["class"] = alert.Category,
-            ["custom_details"] = new JsonObject { ["count"] = alert.Count, ["baseline"] = alert.Baseline, ["z"] = double.IsFinite(alert.Z) ? alert.Z : null, ["alertId"] = alert.Id },
+            ["custom_details"] = new JsonObject { ["count"] = alert.Count, ["baseline"] = alert.Baseline, ["z"] = alert.Z, ["alertId"] = alert.Id },
         },
     };
 }

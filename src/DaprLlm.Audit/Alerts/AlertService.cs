@@ -125,7 +125,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
     }
 
     [LoggerMessage(LogLevel.Warning, "Safety alert {Severity}: {Category}, {Count} triggers, z={Z}")]
-    private static partial void LogRaised(ILogger logger, string severity, string category, long count, double z);
+    private static partial void LogRaised(ILogger logger, string severity, string category, long count, double? z);
 
     [LoggerMessage(LogLevel.Error, "Alert {AlertId} could not be delivered to binding {Binding} ({Error})")]
     private static partial void LogDeliveryFailed(ILogger logger, string alertId, string binding, string error);

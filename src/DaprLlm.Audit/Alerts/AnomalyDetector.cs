@@ -24,7 +24,7 @@ public sealed class AnomalyDetector(AlertOptions options)
 
         if (options.CriticalCategories.Contains(category, StringComparer.OrdinalIgnoreCase))
         {
-            alerts.Add(new Alert(Guid.NewGuid().ToString("N"), Alert.Critical, "critical/" + category, category, tenantId, 1, 0, double.PositiveInfinity, at,
+            alerts.Add(new Alert(Guid.NewGuid().ToString("N"), Alert.Critical, "critical/" + category, category, tenantId, 1, 0, null, at,
                 $"A '{category}' trigger was recorded{(tenantId is null ? "" : $" for tenant {tenantId}")}: this category is always critical."));
         }
 
