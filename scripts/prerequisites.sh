@@ -4,9 +4,11 @@
 install_prerequisites() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  # The review UI tests drive Debian's chromium with Playwright (never a downloaded browser).
   if [ "${1:-}" = "--tests" ]; then
+    # The review UI tests drive Debian's chromium with Playwright (never a downloaded browser).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # The audit tests start throwaway PostgreSQL clusters (initdb/pg_ctl from Debian's postgresql).
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   fi
   if [ ${#missing[@]} -eq 0 ]; then
     return 0

@@ -10,7 +10,9 @@ var dapr = DaprRuntime.Detect(builder, layout, redis);
 
 builder.AddProject<Projects.DaprLlm_Inference>(AppIds.Inference).WithDaprSidecar(dapr);
 builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr);
-builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr);
+builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr)
+    .WithEnvironment("Audit__DataDirectory", layout.DataDirectory("audit"))
+    .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"));
 var gateway = builder.AddProject<Projects.DaprLlm_Gateway>(AppIds.Gateway).WithDaprSidecar(dapr).WithExternalHttpEndpoints();
 
 // The gateway seeds a development key on a local first run; a key chosen by the developer (or a test) passes through.

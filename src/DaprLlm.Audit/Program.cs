@@ -1,3 +1,6 @@
+using DaprLlm.Audit.Admin;
+using DaprLlm.Audit.Alerts;
+using DaprLlm.Audit.Ingestion;
 using DaprLlm.Audit.Trail;
 using DaprLlm.ServiceDefaults;
 
@@ -7,8 +10,14 @@ builder.Services.AddDaprClient();
 builder.AddAuditTrail();
 
 var app = builder.Build();
-app.UseCloudEvents();
+// No UseCloudEvents: ingestion reads the raw envelope to keep each event's id, type and source.
 app.MapSubscribeHandler();
 app.MapDefaultEndpoints();
-app.MapAuditTrailApi();
+app.MapIngestionApi();
+app.MapRequestsApi();
+app.MapAdminApi();
+app.MapAlertsApi();
 app.Run();
+
+/// <summary>Entry point, visible to tests.</summary>
+public partial class Program;

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Dapr.Client;
+using DaprLlm.Audit.Trail;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+
+namespace DaprLlm.Audit.Alerts;
+
+/// <summary>
+/// Feeds stored records into the <see cref="AnomalyDetector"/>, folds alerts of one category within the
+/// de-duplication window into one incident, keeps the history (with acknowledge) and hands new alerts to the
+/// webhook bindings in the background, so ingestion never waits on Slack or PagerDuty.
+/// </summary>
+public sealed partial class AlertService(AlertOptions options, TimeProvider time, DaprClient dapr, ILogger<AlertService> logger)
+{
+    private readonly Lock _gate = new();
+    private readonly AnomalyDetector _detector = new(options);
+    private readonly List<Alert> _history = [];
+    private readonly Channel<Alert> _outbox = Channel.CreateUnbounded<Alert>();
+
+    public ChannelReader<Alert> Outbox => _outbox.Reader;
+
+    /// <summary>Considers a newly stored record (never a duplicate, so redelivery cannot inflate rates).</summary>
+    public void Observe(AuditEntry entry)
+    {
+        if (!options.Enabled || TriggerCategory(entry) is not { } category)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            Raise(_detector.Observe(category, entry.TenantId == Ingestion.AuditEntryFactory.UnknownTenant ? null : entry.TenantId, time.GetUtcNow()));
+        }
+    }
+
+    /// <summary>Closes elapsed buckets (called on a timer so quiet periods still close).</summary>
+    public void Tick()
+    {
+        lock (_gate)
+        {
+            Raise(_detector.Tick(time.GetUtcNow()));
+        }
+    }
+
+    public IReadOnlyList<Alert> History()
+    {
+        lock (_gate)
+        {
+            return [.. _history];
+        }
+    }
+
+    public Alert? Acknowledge(string id, string by)
+    {
+        lock (_gate)
+        {
+            var index = _history.FindIndex(a => a.Id == id);
+            if (index < 0)
+            {
+                return null;
+            }
+
+            _history[index] = _history[index] with { AcknowledgedAt = _history[index].AcknowledgedAt ?? time.GetUtcNow(), AcknowledgedBy = _history[index].AcknowledgedBy ?? by };
+            return _history[index];
+        }
+    }
+
+    /// <summary>Delivers one alert to every configured binding; failures are logged (the alert stays in the history).</summary>
+    public async Task DeliverAsync(Alert alert, CancellationToken cancellationToken)
+    {
+        foreach (var binding in options.Bindings)
+        {
+            var payload = binding.Format == "pagerduty" ? AlertPayloads.PagerDuty(alert, binding.RoutingKey) : AlertPayloads.Slack(alert);
+            try
+            {
+                await dapr.InvokeBindingAsync(binding.Name, "post", payload, cancellationToken: cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogDeliveryFailed(logger, alert.Id, binding.Name, e.GetType().Name);
+            }
+        }
+    }
+
+    private void Raise(List<Alert> alerts)
+    {
+        foreach (var alert in alerts.OrderByDescending(a => a.Severity == Alert.Critical))
+        {
+            // One incident, one alert: a category already alerted within the window absorbs this one,
+            // unless this one is more severe (an escalation is news).
+            var open = _history.FindLastIndex(a => a.Category == alert.Category && alert.RaisedAt - a.RaisedAt < options.Dedup);
+            if (open >= 0 && !(alert.Severity == Alert.Critical && _history[open].Severity == Alert.Warning))
+            {
+                _history[open] = _history[open] with { Occurrences = _history[open].Occurrences + 1 };
+                continue;
+            }
+
+            _history.Add(alert);
+            if (_history.Count > 1000)
+            {
+                _history.RemoveAt(0);
+            }
+
+            LogRaised(logger, alert.Severity, alert.Category, alert.Count, alert.Z);
+            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity));
+            _outbox.Writer.TryWrite(alert);
+        }
+    }
+
+    /// <summary>The safety category a record counts against, or null when it is not a safety trigger.</summary>
+    private static string? TriggerCategory(AuditEntry entry)
+    {
+        using var content = JsonDocument.Parse(entry.Content);
+        var root = content.RootElement;
+        var category = root.TryGetProperty("category", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        if (entry.EventType == Topics.RequestCompleted)
+        {
+            var outcome = root.TryGetProperty("outcome", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
+            return outcome is RequestCompletedV1.Outcomes.RefusedInput or RequestCompletedV1.Outcomes.FilteredOutput ? category ?? outcome : null;
+        }
+
+        return entry.EventType == Topics.ReviewDecided ? null : category;
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Safety alert {Severity}: {Category}, {Count} triggers, z={Z}")]
+    private static partial void LogRaised(ILogger logger, string severity, string category, long count, double? z);
+
+    [LoggerMessage(LogLevel.Error, "Alert {AlertId} could not be delivered to binding {Binding} ({Error})")]
+    private static partial void LogDeliveryFailed(ILogger logger, string alertId, string binding, string error);
+}

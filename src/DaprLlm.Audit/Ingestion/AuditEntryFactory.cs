@@ -1,0 +1,59 @@
+using System.Text.Json;
+using DaprLlm.Audit.Configuration;
+using DaprLlm.Audit.Privacy;
+using DaprLlm.Audit.Trail;
+
+namespace DaprLlm.Audit.Ingestion;
+
+/// <summary>The entry to store for an event and the region whose store must hold it; or why it cannot be stored.</summary>
+public sealed record EntryDecision(string Region, AuditEntry? Entry, string? Error);
+
+/// <summary>
+/// Turns an event into what the trail stores: routed to its tenant's region, PII masked, user id pseudonymized and,
+/// when the tenant keeps originals, the original payload sealed with the data subject's key.
+/// </summary>
+public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker, Pseudonymizer pseudonymizer)
+{
+    public const string UnknownTenant = "unknown";
+
+    public async Task<EntryDecision> BuildAsync(CloudEventEnvelope envelope, Func<string, IAuditStore?> storeFor, CancellationToken cancellationToken)
+    {
+        var data = envelope.Data;
+        var tenant = Field(data, "tenantId") ?? UnknownTenant;
+        var policy = options.PolicyFor(tenant);
+        // Residency: the tenant's configured region wins over whatever the event claims.
+        var region = policy.Region ?? Field(data, "region") ?? options.DefaultRegion;
+        if (storeFor(region) is not { } store)
+        {
+            return new EntryDecision(region, null, $"region '{region}' has no store here");
+        }
+
+        var userId = ContentMasker.UserIdFields.Select(f => Field(data, f)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+        var subject = userId is null ? null : pseudonymizer.Pseudonymize(tenant, userId);
+        var content = masker.Mask(data, subject);
+        string? sealedOriginal = null;
+        if (policy.KeepOriginals && subject is not null)
+        {
+            var key = await store.GetOrCreateSubjectKeyAsync(tenant, subject, SubjectSealer.NewKey, cancellationToken);
+            sealedOriginal = SubjectSealer.Seal(key, envelope.Id, CanonicalJson.Canonicalize(data));
+        }
+
+        var occurred = envelope.Time ?? DateTimeOffset.UnixEpoch;
+        var refId = Field(data, "requestId") ?? Field(data, "reviewId");
+        var entry = new AuditEntry(envelope.Id, envelope.EventType, envelope.Source, tenant, region, subject, occurred.ToUnixTimeMilliseconds(), content, sealedOriginal, refId);
+        return new EntryDecision(region, entry, null);
+    }
+
+    private static string? Field(JsonElement data, string name)
+    {
+        foreach (var property in data.EnumerateObject())
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() : null;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DaprLlm.Audit.Ingestion;
+
+/// <summary>
+/// The parts of a CloudEvents 1.0 envelope the trail needs. Read raw (the audit app does not unwrap with
+/// UseCloudEvents) so the event id, type and source survive for idempotency and provenance.
+/// </summary>
+public sealed record CloudEventEnvelope(string Id, string Type, string Source, string Topic, DateTimeOffset? Time, JsonElement Data)
+{
+    /// <summary>The type Dapr gives events published without one; the topic names them better.</summary>
+    public const string DaprDefaultType = "com.dapr.event.sent";
+
+    public string EventType => Type is DaprDefaultType or "" ? Topic : Type;
+
+    public static bool TryParse(JsonElement root, string topic, out CloudEventEnvelope? envelope, out string? error)
+    {
+        envelope = null;
+        error = null;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            error = "the body is not a CloudEvent object";
+            return false;
+        }
+
+        var id = Text(root, "id");
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            error = "the CloudEvent has no id";
+            return false;
+        }
+
+        JsonElement data;
+        if (root.TryGetProperty("data", out var d))
+        {
+            // Cloned: the envelope outlives the request's JsonDocument.
+            data = d.ValueKind == JsonValueKind.String && LooksLikeJson(d.GetString()) ? Parse(d.GetString()!) : d.Clone();
+        }
+        else if (Text(root, "data_base64") is { } base64)
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+            data = LooksLikeJson(text) ? Parse(text) : JsonSerializer.SerializeToElement(new { text });
+        }
+        else
+        {
+            data = JsonSerializer.SerializeToElement(new { });
+        }
+
+        if (data.ValueKind is not JsonValueKind.Object)
+        {
+            data = JsonSerializer.SerializeToElement(new { value = data });
+        }
+
+        DateTimeOffset? time = DateTimeOffset.TryParse(Text(root, "time"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+        envelope = new CloudEventEnvelope(id, Text(root, "type") ?? "", Text(root, "source") ?? "", Text(root, "topic") ?? topic, time, data);
+        return true;
+    }
+
+    private static string? Text(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static bool LooksLikeJson(string? text) => text is not null && text.TrimStart() is ['{', ..] or ['[', ..];
+
+    private static JsonElement Parse(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(new { text });
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using DaprLlm.Audit.Trail;
+using DaprLlm.Safety.Rules;
+
+namespace DaprLlm.Audit.Privacy;
+
+/// <summary>
+/// Produces the stored form of an event payload: canonical JSON in which every free-text string has its PII replaced
+/// by typed placeholders (<c>&lt;EMAIL_ADDRESS&gt;</c>), using the same detector as the safety app, and the user id
+/// replaced by its pseudonym. Identifier fields (ids, enums, model names) are kept as they are.
+/// </summary>
+public sealed class ContentMasker(PiiDetector detector)
+{
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    // Field names (case-insensitive) that identify rather than describe; masking them would only break joins.
+    private static readonly HashSet<string> KeptFields = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "requestId", "model", "outcome", "finishReason", "inputDecision", "outputDecision", "traceId", "tenantId", "region",
+        "keyId", "category", "decision", "reviewId", "policyVersion", "status", "action", "severity", "completedAt", "createdAt", "decidedAt",
+    };
+
+    /// <summary>Field names that carry the end user's identifier.</summary>
+    public static readonly string[] UserIdFields = ["userId", "subjectId", "endUserId"];
+
+    public string Mask(JsonElement payload, string? pseudonym)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            Write(writer, payload, null, pseudonym);
+        }
+
+        // Canonical form so the same event always stores (and hashes) the same bytes.
+        return CanonicalJson.Canonicalize(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    private void Write(Utf8JsonWriter writer, JsonElement element, string? name, string? pseudonym)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    writer.WritePropertyName(property.Name);
+                    Write(writer, property.Value, property.Name, pseudonym);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    Write(writer, item, name, pseudonym);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                var text = element.GetString()!;
+                if (name is not null && UserIdFields.Contains(name, StringComparer.OrdinalIgnoreCase))
+                {
+                    writer.WriteStringValue(pseudonym ?? "<USER_ID>");
+                }
+                else if (name is not null && KeptFields.Contains(name))
+                {
+                    writer.WriteStringValue(text);
+                }
+                else
+                {
+                    writer.WriteStringValue(detector.Mask(text));
+                }
+
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DaprLlm.Audit.Retention;
+using DaprLlm.Audit.Trail;
+
+namespace DaprLlm.Audit.Privacy;
+
+/// <summary>The outcome of an erasure: whether a key was destroyed and the record of the erasure in the chain.</summary>
+public sealed record ErasureResult(string TenantId, string Subject, string Region, bool KeyDestroyed, string ErasureEventId, long ErasedAtMs);
+
+/// <summary>
+/// GDPR operations on one data subject in one region: access export (every record, hot and archived, with originals
+/// opened while the subject's key exists, plus a manifest of record hashes) and erasure (crypto-shredding: the key is
+/// destroyed, so every sealed copy anywhere becomes unreadable, while the chain itself is untouched and verifies).
+/// </summary>
+public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
+{
+    public const string ErasureEventType = "audit.subject.erased";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public async Task<JsonObject> ExportAsync(ChainWriter writer, string tenantId, string userId, CancellationToken cancellationToken)
+    {
+        var store = writer.Store;
+        var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
+        var key = await store.GetSubjectKeyAsync(tenantId, subject, cancellationToken);
+        var records = new List<AuditRecord>();
+        var archive = retention.ArchiveFor(store.Region);
+        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        {
+            if (segment.DeletedAtMs is not null)
+            {
+                continue;
+            }
+
+            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
+            {
+                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject)
+                {
+                    records.Add(record);
+                }
+            }
+        }
+
+        records.AddRange(await store.ReadBySubjectAsync(tenantId, subject, cancellationToken));
+        var items = new JsonArray();
+        foreach (var record in records)
+        {
+            string? original = null;
+            if (record.Entry.Sealed is { } sealedText && key is not null)
+            {
+                original = SubjectSealer.Open(key, record.Entry.EventId, sealedText);
+            }
+
+            items.Add(new JsonObject
+            {
+                ["seq"] = record.Seq,
+                ["eventId"] = record.Entry.EventId,
+                ["eventType"] = record.Entry.EventType,
+                ["recordedAt"] = DateTimeOffset.FromUnixTimeMilliseconds(record.RecordedAtMs),
+                ["content"] = JsonNode.Parse(record.Entry.Content),
+                ["original"] = original is null ? null : JsonNode.Parse(original),
+                ["originalState"] = record.Entry.Sealed is null ? "not_kept" : key is null ? "erased" : "readable",
+                ["hash"] = record.Hash,
+                ["prevHash"] = record.PrevHash,
+            });
+        }
+
+        var body = new JsonObject
+        {
+            ["tenantId"] = tenantId,
+            ["subject"] = subject,
+            ["region"] = store.Region,
+            ["exportedAt"] = runtime.Time.GetUtcNow(),
+            ["records"] = items,
+        };
+        // The manifest lets the receiver check each record against the chain (verify) and the export as a whole.
+        var exportSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString(Json))));
+        body["manifest"] = new JsonObject
+        {
+            ["count"] = records.Count,
+            ["hashes"] = new JsonArray(records.Select(r => (JsonNode?)JsonValue.Create(r.Hash)).ToArray()),
+            ["recordsSha256"] = exportSha,
+        };
+        return body;
+    }
+
+    public async Task<ErasureResult> EraseAsync(ChainWriter writer, string tenantId, string userId, string requestedBy, CancellationToken cancellationToken)
+    {
+        var store = writer.Store;
+        var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
+        var destroyed = await store.DeleteSubjectKeyAsync(tenantId, subject, cancellationToken);
+        var now = runtime.Time.GetUtcNow();
+        var eventId = $"erasure-{tenantId}-{subject}-{now.ToUnixTimeMilliseconds()}";
+        var content = CanonicalJson.Canonicalize(JsonSerializer.Serialize(new { tenantId, subject, keyDestroyed = destroyed, requestedBy }, Json));
+        // The erasure is itself a record of the chain: who erased whom and when, without the user id in clear.
+        await writer.AppendAsync(new AuditEntry(eventId, ErasureEventType, "audit", tenantId, store.Region, subject, now.ToUnixTimeMilliseconds(), content, null), cancellationToken);
+        return new ErasureResult(tenantId, subject, store.Region, destroyed, eventId, now.ToUnixTimeMilliseconds());
+    }
+}

@@ -1,0 +1,35 @@
+using DaprLlm.Contracts;
+
+namespace DaprLlm.Audit.Trail;
+
+/// <summary>
+/// The stored (PII-masked, pseudonymized) record of one request, by request id, from whichever regional store
+/// holds it. Serves the other apps through service invocation; originals are never returned here.
+/// </summary>
+public static class RequestsApi
+{
+    public static WebApplication MapRequestsApi(this WebApplication app)
+    {
+        app.MapGet("/" + ServiceMethods.AuditRequestPrefix + "{requestId}", GetRequestAsync);
+        return app;
+    }
+
+    private static async Task<IResult> GetRequestAsync(string requestId, AuditRuntime runtime, CancellationToken cancellationToken)
+    {
+        if (!runtime.IsReady)
+        {
+            return TypedResults.Json(new { error = new { message = "the audit trail is starting", type = "unavailable", code = "not_ready" } }, statusCode: 503);
+        }
+
+        foreach (var writer in runtime.Writers.Values)
+        {
+            var records = await writer.Store.ReadByRefIdAsync(requestId, cancellationToken);
+            if (records.FirstOrDefault(r => r.Entry.EventType == Topics.RequestCompleted) is { } record)
+            {
+                return TypedResults.Text(record.Entry.Content, "application/json");
+            }
+        }
+
+        return TypedResults.NotFound();
+    }
+}

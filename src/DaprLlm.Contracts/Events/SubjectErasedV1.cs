@@ -1,0 +1,13 @@
+namespace DaprLlm.Contracts.Events;
+
+/// <summary>
+/// Published by audit after a GDPR erasure: subscribers drop everything they hold about the end user
+/// (<paramref name="UserId"/> as the gateway knows it; <paramref name="Subject"/> is audit's pseudonym).
+/// </summary>
+public sealed record SubjectErasedV1(
+    string TenantId,
+    string UserId,
+    string Subject,
+    string Region,
+    DateTimeOffset ErasedAt,
+    string RequestedBy);

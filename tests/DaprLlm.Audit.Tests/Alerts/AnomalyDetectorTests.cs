@@ -1,0 +1,132 @@
+using Dapr.Client;
+using DaprLlm.Audit.Alerts;
+using DaprLlm.Audit.Trail;
+using DaprLlm.Contracts;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DaprLlm.Audit.Tests.Alerts;
+
+/// <summary>Sliding-bucket rates against an EWMA baseline, severities and de-duplication, on a fake clock.</summary>
+public sealed class AnomalyDetectorTests
+{
+    private static readonly TimeSpan Bucket = TimeSpan.FromMinutes(1);
+
+    private static (AlertService Service, FakeTimeProvider Time) Create()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var options = new AlertOptions { Bucket = Bucket, WarmupBuckets = 5, MinCount = 5, WarningZ = 4, CriticalZ = 10, Dedup = TimeSpan.FromMinutes(30) };
+        options.ApplyDefaults();
+        // Delivery is not exercised here (the end-to-end test covers the bindings), so the client is never called.
+        var dapr = new DaprClientBuilder().UseHttpEndpoint("http://127.0.0.1:9").UseGrpcEndpoint("http://127.0.0.1:9").Build();
+        return (new AlertService(options, time, dapr, NullLogger<AlertService>.Instance), time);
+    }
+
+    private static AuditEntry Refusal(string tenant, string category, int n) =>
+        new($"e-{Guid.NewGuid():N}", Topics.RequestCompleted, "gateway", tenant, "eu", null, 0,
+            $$"""{"category":"{{category}}","outcome":"refused_input","requestId":"r{{n}}"}""", null);
+
+    private static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
+    {
+        for (var b = 0; b < buckets; b++)
+        {
+            for (var i = 0; i < perBucket; i++)
+            {
+                service.Observe(Refusal("t" + (i % 3), category, i));
+                time.Advance(Bucket / (perBucket + 1));
+            }
+
+            time.Advance(Bucket - (Bucket / (perBucket + 1) * perBucket));
+            service.Tick();
+        }
+    }
+
+    [Fact]
+    public void Steady_traffic_raises_no_alert()
+    {
+        var (service, time) = Create();
+        // Noisy but stationary: 8 to 12 refusals a minute for two hours.
+        for (var b = 0; b < 120; b++)
+        {
+            Steady(service, time, 1, 8 + (b % 5));
+        }
+
+        Assert.Empty(service.History());
+    }
+
+    [Fact]
+    public void A_spike_in_one_category_raises_exactly_one_alert_of_the_right_severity()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10);
+        // A spike lasting three buckets is one incident.
+        Steady(service, time, 3, 120);
+        Steady(service, time, 5, 10);
+
+        var alert = Assert.Single(service.History());
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Equal("violence", alert.Category);
+        Assert.Equal(120, alert.Count);
+        Assert.True(alert.Occurrences >= 3);
+        Assert.Equal(alert.Id, Assert.Single(ReadOutbox(service)).Id);
+    }
+
+    [Fact]
+    public void Moderate_drift_raises_a_warning()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10);
+        Steady(service, time, 1, 28);
+        var alert = Assert.Single(service.History());
+        Assert.Equal(Alert.Warning, alert.Severity);
+    }
+
+    [Fact]
+    public void A_single_sexual_minors_hit_is_critical_at_once_and_repeats_fold_into_it()
+    {
+        var (service, time) = Create();
+        service.Observe(Refusal("t1", "sexual/minors", 1));
+        time.Advance(TimeSpan.FromMinutes(1));
+        service.Observe(Refusal("t1", "sexual/minors", 2));
+        var alert = Assert.Single(service.History());
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Equal(2, alert.Occurrences);
+    }
+
+    [Fact]
+    public void An_acknowledged_alert_keeps_who_and_when()
+    {
+        var (service, _) = Create();
+        service.Observe(Refusal("t1", "sexual/minors", 1));
+        var id = service.History()[0].Id;
+        var acked = service.Acknowledge(id, "oncall");
+        Assert.Equal("oncall", acked!.AcknowledgedBy);
+        Assert.NotNull(service.History()[0].AcknowledgedAt);
+        Assert.Null(service.Acknowledge("missing", "oncall"));
+    }
+
+    [Fact]
+    public void Allowed_requests_are_not_triggers()
+    {
+        var (service, time) = Create();
+        for (var i = 0; i < 500; i++)
+        {
+            service.Observe(new AuditEntry($"a{i}", Topics.RequestCompleted, "gateway", "t", "eu", null, 0, """{"outcome":"completed"}""", null));
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        service.Tick();
+        Assert.Empty(service.History());
+    }
+
+    private static List<Alert> ReadOutbox(AlertService service)
+    {
+        var alerts = new List<Alert>();
+        while (service.Outbox.TryRead(out var alert))
+        {
+            alerts.Add(alert);
+        }
+
+        return alerts;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace DaprLlm.Audit.Tests.Ingestion;
+
+/// <summary>The admin API of the running app (events delivered through the real sidecars): GDPR, residency, reports, auth.</summary>
+public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSystem>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<List<string>> PublishAsync(string tenant, string user, int count, string outcome = RequestCompletedV1.Outcomes.Completed, string region = "eu")
+    {
+        var ids = new List<string>();
+        for (var n = 0; n < count; n++)
+        {
+            var id = $"{tenant}-{Guid.NewGuid():N}";
+            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.RequestCompleted,
+                new RequestCompletedV1(id, "daprllm-demo", outcome, "stop", 3, 5, "allow", "allow", null, DateTimeOffset.UtcNow,
+                    TenantId: tenant, Region: region, UserId: user, Prompt: $"write to {user}@example.com", Completion: "ok"), Ct);
+            ids.Add(id);
+        }
+
+        await system.WaitAsync(async () =>
+        {
+            var stored = (await system.StoredRequestIdsAsync("eu")).Concat(await system.StoredRequestIdsAsync("us")).ToHashSet();
+            return ids.All(stored.Contains);
+        }, TimeSpan.FromSeconds(60), "the events to be stored");
+        return ids;
+    }
+
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, HttpStatusCode expected, string key = AuditSystem.AdminKey, object? body = null)
+    {
+        using var response = await system.Http.SendAsync(system.Admin(method, path, key, body is null ? null : JsonContent.Create(body)), Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+        Assert.True(expected == response.StatusCode, $"{(int)response.StatusCode}: {text}");
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Erasure_through_the_api_shreds_originals_keeps_the_chain_valid_and_publishes_subject_erased()
+    {
+        await PublishAsync("eu-corp", "gdpr-user", 3);
+        var before = await SendAsync(HttpMethod.Get, "/admin/subjects/export?tenantId=eu-corp&userId=gdpr-user", HttpStatusCode.OK);
+        var records = before.GetProperty("records").EnumerateArray().ToList();
+        Assert.Equal(3, records.Count);
+        Assert.All(records, r => Assert.Equal("write to gdpr-user@example.com", r.GetProperty("original").GetProperty("prompt").GetString()));
+        Assert.All(records, r => Assert.Equal("write to <EMAIL_ADDRESS>", r.GetProperty("content").GetProperty("prompt").GetString()));
+        Assert.Equal(3, before.GetProperty("manifest").GetProperty("count").GetInt32());
+
+        var erased = await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.OK, body: new { tenantId = "eu-corp", userId = "gdpr-user" });
+        Assert.True(erased.GetProperty("keyDestroyed").GetBoolean());
+
+        var after = await SendAsync(HttpMethod.Get, "/admin/subjects/export?tenantId=eu-corp&userId=gdpr-user", HttpStatusCode.OK);
+        Assert.DoesNotContain("gdpr-user@example.com", after.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(3, after.GetProperty("records").EnumerateArray().Count(r => r.GetProperty("originalState").GetString() == "erased"));
+        Assert.Contains(after.GetProperty("records").EnumerateArray(), r => r.GetProperty("eventType").GetString() == "audit.subject.erased");
+
+        var verify = await SendAsync(HttpMethod.Get, "/admin/verify", HttpStatusCode.OK);
+        Assert.True(verify.GetProperty("ok").GetBoolean(), verify.GetRawText());
+
+        // subject.erased went out on the bus for the gateway caches and the review queue.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(system.RedisAddress);
+        var entries = await redis.GetDatabase().StreamRangeAsync(Topics.SubjectErased);
+        Assert.Contains(entries, e => e.Values.Any(v => v.Value.ToString().Contains("gdpr-user", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Residency_keeps_us_records_out_of_the_eu_store_and_keys_out_of_foreign_regions()
+    {
+        var usIds = await PublishAsync("us-corp", "us-user", 2, region: "eu");
+        Assert.All(usIds, id => Assert.DoesNotContain(id, system.StoredRequestIdsAsync("eu").Result));
+        Assert.All(usIds, id => Assert.Contains(id, system.StoredRequestIdsAsync("us").Result));
+
+        await SendAsync(HttpMethod.Get, "/admin/verify?region=us", HttpStatusCode.Forbidden, AuditSystem.EuOnlyKey);
+        await SendAsync(HttpMethod.Get, "/admin/subjects/export?tenantId=us-corp&userId=us-user", HttpStatusCode.Forbidden, AuditSystem.EuOnlyKey);
+        var eu = await SendAsync(HttpMethod.Get, "/admin/verify", HttpStatusCode.OK, AuditSystem.EuOnlyKey);
+        Assert.Equal(["eu"], eu.GetProperty("regions").EnumerateArray().Select(r => r.GetProperty("region").GetString()));
+    }
+
+    [Fact]
+    public async Task Reports_count_a_known_event_set_in_json_csv_and_html()
+    {
+        var tenant = "rep-" + Guid.NewGuid().ToString("N")[..8];
+        await PublishAsync(tenant, "u1", 4);
+        await PublishAsync(tenant, "u2", 2, RequestCompletedV1.Outcomes.RefusedInput);
+        await PublishAsync(tenant, "u3", 1, RequestCompletedV1.Outcomes.FilteredOutput);
+
+        var report = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&regions=eu", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        Assert.Equal(7, report.GetProperty("requests").GetInt64());
+        Assert.Equal(2, report.GetProperty("refusedInput").GetInt64());
+        Assert.Equal(1, report.GetProperty("filteredOutput").GetInt64());
+        Assert.Equal(3.0 / 7, report.GetProperty("blockRate").GetDouble(), 6);
+        Assert.Equal(4, report.GetProperty("byOutcome").GetProperty("completed").GetInt64());
+
+        using var csv = await system.Http.SendAsync(system.Admin(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&format=csv", AuditSystem.ComplianceKey), Ct);
+        var csvText = await csv.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("requests,,7", csvText, StringComparison.Ordinal);
+        Assert.Contains("by_outcome,refused_input,2", csvText, StringComparison.Ordinal);
+
+        using var html = await system.Http.SendAsync(system.Admin(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&format=html", AuditSystem.ComplianceKey), Ct);
+        var htmlText = await html.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("<svg", htmlText, StringComparison.Ordinal);
+        Assert.Contains("refused_input", htmlText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Admin_calls_without_the_right_key_or_role_get_json_errors()
+    {
+        using (var anonymous = await system.Http.GetAsync(system.App.BaseAddress + "/admin/verify", Ct))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            using var error = JsonDocument.Parse(await anonymous.Content.ReadAsStringAsync(Ct));
+            Assert.Equal("invalid_admin_key", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+
+        await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.Forbidden, AuditSystem.ComplianceKey, new { tenantId = "eu-corp", userId = "x" });
+        await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.BadRequest, body: new { tenantId = "eu-corp" });
+        await SendAsync(HttpMethod.Get, "/admin/reports?format=pdf", HttpStatusCode.BadRequest, AuditSystem.ComplianceKey);
+    }
+
+    [Fact]
+    public async Task The_masked_record_of_a_request_is_served_by_request_id()
+    {
+        var id = (await PublishAsync("eu-corp", "lookup-user", 1))[0];
+        using var response = await system.Http.GetAsync($"{system.App.BaseAddress}/audit/requests/{id}", Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var record = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(id, record.RootElement.GetProperty("requestId").GetString());
+        Assert.StartsWith("psn_", record.RootElement.GetProperty("userId").GetString(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Contracts;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Audit.Tests.Ingestion;
+
+/// <summary>Alerts travel from a delivered event through the app and its sidecar's bindings.http to a local webhook receiver.</summary>
+public sealed class AlertDeliveryTests(AuditSystem system) : IClassFixture<AuditSystem>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_critical_category_raises_one_slack_and_one_pagerduty_alert_for_the_incident()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewCreated,
+                new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = "eu-corp", category = "sexual/minors", requestId = $"req-{i}" }, Ct);
+        }
+
+        await system.WaitAsync(() => Task.FromResult(system.Webhooks.Any(w => w.Path == "/hooks/slack") && system.Webhooks.Any(w => w.Path == "/hooks/pagerduty")),
+            TimeSpan.FromSeconds(60), "the alert webhooks");
+        // All three events are observed once the history folds them into the one alert.
+        JsonElement alert = default;
+        await system.WaitAsync(async () =>
+        {
+            using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
+            var alerts = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()
+                .Where(a => a.GetProperty("category").GetString() == "sexual/minors").ToList();
+            alert = alerts.FirstOrDefault();
+            return alerts.Count == 1 && alert.GetProperty("occurrences").GetInt32() == 3;
+        }, TimeSpan.FromSeconds(60), "the three events to fold into one alert");
+
+        Assert.Equal("critical", alert.GetProperty("severity").GetString());
+        var slack = Assert.Single(system.Webhooks, w => w.Path == "/hooks/slack");
+        Assert.Contains("CRITICAL", JsonDocument.Parse(slack.Body).RootElement.GetProperty("text").GetString(), StringComparison.Ordinal);
+        var pagerDuty = JsonDocument.Parse(Assert.Single(system.Webhooks, w => w.Path == "/hooks/pagerduty").Body).RootElement;
+        Assert.Equal("trigger", pagerDuty.GetProperty("event_action").GetString());
+        Assert.Equal("critical", pagerDuty.GetProperty("payload").GetProperty("severity").GetString());
+        Assert.Equal("test-routing-key", pagerDuty.GetProperty("routing_key").GetString());
+
+        using var ack = await system.Http.SendAsync(system.Admin(HttpMethod.Post, $"/admin/alerts/{alert.GetProperty("id").GetString()}/ack"), Ct);
+        var acked = await ack.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.Equal("root", acked.GetProperty("acknowledgedBy").GetString());
+    }
+}

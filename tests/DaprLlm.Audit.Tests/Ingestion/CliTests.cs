@@ -1,0 +1,81 @@
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Cli;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+using Spectre.Console;
+
+namespace DaprLlm.Audit.Tests.Ingestion;
+
+/// <summary>The admin CLI's audit commands against the running audit app (real HTTP, real sidecars).</summary>
+public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<(int Exit, string Output)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+        var exit = await CliApp.RunAsync([.. args, "--audit-url", system.App.BaseAddress], console);
+        return (exit, output.ToString());
+    }
+
+    private async Task PublishAsync(string tenant, string user)
+    {
+        var id = $"{tenant}-{Guid.NewGuid():N}";
+        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.RequestCompleted,
+            new RequestCompletedV1(id, "daprllm-demo", RequestCompletedV1.Outcomes.Completed, "stop", 1, 1, "allow", "allow", null, DateTimeOffset.UtcNow,
+                TenantId: tenant, UserId: user, Prompt: "hi"), Ct);
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Contains(id), TimeSpan.FromSeconds(60), "the event to be stored");
+    }
+
+    [Fact]
+    public async Task Audit_verify_prints_each_region_and_exits_zero_on_an_intact_chain()
+    {
+        await PublishAsync("eu-corp", "cli-user");
+        var (exit, output) = await RunAsync("audit", "verify", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains("eu", output, StringComparison.Ordinal);
+        Assert.Contains("us", output, StringComparison.Ordinal);
+        Assert.Contains("ok", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Subject_export_erase_report_and_retention_commands_work()
+    {
+        var tenant = "cli-" + Guid.NewGuid().ToString("N")[..6];
+        await PublishAsync(tenant, "cli-subject");
+
+        var (exit, output) = await RunAsync("subject", "export", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains("\"count\": 1", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync("subject", "erase", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--yes", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains("erased", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync("report", "--format", "csv", "--tenant", tenant, "--regions", "eu", "--admin-key", AuditSystem.ComplianceKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains("requests,,1", output, StringComparison.Ordinal);
+        Assert.Contains("erasures,,1", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync("retention", "run", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains("Records archived", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrong_key_fails_with_the_apis_message_and_exit_code_3()
+    {
+        var (exit, output) = await RunAsync("audit", "verify", "--admin-key", "not-a-valid-key-at-all");
+        Assert.Equal(3, exit);
+        Assert.Contains("X-Admin-Key", output, StringComparison.Ordinal);
+    }
+}

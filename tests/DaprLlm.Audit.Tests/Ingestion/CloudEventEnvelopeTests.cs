@@ -1,0 +1,39 @@
+using System.Text.Json;
+using DaprLlm.Audit.Ingestion;
+
+namespace DaprLlm.Audit.Tests.Ingestion;
+
+/// <summary>Reading the raw CloudEvent the sidecar delivers.</summary>
+public sealed class CloudEventEnvelopeTests
+{
+    [Fact]
+    public void The_data_outlives_the_request_document()
+    {
+        CloudEventEnvelope? envelope;
+        using (var document = JsonDocument.Parse("""{"id":"e1","type":"com.dapr.event.sent","source":"gateway","topic":"request.completed","data":{"requestId":"r1"}}"""))
+        {
+            Assert.True(CloudEventEnvelope.TryParse(document.RootElement, "request.completed", out envelope, out _));
+        }
+
+        Assert.Equal("r1", envelope!.Data.GetProperty("requestId").GetString());
+        Assert.Equal("request.completed", envelope.EventType);
+    }
+
+    [Fact]
+    public void Base64_data_and_custom_types_are_understood()
+    {
+        var data = Convert.ToBase64String("""{"reviewId":"rv"}"""u8.ToArray());
+        using var document = JsonDocument.Parse($$"""{"id":"e2","type":"daprllm.review.created.v1","source":"safety","data_base64":"{{data}}"}""");
+        Assert.True(CloudEventEnvelope.TryParse(document.RootElement, "review.created", out var envelope, out _));
+        Assert.Equal("rv", envelope!.Data.GetProperty("reviewId").GetString());
+        Assert.Equal("daprllm.review.created.v1", envelope.EventType);
+    }
+
+    [Fact]
+    public void An_event_without_an_id_is_refused()
+    {
+        using var document = JsonDocument.Parse("""{"type":"x","data":{}}""");
+        Assert.False(CloudEventEnvelope.TryParse(document.RootElement, "t", out _, out var error));
+        Assert.Contains("no id", error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,79 @@
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+
+namespace DaprLlm.Audit.Tests.Ingestion;
+
+/// <summary>
+/// The audit app and, separately, its sidecar are killed (SIGKILL) while events are being published; after restart
+/// every published event is stored exactly once. Real redis-server, real sidecars, the real app process.
+/// </summary>
+public sealed class CrashRecoveryTests(AuditSystem system) : IClassFixture<AuditSystem>
+{
+    private const int Events = 240;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private async Task<List<string>> PublishAsync(string prefix, int from, int to, string tenant)
+    {
+        var ids = new List<string>();
+        for (var n = from; n < to; n++)
+        {
+            var id = $"{prefix}-{n}";
+            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.RequestCompleted,
+                new RequestCompletedV1(id, "daprllm-demo", RequestCompletedV1.Outcomes.Completed, "stop", 3, 5, "allow", "allow", null, DateTimeOffset.UtcNow,
+                    TenantId: tenant, Region: "eu", UserId: $"user-{n % 7}", Prompt: $"prompt {n} from someone@example.com", Completion: "ok"), Ct);
+            ids.Add(id);
+        }
+
+        return ids;
+    }
+
+    private async Task AssertStoredExactlyOnceAsync(string region, List<string> published)
+    {
+        await system.WaitAsync(async () =>
+        {
+            var stored = await system.StoredRequestIdsAsync(region);
+            return published.All(stored.ToHashSet().Contains);
+        }, TimeSpan.FromSeconds(120), "every published event to be stored");
+        var storedIds = await system.StoredRequestIdsAsync(region);
+        var mine = storedIds.Where(id => published.Contains(id)).ToList();
+        Assert.Equal(published.Count, mine.Count);
+        Assert.Equal(published.Order(), mine.Order());
+
+        using var verify = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/verify"), Ct);
+        var body = await verify.Content.ReadAsStringAsync(Ct);
+        Assert.True(verify.IsSuccessStatusCode, body);
+        Assert.Contains("\"ok\":true", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_event_is_stored_exactly_once_when_the_audit_app_is_killed_mid_stream()
+    {
+        var prefix = "app-" + Guid.NewGuid().ToString("N")[..6];
+        var published = await PublishAsync(prefix, 0, Events / 2, "eu-corp");
+        // Kill while deliveries are in flight: some are committed but not yet acknowledged, some not yet committed.
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
+            TimeSpan.FromSeconds(60), "the first events to be stored");
+        await system.App.KillAsync();
+        published.AddRange(await PublishAsync(prefix, Events / 2, Events, "eu-corp"));
+        await system.App.StartAsync();
+
+        await AssertStoredExactlyOnceAsync("eu", published);
+    }
+
+    [Fact]
+    public async Task Every_event_is_stored_exactly_once_when_the_audit_sidecar_is_killed_mid_stream()
+    {
+        var prefix = "sidecar-" + Guid.NewGuid().ToString("N")[..6];
+        var published = await PublishAsync(prefix, 0, Events / 2, "eu-corp");
+        await system.WaitAsync(async () => (await system.StoredRequestIdsAsync("eu")).Count(id => id.StartsWith(prefix, StringComparison.Ordinal)) >= 10,
+            TimeSpan.FromSeconds(60), "the first events to be stored");
+        await system.AuditSidecar.KillAsync();
+        published.AddRange(await PublishAsync(prefix, Events / 2, Events, "eu-corp"));
+        await system.AuditSidecar.RestartAsync(TimeSpan.FromSeconds(90));
+
+        await AssertStoredExactlyOnceAsync("eu", published);
+    }
+}

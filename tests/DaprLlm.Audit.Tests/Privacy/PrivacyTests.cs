@@ -1,0 +1,120 @@
+using System.Text.Json;
+using DaprLlm.Audit.Configuration;
+using DaprLlm.Audit.Privacy;
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Contracts;
+
+namespace DaprLlm.Audit.Tests.Privacy;
+
+/// <summary>PII masking, pseudonyms, sealed originals, crypto-shredding erasure and subject access export.</summary>
+public sealed class PrivacyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static object Completed(string tenant, string user, string prompt) => new
+    {
+        requestId = "req-" + Guid.NewGuid().ToString("N")[..8],
+        model = "daprllm-demo",
+        outcome = "completed",
+        tenantId = tenant,
+        userId = user,
+        prompt,
+        completion = "Sure, I will write to you.",
+    };
+
+    private static void KeepOriginals(AuditOptions o) => o.Tenants["acme"] = new TenantPolicy { Region = "eu", KeepOriginals = true };
+
+    [Fact]
+    public async Task Stored_content_has_pii_replaced_by_typed_placeholders_and_the_user_pseudonymized()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "alice@example.com", "Mail me at alice@example.com or call +1 415 555 0132, card 4111 1111 1111 1111"));
+
+        var record = Assert.Single(await rig.AllHotAsync("eu"));
+        Assert.Contains("<EMAIL_ADDRESS>", record.Entry.Content, StringComparison.Ordinal);
+        Assert.Contains("<CREDIT_CARD>", record.Entry.Content, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice@example.com", record.Entry.Content, StringComparison.Ordinal);
+        Assert.DoesNotContain("4111", record.Entry.Content, StringComparison.Ordinal);
+        Assert.StartsWith("psn_", record.Entry.Subject, StringComparison.Ordinal);
+        Assert.Equal(record.Entry.Subject, JsonDocument.Parse(record.Entry.Content).RootElement.GetProperty("userId").GetString());
+        Assert.Null(record.Entry.Sealed);
+        Assert.DoesNotContain("alice@example.com", rig.RawBytesOf("eu"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pseudonyms_are_stable_per_tenant_and_differ_across_tenants()
+    {
+        var pseudonymizer = new Pseudonymizer(Entries.PseudonymKey);
+        Assert.Equal(pseudonymizer.Pseudonymize("acme", "u1"), pseudonymizer.Pseudonymize("acme", "u1"));
+        Assert.NotEqual(pseudonymizer.Pseudonymize("acme", "u1"), pseudonymizer.Pseudonymize("globex", "u1"));
+        Assert.NotEqual(pseudonymizer.Pseudonymize("acme", "u1"), new Pseudonymizer("another-key-0123456789"u8.ToArray()).Pseudonymize("acme", "u1"));
+    }
+
+    [Fact]
+    public async Task Originals_are_sealed_with_the_subject_key_and_readable_in_the_export()
+    {
+        await using var rig = await TrailRig.StartAsync(KeepOriginals);
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-42", "my email is bob@example.org"));
+
+        var record = Assert.Single(await rig.AllHotAsync("eu"));
+        Assert.NotNull(record.Entry.Sealed);
+        Assert.DoesNotContain("bob@example.org", rig.RawBytesOf("eu"), StringComparison.Ordinal);
+
+        var export = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-42", Ct);
+        var item = Assert.Single(export["records"]!.AsArray());
+        Assert.Equal("readable", (string?)item!["originalState"]);
+        Assert.Equal("my email is bob@example.org", (string?)item["original"]!["prompt"]);
+        Assert.Equal(record.Hash, (string?)export["manifest"]!["hashes"]![0]);
+    }
+
+    [Fact]
+    public async Task Erasure_shreds_the_key_records_itself_and_the_chain_still_verifies()
+    {
+        await using var rig = await TrailRig.StartAsync(KeepOriginals);
+        for (var i = 0; i < 3; i++)
+        {
+            await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-erase", $"secret {i}: carol@example.net"));
+            await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-keep", $"other {i}"));
+        }
+
+        var result = await rig.Subjects.EraseAsync(rig.Writer("eu"), "acme", "u-erase", "tester", Ct);
+        Assert.True(result.KeyDestroyed);
+
+        var export = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-erase", Ct);
+        var items = export["records"]!.AsArray();
+        Assert.Equal(4, items.Count); // three events and the erasure record itself
+        Assert.All(items.Where(i => (string?)i!["eventType"] == Topics.RequestCompleted), i =>
+        {
+            Assert.Equal("erased", (string?)i!["originalState"]);
+            Assert.Null(i["original"]);
+        });
+        Assert.Contains(items, i => (string?)i!["eventType"] == SubjectService.ErasureEventType);
+        Assert.DoesNotContain("carol@example.net", export.ToJsonString(), StringComparison.Ordinal);
+
+        var other = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-keep", Ct);
+        Assert.All(other["records"]!.AsArray(), i => Assert.Equal("readable", (string?)i!["originalState"]));
+
+        var report = await rig.VerifyAsync("eu");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+        Assert.Equal(7, report.RecordsChecked);
+    }
+
+    [Fact]
+    public void A_sealed_original_cannot_be_opened_under_another_record_id()
+    {
+        var key = SubjectSealer.NewKey();
+        var sealedText = SubjectSealer.Seal(key, "evt-1", "{\"a\":1}");
+        Assert.Equal("{\"a\":1}", SubjectSealer.Open(key, "evt-1", sealedText));
+        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => SubjectSealer.Open(key, "evt-2", sealedText));
+    }
+
+    [Fact]
+    public async Task Events_of_any_type_are_stored_with_their_type()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        await rig.IngestAsync(Topics.ReviewDecided, new { reviewId = "rv-1", tenantId = "acme", decision = "approved", note = "call 415-555-0132" });
+        var record = Assert.Single(await rig.AllHotAsync("eu"));
+        Assert.Equal(Topics.ReviewDecided, record.Entry.EventType);
+        Assert.Equal("rv-1", record.Entry.RefId);
+    }
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+
+namespace DaprLlm.Cli.Audit;
+
+/// <summary><c>audit verify</c> and <c>audit checkpoint</c>.</summary>
+public static class AuditCommands
+{
+    public static Command Build(CliGlobals globals, IAnsiConsole console)
+    {
+        var region = new Option<string?>("--region") { Description = "One region (default: every region the key holds)." };
+        var verify = new Command("verify", "Walk the hash chain (and archive manifests) and name the first altered, removed or inserted record.") { region };
+        verify.SetAction(async (parse, ct) =>
+        {
+            using var client = globals.Client(parse);
+            var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
+            AdminResponse? response = null;
+            await console.Status().StartAsync("Verifying the audit chain…", async _ => response = await client.GetAsync("admin/verify" + query, ct));
+            if (!response!.Ok)
+            {
+                return CliOutput.Fail(console, response);
+            }
+
+            var table = new Table().AddColumns("Region", "Result", "Records", "Checkpoints", "Segments", "Unsigned tail", "First problem");
+            var ok = true;
+            foreach (var report in response.Json.GetProperty("regions").EnumerateArray())
+            {
+                var good = report.GetProperty("ok").GetBoolean();
+                ok &= good;
+                var problem = report.GetProperty("firstProblem");
+                table.AddRow(
+                    new Text(report.GetProperty("region").GetString() ?? ""),
+                    new Markup(good ? "[green]ok[/]" : "[red]TAMPERED[/]"),
+                    new Text(report.GetProperty("recordsChecked").GetInt64().ToString(CultureInfo.InvariantCulture)),
+                    new Text(report.GetProperty("checkpointsChecked").GetInt32().ToString(CultureInfo.InvariantCulture)),
+                    new Text(report.GetProperty("segmentsChecked").GetInt32().ToString(CultureInfo.InvariantCulture)),
+                    new Text(report.GetProperty("unsignedTail").GetInt64().ToString(CultureInfo.InvariantCulture)),
+                    new Text(problem.ValueKind == System.Text.Json.JsonValueKind.Object
+                        ? $"seq {problem.GetProperty("seq").GetInt64()} {problem.GetProperty("kind").GetString()}: {problem.GetProperty("detail").GetString()}"
+                        : "-"));
+            }
+
+            console.Write(table);
+            return ok ? 0 : 1;
+        });
+
+        var checkpoint = new Command("checkpoint", "Sign the current head of each chain now.") { region };
+        checkpoint.SetAction(async (parse, ct) =>
+        {
+            using var client = globals.Client(parse);
+            var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
+            var response = await client.PostAsync("admin/checkpoint" + query, null, ct);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(console, response);
+        });
+
+        return new Command("audit", "The tamper-evident audit trail.") { verify, checkpoint };
+    }
+}

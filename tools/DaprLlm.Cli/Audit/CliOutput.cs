@@ -1,0 +1,29 @@
+using Spectre.Console;
+
+namespace DaprLlm.Cli.Audit;
+
+/// <summary>Shared output helpers: errors in red with a non-zero exit code, JSON pretty-printed, files written.</summary>
+public static class CliOutput
+{
+    public static int Fail(IAnsiConsole console, AdminResponse response)
+    {
+        console.MarkupLineInterpolated($"[red]error[/] ({response.Status}): {response.ErrorMessage}");
+        return response.Status is 401 or 403 ? 3 : 2;
+    }
+
+    public static async Task<int> WriteAsync(IAnsiConsole console, string text, string? outFile, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(outFile))
+        {
+            console.Profile.Out.Writer.WriteLine(text);
+            return 0;
+        }
+
+        await File.WriteAllTextAsync(outFile, text, cancellationToken);
+        console.MarkupLineInterpolated($"[green]wrote[/] {outFile} ({text.Length} characters)");
+        return 0;
+    }
+
+    public static string Pretty(AdminResponse response) =>
+        System.Text.Json.JsonSerializer.Serialize(response.Json, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+}

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+
+namespace DaprLlm.Cli.Audit;
+
+/// <summary><c>retention run</c>: archive records past their hot period and delete expired segments now.</summary>
+public static class RetentionCommands
+{
+    public static Command Build(CliGlobals globals, IAnsiConsole console)
+    {
+        var region = new Option<string?>("--region") { Description = "One region (default: every region the key holds)." };
+        var run = new Command("run", "Run the retention job now (safe to interrupt and rerun).") { region };
+        run.SetAction(async (parse, ct) =>
+        {
+            using var client = globals.Client(parse);
+            var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
+            AdminResponse? response = null;
+            await console.Status().StartAsync("Running retention…", async _ => response = await client.PostAsync("admin/retention/run" + query, null, ct));
+            if (!response!.Ok)
+            {
+                return CliOutput.Fail(console, response);
+            }
+
+            var table = new Table().AddColumns("Region", "Segments archived", "Records archived", "Segments deleted");
+            foreach (var result in response.Json.GetProperty("regions").EnumerateArray())
+            {
+                table.AddRow(result.GetProperty("region").GetString() ?? "",
+                    result.GetProperty("segmentsArchived").GetInt32().ToString(CultureInfo.InvariantCulture),
+                    result.GetProperty("recordsArchived").GetInt64().ToString(CultureInfo.InvariantCulture),
+                    result.GetProperty("segmentsDeleted").GetInt32().ToString(CultureInfo.InvariantCulture));
+            }
+
+            console.Write(table);
+            return 0;
+        });
+        return new Command("retention", "Hot → archive → deletion lifecycle of the audit trail.") { run };
+    }
+}

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace DaprLlm.Cli.Audit;
+
+/// <summary><c>subject export</c> (GDPR access) and <c>subject erase</c> (GDPR erasure by crypto-shredding).</summary>
+public static class SubjectCommands
+{
+    public static Command Build(CliGlobals globals, IAnsiConsole console)
+    {
+        var tenant = new Option<string>("--tenant") { Description = "Tenant id.", Required = true };
+        var user = new Option<string>("--user") { Description = "The end user's id as the gateway knows it.", Required = true };
+        var region = new Option<string?>("--region") { Description = "Region, when the tenant has no configured one." };
+        var output = new Option<string?>("--out") { Description = "Write to this file instead of the console." };
+        var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation." };
+
+        var export = new Command("export", "Every record of a data subject as JSON, with a manifest of record hashes.") { tenant, user, region, output };
+        export.SetAction(async (parse, ct) =>
+        {
+            using var client = globals.Client(parse);
+            var query = $"admin/subjects/export?tenantId={Uri.EscapeDataString(parse.GetValue(tenant)!)}&userId={Uri.EscapeDataString(parse.GetValue(user)!)}"
+                        + (parse.GetValue(region) is { } r ? "&region=" + Uri.EscapeDataString(r) : "");
+            var response = await client.GetAsync(query, ct);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), parse.GetValue(output), ct) : CliOutput.Fail(console, response);
+        });
+
+        var erase = new Command("erase", "Erase a data subject: destroy their key so every sealed copy is unreadable; recorded in the chain.") { tenant, user, region, yes };
+        erase.SetAction(async (parse, ct) =>
+        {
+            if (!parse.GetValue(yes) && !console.Confirm($"Erase user '{parse.GetValue(user)}' of tenant '{parse.GetValue(tenant)}'? This cannot be undone.", false))
+            {
+                console.MarkupLine("[yellow]cancelled[/]");
+                return 1;
+            }
+
+            using var client = globals.Client(parse);
+            var response = await client.PostAsync("admin/subjects/erase", new { tenantId = parse.GetValue(tenant), userId = parse.GetValue(user), region = parse.GetValue(region) }, ct);
+            if (!response.Ok)
+            {
+                return CliOutput.Fail(console, response);
+            }
+
+            console.MarkupLineInterpolated($"[green]erased[/] subject {response.Json.GetProperty("subject").GetString()} in {response.Json.GetProperty("region").GetString()} (key destroyed: {response.Json.GetProperty("keyDestroyed").GetBoolean()})");
+            return 0;
+        });
+
+        return new Command("subject", "GDPR operations on one data subject.") { export, erase };
+    }
+}

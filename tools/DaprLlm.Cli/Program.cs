@@ -1,0 +1,3 @@
+using DaprLlm.Cli;
+
+return await CliApp.RunAsync(args, Spectre.Console.AnsiConsole.Console);
