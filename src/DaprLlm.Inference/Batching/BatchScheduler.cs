@@ -56,6 +56,11 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
     public string ModelId { get; }
 
+    /// <summary>False after a decode step failed, until a step succeeds again (the gateway routes to a fallback tier).</summary>
+    public bool Healthy => !_lastStepFailed;
+
+    private volatile bool _lastStepFailed;
+
     public string ExecutionProvider { get; }
 
     public double QueueDepth => _queue.Reader.Count;
@@ -111,6 +116,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             {
                 // A failed step fails the requests in it, not the scheduler: the next request starts clean.
                 LogStepFailed(_logger, ModelId, e);
+                _lastStepFailed = true;
                 foreach (var row in _rows)
                 {
                     row.Job.Write(new GenerationEvent.Failed("the model failed while generating"));
@@ -312,6 +318,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _past = present;
         _pastLength = pastLength + 1;
         _metrics.Step(ModelId, ExecutionProvider, batch);
+        _lastStepFailed = false;
         using (logits)
         {
             var all = logits.GetTensorDataAsSpan<float>();
