@@ -27,7 +27,7 @@ string[] verses =
 ];
 List<int> Prompt(int i) => template.Render([new ChatMessage("user", verses[i % verses.Length])]);
 // EOS is ignored by asking for no end ids, so every stream produces exactly `tokens` tokens.
-SamplingParameters Params(int i) => new(tokens, 0.8, 1.0, 0, 1000 + i, []);
+SamplingParameters Params(int i, int? maxTokens = null) => new(maxTokens ?? tokens, 0.8, 1.0, 0, 1000 + i, []);
 
 BatchScheduler NewScheduler(int maxBatch, out string provider)
 {
@@ -36,10 +36,10 @@ BatchScheduler NewScheduler(int maxBatch, out string provider)
     return new BatchScheduler("bench", p, new OnnxDecoder(session, config), tokenizer, [], config.ContextLength, maxBatch, 1024, metrics, NullLogger.Instance);
 }
 
-async Task<(double TokensPerSecond, double[] Ttft, long Tokens)> RunAsync(BatchScheduler scheduler, int streams)
+async Task<(double TokensPerSecond, double[] Ttft, long Tokens)> RunAsync(BatchScheduler scheduler, int streams, int? maxTokens = null)
 {
     var started = Stopwatch.GetTimestamp();
-    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i), CancellationToken.None)).ToList();
+    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i, maxTokens), CancellationToken.None)).ToList();
     foreach (var job in jobs)
     {
         if (!scheduler.TryEnqueue(job))
@@ -72,38 +72,18 @@ double Percentile(double[] values, double p)
     return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
 
-// Raw loop: the same batched work (prefill each prompt, then one ORT call per step for all rows) with no
-// scheduler, channels, sampling parameters or text handling around it.
-double RawLoop(int streams)
+// Raw loop: the same batched work (one batched prefill, then one ORT call per step for all rows, greedy) with
+// no scheduler, channels, sampling parameters or text handling around it.
+double RawLoop(OnnxDecoder decoder, int streams)
 {
-    var (session, _) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), providers, 0, NullLogger.Instance);
-    using var decoder = new OnnxDecoder(session, config);
     var started = Stopwatch.GetTimestamp();
-    var prompts = Enumerable.Range(0, streams).Select(Prompt).ToList();
-    var prefills = prompts.Select(p => decoder.Prefill(p)).ToList();
+    var prompts = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(i)).ToList();
+    var (logits0, past) = decoder.PrefillBatch(prompts);
     var length = prompts.Max(p => p.Count);
-    var heads = config.KvHeads;
-    var hd = config.HeadSize;
-    var past = new Microsoft.ML.OnnxRuntime.OrtValue[config.Layers * 2];
-    for (var t = 0; t < past.Length; t++)
-    {
-        var dst = new float[streams * heads * length * hd];
-        for (var i = 0; i < streams; i++)
-        {
-            var src = prefills[i].Kv[t].GetTensorDataAsSpan<float>();
-            var len = prompts[i].Count;
-            for (var h = 0; h < heads; h++)
-            {
-                src.Slice(h * len * hd, len * hd).CopyTo(dst.AsSpan(((i * heads + h) * length + length - len) * hd));
-            }
-        }
-
-        past[t] = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(dst, [streams, heads, length, hd]);
-    }
-
     var pads = prompts.Select(p => length - p.Count).ToArray();
     var positions = prompts.Select(p => (long)p.Count).ToArray();
-    var next = prefills.Select(p => (long)Sampler.ArgMax(p.Logits)).ToArray();
+    var vocab0 = logits0.Length / streams;
+    var next = Enumerable.Range(0, streams).Select(i => (long)Sampler.ArgMax(logits0.AsSpan(i * vocab0, vocab0))).ToArray();
     for (var step = 1; step < tokens; step++)
     {
         var (logits, present) = decoder.Step(streams, length, next, positions, pads, past);
@@ -123,6 +103,11 @@ double RawLoop(int streams)
         }
 
         logits.Dispose();
+    }
+
+    foreach (var v in past)
+    {
+        v.Dispose();
     }
 
     return streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -156,19 +141,48 @@ using (var scheduler = NewScheduler(32, out _))
     var idle = new List<double>();
     for (var i = 0; i < 16; i++)
     {
-        idle.AddRange((await RunAsync(scheduler, 1)).Ttft);
+        idle.AddRange((await RunAsync(scheduler, 1, maxTokens: 2)).Ttft);
     }
 
-    var loaded = new List<double>();
+    var burst = new List<double>();
     for (var round = 0; round < 3; round++)
     {
-        loaded.AddRange((await RunAsync(scheduler, 16)).Ttft);
+        burst.AddRange((await RunAsync(scheduler, 16)).Ttft);
     }
 
-    Console.WriteLine($"TTFT idle p50 {Percentile([.. idle], 0.5):F1} ms p95 {Percentile([.. idle], 0.95):F1} ms; " +
-        $"16 concurrent p50 {Percentile([.. loaded], 0.5):F1} ms p95 {Percentile([.. loaded], 0.95):F1} ms " +
-        $"(p50 ratio {Percentile([.. loaded], 0.5) / Percentile([.. idle], 0.5):F2}x)");
-    var service = (await RunAsync(scheduler, 16)).TokensPerSecond;
-    var raw = RawLoop(16);
+    // Steady state: 16 long streams decode while single requests arrive one after another.
+    var background = Enumerable.Range(0, 16)
+        .Select(i => new GenerationJob(Prompt(i), new SamplingParameters(config.ContextLength - 40, 0.8, 1.0, 0, 2000 + i, []), CancellationToken.None))
+        .ToList();
+    background.ForEach(j => scheduler.TryEnqueue(j));
+    while (background.Any(j => j.FirstTokenAt is null))
+    {
+        await Task.Delay(1);
+    }
+
+    var underLoad = new List<double>();
+    for (var i = 0; i < 16 && background.All(j => !j.Events.Completion.IsCompleted); i++)
+    {
+        underLoad.AddRange((await RunAsync(scheduler, 1, maxTokens: 2)).Ttft);
+    }
+
+    await Task.WhenAll(background.Select(async j => { await foreach (var _ in j.Events.ReadAllAsync()) { } }));
+    double P(List<double> v, double p) => Percentile([.. v], p);
+    Console.WriteLine($"TTFT idle p50 {P(idle, 0.5):F1} ms p95 {P(idle, 0.95):F1} ms");
+    Console.WriteLine($"TTFT of a request arriving while 16 streams decode ({underLoad.Count} samples): p50 {P(underLoad, 0.5):F1} ms p95 {P(underLoad, 0.95):F1} ms " +
+        $"(p50 {P(underLoad, 0.5) / P(idle, 0.5):F2}x idle, p95 {P(underLoad, 0.95) / P(idle, 0.95):F2}x idle)");
+    Console.WriteLine($"TTFT of 16 requests arriving together: p50 {P(burst, 0.5):F1} ms p95 {P(burst, 0.95):F1} ms");
+    var (rawSession, _) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), providers, 0, NullLogger.Instance);
+    using var rawDecoder = new OnnxDecoder(rawSession, config);
+    RawLoop(rawDecoder, 16); // warm-up, like the scheduler's
+    var service = 0.0;
+    var raw = 0.0;
+    for (var round = 0; round < 3; round++)
+    {
+        // Interleaved and best-of-3: the machine is shared, so take each side's least disturbed run.
+        service = Math.Max(service, (await RunAsync(scheduler, 16)).TokensPerSecond);
+        raw = Math.Max(raw, RawLoop(rawDecoder, 16));
+    }
+
     Console.WriteLine($"16 streams: scheduler {service:F0} tok/s, raw ORT loop {raw:F0} tok/s, efficiency {service / raw:F2}");
 }

@@ -107,6 +107,31 @@ public sealed class OnnxDecoderTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Batched_left_padded_prefill_gives_each_prompt_its_solo_logits_and_kv()
+    {
+        var template = ChatTemplate.For(_tokenizer);
+        IReadOnlyList<int> a = template.Render([new("user", "Jesus wept.")]);
+        IReadOnlyList<int> b = template.Render([new("user", "The LORD is my shepherd; I shall not want.")]);
+
+        var (batch, batchKv) = _decoder.PrefillBatch([a, b]);
+        var (soloA, soloAKv) = _decoder.Prefill(a);
+        var (soloB, soloBKv) = _decoder.Prefill(b);
+
+        var vocab = soloA.Length;
+        AssertClose(soloA, batch.AsSpan(0, vocab));
+        AssertClose(soloB, batch.AsSpan(vocab, vocab));
+        // Row 0 is left-padded: its KV sits at the end of each head's positions.
+        var longest = b.Count;
+        var width = _config.HeadSize;
+        var rowA = batchKv[0].GetTensorDataAsSpan<float>().Slice((longest - a.Count) * width, a.Count * width);
+        AssertClose(soloAKv[0].GetTensorDataAsSpan<float>()[..(a.Count * width)], rowA);
+        foreach (var v in batchKv.Concat(soloAKv).Concat(soloBKv))
+        {
+            v.Dispose();
+        }
+    }
+
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
     {
         Assert.Equal(expected.Length, actual.Length);

@@ -22,19 +22,12 @@ internal sealed class BatchRow(GenerationJob job, TextAccumulator text)
 
     public int CompletionTokens { get; set; }
 
-    /// <summary>The prefill KV until the row is merged into the batch tensors.</summary>
+    /// <summary>The prefill KV (shared by the rows prefilled together) until the row is merged into the batch.</summary>
     public OrtValue[]? PendingKv { get; set; }
 
-    public void DisposePending()
-    {
-        if (PendingKv is { } kv)
-        {
-            foreach (var v in kv)
-            {
-                v.Dispose();
-            }
+    /// <summary>This row's index in <see cref="PendingKv"/>.</summary>
+    public int PendingIndex { get; set; }
 
-            PendingKv = null;
-        }
-    }
+    /// <summary>Padded length of <see cref="PendingKv"/>.</summary>
+    public int PendingLength { get; set; }
 }

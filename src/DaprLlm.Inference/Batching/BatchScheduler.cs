@@ -56,6 +56,11 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
     public string ModelId { get; }
 
+    /// <summary>False after a decode step failed, until a step succeeds again (the gateway routes to a fallback tier).</summary>
+    public bool Healthy => !_lastStepFailed;
+
+    private volatile bool _lastStepFailed;
+
     public string ExecutionProvider { get; }
 
     public double QueueDepth => _queue.Reader.Count;
@@ -92,6 +97,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 changed |= RemoveCancelled();
                 if (_rows.Count == 0)
                 {
+                    ReleasePrefills();
                     ReleasePast();
                     continue;
                 }
@@ -111,13 +117,14 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             {
                 // A failed step fails the requests in it, not the scheduler: the next request starts clean.
                 LogStepFailed(_logger, ModelId, e);
+                _lastStepFailed = true;
                 foreach (var row in _rows)
                 {
                     row.Job.Write(new GenerationEvent.Failed("the model failed while generating"));
-                    row.DisposePending();
                 }
 
                 _rows.Clear();
+                ReleasePrefills();
                 ReleasePast();
             }
         }
@@ -125,8 +132,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         foreach (var row in _rows)
         {
             row.Job.Write(new GenerationEvent.Failed("the inference service is shutting down"));
-            row.DisposePending();
         }
+
+        ReleasePrefills();
 
         while (_queue.Reader.TryRead(out var queued))
         {
@@ -136,34 +144,75 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         ReleasePast();
     }
 
-    /// <summary>Prefills queued requests into free slots; returns whether any joined.</summary>
+    /// <summary>
+    /// Prefills queued requests into free slots, all in one ONNX Runtime call so a burst of arrivals costs one
+    /// prefill, not one each (time to first token); returns whether any joined.
+    /// </summary>
     private bool Admit()
     {
-        var joined = false;
-        while (_rows.Count < _maxBatch && _queue.Reader.TryRead(out var job))
+        var admitted = new List<BatchRow>();
+        while (_rows.Count + admitted.Count < _maxBatch && _queue.Reader.TryRead(out var job))
         {
+            var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop));
             if (job.CancellationToken.IsCancellationRequested)
             {
-                Finish(new BatchRow(job, new TextAccumulator(job.Parameters.Stop)), "cancelled", flush: false);
+                Finish(row, "cancelled", flush: false);
                 continue;
             }
 
-            var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop));
-            var (logits, kv) = _decoder.Prefill(job.PromptIds);
+            admitted.Add(row);
+        }
+
+        if (admitted.Count == 0)
+        {
+            return false;
+        }
+
+        var (logits, kv) = _decoder.PrefillBatch(admitted.Select(r => r.Job.PromptIds).ToList());
+        _prefills.Add(kv);
+        var longest = admitted.Max(r => r.Job.PromptIds.Count);
+        var vocab = logits.Length / admitted.Count;
+        var joined = false;
+        for (var i = 0; i < admitted.Count; i++)
+        {
+            var row = admitted[i];
             row.PendingKv = kv;
-            row.Length = job.PromptIds.Count;
-            if (Accept(row, logits))
+            row.PendingIndex = i;
+            row.PendingLength = longest;
+            row.Length = row.Job.PromptIds.Count;
+            if (Accept(row, logits.AsSpan(i * vocab, vocab)))
             {
                 _rows.Add(row);
                 joined = true;
             }
-            else
-            {
-                row.DisposePending();
-            }
+        }
+
+        if (!joined)
+        {
+            ReleasePrefills();
         }
 
         return joined;
+    }
+
+    // Prefill outputs are shared by the rows prefilled together; they are freed once merged into the batch.
+    private readonly List<OrtValue[]> _prefills = [];
+
+    private void ReleasePrefills()
+    {
+        foreach (var kv in _prefills)
+        {
+            foreach (var v in kv)
+            {
+                v.Dispose();
+            }
+        }
+
+        _prefills.Clear();
+        foreach (var row in _rows)
+        {
+            row.PendingKv = null;
+        }
     }
 
     private bool RemoveCancelled()
@@ -174,7 +223,6 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             if (_rows[i].Job.CancellationToken.IsCancellationRequested)
             {
                 Finish(_rows[i], "cancelled", flush: false);
-                _rows[i].DisposePending();
                 _rows.RemoveAt(i);
                 removed = true;
             }
@@ -262,7 +310,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 if (row.PendingKv is { } pending)
                 {
                     src = pending[t].GetTensorDataAsSpan<float>();
-                    (srcRow, srcLength, srcPad) = (0, row.Length, 0);
+                    (srcRow, srcLength, srcPad) = (row.PendingIndex, row.PendingLength, row.PendingLength - row.Length);
                 }
                 else
                 {
@@ -281,10 +329,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         ReleasePast();
+        ReleasePrefills();
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
-            row.DisposePending();
             row.BatchIndex = i;
             row.Pad = length - row.Length;
         }
@@ -312,6 +360,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _past = present;
         _pastLength = pastLength + 1;
         _metrics.Step(ModelId, ExecutionProvider, batch);
+        _lastStepFailed = false;
         using (logits)
         {
             var all = logits.GetTensorDataAsSpan<float>();

@@ -45,7 +45,7 @@ public sealed class ModelRegistry : IDisposable
 
         return lazy.Value.Status switch
         {
-            TaskStatus.RanToCompletion => "ready",
+            TaskStatus.RanToCompletion => lazy.Value.Result.Scheduler is { Healthy: false } ? "failed" : "ready",
             TaskStatus.Faulted or TaskStatus.Canceled => "failed",
             _ => "loading",
         };
@@ -60,7 +60,7 @@ public sealed class ModelRegistry : IDisposable
         await Task.WhenAll(warm);
     }
 
-    public bool WarmModelsReady => options.Value.Models.Where(kv => kv.Value.Warm).All(kv => Status(kv.Key) == "ready");
+    public bool WarmModelsReady => options.Value.Models.Where(kv => kv.Value.Warm).All(kv => IfLoaded(kv.Key) is not null);
 
     public void Dispose()
     {

@@ -55,24 +55,46 @@ public sealed class OnnxDecoder : IDisposable
     /// <summary>Runs a whole prompt for one new row; returns last-position logits and the row's KV (presents).</summary>
     public (float[] Logits, OrtValue[] Kv) Prefill(IReadOnlyList<int> promptIds)
     {
-        var n = promptIds.Count;
-        var ids = new long[n];
-        var positions = new long[n];
-        var mask = new long[n];
-        for (var i = 0; i < n; i++)
+        var (logits, kv) = PrefillBatch([promptIds]);
+        return (logits, kv);
+    }
+
+    /// <summary>
+    /// Runs several prompts in one call, left-padded to the longest and masked, so their KV comes out in the
+    /// batch layout ([n, H, longest, hd], row i padded by longest − length). Returns each row's last-position
+    /// logits, concatenated ([n × vocab]), and the presents.
+    /// </summary>
+    public (float[] Logits, OrtValue[] Kv) PrefillBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
+    {
+        var rows = prompts.Count;
+        var longest = 0;
+        foreach (var p in prompts)
         {
-            ids[i] = promptIds[i];
-            positions[i] = i;
-            mask[i] = 1;
+            longest = Math.Max(longest, p.Count);
+        }
+
+        var ids = new long[rows * longest];
+        var positions = new long[rows * longest];
+        var mask = new long[rows * longest];
+        for (var r = 0; r < rows; r++)
+        {
+            var prompt = prompts[r];
+            var pad = longest - prompt.Count;
+            for (var i = 0; i < prompt.Count; i++)
+            {
+                ids[r * longest + pad + i] = prompt[i];
+                positions[r * longest + pad + i] = i;
+                mask[r * longest + pad + i] = 1;
+            }
         }
 
         var emptyPast = new OrtValue[_config.Layers * 2];
         for (var i = 0; i < emptyPast.Length; i++)
         {
-            emptyPast[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [1, _config.KvHeads, 0, _config.HeadSize]);
+            emptyPast[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [rows, _config.KvHeads, 0, _config.HeadSize]);
         }
 
-        var outputs = Run(1, n, ids, positions, mask, emptyPast);
+        var outputs = Run(rows, longest, ids, positions, mask, emptyPast);
         foreach (var v in emptyPast)
         {
             v.Dispose();
@@ -80,7 +102,13 @@ public sealed class OnnxDecoder : IDisposable
 
         using var logits = outputs[0];
         var vocab = (int)logits.GetTensorTypeAndShape().Shape[2];
-        var last = logits.GetTensorDataAsSpan<float>().Slice((n - 1) * vocab, vocab).ToArray();
+        var all = logits.GetTensorDataAsSpan<float>();
+        var last = new float[rows * vocab];
+        for (var r = 0; r < rows; r++)
+        {
+            all.Slice((r * longest + longest - 1) * vocab, vocab).CopyTo(last.AsSpan(r * vocab));
+        }
+
         return (last, outputs[1..]);
     }
 
