@@ -44,6 +44,26 @@ public sealed class SafetyEngine
             Stopwatch.GetElapsedTime(started, afterRules).TotalMicroseconds, Stopwatch.GetElapsedTime(afterRules, afterModel).TotalMicroseconds);
     }
 
+    /// <summary>The same decisions as <see cref="Evaluate"/> for many texts, with batched embeddings (evaluation, bulk checks).</summary>
+    public IReadOnlyList<SafetyAssessment> EvaluateBatch(IReadOnlyList<string> texts, ModerationDirection direction, SafetyPolicy? policy = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        policy ??= DefaultPolicy;
+        var ruleEngine = RulesFor(policy);
+        var started = Stopwatch.GetTimestamp();
+        var rules = texts.Select(ruleEngine.Evaluate).ToArray();
+        var afterRules = Stopwatch.GetTimestamp();
+        var scores = Model.ScoreBatch(texts);
+        var afterModel = Stopwatch.GetTimestamp();
+        var ruleMicroseconds = Stopwatch.GetElapsedTime(started, afterRules).TotalMicroseconds / Math.Max(1, texts.Count);
+        var modelMicroseconds = Stopwatch.GetElapsedTime(afterRules, afterModel).TotalMicroseconds / Math.Max(1, texts.Count);
+        return [.. texts.Select((_, i) =>
+        {
+            var (decision, categoryDecisions, top, reasons) = Route(scores[i], rules[i], direction, policy);
+            return new SafetyAssessment(decision, scores[i], categoryDecisions, top, reasons, rules[i], policy.Version, ruleMicroseconds, modelMicroseconds);
+        })];
+    }
+
     /// <summary>
     /// Confidence routing: combines the jailbreak score with the injection heuristics, drops input-only categories
     /// for output, then applies the policy's thresholds, rule hits and PII action. Public so the training tool

@@ -11,6 +11,8 @@ namespace DaprLlm.Safety.Classification.Evaluation;
 /// </summary>
 public static class DatasetEvaluator
 {
+    private const int ChunkSize = 512;
+
     public static FileEvaluation Evaluate(string path, SafetyEngine engine)
     {
         ArgumentNullException.ThrowIfNull(engine);
@@ -19,9 +21,8 @@ public static class DatasetEvaluator
         var labels = new List<bool>();
         var categoryScores = new Dictionary<string, (List<double> Scores, List<bool> Labels)>(StringComparer.Ordinal);
         SpanScorer? spans = null;
-        foreach (var row in LabelledRow.ReadFile(path))
+        foreach (var (row, assessment) in Assess(path, engine))
         {
-            var assessment = engine.Evaluate(row.Text, ModerationDirection.Input);
             scores.Add(assessment.MaxScore);
             predicted.Add(assessment.Decision != Decisions.Allow);
             labels.Add(row.Label == 1);
@@ -53,6 +54,26 @@ public static class DatasetEvaluator
                 .ToDictionary(k => k, k => BinaryMetrics.AveragePrecision(categoryScores[k].Scores, categoryScores[k].Labels), StringComparer.Ordinal);
         var threshold = engine.DefaultPolicy.Categories.Values.Min(t => t.Allow);
         return new FileEvaluation(Path.GetFileName(path), labels.Count, BinaryMetrics.AveragePrecision(scores, labels), confusion, threshold, categories, spans);
+    }
+
+    // Rows of similar length share one embedding call (little padding); decisions are the engine's, row by row.
+    private static IEnumerable<(LabelledRow Row, SafetyAssessment Assessment)> Assess(string path, SafetyEngine engine)
+    {
+        foreach (var chunk in LabelledRow.ReadFile(path).Chunk(ChunkSize))
+        {
+            var order = Enumerable.Range(0, chunk.Length).OrderBy(i => chunk[i].Text.Length).ToArray();
+            var sorted = engine.EvaluateBatch([.. order.Select(i => chunk[i].Text)], ModerationDirection.Input);
+            var assessments = new SafetyAssessment[chunk.Length];
+            for (var k = 0; k < order.Length; k++)
+            {
+                assessments[order[k]] = sorted[k];
+            }
+
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                yield return (chunk[i], assessments[i]);
+            }
+        }
     }
 }
 
