@@ -22,6 +22,7 @@ public sealed class ReviewService(
     DaprClient dapr,
     DaprWorkflowClient workflows,
     ReviewQueueNotifier notifier,
+    ReviewMetrics metrics,
     IOptions<ReviewOptions> options,
     TimeProvider time) : IReviewEscalation
 {
@@ -39,7 +40,11 @@ public sealed class ReviewService(
             item.Severity, item.PolicyVersion, item.Conversation, ReviewPolicy.Priority(item.Severity, item.Categories),
             policy.DefaultDecision(item), policy.ModelSuggestion(item.Categories), now, now + sla,
             ReviewStatuses.Pending, ReviewStatuses.StandardQueue);
-        await store.CreateAsync(stored, cancellationToken);
+        if (await store.CreateAsync(stored, cancellationToken))
+        {
+            metrics.Created(stored);
+        }
+
         try
         {
             await workflows.ScheduleNewWorkflowAsync(ReviewNames.Workflow, id,
@@ -65,7 +70,7 @@ public sealed class ReviewService(
     /// <summary>The open items this reviewer may work, highest priority first, then nearest deadline.</summary>
     public async Task<IReadOnlyList<ReviewItem>> QueueAsync(Reviewer reviewer, CancellationToken cancellationToken) =>
         (await store.ListOpenAsync(cancellationToken))
-            .Where(reviewer.CanWork)
+            .Where(i => i.IsOpen && reviewer.CanWork(i))
             .OrderByDescending(i => i.Priority)
             .ThenBy(i => i.SlaDeadline)
             .ThenBy(i => i.Id, StringComparer.Ordinal)

@@ -17,6 +17,7 @@ public static class ReviewSetup
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddDaprClient();
         builder.Services.AddSingleton<ReviewStore>();
+        builder.Services.AddSingleton<ReviewMetrics>();
         builder.Services.AddSingleton<FeedbackStore>();
         builder.Services.AddSingleton<ReviewPolicy>();
         builder.Services.AddSingleton<ReviewQueueNotifier>();

@@ -16,13 +16,18 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
     private const int MaxAttempts = 50;
     private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
 
-    public async Task CreateAsync(ReviewItem item, CancellationToken cancellationToken)
+    /// <summary>Stores a new item; false when one with the same id exists already (a retried escalation).</summary>
+    public async Task<bool> CreateAsync(ReviewItem item, CancellationToken cancellationToken)
     {
         // First-write: a retried escalation with the same id cannot overwrite an item a reviewer already worked on.
-        if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + item.Id, item, "", FirstWrite, cancellationToken: cancellationToken))
+        var created = await dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + item.Id, item, "", FirstWrite, cancellationToken: cancellationToken);
+        // Indexed on a retry too, in case the first attempt stopped between the two writes.
+        if (created || (await GetAsync(item.Id, cancellationToken))?.IsOpen == true)
         {
             await UpdateIndexAsync(OpenIndexKey, ids => Add(ids, item.Id, int.MaxValue), cancellationToken);
         }
+
+        return created;
     }
 
     public Task<ReviewItem?> GetAsync(string id, CancellationToken cancellationToken) =>

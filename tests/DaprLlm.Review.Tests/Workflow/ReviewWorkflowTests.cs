@@ -151,6 +151,24 @@ public sealed class ReviewWorkflowTests
     }
 
     [Fact]
+    public async Task An_unreachable_client_webhook_does_not_undo_the_decision()
+    {
+        // Nothing listens on this port.
+        await using var host = await ReviewHost.StartAsync(Long, $"http://127.0.0.1:{Ports.GetFree()}/hook");
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Block, [], null, Ct);
+
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(Wait);
+        var workflow = await host.Workflows.WaitForWorkflowCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(Dapr.Workflow.WorkflowRuntimeStatus.Completed, workflow.RuntimeStatus);
+        Assert.Equal(ReviewStatuses.Blocked, workflow.ReadOutputAs<ReviewStatus>()!.Status);
+        Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id));
+    }
+
+    [Fact]
     public async Task Concurrent_claims_have_exactly_one_winner()
     {
         await using var host = await ReviewHost.StartAsync(Long);

@@ -10,7 +10,7 @@ namespace DaprLlm.Safety.Review.Activities;
 /// Stores a human decision as a labelled example, publishes review.decided (audit and the gateway consume it) and
 /// returns the final status.
 /// </summary>
-public sealed class PublishDecisionActivity(ReviewStore store, FeedbackStore feedback, DaprClient dapr, ReviewQueueNotifier notifier) : WorkflowActivity<string, ReviewStatus>
+public sealed class PublishDecisionActivity(ReviewStore store, FeedbackStore feedback, DaprClient dapr, ReviewQueueNotifier notifier, ReviewMetrics metrics) : WorkflowActivity<string, ReviewStatus>
 {
     public override async Task<ReviewStatus> RunAsync(WorkflowActivityContext context, string reviewId)
     {
@@ -23,6 +23,7 @@ public sealed class PublishDecisionActivity(ReviewStore store, FeedbackStore fee
 
         await dapr.PublishEventAsync(DaprComponents.PubSub, ReviewNames.DecidedTopic, item.ToDecidedEvent());
         notifier.Notify();
+        metrics.Decided(item);
         return item.ToStatus();
     }
 }

@@ -11,10 +11,18 @@ namespace DaprLlm.Safety.Review.Workflows;
 /// </summary>
 public sealed class ReviewWorkflow : Workflow<ReviewWorkflowInput, ReviewStatus>
 {
+    // Activities talk to the sidecar; a restart of it mid-call must not fail the review, so each is retried.
+    private static readonly WorkflowTaskOptions Retried = new(new WorkflowRetryPolicy(
+        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
+    // The client's webhook is best effort: a few quick tries, then the review completes anyway.
+    private static readonly WorkflowTaskOptions WebhookRetried = new(new WorkflowRetryPolicy(
+        maxNumberOfAttempts: 3, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2));
+
     public override async Task<ReviewStatus> RunAsync(WorkflowContext context, ReviewWorkflowInput input)
     {
         var id = input.ReviewId;
-        await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id);
+        await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id, Retried);
         var escalated = false;
         while (true)
         {
@@ -23,7 +31,7 @@ public sealed class ReviewWorkflow : Workflow<ReviewWorkflowInput, ReviewStatus>
             {
                 // Nobody answered in time; the activity keeps a decision that won the race against the timer.
                 status = await context.CallActivityAsync<string>(
-                    escalated ? nameof(ApplyDefaultDecisionActivity) : nameof(EscalateReviewActivity), id);
+                    escalated ? nameof(ApplyDefaultDecisionActivity) : nameof(EscalateReviewActivity), id, Retried);
             }
 
             if (ReviewStatuses.IsFinal(status))
@@ -34,14 +42,21 @@ public sealed class ReviewWorkflow : Workflow<ReviewWorkflowInput, ReviewStatus>
             if (status == ReviewStatuses.Escalated && !escalated)
             {
                 escalated = true;
-                await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id);
+                await context.CallActivityAsync<bool>(nameof(NotifyReviewersActivity), id, Retried);
             }
         }
 
-        var decided = await context.CallActivityAsync<ReviewStatus>(nameof(PublishDecisionActivity), id);
+        var decided = await context.CallActivityAsync<ReviewStatus>(nameof(PublishDecisionActivity), id, Retried);
         if (input.CallWebhook)
         {
-            await context.CallActivityAsync<bool>(nameof(CallClientWebhookActivity), id);
+            try
+            {
+                await context.CallActivityAsync<bool>(nameof(CallClientWebhookActivity), id, WebhookRetried);
+            }
+            catch (WorkflowTaskFailedException)
+            {
+                // The decision stands and is published; an unreachable client webhook does not undo it.
+            }
         }
 
         return decided;
@@ -59,6 +74,6 @@ public sealed class ReviewWorkflow : Workflow<ReviewWorkflowInput, ReviewStatus>
             return null;
         }
 
-        return await context.CallActivityAsync<string>(nameof(GetReviewStatusActivity), id);
+        return await context.CallActivityAsync<string>(nameof(GetReviewStatusActivity), id, Retried);
     }
 }
