@@ -55,7 +55,9 @@ public static class JsonBody
         {
             // A reader error (syntax, truncation, invalid UTF-8) is malformed JSON; otherwise the path names the field
             // with a wrong type. The exception's own text may quote internals, so it is never echoed.
-            var syntax = e.InnerException is not null;
+            var syntax = e.InnerException is { } inner
+                && (inner.GetType().Name == "JsonReaderException" || inner is System.Text.DecoderFallbackException
+                    || inner.Message.Contains("UTF-8", StringComparison.Ordinal));
             var param = syntax || string.IsNullOrEmpty(e.Path) || e.Path == "$" ? null : e.Path.TrimStart('$', '.');
             var message = param is null
                 ? "We could not parse the JSON body of your request. It must be a valid UTF-8 JSON object."
