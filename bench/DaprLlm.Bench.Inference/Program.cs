@@ -126,6 +126,9 @@ foreach (var streams in new[] { 1, 4, 16, 32 })
 {
     using var serial = NewScheduler(1, out _);
     using var batched = NewScheduler(32, out _);
+    // Fresh sessions are slow for their first calls (allocation, kernel selection): warm both before measuring.
+    await RunAsync(serial, 2, maxTokens: 16);
+    await RunAsync(batched, streams, maxTokens: 16);
     var one = await RunAsync(serial, streams);
     var many = await RunAsync(batched, streams);
     if (one.Tokens != many.Tokens)

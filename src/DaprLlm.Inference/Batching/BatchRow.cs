@@ -22,6 +22,9 @@ internal sealed class BatchRow(GenerationJob job, TextAccumulator text)
 
     public int CompletionTokens { get; set; }
 
+    /// <summary>Finished (stop, length, cancelled); the row is dropped at the next compaction.</summary>
+    public bool Done { get; set; }
+
     /// <summary>The prefill KV (shared by the rows prefilled together) until the row is merged into the batch.</summary>
     public OrtValue[]? PendingKv { get; set; }
 

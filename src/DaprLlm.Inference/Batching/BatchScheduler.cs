@@ -95,8 +95,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
                 var changed = Admit();
                 changed |= RemoveCancelled();
-                if (_rows.Count == 0)
+                if (_rows.TrueForAll(r => r.Done))
                 {
+                    _rows.Clear();
                     ReleasePrefills();
                     ReleasePast();
                     continue;
@@ -151,7 +152,8 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private bool Admit()
     {
         var admitted = new List<BatchRow>();
-        while (_rows.Count + admitted.Count < _maxBatch && _queue.Reader.TryRead(out var job))
+        var live = _rows.Count(r => !r.Done);
+        while (live + admitted.Count < _maxBatch && _queue.Reader.TryRead(out var job))
         {
             var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop));
             if (job.CancellationToken.IsCancellationRequested)
@@ -220,10 +222,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         var removed = false;
         for (var i = _rows.Count - 1; i >= 0; i--)
         {
-            if (_rows[i].Job.CancellationToken.IsCancellationRequested)
+            if (!_rows[i].Done && _rows[i].Job.CancellationToken.IsCancellationRequested)
             {
                 Finish(_rows[i], "cancelled", flush: false);
-                _rows.RemoveAt(i);
+                _rows[i].Done = true;
                 removed = true;
             }
         }
@@ -289,6 +291,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     /// <summary>Copies every row's KV history into fresh tensors sized to the longest row, left-padded.</summary>
     private void Rebuild()
     {
+        _rows.RemoveAll(r => r.Done);
         var heads = _decoder.Config.KvHeads;
         var hd = _decoder.Config.HeadSize;
         var batch = _rows.Count;
@@ -366,35 +369,44 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             var all = logits.GetTensorDataAsSpan<float>();
             var vocab = all.Length / batch;
             var kvPositions = 0;
-            var finished = false;
+            var live = 0;
+            var compact = false;
             for (var i = 0; i < batch; i++)
             {
                 var row = _rows[i];
                 row.Length++;
-                if (!Accept(row, all.Slice(i * vocab, vocab)))
+                if (row.Done)
                 {
-                    finished = true;
-                    row.BatchIndex = -2;
+                    // A finished row stays as a masked passenger until the next compaction: dropping it at
+                    // once would copy every other row's KV, which costs more than carrying it a few steps.
+                    compact |= row.Length >= _contextLength;
+                    continue;
+                }
+
+                if (Accept(row, all.Slice(i * vocab, vocab)))
+                {
+                    kvPositions += row.Length;
+                    live++;
                 }
                 else
                 {
-                    kvPositions += row.Length;
+                    row.Done = true;
                 }
             }
 
             _kvPositions = kvPositions;
-            if (finished)
+            if (live == 0)
             {
-                // Rows that finished leave now; the others keep their batch index until the rebuild.
-                _rows.RemoveAll(r => r.BatchIndex == -2);
-                if (_rows.Count > 0)
-                {
-                    Rebuild();
-                }
+                _rows.Clear();
+                ReleasePast();
             }
-        }
+            else if (compact || (batch - live) * 2 > batch)
+            {
+                Rebuild();
+            }
 
-        _activeRows = _rows.Count;
+            _activeRows = live;
+        }
     }
 
     private void ReleasePast()
