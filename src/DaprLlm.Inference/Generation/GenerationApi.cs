@@ -1,30 +1,95 @@
+using System.Text;
+using System.Text.Json;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Inference;
+using DaprLlm.Inference.Batching;
+using DaprLlm.Inference.Catalog;
 
 namespace DaprLlm.Inference.Generation;
 
-/// <summary>POST /v1/generate, called by the gateway through Dapr service invocation.</summary>
+/// <summary>POST v1/generate and v1/generate/stream, called by the gateway through Dapr service invocation.</summary>
 public static class GenerationApi
 {
-    public static WebApplicationBuilder AddGeneration(this WebApplicationBuilder builder)
-    {
-        builder.Services.AddSingleton<ITextGenerator, PlaceholderTextGenerator>();
-        return builder;
-    }
-
     public static WebApplication MapGenerationApi(this WebApplication app)
     {
         app.MapPost("/" + ServiceMethods.Generate, Generate);
+        app.MapPost("/" + ServiceMethods.GenerateStream, GenerateStream);
         return app;
     }
 
-    private static IResult Generate(GenerationRequest request, ITextGenerator generator)
+    private static async Task<IResult> Generate(HttpContext context, ModelRegistry registry)
     {
-        if (request.Messages is not { Count: > 0 } || request.MaxTokens < 1)
+        var (job, model, error) = await GenerationAdmission.AdmitAsync(context.Request, registry, context.RequestAborted);
+        if (error is not null)
         {
-            return TypedResults.BadRequest(new { error = "messages must not be empty and max_tokens must be positive" });
+            return error;
         }
 
-        return TypedResults.Ok(generator.Generate(request));
+        var text = new StringBuilder();
+        await foreach (var e in job!.Events.ReadAllAsync(CancellationToken.None))
+        {
+            switch (e)
+            {
+                case GenerationEvent.Token token:
+                    text.Append(token.Text);
+                    break;
+                case GenerationEvent.End end:
+                    return TypedResults.Json(new GenerationResult(model!.Id, text.ToString(), end.PromptTokens, end.CompletionTokens, end.FinishReason),
+                        InferenceJson.Default.GenerationResult);
+                case GenerationEvent.Failed failed:
+                    return Errors.Result(503, failed.Message, null, "generation_failed", registry.Options.RetryAfterSeconds);
+            }
+        }
+
+        return Errors.Result(503, "generation ended without a result", null, "generation_failed", registry.Options.RetryAfterSeconds);
+    }
+
+    /// <summary>
+    /// Server-Sent Events, one per token, then one end (or error) event. A client that disconnects aborts the
+    /// request, which cancels the job: the scheduler drops its row at the next step and frees the slot.
+    /// </summary>
+    private static async Task GenerateStream(HttpContext context, ModelRegistry registry)
+    {
+        var (job, _, error) = await GenerationAdmission.AdmitAsync(context.Request, registry, context.RequestAborted);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(context);
+            return;
+        }
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(context.RequestAborted);
+        try
+        {
+            await foreach (var e in job!.Events.ReadAllAsync(context.RequestAborted))
+            {
+                var streamEvent = e switch
+                {
+                    GenerationEvent.Token t => new GenerationStreamEvent(GenerationStreamEvent.TokenType, Text: t.Text),
+                    GenerationEvent.End end => new GenerationStreamEvent(GenerationStreamEvent.EndType, FinishReason: end.FinishReason,
+                        PromptTokens: end.PromptTokens, CompletionTokens: end.CompletionTokens),
+                    GenerationEvent.Failed f => new GenerationStreamEvent(GenerationStreamEvent.ErrorType,
+                        Error: Errors.Detail(503, f.Message, null, "generation_failed")),
+                    _ => throw new InvalidOperationException("unknown generation event"),
+                };
+                await WriteEventAsync(response, streamEvent, context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; the job saw the same token and leaves the batch.
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpResponse response, GenerationStreamEvent e, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(e, InferenceJson.Default.GenerationStreamEvent);
+        await response.Body.WriteAsync("data: "u8.ToArray(), cancellationToken);
+        await response.Body.WriteAsync(json, cancellationToken);
+        await response.Body.WriteAsync("\n\n"u8.ToArray(), cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
     }
 }

@@ -1,0 +1,40 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace DaprLlm.Inference.Batching;
+
+/// <summary>One request's place in the running batch: its KV length, padding and next input token.</summary>
+internal sealed class BatchRow(GenerationJob job, TextAccumulator text)
+{
+    public GenerationJob Job { get; } = job;
+
+    public TextAccumulator Text { get; } = text;
+
+    /// <summary>Positions in this row's KV history (prompt + fed tokens).</summary>
+    public int Length { get; set; }
+
+    /// <summary>Leading pad positions of this row in the batch KV tensors.</summary>
+    public int Pad { get; set; }
+
+    public int BatchIndex { get; set; } = -1;
+
+    /// <summary>The token fed at the next step (the last one sampled).</summary>
+    public int NextToken { get; set; }
+
+    public int CompletionTokens { get; set; }
+
+    /// <summary>The prefill KV until the row is merged into the batch tensors.</summary>
+    public OrtValue[]? PendingKv { get; set; }
+
+    public void DisposePending()
+    {
+        if (PendingKv is { } kv)
+        {
+            foreach (var v in kv)
+            {
+                v.Dispose();
+            }
+
+            PendingKv = null;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+
+namespace DaprLlm.Inference.Batching;
+
+/// <summary>Sampling and stopping parameters of one request, already validated.</summary>
+public sealed record SamplingParameters(int MaxTokens, double Temperature, double TopP, int TopK, int? Seed, IReadOnlyList<string> Stop);
+
+/// <summary>What the scheduler reports to the request handler, in order: tokens, then exactly one end or error.</summary>
+public abstract record GenerationEvent
+{
+    public sealed record Token(string Text) : GenerationEvent;
+
+    public sealed record End(string FinishReason, int PromptTokens, int CompletionTokens) : GenerationEvent;
+
+    public sealed record Failed(string Message) : GenerationEvent;
+}
+
+/// <summary>One queued or running request: its prompt ids, parameters, cancellation and the channel it reads.</summary>
+public sealed class GenerationJob
+{
+    private readonly Channel<GenerationEvent> _events = Channel.CreateUnbounded<GenerationEvent>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public GenerationJob(IReadOnlyList<int> promptIds, SamplingParameters parameters, CancellationToken cancellationToken)
+    {
+        PromptIds = promptIds;
+        Parameters = parameters;
+        CancellationToken = cancellationToken;
+        // Seeded per request so the same seed and input give the same tokens whoever shares the batch.
+        Random = new Random(parameters.Seed ?? System.Random.Shared.Next());
+    }
+
+    public IReadOnlyList<int> PromptIds { get; }
+
+    public SamplingParameters Parameters { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    public Random Random { get; }
+
+    public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+
+    public long? FirstTokenAt { get; set; }
+
+    public ChannelReader<GenerationEvent> Events => _events.Reader;
+
+    internal void Write(GenerationEvent e)
+    {
+        _events.Writer.TryWrite(e);
+        if (e is not GenerationEvent.Token)
+        {
+            _events.Writer.TryComplete();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text;
+
+namespace DaprLlm.Inference.Batching;
+
+/// <summary>
+/// Turns token bytes into text for one request: multi-byte characters split across tokens are held until
+/// complete, and text that could be the start of a stop sequence is held until it is known not to be.
+/// </summary>
+public sealed class TextAccumulator(IReadOnlyList<string> stops)
+{
+    private readonly Decoder _utf8 = Encoding.UTF8.GetDecoder();
+    private readonly StringBuilder _text = new();
+    private readonly int _holdBack = stops.Count == 0 ? 0 : stops.Max(s => s.Length) - 1;
+    private readonly char[] _chars = new char[64];
+    private int _emitted;
+
+    /// <summary>Adds a token's bytes; returns text safe to send now and whether a stop sequence completed.</summary>
+    public (string Text, bool Stopped) Append(ReadOnlySpan<byte> bytes)
+    {
+        var before = _text.Length;
+        AppendChars(bytes, flush: false);
+        if (stops.Count > 0)
+        {
+            var current = _text.ToString();
+            var from = Math.Max(0, before - _holdBack);
+            var cut = -1;
+            foreach (var stop in stops)
+            {
+                var at = current.IndexOf(stop, from, StringComparison.Ordinal);
+                if (at >= 0 && (cut < 0 || at < cut))
+                {
+                    cut = at;
+                }
+            }
+
+            if (cut >= 0)
+            {
+                var last = cut > _emitted ? current[_emitted..cut] : "";
+                _emitted = Math.Max(_emitted, cut);
+                _text.Length = _emitted;
+                return (last, true);
+            }
+        }
+
+        var safe = Math.Max(_emitted, _text.Length - _holdBack);
+        var piece = _text.ToString(_emitted, safe - _emitted);
+        _emitted = safe;
+        return (piece, false);
+    }
+
+    /// <summary>Everything not sent yet (at the end of generation).</summary>
+    public string Flush()
+    {
+        AppendChars([], flush: true);
+        var rest = _text.ToString(_emitted, _text.Length - _emitted);
+        _emitted = _text.Length;
+        return rest;
+    }
+
+    public string Text => _text.ToString(0, _emitted);
+
+    private void AppendChars(ReadOnlySpan<byte> bytes, bool flush)
+    {
+        var needed = _utf8.GetCharCount(bytes, flush);
+        var buffer = needed <= _chars.Length ? _chars : new char[needed];
+        var written = _utf8.GetChars(bytes, buffer, flush);
+        _text.Append(buffer, 0, written);
+    }
+}

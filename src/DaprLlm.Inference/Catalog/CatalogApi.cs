@@ -1,0 +1,46 @@
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Inference;
+using DaprLlm.Inference.Generation;
+using DaprLlm.Inference.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Inference.Catalog;
+
+/// <summary>Catalog wiring (options validated at start, warm loading, readiness) and GET v1/models.</summary>
+public static class CatalogApi
+{
+    public static WebApplicationBuilder AddModelCatalog(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<InferenceOptions>()
+            .BindConfiguration(InferenceOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
+        builder.Services.AddSingleton<InferenceMetrics>();
+        builder.Services.AddSingleton<ModelLoader>();
+        builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddHostedService<WarmModelLoader>();
+        builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models");
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(InferenceMetrics.MeterName));
+        return builder;
+    }
+
+    public static WebApplication MapCatalogApi(this WebApplication app)
+    {
+        app.MapGet("/" + ServiceMethods.Models, ListModels);
+        return app;
+    }
+
+    private static IResult ListModels(ModelRegistry registry)
+    {
+        var options = registry.Options;
+        var models = options.Models.Select(kv =>
+        {
+            var loaded = registry.IfLoaded(kv.Key);
+            return new ModelDescriptor(kv.Key, kv.Value.Kind, kv.Value.Tier, kv.Value.Regions,
+                loaded?.ContextLength ?? kv.Value.ContextLength, kv.Value.Provider, loaded?.ExecutionProvider, options.Region,
+                registry.Status(kv.Key));
+        }).ToList();
+        return TypedResults.Json(new ModelList(models), InferenceJson.Default.ModelList);
+    }
+}

