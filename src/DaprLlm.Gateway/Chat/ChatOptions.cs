@@ -15,7 +15,7 @@ public sealed class ChatOptions
     public string[] Models { get; set; } = ["daprllm-demo"];
 
     /// <summary>Embedding model ids.</summary>
-    public string[] EmbeddingModels { get; set; } = ["daprllm-embed"];
+    public string[] EmbeddingModels { get; set; } = ["all-minilm-l6-v2"];
 
     /// <summary>"auto" moves up one model per this many estimated tokens (prompt + max tokens).</summary>
     [Range(1, 1_000_000)]

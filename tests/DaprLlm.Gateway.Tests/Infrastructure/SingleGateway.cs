@@ -16,6 +16,7 @@ public class SingleGateway : IAsyncLifetime
         ["Routing:InferenceByRegion:us"] = "inference-us",
         ["Chat:Models:0"] = "daprllm-demo",
         ["Chat:Models:1"] = "daprllm-large",
+        ["Chat:EmbeddingModels:0"] = "daprllm-embed",
         ["ApiVersions:Versions:v1:DeprecatedAt"] = "2026-01-01T00:00:00Z",
         ["ApiVersions:Versions:v1:SunsetAt"] = "2027-06-30T00:00:00Z",
     };
