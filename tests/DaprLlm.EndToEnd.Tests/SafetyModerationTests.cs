@@ -95,7 +95,12 @@ public sealed class SafetyModerationTests(DaprLlmAppFixture system) : IClassFixt
         Assert.False(afterUpdate.GetProperty("cached").GetBoolean());
         Assert.Equal($"{tenant}-v1", afterUpdate.GetProperty("policyVersion").GetString());
         Assert.Equal("review", afterUpdate.GetProperty("decision").GetString());
-        Assert.StartsWith("rev-", afterUpdate.GetProperty("reviewId").GetString(), StringComparison.Ordinal);
+        var reviewId = afterUpdate.GetProperty("reviewId").GetString();
+        Assert.False(string.IsNullOrEmpty(reviewId));
+        using var review = await safety.GetAsync($"/reviews/{reviewId}", ct);
+        Assert.Equal(HttpStatusCode.OK, review.StatusCode);
+        using var reviewView = JsonDocument.Parse(await review.Content.ReadAsStringAsync(ct));
+        Assert.Equal("pending", reviewView.RootElement.GetProperty("status").GetString());
 
         // A streamed window in the review band is reported as review but creates no review item.
         using (var window = await safety.PostAsJsonAsync("/moderation/output/window", new { requestId = "e2e", text, tenantId = tenant }, ct))
