@@ -68,7 +68,8 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
                     NeedTokens = Math.Max(0, tokens - _tokens),
                     NeedSlots = Math.Max(0, _inFlight + 1 - _slots),
                     ExtraRequests = (Limits.RequestsPerMinute + Limits.BurstRequests) / leaseDivisor,
-                    ExtraTokens = (Limits.TokensPerMinute + Limits.BurstTokens) / leaseDivisor,
+                    // Leased tokens count against today's budget too until returned: size the lease by the tighter of the two.
+                    ExtraTokens = Math.Min(Limits.TokensPerMinute + Limits.BurstTokens, Limits.TokensPerDay) / leaseDivisor,
                 };
                 _pendingDayReturn = 0;
                 _pendingCharge = 0;

@@ -22,7 +22,6 @@ public sealed class ThreeGateways : IAsyncLifetime
         ["Quotas:Tiers:free:RequestsPerMinute"] = "30",
         ["Quotas:Tiers:free:BurstRequests"] = "6",
         ["Quotas:Tiers:free:TokensPerMinute"] = "1000000",
-        ["Quotas:Tiers:free:TokensPerDay"] = "100000000",
         ["Quotas:Tiers:free:MaxConcurrentRequests"] = "1000",
         ["Quotas:Tiers:pro:RequestsPerMinute"] = "10000",
         ["Quotas:Tiers:pro:TokensPerMinute"] = "5000",
