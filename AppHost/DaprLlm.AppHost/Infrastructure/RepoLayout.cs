@@ -7,10 +7,16 @@ public sealed record RepoLayout(string Root)
 
     public string DaprConfig => Path.Combine(Root, "components", "config.yaml");
 
-    /// <summary>A folder under .data/ (git-ignored) that survives restarts, e.g. Redis's append-only file.</summary>
+    /// <summary>
+    /// A folder under .data/ (git-ignored) that survives restarts, e.g. Redis's append-only file.
+    /// DAPRLLM_DATA_DIR moves all of it elsewhere (tests give each run a fresh, empty folder).
+    /// </summary>
     public string DataDirectory(string name)
     {
-        var path = Path.Combine(Root, ".data", name);
+        var root = Environment.GetEnvironmentVariable("DAPRLLM_DATA_DIR") is { Length: > 0 } custom
+            ? custom
+            : Path.Combine(Root, ".data");
+        var path = Path.Combine(root, name);
         Directory.CreateDirectory(path);
         return path;
     }

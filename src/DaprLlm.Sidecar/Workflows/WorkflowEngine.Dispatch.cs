@@ -275,9 +275,12 @@ public sealed partial class WorkflowEngine
     {
         try
         {
-            if (delay > TimeSpan.Zero)
+            // Timers run on a coarse monotonic clock that can wake a millisecond before the wall clock reaches
+            // fireAt; the workflow must never observe a timer firing early, so wait out any remainder.
+            while (delay > TimeSpan.Zero)
             {
                 await Task.Delay(delay, time, cts.Token);
+                delay = fireAt - Now;
             }
 
             await FireTimerAsync(instanceId, executionId, timerId, fireAt, cts.Token);

@@ -18,6 +18,10 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
 
     public OtlpTraceReceiver Traces { get; } = new();
 
+    // Each test class starts from empty stores, so state left by an earlier run (quotas used today, policies,
+    // audit chains) cannot change what a test sees.
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "daprllm-e2e-" + Guid.NewGuid().ToString("N"));
+
     public DistributedApplication App { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
@@ -26,6 +30,7 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         using var cts = new CancellationTokenSource(StartTimeout);
         var sidecar = Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR") ?? "auto";
         Environment.SetEnvironmentVariable("DAPRLLM_DEV_API_KEY", DevApiKey);
+        Environment.SetEnvironmentVariable("DAPRLLM_DATA_DIR", _dataDirectory);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.DaprLlm_AppHost>(
             [$"DAPRLLM_SIDECAR={sidecar}"], cts.Token);
         builder.Services.AddLogging(logging => logging
@@ -76,5 +81,13 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         }
 
         await Traces.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A process that has not quite exited may still hold a file; the folder is in the temp directory.
+        }
     }
 }
