@@ -3,6 +3,12 @@ namespace DaprLlm.Contracts;
 /// <summary>Pub/sub topic names.</summary>
 public static class Topics
 {
+    /// <summary>gateway: a request was admitted (tenant, key, model, route, region, cache result); carries <c>Events.RequestReceivedV1</c>.</summary>
+    public const string RequestReceived = "request.received";
+
+    /// <summary>safety: an input or output check decided (scores, action, policy version); carries <c>Events.ModerationDecidedV1</c>.</summary>
+    public const string ModerationDecided = "moderation.decided";
+
     /// <summary>A chat or completion request finished (answered or refused); carries <see cref="Events.RequestCompletedV1"/>.</summary>
     public const string RequestCompleted = "request.completed";
 
@@ -22,5 +28,5 @@ public static class Topics
     public const string SubjectErased = "subject.erased";
 
     /// <summary>The topics the audit app records by default (any event type on them is stored).</summary>
-    public static readonly IReadOnlyList<string> Audited = [RequestCompleted, ReviewCreated, ReviewDecided, PiiRevealed, AdminAction];
+    public static readonly IReadOnlyList<string> Audited = [RequestReceived, ModerationDecided, RequestCompleted, ReviewCreated, ReviewDecided, PiiRevealed, AdminAction];
 }
