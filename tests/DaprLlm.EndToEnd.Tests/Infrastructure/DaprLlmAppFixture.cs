@@ -10,7 +10,7 @@ namespace DaprLlm.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public sealed class DaprLlmAppFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5); // generous: a loaded 2-core CI box starts four apps and four sidecars
     private static readonly string[] AppResources = ["gateway", "inference", "safety", "audit"];
 
     /// <summary>The gateway's development API key for this run (passed through the AppHost as DAPRLLM_DEV_API_KEY).</summary>
