@@ -5,8 +5,9 @@ install_prerequisites() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   if [ "${1:-}" = "--tests" ]; then
-    # The review UI tests drive Debian's chromium with Playwright (never a downloaded browser).
-    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # The review UI tests drive Debian's chromium with Playwright (never a downloaded browser);
+    # DAPRLLM_CHROMIUM names another installed Chromium-based browser instead.
+    [ -x "${DAPRLLM_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
     # The audit tests start throwaway PostgreSQL clusters (initdb/pg_ctl from Debian's postgresql).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   fi

@@ -9,7 +9,10 @@ namespace DaprLlm.Review.Tests.Ui;
 /// </summary>
 public sealed class BrowserFixture : IAsyncLifetime
 {
-    public const string Chromium = "/usr/bin/chromium";
+    /// <summary>Debian's chromium by default; DAPRLLM_CHROMIUM points elsewhere (GitHub's Ubuntu runners ship google-chrome).</summary>
+    public static string Chromium { get; } = Environment.GetEnvironmentVariable("DAPRLLM_CHROMIUM") is { Length: > 0 } path
+        ? path
+        : "/usr/bin/chromium";
 
     /// <summary>Accounts added to the Development ones (alice, bob, sam, ada): name, password, role, tenants.</summary>
     public static readonly (string Name, string Password, string Role, string[] Tenants)[] TestAccounts =
