@@ -147,7 +147,7 @@ public static class AdminApi
         }
 
         var now = runtime.Time.GetUtcNow();
-        var report = await ComplianceReport.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
+        var report = await ComplianceReportBuilder.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
         return format switch
         {
             null or "" or "json" => TypedResults.Ok(report),
