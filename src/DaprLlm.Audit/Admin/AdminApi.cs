@@ -111,7 +111,7 @@ public static class AdminApi
         try
         {
             await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
-                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name), cancellationToken);
+                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name, result.RequestIds), cancellationToken);
         }
         catch (DaprException e)
         {
