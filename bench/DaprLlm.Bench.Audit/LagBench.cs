@@ -5,6 +5,7 @@ using Dapr.Client;
 using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
+using DaprLlm.Sidecar.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 
 namespace DaprLlm.Bench.Audit;

@@ -31,15 +31,34 @@ public sealed class HourlyReportJob(AuditOptions options, TimeProvider time)
         {
             var folder = DirectoryFor(writer.Store.Region);
             Directory.CreateDirectory(folder);
+            var missing = new List<DateTimeOffset>();
             for (var hour = lastDone - TimeSpan.FromHours(options.ReportCatchUpHours - 1); hour <= lastDone; hour += TimeSpan.FromHours(1))
             {
-                var stem = Path.Combine(folder, FileStem(hour));
-                if (File.Exists(stem + ".json"))
+                if (!File.Exists(Path.Combine(folder, FileStem(hour)) + ".json"))
                 {
-                    continue;
+                    missing.Add(hour);
                 }
+            }
 
-                var report = await ComplianceReportBuilder.BuildAsync([writer.Store], hour, hour.AddHours(1), null, cancellationToken);
+            if (missing.Count == 0)
+            {
+                continue;
+            }
+
+            // One pass over the hot store for all the missing hours, not one per hour.
+            var byHour = missing.ToDictionary(h => h.ToUnixTimeMilliseconds() / 3_600_000, _ => new List<AuditEntry>());
+            await foreach (var record in writer.Store.ReadAsync(1, long.MaxValue, cancellationToken))
+            {
+                if (byHour.TryGetValue(record.RecordedAtMs / 3_600_000, out var entries))
+                {
+                    entries.Add(record.Entry);
+                }
+            }
+
+            foreach (var hour in missing)
+            {
+                var report = ComplianceReportBuilder.Aggregate([writer.Store.Region], hour, hour.AddHours(1), byHour[hour.ToUnixTimeMilliseconds() / 3_600_000]);
+                var stem = Path.Combine(folder, FileStem(hour));
                 await WriteAsync(stem + ".csv", ReportFormats.ToCsv(report), cancellationToken);
                 await WriteAsync(stem + ".html", ReportFormats.ToHtml(report), cancellationToken);
                 await WriteAsync(stem + ".json", JsonSerializer.Serialize(report, Json), cancellationToken);
