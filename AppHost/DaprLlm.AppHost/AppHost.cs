@@ -12,7 +12,8 @@ builder.AddProject<Projects.DaprLlm_Inference>(AppIds.Inference).WithDaprSidecar
 builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr);
 builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr)
     .WithEnvironment("Audit__DataDirectory", layout.DataDirectory("audit"))
-    .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"));
+    .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"))
+    .WithEnvironment("Audit__ReportDirectory", layout.DataDirectory("audit-reports"));
 var gateway = builder.AddProject<Projects.DaprLlm_Gateway>(AppIds.Gateway).WithDaprSidecar(dapr).WithExternalHttpEndpoints();
 
 // The gateway seeds a development key on a local first run; a key chosen by the developer (or a test) passes through.

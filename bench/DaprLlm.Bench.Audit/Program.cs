@@ -3,8 +3,33 @@ using System.Globalization;
 using DaprLlm.Audit.Trail;
 
 // Usage: DaprLlm.Bench.Audit [events=100000] [concurrency=2000] [postgres connection string]
+//        DaprLlm.Bench.Audit lag [rate=1000] [seconds=30]
 // Each event is appended through ChainWriter exactly as the ingestion endpoint does (await until its batch commits),
 // so the figure is durable, chained events/s. Then ChainVerifier walks the whole chain.
+if (args is ["lag", ..])
+{
+    var rate = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
+    var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 30;
+    var system = new DaprLlm.Audit.Tests.Infrastructure.AuditSystem();
+    await system.InitializeAsync();
+    try
+    {
+        // Warm-up (JIT, connections, SQLite pages), then the baseline at a tenth of the rate, then the target rate.
+        await DaprLlm.Bench.Audit.LagBench.RunAsync(system, "warm-up", Math.Max(10, rate / 10), TimeSpan.FromSeconds(5));
+        var baseline = await DaprLlm.Bench.Audit.LagBench.RunAsync(system, "baseline", Math.Max(10, rate / 10), TimeSpan.FromSeconds(Math.Max(10, seconds / 2)));
+        var steady = await DaprLlm.Bench.Audit.LagBench.RunAsync(system, "steady", rate, TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(DaprLlm.Bench.Audit.LagBench.Format(baseline));
+        Console.WriteLine(DaprLlm.Bench.Audit.LagBench.Format(steady));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"p99 steady / baseline: {steady.P99 / Math.Max(1, baseline.P99):0.00}x"));
+    }
+    finally
+    {
+        await system.DisposeAsync();
+    }
+
+    return;
+}
+
 var events = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
 var concurrency = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2_000;
 var postgres = args.Length > 2 ? args[2] : Environment.GetEnvironmentVariable("AUDIT_BENCH_PG");

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DaprLlm.Cli;
 using DaprLlm.EndToEnd.Tests.Infrastructure;
+using Spectre.Console;
 
 namespace DaprLlm.EndToEnd.Tests;
 
@@ -50,5 +52,58 @@ public sealed class AuditTrailPathTests(DaprLlmAppFixture system) : IClassFixtur
         var eu = report.RootElement.GetProperty("regions").EnumerateArray().Single(r => r.GetProperty("region").GetString() == "eu");
         Assert.True(eu.GetProperty("recordsChecked").GetInt64() >= 1, body);
         Assert.Equal(0, eu.GetProperty("unsignedTail").GetInt64());
+    }
+
+    [Fact]
+    public async Task The_admin_cli_manages_keys_policies_and_alerts_against_the_running_apps()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+        using var safety = system.CreateClient("safety");
+        using var audit = system.CreateClient("audit");
+        async Task<(int Exit, string Output)> Run(params string[] args)
+        {
+            var output = new StringWriter();
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(output),
+            });
+            console.Profile.Width = 200;
+            var exit = await CliApp.RunAsync([.. args,
+                "--gateway-url", gateway.BaseAddress!.ToString(), "--safety-url", safety.BaseAddress!.ToString(), "--audit-url", audit.BaseAddress!.ToString(),
+                "--admin-key", DevAdminKey], console);
+            return (exit, output.ToString());
+        }
+
+        // Gateway: tenants and keys (development admin key of components/local/secrets.dev.json).
+        var tenant = $"cli-{Guid.NewGuid():N}"[..16];
+        var created = await Run("tenants", "create", tenant, "--tier", "pro");
+        Assert.True(created.Exit == 0, created.Output);
+        var key = await Run("keys", "create", "--tenant", tenant);
+        Assert.True(key.Exit == 0, key.Output);
+        var keyId = JsonDocument.Parse(key.Output).RootElement.GetProperty("keyId").GetString()!;
+        var listed = await Run("keys", "list", "--tenant", tenant);
+        Assert.Contains(keyId, listed.Output, StringComparison.Ordinal);
+        var rotated = await Run("keys", "rotate", keyId);
+        Assert.True(rotated.Exit == 0, rotated.Output);
+        var revoked = await Run("keys", "revoke", JsonDocument.Parse(rotated.Output).RootElement.GetProperty("keyId").GetString()!);
+        Assert.True(revoked.Exit == 0, revoked.Output);
+
+        // Safety: a policy update is stored as a new revision and shown back.
+        var set = await Run("policy", "set", tenant, "--pii-action", "block");
+        Assert.True(set.Exit == 0, set.Output);
+        var shown = await Run("policy", "show", tenant);
+        Assert.True(shown.Exit == 0, shown.Output);
+        var policy = JsonDocument.Parse(shown.Output).RootElement;
+        Assert.Equal("stored", policy.GetProperty("source").GetString());
+        Assert.Equal("block", policy.GetProperty("policy").GetProperty("piiAction").GetString(), ignoreCase: true);
+
+        // Audit: the alert history answers; an unknown alert is the API's 404, not a crash.
+        var alerts = await Run("alerts", "list");
+        Assert.True(alerts.Exit == 0, alerts.Output);
+        Assert.Contains("Severity", alerts.Output, StringComparison.Ordinal);
+        var unknown = await Run("alerts", "ack", "no-such-alert");
+        Assert.Equal(2, unknown.Exit);
+        Assert.Contains("no alert", unknown.Output, StringComparison.Ordinal);
     }
 }

@@ -118,12 +118,12 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
     {
         var ct = TestContext.Current.CancellationToken;
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
-        var cli = Path.Combine(RepoPaths.Root, "tools", "DaprLlm.GatewayAdmin", "bin", configuration, "net10.0", "daprllm-gateway-admin.dll");
+        var cli = Path.Combine(RepoPaths.Root, "tools", "DaprLlm.Cli", "bin", configuration, "net10.0", "daprllm.dll");
 
         async Task<(int Exit, string Output)> Run(params string[] args)
         {
             var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "exec", cli, "--url", gateway.Node.BaseAddress, "--admin-key", GatewayEnvironment.AdminKey }.Concat(args))
+            foreach (var a in new[] { "exec", cli, "--gateway-url", gateway.Node.BaseAddress, "--gateway-admin-key", GatewayEnvironment.AdminKey }.Concat(args))
             {
                 info.ArgumentList.Add(a);
             }
@@ -134,19 +134,19 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
             return (process.ExitCode, output);
         }
 
-        var devKey = await Run("dev-key");
+        var devKey = await Run("keys", "dev");
         Assert.Equal(0, devKey.Exit);
         Assert.Contains(gateway.DevKey, devKey.Output, StringComparison.Ordinal);
 
         var tenant = $"cli-{Guid.NewGuid():N}"[..16];
-        Assert.Equal(0, (await Run("tenant-create", tenant, "--tier", "pro")).Exit);
-        var created = await Run("key-create", tenant);
+        Assert.Equal(0, (await Run("tenants", "create", tenant, "--tier", "pro")).Exit);
+        var created = await Run("keys", "create", "--tenant", tenant);
         Assert.Equal(0, created.Exit);
         var keyId = JsonDocument.Parse(created.Output).RootElement.GetProperty("keyId").GetString()!;
-        Assert.Equal(0, (await Run("key-revoke", keyId)).Exit);
-        var listed = await Run("keys", tenant);
+        Assert.Equal(0, (await Run("keys", "revoke", keyId)).Exit);
+        var listed = await Run("keys", "list", "--tenant", tenant);
         Assert.Contains("revokedAt\": \"", listed.Output, StringComparison.Ordinal);
-        Assert.NotEqual(0, (await Run("key-rotate", keyId)).Exit);
+        Assert.NotEqual(0, (await Run("keys", "rotate", keyId)).Exit);
     }
 
     [Fact]

@@ -26,8 +26,8 @@ public sealed record AdminResponse(int Status, string Body)
     }
 }
 
-/// <summary>HTTP client of an app's admin API (header X-Admin-Key).</summary>
-public sealed class AdminClient(string baseAddress, string adminKey) : IDisposable
+/// <summary>HTTP client of an app's admin API: header X-Admin-Key (audit) or Authorization: Bearer (gateway, safety).</summary>
+public sealed class AdminClient(string baseAddress, string adminKey, bool bearer = false) : IDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = new Uri(baseAddress.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(10) };
 
@@ -35,10 +35,25 @@ public sealed class AdminClient(string baseAddress, string adminKey) : IDisposab
 
     public Task<AdminResponse> PostAsync(string path, object? body, CancellationToken cancellationToken) => SendAsync(HttpMethod.Post, path, body, cancellationToken);
 
+    public Task<AdminResponse> PutAsync(string path, object? body, CancellationToken cancellationToken) => SendAsync(HttpMethod.Put, path, body, cancellationToken);
+
+    public Task<AdminResponse> DeleteAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Delete, path, null, cancellationToken);
+
     private async Task<AdminResponse> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path.TrimStart('/')) { Content = body is null ? null : JsonContent.Create(body) };
-        request.Headers.Add("X-Admin-Key", adminKey);
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'))
+        {
+            // A JsonElement body (read from a file) goes as it is; anything else is serialized.
+            Content = body switch { null => null, JsonElement json => new StringContent(json.GetRawText(), System.Text.Encoding.UTF8, "application/json"), _ => JsonContent.Create(body) },
+        };
+        if (bearer)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+        }
+        else
+        {
+            request.Headers.Add("X-Admin-Key", adminKey);
+        }
         try
         {
             using var response = await _http.SendAsync(request, cancellationToken);

@@ -1,21 +1,30 @@
 using System.CommandLine;
 using DaprLlm.Cli.Audit;
+using DaprLlm.Cli.Gateway;
+using DaprLlm.Cli.Safety;
 using Spectre.Console;
 
 namespace DaprLlm.Cli;
 
 /// <summary>
-/// The command tree. Each area adds its commands through one <c>Build</c> method (audit today; API keys and
-/// safety policy from the gateway and safety areas next), so the tree grows without touching the others.
+/// The command tree. Each area adds its commands through one <c>Build</c> method (gateway: tenants and API keys;
+/// safety: policies; audit: trail, subjects, reports, retention, alerts), so the tree grows without touching the others.
 /// </summary>
 public static class CliApp
 {
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console)
     {
         var globals = new CliGlobals();
-        var root = new RootCommand("daprllm: administer a DaprLlm deployment (audit, compliance; keys and policies to come).");
-        root.Options.Add(globals.AuditUrl);
-        root.Options.Add(globals.AdminKey);
+        var root = new RootCommand("daprllm: administer a DaprLlm deployment (API keys, safety policies, audit and compliance, alerts).");
+        foreach (var option in globals.All)
+        {
+            root.Options.Add(option);
+        }
+
+        root.Subcommands.Add(TenantCommands.Build(globals, console));
+        root.Subcommands.Add(KeyCommands.Build(globals, console));
+        root.Subcommands.Add(PolicyCommands.Build(globals, console));
+        root.Subcommands.Add(AlertCommands.Build(globals, console));
         root.Subcommands.Add(AuditCommands.Build(globals, console));
         root.Subcommands.Add(SubjectCommands.Build(globals, console));
         root.Subcommands.Add(ReportCommands.Build(globals, console));
@@ -35,9 +44,37 @@ public static class CliApp
     }
 }
 
-/// <summary>Options every command shares: where the audit app is and the admin key (flags or environment).</summary>
+/// <summary>Options every command shares: where each app is and its admin key (flags or environment).</summary>
 public sealed class CliGlobals
 {
+    public Option<string> GatewayUrl { get; } = new("--gateway-url")
+    {
+        Description = "Base address of the gateway (env DAPRLLM_GATEWAY_URL).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_GATEWAY_URL") ?? "http://localhost:5080",
+    };
+
+    public Option<string> GatewayAdminKey { get; } = new("--gateway-admin-key")
+    {
+        Description = "The gateway's admin key (env DAPRLLM_GATEWAY_ADMIN_KEY; default: the local development key).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_GATEWAY_ADMIN_KEY") ?? "dev-only-admin-key-change-me",
+    };
+
+    public Option<string> SafetyUrl { get; } = new("--safety-url")
+    {
+        Description = "Base address of the safety app (env DAPRLLM_SAFETY_URL).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_SAFETY_URL") ?? "http://localhost:5082",
+    };
+
+    public Option<string> SafetyAdminKey { get; } = new("--safety-admin-key")
+    {
+        Description = "The safety app's policy admin key (env DAPRLLM_SAFETY_ADMIN_KEY; default: the local development key).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_SAFETY_ADMIN_KEY") ?? "dev-only-safety-admin-key-change-me",
+    };
+
     public Option<string> AuditUrl { get; } = new("--audit-url")
     {
         Description = "Base address of the audit app (env DAPRLLM_AUDIT_URL).",
@@ -47,10 +84,17 @@ public sealed class CliGlobals
 
     public Option<string> AdminKey { get; } = new("--admin-key")
     {
-        Description = "Admin API key (env DAPRLLM_ADMIN_KEY).",
+        Description = "The audit app's admin API key (env DAPRLLM_ADMIN_KEY).",
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_ADMIN_KEY") ?? "",
     };
 
+    public IEnumerable<Option> All => [AuditUrl, AdminKey, GatewayUrl, GatewayAdminKey, SafetyUrl, SafetyAdminKey];
+
+    /// <summary>The audit app's admin API (X-Admin-Key).</summary>
     public AdminClient Client(ParseResult parse) => new(parse.GetValue(AuditUrl)!, parse.GetValue(AdminKey)!);
+
+    public AdminClient Gateway(ParseResult parse) => new(parse.GetValue(GatewayUrl)!, parse.GetValue(GatewayAdminKey)!, bearer: true);
+
+    public AdminClient Safety(ParseResult parse) => new(parse.GetValue(SafetyUrl)!, parse.GetValue(SafetyAdminKey)!, bearer: true);
 }

@@ -111,7 +111,7 @@ public static class AdminApi
         try
         {
             await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
-                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name), cancellationToken);
+                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name, result.RequestIds), cancellationToken);
         }
         catch (DaprException e)
         {
@@ -147,7 +147,7 @@ public static class AdminApi
         }
 
         var now = runtime.Time.GetUtcNow();
-        var report = await ComplianceReport.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
+        var report = await ComplianceReportBuilder.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
         return format switch
         {
             null or "" or "json" => TypedResults.Ok(report),

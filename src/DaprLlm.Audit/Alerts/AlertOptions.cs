@@ -35,6 +35,10 @@ public sealed class AlertOptions
     /// <summary>Categories where a single hit is critical.</summary>
     public List<string> CriticalCategories { get; set; } = [];
 
+    /// <summary>Dapr state store that keeps the alert history and acknowledgements across restarts.</summary>
+    [Required]
+    public string HistoryStateStore { get; set; } = DaprLlm.Contracts.DaprComponents.StateStore;
+
     /// <summary>Dapr output bindings (bindings.http) that receive alerts, with the payload shape each expects.</summary>
     public List<AlertBinding> Bindings { get; set; } = [];
 

@@ -14,10 +14,20 @@ namespace DaprLlm.Audit.Alerts;
 /// </summary>
 public sealed partial class AlertService(AlertOptions options, TimeProvider time, DaprClient dapr, ILogger<AlertService> logger)
 {
+    private const int MaxHistory = 1000;
+
     private readonly Lock _gate = new();
     private readonly AnomalyDetector _detector = new(options);
     private readonly List<Alert> _history = [];
     private readonly Channel<Alert> _outbox = Channel.CreateUnbounded<Alert>();
+    private long _version;
+    private long _savedVersion;
+
+    /// <summary>True once the persisted history was read back; until then nothing is saved (it would overwrite it).</summary>
+    public bool Restored { get; private set; }
+
+    /// <summary>Whether the history changed since it was last saved.</summary>
+    public bool Dirty => Interlocked.Read(ref _version) != Interlocked.Read(ref _savedVersion);
 
     public ChannelReader<Alert> Outbox => _outbox.Reader;
 
@@ -52,6 +62,42 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
         }
     }
 
+    /// <summary>Puts the persisted history before what was raised since the start (ids are unique; the stored copy wins).</summary>
+    public void Restore(IReadOnlyList<Alert> stored)
+    {
+        lock (_gate)
+        {
+            var known = stored.Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+            var raisedSinceStart = _history.Where(a => !known.Contains(a.Id)).ToList();
+            _history.Clear();
+            _history.AddRange(stored);
+            _history.AddRange(raisedSinceStart);
+            Trim();
+            Restored = true;
+            _version++;
+        }
+    }
+
+    /// <summary>Saves the history when it changed (and was restored first).</summary>
+    public async Task SaveAsync(AlertHistoryStore store, CancellationToken cancellationToken)
+    {
+        if (!Restored || !Dirty)
+        {
+            return;
+        }
+
+        long version = 0;
+        await store.SaveAsync(() =>
+        {
+            lock (_gate)
+            {
+                version = _version;
+                return [.. _history];
+            }
+        }, cancellationToken);
+        InterlockedMax(ref _savedVersion, version);
+    }
+
     public Alert? Acknowledge(string id, string by)
     {
         lock (_gate)
@@ -63,6 +109,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             }
 
             _history[index] = _history[index] with { AcknowledgedAt = _history[index].AcknowledgedAt ?? time.GetUtcNow(), AcknowledgedBy = _history[index].AcknowledgedBy ?? by };
+            _version++;
             return _history[index];
         }
     }
@@ -94,18 +141,33 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             if (open >= 0 && !(alert.Severity == Alert.Critical && _history[open].Severity == Alert.Warning))
             {
                 _history[open] = _history[open] with { Occurrences = _history[open].Occurrences + 1 };
+                _version++;
                 continue;
             }
 
             _history.Add(alert);
-            if (_history.Count > 1000)
-            {
-                _history.RemoveAt(0);
-            }
+            Trim();
+            _version++;
 
             LogRaised(logger, alert.Severity, alert.Category, alert.Count, alert.Z);
             AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity));
             _outbox.Writer.TryWrite(alert);
+        }
+    }
+
+    private void Trim()
+    {
+        if (_history.Count > MaxHistory)
+        {
+            _history.RemoveRange(0, _history.Count - MaxHistory);
+        }
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        long current;
+        while ((current = Interlocked.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
         }
     }
 

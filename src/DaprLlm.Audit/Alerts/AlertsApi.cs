@@ -3,24 +3,56 @@ using DaprLlm.Audit.Trail;
 
 namespace DaprLlm.Audit.Alerts;
 
-/// <summary>Alert history and acknowledge (admin or compliance role).</summary>
+/// <summary>Alert history and acknowledge (admin or compliance role). An acknowledgement is saved before it is answered.</summary>
 public static class AlertsApi
 {
     public static WebApplication MapAlertsApi(this WebApplication app)
     {
-        app.MapGet("/admin/alerts", (HttpRequest request, AuditRuntime runtime, AlertService alerts) =>
-            Authorize(request, runtime) is { } error ? error : TypedResults.Ok(alerts.History()));
-        app.MapPost("/admin/alerts/{id}/ack", (string id, HttpRequest request, AuditRuntime runtime, AlertService alerts) =>
-        {
-            if (Authorize(request, runtime) is { } error)
-            {
-                return error;
-            }
-
-            var acked = alerts.Acknowledge(id, AdminAuth.Identify(request, runtime.Options)!.Name);
-            return acked is null ? AdminAuth.Error(404, "alert_not_found", $"no alert '{id}'") : TypedResults.Ok(acked);
-        });
+        app.MapGet("/admin/alerts", List);
+        app.MapPost("/admin/alerts/{id}/ack", AcknowledgeAsync);
         return app;
+    }
+
+    private static IResult List(HttpRequest request, bool? unacknowledged, AuditRuntime runtime, AlertService alerts)
+    {
+        if (Authorize(request, runtime) is { } error)
+        {
+            return error;
+        }
+
+        var history = alerts.History();
+        return TypedResults.Ok(unacknowledged == true ? history.Where(a => a.AcknowledgedAt is null).ToList() : history);
+    }
+
+    private static async Task<IResult> AcknowledgeAsync(string id, HttpRequest request, AuditRuntime runtime, AlertService alerts, AlertHistoryStore history, CancellationToken cancellationToken)
+    {
+        if (Authorize(request, runtime) is { } error)
+        {
+            return error;
+        }
+
+        if (!alerts.Restored)
+        {
+            return AdminAuth.Error(503, "not_ready", "the alert history is still being read; try again");
+        }
+
+        var acked = alerts.Acknowledge(id, AdminAuth.Identify(request, runtime.Options)!.Name);
+        if (acked is null)
+        {
+            return AdminAuth.Error(404, "alert_not_found", $"no alert '{id}'");
+        }
+
+        try
+        {
+            await alerts.SaveAsync(history, cancellationToken);
+        }
+        catch (Exception e) when (e is Dapr.DaprException or Grpc.Core.RpcException or HttpRequestException)
+        {
+            // Acknowledged in memory; saved by the next tick. Said so, since a restart before then would lose it.
+            return AdminAuth.Error(503, "not_saved", "acknowledged, but the history could not be saved yet; acknowledge again");
+        }
+
+        return TypedResults.Ok(acked);
     }
 
     private static IResult? Authorize(HttpRequest request, AuditRuntime runtime)

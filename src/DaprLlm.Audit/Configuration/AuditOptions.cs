@@ -46,6 +46,24 @@ public sealed class AuditOptions
     /// <summary>How often the retention job runs on its own (it can also be started through the admin API).</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>Folder of the hourly compliance reports (one subfolder per region: reports never mix regions).</summary>
+    [Required]
+    public string ReportDirectory { get; set; } = "data/audit-reports";
+
+    /// <summary>How often the report job looks for finished hours without a report.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReportCheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many past hours a (re)started job fills in when their reports are missing.</summary>
+    [Range(1, 24 * 31)]
+    public int ReportCatchUpHours { get; set; } = 24;
+
+    /// <summary>
+    /// Dapr output binding that receives archive segments in production (a blob store: operation "create", metadata
+    /// blobName; deletion through "delete"). Empty: the archive folder is the archive.
+    /// </summary>
+    public string? ArchiveBinding { get; set; }
+
     /// <summary>The policy of tenants not listed in <see cref="Tenants"/>.</summary>
     public TenantPolicy DefaultPolicy { get; set; } = new();
 

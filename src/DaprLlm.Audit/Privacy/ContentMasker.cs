@@ -20,6 +20,8 @@ public sealed class ContentMasker(PiiDetector detector)
     {
         "requestId", "model", "outcome", "finishReason", "inputDecision", "outputDecision", "traceId", "tenantId", "region",
         "keyId", "category", "decision", "reviewId", "policyVersion", "status", "action", "severity", "completedAt", "createdAt", "decidedAt",
+        // Report dimensions: timestamps, queues and rule names are not personal, and the detector could mistake a time for a number.
+        "slaDeadline", "receivedAt", "revealedAt", "direction", "queue", "ruleHits", "rules", "labels", "route", "cacheResult",
     };
 
     /// <summary>Field names that carry the end user's identifier.</summary>

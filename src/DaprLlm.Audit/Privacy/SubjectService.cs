@@ -8,7 +8,7 @@ using DaprLlm.Audit.Trail;
 namespace DaprLlm.Audit.Privacy;
 
 /// <summary>The outcome of an erasure: whether a key was destroyed and the record of the erasure in the chain.</summary>
-public sealed record ErasureResult(string TenantId, string Subject, string Region, bool KeyDestroyed, string ErasureEventId, long ErasedAtMs);
+public sealed record ErasureResult(string TenantId, string Subject, string Region, bool KeyDestroyed, string ErasureEventId, long ErasedAtMs, IReadOnlyList<string> RequestIds);
 
 /// <summary>
 /// GDPR operations on one data subject in one region: access export (every record, hot and archived, with originals
@@ -91,12 +91,45 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
     {
         var store = writer.Store;
         var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
+        var requestIds = await RequestIdsAsync(store, tenantId, subject, cancellationToken);
         var destroyed = await store.DeleteSubjectKeyAsync(tenantId, subject, cancellationToken);
         var now = runtime.Time.GetUtcNow();
         var eventId = $"erasure-{tenantId}-{subject}-{now.ToUnixTimeMilliseconds()}";
         var content = CanonicalJson.Canonicalize(JsonSerializer.Serialize(new { tenantId, subject, keyDestroyed = destroyed, requestedBy }, Json));
         // The erasure is itself a record of the chain: who erased whom and when, without the user id in clear.
         await writer.AppendAsync(new AuditEntry(eventId, ErasureEventType, "audit", tenantId, store.Region, subject, now.ToUnixTimeMilliseconds(), content, null), cancellationToken);
-        return new ErasureResult(tenantId, subject, store.Region, destroyed, eventId, now.ToUnixTimeMilliseconds());
+        return new ErasureResult(tenantId, subject, store.Region, destroyed, eventId, now.ToUnixTimeMilliseconds(), requestIds);
+    }
+
+    /// <summary>The request ids of the subject's records, hot and archived (other apps key their copies by request).</summary>
+    private async Task<IReadOnlyList<string>> RequestIdsAsync(IAuditStore store, string tenantId, string subject, CancellationToken cancellationToken)
+    {
+        var ids = new SortedSet<string>(StringComparer.Ordinal);
+        var archive = retention.ArchiveFor(store.Region);
+        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        {
+            if (segment.DeletedAtMs is not null)
+            {
+                continue;
+            }
+
+            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
+            {
+                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject && record.Entry.RefId is { } refId)
+                {
+                    ids.Add(refId);
+                }
+            }
+        }
+
+        foreach (var record in await store.ReadBySubjectAsync(tenantId, subject, cancellationToken))
+        {
+            if (record.Entry.RefId is { } refId && record.Entry.EventType != ErasureEventType)
+            {
+                ids.Add(refId);
+            }
+        }
+
+        return [.. ids];
     }
 }

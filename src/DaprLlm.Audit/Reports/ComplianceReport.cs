@@ -1,95 +1,97 @@
-using System.Text.Json;
-using DaprLlm.Audit.Trail;
-using DaprLlm.Contracts;
-using DaprLlm.Contracts.Events;
-
 namespace DaprLlm.Audit.Reports;
 
-/// <summary>Counts over a period, per region: requests, refusals, reviews, admin actions, and the rates derived from them.</summary>
-public sealed record ComplianceReport(
-    IReadOnlyList<string> Regions,
-    DateTimeOffset From,
-    DateTimeOffset To,
-    long Records,
-    long Requests,
-    long RefusedInput,
-    long FilteredOutput,
-    long ReviewsCreated,
-    long ReviewsDecided,
-    long AdminActions,
-    long Erasures,
-    double BlockRate,
-    SortedDictionary<string, long> ByEventType,
-    SortedDictionary<string, long> ByTenant,
-    SortedDictionary<string, long> ByRegion,
-    SortedDictionary<string, long> ByOutcome,
-    SortedDictionary<string, long> ByCategory)
+/// <summary>
+/// Counts over a period, per region: requests, refusals and reviews (by category, tenant and region), block and review
+/// rates, review SLA compliance, top rule hits, admin actions, key usage and the safety incident rate beside latency SLIs.
+/// </summary>
+public sealed record ComplianceReport
 {
-    /// <summary>Aggregates the hot records of the given stores recorded in [from, to), optionally of one tenant.</summary>
-    public static async Task<ComplianceReport> BuildAsync(IEnumerable<IAuditStore> stores, DateTimeOffset from, DateTimeOffset to, string? tenantId, CancellationToken cancellationToken)
-    {
-        var byType = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byTenant = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byRegion = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byOutcome = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var byCategory = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        long records = 0, requests = 0, refused = 0, filtered = 0, created = 0, decided = 0, admin = 0, erasures = 0;
-        var regions = new List<string>();
-        long fromMs = from.ToUnixTimeMilliseconds(), toMs = to.ToUnixTimeMilliseconds();
-        foreach (var store in stores)
-        {
-            regions.Add(store.Region);
-            await foreach (var record in store.ReadAsync(1, long.MaxValue, cancellationToken))
-            {
-                if (record.RecordedAtMs < fromMs || record.RecordedAtMs >= toMs || (tenantId is not null && record.Entry.TenantId != tenantId))
-                {
-                    continue;
-                }
+    public required IReadOnlyList<string> Regions { get; init; }
 
-                var e = record.Entry;
-                records++;
-                Bump(byType, e.EventType);
-                Bump(byTenant, e.TenantId);
-                Bump(byRegion, e.Region);
-                using var content = JsonDocument.Parse(e.Content);
-                var root = content.RootElement;
-                if (Text(root, "category") is { } category)
-                {
-                    Bump(byCategory, category);
-                }
+    public required DateTimeOffset From { get; init; }
 
-                switch (e.EventType)
-                {
-                    case Topics.RequestCompleted:
-                        requests++;
-                        var outcome = Text(root, "outcome") ?? "unknown";
-                        Bump(byOutcome, outcome);
-                        refused += outcome == RequestCompletedV1.Outcomes.RefusedInput ? 1 : 0;
-                        filtered += outcome == RequestCompletedV1.Outcomes.FilteredOutput ? 1 : 0;
-                        break;
-                    case Topics.ReviewCreated:
-                        created++;
-                        break;
-                    case Topics.ReviewDecided:
-                        decided++;
-                        break;
-                    case Topics.AdminAction:
-                        admin++;
-                        break;
-                    case Privacy.SubjectService.ErasureEventType:
-                        erasures++;
-                        break;
-                }
-            }
-        }
+    public required DateTimeOffset To { get; init; }
 
-        var blockRate = requests == 0 ? 0 : (double)(refused + filtered) / requests;
-        return new ComplianceReport(regions, from, to, records, requests, refused, filtered, created, decided, admin, erasures, blockRate,
-            byType, byTenant, byRegion, byOutcome, byCategory);
-    }
+    public long Records { get; init; }
 
-    private static void Bump(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    /// <summary>Finished requests (request.completed), refused or not.</summary>
+    public long Requests { get; init; }
 
-    private static string? Text(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    /// <summary>Admitted requests (request.received).</summary>
+    public long RequestsReceived { get; init; }
+
+    public long RefusedInput { get; init; }
+
+    public long FilteredOutput { get; init; }
+
+    /// <summary>Distinct review items created (an escalation is the same item).</summary>
+    public long ReviewsCreated { get; init; }
+
+    public long ReviewsDecided { get; init; }
+
+    public long AdminActions { get; init; }
+
+    public long Erasures { get; init; }
+
+    /// <summary>(refused input + filtered output) / requests.</summary>
+    public double BlockRate { get; init; }
+
+    /// <summary>Reviews created / requests.</summary>
+    public double ReviewRate { get; init; }
+
+    public required ReviewSla ReviewSla { get; init; }
+
+    public required SafetySli Safety { get; init; }
+
+    public required SortedDictionary<string, long> ByEventType { get; init; }
+
+    public required SortedDictionary<string, long> ByTenant { get; init; }
+
+    public required SortedDictionary<string, long> ByRegion { get; init; }
+
+    public required SortedDictionary<string, long> ByOutcome { get; init; }
+
+    /// <summary>Records of any type that name a category.</summary>
+    public required SortedDictionary<string, long> ByCategory { get; init; }
+
+    public required SortedDictionary<string, long> RequestsByTenant { get; init; }
+
+    public required SortedDictionary<string, long> RequestsByRegion { get; init; }
+
+    public required SortedDictionary<string, long> RefusalsByCategory { get; init; }
+
+    public required SortedDictionary<string, long> RefusalsByTenant { get; init; }
+
+    public required SortedDictionary<string, long> RefusalsByRegion { get; init; }
+
+    public required SortedDictionary<string, long> ReviewsByCategory { get; init; }
+
+    public required SortedDictionary<string, long> ReviewsByTenant { get; init; }
+
+    public required SortedDictionary<string, long> ReviewsByRegion { get; init; }
+
+    /// <summary>moderation.decided by action (allow, block, review, ...).</summary>
+    public required SortedDictionary<string, long> ModerationByAction { get; init; }
+
+    public required SortedDictionary<string, long> AdminActionsByAction { get; init; }
+
+    /// <summary>The most frequent rule hits, most frequent first.</summary>
+    public required IReadOnlyList<RuleHitCount> TopRuleHits { get; init; }
+
+    public required IReadOnlyList<KeyUsage> KeyUsage { get; init; }
+
+    /// <summary>Per hour: requests, safety incidents and latency, side by side.</summary>
+    public required IReadOnlyList<HourlySli> Hourly { get; init; }
 }
+
+/// <summary>Review decision times against their deadlines (the deadline of the queue the item was decided in).</summary>
+public sealed record ReviewSla(long Decided, long WithinSla, long Breached, double Compliance, long OpenOverdue, double? MedianMinutes, double? P95Minutes);
+
+/// <summary>Safety incidents (refused or filtered requests, blocked reviews) and request latency (request.received → request.completed).</summary>
+public sealed record SafetySli(long Incidents, double IncidentRate, long LatencySamples, double? LatencyP50Ms, double? LatencyP95Ms, double? LatencyP99Ms);
+
+public sealed record RuleHitCount(string Rule, long Count);
+
+public sealed record KeyUsage(string KeyId, string TenantId, long Requests, long PromptTokens, long CompletionTokens);
+
+public sealed record HourlySli(DateTimeOffset Hour, long Requests, long Incidents, double IncidentRate, double? LatencyP95Ms);

@@ -11,21 +11,33 @@ public static class ReportFormats
     {
         var csv = new StringBuilder("metric,key,value\n");
         void Row(string metric, string key, string value) => csv.Append(Escape(metric)).Append(',').Append(Escape(key)).Append(',').Append(value).Append('\n');
-        Row("records", "", report.Records.ToString(CultureInfo.InvariantCulture));
-        Row("requests", "", report.Requests.ToString(CultureInfo.InvariantCulture));
-        Row("refused_input", "", report.RefusedInput.ToString(CultureInfo.InvariantCulture));
-        Row("filtered_output", "", report.FilteredOutput.ToString(CultureInfo.InvariantCulture));
-        Row("block_rate", "", report.BlockRate.ToString("0.####", CultureInfo.InvariantCulture));
-        Row("reviews_created", "", report.ReviewsCreated.ToString(CultureInfo.InvariantCulture));
-        Row("reviews_decided", "", report.ReviewsDecided.ToString(CultureInfo.InvariantCulture));
-        Row("admin_actions", "", report.AdminActions.ToString(CultureInfo.InvariantCulture));
-        Row("erasures", "", report.Erasures.ToString(CultureInfo.InvariantCulture));
+        foreach (var (metric, value) in Scalars(report))
+        {
+            Row(metric, "", value);
+        }
+
         foreach (var (name, counts) in Breakdowns(report))
         {
             foreach (var (key, value) in counts)
             {
-                Row(name, key, value.ToString(CultureInfo.InvariantCulture));
+                Row(name, key, Number(value));
             }
+        }
+
+        foreach (var usage in report.KeyUsage)
+        {
+            var key = usage.TenantId + "/" + usage.KeyId;
+            Row("key_requests", key, Number(usage.Requests));
+            Row("key_prompt_tokens", key, Number(usage.PromptTokens));
+            Row("key_completion_tokens", key, Number(usage.CompletionTokens));
+        }
+
+        foreach (var hour in report.Hourly)
+        {
+            var key = hour.Hour.ToString("yyyy-MM-ddTHH:mmZ", CultureInfo.InvariantCulture);
+            Row("hourly_requests", key, Number(hour.Requests));
+            Row("hourly_incident_rate", key, Rate(hour.IncidentRate));
+            Row("hourly_latency_p95_ms", key, Ms(hour.LatencyP95Ms));
         }
 
         return csv.ToString();
@@ -38,40 +50,80 @@ public static class ReportFormats
             .Append("<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style></head><body>")
             .Append("<h1>Compliance report</h1><p>Regions: ").Append(Encode(string.Join(", ", report.Regions)))
             .Append(" · from ").Append(Encode(report.From.ToString("u", CultureInfo.InvariantCulture)))
-            .Append(" to ").Append(Encode(report.To.ToString("u", CultureInfo.InvariantCulture))).Append("</p>")
-            .Append("<table><tr><th>Metric</th><th>Value</th></tr>");
-        foreach (var (name, value) in new (string, string)[]
-                 {
-                     ("Records", report.Records.ToString(CultureInfo.InvariantCulture)),
-                     ("Requests", report.Requests.ToString(CultureInfo.InvariantCulture)),
-                     ("Refused (input)", report.RefusedInput.ToString(CultureInfo.InvariantCulture)),
-                     ("Filtered (output)", report.FilteredOutput.ToString(CultureInfo.InvariantCulture)),
-                     ("Block rate", report.BlockRate.ToString("P2", CultureInfo.InvariantCulture)),
-                     ("Reviews created", report.ReviewsCreated.ToString(CultureInfo.InvariantCulture)),
-                     ("Reviews decided", report.ReviewsDecided.ToString(CultureInfo.InvariantCulture)),
-                     ("Admin actions", report.AdminActions.ToString(CultureInfo.InvariantCulture)),
-                     ("Erasures", report.Erasures.ToString(CultureInfo.InvariantCulture)),
-                 })
-        {
-            html.Append("<tr><td>").Append(Encode(name)).Append("</td><td>").Append(Encode(value)).Append("</td></tr>");
-        }
+            .Append(" to ").Append(Encode(report.To.ToString("u", CultureInfo.InvariantCulture))).Append("</p>");
+        Table(html, ["Metric", "Value"], Scalars(report).Select(s => new[] { s.Metric.Replace('_', ' '), s.Value }));
 
-        html.Append("</table>");
+        html.Append("<h2>Safety incidents beside latency, per hour</h2>");
+        Table(html, ["Hour (UTC)", "Requests", "Incident rate", "Latency p95 (ms)"], report.Hourly.Select(h => new[]
+        {
+            h.Hour.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), Number(h.Requests), h.IncidentRate.ToString("P2", CultureInfo.InvariantCulture), Ms(h.LatencyP95Ms),
+        }));
+
+        html.Append("<h2>Key usage</h2>");
+        Table(html, ["Tenant", "Key", "Requests", "Prompt tokens", "Completion tokens"], report.KeyUsage.Select(k => new[]
+        {
+            k.TenantId, k.KeyId, Number(k.Requests), Number(k.PromptTokens), Number(k.CompletionTokens),
+        }));
+
+        html.Append("<h2>top rule hits</h2>").Append(BarChart(report.TopRuleHits.Select(r => (r.Rule, r.Count)).ToList()));
         foreach (var (name, counts) in Breakdowns(report))
         {
-            html.Append("<h2>").Append(Encode(name.Replace('_', ' '))).Append("</h2>").Append(BarChart(counts));
+            html.Append("<h2>").Append(Encode(name.Replace('_', ' '))).Append("</h2>").Append(BarChart(counts.Select(c => (c.Key, c.Value)).ToList()));
         }
 
         return html.Append("</body></html>").ToString();
     }
 
+    private static IEnumerable<(string Metric, string Value)> Scalars(ComplianceReport r) =>
+    [
+        ("records", Number(r.Records)), ("requests", Number(r.Requests)), ("requests_received", Number(r.RequestsReceived)),
+        ("refused_input", Number(r.RefusedInput)), ("filtered_output", Number(r.FilteredOutput)), ("block_rate", Rate(r.BlockRate)),
+        ("reviews_created", Number(r.ReviewsCreated)), ("reviews_decided", Number(r.ReviewsDecided)), ("review_rate", Rate(r.ReviewRate)),
+        ("review_sla_decided", Number(r.ReviewSla.Decided)), ("review_sla_within", Number(r.ReviewSla.WithinSla)),
+        ("review_sla_breached", Number(r.ReviewSla.Breached)), ("review_sla_compliance", Rate(r.ReviewSla.Compliance)),
+        ("review_open_overdue", Number(r.ReviewSla.OpenOverdue)),
+        ("review_minutes_p50", Ms(r.ReviewSla.MedianMinutes)), ("review_minutes_p95", Ms(r.ReviewSla.P95Minutes)),
+        ("safety_incidents", Number(r.Safety.Incidents)), ("safety_incident_rate", Rate(r.Safety.IncidentRate)),
+        ("latency_samples", Number(r.Safety.LatencySamples)), ("latency_p50_ms", Ms(r.Safety.LatencyP50Ms)),
+        ("latency_p95_ms", Ms(r.Safety.LatencyP95Ms)), ("latency_p99_ms", Ms(r.Safety.LatencyP99Ms)),
+        ("admin_actions", Number(r.AdminActions)), ("erasures", Number(r.Erasures)),
+    ];
+
     private static IEnumerable<(string Name, SortedDictionary<string, long> Counts)> Breakdowns(ComplianceReport report) =>
     [
         ("by_event_type", report.ByEventType), ("by_tenant", report.ByTenant), ("by_region", report.ByRegion),
         ("by_outcome", report.ByOutcome), ("by_category", report.ByCategory),
+        ("requests_by_tenant", report.RequestsByTenant), ("requests_by_region", report.RequestsByRegion),
+        ("refusals_by_category", report.RefusalsByCategory), ("refusals_by_tenant", report.RefusalsByTenant), ("refusals_by_region", report.RefusalsByRegion),
+        ("reviews_by_category", report.ReviewsByCategory), ("reviews_by_tenant", report.ReviewsByTenant), ("reviews_by_region", report.ReviewsByRegion),
+        ("moderation_by_action", report.ModerationByAction), ("admin_actions_by_action", report.AdminActionsByAction),
+        ("rule_hits", new SortedDictionary<string, long>(report.TopRuleHits.ToDictionary(r => r.Rule, r => r.Count), StringComparer.Ordinal)),
     ];
 
-    private static string BarChart(SortedDictionary<string, long> counts)
+    private static void Table(StringBuilder html, string[] headers, IEnumerable<string[]> rows)
+    {
+        html.Append("<table><tr>");
+        foreach (var header in headers)
+        {
+            html.Append("<th>").Append(Encode(header)).Append("</th>");
+        }
+
+        html.Append("</tr>");
+        foreach (var row in rows)
+        {
+            html.Append("<tr>");
+            foreach (var cell in row)
+            {
+                html.Append("<td>").Append(Encode(cell)).Append("</td>");
+            }
+
+            html.Append("</tr>");
+        }
+
+        html.Append("</table>");
+    }
+
+    private static string BarChart(List<(string Key, long Value)> counts)
     {
         if (counts.Count == 0)
         {
@@ -79,7 +131,7 @@ public static class ReportFormats
         }
 
         const int rowHeight = 22, labelWidth = 180, barWidth = 360;
-        var max = Math.Max(1, counts.Values.Max());
+        var max = Math.Max(1, counts.Max(c => c.Value));
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" width=\"{labelWidth + barWidth + 80}\" height=\"{counts.Count * rowHeight + 4}\">");
         var y = 2;
@@ -94,6 +146,12 @@ public static class ReportFormats
 
         return svg.Append("</svg>").ToString();
     }
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Rate(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    private static string Ms(double? value) => value?.ToString("0.##", CultureInfo.InvariantCulture) ?? "";
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 

@@ -13,7 +13,7 @@ public sealed record RetentionResult(string Region, int SegmentsArchived, long R
 /// row + delete of its hot rows) is one transaction, a deleted segment keeps its row as a tombstone. So an
 /// interrupted run is simply run again.
 /// </summary>
-public sealed class RetentionJob(AuditOptions options, TimeProvider time)
+public sealed class RetentionJob(AuditOptions options, TimeProvider time, IArchiveUploader? uploader = null)
 {
     /// <summary>Test hook: runs after a segment file is written, before the database commit (to simulate a crash).</summary>
     public Func<ArchiveSegment, Task>? BeforeCommit { get; set; }
@@ -58,6 +58,12 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time)
             var fileName = SegmentArchive.FileNameFor(batch[0].Seq, batch[^1].Seq);
             var sha = await archive.WriteAsync(fileName, batch, cancellationToken);
             var segment = new ArchiveSegment(batch[0].Seq, batch[^1].Seq, batch[0].PrevHash, batch[^1].Hash, fileName, sha, now, deleteAfter, null);
+            if (uploader is not null)
+            {
+                // Uploaded before the hot rows go: a crash in between re-uploads the same bytes on the next run.
+                await uploader.UploadAsync(store.Region, archive.Directory, fileName, cancellationToken);
+            }
+
             if (BeforeCommit is { } hook)
             {
                 await hook(segment);
@@ -73,6 +79,11 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time)
         {
             if (segment.DeletedAtMs is null && segment.DeleteAfterMs <= now)
             {
+                if (uploader is not null)
+                {
+                    await uploader.DeleteAsync(store.Region, segment.FileName, cancellationToken);
+                }
+
                 archive.Delete(segment);
                 await store.MarkSegmentDeletedAsync(segment.FirstSeq, now, cancellationToken);
                 deleted++;

@@ -6,7 +6,7 @@ namespace DaprLlm.Safety.Review;
 /// <summary>Labelled examples from reviewer decisions, one Dapr state key per decided item.</summary>
 public sealed class FeedbackStore(DaprClient dapr, ReviewStore reviews)
 {
-    private const string Prefix = "review-example|";
+    internal const string Prefix = "review-example|";
 
     public Task SaveAsync(string reviewId, LabelledExample example, CancellationToken cancellationToken) =>
         dapr.SaveStateAsync(DaprComponents.StateStore, Prefix + reviewId, example, cancellationToken: cancellationToken);

@@ -21,6 +21,7 @@ public static class ReviewApi
         app.MapGet("/" + ReviewNames.StatusMethodPrefix + "{id}", GetStatus);
         app.MapPost("/review/events/created", OnQueueChanged<ReviewCreatedV1>).WithTopic(DaprComponents.PubSub, ReviewNames.CreatedTopic);
         app.MapPost("/review/events/decided", OnQueueChanged<ReviewDecidedV1>).WithTopic(DaprComponents.PubSub, ReviewNames.DecidedTopic);
+        app.MapReviewErasure();
         app.MapGet("/review/feedback.jsonl", ExportFeedback).RequireAuthorization(p => p.RequireRole(ReviewRoles.Admin));
         return app;
     }

@@ -34,6 +34,9 @@ public sealed class AuditSystem : IAsyncLifetime
     /// <summary>Bodies received by the local webhook receiver, by path (/hooks/slack, /hooks/pagerduty).</summary>
     public System.Collections.Concurrent.ConcurrentQueue<(string Path, string Body)> Webhooks { get; } = new();
 
+    /// <summary>Objects the archive binding stored in the local receiver ("blob container"), by name (eu/segment-....jsonl.gz).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> ArchivedObjects { get; } = new(StringComparer.Ordinal);
+
     public string DataDirectory => Path.Combine(_folder.Path, "data");
 
     public async ValueTask InitializeAsync()
@@ -56,6 +59,18 @@ public sealed class AuditSystem : IAsyncLifetime
                 value: 3s
               - name: redeliverInterval
                 value: 500ms
+            """);
+        _folder.Write("resources/statestore.yaml", $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: statestore
+            spec:
+              type: state.redis
+              version: v1
+              metadata:
+              - name: redisHost
+                value: {_redis.Address}
             """);
         _folder.Write("resources/secretstore.yaml", $"""
             apiVersion: dapr.io/v1alpha1
@@ -82,7 +97,28 @@ public sealed class AuditSystem : IAsyncLifetime
             Webhooks.Enqueue(("/hooks/" + kind, await reader.ReadToEndAsync()));
             return Results.Ok();
         });
+        // The production archive path: segments go through a bindings.http output binding to this receiver.
+        _webhooks.MapPost("/archive/{**name}", async (string name, HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            ArchivedObjects[name] = body.ToArray();
+            return Results.Ok();
+        });
+        _webhooks.MapDelete("/archive/{**name}", (string name) => ArchivedObjects.TryRemove(name, out _) ? Results.Ok() : Results.NotFound());
         await _webhooks.StartAsync();
+        _folder.Write("resources/audit-archive.yaml", $$"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: audit-archive
+            spec:
+              type: bindings.http
+              version: v1
+              metadata:
+              - name: url
+                value: "http://127.0.0.1:{{webhookPort}}/archive"
+            """);
         foreach (var kind in new[] { "slack", "pagerduty" })
         {
             _folder.Write($"resources/alerts-{kind}.yaml", $$"""
@@ -114,6 +150,10 @@ public sealed class AuditSystem : IAsyncLifetime
             ["Audit__Tenants__eu-corp__Region"] = "eu",
             ["Audit__Tenants__eu-corp__KeepOriginals"] = "true",
             ["Audit__Tenants__us-corp__Region"] = "us",
+            ["Audit__Tenants__arch-corp__Region"] = "eu",
+            ["Audit__Tenants__arch-corp__HotDays"] = "0",
+            ["Audit__ArchiveBinding"] = "audit-archive",
+            ["Audit__ReportDirectory"] = Path.Combine(_folder.Path, "reports"),
             ["Audit__Alerts__Bindings__0__Name"] = "alerts-slack",
             ["Audit__Alerts__Bindings__0__Format"] = "slack",
             ["Audit__Alerts__Bindings__1__Name"] = "alerts-pagerduty",

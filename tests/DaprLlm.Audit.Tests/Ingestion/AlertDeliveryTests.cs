@@ -43,6 +43,26 @@ public sealed class AlertDeliveryTests(AuditSystem system) : IClassFixture<Audit
 
         using var ack = await system.Http.SendAsync(system.Admin(HttpMethod.Post, $"/admin/alerts/{alert.GetProperty("id").GetString()}/ack"), Ct);
         var acked = await ack.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        Assert.True(ack.IsSuccessStatusCode, acked.GetRawText());
         Assert.Equal("root", acked.GetProperty("acknowledgedBy").GetString());
+
+        // The history and the acknowledgement survive a crash of the app (SIGKILL: nothing is flushed on the way out).
+        await system.App.KillAsync();
+        await system.App.StartAsync();
+        await system.WaitAsync(async () =>
+        {
+            using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                return false;
+            }
+
+            var restored = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()
+                .SingleOrDefault(a => a.GetProperty("id").GetString() == alert.GetProperty("id").GetString());
+            return restored.ValueKind == JsonValueKind.Object && restored.GetProperty("acknowledgedBy").GetString() == "root"
+                && restored.GetProperty("occurrences").GetInt32() == 3;
+        }, TimeSpan.FromSeconds(60), "the acknowledged alert to be read back after the restart");
+        using var open = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts?unacknowledged=true"), Ct);
+        Assert.DoesNotContain(alert.GetProperty("id").GetString()!, await open.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 }

@@ -100,6 +100,54 @@ public sealed class PrivacyTests
     }
 
     [Fact]
+    public async Task Erasure_reaches_archived_and_hot_copies_and_names_the_subjects_requests()
+    {
+        await using var rig = await TrailRig.StartAsync(o => o.Tenants["acme"] = new TenantPolicy { Region = "eu", KeepOriginals = true, HotDays = 1 });
+        var erasedRequests = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var gone = Completed("acme", "u-gone", $"archived {i}: dave@example.com");
+            erasedRequests.Add((string)gone.GetType().GetProperty("requestId")!.GetValue(gone)!);
+            await rig.IngestAsync(Topics.RequestCompleted, gone);
+            await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-stays", $"kept {i}"));
+        }
+
+        rig.Time.Advance(TimeSpan.FromDays(2));
+        var moved = await rig.Retention.RunAsync(rig.Writer("eu"), Ct);
+        Assert.Equal(4, moved.RecordsArchived);
+        var hot = Completed("acme", "u-gone", "hot: dave@example.com");
+        erasedRequests.Add((string)hot.GetType().GetProperty("requestId")!.GetValue(hot)!);
+        await rig.IngestAsync(Topics.RequestCompleted, hot);
+        var before = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-gone", Ct);
+        Assert.Equal(3, before["records"]!.AsArray().Count(i => (string?)i!["originalState"] == "readable"));
+
+        var result = await rig.Subjects.EraseAsync(rig.Writer("eu"), "acme", "u-gone", "tester", Ct);
+        Assert.True(result.KeyDestroyed);
+        Assert.Equal(erasedRequests.Order(StringComparer.Ordinal), result.RequestIds);
+
+        var after = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-gone", Ct);
+        var items = after["records"]!.AsArray().Where(i => (string?)i!["eventType"] == Topics.RequestCompleted).ToList();
+        Assert.Equal(3, items.Count);
+        Assert.All(items, i => Assert.Equal("erased", (string?)i!["originalState"]));
+        Assert.DoesNotContain("dave@example.com", after.ToJsonString(), StringComparison.Ordinal);
+        // On disk nothing readable is left: the database holds masked content and sealed originals, the archive the same.
+        Assert.DoesNotContain("dave@example.com", rig.RawBytesOf("eu"), StringComparison.Ordinal);
+        foreach (var file in Directory.GetFiles(rig.Options.ArchiveDirectory, "*", SearchOption.AllDirectories))
+        {
+            var text = file.EndsWith(".gz", StringComparison.Ordinal)
+                ? await new StreamReader(new System.IO.Compression.GZipStream(File.OpenRead(file), System.IO.Compression.CompressionMode.Decompress)).ReadToEndAsync(Ct)
+                : await File.ReadAllTextAsync(file, Ct);
+            Assert.DoesNotContain("dave@example.com", text, StringComparison.Ordinal);
+        }
+
+        var kept = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-stays", Ct);
+        Assert.All(kept["records"]!.AsArray(), i => Assert.Equal("readable", (string?)i!["originalState"]));
+        var report = await rig.VerifyAsync("eu");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+        Assert.Equal(1, report.SegmentsChecked);
+    }
+
+    [Fact]
     public void A_sealed_original_cannot_be_opened_under_another_record_id()
     {
         var key = SubjectSealer.NewKey();

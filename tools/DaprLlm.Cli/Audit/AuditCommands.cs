@@ -9,22 +9,33 @@ public static class AuditCommands
 {
     public static Command Build(CliGlobals globals, IAnsiConsole console)
     {
-        var region = new Option<string?>("--region") { Description = "One region (default: every region the key holds)." };
+        var region = new Option<string?>("--region") { Description = "Comma-separated regions, verified one after the other (default: every region the key holds)." };
         var verify = new Command("verify", "Walk the hash chain (and archive manifests) and name the first altered, removed or inserted record.") { region };
         verify.SetAction(async (parse, ct) =>
         {
             using var client = globals.Client(parse);
-            var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
-            AdminResponse? response = null;
-            await console.Status().StartAsync("Verifying the audit chain…", async _ => response = await client.GetAsync("admin/verify" + query, ct));
-            if (!response!.Ok)
+            var reports = new List<System.Text.Json.JsonElement>();
+            AdminResponse? failure = null;
+            await CliProgress.ForEachAsync(console, "Verifying", Regions(parse.GetValue(region)), async r =>
             {
-                return CliOutput.Fail(console, response);
+                var response = await client.GetAsync("admin/verify" + (r.Length == 0 ? "" : "?region=" + Uri.EscapeDataString(r)), ct);
+                if (!response.Ok)
+                {
+                    failure = response;
+                    return false;
+                }
+
+                reports.AddRange(response.Json.GetProperty("regions").EnumerateArray());
+                return true;
+            });
+            if (failure is not null)
+            {
+                return CliOutput.Fail(console, failure);
             }
 
             var table = new Table().AddColumns("Region", "Result", "Records", "Checkpoints", "Segments", "Unsigned tail", "First problem");
             var ok = true;
-            foreach (var report in response.Json.GetProperty("regions").EnumerateArray())
+            foreach (var report in reports)
             {
                 var good = report.GetProperty("ok").GetBoolean();
                 ok &= good;
@@ -56,4 +67,8 @@ public static class AuditCommands
 
         return new Command("audit", "The tamper-evident audit trail.") { verify, checkpoint };
     }
+
+    /// <summary>The regions of a comma list, or one empty entry meaning "every region the key holds".</summary>
+    internal static List<string> Regions(string? list) =>
+        string.IsNullOrWhiteSpace(list) ? [""] : [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 }

@@ -9,21 +9,32 @@ public static class RetentionCommands
 {
     public static Command Build(CliGlobals globals, IAnsiConsole console)
     {
-        var region = new Option<string?>("--region") { Description = "One region (default: every region the key holds)." };
+        var region = new Option<string?>("--region") { Description = "Comma-separated regions, run one after the other (default: every region the key holds)." };
         var run = new Command("run", "Run the retention job now (safe to interrupt and rerun).") { region };
         run.SetAction(async (parse, ct) =>
         {
             using var client = globals.Client(parse);
-            var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
-            AdminResponse? response = null;
-            await console.Status().StartAsync("Running retention…", async _ => response = await client.PostAsync("admin/retention/run" + query, null, ct));
-            if (!response!.Ok)
+            var results = new List<System.Text.Json.JsonElement>();
+            AdminResponse? failure = null;
+            await CliProgress.ForEachAsync(console, "Retention", AuditCommands.Regions(parse.GetValue(region)), async r =>
             {
-                return CliOutput.Fail(console, response);
+                var response = await client.PostAsync("admin/retention/run" + (r.Length == 0 ? "" : "?region=" + Uri.EscapeDataString(r)), null, ct);
+                if (!response.Ok)
+                {
+                    failure = response;
+                    return false;
+                }
+
+                results.AddRange(response.Json.GetProperty("regions").EnumerateArray());
+                return true;
+            });
+            if (failure is not null)
+            {
+                return CliOutput.Fail(console, failure);
             }
 
             var table = new Table().AddColumns("Region", "Segments archived", "Records archived", "Segments deleted");
-            foreach (var result in response.Json.GetProperty("regions").EnumerateArray())
+            foreach (var result in results)
             {
                 table.AddRow(result.GetProperty("region").GetString() ?? "",
                     result.GetProperty("segmentsArchived").GetInt32().ToString(CultureInfo.InvariantCulture),

@@ -1,0 +1,141 @@
+using DaprLlm.Audit.Reports;
+using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Contracts;
+
+namespace DaprLlm.Audit.Tests.Reports;
+
+/// <summary>A known event set of every audited topic through the real trail (SQLite, masking), then the report's figures.</summary>
+public sealed class ComplianceReportTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<TrailRig> KnownSetAsync()
+    {
+        var rig = await TrailRig.StartAsync(o => o.Tenants["us-t"] = new Configuration.TenantPolicy { Region = "us" });
+        var start = rig.Time.GetUtcNow();
+        // Six requests of "acme" (eu): four answered, one refused for hate, one filtered for violence; one of "us-t" (us).
+        for (var i = 0; i < 7; i++)
+        {
+            var tenant = i == 6 ? "us-t" : "acme";
+            var outcome = i switch { 4 => "refused_input", 5 => "filtered_output", _ => "completed" };
+            await rig.IngestAsync(Topics.RequestReceived, new { requestId = $"r{i}", tenantId = tenant, keyId = "key-a", model = "demo", region = "eu" });
+            if (i is 4 or 5)
+            {
+                await rig.IngestAsync(Topics.ModerationDecided, new
+                {
+                    requestId = $"r{i}", tenantId = tenant, direction = i == 4 ? "input" : "output", action = "block",
+                    categories = new Dictionary<string, double> { [i == 4 ? "hate" : "violence"] = 0.9, ["harassment"] = 0.1 },
+                    ruleHits = i == 4 ? new[] { "deny-term:slur", "injection:ignore-previous" } : new[] { "deny-term:slur" }, policyVersion = "p1",
+                });
+            }
+            else
+            {
+                await rig.IngestAsync(Topics.ModerationDecided, new { requestId = $"r{i}", tenantId = tenant, direction = "input", action = "allow", ruleHits = Array.Empty<string>() });
+            }
+
+            rig.Time.Advance(TimeSpan.FromMilliseconds(100 * (i + 1)));
+            await rig.IngestAsync(Topics.RequestCompleted, new
+            {
+                requestId = $"r{i}", tenantId = tenant, keyId = i == 6 ? "key-us" : "key-a", model = "demo", outcome,
+                promptTokens = 10, completionTokens = 5, userId = $"user-{i}",
+            });
+        }
+
+        // Two reviews: one decided within its SLA, one decided late after escalation; a third still open past its deadline.
+        var t = rig.Time.GetUtcNow();
+        await rig.IngestAsync(Topics.ReviewCreated, new { reviewId = "rv1", tenantId = "acme", requestId = "r4", queue = "standard", createdAt = t, slaDeadline = t.AddMinutes(10) });
+        await rig.IngestAsync(Topics.ReviewDecided, new { reviewId = "rv1", tenantId = "acme", requestId = "r4", status = "blocked", decidedAt = t.AddMinutes(4) });
+        await rig.IngestAsync(Topics.ReviewCreated, new { reviewId = "rv2", tenantId = "acme", requestId = "r1", category = "self-harm", queue = "standard", createdAt = t, slaDeadline = t.AddMinutes(10) });
+        await rig.IngestAsync(Topics.ReviewCreated, new { reviewId = "rv2", tenantId = "acme", requestId = "r1", queue = "senior", createdAt = t.AddMinutes(10), slaDeadline = t.AddMinutes(20) });
+        await rig.IngestAsync(Topics.ReviewDecided, new { reviewId = "rv2", tenantId = "acme", requestId = "r1", status = "allowed", decidedAt = t.AddMinutes(25) });
+        await rig.IngestAsync(Topics.ReviewCreated, new { reviewId = "rv3", tenantId = "acme", requestId = "r2", queue = "standard", createdAt = t, slaDeadline = t.AddMinutes(1) });
+        await rig.IngestAsync(Topics.AdminAction, new { tenantId = "acme", action = "key.created", keyId = "key-b" });
+        await rig.IngestAsync(Topics.AdminAction, new { tenantId = "acme", action = "policy.updated" });
+        _ = start;
+        return rig;
+    }
+
+    private static async Task<ComplianceReport> ReportAsync(TrailRig rig, params string[] regions)
+    {
+        rig.Time.Advance(TimeSpan.FromHours(1));
+        var now = rig.Time.GetUtcNow();
+        return await ComplianceReportBuilder.BuildAsync(regions.Select(r => rig.Writer(r).Store), now.AddDays(-1), now, null, Ct);
+    }
+
+    [Fact]
+    public async Task Counts_requests_refusals_and_reviews_by_category_tenant_and_region()
+    {
+        await using var rig = await KnownSetAsync();
+        var report = await ReportAsync(rig, "eu", "us");
+
+        Assert.Equal(7, report.Requests);
+        Assert.Equal(7, report.RequestsReceived);
+        Assert.Equal(1, report.RefusedInput);
+        Assert.Equal(1, report.FilteredOutput);
+        Assert.Equal(2.0 / 7, report.BlockRate, 6);
+        Assert.Equal(6, report.RequestsByTenant["acme"]);
+        Assert.Equal(1, report.RequestsByRegion["us"]);
+        // The refusal's category comes from the moderation decision of the same request.
+        Assert.Equal(1, report.RefusalsByCategory["hate"]);
+        Assert.Equal(1, report.RefusalsByCategory["violence"]);
+        Assert.Equal(2, report.RefusalsByTenant["acme"]);
+        Assert.Equal(2, report.RefusalsByRegion["eu"]);
+        Assert.Equal(3, report.ReviewsCreated); // the escalation is the same item
+        Assert.Equal(2, report.ReviewsDecided);
+        Assert.Equal(3.0 / 7, report.ReviewRate, 6);
+        Assert.Equal(1, report.ReviewsByCategory["hate"]);
+        Assert.Equal(1, report.ReviewsByCategory["self-harm"]);
+        Assert.Equal(1, report.ReviewsByCategory["uncategorized"]);
+        Assert.Equal(3, report.ReviewsByTenant["acme"]);
+        Assert.Equal(2, report.ModerationByAction["block"]);
+        Assert.Equal(5, report.ModerationByAction["allow"]);
+    }
+
+    [Fact]
+    public async Task Reports_review_sla_rule_hits_admin_actions_key_usage_and_incidents_beside_latency()
+    {
+        await using var rig = await KnownSetAsync();
+        var report = await ReportAsync(rig, "eu", "us");
+
+        Assert.Equal(new ReviewSla(2, 1, 1, 0.5, 1, 4, 25), report.ReviewSla);
+        Assert.Equal([new RuleHitCount("deny-term:slur", 2), new RuleHitCount("injection:ignore-previous", 1)], report.TopRuleHits);
+        Assert.Equal(2, report.AdminActions);
+        Assert.Equal(1, report.AdminActionsByAction["key.created"]);
+        Assert.Equal(1, report.AdminActionsByAction["policy.updated"]);
+        var keyA = Assert.Single(report.KeyUsage, k => k.KeyId == "key-a");
+        Assert.Equal(new KeyUsage("key-a", "acme", 6, 60, 30), keyA);
+        Assert.Equal(new KeyUsage("key-us", "us-t", 1, 10, 5), Assert.Single(report.KeyUsage, k => k.KeyId == "key-us"));
+
+        // Latency is request.received → request.completed: 100, 200, ... 700 ms on the fake clock.
+        Assert.Equal(2, report.Safety.Incidents);
+        Assert.Equal(2.0 / 7, report.Safety.IncidentRate, 6);
+        Assert.Equal(7, report.Safety.LatencySamples);
+        Assert.Equal(400, report.Safety.LatencyP50Ms);
+        Assert.Equal(700, report.Safety.LatencyP99Ms);
+        var hour = Assert.Single(report.Hourly);
+        Assert.Equal(7, hour.Requests);
+        Assert.Equal(2, hour.Incidents);
+        Assert.Equal(700, hour.LatencyP95Ms);
+    }
+
+    [Fact]
+    public async Task A_region_report_counts_only_that_region_and_the_formats_carry_the_new_figures()
+    {
+        await using var rig = await KnownSetAsync();
+        var us = await ReportAsync(rig, "us");
+        Assert.Equal(["us"], us.Regions);
+        Assert.Equal(1, us.Requests);
+        Assert.Equal(0, us.ReviewsCreated);
+
+        var eu = await ReportAsync(rig, "eu");
+        var csv = ReportFormats.ToCsv(eu);
+        Assert.Contains("review_sla_compliance,,0.5", csv, StringComparison.Ordinal);
+        Assert.Contains("refusals_by_category,hate,1", csv, StringComparison.Ordinal);
+        Assert.Contains("rule_hits,deny-term:slur,2", csv, StringComparison.Ordinal);
+        Assert.Contains("key_requests,acme/key-a,6", csv, StringComparison.Ordinal);
+        var html = ReportFormats.ToHtml(eu);
+        Assert.Contains("Safety incidents beside latency", html, StringComparison.Ordinal);
+        Assert.Contains("key-a", html, StringComparison.Ordinal);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+    }
+}
