@@ -1,4 +1,5 @@
 using DaprLlm.Gateway.Admin;
+using DaprLlm.Gateway.Caching;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
 using DaprLlm.Gateway.Tenants;
@@ -19,6 +20,7 @@ app.MapDefaultEndpoints();
 app.MapQuotaActors();
 app.MapAdminApi();
 app.MapOpenAiApi();
+app.MapSubjectErasure();
 app.MapApiDocs();
 app.Run();
 

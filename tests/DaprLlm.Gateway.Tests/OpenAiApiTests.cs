@@ -244,6 +244,26 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task A_failing_model_backend_is_an_upstream_error_not_a_residency_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        gateway.Backend.FailingModels["daprllm-large"] = true;
+        try
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 8 }, ct);
+            var message = await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "upstream_error", ct);
+            Assert.Contains("daprllm-large", message, StringComparison.Ordinal);
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+        finally
+        {
+            gateway.Backend.FailingModels.TryRemove("daprllm-large", out _);
+        }
+    }
+
+    [Fact]
     public async Task An_overloaded_backend_is_shed_with_503_and_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;

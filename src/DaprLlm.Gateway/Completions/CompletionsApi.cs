@@ -70,17 +70,22 @@ public static class CompletionsApi
         }
 
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
-            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket);
+            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
+        {
+            RequestedModel = request.Model!, ApiVersion = ChatCompletionsApi.ApiVersionOf(context),
+        };
         try
         {
             var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
             if (!input.IsAllowed)
             {
                 ticket.Settle(0);
+                pipeline.Received(g, null);
                 pipeline.Publish(g, RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
                 return Refusals.Input(input);
             }
 
+            pipeline.Received(g, pipeline.PlannedRegion(g));
             var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
             ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
             var output = await pipeline.CheckOutputAsync(g, generation.Text, context.RequestAborted);
@@ -92,9 +97,10 @@ public static class CompletionsApi
                 [new CompletionChoice(text, 0, null, finish)],
                 new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));
         }
-        catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException)
         {
             ticket.Settle(0);
+            pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
             return UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
         }
     }

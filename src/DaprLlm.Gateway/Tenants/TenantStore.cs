@@ -98,12 +98,36 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
         return revoked;
     }
 
-    /// <summary>The local development key, kept in clear only for local runs so the admin CLI can show it.</summary>
-    public Task<string?> GetDevKeyAsync(CancellationToken ct) =>
-        dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct);
+    /// <summary>The local development key (so the admin CLI can show it), stored sealed, never in clear.</summary>
+    public async Task<string?> GetDevKeyAsync(CancellationToken ct)
+    {
+        if (await dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct) is not { } stored)
+        {
+            return null;
+        }
 
-    public Task SaveDevKeyAsync(string key, CancellationToken ct) =>
-        dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, key, cancellationToken: ct);
+        var pepper = (await secrets.GetAsync(ct)).Pepper;
+        if (DevKeyProtector.Open(pepper, stored) is { } key)
+        {
+            return key;
+        }
+
+        // Written in clear by an older gateway: seal it now. A value sealed under another pepper cannot be shown.
+        if (!DevKeyProtector.IsSealed(stored))
+        {
+            await SaveDevKeyAsync(stored, ct);
+            return stored;
+        }
+
+        return null;
+    }
+
+    /// <summary>True when any development key is stored (sealed or not), whatever pepper sealed it.</summary>
+    public async Task<bool> HasDevKeyAsync(CancellationToken ct) =>
+        await dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct) is not null;
+
+    public async Task SaveDevKeyAsync(string key, CancellationToken ct) =>
+        await dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, DevKeyProtector.Seal((await secrets.GetAsync(ct)).Pepper, key), cancellationToken: ct);
 
     private async Task<List<string>> ReadIndexAsync(string index, CancellationToken ct) =>
         await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct) ?? [];
