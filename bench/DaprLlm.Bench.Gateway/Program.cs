@@ -10,6 +10,11 @@ using Microsoft.Extensions.Options;
 // Rate-limit decisions per second on one replica: admission (key + tenant lease) and settlement, with the actor
 // replaced by an in-memory one so only the gateway's hot path is measured (the actor is called once per lease,
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
+if (args.Contains("--semantic"))
+{
+    return SemanticLookupBench.Run(Arg("--entries", 100_000), Arg("--queries", 10_000), Arg("--dimensions", 384));
+}
+
 var seconds = Arg("--seconds", 5);
 var threads = Arg("--threads", Environment.ProcessorCount);
 

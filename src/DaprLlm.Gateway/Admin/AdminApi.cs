@@ -100,6 +100,7 @@ public static partial class AdminApi
         var created = await store.CreateKeyAsync(old.TenantId, old.Name, ct);
         await store.RevokeKeyAsync(keyId, ct);
         auth.Forget(keyId);
+        await store.AnnounceRevocationAsync(keyId, ct);
         Publish(audit, time, AdminActionV1.Actions.KeyRotated, old.TenantId, keyId, $"replaced by {created.KeyId}");
         return TypedResults.Ok(created);
     }
@@ -110,6 +111,7 @@ public static partial class AdminApi
         auth.Forget(keyId);
         if (revoked is not null)
         {
+            await store.AnnounceRevocationAsync(keyId, ct);
             Publish(audit, time, AdminActionV1.Actions.KeyRevoked, revoked.TenantId, keyId, null);
         }
 

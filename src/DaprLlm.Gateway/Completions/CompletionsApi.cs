@@ -13,7 +13,7 @@ namespace DaprLlm.Gateway.Completions;
 
 /// <summary>
 /// POST /{version}/completions (OpenAI's legacy text completions): the prompt becomes one user message and goes
-/// through the same pipeline as chat (moderation, quotas, residency, audit). Streaming is offered on chat only.
+/// through the same pipeline as chat (moderation, quotas, residency, audit), whole or streamed.
 /// </summary>
 public static class CompletionsApi
 {
@@ -38,11 +38,6 @@ public static class CompletionsApi
         if (request!.Extra?.Keys.FirstOrDefault(k => !Ignored.Contains(k)) is { } unknown)
         {
             return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
-        }
-
-        if (request.Stream == true)
-        {
-            return OpenAiError.InvalidRequest("stream is offered on /chat/completions; /completions answers whole", "stream", "unsupported_parameter");
         }
 
         if (request.Prompt is not { ValueKind: JsonValueKind.String } promptElement || promptElement.GetString() is not { Length: > 0 } prompt)
@@ -86,6 +81,14 @@ public static class CompletionsApi
             }
 
             pipeline.Received(g, pipeline.PlannedRegion(g));
+            if (request.Stream == true)
+            {
+                // Same moderation policies as chat streams (buffer, window, async), text_completion chunks.
+                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time,
+                    loggers.CreateLogger(typeof(CompletionsApi)), textCompletion: true);
+                return Results.Empty;
+            }
+
             var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
             ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
             var output = await pipeline.CheckOutputAsync(g, generation.Text, context.RequestAborted);
@@ -101,7 +104,7 @@ public static class CompletionsApi
         {
             ticket.Settle(0);
             pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
-            return UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
+            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
         }
     }
 }
@@ -127,6 +130,8 @@ public sealed record CompletionRequest
 
     [JsonPropertyName("stream")] public bool? Stream { get; init; }
 
+    [JsonPropertyName("stream_options")] public StreamOptions? StreamOptions { get; init; }
+
     [JsonPropertyName("user")] public string? User { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
@@ -140,6 +145,21 @@ public sealed record CompletionResponse(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
     [property: JsonPropertyName("usage")] ChatCompletionUsage Usage);
+
+/// <summary>One streamed text_completion event.</summary>
+public sealed record CompletionChunk(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChunkChoice> Choices);
+
+/// <summary>A streamed text completion choice; finish_reason is null until the last event.</summary>
+public sealed record CompletionChunkChoice(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("logprobs")] object? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason);
 
 /// <summary>One text completion choice.</summary>
 public sealed record CompletionChoice(

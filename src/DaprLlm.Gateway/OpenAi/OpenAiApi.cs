@@ -26,6 +26,7 @@ public static class OpenAiApi
         builder.Services.AddSingleton<InferenceRouter>();
         builder.Services.AddSingleton<ModelCircuitBreaker>();
         builder.Services.AddSingleton<GenerationPipeline>();
+        builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestIdFilter>();
         builder.Services.AddOptions<Caching.CacheOptions>().BindConfiguration(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Caching.ExactCache>();

@@ -12,6 +12,10 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
 {
     private const string TenantIndex = "tenants";
     private const string DevKeyEntry = "devkey";
+    private const string RevocationList = "revocations";
+
+    // Replicas poll every second or so; a revocation stays listed long after every replica has applied it.
+    private const int MaxRecentRevocations = 1_000;
 
     public Task<Tenant?> GetTenantAsync(string id, CancellationToken ct) =>
         dapr.GetStateAsync<Tenant?>(DaprComponents.StateStore, $"tenant:{id}", cancellationToken: ct);
@@ -96,6 +100,42 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
         var revoked = record.IsRevoked ? record : record with { RevokedAt = time.GetUtcNow() };
         await dapr.SaveStateAsync(DaprComponents.StateStore, $"apikey:{keyId}", revoked, cancellationToken: ct);
         return revoked;
+    }
+
+    /// <summary>Key ids revoked recently, newest last (see <c>RevocationWatcher</c>).</summary>
+    public async Task<List<string>> RecentRevocationsAsync(CancellationToken ct) => await ReadIndexAsync(RevocationList, ct);
+
+    /// <summary>Appends a revoked key id to the bounded list every replica polls.</summary>
+    public async Task AnnounceRevocationAsync(string keyId, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, RevocationList, cancellationToken: ct);
+            ids ??= [];
+            ids.Add(keyId);
+            if (ids.Count > MaxRecentRevocations)
+            {
+                ids.RemoveRange(0, ids.Count - MaxRecentRevocations);
+            }
+
+            if (string.IsNullOrEmpty(etag))
+            {
+                await dapr.SaveStateAsync(DaprComponents.StateStore, RevocationList, ids, cancellationToken: ct);
+                if ((await RecentRevocationsAsync(ct)).Contains(keyId))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, RevocationList, ids, etag, cancellationToken: ct))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException("could not record the revocation after 20 attempts");
     }
 
     /// <summary>The local development key (so the admin CLI can show it), stored sealed, never in clear.</summary>

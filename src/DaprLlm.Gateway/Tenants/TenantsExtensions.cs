@@ -17,6 +17,7 @@ public static class TenantsExtensions
         builder.Services.AddSingleton<DevTenantSeeder>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DevTenantSeeder>());
         builder.Services.AddHealthChecks().AddCheck<DevTenantSeeder>("tenants");
+        builder.Services.AddHostedService<RevocationWatcher>();
         return builder;
     }
 }

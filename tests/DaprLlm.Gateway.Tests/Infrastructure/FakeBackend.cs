@@ -108,6 +108,19 @@ public sealed class FakeBackend : IAsyncDisposable
             await Send(context, new { type = "end", finishReason = sent < words.Length ? "length" : "stop", promptTokens = PromptTokens, completionTokens = sent });
         });
 
+        // The inference catalog: eu serves the small model only, us the small and the large one.
+        app.MapGet("/{appId}/v1/models", (string appId, HttpContext context) =>
+        {
+            if (Fail(appId, "v1/models", context) is { } failure)
+            {
+                return failure;
+            }
+
+            string[] ids = appId == "inference-us" ? ["daprllm-demo", "daprllm-large", "daprllm-embed", "not-configured"] : ["daprllm-demo", "daprllm-embed"];
+            return Results.Json(new { models = ids.Select(id => new { id, kind = "chat", tier = "small", regions = Array.Empty<string>(), contextLength = 512,
+                provider = "onnx", executionProvider = "CPU", region = appId[^2..], status = "ready" }) });
+        });
+
         app.MapPost("/{appId}/v1/embeddings", async (string appId, HttpContext context) =>
         {
             if (Fail(appId, "v1/embeddings", context) is { } failure)
