@@ -1,5 +1,5 @@
 using DaprLlm.Gateway.Admin;
-using DaprLlm.Gateway.Caching;
+using DaprLlm.Gateway.Events;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
 using DaprLlm.Gateway.Tenants;
@@ -13,6 +13,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.AddTenants();
 builder.AddQuotas();
 builder.AddOpenAiApi();
+builder.AddEvents();
 builder.AddApiDocs();
 
 var app = builder.Build();
@@ -20,7 +21,7 @@ app.MapDefaultEndpoints();
 app.MapQuotaActors();
 app.MapAdminApi();
 app.MapOpenAiApi();
-app.MapSubjectErasure();
+app.MapEvents();
 app.MapApiDocs();
 app.Run();
 

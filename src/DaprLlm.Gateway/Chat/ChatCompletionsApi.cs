@@ -5,6 +5,7 @@ using DaprLlm.Gateway.Caching;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Review;
 using DaprLlm.Gateway.Routing;
 using DaprLlm.Gateway.Tenants;
 using DaprLlm.Gateway.Upstream;
@@ -27,7 +28,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, SemanticCache semantic,
-        AdmissionGate gate, ModelCircuitBreaker breaker, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        AdmissionGate gate, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -39,6 +40,11 @@ public static class ChatCompletionsApi
         if (ChatCompletionValidator.Validate(request!, options.Value, caller) is { } invalid)
         {
             return invalid;
+        }
+
+        if (!webhooks.TryRead(context.Request, out var webhook))
+        {
+            return InvalidWebhook();
         }
 
         if (ModerationParameter.Resolve(request!.Moderation, caller.Tenant.StreamingPolicy) is not { } policy)
@@ -74,7 +80,7 @@ public static class ChatCompletionsApi
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, messages, maxTokens, request.Temperature ?? 1.0, request.Seed,
             request.TopP, request.Stop, request.User, policy, estimate, ticket)
         {
-            RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context),
+            RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context), ReviewWebhook = webhook,
         };
         var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         IDisposable? place = null;
@@ -93,6 +99,7 @@ public static class ChatCompletionsApi
                 ticket.Settle(0);
                 pipeline.Received(g, null);
                 pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                await pipeline.RememberReviewAsync(g, input, context.RequestAborted);
                 return Refusals.Input(input);
             }
 
@@ -151,6 +158,7 @@ public static class ChatCompletionsApi
         var (generation, region) = await pipeline.GenerateAsync(g, ct);
         g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
         var output = await pipeline.CheckOutputAsync(g, generation.Text, ct);
+        await pipeline.RememberReviewAsync(g, output, ct);
 
         // Only an answer the output check allowed is ever stored.
         if (output.IsAllowed)
@@ -175,6 +183,9 @@ public static class ChatCompletionsApi
         pipeline.Received(g, region);
         return Answer(pipeline, g, input, result, region, SafetyVerdictAllowed(input), time, cached: true);
     }
+
+    public static IResult InvalidWebhook() =>
+        OpenAiError.InvalidRequest($"{ReviewWebhooks.Header} must be an absolute https URL", ReviewWebhooks.Header, "invalid_value");
 
     /// <summary>The API version of the route ("v1", "v2"), from the endpoint's group name.</summary>
     public static string ApiVersionOf(HttpContext context) =>

@@ -31,6 +31,9 @@ public sealed record GenerationContext(
 
     public int CachedTokens { get; set; }
 
+    /// <summary>The client's review webhook (X-Review-Webhook), called when a review opened by this request is decided.</summary>
+    public Uri? ReviewWebhook { get; init; }
+
     /// <summary>The inference app id that answered.</summary>
     public string? Route { get; set; }
 

@@ -12,7 +12,8 @@ namespace DaprLlm.Gateway.Chat;
 /// The hops of one generation, shared by chat and text completions: input moderation (safety), generation on an
 /// inference replica the tenant may use (residency), output moderation (safety) and the audit event.
 /// </summary>
-public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit, TimeProvider time)
+public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit,
+    Review.ReviewWebhooks webhooks, TimeProvider time)
 {
     public Task<SafetyVerdict> CheckInputAsync(GenerationContext g, CancellationToken ct) =>
         safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt), ct);
@@ -76,6 +77,12 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
         audit.Enqueue(new RequestCompletedV1(g.RequestId, g.Model, outcome, finishReason, promptTokens, completionTokens, inputDecision,
             outputDecision, Activity.Current?.TraceId.ToString(), time.GetUtcNow(), g.Caller.TenantId, region, g.Caller.KeyId, g.User,
             g.Prompt, completion, g.Cache, g.Route, g.FallbackUsed ? g.Model : null, g.CachedTokens));
+
+    /// <summary>When safety opened a review and the client gave a webhook, remembers it for the decision.</summary>
+    public Task RememberReviewAsync(GenerationContext g, SafetyVerdict verdict, CancellationToken ct) =>
+        verdict is { IsReview: true, ReviewId: { } reviewId } && g.ReviewWebhook is { } url
+            ? webhooks.RememberAsync(reviewId, url, g.Caller.TenantId, g.RequestId, ct)
+            : Task.CompletedTask;
 
     /// <summary>request.received, once the gateway knows how it serves the request (cache result, region).</summary>
     public void Received(GenerationContext g, string? region) =>

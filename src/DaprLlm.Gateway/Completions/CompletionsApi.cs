@@ -25,8 +25,8 @@ public static class CompletionsApi
         return api;
     }
 
-    private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, IOptions<ChatOptions> options,
-        TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, Review.ReviewWebhooks webhooks,
+        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -55,6 +55,11 @@ public static class CompletionsApi
             return invalid;
         }
 
+        if (!webhooks.TryRead(context.Request, out var webhook))
+        {
+            return ChatCompletionsApi.InvalidWebhook();
+        }
+
         var maxTokens = request.MaxTokens ?? 16;
         var estimate = GenerationContext.EstimatePromptTokens([prompt]);
         var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) ?? request.Model! : request.Model!;
@@ -67,7 +72,7 @@ public static class CompletionsApi
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
             request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
         {
-            RequestedModel = request.Model!, ApiVersion = ChatCompletionsApi.ApiVersionOf(context),
+            RequestedModel = request.Model!, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
         };
         try
         {
@@ -77,6 +82,7 @@ public static class CompletionsApi
                 ticket.Settle(0);
                 pipeline.Received(g, null);
                 pipeline.Publish(g, RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                await pipeline.RememberReviewAsync(g, input, context.RequestAborted);
                 return Refusals.Input(input);
             }
 

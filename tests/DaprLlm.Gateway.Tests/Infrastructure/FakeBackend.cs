@@ -141,7 +141,7 @@ public sealed class FakeBackend : IAsyncDisposable
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
             return text.Contains("needs-review", StringComparison.Ordinal)
-                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = "rev-42" })
+                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = ReviewIdFor(text) })
                 : text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
                     || (direction == "output" && BlockedOutputWords.Keys.Any(w => text.Contains(w, StringComparison.Ordinal)))
                     ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = PolicyVersion })
@@ -199,6 +199,13 @@ public sealed class FakeBackend : IAsyncDisposable
         }
 
         return null;
+    }
+
+    // "needs-review-abc" opens review "rev-abc"; plain "needs-review" opens "rev-42".
+    private static string ReviewIdFor(string text)
+    {
+        var at = text.IndexOf("needs-review-", StringComparison.Ordinal);
+        return at < 0 ? "rev-42" : "rev-" + new string(text[(at + "needs-review-".Length)..].TakeWhile(char.IsLetterOrDigit).ToArray());
     }
 
     // 64 buckets of lower-cased words: the same words in any case or punctuation give the same vector.
