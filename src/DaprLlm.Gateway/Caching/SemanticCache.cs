@@ -98,7 +98,7 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
     private async Task<bool> StillAllowedAsync(GenerationContext g, Entry entry, string policyVersion, CancellationToken ct)
     {
         var verdict = await safety.ModerateOutputAsync(new DaprLlm.Contracts.Safety.ModerationRequest(g.RequestId, entry.Result.Text), ct);
-        if (verdict.IsAllowed && verdict.PolicyVersion == policyVersion)
+        if (verdict.IsAllowed)
         {
             entry.PolicyVersion = policyVersion;
             return true;

@@ -168,7 +168,8 @@ public static class ChatCompletionsApi
                 cache.Put(cacheKey, new ExactCache.Entry(generation, region, g.Caller.TenantId, g.User));
             }
 
-            semantic.Put(g, probe, generation, region, output.PolicyVersion);
+            // Stored under the version lookups compare with (the input check's); the output check allowed it.
+            semantic.Put(g, probe, generation, region, input.PolicyVersion);
         }
 
         return Answer(pipeline, g, input, generation, region, output, time, cached: false);

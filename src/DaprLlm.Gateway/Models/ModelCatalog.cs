@@ -34,7 +34,8 @@ public sealed partial class ModelCatalog(IUpstreamChannels channels, InferenceRo
             if (await GetAsync(appId, ct) is { } models)
             {
                 anyCatalog = true;
-                fromCatalog.AddRange(models.Select(m => m.Id).Where(configured.Contains));
+                // A catalog entry may be limited to some regions: the replica's own region must be one of them.
+                fromCatalog.AddRange(models.Where(m => m.Regions.Count == 0 || m.Regions.Contains(m.Region)).Select(m => m.Id).Where(configured.Contains));
             }
         }
 
