@@ -8,13 +8,19 @@ var layout = RepoLayout.Find(builder.AppHostDirectory);
 var redis = builder.AddRedisServer("redis", layout.DataDirectory("redis"));
 var dapr = DaprRuntime.Detect(builder, layout, redis);
 
-builder.AddProject<Projects.DaprLlm_Inference>(AppIds.Inference).WithDaprSidecar(dapr);
+// Data residency: two inference replicas labelled by region. The eu one keeps the app id "inference" (what tools and
+// other apps call); the gateway routes each tenant only to the replicas of its allowed regions (Routing below).
+builder.AddProject<Projects.DaprLlm_Inference>(AppIds.Inference).WithDaprSidecar(dapr).WithEnvironment("Inference__Region", "eu");
+builder.AddProject<Projects.DaprLlm_Inference>(AppIds.InferenceUs).WithDaprSidecar(dapr).WithEnvironment("Inference__Region", "us")
+    .WithEndpoint("http", endpoint => endpoint.Port = null); // the launch profile's fixed port belongs to the eu replica
 builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr);
 builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr)
     .WithEnvironment("Audit__DataDirectory", layout.DataDirectory("audit"))
     .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"))
     .WithEnvironment("Audit__ReportDirectory", layout.DataDirectory("audit-reports"));
-var gateway = builder.AddProject<Projects.DaprLlm_Gateway>(AppIds.Gateway).WithDaprSidecar(dapr).WithExternalHttpEndpoints();
+var gateway = builder.AddProject<Projects.DaprLlm_Gateway>(AppIds.Gateway).WithDaprSidecar(dapr).WithExternalHttpEndpoints()
+    .WithEnvironment("Routing__InferenceByRegion__eu", AppIds.Inference)
+    .WithEnvironment("Routing__InferenceByRegion__us", AppIds.InferenceUs);
 
 // The gateway seeds a development key on a local first run; a key chosen by the developer (or a test) passes through.
 if (Environment.GetEnvironmentVariable("DAPRLLM_DEV_API_KEY") is { Length: > 0 } devKey)

@@ -10,6 +10,23 @@ using Microsoft.Extensions.Options;
 // Rate-limit decisions per second on one replica: admission (key + tenant lease) and settlement, with the actor
 // replaced by an in-memory one so only the gateway's hot path is measured (the actor is called once per lease,
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
+// Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx).
+if (args.Contains("--latency"))
+{
+    var root = AppContext.BaseDirectory;
+    while (!File.Exists(Path.Combine(root, "DaprLlm.sln")))
+    {
+        root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("run from inside the repository");
+    }
+
+    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0));
+}
+
+if (args.Contains("--semantic"))
+{
+    return SemanticLookupBench.Run(Arg("--entries", 100_000), Arg("--queries", 10_000), Arg("--dimensions", 384));
+}
+
 var seconds = Arg("--seconds", 5);
 var threads = Arg("--threads", Environment.ProcessorCount);
 

@@ -1,4 +1,5 @@
 using DaprLlm.Gateway.Admin;
+using DaprLlm.Gateway.Events;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
 using DaprLlm.Gateway.Tenants;
@@ -12,6 +13,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.AddTenants();
 builder.AddQuotas();
 builder.AddOpenAiApi();
+builder.AddEvents();
 builder.AddApiDocs();
 
 var app = builder.Build();
@@ -19,6 +21,7 @@ app.MapDefaultEndpoints();
 app.MapQuotaActors();
 app.MapAdminApi();
 app.MapOpenAiApi();
+app.MapEvents();
 app.MapApiDocs();
 app.Run();
 

@@ -114,6 +114,29 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
     }
 
     [Fact]
+    public async Task The_development_key_is_not_stored_in_clear_but_can_still_be_shown()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(gateway.Environment.Redis.Address);
+        var db = redis.GetDatabase();
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var secret = gateway.DevKey[^20..];
+        var found = false;
+        await foreach (var redisKey in server.KeysAsync(pattern: "*devkey*"))
+        {
+            var stored = await db.KeyTypeAsync(redisKey) == RedisType.Hash
+                ? string.Concat((await db.HashGetAllAsync(redisKey)).Select(e => e.Value.ToString()))
+                : (await db.StringGetAsync(redisKey)).ToString();
+            Assert.DoesNotContain(secret, stored, StringComparison.Ordinal);
+            found |= stored.Contains("aesgcm1:", StringComparison.Ordinal);
+        }
+
+        Assert.True(found, "the sealed development key is in the state store");
+        using var admin = gateway.Admin();
+        Assert.Equal(gateway.DevKey, (await admin.GetFromJsonAsync<JsonElement>("/admin/dev-key", ct)).GetProperty("key").GetString());
+    }
+
+    [Fact]
     public async Task The_admin_cli_shows_the_development_key_and_manages_keys()
     {
         var ct = TestContext.Current.CancellationToken;

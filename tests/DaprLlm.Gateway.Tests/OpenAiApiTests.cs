@@ -244,6 +244,81 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task Models_come_from_the_catalog_of_the_tenants_regions_and_from_config_when_inference_is_down()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var euOnly = gateway.Client(await gateway.CreateTenantKeyAsync(home: "eu", regions: ["eu"], ct: ct));
+        using var usOnly = gateway.Client(await gateway.CreateTenantKeyAsync(home: "us", regions: ["us"], ct: ct));
+        Assert.Equal(["daprllm-demo", "daprllm-embed"], await IdsAsync(euOnly, ct));
+        Assert.Equal(["daprllm-demo", "daprllm-large", "daprllm-embed"], await IdsAsync(usOnly, ct));
+        using (var large = await euOnly.GetAsync("/v1/models/daprllm-large", ct))
+        {
+            await AssertErrorAsync(large, HttpStatusCode.NotFound, "model_not_found", ct);
+        }
+
+        // With inference down and no catalog known (as after a restart), the configured models are listed.
+        gateway.Backend.Down["inference-eu"] = true;
+        gateway.Backend.Down["inference-us"] = true;
+        try
+        {
+            gateway.Node.Services.GetRequiredService<DaprLlm.Gateway.Models.ModelCatalog>().Forget();
+            Assert.Equal(["daprllm-demo", "daprllm-large", "daprllm-embed"], await IdsAsync(euOnly, ct));
+        }
+        finally
+        {
+            gateway.Backend.Down.Clear();
+        }
+
+        static async Task<List<string?>> IdsAsync(HttpClient client, CancellationToken ct) =>
+            (await client.GetFromJsonAsync<JsonElement>("/v1/models", ct)).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+    }
+
+    [Fact]
+    public async Task Text_completions_stream_text_completion_events_then_usage_then_done_and_are_moderated()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(policy: "window", ct: ct));
+        using var response = await client.PostAsJsonAsync("/v1/completions",
+            new { model = "daprllm-demo", prompt = "hi", max_tokens = 16, stream = true, stream_options = new { include_usage = true } }, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var events = await ReadEventsAsync(response, ct);
+        Assert.Equal("[DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("text_completion", c.GetProperty("object").GetString()));
+        var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0).Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
+        Assert.Equal("Hello from inference-eu about the sea", text);
+        Assert.Equal("stop", chunks.Last(c => c.GetProperty("choices").GetArrayLength() > 0).GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(FakeBackend.PromptTokens + 6, chunks[^1].GetProperty("usage").GetProperty("total_tokens").GetInt32());
+
+        // The window policy applies: a blocked answer stops with content_filter and never shows the blocked word.
+        using var blocked = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = "say forbidden", max_tokens = 32, stream = true }, ct);
+        var blockedEvents = await ReadEventsAsync(blocked, ct);
+        Assert.DoesNotContain(blockedEvents, e => e.Contains("forbidden", StringComparison.Ordinal) && !e.Contains("\"error\"", StringComparison.Ordinal));
+        Assert.Contains(blockedEvents, e => e.Contains("content_filter", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_failing_model_backend_is_an_upstream_error_not_a_residency_error()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        gateway.Backend.FailingModels["daprllm-large"] = true;
+        try
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 8 }, ct);
+            var message = await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "upstream_error", ct);
+            Assert.Contains("daprllm-large", message, StringComparison.Ordinal);
+            Assert.NotNull(response.Headers.RetryAfter);
+        }
+        finally
+        {
+            gateway.Backend.FailingModels.TryRemove("daprllm-large", out _);
+        }
+    }
+
+    [Fact]
     public async Task An_overloaded_backend_is_shed_with_503_and_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;

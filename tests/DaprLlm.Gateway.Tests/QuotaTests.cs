@@ -13,6 +13,39 @@ namespace DaprLlm.Gateway.Tests;
 public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGateways>
 {
     [Fact]
+    public async Task A_key_revoked_on_one_replica_stops_working_on_every_replica_promptly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("pro", ct);
+        var clients = cluster.Nodes.Select(n => n.Client(key)).ToList();
+        foreach (var client in clients)
+        {
+            // Each replica verifies the key once and caches it (the cache lives on fake time here, so it never expires by itself).
+            using var ok = await client.GetAsync("/v1/models", ct);
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        using var admin = cluster.Nodes[0].Client(GatewayEnvironment.AdminKey);
+        using var revoked = await admin.DeleteAsync($"/admin/keys/{key[3..15]}", ct);
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var client in clients)
+        {
+            await Deadline.WaitUntilAsync(async () =>
+            {
+                using var response = await client.GetAsync("/v1/models", ct);
+                return response.StatusCode == HttpStatusCode.Unauthorized;
+            }, TimeSpan.FromSeconds(5), "the revoked key to be refused on every replica (revocation poll: 1 s)");
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"revocation reached all 3 replicas after {started.ElapsedMilliseconds} ms");
+        foreach (var c in clients)
+        {
+            c.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Three_replicas_hammered_by_one_key_never_admit_more_requests_than_limit_plus_burst()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -3,6 +3,8 @@ namespace DaprLlm.Contracts.Events;
 /// <summary>
 /// Published by the gateway when a request ends. Immutable and versioned: a breaking change is a new record (V2).
 /// Prompt and completion text, when present, are raw: the audit app masks PII before anything is stored.
+/// Cache is a <see cref="RequestReceivedV1.CacheResults"/> value, Route the inference app id that answered, FallbackModel
+/// the model used instead of the asked one (breaker open), CachedTokens the prompt tokens served from cache.
 /// Tenant, region and end-user id let audit route the record to the tenant's regional store and pseudonymize the user.
 /// </summary>
 public sealed record RequestCompletedV1(
@@ -21,7 +23,11 @@ public sealed record RequestCompletedV1(
     string? KeyId = null,
     string? UserId = null,
     string? Prompt = null,
-    string? Completion = null)
+    string? Completion = null,
+    string? Cache = null,
+    string? Route = null,
+    string? FallbackModel = null,
+    int? CachedTokens = null)
 {
     /// <summary>Outcome values.</summary>
     public static class Outcomes

@@ -1,4 +1,7 @@
 using System.Text.RegularExpressions;
+using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.Tenants;
@@ -26,7 +29,7 @@ public static partial class AdminApi
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
     private static partial Regex TenantIdPattern();
 
-    private static async Task<IResult> CreateTenant(CreateTenantRequest? body, TenantStore store, IOptions<TenantOptions> options, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateTenant(CreateTenantRequest? body, TenantStore store, IOptions<TenantOptions> options, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
         if (body is null || body.Id is null || !TenantIdPattern().IsMatch(body.Id))
         {
@@ -54,9 +57,13 @@ public static partial class AdminApi
         }
 
         var tenant = new Tenant(body.Id, tier, home, allowed, body.AllowedModels ?? [], body.Limits, policy, time.GetUtcNow());
-        return await store.CreateTenantAsync(tenant, ct)
-            ? TypedResults.Created($"/admin/tenants/{tenant.Id}", tenant)
-            : OpenAiError.Result(StatusCodes.Status409Conflict, "invalid_request_error", "tenant_exists", $"tenant '{body.Id}' already exists", "id");
+        if (await store.CreateTenantAsync(tenant, ct))
+        {
+            Publish(audit, time, AdminActionV1.Actions.TenantCreated, tenant.Id, null, $"tier={tenant.Tier} home={tenant.HomeRegion} allowed={string.Join(',', tenant.AllowedRegions)}");
+            return TypedResults.Created($"/admin/tenants/{tenant.Id}", tenant);
+        }
+
+        return OpenAiError.Result(StatusCodes.Status409Conflict, "invalid_request_error", "tenant_exists", $"tenant '{body.Id}' already exists", "id");
     }
 
     private static async Task<IResult> ListTenants(TenantStore store, CancellationToken ct) =>
@@ -65,7 +72,7 @@ public static partial class AdminApi
     private static async Task<IResult> GetTenant(string id, TenantStore store, CancellationToken ct) =>
         await store.GetTenantAsync(id, ct) is { } tenant ? TypedResults.Ok(tenant) : TenantNotFound(id);
 
-    private static async Task<IResult> CreateKey(string id, CreateKeyRequest? body, TenantStore store, CancellationToken ct)
+    private static async Task<IResult> CreateKey(string id, CreateKeyRequest? body, TenantStore store, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
         if (await store.GetTenantAsync(id, ct) is null)
         {
@@ -73,6 +80,7 @@ public static partial class AdminApi
         }
 
         var created = await store.CreateKeyAsync(id, body?.Name ?? "default", ct);
+        Publish(audit, time, AdminActionV1.Actions.KeyCreated, id, created.KeyId, null);
         return TypedResults.Created($"/admin/tenants/{id}/keys", created);
     }
 
@@ -82,7 +90,7 @@ public static partial class AdminApi
             : TypedResults.Ok(new { data = (await store.ListKeysAsync(id, ct)).Select(ApiKeyView.From) });
 
     // Rotation issues a new key and revokes the old one at once; clients switch to the key in the answer.
-    private static async Task<IResult> RotateKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, CancellationToken ct)
+    private static async Task<IResult> RotateKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
         if (await store.GetKeyAsync(keyId, ct) is not { IsRevoked: false } old)
         {
@@ -92,13 +100,21 @@ public static partial class AdminApi
         var created = await store.CreateKeyAsync(old.TenantId, old.Name, ct);
         await store.RevokeKeyAsync(keyId, ct);
         auth.Forget(keyId);
+        await store.AnnounceRevocationAsync(keyId, ct);
+        Publish(audit, time, AdminActionV1.Actions.KeyRotated, old.TenantId, keyId, $"replaced by {created.KeyId}");
         return TypedResults.Ok(created);
     }
 
-    private static async Task<IResult> RevokeKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, CancellationToken ct)
+    private static async Task<IResult> RevokeKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
         var revoked = await store.RevokeKeyAsync(keyId, ct);
         auth.Forget(keyId);
+        if (revoked is not null)
+        {
+            await store.AnnounceRevocationAsync(keyId, ct);
+            Publish(audit, time, AdminActionV1.Actions.KeyRevoked, revoked.TenantId, keyId, null);
+        }
+
         return revoked is null ? KeyNotFound(keyId) : TypedResults.Ok(ApiKeyView.From(revoked));
     }
 
@@ -112,6 +128,9 @@ public static partial class AdminApi
 
         return TypedResults.Ok(new { key, keyId = ApiKeyFormat.Split(key).KeyId, tenantId = DevTenant.TenantId });
     }
+
+    private static void Publish(AuditPublisher audit, TimeProvider time, string action, string? tenantId, string? keyId, string? detail) =>
+        audit.Enqueue(new AdminActionV1(action, AppIds.Gateway, tenantId, keyId, time.GetUtcNow(), detail));
 
     private static IResult TenantNotFound(string id) =>
         OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "tenant_not_found", $"tenant '{id}' does not exist");

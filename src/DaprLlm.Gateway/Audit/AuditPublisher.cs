@@ -2,31 +2,47 @@ using System.Threading.Channels;
 using Dapr.Client;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
+using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Gateway.Audit;
 
 /// <summary>
-/// Publishes request.completed without making the client wait: events go through a bounded channel to a
-/// background publisher. A full channel or a failed publish is logged (never silently lost); publishing is
-/// retried by Dapr resiliency (pubsub outbound).
+/// Publishes audit events (request.received, request.completed, admin.action) without making the client wait:
+/// events go through a bounded channel to background publishers. A full channel drops the event and logs it
+/// (never blocks a request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
 /// </summary>
-public sealed partial class AuditPublisher(DaprClient dapr, ILogger<AuditPublisher> logger) : BackgroundService
+public sealed partial class AuditPublisher : BackgroundService
 {
-    private readonly Channel<RequestCompletedV1> _queue = Channel.CreateBounded<RequestCompletedV1>(
-        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait, SingleReader = false });
+    private readonly DaprClient _dapr;
+    private readonly ILogger<AuditPublisher> _logger;
+    private readonly AuditOptions _options;
+    private readonly Channel<Pending> _queue;
 
-    public void Enqueue(RequestCompletedV1 completed)
+    public AuditPublisher(DaprClient dapr, IOptions<AuditOptions> options, ILogger<AuditPublisher> logger)
     {
-        if (!_queue.Writer.TryWrite(completed))
+        _dapr = dapr;
+        _logger = logger;
+        _options = options.Value;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
         {
-            LogDropped(logger, completed.RequestId);
-        }
+            FullMode = BoundedChannelFullMode.Wait, // with TryWrite: a full queue refuses, the request never waits
+            SingleReader = false,
+        });
     }
+
+    /// <summary>Events accepted but not yet handed to the sidecar.</summary>
+    public int Backlog => _queue.Reader.Count;
+
+    public void Enqueue(RequestCompletedV1 completed) => Enqueue(Topics.RequestCompleted, completed.RequestId, completed);
+
+    public void Enqueue(RequestReceivedV1 received) => Enqueue(Topics.RequestReceived, received.RequestId, received);
+
+    public void Enqueue(AdminActionV1 action) => Enqueue(Topics.AdminAction, action.KeyId ?? action.TenantId ?? action.Action, action);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // A few publishers in parallel keep up with a loaded gateway; each publish is one sidecar call.
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PublishLoopAsync(stoppingToken)));
+        await Task.WhenAll(Enumerable.Range(0, _options.Publishers).Select(_ => PublishLoopAsync(stoppingToken)));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -36,19 +52,28 @@ public sealed partial class AuditPublisher(DaprClient dapr, ILogger<AuditPublish
         await base.StopAsync(cancellationToken);
     }
 
+    private void Enqueue(string topic, string id, object data)
+    {
+        if (_options.Enabled && !_queue.Writer.TryWrite(new Pending(topic, id, data)))
+        {
+            LogDropped(_logger, topic, id);
+        }
+    }
+
     private async Task PublishLoopAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await foreach (var completed in _queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var pending in _queue.Reader.ReadAllAsync(stoppingToken))
             {
                 try
                 {
-                    await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.RequestCompleted, completed, stoppingToken);
+                    // object: System.Text.Json writes the runtime type, so each record keeps all its fields.
+                    await _dapr.PublishEventAsync(DaprComponents.PubSub, pending.Topic, pending.Data, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    LogFailed(logger, completed.RequestId, e.GetType().Name);
+                    LogFailed(_logger, pending.Topic, pending.Id, e.GetType().Name);
                 }
             }
         }
@@ -57,9 +82,11 @@ public sealed partial class AuditPublisher(DaprClient dapr, ILogger<AuditPublish
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Audit queue full: request.completed for {RequestId} was not published")]
-    private static partial void LogDropped(ILogger logger, string requestId);
+    private sealed record Pending(string Topic, string Id, object Data);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Publishing request.completed for {RequestId} failed ({Error})")]
-    private static partial void LogFailed(ILogger logger, string requestId, string error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Audit queue full: {Topic} for {Id} was not published")]
+    private static partial void LogDropped(ILogger logger, string topic, string id);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Publishing {Topic} for {Id} failed ({Error})")]
+    private static partial void LogFailed(ILogger logger, string topic, string id, string error);
 }

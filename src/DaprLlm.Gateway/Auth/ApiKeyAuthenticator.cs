@@ -52,7 +52,8 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
         return record;
     }
 
-    private async ValueTask<Tenant?> GetTenantAsync(string tenantId, CancellationToken ct)
+    /// <summary>A tenant by id, from the local cache when fresh.</summary>
+    public async ValueTask<Tenant?> GetTenantAsync(string tenantId, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         if (_tenants.TryGetValue(tenantId, out var cached) && cached.Until > now)

@@ -2,8 +2,11 @@ using DaprLlm.Gateway.Errors;
 
 namespace DaprLlm.Gateway.Auth;
 
-/// <summary>Every /v1 and /v2 route needs <c>Authorization: Bearer &lt;key&gt;</c>; otherwise 401 invalid_api_key.</summary>
-public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator) : IEndpointFilter
+/// <summary>
+/// Every /v1 and /v2 route needs <c>Authorization: Bearer &lt;key&gt;</c> (an API key, or a JWT of an enterprise tenant
+/// when <see cref="JwtOptions.Enabled"/>); otherwise 401 invalid_api_key.
+/// </summary>
+public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator, JwtAuthenticator jwt) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -15,7 +18,10 @@ public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator) : IEndpointF
                 "You didn't provide an API key. Provide it in the Authorization header as 'Bearer YOUR_KEY'.");
         }
 
-        var caller = await authenticator.AuthenticateAsync(header["Bearer ".Length..].Trim(), http.RequestAborted);
+        var token = header["Bearer ".Length..].Trim();
+        var caller = jwt.Enabled && JwtAuthenticator.LooksLikeJwt(token)
+            ? await jwt.AuthenticateAsync(token, http.RequestAborted)
+            : await authenticator.AuthenticateAsync(token, http.RequestAborted);
         if (caller is null)
         {
             return OpenAiError.Result(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",

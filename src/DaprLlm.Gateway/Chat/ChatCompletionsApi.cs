@@ -5,10 +5,13 @@ using DaprLlm.Gateway.Caching;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Review;
 using DaprLlm.Gateway.Routing;
 using DaprLlm.Gateway.Tenants;
 using DaprLlm.Gateway.Upstream;
+using DaprLlm.Contracts.Inference;
 using Microsoft.Extensions.Options;
+using CacheResults = DaprLlm.Contracts.Events.RequestReceivedV1.CacheResults;
 
 namespace DaprLlm.Gateway.Chat;
 
@@ -24,8 +27,8 @@ public static class ChatCompletionsApi
         return api;
     }
 
-    private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, AdmissionGate gate, ModelCircuitBreaker breaker,
-        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, SemanticCache semantic,
+        AdmissionGate gate, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -37,6 +40,11 @@ public static class ChatCompletionsApi
         if (ChatCompletionValidator.Validate(request!, options.Value, caller) is { } invalid)
         {
             return invalid;
+        }
+
+        if (!webhooks.TryRead(context.Request, out var webhook))
+        {
+            return InvalidWebhook();
         }
 
         if (ModerationParameter.Resolve(request!.Moderation, caller.Tenant.StreamingPolicy) is not { } policy)
@@ -53,8 +61,10 @@ public static class ChatCompletionsApi
             return ChatCompletionValidator.ModelNotFound(ChatOptions.AutoModel);
         }
 
+        var requested = request.Model!;
         var routed = breaker.Route(model);
-        if (routed != model)
+        var fallback = routed != model;
+        if (fallback)
         {
             // The asked model's backend is failing: say which model answers instead.
             context.Response.Headers["x-daprllm-fallback-model"] = routed;
@@ -68,7 +78,10 @@ public static class ChatCompletionsApi
         }
 
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, messages, maxTokens, request.Temperature ?? 1.0, request.Seed,
-            request.TopP, request.Stop, request.User, policy, estimate, ticket);
+            request.TopP, request.Stop, request.User, policy, estimate, ticket)
+        {
+            RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context), ReviewWebhook = webhook,
+        };
         var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         IDisposable? place = null;
         try
@@ -84,28 +97,44 @@ public static class ChatCompletionsApi
             if (!input.IsAllowed)
             {
                 ticket.Settle(0);
+                pipeline.Received(g, null);
                 pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                await pipeline.RememberReviewAsync(g, input, context.RequestAborted);
                 return Refusals.Input(input);
             }
 
             if (request.Stream == true)
             {
+                pipeline.Received(g, pipeline.PlannedRegion(g));
                 await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, logger);
                 return Results.Empty;
             }
 
-            var optIn = context.Request.Headers[ExactCache.Header] == "on";
-            var cacheKey = cache.Enabled && ExactCache.IsCacheable(g, optIn) ? cache.Key(g, input.PolicyVersion) : null;
-            context.Response.Headers[ExactCache.Header] = "miss";
-            if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
+            var cacheable = ExactCache.IsCacheable(g, context.Request.Headers[ExactCache.Header] == "on");
+            var cacheKey = cache.Enabled && cacheable ? cache.Key(g, input.PolicyVersion) : null;
+            context.Response.Headers[ExactCache.Header] = CacheResults.Miss;
+            if (cacheable && (cache.Enabled || semantic.Enabled))
             {
-                context.Response.Headers[ExactCache.Header] = "hit";
-                return Answer(pipeline, g, input, hit.Result, hit.Region, SafetyVerdictAllowed(input), time, cached: true);
+                g.Cache = CacheResults.Miss;
             }
 
-            return await CompleteAsync(pipeline, cache, cacheKey, g, input, time, context.RequestAborted);
+            if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
+            {
+                return Cached(context, pipeline, g, input, hit.Result, hit.Region, CacheResults.Hit, hit.Result.PromptTokens, time);
+            }
+
+            var probe = cacheable ? await semantic.LookupAsync(g, input.PolicyVersion, context.RequestAborted) : SemanticCache.None;
+            if (probe.Hit is { } similar)
+            {
+                // The usage reports this request's prompt (as the embedding model counted it), all of it cached.
+                return Cached(context, pipeline, g, input, similar.Result with { PromptTokens = probe.PromptTokens }, similar.Region,
+                    CacheResults.SemanticHit, probe.PromptTokens, time);
+            }
+
+            pipeline.Received(g, pipeline.PlannedRegion(g));
+            return await CompleteAsync(pipeline, cache, cacheKey, semantic, probe, g, input, time, context.RequestAborted);
         }
-        catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException)
         {
             ticket.Settle(0);
             pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
@@ -123,25 +152,49 @@ public static class ChatCompletionsApi
         }
     }
 
-    private static async Task<IResult> CompleteAsync(GenerationPipeline pipeline, ExactCache cache, string? cacheKey, GenerationContext g, SafetyVerdict input,
-        TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CompleteAsync(GenerationPipeline pipeline, ExactCache cache, string? cacheKey, SemanticCache semantic, SemanticCache.Probe probe,
+        GenerationContext g, SafetyVerdict input, TimeProvider time, CancellationToken ct)
     {
         var (generation, region) = await pipeline.GenerateAsync(g, ct);
         g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
         var output = await pipeline.CheckOutputAsync(g, generation.Text, ct);
+        await pipeline.RememberReviewAsync(g, output, ct);
 
         // Only an answer the output check allowed is ever stored.
-        if (cacheKey is not null && output.IsAllowed)
+        if (output.IsAllowed)
         {
-            cache.Put(cacheKey, new ExactCache.Entry(generation, region));
+            if (cacheKey is not null)
+            {
+                cache.Put(cacheKey, new ExactCache.Entry(generation, region, g.Caller.TenantId, g.User));
+            }
+
+            // Stored under the version lookups compare with (the input check's); the output check allowed it.
+            semantic.Put(g, probe, generation, region, input.PolicyVersion);
         }
 
         return Answer(pipeline, g, input, generation, region, output, time, cached: false);
     }
 
+    private static IResult Cached(HttpContext context, GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, GenerationResult result, string region,
+        string cacheResult, int cachedTokens, TimeProvider time)
+    {
+        context.Response.Headers[ExactCache.Header] = cacheResult;
+        g.Cache = cacheResult;
+        g.CachedTokens = cachedTokens;
+        pipeline.Received(g, region);
+        return Answer(pipeline, g, input, result, region, SafetyVerdictAllowed(input), time, cached: true);
+    }
+
+    public static IResult InvalidWebhook() =>
+        OpenAiError.InvalidRequest($"{ReviewWebhooks.Header} must be an absolute https URL", ReviewWebhooks.Header, "invalid_value");
+
+    /// <summary>The API version of the route ("v1", "v2"), from the endpoint's group name.</summary>
+    public static string ApiVersionOf(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<IEndpointGroupNameMetadata>()?.EndpointGroupName ?? "v1";
+
     private static SafetyVerdict SafetyVerdictAllowed(SafetyVerdict input) => input with { Decision = DaprLlm.Contracts.Safety.ModerationVerdict.Decisions.Allow, ReviewId = null };
 
-    private static IResult Answer(GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, DaprLlm.Contracts.Inference.GenerationResult generation,
+    private static IResult Answer(GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input, GenerationResult generation,
         string region, SafetyVerdict output, TimeProvider time, bool cached)
     {
         if (cached)

@@ -18,7 +18,7 @@ public static class ChatStream
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
 
     public static async Task RunAsync(HttpContext context, GenerationPipeline pipeline, GenerationContext g, SafetyVerdict input,
-        bool includeUsage, ChatOptions options, TimeProvider time, ILogger logger)
+        bool includeUsage, ChatOptions options, TimeProvider time, ILogger logger, bool textCompletion = false)
     {
         var ct = context.RequestAborted;
         var (events, region) = await pipeline.OpenStreamAsync(g, ct);
@@ -39,7 +39,11 @@ public static class ChatStream
 
         try
         {
-            await WriteAsync(response, Chunk(g, created, new ChunkDelta("assistant", ""), null), ct);
+            if (!textCompletion)
+            {
+                await WriteAsync(response, Chunk(g, created, new ChunkDelta("assistant", ""), null), ct);
+            }
+
             await using (events)
             {
                 while (blocked is null && await events.MoveNextAsync())
@@ -54,7 +58,7 @@ public static class ChatStream
                             if (g.StreamingPolicy == Tiers.PolicyAsync
                                 || (g.StreamingPolicy == Tiers.PolicyWindow && pending.Length >= options.ModerationWindowChars))
                             {
-                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: g.StreamingPolicy == Tiers.PolicyWindow, options, ct);
+                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: g.StreamingPolicy == Tiers.PolicyWindow, options, textCompletion, ct);
                             }
 
                             break;
@@ -73,7 +77,7 @@ public static class ChatStream
             {
                 // buffer: the whole answer is checked here; window: the last, shorter window.
                 var text = g.StreamingPolicy == Tiers.PolicyBuffer ? full.ToString() : null;
-                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true, options, ct, text);
+                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true, options, textCompletion, ct, text);
             }
 
             if (blocked is null && g.StreamingPolicy == Tiers.PolicyAsync)
@@ -89,7 +93,7 @@ public static class ChatStream
                 finishReason = "content_filter";
             }
 
-            await WriteAsync(response, Chunk(g, created, new ChunkDelta(), finishReason), ct);
+            await WriteDeltaAsync(response, g, created, null, finishReason, textCompletion, ct);
             if (blocked is not null)
             {
                 await WriteAsync(response, new { error = new { message = Refusals.StreamMessage(blocked), type = "invalid_request_error", param = (string?)null, code = "content_filter" } }, ct);
@@ -97,7 +101,7 @@ public static class ChatStream
 
             if (includeUsage)
             {
-                await WriteAsync(response, new ChatCompletionChunk(g.RequestId, "chat.completion.chunk", created, g.Model, [],
+                await WriteAsync(response, new ChatCompletionChunk(g.RequestId, textCompletion ? "text_completion" : "chat.completion.chunk", created, g.Model, [],
                     new ChatCompletionUsage(prompt, completionTokens, prompt + completionTokens)), ct);
             }
 
@@ -129,7 +133,7 @@ public static class ChatStream
 
     // Checks (unless async) and then sends the pending text; returns the verdict when it blocked instead.
     private static async Task<SafetyVerdict?> ReleaseAsync(GenerationPipeline pipeline, GenerationContext g, HttpResponse response, long created,
-        StringBuilder released, StringBuilder pending, bool checkFirst, ChatOptions options, CancellationToken ct, string? wholeText = null)
+        StringBuilder released, StringBuilder pending, bool checkFirst, ChatOptions options, bool textCompletion, CancellationToken ct, string? wholeText = null)
     {
         if (checkFirst)
         {
@@ -145,9 +149,15 @@ public static class ChatStream
         var text = pending.ToString();
         pending.Clear();
         released.Append(text);
-        await WriteAsync(response, Chunk(g, created, new ChunkDelta(Content: text), null), ct);
+        await WriteDeltaAsync(response, g, created, text, null, textCompletion, ct);
         return null;
     }
+
+    // Chat streams send chat.completion.chunk deltas; text completion streams send text_completion objects with "text".
+    private static Task WriteDeltaAsync(HttpResponse response, GenerationContext g, long created, string? text, string? finish, bool textCompletion, CancellationToken ct) =>
+        textCompletion
+            ? WriteAsync(response, new Completions.CompletionChunk(g.RequestId, "text_completion", created, g.Model, [new Completions.CompletionChunkChoice(text ?? "", 0, null, finish)]), ct)
+            : WriteAsync(response, Chunk(g, created, text is null ? new ChunkDelta() : new ChunkDelta(Content: text), finish), ct);
 
     private static ChatCompletionChunk Chunk(GenerationContext g, long created, ChunkDelta delta, string? finish) =>
         new(g.RequestId, "chat.completion.chunk", created, g.Model, [new ChunkChoice(0, delta, finish)]);

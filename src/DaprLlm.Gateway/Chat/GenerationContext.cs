@@ -19,6 +19,24 @@ public sealed record GenerationContext(
     int EstimatedPromptTokens,
     QuotaTicket Ticket)
 {
+    /// <summary>The model the client asked for (Model differs while a breaker routes to a fallback, or for "auto").</summary>
+    public string RequestedModel { get; init; } = Model;
+
+    public bool FallbackUsed { get; init; }
+
+    public string ApiVersion { get; init; } = "v1";
+
+    /// <summary>Cache result for the audit events and the cache header; set as the request is served.</summary>
+    public string Cache { get; set; } = DaprLlm.Contracts.Events.RequestReceivedV1.CacheResults.Bypass;
+
+    public int CachedTokens { get; set; }
+
+    /// <summary>The client's review webhook (X-Review-Webhook), called when a review opened by this request is decided.</summary>
+    public Uri? ReviewWebhook { get; init; }
+
+    /// <summary>The inference app id that answered.</summary>
+    public string? Route { get; set; }
+
     public string Prompt => string.Join("\n", Messages.Select(m => m.Content));
 
     /// <summary>A rough count before inference reports the real one: about four characters per token plus framing.</summary>

@@ -12,7 +12,8 @@ namespace DaprLlm.Gateway.Chat;
 /// The hops of one generation, shared by chat and text completions: input moderation (safety), generation on an
 /// inference replica the tenant may use (residency), output moderation (safety) and the audit event.
 /// </summary>
-public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit, TimeProvider time)
+public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit,
+    Review.ReviewWebhooks webhooks, TimeProvider time)
 {
     public Task<SafetyVerdict> CheckInputAsync(GenerationContext g, CancellationToken ct) =>
         safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt), ct);
@@ -23,28 +24,29 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     /// <summary>Generates on the first healthy replica of the tenant's regions (home first).</summary>
     public async Task<(GenerationResult Result, string Region)> GenerateAsync(GenerationContext g, CancellationToken ct)
     {
-        UpstreamException? last = null;
+        var failures = new List<UpstreamException>();
         foreach (var (region, appId) in Candidates(g))
         {
             try
             {
                 var result = await inference.GenerateAsync(appId, Call(g), ct);
                 breaker.Success(g.Model);
+                g.Route = appId;
                 return (result, region);
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
-                last = e;
+                failures.Add(e);
             }
         }
 
-        throw NoReplica(g, last);
+        throw NoReplica(g, failures);
     }
 
     /// <summary>Opens a stream on the first healthy replica; failover happens only before the first event.</summary>
     public async Task<(IAsyncEnumerator<GenerateStreamEvent> Events, string Region)> OpenStreamAsync(GenerationContext g, CancellationToken ct)
     {
-        UpstreamException? last = null;
+        var failures = new List<UpstreamException>();
         foreach (var (region, appId) in Candidates(g))
         {
             var events = inference.StreamAsync(appId, Call(g), ct).GetAsyncEnumerator(ct);
@@ -53,27 +55,42 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
                 if (await events.MoveNextAsync())
                 {
                     breaker.Success(g.Model);
+                    g.Route = appId;
                     return (new Prefetched(events), region);
                 }
 
                 await events.DisposeAsync();
-                last = new UpstreamException(appId, 200, "inference stream ended without events");
+                failures.Add(new UpstreamException(appId, 502, "inference stream ended without events"));
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
                 await events.DisposeAsync();
-                last = e;
+                failures.Add(e);
             }
         }
 
-        throw NoReplica(g, last);
+        throw NoReplica(g, failures);
     }
 
     public void Publish(GenerationContext g, string outcome, string? finishReason, int promptTokens, int completionTokens,
         string? inputDecision, string? outputDecision, string? region, string? completion) =>
         audit.Enqueue(new RequestCompletedV1(g.RequestId, g.Model, outcome, finishReason, promptTokens, completionTokens, inputDecision,
             outputDecision, Activity.Current?.TraceId.ToString(), time.GetUtcNow(), g.Caller.TenantId, region, g.Caller.KeyId, g.User,
-            g.Prompt, completion));
+            g.Prompt, completion, g.Cache, g.Route, g.FallbackUsed ? g.Model : null, g.CachedTokens));
+
+    /// <summary>When safety opened a review and the client gave a webhook, remembers it for the decision.</summary>
+    public Task RememberReviewAsync(GenerationContext g, SafetyVerdict verdict, CancellationToken ct) =>
+        verdict is { IsReview: true, ReviewId: { } reviewId } && g.ReviewWebhook is { } url
+            ? webhooks.RememberAsync(reviewId, url, g.Caller.TenantId, g.RequestId, ct)
+            : Task.CompletedTask;
+
+    /// <summary>request.received, once the gateway knows how it serves the request (cache result, region).</summary>
+    public void Received(GenerationContext g, string? region) =>
+        audit.Enqueue(new RequestReceivedV1(g.RequestId, g.Caller.TenantId, g.Caller.KeyId, g.User, g.RequestedModel, g.Model, region, g.Cache,
+            g.FallbackUsed, g.ApiVersion, time.GetUtcNow(), Activity.Current?.TraceId.ToString()));
+
+    /// <summary>The region a generation will try first (the tenant's home region when it has a replica).</summary>
+    public string? PlannedRegion(GenerationContext g) => router.Candidates(g.Caller.Tenant) is { Count: > 0 } c ? c[0].Region : null;
 
     private IReadOnlyList<(string Region, string AppId)> Candidates(GenerationContext g)
     {
@@ -89,15 +106,20 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     // Transport failures and 5xx other than an overload answer move on to the next allowed region.
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;
 
-    private ResidencyException NoReplica(GenerationContext g, UpstreamException? last)
-    {
-        if (last is { StatusCode: 429 or 503 } overloaded)
-        {
-            throw overloaded;
-        }
+    // The replica was not reached at all (no connection, or the sidecar could not invoke it: ERR_DIRECT_INVOKE),
+    // as opposed to a replica that answered with a failure of its own.
+    private static bool IsUnreachable(UpstreamException e) =>
+        e.StatusCode is null || (e.StatusCode == 500 && e.Body?.Contains("ERR_DIRECT_INVOKE", StringComparison.Ordinal) == true);
 
+    private Exception NoReplica(GenerationContext g, List<UpstreamException> failures)
+    {
         breaker.Failure(g.Model);
-        return new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is available. The request was not sent to any other region.");
+
+        // Residency is the reason only when no allowed replica could be reached; a backend that answered with a
+        // failure is an upstream error, whatever region it is in.
+        return failures.TrueForAll(IsUnreachable)
+            ? new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is reachable. The request was not sent to any other region.")
+            : new BackendFailedException(g.Model);
     }
 
     /// <summary>Gives back the event already read while probing the replica, then the rest.</summary>
@@ -122,5 +144,11 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     }
 }
 
-/// <summary>No replica in the tenant's allowed regions could serve the request.</summary>
+/// <summary>No replica in the tenant's allowed regions could be reached.</summary>
 public sealed class ResidencyException(string message) : Exception(message);
+
+/// <summary>The allowed replicas were reached but the model backend failed to generate.</summary>
+public sealed class BackendFailedException(string model) : Exception($"The model backend for '{model}' failed to answer.")
+{
+    public string Model { get; } = model;
+}

@@ -13,7 +13,7 @@ namespace DaprLlm.Gateway.Completions;
 
 /// <summary>
 /// POST /{version}/completions (OpenAI's legacy text completions): the prompt becomes one user message and goes
-/// through the same pipeline as chat (moderation, quotas, residency, audit). Streaming is offered on chat only.
+/// through the same pipeline as chat (moderation, quotas, residency, audit), whole or streamed.
 /// </summary>
 public static class CompletionsApi
 {
@@ -25,8 +25,8 @@ public static class CompletionsApi
         return api;
     }
 
-    private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, IOptions<ChatOptions> options,
-        TimeProvider time, ILoggerFactory loggers)
+    private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, Review.ReviewWebhooks webhooks,
+        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -38,11 +38,6 @@ public static class CompletionsApi
         if (request!.Extra?.Keys.FirstOrDefault(k => !Ignored.Contains(k)) is { } unknown)
         {
             return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
-        }
-
-        if (request.Stream == true)
-        {
-            return OpenAiError.InvalidRequest("stream is offered on /chat/completions; /completions answers whole", "stream", "unsupported_parameter");
         }
 
         if (request.Prompt is not { ValueKind: JsonValueKind.String } promptElement || promptElement.GetString() is not { Length: > 0 } prompt)
@@ -60,6 +55,11 @@ public static class CompletionsApi
             return invalid;
         }
 
+        if (!webhooks.TryRead(context.Request, out var webhook))
+        {
+            return ChatCompletionsApi.InvalidWebhook();
+        }
+
         var maxTokens = request.MaxTokens ?? 16;
         var estimate = GenerationContext.EstimatePromptTokens([prompt]);
         var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) ?? request.Model! : request.Model!;
@@ -70,15 +70,29 @@ public static class CompletionsApi
         }
 
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
-            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket);
+            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
+        {
+            RequestedModel = request.Model!, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
+        };
         try
         {
             var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
             if (!input.IsAllowed)
             {
                 ticket.Settle(0);
+                pipeline.Received(g, null);
                 pipeline.Publish(g, RequestCompletedV1.Outcomes.RefusedInput, null, 0, 0, input.Decision, null, null, null);
+                await pipeline.RememberReviewAsync(g, input, context.RequestAborted);
                 return Refusals.Input(input);
+            }
+
+            pipeline.Received(g, pipeline.PlannedRegion(g));
+            if (request.Stream == true)
+            {
+                // Same moderation policies as chat streams (buffer, window, async), text_completion chunks.
+                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time,
+                    loggers.CreateLogger(typeof(CompletionsApi)), textCompletion: true);
+                return Results.Empty;
             }
 
             var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
@@ -92,10 +106,11 @@ public static class CompletionsApi
                 [new CompletionChoice(text, 0, null, finish)],
                 new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));
         }
-        catch (Exception e) when (e is UpstreamException or ResidencyException or Dapr.DaprException or HttpRequestException)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException)
         {
             ticket.Settle(0);
-            return UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
+            pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
+            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
         }
     }
 }
@@ -121,6 +136,8 @@ public sealed record CompletionRequest
 
     [JsonPropertyName("stream")] public bool? Stream { get; init; }
 
+    [JsonPropertyName("stream_options")] public StreamOptions? StreamOptions { get; init; }
+
     [JsonPropertyName("user")] public string? User { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
@@ -134,6 +151,21 @@ public sealed record CompletionResponse(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChoice> Choices,
     [property: JsonPropertyName("usage")] ChatCompletionUsage Usage);
+
+/// <summary>One streamed text_completion event.</summary>
+public sealed record CompletionChunk(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("object")] string Object,
+    [property: JsonPropertyName("created")] long Created,
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("choices")] IReadOnlyList<CompletionChunkChoice> Choices);
+
+/// <summary>A streamed text completion choice; finish_reason is null until the last event.</summary>
+public sealed record CompletionChunkChoice(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("logprobs")] object? Logprobs,
+    [property: JsonPropertyName("finish_reason")] string? FinishReason);
 
 /// <summary>One text completion choice.</summary>
 public sealed record CompletionChoice(

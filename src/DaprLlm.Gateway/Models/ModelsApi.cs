@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Chat;
-using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Gateway.Models;
 
@@ -15,16 +14,15 @@ public static class ModelsApi
         return api;
     }
 
-    private static IResult List(HttpContext context, IOptions<ChatOptions> options) =>
-        TypedResults.Ok(new ModelList("list", Visible(context.GetCaller(), options.Value).ToList()));
+    private static async Task<IResult> List(HttpContext context, ModelCatalog catalog) =>
+        TypedResults.Ok(new ModelList("list", (await catalog.VisibleAsync(context.GetCaller().Tenant, context.RequestAborted)).Select(Card).ToList()));
 
-    private static IResult Get(string id, HttpContext context, IOptions<ChatOptions> options) =>
-        Visible(context.GetCaller(), options.Value).FirstOrDefault(m => m.Id == id) is { } card
-            ? TypedResults.Ok(card)
+    private static async Task<IResult> Get(string id, HttpContext context, ModelCatalog catalog) =>
+        (await catalog.VisibleAsync(context.GetCaller().Tenant, context.RequestAborted)).Contains(id)
+            ? TypedResults.Ok(Card(id))
             : ChatCompletionValidator.ModelNotFound(id);
 
-    private static IEnumerable<ModelCard> Visible(Caller caller, ChatOptions options) =>
-        options.Models.Concat(options.EmbeddingModels).Where(caller.Tenant.MayUse).Select(id => new ModelCard(id, "model", 0, "daprllm"));
+    private static ModelCard Card(string id) => new(id, "model", 0, "daprllm");
 }
 
 /// <summary>OpenAI's model object.</summary>

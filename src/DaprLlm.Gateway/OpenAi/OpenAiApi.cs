@@ -26,9 +26,13 @@ public static class OpenAiApi
         builder.Services.AddSingleton<InferenceRouter>();
         builder.Services.AddSingleton<ModelCircuitBreaker>();
         builder.Services.AddSingleton<GenerationPipeline>();
+        builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestIdFilter>();
         builder.Services.AddOptions<Caching.CacheOptions>().BindConfiguration(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Caching.ExactCache>();
+        builder.Services.AddOptions<Caching.SemanticCacheOptions>().BindConfiguration(Caching.SemanticCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<Caching.SemanticCache>();
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindConfiguration(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Backpressure.AdmissionGate>();
         builder.Services.AddSingleton<AuditPublisher>();

@@ -15,6 +15,11 @@ public static partial class UpstreamErrors
             case ResidencyException residency:
                 LogResidency(logger, context.TraceIdentifier);
                 return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "region_unavailable", residency.Message);
+            case BackendFailedException failed:
+                LogBackendFailed(logger, failed.Model, context.TraceIdentifier);
+                context.Response.Headers.RetryAfter = "1";
+                return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "upstream_error",
+                    $"The backend of model '{failed.Model}' failed to answer. Retry after the time in Retry-After.");
             case UpstreamException { StatusCode: 429 or 503 } overloaded:
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling((overloaded.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds))
                     .ToString(CultureInfo.InvariantCulture);
@@ -39,6 +44,9 @@ public static partial class UpstreamErrors
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No allowed region could serve request {TraceId}")]
     private static partial void LogResidency(ILogger logger, string traceId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Model backend {Model} failed for request {TraceId}")]
+    private static partial void LogBackendFailed(ILogger logger, string model, string traceId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Upstream {AppId} answered {Status} for request {TraceId}")]
     private static partial void LogUpstream(ILogger logger, string appId, int status, string traceId);

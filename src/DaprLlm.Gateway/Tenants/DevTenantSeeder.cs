@@ -41,7 +41,7 @@ public sealed partial class DevTenantSeeder(
                 await dapr.WaitForSidecarAsync(stoppingToken);
                 if (environment.IsProduction())
                 {
-                    if (await store.GetDevKeyAsync(stoppingToken) is not null)
+                    if (await store.HasDevKeyAsync(stoppingToken))
                     {
                         LogDevKeyInProduction(logger);
                         lifetime.StopApplication();

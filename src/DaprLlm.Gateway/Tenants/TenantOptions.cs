@@ -11,6 +11,10 @@ public sealed class TenantOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often each replica reads the recently revoked keys (revocation reaches every replica within this).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan RevocationPoll { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Regions a tenant may be placed in.</summary>
     [MinLength(1)]
     public string[] Regions { get; set; } = ["eu", "us"];

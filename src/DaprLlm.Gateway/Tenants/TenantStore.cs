@@ -12,6 +12,10 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
 {
     private const string TenantIndex = "tenants";
     private const string DevKeyEntry = "devkey";
+    private const string RevocationList = "revocations";
+
+    // Replicas poll every second or so; a revocation stays listed long after every replica has applied it.
+    private const int MaxRecentRevocations = 1_000;
 
     public Task<Tenant?> GetTenantAsync(string id, CancellationToken ct) =>
         dapr.GetStateAsync<Tenant?>(DaprComponents.StateStore, $"tenant:{id}", cancellationToken: ct);
@@ -98,12 +102,72 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
         return revoked;
     }
 
-    /// <summary>The local development key, kept in clear only for local runs so the admin CLI can show it.</summary>
-    public Task<string?> GetDevKeyAsync(CancellationToken ct) =>
-        dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct);
+    /// <summary>Key ids revoked recently, newest last (see <c>RevocationWatcher</c>).</summary>
+    public async Task<List<string>> RecentRevocationsAsync(CancellationToken ct) => await ReadIndexAsync(RevocationList, ct);
 
-    public Task SaveDevKeyAsync(string key, CancellationToken ct) =>
-        dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, key, cancellationToken: ct);
+    /// <summary>Appends a revoked key id to the bounded list every replica polls.</summary>
+    public async Task AnnounceRevocationAsync(string keyId, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, RevocationList, cancellationToken: ct);
+            ids ??= [];
+            ids.Add(keyId);
+            if (ids.Count > MaxRecentRevocations)
+            {
+                ids.RemoveRange(0, ids.Count - MaxRecentRevocations);
+            }
+
+            if (string.IsNullOrEmpty(etag))
+            {
+                await dapr.SaveStateAsync(DaprComponents.StateStore, RevocationList, ids, cancellationToken: ct);
+                if ((await RecentRevocationsAsync(ct)).Contains(keyId))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, RevocationList, ids, etag, cancellationToken: ct))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException("could not record the revocation after 20 attempts");
+    }
+
+    /// <summary>The local development key (so the admin CLI can show it), stored sealed, never in clear.</summary>
+    public async Task<string?> GetDevKeyAsync(CancellationToken ct)
+    {
+        if (await dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct) is not { } stored)
+        {
+            return null;
+        }
+
+        var pepper = (await secrets.GetAsync(ct)).Pepper;
+        if (DevKeyProtector.Open(pepper, stored) is { } key)
+        {
+            return key;
+        }
+
+        // Written in clear by an older gateway: seal it now. A value sealed under another pepper cannot be shown.
+        if (!DevKeyProtector.IsSealed(stored))
+        {
+            await SaveDevKeyAsync(stored, ct);
+            return stored;
+        }
+
+        return null;
+    }
+
+    /// <summary>True when any development key is stored (sealed or not), whatever pepper sealed it.</summary>
+    public async Task<bool> HasDevKeyAsync(CancellationToken ct) =>
+        await dapr.GetStateAsync<string?>(DaprComponents.StateStore, DevKeyEntry, cancellationToken: ct) is not null;
+
+    public async Task SaveDevKeyAsync(string key, CancellationToken ct) =>
+        await dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, DevKeyProtector.Seal((await secrets.GetAsync(ct)).Pepper, key), cancellationToken: ct);
 
     private async Task<List<string>> ReadIndexAsync(string index, CancellationToken ct) =>
         await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct) ?? [];

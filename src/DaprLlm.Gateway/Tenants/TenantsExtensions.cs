@@ -13,10 +13,13 @@ public static class TenantsExtensions
         builder.Services.AddSingleton<TenantStore>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<ApiKeyFilter>();
+        builder.Services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<JwtAuthenticator>();
         builder.Services.AddSingleton<AdminKeyFilter>();
         builder.Services.AddSingleton<DevTenantSeeder>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DevTenantSeeder>());
         builder.Services.AddHealthChecks().AddCheck<DevTenantSeeder>("tenants");
+        builder.Services.AddHostedService<RevocationWatcher>();
         return builder;
     }
 }

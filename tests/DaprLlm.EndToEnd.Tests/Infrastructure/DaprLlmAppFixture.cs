@@ -11,7 +11,7 @@ namespace DaprLlm.EndToEnd.Tests.Infrastructure;
 public sealed class DaprLlmAppFixture : IAsyncLifetime
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5); // generous: a loaded 2-core CI box starts four apps and four sidecars
-    private static readonly string[] AppResources = ["gateway", "inference", "safety", "audit"];
+    private static readonly string[] AppResources = ["gateway", "inference", "inference-us", "safety", "audit"];
 
     /// <summary>The gateway's development API key for this run (passed through the AppHost as DAPRLLM_DEV_API_KEY).</summary>
     public const string DevApiKey = "dev-e2e-key-0123456789abcdef";

@@ -31,6 +31,18 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
     public volatile int HangAfterTokens = -1;
 
+    /// <summary>The safety policy version the fake safety app reports.</summary>
+    public volatile string PolicyVersion = "p1";
+
+    /// <summary>Extra words the output check blocks (a stricter policy version).</summary>
+    public ConcurrentDictionary<string, bool> BlockedOutputWords { get; } = new();
+
+    /// <summary>The last user message of every generate call, in the order they arrived.</summary>
+    public ConcurrentQueue<string> GeneratePrompts { get; } = new();
+
+    /// <summary>The embedding model that answers bag-of-words vectors (similar wording, similar vector).</summary>
+    public const string SemanticModel = "fake-semantic";
+
     public int CallsTo(string key) => Calls.TryGetValue(key, out var n) ? n : 0;
 
     public static string AnswerFor(string appId, string prompt) =>
@@ -57,6 +69,7 @@ public sealed class FakeBackend : IAsyncDisposable
             }
 
             var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
+            GeneratePrompts.Enqueue(call!.Messages[^1].Content);
             if (FailingModels.ContainsKey(call!.Model))
             {
                 return Results.StatusCode(500);
@@ -95,6 +108,19 @@ public sealed class FakeBackend : IAsyncDisposable
             await Send(context, new { type = "end", finishReason = sent < words.Length ? "length" : "stop", promptTokens = PromptTokens, completionTokens = sent });
         });
 
+        // The inference catalog: eu serves the small model only, us the small and the large one.
+        app.MapGet("/{appId}/v1/models", (string appId, HttpContext context) =>
+        {
+            if (Fail(appId, "v1/models", context) is { } failure)
+            {
+                return failure;
+            }
+
+            string[] ids = appId == "inference-us" ? ["daprllm-demo", "daprllm-large", "daprllm-embed", "not-configured"] : ["daprllm-demo", "daprllm-embed"];
+            return Results.Json(new { models = ids.Select(id => new { id, kind = "chat", tier = "small", regions = Array.Empty<string>(), contextLength = 512,
+                provider = "onnx", executionProvider = "CPU", region = appId[^2..], status = "ready" }) });
+        });
+
         app.MapPost("/{appId}/v1/embeddings", async (string appId, HttpContext context) =>
         {
             if (Fail(appId, "v1/embeddings", context) is { } failure)
@@ -103,7 +129,9 @@ public sealed class FakeBackend : IAsyncDisposable
             }
 
             var call = await context.Request.ReadFromJsonAsync<EmbeddingsCall>(UpstreamCall.Json);
-            var data = call!.Input.Select(text => new[] { text.Length, 1f, -0.5f, 0.25f }).ToList();
+            var data = call!.Model == SemanticModel
+                ? call.Input.Select(BagOfWords).ToList()
+                : call.Input.Select(text => new[] { text.Length, 1f, -0.5f, 0.25f }).ToList();
             return Results.Json(new { model = call.Model, data, promptTokens = call.Input.Sum(t => t.Length / 4 + 1) });
         });
 
@@ -113,10 +141,11 @@ public sealed class FakeBackend : IAsyncDisposable
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
             return text.Contains("needs-review", StringComparison.Ordinal)
-                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = "rev-42" })
+                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = ReviewIdFor(text) })
                 : text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
-                    ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = "p1" })
-                    : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = "p1" });
+                    || (direction == "output" && BlockedOutputWords.Keys.Any(w => text.Contains(w, StringComparison.Ordinal)))
+                    ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = PolicyVersion })
+                    : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = PolicyVersion });
         });
 
         app.MapPost("/safety/v1/moderations", async (HttpContext context) =>
@@ -159,7 +188,8 @@ public sealed class FakeBackend : IAsyncDisposable
         Count(appId, method);
         if (Down.ContainsKey(appId))
         {
-            return Results.StatusCode(500);
+            // What a Dapr sidecar answers when the target app cannot be reached.
+            return Results.Json(new { errorCode = "ERR_DIRECT_INVOKE", message = $"failed to invoke, id: {appId}, err: connection refused" }, statusCode: 500);
         }
 
         if (Overloaded)
@@ -169,6 +199,31 @@ public sealed class FakeBackend : IAsyncDisposable
         }
 
         return null;
+    }
+
+    // "needs-review-abc" opens review "rev-abc"; plain "needs-review" opens "rev-42".
+    private static string ReviewIdFor(string text)
+    {
+        var at = text.IndexOf("needs-review-", StringComparison.Ordinal);
+        return at < 0 ? "rev-42" : "rev-" + new string(text[(at + "needs-review-".Length)..].TakeWhile(char.IsLetterOrDigit).ToArray());
+    }
+
+    // 64 buckets of lower-cased words: the same words in any case or punctuation give the same vector.
+    private static float[] BagOfWords(string text)
+    {
+        var vector = new float[64];
+        foreach (var word in text.ToLowerInvariant().Split([' ', ',', '.', '?', '!', '\n'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var hash = 2166136261u;
+            foreach (var c in word)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+
+            vector[hash % 64] += 1f;
+        }
+
+        return vector;
     }
 
     private void Count(string appId, string method) => Calls.AddOrUpdate($"{appId} {method}", 1, (_, n) => n + 1);

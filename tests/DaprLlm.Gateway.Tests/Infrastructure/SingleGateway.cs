@@ -17,6 +17,11 @@ public class SingleGateway : IAsyncLifetime
         ["Chat:Models:0"] = "daprllm-demo",
         ["Chat:Models:1"] = "daprllm-large",
         ["Chat:EmbeddingModels:0"] = "daprllm-embed",
+
+        // The semantic cache has its own fixture (SemanticGateway); elsewhere similar prompts must reach the backend.
+        ["SemanticCache:Enabled"] = "false",
+        ["ReviewWebhooks:AllowHttp"] = "true",
+        ["ReviewWebhooks:FirstRetryDelay"] = "00:00:00.050",
         ["ApiVersions:Versions:v1:DeprecatedAt"] = "2026-01-01T00:00:00Z",
         ["ApiVersions:Versions:v1:SunsetAt"] = "2027-06-30T00:00:00Z",
     };
@@ -48,7 +53,11 @@ public class SingleGateway : IAsyncLifetime
     }
 
     /// <summary>A fresh tenant (unique id) with one key; returns the key.</summary>
-    public async Task<string> CreateTenantKeyAsync(string tier = "pro", string home = "eu", string[]? regions = null, string policy = "window", CancellationToken ct = default)
+    public async Task<string> CreateTenantKeyAsync(string tier = "pro", string home = "eu", string[]? regions = null, string policy = "window", CancellationToken ct = default) =>
+        (await CreateTenantAsync(tier, home, regions, policy, ct)).Key;
+
+    /// <summary>A fresh tenant (unique id) with one key; returns both.</summary>
+    public async Task<(string TenantId, string Key)> CreateTenantAsync(string tier = "pro", string home = "eu", string[]? regions = null, string policy = "window", CancellationToken ct = default)
     {
         using var admin = Admin();
         var id = $"t-{Guid.NewGuid():N}"[..20];
@@ -56,6 +65,6 @@ public class SingleGateway : IAsyncLifetime
         created.EnsureSuccessStatusCode();
         using var key = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "test" }, ct);
         key.EnsureSuccessStatusCode();
-        return (await key.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(ct)).GetProperty("key").GetString()!;
+        return (id, (await key.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(ct)).GetProperty("key").GetString()!);
     }
 }

@@ -1,0 +1,19 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace DaprLlm.Gateway.Audit;
+
+/// <summary>Audit event publishing (section "Audit"), validated at start.</summary>
+public sealed class AuditOptions
+{
+    public const string Section = "Audit";
+
+    /// <summary>Publish request and admin events; off only for benchmarks that measure what publishing costs.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Events waiting for the sidecar; beyond this an event is dropped and logged, never waited for.</summary>
+    [Range(16, 1_000_000)]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    [Range(1, 64)]
+    public int Publishers { get; set; } = 4;
+}

@@ -1,0 +1,115 @@
+using DaprLlm.Contracts.Inference;
+using DaprLlm.Gateway.Chat;
+using DaprLlm.Gateway.Routing;
+using DaprLlm.Gateway.Upstream;
+using Microsoft.Extensions.Options;
+
+namespace DaprLlm.Gateway.Caching;
+
+/// <summary>
+/// Semantic cache: a prompt whose embedding (inference embeddings through Dapr, in the tenant's own regions) is
+/// close enough to a cached one gets the cached answer. Partitioned by tenant, model and max tokens; an entry
+/// remembers the safety policy version it was checked under and is re-checked by the safety app before it is
+/// served under a newer one (dropped if the new policy objects). Only answers the output check allowed are stored.
+/// The cache is an optimisation: an embedding failure is a miss, never a failed request.
+/// </summary>
+public sealed partial class SemanticCache(InferenceClient inference, InferenceRouter router, SafetyClient safety, IOptions<SemanticCacheOptions> options,
+    TimeProvider time, ILogger<SemanticCache> logger)
+{
+    private readonly SemanticIndex<Entry> _index = new(options.Value.MaxEntriesPerPartition, options.Value.MaxEntries, options.Value.Candidates);
+
+    public bool Enabled => options.Value.Enabled;
+
+    public int Count => _index.Count;
+
+    /// <summary>A cached answer; <see cref="PolicyVersion"/> moves forward when a re-check under a newer policy passes.</summary>
+    public sealed class Entry(GenerationResult result, string region, string tenantId, string? userId, string policyVersion)
+    {
+        public GenerationResult Result { get; } = result;
+
+        public string Region { get; } = region;
+
+        public string TenantId { get; } = tenantId;
+
+        public string? UserId { get; } = userId;
+
+        public string PolicyVersion { get; set; } = policyVersion;
+    }
+
+    /// <summary>The lookup's result: the prompt's vector (kept to store the answer on a miss) and the hit, if any.</summary>
+    public sealed record Probe(float[]? Vector, int PromptTokens, Entry? Hit);
+
+    public static readonly Probe None = new(null, 0, null);
+
+    public async Task<Probe> LookupAsync(GenerationContext g, string policyVersion, CancellationToken ct)
+    {
+        var prompt = g.Prompt;
+        if (!Enabled || prompt.Length > options.Value.MaxPromptChars)
+        {
+            return None;
+        }
+
+        EmbeddingsAnswer? answer = null;
+        foreach (var (_, appId) in router.Candidates(g.Caller.Tenant))
+        {
+            try
+            {
+                answer = await inference.EmbedAsync(appId, new EmbeddingsCall(options.Value.EmbeddingModel, [prompt]), ct);
+                break;
+            }
+            catch (UpstreamException e)
+            {
+                LogEmbeddingFailed(logger, appId, e.StatusCode ?? 0);
+            }
+        }
+
+        if (answer is not { Data: [var vector, ..] })
+        {
+            return None;
+        }
+
+        var partition = Partition(g);
+        while (_index.Search(partition, vector, (float)options.Value.Threshold, time.GetUtcNow()) is { } match)
+        {
+            if (match.Value.PolicyVersion == policyVersion || await StillAllowedAsync(g, match.Value, policyVersion, ct))
+            {
+                return new Probe(vector, answer.PromptTokens, match.Value);
+            }
+
+            // The new policy objects to the cached text: it is never served again; look for the next closest.
+            _index.Remove(match);
+        }
+
+        return new Probe(vector, answer.PromptTokens, null);
+    }
+
+    public void Put(GenerationContext g, Probe probe, GenerationResult result, string region, string policyVersion)
+    {
+        if (probe.Vector is { } vector)
+        {
+            _index.Add(Partition(g), vector, new Entry(result, region, g.Caller.TenantId, g.User, policyVersion), time.GetUtcNow() + options.Value.TimeToLive);
+        }
+    }
+
+    /// <summary>Drops every entry stored by this end user of this tenant (GDPR erasure); returns how many.</summary>
+    public int PurgeUser(string tenantId, string userId) =>
+        _index.RemoveWhere(e => e.TenantId == tenantId && e.UserId == userId);
+
+    private async Task<bool> StillAllowedAsync(GenerationContext g, Entry entry, string policyVersion, CancellationToken ct)
+    {
+        var verdict = await safety.ModerateOutputAsync(new DaprLlm.Contracts.Safety.ModerationRequest(g.RequestId, entry.Result.Text), ct);
+        if (verdict.IsAllowed)
+        {
+            entry.PolicyVersion = policyVersion;
+            return true;
+        }
+
+        return false;
+    }
+
+    // Tenants never share a partition; the model and max tokens must match for an answer to fit the request.
+    private static string Partition(GenerationContext g) => string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Semantic cache: embedding on {AppId} failed ({Status}); treated as a miss")]
+    private static partial void LogEmbeddingFailed(ILogger logger, string appId, int status);
+}

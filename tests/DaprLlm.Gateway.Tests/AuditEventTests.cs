@@ -1,0 +1,69 @@
+using System.Net;
+using System.Text.Json;
+using DaprLlm.Contracts;
+using DaprLlm.Gateway.Tests.Infrastructure;
+
+namespace DaprLlm.Gateway.Tests;
+
+/// <summary>request.received, request.completed and admin.action reach pub/sub (Redis Streams) through the real sidecar.</summary>
+public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<SingleGateway>
+{
+    [Fact]
+    public async Task A_request_publishes_received_and_completed_with_route_region_cache_and_user()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(ct: ct);
+        using var client = gateway.Client(key);
+        using var response = await client.PostAsJsonAsync("/v2/chat/completions",
+            new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "audit me" } }, temperature = 0, user = "user-7" }, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = Assert.Single(response.Headers.GetValues("x-request-id"));
+
+        var received = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestReceived, requestId);
+        Assert.Equal(tenantId, received.GetProperty("tenantId").GetString());
+        Assert.Equal(key[3..15], received.GetProperty("keyId").GetString());
+        Assert.Equal("user-7", received.GetProperty("userId").GetString());
+        Assert.Equal("daprllm-demo", received.GetProperty("modelRequested").GetString());
+        Assert.Equal("daprllm-demo", received.GetProperty("modelRouted").GetString());
+        Assert.Equal("eu", received.GetProperty("region").GetString());
+        Assert.Equal("miss", received.GetProperty("cache").GetString());
+        Assert.False(received.GetProperty("fallbackUsed").GetBoolean());
+        Assert.Equal("v2", received.GetProperty("apiVersion").GetString());
+
+        var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, requestId);
+        Assert.Equal("completed", completed.GetProperty("outcome").GetString());
+        Assert.Equal("inference-eu", completed.GetProperty("route").GetString());
+        Assert.Equal("eu", completed.GetProperty("region").GetString());
+        Assert.Equal("miss", completed.GetProperty("cache").GetString());
+        Assert.Equal(0, completed.GetProperty("cachedTokens").GetInt32());
+
+        // The same request again is an exact hit, reported as such with its cached tokens.
+        using var again = await client.PostAsJsonAsync("/v2/chat/completions",
+            new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "audit me" } }, temperature = 0, user = "user-7" }, ct);
+        var againId = Assert.Single(again.Headers.GetValues("x-request-id"));
+        var hit = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, againId);
+        Assert.Equal("hit", hit.GetProperty("cache").GetString());
+        Assert.Equal(FakeBackend.PromptTokens, hit.GetProperty("cachedTokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Key_creation_rotation_and_revocation_publish_admin_actions()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(ct: ct);
+        var keyId = key[3..15];
+        using var admin = gateway.Admin();
+        using var rotated = await admin.PostAsync($"/admin/keys/{keyId}/rotate", null, ct);
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        var newKeyId = (await rotated.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("keyId").GetString()!;
+        using var revoked = await admin.DeleteAsync($"/admin/keys/{newKeyId}", ct);
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+
+        foreach (var (action, id) in new[] { ("tenant.created", tenantId), ("key.created", keyId), ("key.rotated", keyId), ("key.revoked", newKeyId) })
+        {
+            var e = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.AdminAction, id, d => d.GetProperty("action").GetString() == action);
+            Assert.Equal(tenantId, e.GetProperty("tenantId").GetString());
+            Assert.Equal("gateway", e.GetProperty("app").GetString());
+        }
+    }
+}
