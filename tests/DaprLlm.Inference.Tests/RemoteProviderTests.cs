@@ -111,7 +111,7 @@ public sealed class RemoteProviderTests(RemoteProviderFixture fixture) : IClassF
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var data = body.GetProperty("data").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToList();
         Assert.Equal(input.Select(FakeOpenAiServer.Vector), data);
-        Assert.Equal(6, body.GetProperty("promptTokens").GetInt32());
+        Assert.Equal(7, body.GetProperty("promptTokens").GetInt32());
     }
 
     [Fact]
