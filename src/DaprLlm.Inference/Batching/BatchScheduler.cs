@@ -362,10 +362,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         ReleasePast();
         _past = present;
         _pastLength = pastLength + 1;
-        _metrics.Step(ModelId, ExecutionProvider, batch);
         _lastStepFailed = false;
         var kvPositions = 0;
         var live = 0;
+        var produced = 0;
         var compact = false;
         for (var i = 0; i < batch; i++)
         {
@@ -379,6 +379,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 continue;
             }
 
+            produced++;
             if (Accept(row, logits.Slice(i * vocab, vocab), _decodeScratch))
             {
                 kvPositions += row.Length;
@@ -387,6 +388,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         _kvPositions = kvPositions;
+        _metrics.Step(ModelId, ExecutionProvider, batch, produced);
         if (live == 0)
         {
             _rows.Clear();

@@ -68,11 +68,12 @@ public sealed class InferenceMetrics
         _tokenUsage.Record(completionTokens, [.. tags, new("gen_ai.token.type", "output")]);
     }
 
-    public void Step(string model, string provider, int batch)
+    /// <summary>One decode step: rows in the ONNX Runtime call (finished rows riding along included) and tokens it produced.</summary>
+    public void Step(string model, string provider, int batch, int tokens)
     {
         var tags = Tags(model, provider);
         _batchSize.Record(batch, tags);
-        _generatedTokens.Add(batch, tags);
+        _generatedTokens.Add(tokens, tags);
     }
 
     public void Rejected(string model) => _rejected.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
