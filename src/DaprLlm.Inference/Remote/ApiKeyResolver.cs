@@ -27,7 +27,7 @@ public class ApiKeyResolver(IServiceProvider services)
                 ? key
                 : throw new ModelLoadException($"model '{id}': the secret '{entry.ApiKeySecret}' is empty in '{DaprComponents.SecretStore}'");
         }
-        catch (DaprException e)
+        catch (Exception e) when (e is DaprException or Grpc.Core.RpcException or HttpRequestException)
         {
             throw new ModelLoadException($"model '{id}': cannot read the secret '{entry.ApiKeySecret}' from '{DaprComponents.SecretStore}'", e);
         }
