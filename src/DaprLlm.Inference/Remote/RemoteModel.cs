@@ -124,8 +124,10 @@ public sealed partial class RemoteModel : IDisposable
         {
             job.Write(new GenerationEvent.End("cancelled", promptTokens, completionTokens));
         }
-        catch (Exception e) when (e is ClientResultException or HttpRequestException or OperationCanceledException or IOException)
+        catch (Exception e)
         {
+            // Anything else (a 5xx, a refused connection, a timeout, a malformed stream) fails this request with an
+            // error event: the request must always end, and the model is reported failed.
             job.Write(Fail(e));
         }
         finally
@@ -149,8 +151,7 @@ public sealed partial class RemoteModel : IDisposable
             _failed = false;
             return (result.Select(e => e.Vector.ToArray()).ToList(), (int)(result.Usage?.InputTokenCount ?? 0), null);
         }
-        catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException ||
-                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return (null, 0, Fail(e));
         }

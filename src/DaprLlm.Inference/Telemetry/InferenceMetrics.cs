@@ -81,7 +81,7 @@ public sealed class InferenceMetrics
     private static KeyValuePair<string, object?>[] Tags(string model, string provider) =>
     [
         new("gen_ai.operation.name", "chat"),
-        new("gen_ai.system", "onnx_runtime"),
+        new("gen_ai.system", provider == Catalog.ExecutionProviderNames.Remote ? "openai" : "onnx_runtime"),
         new("gen_ai.request.model", model),
         new("daprllm.execution_provider", provider),
     ];
