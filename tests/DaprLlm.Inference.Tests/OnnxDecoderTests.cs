@@ -46,8 +46,7 @@ public sealed class OnnxDecoderTests : IDisposable
             Dispose(past);
             past = present;
             length++;
-            next = Sampler.ArgMax(stepLogits.GetTensorDataAsSpan<float>());
-            stepLogits.Dispose();
+            next = Sampler.ArgMax(stepLogits);
         }
 
         Dispose(past);
@@ -97,11 +96,11 @@ public sealed class OnnxDecoderTests : IDisposable
         var (soloA, soloAKv) = _decoder.Step(1, a.Count, [next[0]], [a.Count], [0], ka);
         var (soloB, soloBKv) = _decoder.Step(1, b.Count, [next[1]], [b.Count], [0], kb);
 
-        var all = batchLogits.GetTensorDataAsSpan<float>();
+        var all = batchLogits.AsSpan();
         var vocab = all.Length / 2;
-        AssertClose(soloA.GetTensorDataAsSpan<float>(), all[..vocab]);
-        AssertClose(soloB.GetTensorDataAsSpan<float>(), all[vocab..]);
-        foreach (var v in new[] { batchLogits, soloA, soloB }.Concat(batchPresent).Concat(soloAKv).Concat(soloBKv).Concat(past).Concat(ka).Concat(kb))
+        AssertClose(soloA, all[..vocab]);
+        AssertClose(soloB, all[vocab..]);
+        foreach (var v in batchPresent.Concat(soloAKv).Concat(soloBKv).Concat(past).Concat(ka).Concat(kb))
         {
             v.Dispose();
         }

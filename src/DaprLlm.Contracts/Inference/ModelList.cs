@@ -5,7 +5,8 @@ public sealed record ModelList(IReadOnlyList<ModelDescriptor> Models);
 
 /// <summary>
 /// One catalog entry. Kind: chat or embedding; tier: small or large; provider: onnx or openai; executionProvider:
-/// CUDA or CPU once loaded (null before); region: this replica's region; status: ready, loading, not_loaded, failed.
+/// CUDA or CPU once loaded (null before), remote for openai models; region: this replica's region; status: ready,
+/// loading, not_loaded, failed.
 /// </summary>
 public sealed record ModelDescriptor(
     string Id,

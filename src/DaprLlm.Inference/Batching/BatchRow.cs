@@ -1,5 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
-
 namespace DaprLlm.Inference.Batching;
 
 /// <summary>One request's place in the running batch: its KV length, padding and next input token.</summary>
@@ -25,12 +23,12 @@ internal sealed class BatchRow(GenerationJob job, TextAccumulator text)
     /// <summary>Finished (stop, length, cancelled); the row is dropped at the next compaction.</summary>
     public bool Done { get; set; }
 
-    /// <summary>The prefill KV (shared by the rows prefilled together) until the row is merged into the batch.</summary>
-    public OrtValue[]? PendingKv { get; set; }
+    /// <summary>Whether this row's batch slot went back to the scheduler (exactly once per row).</summary>
+    public bool SlotReleased { get; set; }
 
-    /// <summary>This row's index in <see cref="PendingKv"/>.</summary>
+    /// <summary>The prefill group this row came from, until the row is merged into the batch.</summary>
+    public PrefillGroup? Pending { get; set; }
+
+    /// <summary>This row's index in <see cref="Pending"/>.</summary>
     public int PendingIndex { get; set; }
-
-    /// <summary>Padded length of <see cref="PendingKv"/>.</summary>
-    public int PendingLength { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using DaprLlm.Inference.Onnx;
@@ -8,10 +9,13 @@ using Microsoft.ML.OnnxRuntime;
 namespace DaprLlm.Inference.Batching;
 
 /// <summary>
-/// Continuous batching for one model on one owner thread: every decode step runs all active requests as one
-/// batch; queued requests are prefilled and join between steps; finished or cancelled requests leave at once.
-/// Rows keep their KV history left-padded in shared [B, H, L, hd] tensors; a step's presents become the next
-/// step's past unchanged, and the tensors are only rebuilt (trimming padding) when the membership changes.
+/// Continuous batching for one model on two owner threads. The prefill thread takes queued requests as batch
+/// slots free up, prefills them (all waiting ones in one ONNX Runtime call) and samples their first token at
+/// once, without waiting for the running decode step, so time to first token does not grow with the batch.
+/// The decode thread runs every active request as one batch per step; prefilled rows join between steps and
+/// finished or cancelled rows leave at once. Rows keep their KV history left-padded in shared [B, H, L, hd]
+/// tensors; a step's presents become the next step's past unchanged, and the tensors are only rebuilt
+/// (trimming padding) when the membership changes.
 /// </summary>
 public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 {
@@ -23,13 +27,25 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private readonly Channel<GenerationJob> _queue;
     private readonly InferenceMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly Thread _thread;
+    private readonly Thread _decodeThread;
+    private readonly Thread _prefillThread;
     private readonly CancellationTokenSource _stopping = new();
+    // Batch slots: taken by the prefill thread per admitted request, given back when the request finishes.
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentQueue<PrefillGroup> _joining = new();
+    private readonly ManualResetEventSlim _joinSignal = new(false);
+    // Reset while a prefill runs: the decode thread does not start a step then (prefill first), so a new request's
+    // first token waits at most for the step already running, and the two runs rarely share the cores.
+    private readonly ManualResetEventSlim _prefillIdle = new(true);
     private readonly List<BatchRow> _rows = [];
+    private readonly List<PrefillGroup> _merging = [];
+    private readonly SamplerScratch _decodeScratch = new();
+    private float[] _logits = [];
     private OrtValue[]? _past;
     private int _pastLength;
     private volatile int _activeRows;
     private volatile int _kvPositions;
+    private volatile bool _lastStepFailed;
 
     public BatchScheduler(string modelId, string executionProvider, OnnxDecoder decoder, ModelTokenizer tokenizer, IEnumerable<int> endIds,
         int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger)
@@ -41,6 +57,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _endIds = [.. endIds];
         _contextLength = contextLength;
         _maxBatch = maxBatch;
+        _slots = new SemaphoreSlim(maxBatch, maxBatch);
         _metrics = metrics;
         _logger = logger;
         // Capacity 0 is not allowed by channels; a depth of 0 still admits nothing beyond the running batch.
@@ -50,16 +67,16 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             SingleReader = true,
         });
         metrics.Register(this);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"batch-{modelId}" };
-        _thread.Start();
+        _decodeThread = new Thread(DecodeLoop) { IsBackground = true, Name = $"decode-{modelId}" };
+        _prefillThread = new Thread(PrefillLoop) { IsBackground = true, Name = $"prefill-{modelId}" };
+        _decodeThread.Start();
+        _prefillThread.Start();
     }
 
     public string ModelId { get; }
 
-    /// <summary>False after a decode step failed, until a step succeeds again (the gateway routes to a fallback tier).</summary>
+    /// <summary>False after a prefill or decode step failed, until one succeeds again (the gateway routes to a fallback tier).</summary>
     public bool Healthy => !_lastStepFailed;
-
-    private volatile bool _lastStepFailed;
 
     public string ExecutionProvider { get; }
 
@@ -81,24 +98,26 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         return false;
     }
 
-    private void Run()
+    private void DecodeLoop()
     {
         var token = _stopping.Token;
         while (!token.IsCancellationRequested)
         {
             try
             {
-                if (_rows.Count == 0 && !_queue.Reader.TryPeek(out _))
+                while (_rows.Count == 0 && _joining.IsEmpty)
                 {
-                    _queue.Reader.WaitToReadAsync(token).AsTask().GetAwaiter().GetResult();
+                    _joinSignal.Wait(token);
+                    _joinSignal.Reset();
                 }
 
-                var changed = Admit();
+                _prefillIdle.Wait(token);
+                var changed = Merge();
                 changed |= RemoveCancelled();
                 if (_rows.TrueForAll(r => r.Done))
                 {
                     _rows.Clear();
-                    ReleasePrefills();
+                    ReleaseMerging();
                     ReleasePast();
                     continue;
                 }
@@ -119,101 +138,50 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 // A failed step fails the requests in it, not the scheduler: the next request starts clean.
                 LogStepFailed(_logger, ModelId, e);
                 _lastStepFailed = true;
-                foreach (var row in _rows)
-                {
-                    row.Job.Write(new GenerationEvent.Failed("the model failed while generating"));
-                }
-
+                FailRows(_rows, "the model failed while generating");
                 _rows.Clear();
-                ReleasePrefills();
+                ReleaseMerging();
                 ReleasePast();
             }
         }
 
-        foreach (var row in _rows)
+        FailRows(_rows, "the inference service is shutting down");
+        ReleaseMerging();
+        while (_joining.TryDequeue(out var group))
         {
-            row.Job.Write(new GenerationEvent.Failed("the inference service is shutting down"));
-        }
-
-        ReleasePrefills();
-
-        while (_queue.Reader.TryRead(out var queued))
-        {
-            queued.Write(new GenerationEvent.Failed("the inference service is shutting down"));
+            FailRows(group.Rows, "the inference service is shutting down");
+            group.Dispose();
         }
 
         ReleasePast();
     }
 
-    /// <summary>
-    /// Prefills queued requests into free slots, all in one ONNX Runtime call so a burst of arrivals costs one
-    /// prefill, not one each (time to first token); returns whether any joined.
-    /// </summary>
-    private bool Admit()
+    /// <summary>Takes the prefilled groups into the batch; returns whether any row joined.</summary>
+    private bool Merge()
     {
-        var admitted = new List<BatchRow>();
-        var live = _rows.Count(r => !r.Done);
-        while (live + admitted.Count < _maxBatch && _queue.Reader.TryRead(out var job))
-        {
-            var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop));
-            if (job.CancellationToken.IsCancellationRequested)
-            {
-                Finish(row, "cancelled", flush: false);
-                continue;
-            }
-
-            admitted.Add(row);
-        }
-
-        if (admitted.Count == 0)
-        {
-            return false;
-        }
-
-        var (logits, kv) = _decoder.PrefillBatch(admitted.Select(r => r.Job.PromptIds).ToList());
-        _prefills.Add(kv);
-        var longest = admitted.Max(r => r.Job.PromptIds.Count);
-        var vocab = logits.Length / admitted.Count;
         var joined = false;
-        for (var i = 0; i < admitted.Count; i++)
+        while (_joining.TryDequeue(out var group))
         {
-            var row = admitted[i];
-            row.PendingKv = kv;
-            row.PendingIndex = i;
-            row.PendingLength = longest;
-            row.Length = row.Job.PromptIds.Count;
-            if (Accept(row, logits.AsSpan(i * vocab, vocab)))
-            {
-                _rows.Add(row);
-                joined = true;
-            }
-        }
-
-        if (!joined)
-        {
-            ReleasePrefills();
+            _merging.Add(group);
+            _rows.AddRange(group.Rows);
+            joined = true;
         }
 
         return joined;
     }
 
-    // Prefill outputs are shared by the rows prefilled together; they are freed once merged into the batch.
-    private readonly List<OrtValue[]> _prefills = [];
-
-    private void ReleasePrefills()
+    // Prefill KV is freed once Rebuild has copied it into the batch tensors.
+    private void ReleaseMerging()
     {
-        foreach (var kv in _prefills)
+        foreach (var group in _merging)
         {
-            foreach (var v in kv)
-            {
-                v.Dispose();
-            }
+            group.Dispose();
         }
 
-        _prefills.Clear();
+        _merging.Clear();
         foreach (var row in _rows)
         {
-            row.PendingKv = null;
+            row.Pending = null;
         }
     }
 
@@ -225,7 +193,6 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             if (!_rows[i].Done && _rows[i].Job.CancellationToken.IsCancellationRequested)
             {
                 Finish(_rows[i], "cancelled", flush: false);
-                _rows[i].Done = true;
                 removed = true;
             }
         }
@@ -234,10 +201,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     }
 
     /// <summary>Samples the row's next token; returns false when the row has finished.</summary>
-    private bool Accept(BatchRow row, ReadOnlySpan<float> logits)
+    private bool Accept(BatchRow row, ReadOnlySpan<float> logits, SamplerScratch scratch)
     {
         var job = row.Job;
-        var next = Sampler.Sample(logits, job.Parameters, job.Random);
+        var next = Sampler.Sample(logits, job.Parameters, job.Random, scratch);
         job.FirstTokenAt ??= Stopwatch.GetTimestamp();
         if (_endIds.Contains(next))
         {
@@ -269,6 +236,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         return true;
     }
 
+    /// <summary>Ends a row: its last text, the end event, metrics, and its slot back to the prefill thread.</summary>
     private void Finish(BatchRow row, string reason, bool flush)
     {
         var job = row.Job;
@@ -282,10 +250,34 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         job.Write(new GenerationEvent.End(reason, job.PromptIds.Count, row.CompletionTokens));
+        row.Done = true;
+        ReleaseSlot(row);
         var now = Stopwatch.GetTimestamp();
         double? ttft = job.FirstTokenAt is { } first ? Stopwatch.GetElapsedTime(job.EnqueuedAt, first).TotalSeconds : null;
         _metrics.RequestFinished(ModelId, ExecutionProvider, Stopwatch.GetElapsedTime(job.EnqueuedAt, now).TotalSeconds, ttft,
             job.PromptIds.Count, row.CompletionTokens, reason);
+    }
+
+    private void FailRows(List<BatchRow> rows, string message)
+    {
+        foreach (var row in rows)
+        {
+            if (!row.Done)
+            {
+                row.Job.Write(new GenerationEvent.Failed(message));
+                row.Done = true;
+                ReleaseSlot(row);
+            }
+        }
+    }
+
+    private void ReleaseSlot(BatchRow row)
+    {
+        if (!row.SlotReleased)
+        {
+            row.SlotReleased = true;
+            _slots.Release();
+        }
     }
 
     /// <summary>Copies every row's KV history into fresh tensors sized to the longest row, left-padded.</summary>
@@ -304,35 +296,35 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         var tensors = new OrtValue[_decoder.Config.Layers * 2];
         for (var t = 0; t < tensors.Length; t++)
         {
-            var dst = new float[batch * heads * length * hd];
+            tensors[t] = _decoder.NewKv(batch, length);
+            var dst = tensors[t].GetTensorMutableRawData();
+            var element = _decoder.KvElementSize;
             for (var i = 0; i < batch; i++)
             {
                 var row = _rows[i];
-                ReadOnlySpan<float> src;
+                ReadOnlySpan<byte> src;
                 int srcRow, srcLength, srcPad;
-                if (row.PendingKv is { } pending)
+                if (row.Pending is { } pending)
                 {
-                    src = pending[t].GetTensorDataAsSpan<float>();
-                    (srcRow, srcLength, srcPad) = (row.PendingIndex, row.PendingLength, row.PendingLength - row.Length);
+                    src = pending.Kv[t].GetTensorDataAsSpan<byte>();
+                    (srcRow, srcLength, srcPad) = (row.PendingIndex, pending.Length, pending.Length - row.Length);
                 }
                 else
                 {
-                    src = _past![t].GetTensorDataAsSpan<float>();
+                    src = _past![t].GetTensorDataAsSpan<byte>();
                     (srcRow, srcLength, srcPad) = (row.BatchIndex, _pastLength, row.Pad);
                 }
 
                 for (var h = 0; h < heads; h++)
                 {
-                    src.Slice((((srcRow * heads) + h) * srcLength + srcPad) * hd, row.Length * hd)
-                        .CopyTo(dst.AsSpan((((i * heads) + h) * length + length - row.Length) * hd));
+                    src.Slice((((srcRow * heads) + h) * srcLength + srcPad) * hd * element, row.Length * hd * element)
+                        .CopyTo(dst[((((i * heads) + h) * length + length - row.Length) * hd * element)..]);
                 }
             }
-
-            tensors[t] = OrtValue.CreateTensorValueFromMemory(dst, [batch, heads, length, hd]);
         }
 
         ReleasePast();
-        ReleasePrefills();
+        ReleaseMerging();
         for (var i = 0; i < batch; i++)
         {
             var row = _rows[i];
@@ -358,55 +350,56 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         var pastLength = _pastLength;
-        var (logits, present) = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!);
+        var vocab = _decoder.Vocabulary;
+        if (_logits.Length < batch * vocab)
+        {
+            // Sized once for a full batch plus finished rows riding along; no per-step allocation.
+            _logits = new float[Math.Max(batch, _maxBatch * 2) * vocab];
+        }
+
+        var present = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!, _logits);
+        var logits = _logits.AsSpan(0, batch * vocab);
         ReleasePast();
         _past = present;
         _pastLength = pastLength + 1;
-        _metrics.Step(ModelId, ExecutionProvider, batch);
         _lastStepFailed = false;
-        using (logits)
+        var kvPositions = 0;
+        var live = 0;
+        var produced = 0;
+        var compact = false;
+        for (var i = 0; i < batch; i++)
         {
-            var all = logits.GetTensorDataAsSpan<float>();
-            var vocab = all.Length / batch;
-            var kvPositions = 0;
-            var live = 0;
-            var compact = false;
-            for (var i = 0; i < batch; i++)
+            var row = _rows[i];
+            row.Length++;
+            if (row.Done)
             {
-                var row = _rows[i];
-                row.Length++;
-                if (row.Done)
-                {
-                    // A finished row stays as a masked passenger until the next compaction: dropping it at
-                    // once would copy every other row's KV, which costs more than carrying it a few steps.
-                    compact |= row.Length >= _contextLength;
-                    continue;
-                }
-
-                if (Accept(row, all.Slice(i * vocab, vocab)))
-                {
-                    kvPositions += row.Length;
-                    live++;
-                }
-                else
-                {
-                    row.Done = true;
-                }
+                // A finished row stays as a masked passenger until the next compaction: dropping it at
+                // once would copy every other row's KV, which costs more than carrying it a few steps.
+                compact |= row.Length >= _contextLength;
+                continue;
             }
 
-            _kvPositions = kvPositions;
-            if (live == 0)
+            produced++;
+            if (Accept(row, logits.Slice(i * vocab, vocab), _decodeScratch))
             {
-                _rows.Clear();
-                ReleasePast();
+                kvPositions += row.Length;
+                live++;
             }
-            else if (compact || (batch - live) * 2 > batch)
-            {
-                Rebuild();
-            }
-
-            _activeRows = live;
         }
+
+        _kvPositions = kvPositions;
+        _metrics.Step(ModelId, ExecutionProvider, batch, produced);
+        if (live == 0)
+        {
+            _rows.Clear();
+            ReleasePast();
+        }
+        else if (compact || (batch - live) * 2 > batch)
+        {
+            Rebuild();
+        }
+
+        _activeRows = live;
     }
 
     private void ReleasePast()
@@ -432,11 +425,25 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
-        _thread.Join(TimeSpan.FromSeconds(10));
+        _prefillThread.Join(TimeSpan.FromSeconds(10));
+        _decodeThread.Join(TimeSpan.FromSeconds(10));
+        // A group prefilled while the decode thread was stopping still gets its end event and frees its KV.
+        while (_joining.TryDequeue(out var group))
+        {
+            FailRows(group.Rows, "the inference service is shutting down");
+            group.Dispose();
+        }
+
         _stopping.Dispose();
+        _joinSignal.Dispose();
+        _prefillIdle.Dispose();
+        _slots.Dispose();
         _decoder.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Decode step of model {Model} failed")]
     private static partial void LogStepFailed(ILogger logger, string model, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Prefill of model {Model} failed")]
+    private static partial void LogPrefillFailed(ILogger logger, string model, Exception exception);
 }

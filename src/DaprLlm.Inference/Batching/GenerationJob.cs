@@ -13,7 +13,8 @@ public abstract record GenerationEvent
 
     public sealed record End(string FinishReason, int PromptTokens, int CompletionTokens) : GenerationEvent;
 
-    public sealed record Failed(string Message) : GenerationEvent;
+    /// <summary>A failure with the HTTP status and error code it maps to (503 generation_failed unless said otherwise).</summary>
+    public sealed record Failed(string Message, int Status = 503, string Code = "generation_failed") : GenerationEvent;
 }
 
 /// <summary>One queued or running request: its prompt ids, parameters, cancellation and the channel it reads.</summary>

@@ -18,6 +18,8 @@ public static class CatalogApi
         builder.Services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();
         builder.Services.AddSingleton<InferenceMetrics>();
         builder.Services.AddSingleton<ModelLoader>();
+        builder.Services.AddSingleton<Remote.ApiKeyResolver>();
+        builder.Services.AddDaprClient();
         builder.Services.AddSingleton<ModelRegistry>();
         builder.Services.AddHostedService<WarmModelLoader>();
         builder.Services.AddHealthChecks().AddCheck<ModelsHealthCheck>("models");

@@ -37,8 +37,23 @@ public sealed class ModelEntryOptions
     /// <summary>chat or embedding.</summary>
     public string Kind { get; set; } = ModelKinds.Chat;
 
-    /// <summary>onnx (a local ORT GenAI llama-layout folder); other providers are refused at start.</summary>
+    /// <summary>onnx (a local ORT GenAI llama-layout folder) or openai (a remote OpenAI-compatible endpoint).</summary>
     public string Provider { get; set; } = ModelProviders.Onnx;
+
+    /// <summary>openai: the endpoint's base URL, e.g. https://api.openai.com/v1 or http://localhost:8000/v1.</summary>
+    public string Endpoint { get; set; } = "";
+
+    /// <summary>openai: the model name the endpoint expects; empty means the catalog id.</summary>
+    public string RemoteModel { get; set; } = "";
+
+    /// <summary>openai: the API key from configuration (e.g. an environment variable); prefer <see cref="ApiKeySecret"/>.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary>openai: the name of the API key in the Dapr secret store (DaprComponents.SecretStore), read at load.</summary>
+    public string ApiKeySecret { get; set; } = "";
+
+    /// <summary>openai: seconds one remote call may take before the model counts as failed.</summary>
+    public int TimeoutSeconds { get; set; } = 60;
 
     /// <summary>
     /// Chat: model folder (genai_config.json, model.onnx, tokenizer.json); relative paths resolve against the app
@@ -71,10 +86,14 @@ public static class ModelKinds
 public static class ModelProviders
 {
     public const string Onnx = "onnx";
+    public const string OpenAI = "openai";
 }
 
 public static class ExecutionProviderNames
 {
     public const string Cuda = "CUDA";
     public const string Cpu = "CPU";
+
+    /// <summary>Reported by v1/models for models served by a remote endpoint.</summary>
+    public const string Remote = "remote";
 }

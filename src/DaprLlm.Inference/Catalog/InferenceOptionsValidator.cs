@@ -23,9 +23,9 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
                 failures.Add($"{where}:Kind must be chat or embedding, not '{model.Kind}'.");
             }
 
-            if (model.Provider != ModelProviders.Onnx)
+            if (model.Provider is not (ModelProviders.Onnx or ModelProviders.OpenAI))
             {
-                failures.Add($"{where}:Provider '{model.Provider}' is not supported (onnx).");
+                failures.Add($"{where}:Provider '{model.Provider}' is not supported (onnx, openai).");
             }
 
             if (!Tiers.Contains(model.Tier))
@@ -42,6 +42,12 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
                 model.ExecutionProviders.Any(p => p is not (ExecutionProviderNames.Cuda or ExecutionProviderNames.Cpu)))
             {
                 failures.Add($"{where}:ExecutionProviders must list CUDA and/or CPU.");
+            }
+
+            if (model.Provider == ModelProviders.OpenAI)
+            {
+                ValidateRemote(where, model, failures);
+                continue;
             }
 
             if (model.Kind == ModelKinds.Embedding)
@@ -62,6 +68,24 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateRemote(string where, ModelEntryOptions model, List<string> failures)
+    {
+        if (!Uri.TryCreate(model.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+        {
+            failures.Add($"{where}:Endpoint '{model.Endpoint}' must be an absolute http(s) URL for provider openai.");
+        }
+
+        if (model.ApiKey.Length > 0 && model.ApiKeySecret.Length > 0)
+        {
+            failures.Add($"{where}: set ApiKey or ApiKeySecret, not both.");
+        }
+
+        if (model.TimeoutSeconds is < 1 or > 3600)
+        {
+            failures.Add($"{where}:TimeoutSeconds must be between 1 and 3600.");
+        }
     }
 
     /// <summary>Relative model paths resolve against the binaries (where the demo model is copied), then the content root.</summary>

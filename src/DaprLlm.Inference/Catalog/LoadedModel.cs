@@ -1,10 +1,11 @@
 using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
+using DaprLlm.Inference.Remote;
 using DaprLlm.Inference.Tokenization;
 
 namespace DaprLlm.Inference.Catalog;
 
-/// <summary>A loaded catalog entry: a chat model (tokenizer, template, scheduler) or an embedding model (embedder).</summary>
+/// <summary>A loaded catalog entry: a local chat model (tokenizer, template, scheduler), a local embedding model (embedder) or a remote model.</summary>
 public sealed class LoadedModel : IDisposable
 {
     public LoadedModel(string id, ModelTokenizer tokenizer, ChatTemplate template, int contextLength, string executionProvider, BatchScheduler scheduler)
@@ -25,6 +26,14 @@ public sealed class LoadedModel : IDisposable
         ExecutionProvider = executionProvider;
     }
 
+    public LoadedModel(string id, RemoteModel remote, int contextLength)
+    {
+        Id = id;
+        Remote = remote;
+        ContextLength = contextLength;
+        ExecutionProvider = ExecutionProviderNames.Remote;
+    }
+
     public string Id { get; }
 
     public ModelTokenizer? Tokenizer { get; }
@@ -39,9 +48,15 @@ public sealed class LoadedModel : IDisposable
 
     public SentenceEmbedder? Embedder { get; }
 
+    public RemoteModel? Remote { get; }
+
+    /// <summary>False while the model's last decode step or remote call failed (reported as status "failed").</summary>
+    public bool Healthy => Scheduler?.Healthy != false && Remote?.Healthy != false;
+
     public void Dispose()
     {
         Scheduler?.Dispose();
         Embedder?.Dispose();
+        Remote?.Dispose();
     }
 }

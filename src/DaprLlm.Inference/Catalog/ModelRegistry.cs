@@ -45,7 +45,7 @@ public sealed class ModelRegistry : IDisposable
 
         return lazy.Value.Status switch
         {
-            TaskStatus.RanToCompletion => lazy.Value.Result.Scheduler is { Healthy: false } ? "failed" : "ready",
+            TaskStatus.RanToCompletion => lazy.Value.Result.Healthy ? "ready" : "failed",
             TaskStatus.Faulted or TaskStatus.Canceled => "failed",
             _ => "loading",
         };

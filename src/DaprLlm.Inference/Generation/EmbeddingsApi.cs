@@ -49,6 +49,14 @@ public static class EmbeddingsApi
             return Errors.Result(503, $"the model '{request.Model}' is unavailable", "model", "model_unavailable", registry.Options.RetryAfterSeconds);
         }
 
+        if (model.Remote is { IsChat: false } remote)
+        {
+            var (vectors, tokens, failed) = await remote.EmbedAsync(request.Input, context.RequestAborted);
+            return failed is not null
+                ? Errors.Result(failed, registry.Options.RetryAfterSeconds)
+                : TypedResults.Json(new EmbeddingResult(model.Id, vectors!, tokens), InferenceJson.Default.EmbeddingResult);
+        }
+
         if (model.Embedder is null)
         {
             return Errors.Result(400, $"the model '{request.Model}' is not an embedding model", "model", "invalid_model");

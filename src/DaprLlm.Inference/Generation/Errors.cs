@@ -19,6 +19,10 @@ internal static class Errors
     public static IResult Result(int status, string message, string? param = null, string? code = null, int? retryAfterSeconds = null) =>
         new ErrorResult(status, new InferenceError(Detail(status, message, param, code)), retryAfterSeconds);
 
+    /// <summary>A generation failure as its HTTP error; Retry-After on 429 and 503.</summary>
+    public static IResult Result(Batching.GenerationEvent.Failed failed, int retryAfterSeconds) =>
+        Result(failed.Status, failed.Message, null, failed.Code, failed.Status is 429 or 503 ? retryAfterSeconds : null);
+
     private sealed class ErrorResult(int status, InferenceError error, int? retryAfter) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)

@@ -54,6 +54,11 @@ internal static class GenerationAdmission
             return (null, null, Errors.Result(503, $"the model '{request.Model}' is unavailable", "model", "model_unavailable", registry.Options.RetryAfterSeconds));
         }
 
+        if (model.Remote is { IsChat: true } remote)
+        {
+            return AdmitRemote(request, remote, model, registry, cancellationToken);
+        }
+
         if (model.Scheduler is null || model.Template is null)
         {
             return (null, null, Errors.Result(400, $"the model '{request.Model}' is not a chat model", "model", "invalid_model"));
@@ -76,6 +81,24 @@ internal static class GenerationAdmission
         }
 
         return (job, model, null);
+    }
+
+    /// <summary>A remote model counts its own prompt tokens; only max_tokens can be checked against a configured context here.</summary>
+    private static (GenerationJob? Job, LoadedModel? Model, IResult? Error) AdmitRemote(GenerationRequest request, Remote.RemoteModel remote,
+        LoadedModel model, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (model.ContextLength > 0 && request.MaxTokens > model.ContextLength)
+        {
+            return (null, null, Errors.Result(400, $"this model's context is {model.ContextLength} tokens; max_tokens asks for {request.MaxTokens}",
+                "max_tokens", "context_length_exceeded"));
+        }
+
+        var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? 1.0, request.TopK ?? 0, request.Seed,
+            request.Stop ?? []);
+        var job = new GenerationJob([], parameters, cancellationToken);
+        return remote.TryStart(job, request.Messages)
+            ? (job, model, null)
+            : (null, null, Errors.Result(429, $"the model '{request.Model}' is at capacity; retry later", null, "queue_full", registry.Options.RetryAfterSeconds));
     }
 
     private static IResult? Validate(GenerationRequest r)

@@ -37,7 +37,7 @@ public static class GenerationApi
                     return TypedResults.Json(new GenerationResult(model!.Id, text.ToString(), end.PromptTokens, end.CompletionTokens, end.FinishReason),
                         InferenceJson.Default.GenerationResult);
                 case GenerationEvent.Failed failed:
-                    return Errors.Result(503, failed.Message, null, "generation_failed", registry.Options.RetryAfterSeconds);
+                    return Errors.Result(failed, registry.Options.RetryAfterSeconds);
             }
         }
 
@@ -57,6 +57,21 @@ public static class GenerationApi
             return;
         }
 
+        // Headers wait for the first event, so a request that fails before its first token (a remote model down,
+        // a failed prefill) gets a proper status code instead of a 200 with an error event.
+        try
+        {
+            if (await job!.Events.WaitToReadAsync(context.RequestAborted) && job.Events.TryPeek(out var first) && first is GenerationEvent.Failed failed)
+            {
+                await Errors.Result(failed, registry.Options.RetryAfterSeconds).ExecuteAsync(context);
+                return;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -72,7 +87,7 @@ public static class GenerationApi
                     GenerationEvent.End end => new GenerationStreamEvent(GenerationStreamEvent.EndType, FinishReason: end.FinishReason,
                         PromptTokens: end.PromptTokens, CompletionTokens: end.CompletionTokens),
                     GenerationEvent.Failed f => new GenerationStreamEvent(GenerationStreamEvent.ErrorType,
-                        Error: Errors.Detail(503, f.Message, null, "generation_failed")),
+                        Error: Errors.Detail(f.Status, f.Message, null, f.Code)),
                     _ => throw new InvalidOperationException("unknown generation event"),
                 };
                 await WriteEventAsync(response, streamEvent, context.RequestAborted);

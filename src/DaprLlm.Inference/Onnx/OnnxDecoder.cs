@@ -4,10 +4,13 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace DaprLlm.Inference.Onnx;
 
 /// <summary>
-/// Runs a llama-layout decoder (ORT GenAI's input/output names) over plain ONNX Runtime: a prefill for one
-/// prompt and a decode step for a batch whose rows carry their own KV history. Rows are left-padded to the
-/// longest history and pads are masked, so a row's output does not depend on its batch mates.
-/// Not thread-safe: one scheduler thread owns it.
+/// Runs a llama-layout decoder (ORT GenAI's input/output names) over plain ONNX Runtime: a prefill for prompts
+/// and a decode step for a batch whose rows carry their own KV history. Rows are left-padded to the longest
+/// history and pads are masked, so a row's output does not depend on its batch mates. The KV cache may be
+/// float32 or float16 (ORT GenAI's fp16 exports), with fewer KV heads than attention heads (GQA): the KV is
+/// only ever copied as raw elements, and logits of either type are read as float.
+/// Thread use: one thread may prefill while another steps (ONNX Runtime sessions allow concurrent runs); each
+/// method is used by one thread at a time.
 /// </summary>
 public sealed class OnnxDecoder : IDisposable
 {
@@ -15,7 +18,13 @@ public sealed class OnnxDecoder : IDisposable
     private readonly GenAiConfig _config;
     private readonly bool _hasPositionIds;
     private readonly string[] _outputNames;
-    private readonly string[] _pastNames;
+    private readonly string[] _inputNames;
+    private readonly TensorElementType _kvType;
+    private readonly TensorElementType _logitsType;
+    // Reused by Step (one decode thread) so a step allocates no managed arrays.
+    private readonly RunOptions _stepOptions = new();
+    private readonly OrtValue[] _stepInputs;
+    private long[] _stepMask = [];
 
     public OnnxDecoder(InferenceSession session, GenAiConfig config)
     {
@@ -30,34 +39,69 @@ public sealed class OnnxDecoder : IDisposable
             }
         }
 
-        if (session.InputMetadata[config.PastKey(0)].ElementDataType != TensorElementType.Float)
+        if (!session.OutputMetadata.ContainsKey(config.Logits))
         {
-            throw new ModelLoadException("only float32 KV caches are supported by this decode loop");
+            throw new ModelLoadException($"the model has no output '{config.Logits}' that genai_config.json names");
         }
 
-        _pastNames = new string[config.Layers * 2];
+        _kvType = session.InputMetadata[config.PastKey(0)].ElementDataType;
+        _logitsType = session.OutputMetadata[config.Logits].ElementDataType;
+        if (_kvType is not (TensorElementType.Float or TensorElementType.Float16) ||
+            _logitsType is not (TensorElementType.Float or TensorElementType.Float16))
+        {
+            throw new ModelLoadException($"KV cache {_kvType} / logits {_logitsType}: this decode loop supports float32 and float16");
+        }
+
+        // The KV layout comes from genai_config.json; a mismatch (e.g. a GQA model whose config omits
+        // num_key_value_heads) would otherwise fail at the first step with an opaque shape error.
+        var kvShape = session.InputMetadata[config.PastKey(0)].Dimensions;
+        if (kvShape.Length != 4 || (kvShape[1] > 0 && kvShape[1] != config.KvHeads) || (kvShape[3] > 0 && kvShape[3] != config.HeadSize))
+        {
+            throw new ModelLoadException(
+                $"'{config.PastKey(0)}' has shape [{string.Join(", ", kvShape)}], but genai_config.json says {config.KvHeads} KV heads of size {config.HeadSize}");
+        }
+
+        var logitsShape = session.OutputMetadata[config.Logits].Dimensions;
+        Vocabulary = logitsShape.Length == 3 && logitsShape[2] > 0 ? logitsShape[2] : config.VocabSize;
+        var pastNames = new string[config.Layers * 2];
         _outputNames = new string[1 + config.Layers * 2];
         _outputNames[0] = config.Logits;
         for (var l = 0; l < config.Layers; l++)
         {
-            _pastNames[2 * l] = config.PastKey(l);
-            _pastNames[2 * l + 1] = config.PastValue(l);
+            pastNames[2 * l] = config.PastKey(l);
+            pastNames[2 * l + 1] = config.PastValue(l);
             _outputNames[1 + 2 * l] = config.PresentKey(l);
             _outputNames[2 + 2 * l] = config.PresentValue(l);
         }
+
+        _inputNames = [config.InputIds, config.AttentionMask, .. _hasPositionIds ? [config.PositionIds] : Array.Empty<string>(), .. pastNames];
+        _stepInputs = new OrtValue[_inputNames.Length];
     }
 
     public GenAiConfig Config => _config;
 
-    /// <summary>Floats in one row's KV for one layer and one position: heads × head size.</summary>
+    /// <summary>Logits per row (the model's output width; genai_config.json's vocab_size when the model leaves it dynamic).</summary>
+    public int Vocabulary { get; }
+
+    /// <summary>Bytes per KV element: 4 (float32) or 2 (float16).</summary>
+    public int KvElementSize => _kvType == TensorElementType.Float16 ? 2 : 4;
+
+    /// <summary>The KV cache's element type.</summary>
+    public TensorElementType KvElementType => _kvType;
+
+    /// <summary>Floats in one row's KV for one layer and one position: KV heads × head size.</summary>
     public int KvRowWidth => _config.KvHeads * _config.HeadSize;
 
-    /// <summary>Runs a whole prompt for one new row; returns last-position logits and the row's KV (presents).</summary>
-    public (float[] Logits, OrtValue[] Kv) Prefill(IReadOnlyList<int> promptIds)
+    /// <summary>A zeroed KV tensor [batch, KV heads, length, head size] (zero, not garbage, under masked pads).</summary>
+    public OrtValue NewKv(int batch, int length)
     {
-        var (logits, kv) = PrefillBatch([promptIds]);
-        return (logits, kv);
+        var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _kvType, [batch, _config.KvHeads, length, _config.HeadSize]);
+        value.GetTensorMutableRawData().Clear();
+        return value;
     }
+
+    /// <summary>Runs a whole prompt for one new row; returns last-position logits and the row's KV (presents).</summary>
+    public (float[] Logits, OrtValue[] Kv) Prefill(IReadOnlyList<int> promptIds) => PrefillBatch([promptIds]);
 
     /// <summary>
     /// Runs several prompts in one call, left-padded to the longest and masked, so their KV comes out in the
@@ -88,74 +132,136 @@ public sealed class OnnxDecoder : IDisposable
             }
         }
 
-        var emptyPast = new OrtValue[_config.Layers * 2];
-        for (var i = 0; i < emptyPast.Length; i++)
+        var inputs = new OrtValue[_inputNames.Length];
+        using var runOptions = new RunOptions();
+        try
         {
-            emptyPast[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [rows, _config.KvHeads, 0, _config.HeadSize]);
-        }
+            var n = Fill(inputs, ids, mask, positions, [rows, longest], [rows, longest]);
+            for (var i = n; i < inputs.Length; i++)
+            {
+                long[] empty = [rows, _config.KvHeads, 0, _config.HeadSize];
+                inputs[i] = _kvType == TensorElementType.Float16
+                    ? OrtValue.CreateTensorValueFromMemory(Array.Empty<Float16>(), empty)
+                    : OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), empty);
+            }
 
-        var outputs = Run(rows, longest, ids, positions, mask, emptyPast);
-        foreach (var v in emptyPast)
+            // Not disposed as a collection: that would dispose the presents, which the caller owns from here on.
+            var results = _session.Run(runOptions, _inputNames, inputs, _outputNames);
+            using var logits = results[0];
+            var vocab = (int)logits.GetTensorTypeAndShape().Shape[2];
+            var last = new float[rows * vocab];
+            for (var r = 0; r < rows; r++)
+            {
+                ReadLogits(logits, (r * longest + longest - 1) * vocab, last.AsSpan(r * vocab, vocab));
+            }
+
+            return (last, TakePresents(results));
+        }
+        finally
         {
-            v.Dispose();
+            foreach (var v in inputs)
+            {
+                v?.Dispose();
+            }
         }
-
-        using var logits = outputs[0];
-        var vocab = (int)logits.GetTensorTypeAndShape().Shape[2];
-        var all = logits.GetTensorDataAsSpan<float>();
-        var last = new float[rows * vocab];
-        for (var r = 0; r < rows; r++)
-        {
-            all.Slice((r * longest + longest - 1) * vocab, vocab).CopyTo(last.AsSpan(r * vocab));
-        }
-
-        return (last, outputs[1..]);
     }
 
     /// <summary>
     /// One decode step for <paramref name="batch"/> rows. <paramref name="past"/> holds [B, H, pastLength, hd]
-    /// per layer, <paramref name="pads"/> how many leading positions of each row are padding.
-    /// Returns logits [B, vocab] and the presents (the next step's past).
+    /// per layer, <paramref name="pads"/> how many leading positions of each row are padding. Writes the logits
+    /// ([B × vocab]) into <paramref name="logits"/> and returns the presents (the next step's past).
     /// </summary>
-    public (OrtValue Logits, OrtValue[] Present) Step(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions, ReadOnlySpan<int> pads, OrtValue[] past)
+    public OrtValue[] Step(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions, ReadOnlySpan<int> pads,
+        OrtValue[] past, Span<float> logits)
     {
         var total = pastLength + 1;
-        var mask = new long[batch * total];
+        if (_stepMask.Length < batch * total)
+        {
+            // Grows to the largest batch × context once; later steps reuse it.
+            _stepMask = new long[Math.Max(batch * total, _stepMask.Length * 2)];
+        }
+
+        var mask = _stepMask.AsSpan(0, batch * total);
+        mask.Clear();
         for (var b = 0; b < batch; b++)
         {
-            mask.AsSpan(b * total + pads[b], total - pads[b]).Fill(1);
+            mask.Slice(b * total + pads[b], total - pads[b]).Fill(1);
         }
 
-        var outputs = Run(batch, 1, tokens.ToArray(), positions.ToArray(), mask, past);
-        return (outputs[0], outputs[1..]);
+        var n = Fill(_stepInputs, tokens.ToArray(), _stepMask, positions.ToArray(), [batch, 1], [batch, total]);
+        try
+        {
+            past.CopyTo(_stepInputs, n);
+            var results = _session.Run(_stepOptions, _inputNames, _stepInputs, _outputNames);
+            using (var stepLogits = results[0])
+            {
+                ReadLogits(stepLogits, 0, logits[..(batch * (int)stepLogits.GetTensorTypeAndShape().Shape[2])]);
+            }
+
+            return TakePresents(results);
+        }
+        finally
+        {
+            for (var i = 0; i < n; i++)
+            {
+                _stepInputs[i].Dispose();
+            }
+
+            Array.Clear(_stepInputs);
+        }
     }
 
-    private OrtValue[] Run(int batch, int sequence, long[] ids, long[] positions, long[] mask, OrtValue[] past)
+    /// <summary>One decode step that allocates its logits (tests and tools).</summary>
+    public (float[] Logits, OrtValue[] Present) Step(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions,
+        ReadOnlySpan<int> pads, OrtValue[] past)
     {
-        var names = new List<string>(3 + past.Length) { _config.InputIds, _config.AttentionMask };
-        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, [batch, sequence]);
-        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, [batch, mask.Length / batch]);
-        using var posValue = OrtValue.CreateTensorValueFromMemory(positions, [batch, sequence]);
-        var values = new List<OrtValue>(3 + past.Length) { idsValue, maskValue };
+        var logits = new float[batch * Vocabulary];
+        var present = Step(batch, pastLength, tokens, positions, pads, past, logits);
+        return (logits, present);
+    }
+
+    private int Fill(OrtValue[] inputs, long[] ids, long[] mask, long[] positions, long[] idsShape, long[] maskShape)
+    {
+        var i = 0;
+        inputs[i++] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, ids.AsMemory(), idsShape);
+        inputs[i++] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, mask.AsMemory(0, (int)(maskShape[0] * maskShape[1])), maskShape);
         if (_hasPositionIds)
         {
-            names.Add(_config.PositionIds);
-            values.Add(posValue);
+            inputs[i++] = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, positions.AsMemory(), idsShape);
         }
 
-        names.AddRange(_pastNames);
-        values.AddRange(past);
-        using var runOptions = new RunOptions();
-        // Not disposed: disposing the collection would dispose its values, which the caller owns from here on.
-        var results = _session.Run(runOptions, names, values, _outputNames);
-        var outputs = new OrtValue[results.Count];
-        for (var i = 0; i < outputs.Length; i++)
-        {
-            outputs[i] = results[i];
-        }
-
-        return outputs;
+        return i;
     }
 
-    public void Dispose() => _session.Dispose();
+    private void ReadLogits(OrtValue logits, int offset, Span<float> destination)
+    {
+        if (_logitsType == TensorElementType.Float)
+        {
+            logits.GetTensorDataAsSpan<float>().Slice(offset, destination.Length).CopyTo(destination);
+            return;
+        }
+
+        var half = logits.GetTensorDataAsSpan<Float16>().Slice(offset, destination.Length);
+        for (var i = 0; i < destination.Length; i++)
+        {
+            destination[i] = half[i].ToFloat();
+        }
+    }
+
+    private static OrtValue[] TakePresents(IDisposableReadOnlyCollection<OrtValue> results)
+    {
+        var presents = new OrtValue[results.Count - 1];
+        for (var i = 1; i < results.Count; i++)
+        {
+            presents[i - 1] = results[i];
+        }
+
+        return presents;
+    }
+
+    public void Dispose()
+    {
+        _stepOptions.Dispose();
+        _session.Dispose();
+    }
 }

@@ -68,11 +68,12 @@ public sealed class InferenceMetrics
         _tokenUsage.Record(completionTokens, [.. tags, new("gen_ai.token.type", "output")]);
     }
 
-    public void Step(string model, string provider, int batch)
+    /// <summary>One decode step: rows in the ONNX Runtime call (finished rows riding along included) and tokens it produced.</summary>
+    public void Step(string model, string provider, int batch, int tokens)
     {
         var tags = Tags(model, provider);
         _batchSize.Record(batch, tags);
-        _generatedTokens.Add(batch, tags);
+        _generatedTokens.Add(tokens, tags);
     }
 
     public void Rejected(string model) => _rejected.Add(1, new KeyValuePair<string, object?>("gen_ai.request.model", model));
@@ -80,7 +81,7 @@ public sealed class InferenceMetrics
     private static KeyValuePair<string, object?>[] Tags(string model, string provider) =>
     [
         new("gen_ai.operation.name", "chat"),
-        new("gen_ai.system", "onnx_runtime"),
+        new("gen_ai.system", provider == Catalog.ExecutionProviderNames.Remote ? "openai" : "onnx_runtime"),
         new("gen_ai.request.model", model),
         new("daprllm.execution_provider", provider),
     ];
