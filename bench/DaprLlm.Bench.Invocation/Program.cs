@@ -6,9 +6,13 @@ using System.Net.Sockets;
 // Service invocation overhead of the local sidecar: the same 1 KB POST sent at a fixed rate straight to the
 // target app, then through caller sidecar -> target sidecar -> target app. Latency is measured from each
 // request's scheduled start (open loop, no coordinated omission). Loopback only, bounded in time.
+// --variants "name[@sidecar.dll][:KEY=VALUE,...];..." runs several sidecar pairs (each its own build and extra
+// environment) in the same run, so builds and runtime settings are compared against the same baseline; the
+// baseline runs before and after them.
 var rate = Arg("--rate", 1000);
 var seconds = Arg("--seconds", 10);
 var configuration = args.Contains("--debug") ? "Debug" : "Release";
+var variants = Variant.Parse(ArgText("--variants", "default"));
 var root = FindRoot();
 var sidecarDll = Path.Combine(root, "src", "DaprLlm.Sidecar", "bin", configuration, "net10.0", "daprllm-sidecar.dll");
 if (!File.Exists(sidecarDll))
@@ -34,74 +38,118 @@ await target.StartAsync();
 
 var registry = Path.Combine(Path.GetTempPath(), $"daprllm-bench-{Guid.NewGuid():N}");
 Directory.CreateDirectory(Path.Combine(registry, "components"));
-using var targetSidecar = StartSidecar("bench-target", appPort, out var targetHttp);
-using var callerSidecar = StartSidecar("bench-caller", null, out var callerHttp);
+using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
+var direct = $"http://127.0.0.1:{appPort}/echo";
 try
 {
-    using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
-    await WaitHealthy(http, targetHttp);
-    await WaitHealthy(http, callerHttp);
-    var direct = $"http://127.0.0.1:{appPort}/echo";
-    var viaSidecars = $"http://127.0.0.1:{callerHttp}/v1.0/invoke/bench-target/method/echo";
-
-    // Warm both paths (JIT, connection pools) before measuring.
-    await RunAsync(http, direct, rate, 2);
-    await RunAsync(http, viaSidecars, rate, 2);
-    var idleCaller = RssMb(callerSidecar);
-    var idleTarget = RssMb(targetSidecar);
-
-    var baseline = await RunAsync(http, direct, rate, seconds);
-    var peak = new double[2];
-    using var sampler = new CancellationTokenSource();
-    var sampling = Task.Run(async () =>
-    {
-        while (!sampler.IsCancellationRequested)
-        {
-            peak[0] = Math.Max(peak[0], RssMb(callerSidecar));
-            peak[1] = Math.Max(peak[1], RssMb(targetSidecar));
-            try
-            {
-                await Task.Delay(200, sampler.Token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-    });
-    var sidecar = await RunAsync(http, viaSidecars, rate, seconds);
-    await sampler.CancelAsync();
-    await sampling;
-
     Console.WriteLine($"rate {rate}/s for {seconds}s, 1 KB POST echoed (1 KB back), {Environment.ProcessorCount} cores");
-    Report("app -> app (baseline)", baseline);
-    Report("app -> sidecar -> sidecar -> app", sidecar);
+    await RunAsync(http, direct, rate, 2);
+    var before = await MeasureBaselineAsync("app -> app (baseline, before)");
+    var measured = new List<(Variant Variant, Result Result, Cpu Cpu, double[] Rss)>();
+    foreach (var variant in variants)
+    {
+        measured.Add(await MeasureVariantAsync(variant));
+    }
+
+    var after = await MeasureBaselineAsync("app -> app (baseline, after)");
+    var p50 = (before.Result.P50 + after.Result.P50) / 2;
+    var p99 = (before.Result.P99 + after.Result.P99) / 2;
+    var requests = (double)rate * seconds;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"added latency: p50 +{sidecar.P50 - baseline.P50:0.00} ms (x{sidecar.P50 / baseline.P50:0.0}), p99 +{sidecar.P99 - baseline.P99:0.00} ms (x{sidecar.P99 / baseline.P99:0.0})"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"sidecar RSS: caller idle {idleCaller:0} MB, peak under load {peak[0]:0} MB; target idle {idleTarget:0} MB, peak under load {peak[1]:0} MB"));
+        $"baseline (mean of before/after): p50 {p50:0.00} ms, p99 {p99:0.00} ms; CPU per request of the bench process (driver + app): {(before.Cpu.Bench + after.Cpu.Bench) / 2 * 1e6 / requests:0} µs"));
+    foreach (var (variant, result, cpu, rss) in measured)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{variant.Name}] added latency: p50 +{result.P50 - p50:0.00} ms (x{result.P50 / p50:0.0}), p99 +{result.P99 - p99:0.00} ms (x{result.P99 / p99:0.0})"));
+
+        // CPU per request of each process: where the time goes on 2 cores.
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{variant.Name}] CPU per request: bench process {cpu.Bench * 1e6 / requests:0} µs, caller sidecar {cpu.Caller * 1e6 / requests:0} µs, target sidecar {cpu.Target * 1e6 / requests:0} µs"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[{variant.Name}] sidecar RSS: caller idle {rss[0]:0} MB, peak under load {rss[2]:0} MB; target idle {rss[1]:0} MB, peak under load {rss[3]:0} MB"));
+    }
+
     return 0;
 }
 finally
 {
-    foreach (var p in new[] { callerSidecar, targetSidecar })
-    {
-        if (!p.HasExited)
-        {
-            p.Kill();
-            await p.WaitForExitAsync();
-        }
-    }
-
     await target.StopAsync();
     Directory.Delete(registry, recursive: true);
 }
 
-async Task<Result> RunAsync(HttpClient http, string url, int perSecond, int durationSeconds)
+async Task<(Result Result, Cpu Cpu)> MeasureBaselineAsync(string name)
+{
+    var cpu = CpuSnapshot(null, null);
+    var result = await RunAsync(http, direct, rate, seconds);
+    var used = CpuSnapshot(null, null).Minus(cpu);
+    Report(name, result);
+    return (result, used);
+}
+
+async Task<(Variant, Result, Cpu, double[])> MeasureVariantAsync(Variant variant)
+{
+    using var targetSidecar = StartSidecar($"bench-target-{variant.Name}", appPort, variant, out var targetHttp);
+    using var callerSidecar = StartSidecar($"bench-caller-{variant.Name}", null, variant, out var callerHttp);
+    try
+    {
+        await WaitHealthy(http, targetHttp);
+        await WaitHealthy(http, callerHttp);
+        var viaSidecars = $"http://127.0.0.1:{callerHttp}/v1.0/invoke/bench-target-{variant.Name}/method/echo";
+
+        // Warm the path (JIT, connection pools) before measuring, with pauses so that tiered compilation can install
+        // its optimized code (a fresh sidecar on tier-0 code falls behind an open-loop rate and never catches up).
+        for (var round = 0; round < 3; round++)
+        {
+            await RunAsync(http, viaSidecars, rate / 2, 2);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        var rss = new double[4];
+        rss[0] = RssMb(callerSidecar);
+        rss[1] = RssMb(targetSidecar);
+        using var sampler = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            while (!sampler.IsCancellationRequested)
+            {
+                rss[2] = Math.Max(rss[2], RssMb(callerSidecar));
+                rss[3] = Math.Max(rss[3], RssMb(targetSidecar));
+                try
+                {
+                    await Task.Delay(200, sampler.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        });
+        var cpu = CpuSnapshot(callerSidecar, targetSidecar);
+        var result = await RunAsync(http, viaSidecars, rate, seconds);
+        var used = CpuSnapshot(callerSidecar, targetSidecar).Minus(cpu);
+        await sampler.CancelAsync();
+        await sampling;
+        Report($"[{variant.Name}] app -> sidecar -> sidecar -> app", result);
+        return (variant, result, used, rss);
+    }
+    finally
+    {
+        foreach (var p in new[] { callerSidecar, targetSidecar })
+        {
+            if (!p.HasExited)
+            {
+                p.Kill();
+                await p.WaitForExitAsync();
+            }
+        }
+    }
+}
+
+async Task<Result> RunAsync(HttpClient client, string url, int perSecond, int durationSeconds)
 {
     var total = perSecond * durationSeconds;
     var latencies = new double[total];
     var errors = 0;
-    var tasks = new List<Task>(total);
+    var tasks = new Task[total];
     var clock = Stopwatch.StartNew();
     for (var i = 0; i < total; i++)
     {
@@ -112,48 +160,58 @@ async Task<Result> RunAsync(HttpClient http, string url, int perSecond, int dura
             await Task.Delay(TimeSpan.FromMilliseconds(wait));
         }
 
-        var index = i;
-        tasks.Add(Task.Run(async () =>
-        {
-            try
-            {
-                using var content = new ByteArrayContent(payload);
-                using var response = await http.PostAsync(url, content);
-                var body = await response.Content.ReadAsByteArrayAsync();
-                if (response.StatusCode != HttpStatusCode.OK || body.Length != payload.Length)
-                {
-                    if (Interlocked.Increment(ref errors) == 1)
-                    {
-                        Console.Error.WriteLine($"first error: {(int)response.StatusCode} {System.Text.Encoding.UTF8.GetString(body)}");
-                    }
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                if (Interlocked.Increment(ref errors) == 1)
-                {
-                    Console.Error.WriteLine($"first error: {e.Message}");
-                }
-            }
-
-            latencies[index] = clock.Elapsed.TotalMilliseconds - scheduled;
-        }));
+        // Started directly (no Task.Run hop): the driver's CPU counts on 2 cores, for the baseline and the sidecars alike.
+        tasks[i] = SendOneAsync(i, scheduled);
     }
 
     await Task.WhenAll(tasks);
     var elapsed = clock.Elapsed.TotalSeconds;
     Array.Sort(latencies);
     return new Result(latencies[total / 2], latencies[(int)(total * 0.99)], total / elapsed, errors);
+
+    async Task SendOneAsync(int index, double scheduled)
+    {
+        try
+        {
+            using var content = new ByteArrayContent(payload);
+            using var response = await client.PostAsync(url, content);
+            var body = await response.Content.ReadAsByteArrayAsync();
+            if (response.StatusCode != HttpStatusCode.OK || body.Length != payload.Length)
+            {
+                if (Interlocked.Increment(ref errors) == 1)
+                {
+                    Console.Error.WriteLine($"first error: {(int)response.StatusCode} {System.Text.Encoding.UTF8.GetString(body)}");
+                }
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            if (Interlocked.Increment(ref errors) == 1)
+            {
+                Console.Error.WriteLine($"first error: {e.Message}");
+            }
+        }
+
+        latencies[index] = clock.Elapsed.TotalMilliseconds - scheduled;
+    }
+}
+
+static Cpu CpuSnapshot(Process? caller, Process? target)
+{
+    caller?.Refresh();
+    target?.Refresh();
+    return new Cpu(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, caller?.TotalProcessorTime.TotalSeconds ?? 0,
+        target?.TotalProcessorTime.TotalSeconds ?? 0);
 }
 
 static void Report(string name, Result r) =>
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-36} p50 {r.P50,7:0.00} ms  p99 {r.P99,7:0.00} ms  {r.Throughput,6:0}/s  errors {r.Errors}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-44} p50 {r.P50,7:0.00} ms  p99 {r.P99,7:0.00} ms  {r.Throughput,6:0}/s  errors {r.Errors}"));
 
-Process StartSidecar(string appId, int? port, out int httpPort)
+Process StartSidecar(string appId, int? port, Variant variant, out int httpPort)
 {
     httpPort = FreePort();
     var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (var a in new[] { "exec", sidecarDll, "--app-id", appId, "--dapr-http-port", httpPort.ToString(CultureInfo.InvariantCulture),
+    foreach (var a in new[] { "exec", variant.Dll ?? sidecarDll, "--app-id", appId, "--dapr-http-port", httpPort.ToString(CultureInfo.InvariantCulture),
                  "--dapr-grpc-port", FreePort().ToString(CultureInfo.InvariantCulture), "--resources-path", Path.Combine(registry, "components"),
                  "--registry-path", registry, "--log-level", "warn" })
     {
@@ -164,6 +222,11 @@ Process StartSidecar(string appId, int? port, out int httpPort)
     {
         info.ArgumentList.Add("--app-port");
         info.ArgumentList.Add(p.ToString(CultureInfo.InvariantCulture));
+    }
+
+    foreach (var (key, value) in variant.Environment)
+    {
+        info.Environment[key] = value;
     }
 
     var process = Process.Start(info)!;
@@ -182,7 +245,7 @@ Process StartSidecar(string appId, int? port, out int httpPort)
 
 static async Task WaitHealthy(HttpClient http, int port)
 {
-    var until = DateTime.UtcNow.AddSeconds(30);
+    var until = DateTime.UtcNow.AddSeconds(60);
     while (DateTime.UtcNow < until)
     {
         try
@@ -234,10 +297,35 @@ static string FindRoot()
     return dir?.FullName ?? throw new InvalidOperationException("DaprLlm.sln not found");
 }
 
-int Arg(string name, int fallback)
+int Arg(string name, int fallback) => int.Parse(ArgText(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+string ArgText(string name, string fallback)
 {
     var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+/// <summary>CPU seconds used so far by the bench process and the two sidecars.</summary>
+internal sealed record Cpu(double Bench, double Caller, double Target)
+{
+    public Cpu Minus(Cpu before) => new(Bench - before.Bench, Caller - before.Caller, Target - before.Target);
 }
 
 internal sealed record Result(double P50, double P99, double Throughput, int Errors);
+
+/// <summary>A sidecar pair started from a build (default: this checkout's) with extra environment ("name@dll:KEY=VALUE,KEY=VALUE").</summary>
+internal sealed record Variant(string Name, string? Dll, IReadOnlyList<KeyValuePair<string, string>> Environment)
+{
+    public static IReadOnlyList<Variant> Parse(string text) => [.. text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(part =>
+    {
+        var colon = part.IndexOf(':', StringComparison.Ordinal);
+        var head = colon < 0 ? part : part[..colon];
+        var at = head.IndexOf('@', StringComparison.Ordinal);
+        var name = at < 0 ? head : head[..at];
+        var environment = colon < 0 ? [] : part[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(pair => pair.Split('=', 2))
+            .Select(kv => new KeyValuePair<string, string>(kv[0], kv.Length > 1 ? kv[1] : ""))
+            .ToList();
+        return new Variant(name, at < 0 ? null : Path.GetFullPath(head[(at + 1)..]), environment);
+    })];
+}

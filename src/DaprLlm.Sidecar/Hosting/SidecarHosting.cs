@@ -51,7 +51,9 @@ public static class SidecarHosting
         builder.Services.AddSingleton<AppChannel.AppChannel>();
         builder.Services.AddHttpClient(AppChannel.AppChannel.HttpClientName)
             .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
+            // The factory's logging handlers open a log scope per request (an AsyncLocal push) even when nothing logs.
+            .RemoveAllLoggers();
         return builder;
     }
 

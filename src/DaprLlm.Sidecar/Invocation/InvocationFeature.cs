@@ -27,7 +27,9 @@ public static class InvocationFeature
                 AutomaticDecompression = System.Net.DecompressionMethods.None,
                 PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
                 UseCookies = false,
-            });
+            })
+            // The factory's logging handlers open a log scope per request (an AsyncLocal push) even when nothing logs.
+            .RemoveAllLoggers();
         return builder;
     }
 

@@ -34,10 +34,11 @@ public static class InvocationHeaders
     /// <summary>Copies the caller's request headers; content headers go to <paramref name="content"/> when there is one.</summary>
     public static void CopyRequestHeaders(IHeaderDictionary from, HttpRequestMessage to, HttpContent? content, bool fromSidecar)
     {
-        var nominated = Nominated(from["Connection"]);
+        // Hot path (every hop): no LINQ, no per-call sets unless the caller nominated headers in Connection.
+        var nominated = Nominated(from.Connection);
         foreach (var (name, values) in from)
         {
-            if (name.StartsWith(':') || HopByHop.Contains(name) || nominated.Contains(name))
+            if (name.StartsWith(':') || HopByHop.Contains(name) || nominated?.Contains(name) == true)
             {
                 continue;
             }
@@ -48,7 +49,14 @@ public static class InvocationHeaders
                 continue;
             }
 
-            if (!to.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            if (values.Count == 1)
+            {
+                if (!to.Headers.TryAddWithoutValidation(name, values[0]))
+                {
+                    content?.Headers.TryAddWithoutValidation(name, values[0]);
+                }
+            }
+            else if (!to.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
             {
                 content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
@@ -58,27 +66,50 @@ public static class InvocationHeaders
     /// <summary>Copies the target's answer headers onto the caller's response.</summary>
     public static void CopyResponseHeaders(HttpResponseMessage from, HttpResponse to)
     {
-        var nominated = Nominated(from.Headers.TryGetValues("Connection", out var connection) ? new StringValues(connection.ToArray()) : default);
-        Copy(from.Headers);
-        Copy(from.Content.Headers);
+        // NonValidated views read the raw values without parsing or allocating arrays for single values.
+        var nominated = from.Headers.NonValidated.TryGetValues("Connection", out var connection) ? Nominated(Values(connection)) : null;
+        Copy(from.Headers.NonValidated);
+        Copy(from.Content.Headers.NonValidated);
 
-        void Copy(HttpHeaders headers)
+        void Copy(HttpHeadersNonValidated headers)
         {
             foreach (var (name, values) in headers)
             {
-                if (HopByHop.Contains(name) || nominated.Contains(name) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) ||
+                if (HopByHop.Contains(name) || nominated?.Contains(name) == true || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) ||
                     name.Equals(SidecarError, StringComparison.OrdinalIgnoreCase))
                 {
                     continue;
                 }
 
-                to.Headers.Append(name, values.ToArray());
+                to.Headers.Append(name, Values(values));
             }
         }
     }
 
-    private static HashSet<string> Nominated(StringValues connection)
+    private static StringValues Values(HeaderStringValues values)
     {
+        if (values.Count == 1)
+        {
+            return new StringValues(values.ToString());
+        }
+
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var value in values)
+        {
+            array[i++] = value;
+        }
+
+        return new StringValues(array);
+    }
+
+    private static HashSet<string>? Nominated(StringValues connection)
+    {
+        if (StringValues.IsNullOrEmpty(connection))
+        {
+            return null;
+        }
+
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var value in connection)
         {

@@ -255,7 +255,7 @@ public sealed class ServiceInvoker(
 
     private HttpRequestMessage BuildRequest(OutgoingCall call, HttpContent? content, Activity? activity)
     {
-        var request = new HttpRequestMessage(new HttpMethod(call.Verb), new Uri($"{EscapePath(call.Method)}{call.Query}", UriKind.Relative))
+        var request = new HttpRequestMessage(HttpMethod.Parse(call.Verb), new Uri($"{EscapePath(call.Method)}{call.Query}", UriKind.Relative))
         {
             Content = content,
             Version = HttpVersion.Version11,
@@ -314,9 +314,15 @@ public sealed class ServiceInvoker(
         }
 
         var activity = SidecarTelemetry.Source.StartActivity(name, kind, parent);
-        activity?.SetTag("rpc.service", "ServiceInvocation");
-        activity?.SetTag("net.peer.name", appId);
-        activity?.SetTag("dapr.api", $"/v1.0/invoke/{appId}/method/{method}");
+        if (activity is not { IsAllDataRequested: true })
+        {
+            // Propagation only (not sampled): tags would be built per call and never exported.
+            return activity;
+        }
+
+        activity.SetTag("rpc.service", "ServiceInvocation");
+        activity.SetTag("net.peer.name", appId);
+        activity.SetTag("dapr.api", $"/v1.0/invoke/{appId}/method/{method}");
         return activity;
     }
 
@@ -440,6 +446,11 @@ public sealed class ServiceInvoker(
     // daprd cleans the method path (no "..", no "."), then sends it as the app's path.
     private static string CleanMethod(string method)
     {
+        if (IsClean(method))
+        {
+            return method;
+        }
+
         var segments = new List<string>();
         foreach (var segment in method.Split('/'))
         {
@@ -464,7 +475,39 @@ public sealed class ServiceInvoker(
         return string.Join('/', segments) + (method.EndsWith('/') && segments.Count > 0 ? "/" : "");
     }
 
-    private static string EscapePath(string method) => string.Join('/', method.Split('/').Select(Uri.EscapeDataString));
+    // The usual method ("echo", "api/orders/1") has nothing to clean: answered without splitting (hot path).
+    private static bool IsClean(string method)
+    {
+        if (method.Length == 0 || method[0] == '/')
+        {
+            return method.Length == 0;
+        }
+
+        foreach (var range in method.AsSpan().Split('/'))
+        {
+            var segment = method.AsSpan(range);
+            if (segment is "." or ".." || (segment.IsEmpty && range.End.Value != method.Length))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static string EscapePath(string method)
+    {
+        // Unreserved characters and '/' need no escaping: the common case keeps the string as it is.
+        foreach (var c in method)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '/' or '-' or '_' or '.' or '~'))
+            {
+                return string.Join('/', method.Split('/').Select(Uri.EscapeDataString));
+            }
+        }
+
+        return method;
+    }
 
     private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar);
 }

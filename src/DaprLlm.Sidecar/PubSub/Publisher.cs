@@ -10,6 +10,8 @@ namespace DaprLlm.Sidecar.PubSub;
 /// </summary>
 public sealed class Publisher(ComponentRegistry registry, SidecarOptions options, TimeProvider time)
 {
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<ComponentSpec, TopicScopes> _scopes = [];
+
     /// <summary>One event to publish.</summary>
     public sealed record Request(
         string PubSubName, string Topic, ReadOnlyMemory<byte> Data, string? ContentType,
@@ -18,6 +20,14 @@ public sealed class Publisher(ComponentRegistry registry, SidecarOptions options
     /// <summary>Finds a pub/sub component and checks the app may publish to the topic.</summary>
     public IPubSub Resolve(string pubsubName, string topic)
     {
+        // Hot path (every publish): a known component and topic skip the error checks, and its scopes are parsed once.
+        if (!string.IsNullOrEmpty(pubsubName) && !string.IsNullOrEmpty(topic) && registry.TryGet<IPubSub>(pubsubName, out var known))
+        {
+            return _scopes.GetValue(known.Spec, spec => new TopicScopes(spec)).MayPublish(options.AppId, topic)
+                ? known
+                : throw PubSubApiException.Forbidden(topic, pubsubName, options.AppId);
+        }
+
         if (!registry.All<IPubSub>().Any())
         {
             throw PubSubApiException.NotConfigured();

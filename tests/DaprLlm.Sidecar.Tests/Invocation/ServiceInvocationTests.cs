@@ -195,6 +195,38 @@ public sealed class ServiceInvocationTests(InvocationPairFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Method_paths_are_cleaned_and_escaped_and_connection_nominated_headers_stay_behind()
+    {
+        // The hot path skips cleaning and escaping for plain methods; these are the cases that still need them.
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{Pair.CallerSidecar.HttpEndpoint}/v1.0/invoke/target/method/echo/a%20b/c~d-e_f.g/");
+        request.Headers.Connection.Add("x-hop-only");
+        request.Headers.Add("x-hop-only", "secret");
+        request.Headers.Add("x-kept", "kept");
+        using var response = await http.SendAsync(request, Ct);
+        var reply = await response.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct);
+
+        using var channel = GrpcChannel.ForAddress(Pair.CallerSidecar.GrpcEndpoint);
+        var dapr = new Autogen.Dapr.DaprClient(channel);
+        var answer = await dapr.InvokeServiceAsync(new Autogen.InvokeServiceRequest
+        {
+            Id = "target",
+            Message = new Autogen.InvokeRequest
+            {
+                Method = "echo/./x//y/../z",
+                HttpExtension = new Autogen.HTTPExtension { Verb = Autogen.HTTPExtension.Types.Verb.Get },
+            },
+        }, cancellationToken: Ct);
+        var cleaned = System.Text.Json.JsonSerializer.Deserialize<EchoReply>(answer.Data.Value.ToStringUtf8(), TargetEndpoints.Json)!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/echo/a b/c~d-e_f.g/", reply!.Path);
+        Assert.Equal("kept", reply.Headers["x-kept"]);
+        Assert.False(reply.Headers.ContainsKey("x-hop-only"));
+        Assert.Equal("/echo/x/z", cleaned.Path);
+    }
+
+    [Fact]
     public async Task Unknown_app_id_answers_500_with_err_direct_invoke()
     {
         using var http = new HttpClient();

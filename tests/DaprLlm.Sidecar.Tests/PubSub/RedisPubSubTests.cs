@@ -85,6 +85,35 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
     }
 
     [Fact]
+    public async Task Acknowledges_every_event_of_a_concurrent_burst_once_when_acks_are_batched()
+    {
+        // Acks of deliveries that finish together leave in one XACK: none may be lost (it would be redelivered
+        // after processingTimeout) or sent before the app answered.
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 32), SeparatePublisher,
+            (app, r) => r.Map(app, "/orders").WithTopic(PubSub, topic = r.Topic("orders")), [], null);
+        await rig.WaitSubscribedAsync(topic);
+        const int count = 400;
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < count)
+            {
+                await rig.Client.PublishEventAsync(PubSub, topic, new { n }, Ct);
+            }
+        })));
+
+        await rig.WaitForAsync(() => rig.Deliveries.Count >= count, "every event of the burst");
+
+        // Nothing pending means every entry was acknowledged; a lost ack would only clear after a redelivery
+        // (processingTimeout 2s), which would show up as a duplicate here.
+        await WaitNothingPendingAsync(rig, topic);
+        Assert.Equal(count, rig.Deliveries.Count);
+        Assert.Equal(Enumerable.Range(0, count), rig.Deliveries.Select(d => d.N!.Value).Order());
+    }
+
+    [Fact]
     public async Task Keeps_events_published_before_the_subscriber_started_and_trims_streams_with_maxLenApprox()
     {
         var topic = $"early-{Guid.NewGuid():N}";

@@ -15,8 +15,14 @@ public sealed class WorkflowConformanceTests(InMemoryWorkflowFixture fixture) : 
     public async Task Reports_the_connected_worker_in_the_metadata_api()
     {
         using var http = new HttpClient();
+        var json = "";
 
-        var json = await http.GetStringAsync($"{Host.Sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken);
+        // The worker connects in the background after the fixture started (this test failed when it ran first on a busy machine).
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            json = await http.GetStringAsync($"{Host.Sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken);
+            return System.Text.Json.Nodes.JsonNode.Parse(json)!["workflows"]!["connectedWorkers"]!.GetValue<int>() >= 1;
+        }, TimeSpan.FromSeconds(30), "the workflow worker to connect");
 
         var workers = System.Text.Json.Nodes.JsonNode.Parse(json)!["workflows"]!["connectedWorkers"]!.GetValue<int>();
         Assert.True(workers >= 1, json);
