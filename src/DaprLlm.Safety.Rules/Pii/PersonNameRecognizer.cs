@@ -141,7 +141,7 @@ internal static partial class PersonNameRecognizer
         return NameLexicon.IsTitle(previous) || IntroductionBefore().IsMatch(before);
     }
 
-    [GeneratedRegex(@"(?:\b(?:my name is|name is|named|called|i am|i'm|this is|signed|regards|sincerely|cheers|thanks|dear|hi|hello|by|with|from|to|and|contact|ask|tell|meet|met|call|email)[,:]?|^|\n)[ \t]*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?:\b(?:my name is|name is|named|called|i am|i'm|this is|signed|regards|sincerely|cheers|thanks|dear|hi|hello|by|with|from|to|and|contact|ask|tell|meet|met|call|email)[,:]?)[ \t]*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex IntroductionBefore();
 
     private static bool Rejected(string text, List<TextSpan> words, int first, int last, int start, int end)
