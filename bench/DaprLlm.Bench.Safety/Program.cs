@@ -5,34 +5,28 @@ using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Evaluation;
 using DaprLlm.Safety.Rules;
 
-// Usage: dotnet run -c Release --project bench/DaprLlm.Bench.Safety -- [data folder] [--seconds N]
+// Usage: dotnet run -c Release --project bench/DaprLlm.Bench.Safety -- [data folder] [--seconds N] [--rules-only]
+//        ... -- [data folder] --overhead http://127.0.0.1:<a sidecar's HTTP port>   (against the running system)
 // Prompts come from the shared data when present (realistic text), otherwise from a built-in sample.
 var dataFolder = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine("..", "shared", "data");
 var seconds = Array.IndexOf(args, "--seconds") is var s and >= 0 && s + 1 < args.Length ? int.Parse(args[s + 1], CultureInfo.InvariantCulture) : 5;
 var prompts = Prompts.Load(dataFolder);
 Console.WriteLine($"{prompts.Count} prompts, {Environment.ProcessorCount} cores, {seconds} s per measurement");
 
-// Rule layer: every prompt once per round, time per call normalised to microseconds per KB of UTF-16 text.
-var rules = new RuleEngine(new RuleSet { DenyTerms = ["build a bomb", "make a bomb", "credit card dump", "kill yourself"] });
-foreach (var p in prompts.Take(200))
+// --overhead <sidecar HTTP endpoint>: moderation latency added to a chat request in the running system.
+var overhead = Array.IndexOf(args, "--overhead") is var o and >= 0 && o + 1 < args.Length ? args[o + 1] : null;
+if (overhead is not null)
 {
-    rules.Evaluate(p);
+    await ModerationOverheadBench.RunAsync(overhead, prompts, seconds);
+    return 0;
 }
 
-var perKb = new List<double>();
-var clock = Stopwatch.StartNew();
-while (clock.Elapsed.TotalSeconds < seconds)
+// Rule layer: µs per KB, whole and per part, with a same-run baseline.
+RuleLayerBench.Run(prompts, seconds);
+if (args.Contains("--rules-only"))
 {
-    foreach (var p in prompts)
-    {
-        var start = Stopwatch.GetTimestamp();
-        rules.Evaluate(p);
-        var us = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-        perKb.Add(us / Math.Max(p.Length * 2 / 1024.0, 0.0625));
-    }
+    return 0;
 }
-
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rules: {perKb.Count} calls, µs per KB p50 {Percentile(perKb, 0.5):F1} p99 {Percentile(perKb, 0.99):F1}"));
 
 // Full engine on 512-token inputs: n-gram heads over the whole text plus MiniLM over its first tokens.
 var manifest = Path.Combine(AppContext.BaseDirectory, "models", "safety", "safety-model.json");

@@ -57,4 +57,37 @@ public sealed class PersonAndAddressTests
         Assert.Contains(entities, e => e.EntityType == PiiEntityTypes.PhoneNumber);
         Assert.Contains(entities, e => e.EntityType == PiiEntityTypes.StreetAddress);
     }
+
+    [Theory]
+    [InlineData("Compared Care songwriter Zoe Young employs corporate lingo.", "Zoe Young")]
+    [InlineData("The name in the account is not correct, please change it to Ivan King", "Ivan King")]
+    [InlineData("My name is Martin", "Martin")]
+    public void Keeps_gazetteer_names_that_are_also_common_words_next_to_a_name_or_after_a_cue(string text, string name)
+    {
+        Assert.Contains(name, Found(text, PiiEntityTypes.Person));
+    }
+
+    [Theory]
+    [InlineData("Verdafero is a design agency based in the north.")]
+    [InlineData("Telenav is hiring this year.")]
+    public void A_single_unknown_capitalised_word_without_a_cue_is_not_a_person(string text)
+    {
+        Assert.Empty(Found(text, PiiEntityTypes.Person));
+    }
+
+    [Fact]
+    public void A_postal_block_on_its_own_lines_is_reported_as_number_street_unit_and_postcode()
+    {
+        const string text = "William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488";
+
+        Assert.Equal(["20789", "Allika 46", "Suite 501", "62488"], Found(text, PiiEntityTypes.StreetAddress));
+    }
+
+    [Fact]
+    public void The_corner_of_two_streets_is_one_address()
+    {
+        const string text = "Address:\nthe corner of 74 Sikelianou Street and ten Pas Pass.";
+
+        Assert.Equal(["the corner of 74 Sikelianou Street and ten Pas Pass"], Found(text, PiiEntityTypes.StreetAddress));
+    }
 }

@@ -65,6 +65,68 @@ public sealed class PresidioSyntheticEvaluationTests
         Assert.True(total.Recall >= 0.6, $"recall {total.Recall:F3} is below 0.6");
     }
 
+    // The policy types the issue scores (SafetyEval's "overall"); US_DRIVER_LICENSE has no recognizer yet.
+    private static readonly string[] PolicyTypes =
+    [
+        PiiEntityTypes.Person, PiiEntityTypes.StreetAddress, PiiEntityTypes.CreditCard, PiiEntityTypes.PhoneNumber, PiiEntityTypes.EmailAddress,
+        PiiEntityTypes.UsSsn, PiiEntityTypes.IbanCode, PiiEntityTypes.IpAddress, "US_DRIVER_LICENSE",
+    ];
+
+    /// <summary>
+    /// The person and address heuristics were tuned on the rows of even template ids only; the rows of odd
+    /// template ids (other sentence shapes, other people) are the held-out figure, which must reach F1 0.80.
+    /// </summary>
+    [Fact]
+    public void Policy_entity_span_f1_on_held_out_templates_is_at_least_0_80()
+    {
+        var path = DataFile();
+        if (!File.Exists(path))
+        {
+            Assert.Skip($"PII evaluation data not found at {path}; it lives in ../shared/data beside the repository, which a plain clone does not have.");
+        }
+
+        var tuned = PolicyTypes.ToDictionary(t => t, _ => new Counts());
+        var heldOut = PolicyTypes.ToDictionary(t => t, _ => new Counts());
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            using var row = JsonDocument.Parse(line);
+            var template = row.RootElement.TryGetProperty("meta", out var meta) && meta.TryGetProperty("template_id", out var id) ? id.GetInt32() : 0;
+            var counts = template % 2 == 0 ? tuned : heldOut;
+            var text = row.RootElement.GetProperty("text").GetString() ?? string.Empty;
+            var gold = GoldSpans(row.RootElement, text);
+            var predicted = PiiDetector.Default.Detect(text);
+            foreach (var type in PolicyTypes)
+            {
+                Score(counts[type], [.. gold.Where(g => g.Type == type).Select(g => g.Span)], [.. predicted.Where(p => p.EntityType == type).Select(p => p.Span)]);
+            }
+        }
+
+        var output = TestContext.Current.TestOutputHelper;
+        var totals = new Dictionary<string, Counts>();
+        foreach (var (name, split) in new[] { ("tuned (even templates)", tuned), ("held out (odd templates)", heldOut) })
+        {
+            output?.WriteLine(name);
+            var total = new Counts();
+            foreach (var (type, c) in split)
+            {
+                output?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {type,-18} gold {c.Gold,4} predicted {c.Predicted,4} matched {c.TruePositives,4}  P {c.Precision:F3}  R {c.Recall:F3}  F1 {c.F1:F3}"));
+                total.Add(c);
+            }
+
+            output?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"overall",-18} gold {total.Gold,4} predicted {total.Predicted,4} matched {total.TruePositives,4}  P {total.Precision:F3}  R {total.Recall:F3}  F1 {total.F1:F3}"));
+            totals[name] = total;
+        }
+
+        var held = totals["held out (odd templates)"];
+        Assert.True(held.Gold > 100, "too few held-out spans: wrong file or template ids?");
+        Assert.True(held.F1 >= 0.80, string.Create(CultureInfo.InvariantCulture, $"held-out PII span F1 {held.F1:F3} is below 0.80"));
+    }
+
     private static string DataFile()
     {
         var configured = Environment.GetEnvironmentVariable(DataFileVariable);

@@ -4,4 +4,5 @@ namespace DaprLlm.Contracts.Safety;
 /// <param name="RequestId">The gateway's request id.</param>
 /// <param name="Text">The text to check.</param>
 /// <param name="TenantId">Whose policy applies; the default policy when null.</param>
-public sealed record ModerationRequest(string RequestId, string Text, string? TenantId = null);
+/// <param name="Region">The request's data region, copied into the moderation.decided event.</param>
+public sealed record ModerationRequest(string RequestId, string Text, string? TenantId = null, string? Region = null);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
@@ -25,18 +26,27 @@ public sealed partial class InjectionHeuristics
     private const int MaxBlobsExamined = 8;
     private const int MaxBlobChars = 16 * 1024;
 
-    private static readonly (string Name, double Weight, Regex Regex)[] Phrases =
+    // Each phrase with words it cannot match without (one of them must occur in the skeleton). Checking them is
+    // one vectorized search; the regex runs only when one is there, which for ordinary prompts is rare.
+    private static readonly (string Name, double Weight, Regex Regex, SearchValues<string> Trigger)[] Phrases =
     [
-        (InstructionOverride, 0.7, OverridePrevious()),
-        (InstructionOverride, 0.7, ForgetEverything()),
-        (InstructionOverride, 0.4, NewInstructions()),
-        (RolePlay, 0.6, YouAreNow()),
-        (RolePlay, 0.6, ActAs()),
-        (RolePlay, 0.8, DoAnythingNow()),
-        (RolePlay, 0.6, ModeSwitch()),
-        (RolePlay, 0.4, WithoutRestrictions()),
-        (SystemPromptExtraction, 0.7, RevealSystemPrompt()),
+        (InstructionOverride, 0.7, OverridePrevious(), Words("ignore", "disregard", "forget", "override", "bypass", "neglect", "skip")),
+        (InstructionOverride, 0.7, ForgetEverything(), Words("ignore", "disregard", "forget")),
+        (InstructionOverride, 0.4, NewInstructions(), Words(":")),
+        (RolePlay, 0.6, YouAreNow(), Words("dan", "stan", "unfi", "unrestricted", "uncensored", "unbound", "amora", "evi", "mode", "jai", "freed", "onger")),
+        (RolePlay, 0.6, ActAs(), Words("dan", "unfi", "unrestricted", "uncensored", "jai", "evi", "amora")),
+        (RolePlay, 0.8, DoAnythingNow(), Words("anything")),
+        (RolePlay, 0.6, ModeSwitch(), Words("mode")),
+        (RolePlay, 0.4, WithoutRestrictions(), Words("without")),
+        (SystemPromptExtraction, 0.7, RevealSystemPrompt(), Words("prompt", "instruction", "message", "above")),
     ];
+
+    // Whitespace between words may be any \s in the patterns, so triggers are single words (or a single char).
+    private static SearchValues<string> Words(params string[] words) => SearchValues.Create(words, StringComparison.Ordinal);
+
+    // The base64 alphabets (standard and URL-safe); a blob is a run of at least MinBlobChars of them.
+    private static readonly SearchValues<char> Base64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-");
+    private const int MinBlobChars = 24;
 
     /// <summary>The shared instance; it holds no per-request state.</summary>
     public static InjectionHeuristics Default { get; } = new();
@@ -48,8 +58,14 @@ public sealed partial class InjectionHeuristics
     {
         ArgumentNullException.ThrowIfNull(text);
         List<RuleHit>? hits = null;
-        foreach (var (name, weight, regex) in Phrases)
+        var chars = text.Text.AsSpan();
+        foreach (var (name, weight, regex, trigger) in Phrases)
         {
+            if (chars.IndexOfAny(trigger) < 0)
+            {
+                continue;
+            }
+
             var count = 0;
             foreach (var match in regex.EnumerateMatches(text.Text))
             {
@@ -67,6 +83,11 @@ public sealed partial class InjectionHeuristics
 
     private static void FindEncodedPayloads(string original, ref List<RuleHit>? hits)
     {
+        if (!HasLongBase64Run(original))
+        {
+            return;
+        }
+
         var examined = 0;
         foreach (var match in Base64Blob().EnumerateMatches(original))
         {
@@ -97,11 +118,38 @@ public sealed partial class InjectionHeuristics
         }
     }
 
+    // A necessary condition of Base64Blob, found with vectorized searches instead of a regex attempt per word.
+    private static bool HasLongBase64Run(ReadOnlySpan<char> text)
+    {
+        while (true)
+        {
+            var start = text.IndexOfAny(Base64Chars);
+            if (start < 0)
+            {
+                return false;
+            }
+
+            text = text[start..];
+            var length = text.IndexOfAnyExcept(Base64Chars);
+            if (length < 0)
+            {
+                return text.Length >= MinBlobChars;
+            }
+
+            if (length >= MinBlobChars)
+            {
+                return true;
+            }
+
+            text = text[length..];
+        }
+    }
+
     private static bool ContainsPhrase(string normalized)
     {
-        foreach (var (_, _, regex) in Phrases)
+        foreach (var (_, _, regex, trigger) in Phrases)
         {
-            if (regex.IsMatch(normalized))
+            if (normalized.AsSpan().IndexOfAny(trigger) >= 0 && regex.IsMatch(normalized))
             {
                 return true;
             }

@@ -135,6 +135,13 @@ public sealed class TextNormalizer
 
     private void AppendBmp(ref Output output, char c, int start, int end)
     {
+        // Printable ASCII is the bulk of every prompt: one table lookup, no Unicode category query.
+        if (c is > ' ' and < '\u007F')
+        {
+            output.Append(_fold[c], start, end);
+            return;
+        }
+
         if (char.IsWhiteSpace(c))
         {
             if (!Has(TextFolding.CollapseWhitespace))

@@ -10,10 +10,17 @@ internal static partial class EmailRecognizer
     [GeneratedRegex(@"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
+    // The local part is at most 64 characters before the '@'.
+    private static readonly AnchoredMatches CandidateNear = new(
+        Candidate(),
+        static (text, from) => text.AsSpan(from).IndexOf('@') is var i and >= 0 ? from + i : -1,
+        static (_, anchor) => Math.Max(0, anchor - 64),
+        asciiBoundary: true);
+
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        foreach (var match in Candidate().EnumerateMatches(text))
+        foreach (var match in CandidateNear.Matches(text))
         {
             var start = match.Index;
             var end = match.Index + match.Length;

@@ -19,10 +19,36 @@ internal static partial class IbanRecognizer
     [GeneratedRegex(@"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,32}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
+    // An IBAN starts with two ASCII letters and two digits: anchored on the first of those digits.
+    private static readonly AnchoredMatches CandidateNear = new(Candidate(), NextCountryDigits, static (_, anchor) => anchor - 2, asciiBoundary: true);
+
+    private static int NextCountryDigits(string text, int from)
+    {
+        var i = Math.Max(from, 2);
+        while (i < text.Length - 1)
+        {
+            var digit = text.AsSpan(i).IndexOfAnyInRange('0', '9');
+            if (digit < 0)
+            {
+                return -1;
+            }
+
+            i += digit;
+            if (i + 1 < text.Length && char.IsAsciiDigit(text[i + 1]) && char.IsAsciiLetter(text[i - 1]) && char.IsAsciiLetter(text[i - 2]))
+            {
+                return i;
+            }
+
+            i++;
+        }
+
+        return -1;
+    }
+
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        foreach (var match in Candidate().EnumerateMatches(text))
+        foreach (var match in CandidateNear.Matches(text))
         {
             var end = ValidEnd(text.AsSpan(match.Index, match.Length));
             if (end > 0)

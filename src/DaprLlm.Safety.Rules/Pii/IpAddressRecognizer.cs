@@ -17,8 +17,10 @@ internal static partial class IpAddressRecognizer
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        // IPv6 first, so "::ffff:192.0.2.1" is one address and not an IPv4 inside noise.
-        foreach (var match in V6Candidate().EnumerateMatches(text))
+        // IPv6 first, so "::ffff:192.0.2.1" is one address and not an IPv4 inside noise. A v6 candidate has at
+        // least two colons, a v4 one three dots: without them the (per hex letter) v6 scan is skipped.
+        var v6 = V6Candidate().EnumerateMatches(text.AsSpan().Count(':') >= 2 ? text : string.Empty);
+        foreach (var match in v6)
         {
             if (IsValidV6(text.AsSpan(match.Index, match.Length)))
             {

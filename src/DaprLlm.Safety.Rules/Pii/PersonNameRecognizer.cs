@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
 namespace DaprLlm.Safety.Rules;
@@ -26,16 +27,21 @@ internal static partial class PersonNameRecognizer
     [GeneratedRegex(@"\b(?:in|from)[ \t]+$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex PlaceBefore();
 
-    private static readonly HashSet<string> StreetTypes = new(
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StreetTypes = FrozenSet.ToFrozenSet(
         ["St", "Street", "Gateway", "Avenue", "Ave", "Road", "Rd", "Lane", "Drive", "Court", "Square", "Squares", "Crossroad", "Radial", "Harbor", "Parks", "Coves", "Flats", "Pass", "Union"],
-        StringComparer.OrdinalIgnoreCase);
+        StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    // Reused per thread: the recognizer runs for every capitalised word of every prompt.
+    [ThreadStatic]
+    private static List<TextSpan>? t_words;
 
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
+        var words = t_words ??= new List<TextSpan>(8);
         foreach (var match in CapitalisedRun().EnumerateMatches(text))
         {
-            var words = Words(text, match.Index, match.Index + match.Length);
+            Words(text, match.Index, match.Index + match.Length, words);
             var first = 0;
             var last = words.Count - 1;
             while (first <= last && IsNotName(text, words[first]))
@@ -50,12 +56,40 @@ internal static partial class PersonNameRecognizer
 
             if (first > last)
             {
-                continue;
+                // Every word is also an ordinary word ("My name is Martin", "Mrs. Baker"): a name only after a cue.
+                if (!FirstGazetteerRun(text, words, out first, out last) || !HasCueBefore(text, words[first].Start))
+                {
+                    continue;
+                }
+            }
+
+            // A surname or given name that is also a common word ("Zoe Young", "Will Smith") stays when the
+            // gazetteer knows it as a name and it sits next to the rest of the name; initials in between go with it.
+            for (var j = last + 1; j < words.Count; j++)
+            {
+                var word = Slice(text, words[j]).TrimEnd('.');
+                if (word.Length == 1 && char.IsUpper(word[0]))
+                {
+                    continue;
+                }
+
+                if (!IsGazetteerName(word))
+                {
+                    break;
+                }
+
+                last = j;
+            }
+
+            if (first > 0 && IsGazetteerName(Slice(text, words[first - 1])))
+            {
+                first--;
             }
 
             var start = words[first].Start;
             var end = words[last].End;
-            if (Rejected(text, words, first, last, start, end))
+            if (Rejected(text, words, first, last, start, end)
+                || (first == last && !IsGazetteerName(Slice(text, words[first])) && !HasCueBefore(text, start)))
             {
                 continue;
             }
@@ -63,10 +97,10 @@ internal static partial class PersonNameRecognizer
             found.TryAdd(PiiEntityTypes.Person, start, end);
         }
 
-        foreach (Match match in LowerCaseAfterCue().Matches(text))
+        for (var match = LowerCaseAfterCue().Match(text); match.Success; match = match.NextMatch())
         {
             var group = match.Groups[1];
-            var words = Words(text, group.Index, group.Index + group.Length);
+            Words(text, group.Index, group.Index + group.Length, words);
             if (words.Count == 0 || NameLexicon.IsCommon(Slice(text, words[0])))
             {
                 continue;
@@ -76,6 +110,39 @@ internal static partial class PersonNameRecognizer
             found.TryAdd(PiiEntityTypes.Person, words[0].Start, end);
         }
     }
+
+    private static bool FirstGazetteerRun(string text, List<TextSpan> words, out int first, out int last)
+    {
+        first = 0;
+        while (first < words.Count && !IsGazetteerName(Slice(text, words[first]).TrimEnd('.')))
+        {
+            first++;
+        }
+
+        last = first;
+        while (last + 1 < words.Count && IsGazetteerName(Slice(text, words[last + 1]).TrimEnd('.')))
+        {
+            last++;
+        }
+
+        return first < words.Count;
+    }
+
+    private static bool IsGazetteerName(ReadOnlySpan<char> word) =>
+        word.Length > 1 && NameLexicon.IsKnownName(word) && !NameLexicon.IsStop(word) && !NameLexicon.IsTitle(word);
+
+    // One capitalised word unknown to the gazetteer is a name only after a title or an introduction ("Dr. Okonkwo",
+    // "my name is Tavita"); alone it is as likely a company, a product or a place.
+    private static bool HasCueBefore(string text, int start)
+    {
+        var before = text.AsSpan(0, start).TrimEnd(" \t");
+        var wordStart = before.LastIndexOfAny(" \t\n(\"'");
+        var previous = before[(wordStart + 1)..].TrimEnd('.').TrimEnd(',');
+        return NameLexicon.IsTitle(previous) || IntroductionBefore().IsMatch(before);
+    }
+
+    [GeneratedRegex(@"(?:\b(?:my name is|name is|named|called|i am|i'm|this is|signed|regards|sincerely|cheers|thanks|dear|hi|hello|by|with|from|to|and|contact|ask|tell|meet|met|call|email)[,:]?)[ \t]*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex IntroductionBefore();
 
     private static bool Rejected(string text, List<TextSpan> words, int first, int last, int start, int end)
     {
@@ -88,7 +155,7 @@ internal static partial class PersonNameRecognizer
                 return true;
             }
 
-            allCaps &= word.Length > 1 && word.All(c => !char.IsLetter(c) || char.IsUpper(c));
+            allCaps &= word.Length > 1 && IsAllCaps(word);
         }
 
         var before = text.AsSpan(Math.Max(0, start - 8), start - Math.Max(0, start - 8));
@@ -105,20 +172,33 @@ internal static partial class PersonNameRecognizer
     {
         var word = Slice(text, span).TrimEnd('.');
         // "What's", "You're": a common word with a contraction, not a name.
-        var apostrophe = word.IndexOfAny(['\'', '’']);
+        var apostrophe = word.IndexOfAny('\'', '’');
         if (apostrophe > 0 && word.Length - apostrophe <= 3)
         {
             word = word[..apostrophe];
         }
 
-        return word.Length < 2 || NameLexicon.Stop.Contains(word) || NameLexicon.Titles.Contains(word) || NameLexicon.IsCommon(word);
+        return word.Length < 2 || NameLexicon.IsStop(word) || NameLexicon.IsTitle(word) || NameLexicon.IsCommon(word);
     }
 
-    private static string Slice(string text, TextSpan span) => text[span.Start..span.End];
-
-    private static List<TextSpan> Words(string text, int start, int end)
+    private static bool IsAllCaps(ReadOnlySpan<char> word)
     {
-        var words = new List<TextSpan>();
+        foreach (var c in word)
+        {
+            if (char.IsLetter(c) && !char.IsUpper(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static ReadOnlySpan<char> Slice(string text, TextSpan span) => text.AsSpan(span.Start, span.Length);
+
+    private static void Words(string text, int start, int end, List<TextSpan> words)
+    {
+        words.Clear();
         var i = start;
         while (i < end)
         {
@@ -138,7 +218,5 @@ internal static partial class PersonNameRecognizer
                 words.Add(new TextSpan(wordStart, i));
             }
         }
-
-        return words;
     }
 }

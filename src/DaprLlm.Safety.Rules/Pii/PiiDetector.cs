@@ -31,13 +31,33 @@ public sealed class PiiDetector
         var found = new PiiSpanCollector(text.Text);
         // Most specific first: a span claimed by one recognizer is not offered to the next, so a JWT is not also
         // a bearer token and a card number is not also a phone number.
+        // Cheap triggers first: every structured entity below contains a digit (emails an '@'), so most prose
+        // skips their regexes entirely. The triggers are necessary conditions, so they change no result.
+        var chars = text.Text.AsSpan();
+        var hasDigit = TextChars.HasDigit(chars);
         SecretRecognizer.Find(found);
-        EmailRecognizer.Find(found);
-        IbanRecognizer.Find(found);
-        CreditCardRecognizer.Find(found);
-        UsSsnRecognizer.Find(found);
-        IpAddressRecognizer.Find(found);
-        PhoneNumberRecognizer.Find(found);
+        if (chars.Contains('@'))
+        {
+            EmailRecognizer.Find(found);
+        }
+
+        if (hasDigit)
+        {
+            IbanRecognizer.Find(found);
+            CreditCardRecognizer.Find(found);
+            UsSsnRecognizer.Find(found);
+        }
+
+        if (hasDigit || chars.Contains(':'))
+        {
+            IpAddressRecognizer.Find(found);
+        }
+
+        if (hasDigit)
+        {
+            PhoneNumberRecognizer.Find(found);
+        }
+
         // Heuristic recognizers last: validated entities inside an address or next to a name keep their own type.
         StreetAddressRecognizer.Find(found);
         PersonNameRecognizer.Find(found);

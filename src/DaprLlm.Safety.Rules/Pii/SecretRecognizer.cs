@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -22,15 +23,28 @@ internal static partial class SecretRecognizer
     [GeneratedRegex(@"(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|password|passwd|pwd|secret|token)[""']?\s{0,3}[:=]\s{0,3}[""']?(?<value>[A-Za-z0-9_\-./+=~]{8,512})", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex KeyAssignment();
 
+    private static readonly SearchValues<string> AwsPrefixes = SearchValues.Create(["AKIA", "ASIA", "ABIA", "ACCA"], StringComparison.Ordinal);
+
+    // "client_secret" plus a quote and three blanks: a key assignment starts at most 20 characters before its ':' or '='.
+    private static readonly AnchoredMatches KeyAssignmentNear = new(
+        KeyAssignment(),
+        static (text, from) => text.AsSpan(from).IndexOfAny(':', '=') is var i and >= 0 ? from + i : -1,
+        static (_, anchor) => Math.Max(0, anchor - 20),
+        asciiBoundary: true);
+
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        foreach (var match in PrivateKey().EnumerateMatches(text))
+        var span = text.AsSpan();
+        // Each family has a literal it cannot do without; without it the regex runs over the empty string (no work).
+        var privateKeys = PrivateKey().EnumerateMatches(span.Contains("PRIVATE KEY-----", StringComparison.Ordinal) ? text : string.Empty);
+        foreach (var match in privateKeys)
         {
             found.TryAdd(PiiEntityTypes.PrivateKey, match.Index, match.Index + match.Length);
         }
 
-        foreach (var match in Jwt().EnumerateMatches(text))
+        var jwts = Jwt().EnumerateMatches(span.Contains("eyJ", StringComparison.Ordinal) ? text : string.Empty);
+        foreach (var match in jwts)
         {
             if (IsJwt(text.AsSpan(match.Index, match.Length)))
             {
@@ -38,19 +52,20 @@ internal static partial class SecretRecognizer
             }
         }
 
-        foreach (var match in AwsAccessKeyId().EnumerateMatches(text))
+        var awsKeys = AwsAccessKeyId().EnumerateMatches(span.IndexOfAny(AwsPrefixes) >= 0 ? text : string.Empty);
+        foreach (var match in awsKeys)
         {
             found.TryAdd(PiiEntityTypes.AwsAccessKey, match.Index, match.Index + match.Length);
         }
 
         // Only the secret value is the span: "Authorization: Bearer <BEARER_TOKEN>" keeps the readable part.
-        for (var match = BearerToken().Match(text); match.Success; match = match.NextMatch())
+        for (var match = BearerToken().Match(span.Contains("bearer", StringComparison.OrdinalIgnoreCase) ? text : string.Empty); match.Success; match = match.NextMatch())
         {
             var value = match.Groups["value"];
             found.TryAdd(PiiEntityTypes.BearerToken, value.Index, value.Index + value.Length);
         }
 
-        for (var match = KeyAssignment().Match(text); match.Success; match = match.NextMatch())
+        foreach (var match in KeyAssignmentNear.Matches(text))
         {
             var value = match.Groups["value"];
             if (LooksLikeSecret(value.ValueSpan))

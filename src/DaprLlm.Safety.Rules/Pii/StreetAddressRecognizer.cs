@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
 namespace DaprLlm.Safety.Rules;
@@ -42,35 +44,79 @@ internal static partial class StreetAddressRecognizer
     [GeneratedRegex(@"\p{L}[\p{L}\p{N}'.\-]*", RegexOptions.CultureInvariant)]
     private static partial Regex Word();
 
+    // Literals the prefix and corner patterns cannot match without; checked before running those regexes.
+    // Each is followed by a blank in the pattern, so the blank is part of the literal (fewer false anchors). The
+    // non-ASCII words are kept apart: case-insensitive search over ASCII literals is vectorized, the rest is not.
+    private static readonly SearchValues<string> StreetPrefixWords = WithBlanks(
+        "Rue", "Via", "Viale", "Ul.", "utca", "tee", "Piazza", "Calle", "Avenida", "Rua", "Paseo", "Plaza", "Ulica", "Pod", "Carrer", "Corso", "Largo",
+        "Strada", "Chemin", "Boulevard", "Quai", "Travessa", "Camino", "Ronda", "Passeig", "Plac", "Aleja", "Ulitsa", "Odos", "Leoforos", "Sokak",
+        "Cadde", "Rruga");
+
+    private static readonly SearchValues<string> NonAsciiStreetPrefixWords = WithBlanks("út", "tér", "Rúa", "Allée", "Praça", "Náměstí");
+
+    private static SearchValues<string> WithBlanks(params string[] words) =>
+        SearchValues.Create([.. words.SelectMany(static w => new[] { w + " ", w + "\t" })], StringComparison.OrdinalIgnoreCase);
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NotAddress =
+        NotAddressWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    // A prefix pattern match starts at most two house-number tokens before its prefix word.
+    private static readonly AnchoredMatches StreetPrefixNear = new(
+        StreetPrefix(), NextStreetPrefix, static (text, anchor) => AnchoredMatches.TokensBefore(text, anchor, 2));
+
+    // A name-and-number match ends its street part in "[ \t]+\d": it starts at most five tokens before that digit.
+    private static readonly AnchoredMatches NameAndNumberNear = new(
+        NameAndNumber(), NextDigitAfterBlank, static (text, anchor) => AnchoredMatches.TokensBefore(text, anchor, 5));
+
+    private static readonly SearchValues<string> MilitaryWords = SearchValues.Create(["USNS", "USNV", "USS", "USCGC", "Unit", "PSC"], StringComparison.OrdinalIgnoreCase);
+
+    // Military addresses start with the ship prefix or "Unit"/"PSC".
+    private static readonly AnchoredMatches MilitaryNear = new(
+        Military(), static (text, from) => NextIndexOfAny(text, from, MilitaryWords), static (_, anchor) => anchor);
+
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        foreach (var regex in new[] { Military(), NumberedStreet(), PostBox(), StreetPrefix(), Corner() })
+        var span = text.AsSpan();
+        // Every pattern but the prefix and corner ones needs a digit; most prose has none and skips them all.
+        var hasDigit = TextChars.HasDigit(span);
+        if (hasDigit)
         {
-            foreach (Match match in Matches(regex, text))
-            {
-                Add(found, text, match.Index, match.Index + match.Length);
-            }
+            AddAll(found, text, MilitaryNear.Matches(text));
+            AddCorners(found, text, span);
+            AddAll(found, text, Matches(NumberedStreet(), text));
+            AddAll(found, text, Matches(PostBox(), text));
         }
 
-        foreach (Match match in Matches(NameAndNumber(), text))
+        AddAll(found, text, StreetPrefixNear.Matches(text));
+        AddCorners(found, text, span);
+
+        if (!hasDigit)
         {
-            var last = match.Groups["last"].Value;
-            var firstWord = Word().Match(text, match.Index, match.Groups["last"].Index + last.Length - match.Index);
-            if (NameLexicon.IsCommon(last.TrimEnd('.')) || NotAddressWords.Contains(last.ToLowerInvariant())
+            return;
+        }
+
+        foreach (var match in NameAndNumberNear.Matches(text))
+        {
+            var lastGroup = match.Groups["last"];
+            var last = lastGroup.ValueSpan;
+            var firstWord = Word().Match(text, match.Index, lastGroup.Index + last.Length - match.Index);
+            if (NameLexicon.IsCommon(last.TrimEnd('.')) || NotAddress.Contains(last)
                 || !(char.IsUpper(last[0]) || EuropeanStreetWord().IsMatch(last))
-                || (firstWord.Success && NotAddressWords.Contains(firstWord.Value.ToLowerInvariant())))
+                || (firstWord.Success && NotAddress.Contains(firstWord.ValueSpan)))
             {
                 continue;
             }
 
             // "Trivo lives on Grössgstötten 50": the address starts after the last ordinary word before the street name.
             var start = match.Index;
-            foreach (Match word in Word().Matches(text[..match.Groups["last"].Index], match.Index))
+            var before = span[match.Index..lastGroup.Index];
+            foreach (var word in Word().EnumerateMatches(before))
             {
-                if (NameLexicon.IsCommon(word.Value.TrimEnd('.')) || NotAddressWords.Contains(word.Value.ToLowerInvariant()))
+                var value = before.Slice(word.Index, word.Length);
+                if (NameLexicon.IsCommon(value.TrimEnd('.')) || NotAddress.Contains(value))
                 {
-                    start = word.Index + word.Length;
+                    start = match.Index + word.Index + word.Length;
                 }
             }
 
@@ -81,6 +127,93 @@ internal static partial class StreetAddressRecognizer
 
             Add(found, text, start, match.Index + match.Length);
         }
+    }
+
+    // "the corner of 25 Dili Gianni Street and King Forges" is one address: found before its numbered street part.
+    private static void AddCorners(PiiSpanCollector found, string text, ReadOnlySpan<char> span)
+    {
+        if (span.Contains("the corner of ", StringComparison.Ordinal))
+        {
+            AddAll(found, text, Matches(Corner(), text));
+        }
+    }
+
+    private static void AddAll(PiiSpanCollector found, string text, IEnumerable<Match> matches)
+    {
+        foreach (var match in matches)
+        {
+            Add(found, text, match.Index, match.Index + match.Length);
+        }
+    }
+
+    private static int NextStreetPrefix(string text, int from)
+    {
+        var ascii = NextWordStart(text, from, StreetPrefixWords);
+        if (text.AsSpan(from).IndexOfAnyExceptInRange('\0', '\u007F') < 0)
+        {
+            return ascii;
+        }
+
+        var other = NextWordStart(text, from, NonAsciiStreetPrefixWords);
+        return ascii < 0 ? other : other < 0 ? ascii : Math.Min(ascii, other);
+    }
+
+    // The pattern has \b before the word: occurrences inside a longer word ("committee ") are not anchors.
+    private static int NextWordStart(string text, int from, SearchValues<string> words)
+    {
+        while (true)
+        {
+            var index = NextIndexOfAny(text, from, words);
+            if (index <= 0 || !char.IsLetterOrDigit(text[index - 1]))
+            {
+                return index;
+            }
+
+            from = index + 1;
+        }
+    }
+
+    private static int NextIndexOfAny(string text, int from, SearchValues<string> words)
+    {
+        var index = text.AsSpan(from).IndexOfAny(words);
+        return index < 0 ? -1 : from + index;
+    }
+
+    // The word before the number is the street name: the same test the matches get afterwards, applied before
+    // the pattern runs, so "page 3" or "during 1971" cost no regex at all.
+    private static bool CouldBeStreetName(string text, int digit)
+    {
+        var end = digit;
+        while (end > 0 && text[end - 1] is ' ' or '\t')
+        {
+            end--;
+        }
+
+        var start = end;
+        while (start > 0 && text[start - 1] is not (' ' or '\t' or '\n' or '\r'))
+        {
+            start--;
+        }
+
+        var word = text.AsSpan(start, end - start);
+        return !word.IsEmpty && char.IsLetter(word[0])
+            && !NameLexicon.IsCommon(word.TrimEnd('.')) && !NotAddress.Contains(word)
+            && (char.IsUpper(word[0]) || EuropeanStreetWord().IsMatch(word));
+    }
+
+    // \d in the patterns is any Unicode decimal digit, so this looks for char.IsDigit, ASCII first.
+    private static int NextDigitAfterBlank(string text, int from)
+    {
+        for (var i = Math.Max(from, 1); i < text.Length; i++)
+        {
+            var c = text[i];
+            if ((c is >= '0' and <= '9' || (c > '\u007F' && char.IsDigit(c))) && text[i - 1] is ' ' or '\t' && CouldBeStreetName(text, i))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     // Matching is bounded by the per-regex timeout: an adversarial text loses address detection, not the service.
@@ -114,9 +247,126 @@ internal static partial class StreetAddressRecognizer
             end--;
         }
 
-        if (end > start)
+        if (end <= start)
         {
-            found.TryAdd(PiiEntityTypes.StreetAddress, start, end);
+            return;
+        }
+
+        if (IsPostalBlock(text, ref start, end, out var unitLine))
+        {
+            AddPostalBlock(found, text, start, unitLine);
+            return;
+        }
+
+        found.TryAdd(PiiEntityTypes.StreetAddress, start, end);
+    }
+
+    // A postal block laid out on its own lines ("20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488") is reported
+    // part by part: house number, street, unit and postcode, which are what identify the place. The city and country
+    // lines are left alone: on their own they are not personal data under the policy (GPE). A block inside a sentence
+    // ("send it to 22 Pollen Crescent\n Apt. 446 ...") stays one span; so do military addresses.
+    private static bool IsPostalBlock(string text, ref int start, int end, out TextSpan unitLine)
+    {
+        unitLine = default;
+        var lineStart = start;
+        // "45818 P.O. Box 242": a house number before the matched part belongs to the block.
+        var before = LeadingNumberBefore().Match(text, 0, start);
+        if (before.Success)
+        {
+            lineStart = before.Index;
+        }
+
+        var firstBreak = text.IndexOf('\n', start);
+        if (firstBreak < 0 || !StartsLine(text, lineStart) || MilitaryPostOffice().IsMatch(text.AsSpan(start, end - start)))
+        {
+            return false;
+        }
+
+        var lineEnd = text.IndexOf('\n', firstBreak + 1);
+        var line = TrimBlanks(text, firstBreak + 1, lineEnd < 0 ? text.Length : lineEnd);
+        while (line.Start < line.End && !char.IsLetterOrDigit(text[line.Start]))
+        {
+            line = line with { Start = line.Start + 1 }; // "??? Suite 292", "> Apt. 12": quoting before the unit
+        }
+
+        unitLine = line;
+        if (!UnitLine().IsMatch(text.AsSpan(line.Start, line.Length)))
+        {
+            return false;
+        }
+
+        start = lineStart;
+        return true;
+    }
+
+    private static void AddPostalBlock(PiiSpanCollector found, string text, int start, TextSpan unitLine)
+    {
+        var firstLine = TrimBlanks(text, start, text.IndexOf('\n', start));
+        var street = firstLine;
+        var number = LeadingNumber().Match(text, firstLine.Start, firstLine.Length);
+        if (number.Success && number.Index == firstLine.Start && number.Length < firstLine.Length)
+        {
+            found.TryAdd(PiiEntityTypes.StreetAddress, number.Groups[1].Index, number.Groups[1].Index + number.Groups[1].Length);
+            street = TrimBlanks(text, number.Index + number.Length, firstLine.End);
+        }
+
+        found.TryAdd(PiiEntityTypes.StreetAddress, street.Start, street.End);
+        found.TryAdd(PiiEntityTypes.StreetAddress, unitLine.Start, unitLine.End);
+
+        // The postcode closes the block, within the next three lines ("\n Riisa\n\n Estonia 62488").
+        var searchEnd = unitLine.End;
+        for (var lines = 0; lines < 3 && searchEnd < text.Length; lines++)
+        {
+            var next = text.IndexOf('\n', searchEnd + 1);
+            searchEnd = next < 0 ? text.Length : next;
+        }
+
+        var postcode = PostcodeLine().Match(text, unitLine.End, searchEnd - unitLine.End);
+        if (postcode.Success)
+        {
+            var code = postcode.Groups["code"];
+            found.TryAdd(PiiEntityTypes.StreetAddress, code.Index, code.Index + code.Length);
         }
     }
+
+    private static bool StartsLine(string text, int start)
+    {
+        var i = start;
+        while (i > 0 && text[i - 1] != '\n' && !char.IsLetterOrDigit(text[i - 1]))
+        {
+            i--; // "> ", "??? ", "- " before the block: quoting and bullets
+        }
+
+        return i == 0 || text[i - 1] == '\n';
+    }
+
+    private static TextSpan TrimBlanks(string text, int start, int end)
+    {
+        while (start < end && char.IsWhiteSpace(text[start]))
+        {
+            start++;
+        }
+
+        while (end > start && (char.IsWhiteSpace(text[end - 1]) || text[end - 1] == ','))
+        {
+            end--;
+        }
+
+        return new TextSpan(start, end);
+    }
+
+    [GeneratedRegex(@"^(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+$", RegexOptions.CultureInvariant)]
+    private static partial Regex UnitLine();
+
+    [GeneratedRegex(@"(\d{1,6})[ \t]+(?=\S)", RegexOptions.CultureInvariant)]
+    private static partial Regex LeadingNumber();
+
+    [GeneratedRegex(@"\n[^\S\n]*[^\n\d]*?[ \t](?<code>\d{4,6})[ \t]*(?:\n|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex PostcodeLine();
+
+    [GeneratedRegex(@"\d{1,6}[ \t]+\G", RegexOptions.CultureInvariant | RegexOptions.RightToLeft)]
+    private static partial Regex LeadingNumberBefore();
+
+    [GeneratedRegex(@"\b[AFD]PO[ \t]+A[AEP]\b", RegexOptions.CultureInvariant)]
+    private static partial Regex MilitaryPostOffice();
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace DaprLlm.Safety.Rules;
 
 /// <summary>
@@ -12,6 +14,7 @@ public sealed class TermMatcher
     private readonly Dictionary<long, int> _next;
     private readonly int[] _fail;
     private readonly int[][] _outputs;
+    private readonly SearchValues<char> _firstChars;
 
     public TermMatcher(IEnumerable<string> denyTerms, IEnumerable<string>? allowTerms = null, TextNormalizer? normalizer = null)
     {
@@ -33,6 +36,7 @@ public sealed class TermMatcher
 
         _terms = [.. terms];
         (_next, _fail, _outputs) = BuildAutomaton(_terms);
+        _firstChars = FirstChars(_terms, _foldLToI);
 
         void AddTerm(string term, bool isAllow)
         {
@@ -88,6 +92,18 @@ public sealed class TermMatcher
         var state = 0;
         for (var i = 0; i < chars.Length; i++)
         {
+            if (state == 0)
+            {
+                // At the root only a term's first letter moves the automaton: jump there in one vectorized search.
+                var skip = chars.AsSpan(i).IndexOfAny(_firstChars);
+                if (skip < 0)
+                {
+                    break;
+                }
+
+                i += skip;
+            }
+
             var c = Key(chars[i]);
             while (true)
             {
@@ -142,6 +158,23 @@ public sealed class TermMatcher
         }
 
         return hits;
+    }
+
+    private static SearchValues<char> FirstChars(Term[] terms, bool foldLToI)
+    {
+        var first = new HashSet<char>();
+        foreach (var term in terms)
+        {
+            first.Add(term.Key[0]);
+        }
+
+        // Keys spell 'l' as 'i', so a text 'l' can start an 'i' term.
+        if (foldLToI && first.Contains('i'))
+        {
+            first.Add('l');
+        }
+
+        return SearchValues.Create([.. first]);
     }
 
     private static bool OverlapsAny(List<(int Start, int End)>? spans, int start, int end)

@@ -21,6 +21,8 @@ public static class ModerationApi
         builder.Services.AddSingleton(sp => SafetyEngine.Load(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.ResolvedModelPath));
         builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
         builder.Services.AddSingleton<SafetyTelemetry>();
+        builder.Services.AddSingleton<DecisionEventPublisher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionEventPublisher>());
         builder.Services.AddSingleton<ModerationService>();
         return builder;
     }
@@ -58,7 +60,12 @@ public static class ModerationApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, "tenantId must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "tenantId");
         }
 
-        var (verdict, _) = await service.CheckAsync(request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, cancellationToken);
+        if (request.Region is not null && !IsValidTenant(request.Region))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "region must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "region");
+        }
+
+        var (verdict, _) = await service.CheckAsync(request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken);
         return TypedResults.Ok(verdict);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using DaprLlm.Contracts.Events;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Policies;
@@ -19,10 +20,12 @@ public sealed class ModerationService(
     VerdictCache cache,
     IReviewEscalation escalation,
     SafetyTelemetry telemetry,
+    DecisionEventPublisher events,
+    TimeProvider time,
     ILogger<ModerationService> logger)
 {
     public async Task<(ModerationVerdict Verdict, SafetyAssessment Assessment)> CheckAsync(
-        string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, CancellationToken cancellationToken)
+        string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, string? region, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var tenant = string.IsNullOrEmpty(tenantId) ? PolicyStore.DefaultTenant : tenantId;
@@ -33,7 +36,9 @@ public sealed class ModerationService(
         var key = VerdictCache.Key(directionName + (escalate ? "" : "/window"), tenant, policy.Version, hash);
         if (cache.TryGet(key, out var cached))
         {
-            telemetry.Record(activity, cached.Assessment, directionName, tenant, hash, cached: true, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var cachedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            telemetry.Record(activity, cached.Assessment, directionName, tenant, hash, cached: true, cachedMs);
+            events.TryEnqueue(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true));
             return (cached.Verdict with { Cached = true }, cached.Assessment);
         }
 
@@ -59,8 +64,47 @@ public sealed class ModerationService(
             cache.Set(key, new CachedCheck(verdict, assessment));
         }
 
-        telemetry.Record(activity, assessment, directionName, tenant, hash, cached: false, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        telemetry.Record(activity, assessment, directionName, tenant, hash, cached: false, elapsedMs);
+        events.TryEnqueue(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false));
         return (verdict, assessment);
+    }
+
+    private ModerationDecidedV1 ToEvent(
+        string requestId, string tenant, string? region, string direction, SafetyAssessment assessment, SafetyPolicy policy, double latencyMs, string? reviewId, bool cached)
+    {
+        // Only the categories that reached their allow threshold: the ones that routed the text somewhere.
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var (category, score) in assessment.Scores)
+        {
+            if (policy.Categories.TryGetValue(category, out var thresholds) && score >= thresholds.Allow)
+            {
+                scores[category] = Math.Round(score, 6);
+            }
+        }
+
+        var ruleHits = new List<string>(assessment.Rules.Hits.Count);
+        foreach (var hit in assessment.Rules.Hits)
+        {
+            var id = $"{hit.Kind}:{hit.Name}";
+            if (!ruleHits.Contains(id))
+            {
+                ruleHits.Add(id);
+            }
+        }
+
+        var piiTypes = new List<string>();
+        foreach (var entity in assessment.Rules.Pii)
+        {
+            if (!piiTypes.Contains(entity.EntityType))
+            {
+                piiTypes.Add(entity.EntityType);
+            }
+        }
+
+        return new ModerationDecidedV1(
+            requestId, tenant, region, direction, assessment.Decision, assessment.TopCategory, scores, ruleHits, piiTypes,
+            assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow());
     }
 
     private static ReviewEscalation ToEscalation(string requestId, string tenant, string direction, string text, SafetyAssessment assessment) =>

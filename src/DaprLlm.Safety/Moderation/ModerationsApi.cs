@@ -72,7 +72,7 @@ public static class ModerationsApi
         var results = new List<ModerationResult>(texts.Count);
         foreach (var text in texts)
         {
-            var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, cancellationToken);
+            var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
             results.Add(ToResult(verdict, assessment));
         }
 

@@ -17,12 +17,14 @@ public sealed class SafetyTelemetry : IDisposable
     private readonly Counter<long> _decisions;
     private readonly Counter<long> _categoryFlags;
     private readonly Histogram<double> _layerLatency;
+    private readonly Counter<long> _eventsDropped;
 
     public SafetyTelemetry()
     {
         _decisions = _meter.CreateCounter<long>("daprllm.safety.decisions", description: "Moderation decisions by action, direction and tenant");
         _categoryFlags = _meter.CreateCounter<long>("daprllm.safety.category_flags", description: "Categories that routed a text to review or block");
         _layerLatency = _meter.CreateHistogram<double>("daprllm.safety.layer.duration", unit: "ms", description: "Time per moderation layer");
+        _eventsDropped = _meter.CreateCounter<long>("daprllm.safety.decision_events.dropped", description: "moderation.decided events not published (queue full or publish failed)");
     }
 
     public static ActivitySource Source { get; } = new(SourceName);
@@ -74,6 +76,8 @@ public sealed class SafetyTelemetry : IDisposable
 
         _layerLatency.Record(totalMs, new TagList { { "layer", "total" }, { "cached", cached } });
     }
+
+    public void DecisionEventDropped(string reason) => _eventsDropped.Add(1, new TagList { { "reason", reason } });
 
     public void Dispose() => _meter.Dispose();
 }

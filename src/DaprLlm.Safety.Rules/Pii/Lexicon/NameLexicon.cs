@@ -9,8 +9,12 @@ namespace DaprLlm.Safety.Rules;
 /// </summary>
 internal static class NameLexicon
 {
+    // Longer entries are not words anyone capitalises in a sentence; the bound keeps lookups on the stack.
+    private const int MaxWordLength = 64;
+
     private static readonly Lazy<FrozenSet<string>> Common = new(() => Load("DaprLlm.Safety.Rules.english-words.txt.gz", gzip: true));
     private static readonly Lazy<FrozenSet<string>> Places = new(() => Load("DaprLlm.Safety.Rules.places.txt", gzip: false));
+    private static readonly Lazy<FrozenSet<string>> People = new(() => Load("DaprLlm.Safety.Rules.people-names.txt.gz", gzip: true));
 
     public static FrozenSet<string> Titles { get; } = FrozenSet.ToFrozenSet(
         ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "dear", "mx"], StringComparer.OrdinalIgnoreCase);
@@ -27,9 +31,33 @@ internal static class NameLexicon
     ], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>True for an ordinary English word (compared in lower case).</summary>
-    public static bool IsCommon(string word) => Common.Value.Contains(word.ToLowerInvariant());
+    public static bool IsCommon(string word) => IsCommon(word.AsSpan());
 
-    public static bool IsPlace(string word) => Places.Value.Contains(word.ToLowerInvariant());
+    public static bool IsCommon(ReadOnlySpan<char> word) => ContainsLower(Common.Value, word);
+
+    public static bool IsPlace(string word) => IsPlace(word.AsSpan());
+
+    public static bool IsPlace(ReadOnlySpan<char> word) => ContainsLower(Places.Value, word);
+
+    /// <summary>True for a given name or surname in the people-names gazetteer (cspell's list, many cultures).</summary>
+    public static bool IsKnownName(ReadOnlySpan<char> word) => ContainsLower(People.Value, word);
+
+    public static bool IsStop(ReadOnlySpan<char> word) => Stop.GetAlternateLookup<ReadOnlySpan<char>>().Contains(word);
+
+    public static bool IsTitle(ReadOnlySpan<char> word) => Titles.GetAlternateLookup<ReadOnlySpan<char>>().Contains(word);
+
+    // Lower-cases into a stack buffer: the lookup runs per capitalised word of every prompt, so no string per word.
+    private static bool ContainsLower(FrozenSet<string> set, ReadOnlySpan<char> word)
+    {
+        if (word.Length > MaxWordLength)
+        {
+            return false;
+        }
+
+        Span<char> lower = stackalloc char[word.Length];
+        word.ToLowerInvariant(lower);
+        return set.GetAlternateLookup<ReadOnlySpan<char>>().Contains(lower);
+    }
 
     private static FrozenSet<string> Load(string resource, bool gzip)
     {
@@ -46,6 +74,6 @@ internal static class NameLexicon
             }
         }
 
-        return words.ToFrozenSet(StringComparer.Ordinal);
+        return words.Where(w => w.Length <= MaxWordLength).ToFrozenSet(StringComparer.Ordinal);
     }
 }
