@@ -51,10 +51,7 @@ BatchScheduler NewScheduler(int maxBatch) =>
 // machine, tokens per CPU-second show what a mode costs even when wall-clock figures are disturbed by other jobs.
 static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
-// perToken: every stream's reader wakes for each token (as the SSE endpoint does); false: readers collect the events
-// once the request ends, which isolates the scheduler's own cost from per-token thread wake-ups.
-async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPerCpuSecond)> RunAsync(BatchScheduler scheduler, int streams, int? maxTokens = null,
-    bool perToken = true)
+async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPerCpuSecond)> RunAsync(BatchScheduler scheduler, int streams, int? maxTokens = null)
 {
     var cpu = Cpu();
     var started = Stopwatch.GetTimestamp();
@@ -71,11 +68,6 @@ async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPer
     long total = 0;
     await Task.WhenAll(jobs.Select(async (job, i) =>
     {
-        if (!perToken)
-        {
-            await job.Events.Completion;
-        }
-
         await foreach (var e in job.Events.ReadAllAsync())
         {
             if (e is GenerationEvent.End end)
@@ -271,15 +263,10 @@ if (sections.Contains("efficiency"))
     var raw = new List<double>();
     var serviceCpu = new List<double>();
     var rawCpu = new List<double>();
-    var quiet = new List<double>();
-    var quietCpu = new List<double>();
     for (var round = 0; round < Rounds * 2; round++)
     {
         var s = await RunAsync(scheduler, 16);
         var r = RawLoop(rawDecoder, 16);
-        var q = await RunAsync(scheduler, 16, perToken: false);
-        quiet.Add(q.TokensPerSecond);
-        quietCpu.Add(q.TokensPerCpuSecond);
         service.Add(s.TokensPerSecond);
         raw.Add(r.TokensPerSecond);
         serviceCpu.Add(s.TokensPerCpuSecond);
@@ -291,10 +278,6 @@ if (sections.Contains("efficiency"))
         $"median/median {Percentile(service, 0.5) / Percentile(raw, 0.5):F2}");
     Console.WriteLine($"per CPU-second: scheduler best {serviceCpu.Max():F0} / median {Percentile(serviceCpu, 0.5):F0}, raw best {rawCpu.Max():F0} / " +
         $"median {Percentile(rawCpu, 0.5):F0}, efficiency best/best {serviceCpu.Max() / rawCpu.Max():F2}, median/median {Percentile(serviceCpu, 0.5) / Percentile(rawCpu, 0.5):F2}");
-    Console.WriteLine($"readers collecting at the end (no per-token wake-ups): scheduler best {quiet.Max():F0} / median {Percentile(quiet, 0.5):F0} tok/s " +
-        $"(efficiency best/best {quiet.Max() / raw.Max():F2}, median/median {Percentile(quiet, 0.5) / Percentile(raw, 0.5):F2}); per CPU-second best " +
-        $"{quietCpu.Max():F0} / median {Percentile(quietCpu, 0.5):F0} (efficiency best/best {quietCpu.Max() / rawCpu.Max():F2}, median/median " +
-        $"{Percentile(quietCpu, 0.5) / Percentile(rawCpu, 0.5):F2})");
     Console.WriteLine($"load {Load()}");
 }
 
