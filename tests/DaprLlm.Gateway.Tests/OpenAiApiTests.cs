@@ -262,7 +262,10 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         try
         {
             gateway.Node.Services.GetRequiredService<DaprLlm.Gateway.Models.ModelCatalog>().Forget();
-            Assert.Equal(["daprllm-demo", "daprllm-large", "daprllm-embed"], await IdsAsync(euOnly, ct));
+            var configured = await IdsAsync(euOnly, ct);
+            Assert.Contains("daprllm-large", configured); // configured, but not in the eu catalog
+            Assert.Contains("daprllm-embed", configured);
+            Assert.Equal(configured.Distinct().Count(), configured.Count);
         }
         finally
         {

@@ -39,8 +39,7 @@ public sealed partial class ModelCatalog(IUpstreamChannels channels, InferenceRo
             }
         }
 
-        var ids = anyCatalog ? fromCatalog.Distinct() : configured;
-        return ids.Where(tenant.MayUse).ToList();
+        return (anyCatalog ? fromCatalog : configured).Distinct().Where(tenant.MayUse).ToList();
     }
 
     /// <summary>Drops every cached catalog (the next request asks the replicas again).</summary>
