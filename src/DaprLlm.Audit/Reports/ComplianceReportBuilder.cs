@@ -260,15 +260,18 @@ public static class ComplianceReportBuilder
 
     private static string? Action(JsonElement root) => Text(root, "action") ?? Text(root, "decision");
 
-    /// <summary>The category a record names, else the highest-scoring one of a "categories" score map.</summary>
+    /// <summary>
+    /// The category a record names ("category", or moderation.decided's "topCategory"), else the highest-scoring one
+    /// of a "categories" or "scores" map.
+    /// </summary>
     private static string? Category(JsonElement root)
     {
-        if (Text(root, "category") is { } category)
+        if ((Text(root, "category") ?? Text(root, "topCategory")) is { } category)
         {
             return category;
         }
 
-        if (root.TryGetProperty("categories", out var scores) && scores.ValueKind == JsonValueKind.Object)
+        if ((root.TryGetProperty("categories", out var scores) || root.TryGetProperty("scores", out scores)) && scores.ValueKind == JsonValueKind.Object)
         {
             string? best = null;
             var bestScore = double.MinValue;
