@@ -11,6 +11,11 @@ var dataFolder = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.O
 var seconds = Array.IndexOf(args, "--seconds") is var s and >= 0 && s + 1 < args.Length ? int.Parse(args[s + 1], CultureInfo.InvariantCulture) : 5;
 var prompts = Prompts.Load(dataFolder);
 Console.WriteLine($"{prompts.Count} prompts, {Environment.ProcessorCount} cores, {seconds} s per measurement");
+if (args.Contains("--breakdown"))
+{
+    Breakdown.Run(Prompts.ToTokenLength(prompts, 512), prompts, Path.Combine(AppContext.BaseDirectory, "models", "safety", "minilm-l6-int8.onnx"), 200);
+    return 0;
+}
 
 // Rule layer: every prompt once per round, time per call normalised to microseconds per KB of UTF-16 text.
 var rules = new RuleEngine(new RuleSet { DenyTerms = ["build a bomb", "make a bomb", "credit card dump", "kill yourself"] });
