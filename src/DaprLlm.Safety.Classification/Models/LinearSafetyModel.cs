@@ -142,7 +142,8 @@ public sealed class LinearSafetyModel : IDisposable
     }
 
     /// <summary>Loads the manifest and its gzip-compressed int16 weights (one vector per head, scaled by the head's WeightScale).</summary>
-    public static LinearSafetyModel Load(string manifestPath)
+    /// <param name="embedder">An embedder to use instead of the one the manifest names (benchmarks compare graphs with it).</param>
+    public static LinearSafetyModel Load(string manifestPath, SentenceEmbedder? embedder = null)
     {
         var manifest = JsonSerializer.Deserialize(File.ReadAllText(manifestPath), ManifestJsonContext.Default.SafetyModelManifest)
             ?? throw new InvalidDataException($"{manifestPath} is empty");
@@ -165,7 +166,7 @@ public sealed class LinearSafetyModel : IDisposable
             weights[h] = w;
         }
 
-        return new LinearSafetyModel(manifest, weights, directory: Path.GetDirectoryName(Path.GetFullPath(manifestPath)));
+        return new LinearSafetyModel(manifest, weights, embedder, Path.GetDirectoryName(Path.GetFullPath(manifestPath)));
     }
 
     /// <summary>Writes the manifest (with each head's quantisation scale filled in) and the weights next to it.</summary>
