@@ -28,6 +28,12 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// <summary>Sample weight of a Davidson tweet (25k noisy, 83% offensive rows would otherwise dominate).</summary>
     public float DavidsonWeight { get; init; } = 0.15f;
 
+    /// <summary>L2 penalty of the logistic heads (per update, on the features a row touches).</summary>
+    public double L2 { get; init; } = 1e-6;
+
+    /// <summary>SGD passes over the rows of a head.</summary>
+    public int Epochs { get; init; } = 10;
+
     /// <summary>Sample weight of an OpenAI moderation row: the set closest to LLM traffic, and the only one labelled for most categories.</summary>
     public float OpenAiWeight { get; init; } = 1f;
 

@@ -17,7 +17,7 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 {
-    private static readonly LogisticTrainer Trainer = new();
+    private readonly LogisticTrainer _trainer = new(options.Epochs, L2: options.L2);
 
     private static readonly DerivedCategory[] Derived =
     [
@@ -62,7 +62,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             var held = Enumerable.Range(0, examples.Count).Where(i => examples[i].Fold == fold).ToList();
             Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
             {
-                var (w, b) = Trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
+                var (w, b) = _trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
                 foreach (var i in held)
                 {
                     margins[i, h] = LinearSafetyModel.Margin(w, b, examples[i].Features);
@@ -121,7 +121,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         var biases = new double[heads.Count];
         Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
         {
-            (finalWeights[h], biases[h]) = Trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
+            (finalWeights[h], biases[h]) = _trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
         });
 
         var manifest = new SafetyModelManifest(
