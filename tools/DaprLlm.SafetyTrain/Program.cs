@@ -20,6 +20,7 @@ var options = new TrainingOptions(args[0], args[1])
     DavidsonWeight = float.Parse(StringOption("--davidson-weight", "0.15"), CultureInfo.InvariantCulture),
     L2 = double.Parse(StringOption("--l2", "1e-6"), CultureInfo.InvariantCulture),
     Epochs = IntOption("--epochs", 10),
+    MaxPositiveWeight = double.Parse(StringOption("--max-positive-weight", "8"), CultureInfo.InvariantCulture),
     OpenAiWeight = float.Parse(StringOption("--openai-weight", "1"), CultureInfo.InvariantCulture),
     FeedbackFiles = [.. args.Select((a, i) => (a, i)).Where(p => p.a == "--feedback" && p.i + 1 < args.Length).Select(p => args[p.i + 1])],
     EmbedModel = Array.IndexOf(args, "--embed-model") is var m and >= 0 && m + 1 < args.Length ? Path.GetFullPath(args[m + 1]) : null,

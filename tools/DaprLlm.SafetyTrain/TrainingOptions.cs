@@ -31,6 +31,9 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// <summary>L2 penalty of the logistic heads (per update, on the features a row touches).</summary>
     public double L2 { get; init; } = 1e-6;
 
+    /// <summary>Cap on the class-balancing weight of a positive row (rare categories have 100+ negatives per positive).</summary>
+    public double MaxPositiveWeight { get; init; } = 8;
+
     /// <summary>SGD passes over the rows of a head.</summary>
     public int Epochs { get; init; } = 10;
 

@@ -17,7 +17,7 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 {
-    private readonly LogisticTrainer _trainer = new(options.Epochs, L2: options.L2);
+    private readonly LogisticTrainer _trainer = new(options.Epochs, L2: options.L2, MaxPositiveWeight: options.MaxPositiveWeight);
 
     private static readonly DerivedCategory[] Derived =
     [
