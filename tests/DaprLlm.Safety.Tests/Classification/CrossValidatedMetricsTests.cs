@@ -60,5 +60,5 @@ public sealed class CrossValidatedMetricsTests
 /// <summary>Floors a little under the committed model's cross-validated figures (see models/safety/MODEL_CARD.md).</summary>
 internal static class CommittedFloors
 {
-    public const double OpenAiAuprc = 0.80;
+    public const double OpenAiAuprc = 0.81;
 }
