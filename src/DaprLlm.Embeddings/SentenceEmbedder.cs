@@ -32,14 +32,15 @@ public sealed class SentenceEmbedder : IDisposable
             _tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true });
         }
 
+        var model = _options.ModelPath is { } path ? File.ReadAllBytes(path) : MiniLmResources.ReadModel();
         if (sessionOptions is null)
         {
             using var cpu = new SessionOptions { IntraOpNumThreads = _options.IntraOpThreads };
-            _session = new InferenceSession(MiniLmResources.ReadModel(), cpu);
+            _session = new InferenceSession(model, cpu);
         }
         else
         {
-            _session = new InferenceSession(MiniLmResources.ReadModel(), sessionOptions);
+            _session = new InferenceSession(model, sessionOptions);
         }
     }
 
@@ -75,8 +76,17 @@ public sealed class SentenceEmbedder : IDisposable
 
     private long[] Tokenize(string text)
     {
-        var pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
-        var kept = Math.Min(pieces.Count, _options.MaxTokens - 2);
+        // Long texts: encode only a little past the limit instead of the whole text. The bounded encoder stops at a word
+        // boundary, so it is asked for a margin more and cut; when it returns fewer than the limit, the text is short
+        // (or a huge word straddles the limit) and the full encoding decides, so the ids are always the truncated ones.
+        var limit = _options.MaxTokens - 2;
+        var pieces = _tokenizer.EncodeToIds(text, limit + 32, addSpecialTokens: false, out _, out _, considerPreTokenization: true, considerNormalization: true);
+        if (pieces.Count < limit)
+        {
+            pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true);
+        }
+
+        var kept = Math.Min(pieces.Count, limit);
         var ids = new long[kept + 2];
         ids[0] = _tokenizer.ClassificationTokenId;
         for (var i = 0; i < kept; i++)

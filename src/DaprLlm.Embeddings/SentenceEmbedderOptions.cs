@@ -12,6 +12,12 @@ public sealed class SentenceEmbedderOptions
     /// <summary>Threads ONNX Runtime may use inside one call; 0 lets it choose.</summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// An ONNX file with the same inputs and output to run instead of the embedded float model (the safety layer's
+    /// int8 copy, models/safety/minilm-l6-int8.onnx); null runs the exact float model, as /v1/embeddings must.
+    /// </summary>
+    public string? ModelPath { get; init; }
+
     internal void Validate()
     {
         if (MaxTokens is < 3 or > 512)
@@ -22,6 +28,11 @@ public sealed class SentenceEmbedderOptions
         if (MaxBatchSize < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "MaxBatchSize must be at least 1.");
+        }
+
+        if (ModelPath is not null && !File.Exists(ModelPath))
+        {
+            throw new FileNotFoundException($"The embedding model {ModelPath} does not exist.", ModelPath);
         }
 
         if (IntraOpThreads < 0)

@@ -98,6 +98,36 @@ public sealed class SentenceEmbedderTests(EmbedderFixture fixture) : IClassFixtu
         Assert.Equal(8, short8.Embed([longText], TestContext.Current.CancellationToken).TotalTokens);
     }
 
+    [Fact]
+    public void Long_texts_are_cut_after_exactly_the_first_tokens()
+    {
+        using var short16 = new SentenceEmbedder(new SentenceEmbedderOptions { MaxTokens = 16 });
+        var words = Enumerable.Range(0, 200).Select(i => (i % 4) switch { 0 => "the", 1 => "cat", 2 => "sat", _ => "down" }).ToArray();
+
+        var truncated = short16.Embed(string.Join(' ', words));
+        var prefix = short16.Embed(string.Join(' ', words.Take(14)));
+
+        Assert.True(Cosine(truncated, prefix) >= 0.99999);
+    }
+
+    [Fact]
+    public void A_long_word_across_the_limit_is_cut_inside_the_word()
+    {
+        using var short16 = new SentenceEmbedder(new SentenceEmbedderOptions { MaxTokens = 16 });
+        // Ten one-token words, then one word of many word pieces: the limit falls inside it.
+        var text = string.Join(' ', Enumerable.Repeat("cat", 10)) + " " + string.Concat(Enumerable.Repeat("zqx", 30)) + " dog";
+
+        Assert.Equal(16, short16.CountTokens(text));
+        Assert.Equal(16, short16.Embed([text], TestContext.Current.CancellationToken).TotalTokens);
+    }
+
+    [Fact]
+    public void A_missing_model_file_is_refused_at_construction()
+    {
+        Assert.Throws<FileNotFoundException>(() =>
+            new SentenceEmbedder(new SentenceEmbedderOptions { ModelPath = Path.Combine(Path.GetTempPath(), "no-such-model.onnx") }));
+    }
+
     [Theory]
     [InlineData(2, 32)]
     [InlineData(513, 32)]

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using DaprLlm.Embeddings;
+using DaprLlm.Safety.Classification.Models;
 
 namespace DaprLlm.SafetyTrain;
 
@@ -10,9 +11,11 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal static class EmbeddingCache
 {
-    public static float[][] Embed(IReadOnlyList<string> texts, int maxTokens, TextWriter log)
+    public static float[][] Embed(IReadOnlyList<string> texts, EmbeddingManifest embedding, string directory, TextWriter log)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}.bin");
+        var maxTokens = embedding.MaxTokens;
+        var graph = embedding.File is null ? "" : "-" + Path.GetFileNameWithoutExtension(embedding.File);
+        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}{graph}.bin");
         var cache = Read(path);
         var keys = texts.Select(Key).ToArray();
         var missing = Enumerable.Range(0, texts.Count).Where(i => !cache.ContainsKey(keys[i])).DistinctBy(i => keys[i])
@@ -20,7 +23,13 @@ internal static class EmbeddingCache
         if (missing.Length > 0)
         {
             log.WriteLine($"embedding {missing.Length} texts ({cache.Count} cached)");
-            using var embedder = new SentenceEmbedder(new SentenceEmbedderOptions { MaxTokens = maxTokens, MaxBatchSize = 32, IntraOpThreads = 2 });
+            using var embedder = new SentenceEmbedder(new SentenceEmbedderOptions
+            {
+                MaxTokens = maxTokens,
+                MaxBatchSize = 32,
+                IntraOpThreads = 2,
+                ModelPath = embedding.File is null ? null : Path.Combine(directory, embedding.File),
+            });
             for (var start = 0; start < missing.Length; start += 512)
             {
                 var chunk = missing.Skip(start).Take(512).ToArray();

@@ -108,6 +108,42 @@ internal static class HeadLabels
         return labels;
     }
 
+    /// <summary>
+    /// Labels of a reviewer decision exported by the safety app (GET /review/feedback.jsonl): an allow is a negative
+    /// for every head; a block is a positive for the categories the reviewer named and a negative for the others; a
+    /// block without named categories says nothing per category (the same reading as tools/DaprLlm.SafetyRecalibrate).
+    /// </summary>
+    public static sbyte[] ForFeedback(LabelledRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var labels = new sbyte[Heads.Count];
+        if (row.Label == 0)
+        {
+            return labels;
+        }
+
+        var named = row.Labels.Where(l => l.Value is > 0).Select(l => HeadOf(l.Key)).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < Heads.Count; i++)
+        {
+            labels[i] = named.Count == 0 ? (sbyte)-1 : named.Contains(Heads[i]) ? (sbyte)1 : (sbyte)0;
+        }
+
+        return labels;
+    }
+
+    // A reviewer may name a head, a derived category (trained through its source head) or an OpenAI label key.
+    private static string? HeadOf(string label)
+    {
+        var category = C.OpenAiLabelKeys.GetValueOrDefault(label, label);
+        return category switch
+        {
+            C.SelfHarmIntent or C.SelfHarmInstructions => C.SelfHarm,
+            C.IllicitViolent => C.Illicit,
+            _ when Heads.Contains(category) => category,
+            _ => null,
+        };
+    }
+
     private static void AllContent(sbyte[] labels, int value)
     {
         for (var i = 0; i < Heads.Count; i++)

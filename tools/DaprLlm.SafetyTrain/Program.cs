@@ -2,9 +2,10 @@ using System.Globalization;
 using DaprLlm.SafetyTrain;
 
 // Usage: dotnet run -c Release --project tools/DaprLlm.SafetyTrain -- <data folder> <output folder> [--folds 5] [--seed 13] [--bits 18]
+//   [--feedback <feedback.jsonl>]... : also train on reviewer decisions exported by the safety app (GET /review/feedback.jsonl).
 if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: DaprLlm.SafetyTrain <data folder> <output folder> [--folds N] [--seed N] [--bits N] [--version V] [--embed-tokens N] [--embed-scale X]");
+    Console.Error.WriteLine("usage: DaprLlm.SafetyTrain <data folder> <output folder> [--folds N] [--seed N] [--bits N] [--version V] [--embed-tokens N] [--embed-scale X] [--embed-model <minilm.onnx>] [--feedback <feedback.jsonl>]... [--feedback-weight X]");
     return 2;
 }
 
@@ -17,7 +18,20 @@ var options = new TrainingOptions(args[0], args[1])
     EmbedTokens = IntOption("--embed-tokens", 128),
     EmbeddingScale = double.Parse(StringOption("--embed-scale", "1.0"), CultureInfo.InvariantCulture),
     DavidsonWeight = float.Parse(StringOption("--davidson-weight", "0.15"), CultureInfo.InvariantCulture),
+    L2 = double.Parse(StringOption("--l2", "1e-6"), CultureInfo.InvariantCulture),
+    Epochs = IntOption("--epochs", 10),
+    MaxPositiveWeight = double.Parse(StringOption("--max-positive-weight", "8"), CultureInfo.InvariantCulture),
+    OpenAiWeight = float.Parse(StringOption("--openai-weight", "1"), CultureInfo.InvariantCulture),
+    FeedbackFiles = [.. args.Select((a, i) => (a, i)).Where(p => p.a == "--feedback" && p.i + 1 < args.Length).Select(p => args[p.i + 1])],
+    EmbedModel = Array.IndexOf(args, "--embed-model") is var m and >= 0 && m + 1 < args.Length ? Path.GetFullPath(args[m + 1]) : null,
+    FeedbackWeight = float.Parse(StringOption("--feedback-weight", "1"), CultureInfo.InvariantCulture),
 };
+if (options.FeedbackFiles.FirstOrDefault(f => !File.Exists(f)) is { } missing)
+{
+    Console.Error.WriteLine($"feedback file not found: {missing}");
+    return 2;
+}
+
 return new TrainingRun(options, Console.Out).Run();
 
 int IntOption(string name, int fallback) =>

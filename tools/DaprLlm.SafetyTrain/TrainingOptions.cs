@@ -16,9 +16,33 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// <summary>MiniLM tokens embedded per text; 0 trains an n-gram-only model.</summary>
     public int EmbedTokens { get; init; } = 128;
 
+    /// <summary>
+    /// The MiniLM graph to embed with (the int8 copy the service runs, models/safety/minilm-l6-int8.onnx); null uses
+    /// the exact float model. Training and serving must use the same graph: the heads learn its vectors.
+    /// </summary>
+    public string? EmbedModel { get; init; }
+
     /// <summary>Weight of the (unit-length) embedding against the (unit-length) n-gram vector.</summary>
     public double EmbeddingScale { get; init; } = 1.0;
 
     /// <summary>Sample weight of a Davidson tweet (25k noisy, 83% offensive rows would otherwise dominate).</summary>
     public float DavidsonWeight { get; init; } = 0.15f;
+
+    /// <summary>L2 penalty of the logistic heads (per update, on the features a row touches).</summary>
+    public double L2 { get; init; } = 1e-6;
+
+    /// <summary>Cap on the class-balancing weight of a positive row (rare categories have 100+ negatives per positive).</summary>
+    public double MaxPositiveWeight { get; init; } = 8;
+
+    /// <summary>SGD passes over the rows of a head.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Sample weight of an OpenAI moderation row: the set closest to LLM traffic, and the only one labelled for most categories.</summary>
+    public float OpenAiWeight { get; init; } = 1f;
+
+    /// <summary>Reviewer decisions exported by the safety app (GET /review/feedback.jsonl) to train on as well.</summary>
+    public IReadOnlyList<string> FeedbackFiles { get; init; } = [];
+
+    /// <summary>Sample weight of a reviewer label (one considered human decision, on the product's own traffic).</summary>
+    public float FeedbackWeight { get; init; } = 1f;
 }

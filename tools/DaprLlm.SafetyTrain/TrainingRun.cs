@@ -17,7 +17,7 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 {
-    private static readonly LogisticTrainer Trainer = new();
+    private readonly LogisticTrainer _trainer = new(options.Epochs, L2: options.L2, MaxPositiveWeight: options.MaxPositiveWeight);
 
     private static readonly DerivedCategory[] Derived =
     [
@@ -38,10 +38,12 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 
         var featurizer = new HashedTextFeaturizer(options.FeatureBits, options.MaxChars);
         Parallel.ForEach(examples, new ParallelOptions { MaxDegreeOfParallelism = 2 }, e => e.Features = featurizer.Featurize(e.Row.Text));
-        var embedding = options.EmbedTokens > 0 ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale) : null;
+        var embedding = options.EmbedTokens > 0
+            ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale, options.EmbedModel is null ? null : Path.GetFileName(options.EmbedModel))
+            : null;
         if (embedding is not null)
         {
-            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding.MaxTokens, log);
+            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding, Path.GetDirectoryName(options.EmbedModel) ?? AppContext.BaseDirectory, log);
             for (var i = 0; i < examples.Count; i++)
             {
                 examples[i].Features = FeatureVectors.Append(examples[i].Features, vectors[i], featurizer.Dimension, (float)embedding.Scale);
@@ -60,7 +62,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             var held = Enumerable.Range(0, examples.Count).Where(i => examples[i].Fold == fold).ToList();
             Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
             {
-                var (w, b) = Trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
+                var (w, b) = _trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
                 foreach (var i in held)
                 {
                     margins[i, h] = LinearSafetyModel.Margin(w, b, examples[i].Features);
@@ -119,7 +121,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         var biases = new double[heads.Count];
         Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
         {
-            (finalWeights[h], biases[h]) = Trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
+            (finalWeights[h], biases[h]) = _trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
         });
 
         var manifest = new SafetyModelManifest(
@@ -133,6 +135,11 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             policy,
             embedding);
         LinearSafetyModel.Save(Path.Combine(options.OutputFolder, "safety-model.json"), manifest, finalWeights);
+        if (options.EmbedModel is { } graph && Path.Combine(Path.GetFullPath(options.OutputFolder), Path.GetFileName(graph)) is var shipped && shipped != graph)
+        {
+            File.Copy(graph, shipped, overwrite: true); // the heads belong with the graph they were trained on
+        }
+
         File.WriteAllText(Path.Combine(options.OutputFolder, "MODEL_CARD.md"), ModelCard.Write(options, manifest, report, headMetrics,
             examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count())));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
@@ -153,12 +160,28 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 
             foreach (var row in LabelledRow.ReadFile(path))
             {
-                examples.Add(new TrainingExample(file, row, HeadLabels.For(file, row), file == "hate_davidson_2017.jsonl" ? options.DavidsonWeight : weight));
+                examples.Add(new TrainingExample(file, row, HeadLabels.For(file, row), file switch
+                {
+                    "hate_davidson_2017.jsonl" => options.DavidsonWeight,
+                    "openai_moderation_1680_dev.jsonl" => options.OpenAiWeight,
+                    _ => weight,
+                }));
             }
+        }
+
+        foreach (var path in options.FeedbackFiles)
+        {
+            var source = FeedbackSource(path);
+            var rows = LabelledRow.ReadFile(path).ToList();
+            examples.AddRange(rows.Select(row => new TrainingExample(source, row, HeadLabels.ForFeedback(row), options.FeedbackWeight)));
+            log.WriteLine($"{rows.Count} reviewer labels from {path}");
         }
 
         return examples;
     }
+
+    /// <summary>The source name reviewer labels are reported under (one line per feedback file in the metrics).</summary>
+    public static string FeedbackSource(string path) => "feedback:" + Path.GetFileName(path);
 
     // Stratified by source and label, so every fold has each file's positives and negatives in proportion.
     private void AssignFolds(List<TrainingExample> examples)

@@ -19,7 +19,8 @@ public sealed class LinearSafetyModel : IDisposable
     private readonly HeadManifest[] _heads;
 
     /// <param name="embedder">An embedder to share; when null and the model needs one, it creates its own.</param>
-    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null)
+    /// <param name="directory">Where the manifest's embedding graph file is (the manifest's folder).</param>
+    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null, string? directory = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(weights);
@@ -47,7 +48,7 @@ public sealed class LinearSafetyModel : IDisposable
                 throw new InvalidDataException($"the model needs embeddings of {embedding.Model}; only {SentenceEmbedder.ModelName} is available");
             }
 
-            _embedder = embedder ?? new SentenceEmbedder(new SentenceEmbedderOptions { MaxTokens = embedding.MaxTokens });
+            _embedder = embedder ?? CreateEmbedder(embedding, directory ?? AppContext.BaseDirectory);
         }
 
         _heads = [.. manifest.Heads];
@@ -55,6 +56,21 @@ public sealed class LinearSafetyModel : IDisposable
     }
 
     public SafetyModelManifest Manifest { get; }
+
+    /// <summary>
+    /// The embedder a manifest asks for. One intra-op thread: the service runs many checks at once on few cores, and
+    /// a second thread per call only adds hand-offs between them (measured in bench/DaprLlm.Bench.Safety --breakdown).
+    /// </summary>
+    public static SentenceEmbedder CreateEmbedder(EmbeddingManifest embedding, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(embedding);
+        return new SentenceEmbedder(new SentenceEmbedderOptions
+        {
+            MaxTokens = embedding.MaxTokens,
+            ModelPath = embedding.File is null ? null : Path.Combine(directory, embedding.File),
+            IntraOpThreads = 1,
+        });
+    }
 
     public HashedTextFeaturizer Featurizer { get; }
 
@@ -126,7 +142,8 @@ public sealed class LinearSafetyModel : IDisposable
     }
 
     /// <summary>Loads the manifest and its gzip-compressed int16 weights (one vector per head, scaled by the head's WeightScale).</summary>
-    public static LinearSafetyModel Load(string manifestPath)
+    /// <param name="embedder">An embedder to use instead of the one the manifest names (benchmarks compare graphs with it).</param>
+    public static LinearSafetyModel Load(string manifestPath, SentenceEmbedder? embedder = null)
     {
         var manifest = JsonSerializer.Deserialize(File.ReadAllText(manifestPath), ManifestJsonContext.Default.SafetyModelManifest)
             ?? throw new InvalidDataException($"{manifestPath} is empty");
@@ -149,7 +166,7 @@ public sealed class LinearSafetyModel : IDisposable
             weights[h] = w;
         }
 
-        return new LinearSafetyModel(manifest, weights);
+        return new LinearSafetyModel(manifest, weights, embedder, Path.GetDirectoryName(Path.GetFullPath(manifestPath)));
     }
 
     /// <summary>Writes the manifest (with each head's quantisation scale filled in) and the weights next to it.</summary>

@@ -17,9 +17,11 @@ public sealed record SafetyModelManifest(
 
 /// <summary>
 /// The dense half of the features: the MiniLM sentence embedding of the first <see cref="MaxTokens"/> tokens,
-/// multiplied by <see cref="Scale"/> and appended after the hashed n-gram buckets.
+/// multiplied by <see cref="Scale"/> and appended after the hashed n-gram buckets. <see cref="File"/> names the ONNX
+/// graph beside the manifest that computes it (the int8 copy made by tools/quantize-minilm); null means the exact
+/// float model embedded in DaprLlm.Embeddings. The heads were trained on that graph's vectors, so it is part of the model.
 /// </summary>
-public sealed record EmbeddingManifest(string Model, int MaxTokens, double Scale);
+public sealed record EmbeddingManifest(string Model, int MaxTokens, double Scale, string? File = null);
 
 /// <summary>One trained linear head: its category, bias and calibration; its weights are in the weights file, in this order.</summary>
 public sealed record HeadManifest(string Category, double Bias, double CalibrationA, double CalibrationB, double WeightScale);
