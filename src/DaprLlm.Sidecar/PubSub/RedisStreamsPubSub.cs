@@ -112,7 +112,6 @@ public sealed class RedisStreamsPubSub : IPubSub
         private readonly CancellationTokenSource _stop = new();
         private readonly ConcurrencyGate _gate = new(owner._concurrency);
         private readonly ConcurrentDictionary<string, byte> _inFlight = new(StringComparer.Ordinal);
-        private readonly StreamAckBatcher _acks = new(() => owner._connection.GetDatabase(), topic, owner._consumerId);
         private Task _readLoop = Task.CompletedTask;
         private Task _reclaimLoop = Task.CompletedTask;
         private int _disposed;
@@ -140,7 +139,6 @@ public sealed class RedisStreamsPubSub : IPubSub
 
             // Let deliveries already sent to the app finish and be acknowledged; the rest stay pending in Redis.
             await _gate.DrainAsync(TimeSpan.FromSeconds(4));
-            await _acks.DisposeAsync();
         }
 
         private async Task ReadLoopAsync()
@@ -262,7 +260,7 @@ public sealed class RedisStreamsPubSub : IPubSub
             {
                 var message = ToMessage(entry);
                 await handler(message, CancellationToken.None);
-                await _acks.AcknowledgeAsync(id);
+                await Db.StreamAcknowledgeAsync(topic, owner._consumerId, id);
             }
             catch (Exception e)
             {

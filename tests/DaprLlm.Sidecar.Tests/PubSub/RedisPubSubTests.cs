@@ -85,10 +85,10 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
     }
 
     [Fact]
-    public async Task Acknowledges_every_event_of_a_concurrent_burst_once_when_acks_are_batched()
+    public async Task Acknowledges_every_event_of_a_concurrent_burst_exactly_once()
     {
-        // Acks of deliveries that finish together leave in one XACK: none may be lost (it would be redelivered
-        // after processingTimeout) or sent before the app answered.
+        // Many deliveries finish together and their XACKs share one connection: none may be lost (the entry would be
+        // redelivered after processingTimeout).
         string topic = "";
         await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 32), SeparatePublisher,
             (app, r) => r.Map(app, "/orders").WithTopic(PubSub, topic = r.Topic("orders")), [], null);
