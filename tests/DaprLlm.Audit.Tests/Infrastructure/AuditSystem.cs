@@ -44,48 +44,9 @@ public sealed class AuditSystem : IAsyncLifetime
         await _redis.InitializeAsync();
         var resources = _folder.Sub("resources");
         var secrets = _folder.Write("secrets.json", """{"audit":{"checkpointSigningKey":"system-test-checkpoint-key","pseudonymKey":"system-test-pseudonym-key"}}""");
-        _folder.Write("resources/pubsub.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: pubsub
-            spec:
-              type: pubsub.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: {_redis.Address}
-              - name: processingTimeout
-                value: 3s
-              - name: redeliverInterval
-                value: 500ms
-            """);
-        _folder.Write("resources/statestore.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: statestore
-            spec:
-              type: state.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: {_redis.Address}
-            """);
-        _folder.Write("resources/secretstore.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: secretstore
-            spec:
-              type: secretstores.local.file
-              version: v1
-              metadata:
-              - name: secretsFile
-                value: {secrets}
-              - name: nestedSeparator
-                value: ":"
-            """);
+        _folder.Write("resources/pubsub.yaml", ComponentYaml.RedisPubSub(_redis.Address, ("processingTimeout", "3s"), ("redeliverInterval", "500ms")));
+        _folder.Write("resources/statestore.yaml", ComponentYaml.RedisState(_redis.Address));
+        _folder.Write("resources/secretstore.yaml", ComponentYaml.FileSecrets(secrets));
         var webhookPort = Ports.GetFree();
         var webhooks = WebApplication.CreateBuilder();
         webhooks.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, webhookPort));

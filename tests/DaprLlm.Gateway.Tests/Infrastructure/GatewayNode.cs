@@ -123,46 +123,9 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     {
         await Redis.InitializeAsync();
         var secrets = _folder.Write("secrets.json", "{\"gateway\":{\"apiKeySalt\":\"test-pepper\",\"adminKey\":\"" + AdminKey + "\"}}");
-        _folder.Write("components/statestore.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: statestore
-            spec:
-              type: state.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: "{Redis.Address}"
-              - name: actorStateStore
-                value: "true"
-            """);
-        _folder.Write("components/pubsub.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: pubsub
-            spec:
-              type: pubsub.redis
-              version: v1
-              metadata:
-              - name: redisHost
-                value: "{Redis.Address}"
-            """);
-        _folder.Write("components/secretstore.yaml", $"""
-            apiVersion: dapr.io/v1alpha1
-            kind: Component
-            metadata:
-              name: secretstore
-            spec:
-              type: secretstores.local.file
-              version: v1
-              metadata:
-              - name: secretsFile
-                value: "{secrets}"
-              - name: nestedSeparator
-                value: ":"
-            """);
+        _folder.Write("components/statestore.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisState(Redis.Address, actorStateStore: true));
+        _folder.Write("components/pubsub.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisPubSub(Redis.Address));
+        _folder.Write("components/secretstore.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.FileSecrets(secrets));
     }
 
     public async ValueTask DisposeAsync()

@@ -59,32 +59,8 @@ public sealed class ReviewHost : IAsyncDisposable
         {
             await redis.InitializeAsync();
             var components = folder.Sub("components");
-            folder.Write("components/statestore.yaml", $$"""
-                apiVersion: dapr.io/v1alpha1
-                kind: Component
-                metadata:
-                  name: statestore
-                spec:
-                  type: state.redis
-                  version: v1
-                  metadata:
-                  - name: redisHost
-                    value: "{{redis.Address}}"
-                  - name: actorStateStore
-                    value: "true"
-                """);
-            folder.Write("components/pubsub.yaml", $$"""
-                apiVersion: dapr.io/v1alpha1
-                kind: Component
-                metadata:
-                  name: pubsub
-                spec:
-                  type: pubsub.redis
-                  version: v1
-                  metadata:
-                  - name: redisHost
-                    value: "{{redis.Address}}"
-                """);
+            folder.Write("components/statestore.yaml", ComponentYaml.RedisState(redis.Address, actorStateStore: true));
+            folder.Write("components/pubsub.yaml", ComponentYaml.RedisPubSub(redis.Address));
             if (webhookUrl is not null)
             {
                 folder.Write("components/webhook.yaml", $$"""
