@@ -24,9 +24,9 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
         using var us = await TenantClientAsync("us", ct);
 
         // Both replicas serve their own region.
-        var usTrace = await SendAsync(us, HttpStatusCode.OK, ct);
+        var usTrace = await SendAsync(us, HttpStatusCode.OK, "Where is the sea?", ct);
         await WaitForSpanAsync("inference-us", usTrace);
-        var euTrace = await SendAsync(eu, HttpStatusCode.OK, ct);
+        var euTrace = await SendAsync(eu, HttpStatusCode.OK, "Where is the sea?", ct);
         await WaitForSpanAsync("inference", euTrace);
         Assert.DoesNotContain(system.Traces.Spans, s => s.TraceId == euTrace && s.Service.StartsWith("inference-us", StringComparison.Ordinal));
 
@@ -39,7 +39,7 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
         Assert.Contains("eu", error.GetProperty("message").GetString(), StringComparison.Ordinal);
 
         // A later us request's spans arrive after any the us replica would have exported for the refused one.
-        var laterUs = await SendAsync(us, HttpStatusCode.OK, ct);
+        var laterUs = await SendAsync(us, HttpStatusCode.OK, "Where is the river?", ct); // another prompt: not an exact-cache hit
         await WaitForSpanAsync("inference-us", laterUs);
         Assert.DoesNotContain(system.Traces.Spans, s => s.TraceId == refusedTrace && s.Service.StartsWith("inference-us", StringComparison.Ordinal));
     }
@@ -59,10 +59,11 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
         return client;
     }
 
-    // Sends a short chat with a fresh W3C trace id (the gateway continues the caller's trace) and returns that id.
-    private static async Task<string> SendAsync(HttpClient client, HttpStatusCode expected, CancellationToken ct)
+    // Sends a short greedy chat (same answer, so same output moderation, on every run) with a fresh W3C trace id
+    // (the gateway continues the caller's trace) and returns that id.
+    private static async Task<string> SendAsync(HttpClient client, HttpStatusCode expected, string prompt, CancellationToken ct)
     {
-        var (traceId, response) = await PostAsync(client, ct);
+        var (traceId, response) = await PostAsync(client, prompt, ct);
         using (response)
         {
             Assert.Equal(expected, response.StatusCode);
@@ -73,7 +74,7 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
 
     private static async Task<(string TraceId, JsonElement Error)> SendForErrorAsync(HttpClient client, CancellationToken ct)
     {
-        var (traceId, response) = await PostAsync(client, ct);
+        var (traceId, response) = await PostAsync(client, "Where is the sea?", ct);
         using (response)
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -81,12 +82,12 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
         }
     }
 
-    private static async Task<(string TraceId, HttpResponseMessage Response)> PostAsync(HttpClient client, CancellationToken ct)
+    private static async Task<(string TraceId, HttpResponseMessage Response)> PostAsync(HttpClient client, string prompt, CancellationToken ct)
     {
         var traceId = Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
         {
-            Content = JsonContent.Create(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "Where is the sea?" } }, max_tokens = 4 }),
+            Content = JsonContent.Create(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = prompt } }, max_tokens = 4, temperature = 0 }),
         };
         request.Headers.Add("traceparent", $"00-{traceId}-{Guid.NewGuid().ToString("N")[..16]}-01");
         return (traceId, await client.SendAsync(request, ct));
