@@ -74,7 +74,8 @@ public sealed class ResidencyTests(DaprLlmAppFixture system) : IClassFixture<Dap
 
     private static async Task<(string TraceId, JsonElement Error)> SendForErrorAsync(HttpClient client, CancellationToken ct)
     {
-        var (traceId, response) = await PostAsync(client, "Where is the sea?", ct);
+        // A prompt not sent before: an exact-cache hit would answer without reaching any replica.
+        var (traceId, response) = await PostAsync(client, "Where is the hill?", ct);
         using (response)
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
