@@ -7,16 +7,24 @@ var concurrency = args.Length > 1 ? int.Parse(args[1], System.Globalization.Cult
 await using var redis = await RedisProcess.StartAsync();
 var baseline = await RawStreamsBench.RunAsync(redis.Address, messages, concurrency);
 
-// BENCH_SIDECARS="name=path/to/daprllm-sidecar.dll;name2=" compares builds in one run (empty path: this checkout's build).
+// BENCH_SIDECARS="name=path/to/daprllm-sidecar.dll;name2=|KEY=VALUE,KEY2=VALUE" compares builds (empty path: this
+// checkout's build) and runtime settings (extra environment of that sidecar only) in one run.
 var builds = (Environment.GetEnvironmentVariable("BENCH_SIDECARS") is { Length: > 0 } list ? list : "sidecar=")
     .Split(';', StringSplitOptions.RemoveEmptyEntries)
     .Select(b => b.Split('=', 2))
-    .Select(b => (Name: b[0], Dll: b.Length > 1 && b[1].Length > 0 ? Path.GetFullPath(b[1]) : null))
+    .Select(b =>
+    {
+        var rest = b.Length > 1 ? b[1].Split('|', 2) : [""];
+        var environment = rest.Length > 1
+            ? rest[1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "")
+            : [];
+        return (Name: b[0], Dll: rest[0].Length > 0 ? Path.GetFullPath(rest[0]) : null, Environment: (IReadOnlyDictionary<string, string>)environment);
+    })
     .ToList();
 var results = new List<(string Name, BenchResult Result)>();
-foreach (var (name, dll) in builds)
+foreach (var (name, dll, environment) in builds)
 {
-    results.Add((name, await SidecarBench.RunAsync(redis.Address, messages, concurrency, dll, name)));
+    results.Add((name, await SidecarBench.RunAsync(redis.Address, messages, concurrency, dll, name, environment)));
 }
 
 Console.WriteLine($"{"run",-34} {"msg/s",10} {"p50 ms",8} {"p99 ms",8}");

@@ -12,7 +12,8 @@ namespace DaprLlm.Bench.PubSub;
 /// </summary>
 public static class SidecarBench
 {
-    public static async Task<BenchResult> RunAsync(string redisAddress, int messages, int concurrency, string? sidecarDll = null, string label = "sidecar")
+    public static async Task<BenchResult> RunAsync(string redisAddress, int messages, int concurrency, string? sidecarDll = null, string label = "sidecar",
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var folder = Directory.CreateTempSubdirectory("daprllm-bench-pubsub");
         try
@@ -60,7 +61,7 @@ public static class SidecarBench
 
             var httpPort = RedisProcess.FreePort();
             var grpcPort = RedisProcess.FreePort();
-            using var sidecar = StartSidecar(sidecarDll, folder.FullName, appPort, httpPort, grpcPort);
+            using var sidecar = StartSidecar(sidecarDll, folder.FullName, appPort, httpPort, grpcPort, environment);
             using var client = new DaprClientBuilder().UseGrpcEndpoint($"http://127.0.0.1:{grpcPort}").UseHttpEndpoint($"http://127.0.0.1:{httpPort}").Build();
             await WaitAsync(async () =>
             {
@@ -110,7 +111,8 @@ public static class SidecarBench
         }
     }
 
-    private static Process StartSidecar(string? sidecarDll, string resources, int appPort, int httpPort, int grpcPort)
+    private static Process StartSidecar(string? sidecarDll, string resources, int appPort, int httpPort, int grpcPort,
+        IReadOnlyDictionary<string, string>? environment)
     {
         var dll = sidecarDll ?? new[] { "Release", "Debug" }
             .Select(c => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src/DaprLlm.Sidecar/bin", c, "net10.0/daprllm-sidecar.dll")))
@@ -120,6 +122,11 @@ public static class SidecarBench
                      "--dapr-grpc-port", $"{grpcPort}", "--resources-path", resources, "--log-level", "warn" })
         {
             info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
         }
 
         var process = Process.Start(info)!;
