@@ -71,6 +71,19 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             log.WriteLine($"fold {fold + 1}/{options.Folds} done at {clock.Elapsed.TotalSeconds:F1} s");
         }
 
+        if (options.DumpMarginsPath is { } dump)
+        {
+            // For offline study of calibration and ranking choices without retraining (one JSON line per row).
+            File.WriteAllLines(dump, Enumerable.Range(0, examples.Count).Select(i => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["source"] = examples[i].Source,
+                ["label"] = examples[i].Row.Label,
+                ["labels"] = examples[i].Row.Labels,
+                ["heads"] = examples[i].Labels.Select(l => (int)l).ToArray(),
+                ["margins"] = Enumerable.Range(0, heads.Count).Select(h => Math.Round(margins[i, h], 4)).ToArray(),
+            })));
+        }
+
         var calibrations = heads.Select((_, h) => PlattCalibration.Fit(
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => margins[i, h])],
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => examples[i].Labels[h] == 1)])).ToArray();
@@ -167,6 +180,14 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
                     _ => weight,
                 }));
             }
+        }
+
+        foreach (var path in options.BenignFiles)
+        {
+            // The default branch of HeadLabels: a negative for every head.
+            var rows = LabelledRow.ReadFile(path).ToList();
+            examples.AddRange(rows.Select(row => new TrainingExample(Path.GetFileName(path), row, HeadLabels.For(Path.GetFileName(path), row), 1f)));
+            log.WriteLine($"{rows.Count} benign rows from {path}");
         }
 
         foreach (var path in options.FeedbackFiles)
