@@ -29,6 +29,7 @@ var options = new TrainingOptions(args[0], args[1])
         : [.. args.Select((a, i) => (a, i)).Where(p => p.a == "--benign" && p.i + 1 < args.Length).Select(p => Path.GetFullPath(args[p.i + 1]))
             .DefaultIfEmpty()
             .SelectMany(file => file is null ? DefaultBenignFiles() : [file])],
+    EverydaySets = Path.GetFullPath(StringOption("--everyday-sets", Path.Combine("models", "safety", "eval"))),
     DumpMarginsPath = Array.IndexOf(args, "--dump-margins") is var d and >= 0 && d + 1 < args.Length ? Path.GetFullPath(args[d + 1]) : null,
     FeedbackWeight = float.Parse(StringOption("--feedback-weight", "1"), CultureInfo.InvariantCulture),
 };

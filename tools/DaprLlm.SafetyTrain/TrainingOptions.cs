@@ -47,6 +47,9 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// </summary>
     public IReadOnlyList<string> BenignFiles { get; init; } = [];
 
+    /// <summary>Folder of benign evaluation sets (models/safety/eval) the written model is checked on for the model card, or null.</summary>
+    public string? EverydaySets { get; init; }
+
     /// <summary>Where to write every row's out-of-fold margins per head (JSONL), or null.</summary>
     public string? DumpMarginsPath { get; init; }
 

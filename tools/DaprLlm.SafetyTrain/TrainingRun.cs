@@ -154,7 +154,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         }
 
         File.WriteAllText(Path.Combine(options.OutputFolder, "MODEL_CARD.md"), ModelCard.Write(options, manifest, report, headMetrics,
-            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count())));
+            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count()), EvaluateEveryday(Path.Combine(options.OutputFolder, "safety-model.json"))));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
         return 0;
     }
@@ -199,6 +199,33 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         }
 
         return examples;
+    }
+
+    // The written model, loaded as the service loads it, on the committed everyday sets (never trained on).
+    private List<ModelCard.EverydayEvaluation> EvaluateEveryday(string manifestPath)
+    {
+        var results = new List<ModelCard.EverydayEvaluation>();
+        if (options.EverydaySets is not { } folder || !Directory.Exists(folder))
+        {
+            return results;
+        }
+
+        var engine = SafetyEngine.Load(manifestPath);
+        using var model = engine.Model;
+        foreach (var file in Directory.GetFiles(folder, "*.jsonl").Order(StringComparer.Ordinal))
+        {
+            var texts = LabelledRow.ReadFile(file).Select(r => r.Text).ToList();
+            foreach (var direction in new[] { ModerationDirection.Input, ModerationDirection.Output })
+            {
+                var decisions = engine.EvaluateBatch(texts, direction).Select(a => a.Decision).ToList();
+                var result = new ModelCard.EverydayEvaluation(Path.GetFileName(file), direction, texts.Count,
+                    decisions.Count(d => d == Decisions.Block), decisions.Count(d => d == Decisions.Review));
+                results.Add(result);
+                log.WriteLine($"{result.File} {direction}: {result.Rows} rows, {result.Blocked} block, {result.Reviewed} review");
+            }
+        }
+
+        return results;
     }
 
     /// <summary>The source name reviewer labels are reported under (one line per feedback file in the metrics).</summary>
