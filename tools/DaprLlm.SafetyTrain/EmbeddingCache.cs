@@ -15,7 +15,7 @@ internal static class EmbeddingCache
     {
         var maxTokens = embedding.MaxTokens;
         var graph = embedding.File is null ? "" : "-" + Path.GetFileNameWithoutExtension(embedding.File);
-        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}{graph}.bin");
+        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}{graph}-single.bin");
         var cache = Read(path);
         var keys = texts.Select(Key).ToArray();
         var missing = Enumerable.Range(0, texts.Count).Where(i => !cache.ContainsKey(keys[i])).DistinctBy(i => keys[i])
@@ -23,21 +23,14 @@ internal static class EmbeddingCache
         if (missing.Length > 0)
         {
             log.WriteLine($"embedding {missing.Length} texts ({cache.Count} cached)");
-            using var embedder = new SentenceEmbedder(new SentenceEmbedderOptions
+            // The serving embedder (one text per call, one thread), two of them in parallel: batched calls would give
+            // other vectors than the service computes (the int8 graph's activation scale is per call).
+            using var embedder = LinearSafetyModel.CreateEmbedder(embedding, directory);
+            var vectors = new float[missing.Length][];
+            Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, j => vectors[j] = embedder.Embed(texts[missing[j]]));
+            for (var j = 0; j < missing.Length; j++)
             {
-                MaxTokens = maxTokens,
-                MaxBatchSize = 32,
-                IntraOpThreads = 2,
-                ModelPath = embedding.File is null ? null : Path.Combine(directory, embedding.File),
-            });
-            for (var start = 0; start < missing.Length; start += 512)
-            {
-                var chunk = missing.Skip(start).Take(512).ToArray();
-                var batch = embedder.Embed(chunk.Select(i => texts[i]).ToList());
-                for (var j = 0; j < chunk.Length; j++)
-                {
-                    cache[keys[chunk[j]]] = batch.Vectors[j];
-                }
+                cache[keys[missing[j]]] = vectors[j];
             }
 
             Write(path, cache);

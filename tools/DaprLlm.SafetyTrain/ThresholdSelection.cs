@@ -9,12 +9,24 @@ namespace DaprLlm.SafetyTrain;
 /// <summary>
 /// Chooses the default policy on out-of-fold scores: per head the allow threshold that maximises F1 and the
 /// block threshold where precision reaches 0.9; then allow thresholds are raised until the benign sets
-/// (XSTest safe prompts, self-instruct) stay under a 4% false-positive rate, leaving margin below the 5% target.
+/// stay under their caps: 4% on XSTest safe prompts and self-instruct (margin below the 5% target), 1% on everyday chat.
 /// </summary>
 internal static class ThresholdSelection
 {
     private const double MaxBenignFalsePositiveRate = 0.04;
     private const double BlockPrecision = 0.9;
+    private const double MinReviewBand = 0.1;
+    private const double MinAllowPrecision = 0.4;
+
+    // Out-of-fold false-positive caps per benign set: under the 5% for XSTest's look-alike prompts and
+    // self-instruct, and 1% for everyday chat, where a refusal is what a first-run user sees.
+    private static readonly Dictionary<string, double> BenignCaps = new(StringComparer.Ordinal)
+    {
+        ["xstest_v2.jsonl"] = MaxBenignFalsePositiveRate,
+        ["benign_self_instruct_252.jsonl"] = MaxBenignFalsePositiveRate,
+        ["everyday_chat_train.jsonl"] = 0.01,
+        ["demo_model_outputs_train.jsonl"] = 0.01,
+    };
 
     public static SafetyPolicy Choose(
         IReadOnlyList<TrainingExample> examples,
@@ -41,14 +53,14 @@ internal static class ThresholdSelection
 
         var policy = new SafetyPolicy(version, thresholds, Decisions.Allow, DefaultTerms.Deny);
         // Each benign set on its own: a low rate on one must not hide a high rate on the other.
-        var benignSets = new[] { "xstest_v2.jsonl", "benign_self_instruct_252.jsonl" }
-            .Select(file => Enumerable.Range(0, examples.Count).Where(i => examples[i].Row.Label == 0 && examples[i].Source == file).ToArray())
-            .Where(set => set.Length > 0).ToArray();
+        var benignSets = BenignCaps
+            .Select(cap => (Rows: Enumerable.Range(0, examples.Count).Where(i => examples[i].Row.Label == 0 && examples[i].Source == cap.Key).ToArray(), Cap: cap.Value))
+            .Where(set => set.Rows.Length > 0).ToArray();
         for (var round = 0; round < 200; round++)
         {
             var culprits = new Dictionary<string, int>(StringComparer.Ordinal);
             var rate = 0.0;
-            foreach (var benign in benignSets)
+            foreach (var (benign, cap) in benignSets)
             {
                 var falsePositives = 0;
                 var setCulprits = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -67,7 +79,8 @@ internal static class ThresholdSelection
                     }
                 }
 
-                var setRate = (double)falsePositives / benign.Length;
+                // Rates are compared as a share of each set's cap, so the set furthest over its own cap is fixed first.
+                var setRate = (double)falsePositives / benign.Length / cap * MaxBenignFalsePositiveRate;
                 if (setRate > rate)
                 {
                     (rate, culprits) = (setRate, setCulprits);
@@ -83,7 +96,9 @@ internal static class ThresholdSelection
             var worst = culprits.MaxBy(c => c.Value).Key;
             var current = thresholds[worst];
             var raised = Math.Min(0.99, current.Allow + 0.02);
-            thresholds[worst] = new CategoryThresholds(raised, Math.Max(current.Block, raised));
+            // Keep a review band above a raised allow threshold: a score just over it is uncertain by construction
+            // (the threshold was moved because benign rows score there), so it goes to a human, not to a refusal.
+            thresholds[worst] = new CategoryThresholds(raised, Math.Max(current.Block, Math.Min(0.99, raised + MinReviewBand)));
             policy = policy with { Categories = thresholds };
         }
 
@@ -101,7 +116,7 @@ internal static class ThresholdSelection
 
     private static CategoryThresholds ForHead(double[] scores, bool[] labels)
     {
-        double bestF1 = -1, allow = 0.5;
+        double bestF1 = -1, allow = 0.9;
         for (var t = 0.15; t <= 0.9; t += 0.01)
         {
             int tp = 0, fp = 0, fn = 0;
@@ -114,7 +129,9 @@ internal static class ThresholdSelection
             }
 
             var f1 = tp == 0 ? 0 : 2.0 * tp / (2 * tp + fp + fn);
-            if (f1 > bestF1)
+            // A weak head's F1 optimum can sit where most flagged rows are benign: that band is a reviewer's queue
+            // filled with harmless text (and a stream of first-run "under review" answers), so it must be precise enough.
+            if (f1 > bestF1 && tp >= MinAllowPrecision * (tp + fp))
             {
                 (bestF1, allow) = (f1, Math.Round(t, 2));
             }

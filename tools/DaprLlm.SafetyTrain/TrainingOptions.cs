@@ -40,6 +40,19 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// <summary>Sample weight of an OpenAI moderation row: the set closest to LLM traffic, and the only one labelled for most categories.</summary>
     public float OpenAiWeight { get; init; } = 1f;
 
+    /// <summary>
+    /// Benign files of the shared schema kept in the repo (every row a negative for every head), by default the everyday
+    /// chat prompts and demo-model answers of tools/DaprLlm.SafetyTrain/data: the shared sources have almost no short
+    /// ordinary questions and no model answers.
+    /// </summary>
+    public IReadOnlyList<string> BenignFiles { get; init; } = [];
+
+    /// <summary>Folder of benign evaluation sets (models/safety/eval) the written model is checked on for the model card, or null.</summary>
+    public string? EverydaySets { get; init; }
+
+    /// <summary>Where to write every row's out-of-fold margins per head (JSONL), or null.</summary>
+    public string? DumpMarginsPath { get; init; }
+
     /// <summary>Reviewer decisions exported by the safety app (GET /review/feedback.jsonl) to train on as well.</summary>
     public IReadOnlyList<string> FeedbackFiles { get; init; } = [];
 

@@ -71,6 +71,19 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             log.WriteLine($"fold {fold + 1}/{options.Folds} done at {clock.Elapsed.TotalSeconds:F1} s");
         }
 
+        if (options.DumpMarginsPath is { } dump)
+        {
+            // For offline study of calibration and ranking choices without retraining (one JSON line per row).
+            File.WriteAllLines(dump, Enumerable.Range(0, examples.Count).Select(i => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["source"] = examples[i].Source,
+                ["label"] = examples[i].Row.Label,
+                ["labels"] = examples[i].Row.Labels,
+                ["heads"] = examples[i].Labels.Select(l => (int)l).ToArray(),
+                ["margins"] = Enumerable.Range(0, heads.Count).Select(h => Math.Round(margins[i, h], 4)).ToArray(),
+            })));
+        }
+
         var calibrations = heads.Select((_, h) => PlattCalibration.Fit(
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => margins[i, h])],
             [.. Enumerable.Range(0, examples.Count).Where(i => examples[i].Labels[h] >= 0).Select(i => examples[i].Labels[h] == 1)])).ToArray();
@@ -141,7 +154,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         }
 
         File.WriteAllText(Path.Combine(options.OutputFolder, "MODEL_CARD.md"), ModelCard.Write(options, manifest, report, headMetrics,
-            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count())));
+            examples.GroupBy(e => e.Source).ToDictionary(g => g.Key, g => g.Count()), EvaluateEveryday(Path.Combine(options.OutputFolder, "safety-model.json"))));
         log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"model written to {options.OutputFolder} in {clock.Elapsed.TotalSeconds:F1} s"));
         return 0;
     }
@@ -169,6 +182,14 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             }
         }
 
+        foreach (var path in options.BenignFiles)
+        {
+            // The default branch of HeadLabels: a negative for every head.
+            var rows = LabelledRow.ReadFile(path).ToList();
+            examples.AddRange(rows.Select(row => new TrainingExample(Path.GetFileName(path), row, HeadLabels.For(Path.GetFileName(path), row), 1f)));
+            log.WriteLine($"{rows.Count} benign rows from {path}");
+        }
+
         foreach (var path in options.FeedbackFiles)
         {
             var source = FeedbackSource(path);
@@ -178,6 +199,33 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         }
 
         return examples;
+    }
+
+    // The written model, loaded as the service loads it, on the committed everyday sets (never trained on).
+    private List<ModelCard.EverydayEvaluation> EvaluateEveryday(string manifestPath)
+    {
+        var results = new List<ModelCard.EverydayEvaluation>();
+        if (options.EverydaySets is not { } folder || !Directory.Exists(folder))
+        {
+            return results;
+        }
+
+        var engine = SafetyEngine.Load(manifestPath);
+        using var model = engine.Model;
+        foreach (var file in Directory.GetFiles(folder, "*.jsonl").Order(StringComparer.Ordinal))
+        {
+            var texts = LabelledRow.ReadFile(file).Select(r => r.Text).ToList();
+            foreach (var direction in new[] { ModerationDirection.Input, ModerationDirection.Output })
+            {
+                var decisions = engine.EvaluateBatch(texts, direction).Select(a => a.Decision).ToList();
+                var result = new ModelCard.EverydayEvaluation(Path.GetFileName(file), direction, texts.Count,
+                    decisions.Count(d => d == Decisions.Block), decisions.Count(d => d == Decisions.Review));
+                results.Add(result);
+                log.WriteLine($"{result.File} {direction}: {result.Rows} rows, {result.Blocked} block, {result.Reviewed} review");
+            }
+        }
+
+        return results;
     }
 
     /// <summary>The source name reviewer labels are reported under (one line per feedback file in the metrics).</summary>

@@ -60,6 +60,9 @@ public sealed class LinearSafetyModel : IDisposable
     /// <summary>
     /// The embedder a manifest asks for. One intra-op thread: the service runs many checks at once on few cores, and
     /// a second thread per call only adds hand-offs between them (measured in bench/DaprLlm.Bench.Safety --breakdown).
+    /// One text per ONNX call: the int8 graph quantizes activations with one scale per call (DynamicQuantizeLinear),
+    /// so a text's vector would depend on the other texts of its batch; the service embeds one text at a time, and
+    /// the evaluation tool and the training tool must see exactly those vectors.
     /// </summary>
     public static SentenceEmbedder CreateEmbedder(EmbeddingManifest embedding, string directory)
     {
@@ -67,6 +70,7 @@ public sealed class LinearSafetyModel : IDisposable
         return new SentenceEmbedder(new SentenceEmbedderOptions
         {
             MaxTokens = embedding.MaxTokens,
+            MaxBatchSize = 1,
             ModelPath = embedding.File is null ? null : Path.Combine(directory, embedding.File),
             IntraOpThreads = 1,
         });
@@ -90,7 +94,7 @@ public sealed class LinearSafetyModel : IDisposable
         return Score(text, _embedder?.Embed(text));
     }
 
-    /// <summary>Scores many texts; embeddings are computed in batches, which is several times faster per text offline.</summary>
+    /// <summary>Scores many texts, each exactly as <see cref="Score(string)"/> would (one embedding call per text).</summary>
     public IReadOnlyList<Dictionary<string, double>> ScoreBatch(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);

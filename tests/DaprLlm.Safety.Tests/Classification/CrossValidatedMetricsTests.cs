@@ -37,6 +37,17 @@ public sealed class CrossValidatedMetricsTests
         Assert.True(fpr <= 0.05, $"cross-validated FPR on {file} {fpr:F3} > 0.05");
     }
 
+    [Theory]
+    [InlineData("everyday_chat_train.jsonl")]
+    [InlineData("demo_model_outputs_train.jsonl")]
+    public void Out_of_fold_flag_rate_on_everyday_text_is_at_most_one_percent(string file)
+    {
+        // The repo's benign training rows, scored by heads that never saw them (the held-out sets are EverydayTextTests').
+        var fpr = Metrics[file].GetProperty("fpr").GetDouble();
+
+        Assert.True(fpr <= 0.01, $"cross-validated flag rate on {file} {fpr:F3} > 0.01");
+    }
+
     private static Dictionary<string, JsonElement> Load()
     {
         var path = Path.Combine(RepositoryRoot(), "models", "safety", "cv-metrics.jsonl");
@@ -57,7 +68,7 @@ public sealed class CrossValidatedMetricsTests
     }
 }
 
-/// <summary>Floors a little under the committed model's cross-validated figures (see models/safety/MODEL_CARD.md).</summary>
+/// <summary>Floors a little under the committed model's cross-validated figures (v3: 0.821; see models/safety/MODEL_CARD.md).</summary>
 internal static class CommittedFloors
 {
     public const double OpenAiAuprc = 0.81;

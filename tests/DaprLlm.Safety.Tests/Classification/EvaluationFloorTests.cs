@@ -23,7 +23,7 @@ public sealed class EvaluationFloorTests : IClassFixture<EvaluationFloorTests.Sh
     {
         var result = Evaluate("openai_moderation_1680_dev.jsonl");
 
-        // v2 measures 0.972 (sexual 1.000) on these rows; the cross-validated figure is CrossValidatedMetricsTests' business.
+        // v3 measures 0.984 (sexual 1.000) on these rows; the cross-validated figure is CrossValidatedMetricsTests' business.
         Assert.True(result.Auprc >= 0.95, $"AUPRC {result.Auprc:F3} < 0.95");
         Assert.True(result.Categories!["S"] >= 0.95, $"sexual AUPRC {result.Categories["S"]:F3} < 0.95");
     }
@@ -33,7 +33,7 @@ public sealed class EvaluationFloorTests : IClassFixture<EvaluationFloorTests.Sh
     {
         var result = Evaluate("jailbreak_llm_warden_train.jsonl");
 
-        // v2 measures 0.996 on these rows (0.965 cross-validated); the issue's target is 0.90.
+        // v3 measures 0.997 on these rows (0.966 cross-validated); the issue's target is 0.90.
         Assert.True(result.Confusion.F1 >= 0.97, $"F1 {result.Confusion.F1:F3} < 0.97");
     }
 

@@ -9,6 +9,9 @@ internal static class TestModels
 {
     public static string ShippedManifest => Path.Combine(AppContext.BaseDirectory, "models", "safety", "safety-model.json");
 
+    /// <summary>The committed evaluation sets (models/safety/eval), copied beside the test binaries.</summary>
+    public static string EvaluationSets => Path.Combine(AppContext.BaseDirectory, "models", "safety", "eval");
+
     /// <summary>A model whose heads ignore the text: each category scores sigmoid(bias) exactly.</summary>
     public static LinearSafetyModel Constant(IReadOnlyDictionary<string, double> probabilities, SafetyPolicy? policy = null)
     {
