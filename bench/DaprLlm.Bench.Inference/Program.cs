@@ -39,9 +39,9 @@ string Load() => File.ReadAllText("/proc/loadavg").Trim();
 string provider = "CPU";
 OnnxDecoder NewDecoder()
 {
-    var (session, p) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), providers, intraOpThreads, NullLogger.Instance);
+    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance);
     provider = p;
-    return new OnnxDecoder(session, config);
+    return decoder;
 }
 
 BatchScheduler NewScheduler(int maxBatch) =>

@@ -13,7 +13,8 @@ namespace DaprLlm.Inference.Batching;
 /// slots free up, prefills them (all waiting ones in one ONNX Runtime call) and samples their first token at
 /// once, without waiting for the running decode step, so time to first token does not grow with the batch.
 /// The decode thread runs every active request as one batch per step; prefilled rows join between steps and
-/// finished or cancelled rows leave at once. Rows keep their KV history left-padded in shared [B, H, L, hd]
+/// finished or cancelled rows leave at once. Rows keep their KV history padded (left, or right for
+/// GroupQueryAttention models) in shared [B, H, L, hd]
 /// tensors; a step's presents become the next step's past unchanged, and the tensors are only rebuilt
 /// (trimming padding) when the membership changes.
 /// </summary>
@@ -293,6 +294,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             length = Math.Max(length, row.Length);
         }
 
+        var leftPadded = _decoder.Padding == KvPadding.Left;
         var tensors = new OrtValue[_decoder.Config.Layers * 2];
         for (var t = 0; t < tensors.Length; t++)
         {
@@ -315,10 +317,13 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                     (srcRow, srcLength, srcPad) = (row.BatchIndex, _pastLength, row.Pad);
                 }
 
+                // Right-padded rows (GroupQueryAttention) start at position 0 in both tensors.
+                var srcStart = leftPadded ? srcPad : 0;
+                var dstStart = leftPadded ? length - row.Length : 0;
                 for (var h = 0; h < heads; h++)
                 {
-                    src.Slice((((srcRow * heads) + h) * srcLength + srcPad) * hd * element, row.Length * hd * element)
-                        .CopyTo(dst[((((i * heads) + h) * length + length - row.Length) * hd * element)..]);
+                    src.Slice((((srcRow * heads) + h) * srcLength + srcStart) * hd * element, row.Length * hd * element)
+                        .CopyTo(dst[((((i * heads) + h) * length + dstStart) * hd * element)..]);
                 }
             }
         }
