@@ -38,7 +38,7 @@ public sealed class GroupQueryAttentionModelTests : IDisposable
         Assert.Equal(KvPadding.Right, _decoder.Padding);
         Assert.Equal(2, _config.KvHeads);
         var (_, kv) = _decoder.Prefill([1, 2, 3]);
-        Assert.Equal([1L, 2, 3, 8], kv[0].GetTensorTypeAndShape().Shape);
+        Assert.Equal([1L, 2, 3, 16], kv[0].GetTensorTypeAndShape().Shape);
         Dispose(kv);
     }
 

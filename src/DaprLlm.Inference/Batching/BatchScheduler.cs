@@ -34,6 +34,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     // Batch slots: taken by the prefill thread per admitted request, given back when the request finishes.
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentQueue<PrefillGroup> _joining = new();
+    // Held while writing to or draining the queue, so requests enqueued together are admitted together.
+    private readonly Lock _admission = new();
+    private readonly int _queueDepth;
     private readonly ManualResetEventSlim _joinSignal = new(false);
     // Reset while a prefill runs: the decode thread does not start a step then (prefill first), so a new request's
     // first token waits at most for the step already running, and the two runs rarely share the cores.
@@ -62,7 +65,8 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _metrics = metrics;
         _logger = logger;
         // Capacity 0 is not allowed by channels; a depth of 0 still admits nothing beyond the running batch.
-        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(Math.Max(1, queueDepth))
+        _queueDepth = Math.Max(1, queueDepth);
+        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(_queueDepth)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -90,9 +94,35 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     /// <summary>Queues a request; false when the queue is full (the caller answers 429).</summary>
     public bool TryEnqueue(GenerationJob job)
     {
-        if (_queue.Writer.TryWrite(job))
+        lock (_admission)
         {
-            return true;
+            if (_queue.Writer.TryWrite(job))
+            {
+                return true;
+            }
+        }
+
+        _metrics.Rejected(ModelId);
+        return false;
+    }
+
+    /// <summary>
+    /// Queues several requests so that they are admitted together (one prefill, one batch), or none of them when
+    /// the queue cannot take them all. Without it the prefill thread may wake on the first and start it alone.
+    /// </summary>
+    public bool TryEnqueueAll(IReadOnlyList<GenerationJob> jobs)
+    {
+        lock (_admission)
+        {
+            if (_queue.Reader.Count + jobs.Count <= _queueDepth)
+            {
+                foreach (var job in jobs)
+                {
+                    _queue.Writer.TryWrite(job);
+                }
+
+                return true;
+            }
         }
 
         _metrics.Rejected(ModelId);
