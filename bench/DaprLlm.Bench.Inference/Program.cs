@@ -52,11 +52,12 @@ BatchScheduler NewScheduler(int maxBatch) =>
 static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
 async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPerCpuSecond)> RunAsync(BatchScheduler scheduler, int streams,
-    int? maxTokens = null, bool together = false)
+    int? maxTokens = null, bool together = false, bool collect = false)
 {
     var cpu = Cpu();
     var started = Stopwatch.GetTimestamp();
-    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i, maxTokens), CancellationToken.None)).ToList();
+    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i, maxTokens), CancellationToken.None, streamTokens: !collect))
+        .ToList();
     if (together ? !scheduler.TryEnqueueAll(jobs) : !jobs.All(scheduler.TryEnqueue))
     {
         throw new InvalidOperationException("queue full");
@@ -320,7 +321,10 @@ if (sections.Contains("efficiency"))
     //   raw       the decode loop alone: prefill, steps, sampling; tokens stay in arrays;
     //   delivery  raw plus what the service does per token outside ONNX Runtime: text decoding (TextAccumulator)
     //             and a channel write per token read by one awaiting reader per stream (as the SSE endpoint does);
-    //   service   the real BatchScheduler (prefill thread, decode thread, join/compaction, metrics, channels).
+    //   service   the real BatchScheduler (prefill thread, decode thread, join/compaction, metrics, channels), each
+    //             token to its request's reader (the streamed, SSE path);
+    //   collect   the same scheduler with non-streamed requests (v1/generate): tokens collected on the decode
+    //             thread, each reader woken once at the end.
     // raw→delivery is the cost of handing tokens to requests; delivery→service is the scheduler's own cost.
     var effRounds = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_EFFICIENCY_ROUNDS") ?? "9", System.Globalization.CultureInfo.InvariantCulture);
     using var scheduler = NewScheduler(32);
@@ -344,7 +348,7 @@ if (sections.Contains("efficiency"))
     await RunAsync(scheduler, 16, maxTokens: 16, together: true);
     RawLoop(rawDecoder, 16, deliver: false); // warm-up, like the scheduler's
     await RawLoopAsync(rawDecoder, 16, deliver: true);
-    var modes = new[] { "raw", "delivery", "service" };
+    var modes = new[] { "raw", "delivery", "service", "collect" };
     var wall = modes.ToDictionary(m => m, _ => new List<double>());
     var cpu = modes.ToDictionary(m => m, _ => new List<double>());
     var serviceSteps = new List<(long Steps, long Rows)>();
@@ -356,10 +360,10 @@ if (sections.Contains("efficiency"))
         {
             var mode = modes[(round + k) % modes.Length];
             (double Wall, double Cpu) r;
-            if (mode == "service")
+            if (mode is "service" or "collect")
             {
                 var (s0, r0) = (Interlocked.Read(ref steps), Interlocked.Read(ref stepRows));
-                var run = await RunAsync(scheduler, 16, together: true);
+                var run = await RunAsync(scheduler, 16, together: true, collect: mode == "collect");
                 serviceSteps.Add((Interlocked.Read(ref steps) - s0, Interlocked.Read(ref stepRows) - r0));
                 r = (run.TokensPerSecond, run.TokensPerCpuSecond);
             }
@@ -384,8 +388,15 @@ if (sections.Contains("efficiency"))
     }
 
     // Per-round ratios (service / raw of the same round) are less sensitive to slow drifts of the machine's load.
-    var paired = wall["service"].Zip(wall["raw"], (a, b) => a / b).ToList();
-    Console.WriteLine($"service/raw per round (wall): median {Percentile(paired, 0.5):F2} [{paired.Min():F2}-{paired.Max():F2}]; load {Load()}");
+    foreach (var m in new[] { "service", "collect" })
+    {
+        var paired = wall[m].Zip(wall["raw"], (a, b) => a / b).ToList();
+        var pairedCpu = cpu[m].Zip(cpu["raw"], (a, b) => a / b).ToList();
+        Console.WriteLine($"{m}/raw per round: wall median {Percentile(paired, 0.5):F2} [{paired.Min():F2}-{paired.Max():F2}], " +
+            $"CPU median {Percentile(pairedCpu, 0.5):F2} [{pairedCpu.Min():F2}-{pairedCpu.Max():F2}]");
+    }
+
+    Console.WriteLine($"load {Load()}");
 }
 
 if (sections.Contains("embeddings"))

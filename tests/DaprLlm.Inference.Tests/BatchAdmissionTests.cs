@@ -66,9 +66,35 @@ public sealed class BatchAdmissionTests : IDisposable
         Assert.Equal(0, _scheduler.QueueDepth);
     }
 
-    private static GenerationJob Job(string prompt, CancellationToken ct) =>
+    [Fact]
+    public async Task A_non_streamed_request_is_woken_once_and_gets_the_streamed_text()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var streamed = Job("The LORD is my shepherd.", ct, maxTokens: 12);
+        var collected = Job("The LORD is my shepherd.", ct, maxTokens: 12, stream: false);
+
+        Assert.True(_scheduler.TryEnqueue(streamed));
+        var streamedText = "";
+        await foreach (var e in streamed.Events.ReadAllAsync(ct))
+        {
+            streamedText += e is GenerationEvent.Token t ? t.Text : "";
+        }
+
+        Assert.True(_scheduler.TryEnqueue(collected));
+        var events = new List<GenerationEvent>();
+        await foreach (var e in collected.Events.ReadAllAsync(ct))
+        {
+            events.Add(e);
+        }
+
+        Assert.Equal(new GenerationEvent.End("length", collected.PromptIds.Count, 12), Assert.Single(events));
+        Assert.NotEmpty(streamedText);
+        Assert.Equal(streamedText, collected.CollectedText);
+    }
+
+    private static GenerationJob Job(string prompt, CancellationToken ct, int maxTokens = 5, bool stream = true) =>
         new(ChatTemplate.For(ModelTokenizer.Load(DemoModel.Folder)).Render([new ChatMessage("user", prompt)]),
-            new SamplingParameters(5, 0, 1, 0, null, []), ct);
+            new SamplingParameters(maxTokens, 0, 1, 0, null, []), ct, stream);
 
     public void Dispose()
     {
