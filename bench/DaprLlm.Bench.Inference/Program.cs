@@ -39,9 +39,9 @@ string Load() => File.ReadAllText("/proc/loadavg").Trim();
 string provider = "CPU";
 OnnxDecoder NewDecoder()
 {
-    var (session, p) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), providers, intraOpThreads, NullLogger.Instance);
+    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance);
     provider = p;
-    return new OnnxDecoder(session, config);
+    return decoder;
 }
 
 BatchScheduler NewScheduler(int maxBatch) =>
@@ -51,17 +51,16 @@ BatchScheduler NewScheduler(int maxBatch) =>
 // machine, tokens per CPU-second show what a mode costs even when wall-clock figures are disturbed by other jobs.
 static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
-async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPerCpuSecond)> RunAsync(BatchScheduler scheduler, int streams, int? maxTokens = null)
+async Task<(double TokensPerSecond, double[] Ttft, long Tokens, double TokensPerCpuSecond)> RunAsync(BatchScheduler scheduler, int streams,
+    int? maxTokens = null, bool together = false, bool collect = false)
 {
     var cpu = Cpu();
     var started = Stopwatch.GetTimestamp();
-    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i, maxTokens), CancellationToken.None)).ToList();
-    foreach (var job in jobs)
+    var jobs = Enumerable.Range(0, streams).Select(i => new GenerationJob(Prompt(i), Params(i, maxTokens), CancellationToken.None, streamTokens: !collect))
+        .ToList();
+    if (together ? !scheduler.TryEnqueueAll(jobs) : !jobs.All(scheduler.TryEnqueue))
     {
-        if (!scheduler.TryEnqueue(job))
-        {
-            throw new InvalidOperationException("queue full");
-        }
+        throw new InvalidOperationException("queue full");
     }
 
     var ttft = new double[streams];
@@ -90,8 +89,52 @@ double Percentile(IEnumerable<double> values, double p)
 
 // Raw loop: the same batched work as the scheduler (one batched prefill, one ORT call per step for all rows, the
 // same sampling with the same seeds, so the same tokens) with no threads, queues, channels or text around it.
-(double TokensPerSecond, double TokensPerCpuSecond) RawLoop(OnnxDecoder decoder, int streams)
+// The raw loop with delivery: each stream's tokens go through its own TextAccumulator into a channel that one
+// awaiting reader per stream drains, as the service's request handlers do.
+async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int streams, bool deliver)
 {
+    if (!deliver)
+    {
+        return RawLoop(decoder, streams, deliver: false);
+    }
+
+    var cpu = Cpu();
+    var started = Stopwatch.GetTimestamp();
+    var channels = Enumerable.Range(0, streams).Select(_ => System.Threading.Channels.Channel.CreateUnbounded<GenerationEvent>(
+        new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true })).ToArray();
+    var readers = channels.Select(c => Task.Run(async () =>
+    {
+        var n = 0;
+        await foreach (var _ in c.Reader.ReadAllAsync())
+        {
+            n++;
+        }
+
+        return n;
+    })).ToArray();
+    var loop = Task.Run(() => RawLoop(decoder, streams, deliver: true, channels));
+    await loop;
+    await Task.WhenAll(readers);
+    var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+    return (streams * tokens / seconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
+}
+
+(double TokensPerSecond, double TokensPerCpuSecond) RawLoop(OnnxDecoder decoder, int streams, bool deliver = false,
+    System.Threading.Channels.Channel<GenerationEvent>[]? channels = null)
+{
+    var texts = Enumerable.Range(0, streams).Select(_ => new TextAccumulator([])).ToArray();
+    void Deliver(int row, long token)
+    {
+        if (deliver)
+        {
+            var (text, _) = texts[row].Append(tokenizer.TokenBytes((int)token));
+            if (text.Length > 0)
+            {
+                channels![row].Writer.TryWrite(new GenerationEvent.Token(text));
+            }
+        }
+    }
+
     var cpu = Cpu();
     var started = Stopwatch.GetTimestamp();
     var prompts = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(i)).ToList();
@@ -108,6 +151,7 @@ double Percentile(IEnumerable<double> values, double p)
     for (var i = 0; i < streams; i++)
     {
         next[i] = Sampler.Sample(logits0.AsSpan(i * vocab, vocab), parameters[i], randoms[i], scratch);
+        Deliver(i, next[i]);
     }
 
     for (var step = 1; step < tokens; step++)
@@ -123,6 +167,7 @@ double Percentile(IEnumerable<double> values, double p)
         for (var i = 0; i < streams; i++)
         {
             next[i] = Sampler.Sample(logits.AsSpan(i * vocab, vocab), parameters[i], randoms[i], scratch);
+            Deliver(i, next[i]);
             positions[i]++;
         }
     }
@@ -130,6 +175,21 @@ double Percentile(IEnumerable<double> values, double p)
     foreach (var v in past)
     {
         v.Dispose();
+    }
+
+    if (deliver)
+    {
+        for (var i = 0; i < streams; i++)
+        {
+            var rest = texts[i].Flush();
+            if (rest.Length > 0)
+            {
+                channels![i].Writer.TryWrite(new GenerationEvent.Token(rest));
+            }
+
+            channels![i].Writer.TryWrite(new GenerationEvent.End("length", prompts[i].Count, tokens));
+            channels[i].Writer.TryComplete();
+        }
     }
 
     return (streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
@@ -255,29 +315,87 @@ if (sections.Contains("ttft"))
 
 if (sections.Contains("efficiency"))
 {
+    // Like with like: the same session settings (intra-op threads), the same 16 prompts admitted together (one
+    // batched prefill, then 16-row steps until every stream has its tokens), the same sampler and seeds, so the
+    // same tokens. Three ways, alternating every round:
+    //   raw       the decode loop alone: prefill, steps, sampling; tokens stay in arrays;
+    //   delivery  raw plus what the service does per token outside ONNX Runtime: text decoding (TextAccumulator)
+    //             and a channel write per token read by one awaiting reader per stream (as the SSE endpoint does);
+    //   service   the real BatchScheduler (prefill thread, decode thread, join/compaction, metrics, channels), each
+    //             token to its request's reader (the streamed, SSE path);
+    //   collect   the same scheduler with non-streamed requests (v1/generate): tokens collected on the decode
+    //             thread, each reader woken once at the end.
+    // raw→delivery is the cost of handing tokens to requests; delivery→service is the scheduler's own cost.
+    var effRounds = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_EFFICIENCY_ROUNDS") ?? "9", System.Globalization.CultureInfo.InvariantCulture);
     using var scheduler = NewScheduler(32);
     using var rawDecoder = NewDecoder();
-    await RunAsync(scheduler, 16, maxTokens: 16);
-    RawLoop(rawDecoder, 16); // warm-up, like the scheduler's
-    var service = new List<double>();
-    var raw = new List<double>();
-    var serviceCpu = new List<double>();
-    var rawCpu = new List<double>();
-    for (var round = 0; round < Rounds * 2; round++)
+    var steps = 0L;
+    var stepRows = 0L;
+    using var listener = new System.Diagnostics.Metrics.MeterListener();
+    listener.InstrumentPublished = (instrument, l) =>
     {
-        var s = await RunAsync(scheduler, 16);
-        var r = RawLoop(rawDecoder, 16);
-        service.Add(s.TokensPerSecond);
-        raw.Add(r.TokensPerSecond);
-        serviceCpu.Add(s.TokensPerCpuSecond);
-        rawCpu.Add(r.TokensPerCpuSecond);
+        if (instrument.Name == "daprllm.inference.batch_size")
+        {
+            l.EnableMeasurementEvents(instrument);
+        }
+    };
+    listener.SetMeasurementEventCallback<int>((_, rows, _, _) =>
+    {
+        Interlocked.Increment(ref steps);
+        Interlocked.Add(ref stepRows, rows);
+    });
+    listener.Start();
+    await RunAsync(scheduler, 16, maxTokens: 16, together: true);
+    RawLoop(rawDecoder, 16, deliver: false); // warm-up, like the scheduler's
+    await RawLoopAsync(rawDecoder, 16, deliver: true);
+    var modes = new[] { "raw", "delivery", "service", "collect" };
+    var wall = modes.ToDictionary(m => m, _ => new List<double>());
+    var cpu = modes.ToDictionary(m => m, _ => new List<double>());
+    var serviceSteps = new List<(long Steps, long Rows)>();
+    Console.WriteLine($"\nefficiency: 16 streams x {tokens} tokens, {effRounds} alternating rounds, intra-op threads {intraOpThreads}, load {Load()}");
+    for (var round = 0; round < effRounds; round++)
+    {
+        // Rotate the order so no mode always runs first (or right after another) in a round.
+        for (var k = 0; k < modes.Length; k++)
+        {
+            var mode = modes[(round + k) % modes.Length];
+            (double Wall, double Cpu) r;
+            if (mode is "service" or "collect")
+            {
+                var (s0, r0) = (Interlocked.Read(ref steps), Interlocked.Read(ref stepRows));
+                var run = await RunAsync(scheduler, 16, together: true, collect: mode == "collect");
+                serviceSteps.Add((Interlocked.Read(ref steps) - s0, Interlocked.Read(ref stepRows) - r0));
+                r = (run.TokensPerSecond, run.TokensPerCpuSecond);
+            }
+            else
+            {
+                r = await RawLoopAsync(rawDecoder, 16, deliver: mode == "delivery");
+            }
+
+            wall[mode].Add(r.Wall);
+            cpu[mode].Add(r.Cpu);
+        }
     }
 
-    Console.WriteLine($"\n16 streams, {Rounds * 2} interleaved rounds: scheduler best {service.Max():F0} / median {Percentile(service, 0.5):F0} tok/s, " +
-        $"raw ORT loop best {raw.Max():F0} / median {Percentile(raw, 0.5):F0} tok/s, efficiency best/best {service.Max() / raw.Max():F2}, " +
-        $"median/median {Percentile(service, 0.5) / Percentile(raw, 0.5):F2}");
-    Console.WriteLine($"per CPU-second: scheduler best {serviceCpu.Max():F0} / median {Percentile(serviceCpu, 0.5):F0}, raw best {rawCpu.Max():F0} / " +
-        $"median {Percentile(rawCpu, 0.5):F0}, efficiency best/best {serviceCpu.Max() / rawCpu.Max():F2}, median/median {Percentile(serviceCpu, 0.5) / Percentile(rawCpu, 0.5):F2}");
+    string Spread(List<double> v) => $"{Percentile(v, 0.5):F0} [{v.Min():F0}-{v.Max():F0}]";
+    Console.WriteLine($"decode steps per service round: {string.Join(", ", serviceSteps.Select(x => $"{x.Steps} ({x.Rows} rows)").Distinct())}; raw/delivery: {tokens - 1} ({(tokens - 1) * 16} rows)");
+    Console.WriteLine("| mode | tok/s median [min-max] | tok/CPU-s median [min-max] | median vs raw (wall) | median vs raw (CPU) |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var m in modes)
+    {
+        Console.WriteLine($"| {m} | {Spread(wall[m])} | {Spread(cpu[m])} | {Percentile(wall[m], 0.5) / Percentile(wall["raw"], 0.5):F2} | " +
+            $"{Percentile(cpu[m], 0.5) / Percentile(cpu["raw"], 0.5):F2} |");
+    }
+
+    // Per-round ratios (service / raw of the same round) are less sensitive to slow drifts of the machine's load.
+    foreach (var m in new[] { "service", "collect" })
+    {
+        var paired = wall[m].Zip(wall["raw"], (a, b) => a / b).ToList();
+        var pairedCpu = cpu[m].Zip(cpu["raw"], (a, b) => a / b).ToList();
+        Console.WriteLine($"{m}/raw per round: wall median {Percentile(paired, 0.5):F2} [{paired.Min():F2}-{paired.Max():F2}], " +
+            $"CPU median {Percentile(pairedCpu, 0.5):F2} [{pairedCpu.Min():F2}-{pairedCpu.Max():F2}]");
+    }
+
     Console.WriteLine($"load {Load()}");
 }
 

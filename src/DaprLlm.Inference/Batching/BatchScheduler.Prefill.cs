@@ -26,6 +26,7 @@ public sealed partial class BatchScheduler
                     }
 
                     // Everyone already waiting joins this prefill, as far as slots allow.
+                    using var admission = _admission.EnterScope();
                     while (hasSlot && _queue.Reader.TryRead(out var job))
                     {
                         hasSlot = false;

@@ -13,7 +13,8 @@ namespace DaprLlm.Inference.Batching;
 /// slots free up, prefills them (all waiting ones in one ONNX Runtime call) and samples their first token at
 /// once, without waiting for the running decode step, so time to first token does not grow with the batch.
 /// The decode thread runs every active request as one batch per step; prefilled rows join between steps and
-/// finished or cancelled rows leave at once. Rows keep their KV history left-padded in shared [B, H, L, hd]
+/// finished or cancelled rows leave at once. Rows keep their KV history padded (left, or right for
+/// GroupQueryAttention models) in shared [B, H, L, hd]
 /// tensors; a step's presents become the next step's past unchanged, and the tensors are only rebuilt
 /// (trimming padding) when the membership changes.
 /// </summary>
@@ -33,6 +34,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     // Batch slots: taken by the prefill thread per admitted request, given back when the request finishes.
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentQueue<PrefillGroup> _joining = new();
+    // Held while writing to or draining the queue, so requests enqueued together are admitted together.
+    private readonly Lock _admission = new();
+    private readonly int _queueDepth;
     private readonly ManualResetEventSlim _joinSignal = new(false);
     // Reset while a prefill runs: the decode thread does not start a step then (prefill first), so a new request's
     // first token waits at most for the step already running, and the two runs rarely share the cores.
@@ -61,7 +65,8 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _metrics = metrics;
         _logger = logger;
         // Capacity 0 is not allowed by channels; a depth of 0 still admits nothing beyond the running batch.
-        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(Math.Max(1, queueDepth))
+        _queueDepth = Math.Max(1, queueDepth);
+        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(_queueDepth)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -89,9 +94,35 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     /// <summary>Queues a request; false when the queue is full (the caller answers 429).</summary>
     public bool TryEnqueue(GenerationJob job)
     {
-        if (_queue.Writer.TryWrite(job))
+        lock (_admission)
         {
-            return true;
+            if (_queue.Writer.TryWrite(job))
+            {
+                return true;
+            }
+        }
+
+        _metrics.Rejected(ModelId);
+        return false;
+    }
+
+    /// <summary>
+    /// Queues several requests so that they are admitted together (one prefill, one batch), or none of them when
+    /// the queue cannot take them all. Without it the prefill thread may wake on the first and start it alone.
+    /// </summary>
+    public bool TryEnqueueAll(IReadOnlyList<GenerationJob> jobs)
+    {
+        lock (_admission)
+        {
+            if (_queue.Reader.Count + jobs.Count <= _queueDepth)
+            {
+                foreach (var job in jobs)
+                {
+                    _queue.Writer.TryWrite(job);
+                }
+
+                return true;
+            }
         }
 
         _metrics.Rejected(ModelId);
@@ -293,6 +324,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             length = Math.Max(length, row.Length);
         }
 
+        var leftPadded = _decoder.Padding == KvPadding.Left;
         var tensors = new OrtValue[_decoder.Config.Layers * 2];
         for (var t = 0; t < tensors.Length; t++)
         {
@@ -315,10 +347,13 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                     (srcRow, srcLength, srcPad) = (row.BatchIndex, _pastLength, row.Pad);
                 }
 
+                // Right-padded rows (GroupQueryAttention) start at position 0 in both tensors.
+                var srcStart = leftPadded ? srcPad : 0;
+                var dstStart = leftPadded ? length - row.Length : 0;
                 for (var h = 0; h < heads; h++)
                 {
-                    src.Slice((((srcRow * heads) + h) * srcLength + srcPad) * hd * element, row.Length * hd * element)
-                        .CopyTo(dst[((((i * heads) + h) * length + length - row.Length) * hd * element)..]);
+                    src.Slice((((srcRow * heads) + h) * srcLength + srcStart) * hd * element, row.Length * hd * element)
+                        .CopyTo(dst[((((i * heads) + h) * length + dstStart) * hd * element)..]);
                 }
             }
         }

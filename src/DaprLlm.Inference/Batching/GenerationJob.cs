@@ -23,8 +23,16 @@ public sealed class GenerationJob
     private readonly Channel<GenerationEvent> _events = Channel.CreateUnbounded<GenerationEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    public GenerationJob(IReadOnlyList<int> promptIds, SamplingParameters parameters, CancellationToken cancellationToken)
+    // Non-streamed requests: tokens are kept here instead of waking the reader once per token (see Write).
+    private readonly System.Text.StringBuilder? _collected;
+
+    /// <param name="streamTokens">
+    /// False for a request answered in one piece: its tokens are collected on the decode thread (<see cref="CollectedText"/>)
+    /// and its reader wakes only for the end, not for every token of every row of every step.
+    /// </param>
+    public GenerationJob(IReadOnlyList<int> promptIds, SamplingParameters parameters, CancellationToken cancellationToken, bool streamTokens = true)
     {
+        _collected = streamTokens ? null : new System.Text.StringBuilder();
         PromptIds = promptIds;
         Parameters = parameters;
         CancellationToken = cancellationToken;
@@ -46,8 +54,17 @@ public sealed class GenerationJob
 
     public ChannelReader<GenerationEvent> Events => _events.Reader;
 
+    /// <summary>The text of a non-streamed request; complete once its end event has been read.</summary>
+    public string CollectedText => _collected?.ToString() ?? "";
+
     internal void Write(GenerationEvent e)
     {
+        if (_collected is not null && e is GenerationEvent.Token token)
+        {
+            _collected.Append(token.Text);
+            return;
+        }
+
         _events.Writer.TryWrite(e);
         if (e is not GenerationEvent.Token)
         {

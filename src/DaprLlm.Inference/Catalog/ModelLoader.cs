@@ -60,8 +60,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var tokenizer = ModelTokenizer.Load(folder);
             var template = ChatTemplate.For(tokenizer);
             var logger = loggers.CreateLogger<BatchScheduler>();
-            var (session, provider) = SessionFactory.Create(Path.Combine(folder, config.ModelFile), entry.ExecutionProviders, options.Value.IntraOpThreads, logger);
-            var decoder = new OnnxDecoder(session, config);
+            var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders, options.Value.IntraOpThreads, logger);
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,

@@ -16,7 +16,8 @@ internal static class GenerationAdmission
 
     public const int MaxStopSequences = 4;
 
-    public static async Task<(GenerationJob? Job, LoadedModel? Model, IResult? Error)> AdmitAsync(HttpRequest http, ModelRegistry registry, CancellationToken cancellationToken)
+    public static async Task<(GenerationJob? Job, LoadedModel? Model, IResult? Error)> AdmitAsync(HttpRequest http, ModelRegistry registry, CancellationToken cancellationToken,
+        bool stream = true)
     {
         GenerationRequest? request;
         try
@@ -74,7 +75,7 @@ internal static class GenerationAdmission
 
         var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? 1.0, request.TopK ?? 0, request.Seed,
             request.Stop ?? []);
-        var job = new GenerationJob(prompt, parameters, cancellationToken);
+        var job = new GenerationJob(prompt, parameters, cancellationToken, stream);
         if (!model.Scheduler.TryEnqueue(job))
         {
             return (null, null, Errors.Result(429, $"the model '{request.Model}' is at capacity; retry later", null, "queue_full", registry.Options.RetryAfterSeconds));

@@ -19,7 +19,8 @@ public static class GenerationApi
 
     private static async Task<IResult> Generate(HttpContext context, ModelRegistry registry)
     {
-        var (job, model, error) = await GenerationAdmission.AdmitAsync(context.Request, registry, context.RequestAborted);
+        // Answered in one piece: a local model collects the tokens instead of waking this handler for each one.
+        var (job, model, error) = await GenerationAdmission.AdmitAsync(context.Request, registry, context.RequestAborted, stream: false);
         if (error is not null)
         {
             return error;
@@ -34,6 +35,7 @@ public static class GenerationApi
                     text.Append(token.Text);
                     break;
                 case GenerationEvent.End end:
+                    text.Append(job.CollectedText);
                     return TypedResults.Json(new GenerationResult(model!.Id, text.ToString(), end.PromptTokens, end.CompletionTokens, end.FinishReason),
                         InferenceJson.Default.GenerationResult);
                 case GenerationEvent.Failed failed:

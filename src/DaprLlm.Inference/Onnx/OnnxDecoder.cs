@@ -9,6 +9,10 @@ namespace DaprLlm.Inference.Onnx;
 /// history and pads are masked, so a row's output does not depend on its batch mates. The KV cache may be
 /// float32 or float16 (ORT GenAI's fp16 exports), with fewer KV heads than attention heads (GQA): the KV is
 /// only ever copied as raw elements, and logits of either type are read as float.
+/// Models exported by onnxruntime-genai's builder attend through the com.microsoft GroupQueryAttention op, which
+/// derives each row's length from the attention mask (seqlens_k) and reads its KV from position 0: for those the
+/// rows are right-padded instead (<see cref="KvPadding.Right"/>), with the same masking, so the scheduler only
+/// changes where a row's history sits in the tensors.
 /// Thread use: one thread may prefill while another steps (ONNX Runtime sessions allow concurrent runs); each
 /// method is used by one thread at a time.
 /// </summary>
@@ -26,10 +30,11 @@ public sealed class OnnxDecoder : IDisposable
     private readonly OrtValue[] _stepInputs;
     private long[] _stepMask = [];
 
-    public OnnxDecoder(InferenceSession session, GenAiConfig config)
+    public OnnxDecoder(InferenceSession session, GenAiConfig config, KvPadding padding = KvPadding.Left)
     {
         _session = session;
         _config = config;
+        Padding = padding;
         _hasPositionIds = session.InputMetadata.ContainsKey(config.PositionIds);
         foreach (var name in new[] { config.InputIds, config.AttentionMask, config.PastKey(0) })
         {
@@ -80,6 +85,30 @@ public sealed class OnnxDecoder : IDisposable
 
     public GenAiConfig Config => _config;
 
+    /// <summary>Where a row's padding sits in the KV tensors: before its history (plain attention) or after it (GroupQueryAttention).</summary>
+    public KvPadding Padding { get; }
+
+    /// <summary>
+    /// Opens the folder's decoder on the first execution provider that works, with the KV padding its attention
+    /// needs (right padding when the graph uses GroupQueryAttention).
+    /// </summary>
+    public static (OnnxDecoder Decoder, string ExecutionProvider) Open(string folder, GenAiConfig config, IReadOnlyList<string> providers,
+        int intraOpThreads, ILogger logger)
+    {
+        var path = Path.Combine(folder, config.ModelFile);
+        var (session, provider) = SessionFactory.Create(path, providers, intraOpThreads, logger);
+        try
+        {
+            var padding = OnnxGraph.UsesOperator(path, "GroupQueryAttention") ? KvPadding.Right : KvPadding.Left;
+            return (new OnnxDecoder(session, config, padding), provider);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Logits per row (the model's output width; genai_config.json's vocab_size when the model leaves it dynamic).</summary>
     public int Vocabulary { get; }
 
@@ -104,9 +133,9 @@ public sealed class OnnxDecoder : IDisposable
     public (float[] Logits, OrtValue[] Kv) Prefill(IReadOnlyList<int> promptIds) => PrefillBatch([promptIds]);
 
     /// <summary>
-    /// Runs several prompts in one call, left-padded to the longest and masked, so their KV comes out in the
-    /// batch layout ([n, H, longest, hd], row i padded by longest − length). Returns each row's last-position
-    /// logits, concatenated ([n × vocab]), and the presents.
+    /// Runs several prompts in one call, padded to the longest (left or right, see <see cref="Padding"/>) and
+    /// masked, so their KV comes out in the batch layout ([n, H, longest, hd], row i padded by longest − length).
+    /// Returns each row's last-prompt-position logits, concatenated ([n × vocab]), and the presents.
     /// </summary>
     public (float[] Logits, OrtValue[] Kv) PrefillBatch(IReadOnlyList<IReadOnlyList<int>> prompts)
     {
@@ -123,7 +152,7 @@ public sealed class OnnxDecoder : IDisposable
         for (var r = 0; r < rows; r++)
         {
             var prompt = prompts[r];
-            var pad = longest - prompt.Count;
+            var pad = Padding == KvPadding.Left ? longest - prompt.Count : 0;
             for (var i = 0; i < prompt.Count; i++)
             {
                 ids[r * longest + pad + i] = prompt[i];
@@ -152,7 +181,8 @@ public sealed class OnnxDecoder : IDisposable
             var last = new float[rows * vocab];
             for (var r = 0; r < rows; r++)
             {
-                ReadLogits(logits, (r * longest + longest - 1) * vocab, last.AsSpan(r * vocab, vocab));
+                var end = Padding == KvPadding.Left ? longest : prompts[r].Count;
+                ReadLogits(logits, (r * longest + end - 1) * vocab, last.AsSpan(r * vocab, vocab));
             }
 
             return (last, TakePresents(results));
@@ -168,7 +198,8 @@ public sealed class OnnxDecoder : IDisposable
 
     /// <summary>
     /// One decode step for <paramref name="batch"/> rows. <paramref name="past"/> holds [B, H, pastLength, hd]
-    /// per layer, <paramref name="pads"/> how many leading positions of each row are padding. Writes the logits
+    /// per layer, <paramref name="pads"/> how many positions of each row are padding (leading, or trailing with
+    /// <see cref="KvPadding.Right"/>). Writes the logits
     /// ([B × vocab]) into <paramref name="logits"/> and returns the presents (the next step's past).
     /// </summary>
     public OrtValue[] Step(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions, ReadOnlySpan<int> pads,
@@ -183,9 +214,11 @@ public sealed class OnnxDecoder : IDisposable
 
         var mask = _stepMask.AsSpan(0, batch * total);
         mask.Clear();
+        // The new token's position is masked in: after the row's history (left) or right behind it (right).
+        var left = Padding == KvPadding.Left;
         for (var b = 0; b < batch; b++)
         {
-            mask.Slice(b * total + pads[b], total - pads[b]).Fill(1);
+            mask.Slice(b * total + (left ? pads[b] : 0), total - pads[b]).Fill(1);
         }
 
         var n = Fill(_stepInputs, tokens.ToArray(), _stepMask, positions.ToArray(), [batch, 1], [batch, total]);

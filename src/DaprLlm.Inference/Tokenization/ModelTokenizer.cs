@@ -7,24 +7,29 @@ using Microsoft.ML.Tokenizers;
 namespace DaprLlm.Inference.Tokenization;
 
 /// <summary>
-/// A byte-level BPE tokenizer (GPT-2 / Qwen / Llama-3 style) built from an HF tokenizer.json's vocab and merges
-/// with Microsoft.ML.Tokenizers. Special tokens are never produced from user text: the chat template inserts
-/// them by id, so a prompt cannot forge a role marker.
+/// The tokenizer of a model folder, through Microsoft.ML.Tokenizers: a byte-level BPE tokenizer.json (GPT-2, Qwen2.5,
+/// Llama 3; the split regex is the one the file declares) or, failing that, a SentencePiece tokenizer.model
+/// (Llama 2, Phi-3; BPE with byte fallback). Special tokens are never produced from user text: the chat template
+/// inserts them by id, so a prompt cannot forge a role marker.
 /// </summary>
 public sealed partial class ModelTokenizer
 {
-    // GPT-2's pre-tokenizer split (contractions, letters, digits, other, whitespace not followed by text).
+    // GPT-2's pre-tokenizer split (contractions, letters, digits, other, whitespace not followed by text): what a
+    // ByteLevel pre-tokenizer with use_regex applies.
     [GeneratedRegex(@"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
     private static partial Regex Gpt2Split();
 
-    private readonly Tokenizer _bpe;
+    private readonly Tokenizer _inner;
     private readonly byte[][] _tokenBytes;
+    private readonly bool _stripDummyPrefix;
 
-    private ModelTokenizer(Tokenizer bpe, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens)
+    private ModelTokenizer(Tokenizer inner, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens, string kind, bool stripDummyPrefix)
     {
-        _bpe = bpe;
+        _inner = inner;
         _tokenBytes = tokenBytes;
         SpecialTokens = specialTokens;
+        Kind = kind;
+        _stripDummyPrefix = stripDummyPrefix;
     }
 
     /// <summary>Added (special) tokens by content, e.g. &lt;|end|&gt;.</summary>
@@ -32,75 +37,211 @@ public sealed partial class ModelTokenizer
 
     public int VocabularySize => _tokenBytes.Length;
 
+    /// <summary>Which file and algorithm: "tokenizer.json byte-level BPE" or "tokenizer.model SentencePiece".</summary>
+    public string Kind { get; }
+
     public static ModelTokenizer Load(string folder)
     {
-        var path = Path.Combine(folder, "tokenizer.json");
+        var json = Path.Combine(folder, "tokenizer.json");
+        var sentencePiece = Path.Combine(folder, "tokenizer.model");
+        string? notByteLevel = null;
+        if (File.Exists(json))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(json));
+                if (IsByteLevelBpe(doc.RootElement))
+                {
+                    return LoadByteLevel(doc.RootElement);
+                }
+
+                notByteLevel = $"{json} is not a byte-level BPE tokenizer";
+            }
+            catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+            {
+                throw new ModelLoadException($"cannot load tokenizer {json}: {e.Message}", e);
+            }
+        }
+
+        // Phi-3 and Llama-2 folders carry a SentencePiece-flavoured tokenizer.json too; its tokenizer.model is the original.
+        if (File.Exists(sentencePiece))
+        {
+            return LoadSentencePiece(folder, sentencePiece);
+        }
+
+        throw new ModelLoadException(notByteLevel is null
+            ? $"{folder} has neither tokenizer.json nor tokenizer.model"
+            : $"{notByteLevel} and there is no tokenizer.model beside it");
+    }
+
+    private static bool IsByteLevelBpe(JsonElement root)
+    {
+        if (!root.TryGetProperty("model", out var model) || model.GetProperty("type").GetString() != "BPE")
+        {
+            return false;
+        }
+
+        return root.TryGetProperty("pre_tokenizer", out var pre) && Steps(pre).Any(p => p.GetProperty("type").GetString() == "ByteLevel");
+    }
+
+    // A pre-tokenizer is one step or a Sequence of steps.
+    private static IEnumerable<JsonElement> Steps(JsonElement pre) =>
+        pre.ValueKind != JsonValueKind.Object ? []
+        : pre.GetProperty("type").GetString() == "Sequence" ? pre.GetProperty("pretokenizers").EnumerateArray()
+        : [pre];
+
+    /// <summary>The split the file declares: a Split step's regex (Llama 3, Qwen2.5) or GPT-2's for ByteLevel with use_regex.</summary>
+    private static Regex SplitRegex(JsonElement root)
+    {
+        foreach (var step in Steps(root.GetProperty("pre_tokenizer")))
+        {
+            if (step.GetProperty("type").GetString() == "Split" && step.GetProperty("pattern").TryGetProperty("Regex", out var pattern))
+            {
+                return new Regex(pattern.GetString()!, RegexOptions.Compiled);
+            }
+        }
+
+        return Gpt2Split();
+    }
+
+    private static ModelTokenizer LoadByteLevel(JsonElement root)
+    {
+        var model = root.GetProperty("model");
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+        {
+            vocab[entry.Name] = entry.Value.GetInt32();
+        }
+
+        var specials = AddedTokens(root);
+
+        // Newer tokenizer.json files store merges as ["a","b"] pairs, older ones as "a b" strings.
+        var merges = new List<string>();
+        foreach (var merge in model.GetProperty("merges").EnumerateArray())
+        {
+            merges.Add(merge.ValueKind == JsonValueKind.Array ? $"{merge[0].GetString()} {merge[1].GetString()}" : merge.GetString()!);
+        }
+
+        var bpe = BpeTokenizer.Create(new BpeOptions(vocab.Where(kv => !specials.ContainsKey(kv.Key)))
+        {
+            Merges = merges,
+            ByteLevel = true,
+            PreTokenizer = new RegexPreTokenizer(SplitRegex(root), null),
+        });
+
+        var size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1;
+        var tokenBytes = new byte[size][];
+        var unicodeToByte = ByteLevel.UnicodeToByte();
+        foreach (var (text, id) in vocab)
+        {
+            tokenBytes[id] = specials.ContainsKey(text) ? Encoding.UTF8.GetBytes(text) : ByteLevel.ToBytes(text, unicodeToByte);
+        }
+
+        return new ModelTokenizer(bpe, Complete(tokenBytes, specials), specials, "tokenizer.json byte-level BPE", stripDummyPrefix: false);
+    }
+
+    private static ModelTokenizer LoadSentencePiece(string folder, string path)
+    {
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var model = doc.RootElement.GetProperty("model");
-            if (model.GetProperty("type").GetString() != "BPE")
+            // Specials are kept out of the SentencePiece model so user text containing "<|end|>" stays text.
+            SentencePieceTokenizer sp;
+            using (var stream = File.OpenRead(path))
             {
-                throw new ModelLoadException($"{path}: only BPE tokenizers are supported");
+                sp = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
             }
 
-            var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var entry in model.GetProperty("vocab").EnumerateObject())
-            {
-                vocab[entry.Name] = entry.Value.GetInt32();
-            }
-
-            var specials = new Dictionary<string, int>(StringComparer.Ordinal);
-            if (doc.RootElement.TryGetProperty("added_tokens", out var added))
-            {
-                foreach (var token in added.EnumerateArray())
-                {
-                    specials[token.GetProperty("content").GetString()!] = token.GetProperty("id").GetInt32();
-                }
-            }
-
-            // Newer tokenizer.json files store merges as ["a","b"] pairs, older ones as "a b" strings.
-            var merges = new List<string>();
-            foreach (var merge in model.GetProperty("merges").EnumerateArray())
-            {
-                merges.Add(merge.ValueKind == JsonValueKind.Array ? $"{merge[0].GetString()} {merge[1].GetString()}" : merge.GetString()!);
-            }
-
-            var bpe = BpeTokenizer.Create(new BpeOptions(vocab.Where(kv => !specials.ContainsKey(kv.Key)))
-            {
-                Merges = merges,
-                ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(Gpt2Split(), null),
-            });
-
-            var size = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1;
+            var specials = SentencePieceSpecials(folder);
+            var size = Math.Max(sp.Vocabulary.Values.DefaultIfEmpty(-1).Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1;
             var tokenBytes = new byte[size][];
-            var unicodeToByte = ByteLevel.UnicodeToByte();
-            foreach (var (text, id) in vocab)
+            foreach (var (piece, id) in sp.Vocabulary)
             {
-                tokenBytes[id] = specials.ContainsKey(text) ? Encoding.UTF8.GetBytes(text) : ByteLevel.ToBytes(text, unicodeToByte);
+                tokenBytes[id] = PieceBytes(sp, piece);
             }
 
-            foreach (var (text, id) in specials)
-            {
-                tokenBytes[id] = Encoding.UTF8.GetBytes(text);
-            }
-
-            for (var i = 0; i < size; i++)
-            {
-                tokenBytes[i] ??= [];
-            }
-
-            return new ModelTokenizer(bpe, tokenBytes, specials);
+            return new ModelTokenizer(sp, Complete(tokenBytes, specials), specials, "tokenizer.model SentencePiece", sp.AddDummyPrefix);
         }
-        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or
+            FormatException)
         {
             throw new ModelLoadException($"cannot load tokenizer {path}: {e.Message}", e);
         }
     }
 
+    /// <summary>What a SentencePiece piece stands for: a byte-fallback byte, nothing for control tokens, else its text with ▁ as space.</summary>
+    private static byte[] PieceBytes(SentencePieceTokenizer sp, string piece)
+    {
+        if (sp.ByteFallback && piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>')
+        {
+            return [byte.Parse(piece.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture)];
+        }
+
+        if (piece == sp.BeginningOfSentenceToken || piece == sp.EndOfSentenceToken || piece == sp.UnknownToken)
+        {
+            return [];
+        }
+
+        return Encoding.UTF8.GetBytes(piece.Replace('\u2581', ' '));
+    }
+
+    /// <summary>Special tokens of a SentencePiece folder: tokenizer.json's added_tokens, else tokenizer_config.json's added_tokens_decoder.</summary>
+    private static Dictionary<string, int> SentencePieceSpecials(string folder)
+    {
+        var json = Path.Combine(folder, "tokenizer.json");
+        if (File.Exists(json))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(json));
+            return AddedTokens(doc.RootElement);
+        }
+
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        var config = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(config))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            if (doc.RootElement.TryGetProperty("added_tokens_decoder", out var added))
+            {
+                foreach (var entry in added.EnumerateObject())
+                {
+                    specials[entry.Value.GetProperty("content").GetString()!] = int.Parse(entry.Name, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return specials;
+    }
+
+    private static Dictionary<string, int> AddedTokens(JsonElement root)
+    {
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (root.TryGetProperty("added_tokens", out var added))
+        {
+            foreach (var token in added.EnumerateArray())
+            {
+                specials[token.GetProperty("content").GetString()!] = token.GetProperty("id").GetInt32();
+            }
+        }
+
+        return specials;
+    }
+
+    private static byte[][] Complete(byte[][] tokenBytes, Dictionary<string, int> specials)
+    {
+        foreach (var (text, id) in specials)
+        {
+            tokenBytes[id] = Encoding.UTF8.GetBytes(text);
+        }
+
+        for (var i = 0; i < tokenBytes.Length; i++)
+        {
+            tokenBytes[i] ??= [];
+        }
+
+        return tokenBytes;
+    }
+
     /// <summary>Token ids of plain text (special-token strings in it are tokenized as ordinary text).</summary>
-    public IReadOnlyList<int> Encode(string text) => text.Length == 0 ? [] : _bpe.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => text.Length == 0 ? [] : _inner.EncodeToIds(text);
 
     /// <summary>The UTF-8 bytes a token stands for (a token may hold part of a character).</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) => (uint)id < (uint)_tokenBytes.Length ? _tokenBytes[id] : [];
@@ -114,6 +255,9 @@ public sealed partial class ModelTokenizer
             bytes.AddRange(TokenBytes(id).ToArray());
         }
 
-        return Encoding.UTF8.GetString(bytes.ToArray());
+        var text = Encoding.UTF8.GetString(bytes.ToArray());
+
+        // SentencePiece prefixes text with ▁ when encoding; its decoder drops that space again.
+        return _stripDummyPrefix && text.StartsWith(' ') ? text[1..] : text;
     }
 }
