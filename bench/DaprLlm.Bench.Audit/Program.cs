@@ -4,8 +4,16 @@ using DaprLlm.Audit.Trail;
 
 // Usage: DaprLlm.Bench.Audit [events=100000] [concurrency=2000] [postgres connection string]
 //        DaprLlm.Bench.Audit lag [rate=1000] [seconds=30]
+//        DaprLlm.Bench.Audit seal [events=20000] [rounds=5]
 // Each event is appended through ChainWriter exactly as the ingestion endpoint does (await until its batch commits),
 // so the figure is durable, chained events/s. Then ChainVerifier walks the whole chain.
+if (args is ["seal", ..])
+{
+    await DaprLlm.Bench.Audit.SealBench.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
 if (args is ["lag", ..])
 {
     var rate = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;

@@ -9,8 +9,9 @@ namespace DaprLlm.Audit.Ingestion;
 public sealed record EntryDecision(string Region, AuditEntry? Entry, string? Error);
 
 /// <summary>
-/// Turns an event into what the trail stores: routed to its tenant's region, PII masked, user id pseudonymized and,
-/// when the tenant keeps originals, the original payload sealed with the data subject's key.
+/// Turns an event into what the trail stores: routed to its tenant's region, PII masked, user id pseudonymized, the
+/// masked free text sealed with the data subject's key when there is one and, when the tenant keeps originals, the
+/// original payload sealed with that key too.
 /// </summary>
 public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker, Pseudonymizer pseudonymizer)
 {
@@ -30,12 +31,26 @@ public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker
 
         var userId = ContentMasker.UserIdFields.Select(f => Field(data, f)).FirstOrDefault(v => !string.IsNullOrEmpty(v));
         var subject = userId is null ? null : pseudonymizer.Pseudonymize(tenant, userId);
-        var content = masker.Mask(data, subject);
+        string content;
         string? sealedOriginal = null;
-        if (policy.KeepOriginals && subject is not null)
+        if (subject is null)
         {
+            // Nobody to erase: the masked text stays in the clear.
+            content = masker.Mask(data, null);
+        }
+        else
+        {
+            // A subject's free text is stored only sealed with their key, so erasure (key destruction) reaches it everywhere.
             var key = await store.GetOrCreateSubjectKeyAsync(tenant, subject, SubjectSealer.NewKey, cancellationToken);
-            sealedOriginal = SubjectSealer.Seal(key, envelope.Id, CanonicalJson.Canonicalize(data));
+            using (var sealer = new SubjectFieldSealer(key, envelope.Id))
+            {
+                content = masker.Mask(data, subject, sealer);
+            }
+
+            if (policy.KeepOriginals)
+            {
+                sealedOriginal = SubjectSealer.Seal(key, envelope.Id, CanonicalJson.Canonicalize(data));
+            }
         }
 
         var occurred = envelope.Time ?? DateTimeOffset.UnixEpoch;

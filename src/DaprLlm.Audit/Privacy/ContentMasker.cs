@@ -9,7 +9,9 @@ namespace DaprLlm.Audit.Privacy;
 /// <summary>
 /// Produces the stored form of an event payload: canonical JSON in which every free-text string has its PII replaced
 /// by typed placeholders (<c>&lt;EMAIL_ADDRESS&gt;</c>), using the same detector as the safety app, and the user id
-/// replaced by its pseudonym. Identifier fields (ids, enums, model names) are kept as they are.
+/// replaced by its pseudonym. Identifier fields (ids, enums, model names) are kept as they are. When the record has a
+/// data subject, each masked free-text string is then sealed with the subject's key (<see cref="SubjectFieldSealer"/>),
+/// so erasure leaves nothing of the subject's text readable while reports still read the identifier fields.
 /// </summary>
 public sealed class ContentMasker(PiiDetector detector)
 {
@@ -22,24 +24,27 @@ public sealed class ContentMasker(PiiDetector detector)
         "keyId", "category", "decision", "reviewId", "policyVersion", "status", "action", "severity", "completedAt", "createdAt", "decidedAt",
         // Report dimensions: timestamps, queues and rule names are not personal, and the detector could mistake a time for a number.
         "slaDeadline", "receivedAt", "revealedAt", "direction", "queue", "ruleHits", "rules", "labels", "route", "cacheResult",
+        // Dimensions reports and alerts group by; they must stay readable after a subject's text is sealed or erased.
+        "topCategory", "piiTypes", "modelRequested", "modelRouted", "fallbackModel", "cache", "apiVersion", "app",
     };
 
     /// <summary>Field names that carry the end user's identifier.</summary>
     public static readonly string[] UserIdFields = ["userId", "subjectId", "endUserId"];
 
-    public string Mask(JsonElement payload, string? pseudonym)
+    /// <summary>The stored form of <paramref name="payload"/>; free text goes through <paramref name="sealer"/> when given.</summary>
+    public string Mask(JsonElement payload, string? pseudonym, SubjectFieldSealer? sealer = null)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
-            Write(writer, payload, null, pseudonym);
+            Write(writer, payload, null, pseudonym, sealer);
         }
 
         // Canonical form so the same event always stores (and hashes) the same bytes.
         return CanonicalJson.Canonicalize(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
-    private void Write(Utf8JsonWriter writer, JsonElement element, string? name, string? pseudonym)
+    private void Write(Utf8JsonWriter writer, JsonElement element, string? name, string? pseudonym, SubjectFieldSealer? sealer)
     {
         switch (element.ValueKind)
         {
@@ -48,7 +53,7 @@ public sealed class ContentMasker(PiiDetector detector)
                 foreach (var property in element.EnumerateObject())
                 {
                     writer.WritePropertyName(property.Name);
-                    Write(writer, property.Value, property.Name, pseudonym);
+                    Write(writer, property.Value, property.Name, pseudonym, sealer);
                 }
 
                 writer.WriteEndObject();
@@ -57,7 +62,7 @@ public sealed class ContentMasker(PiiDetector detector)
                 writer.WriteStartArray();
                 foreach (var item in element.EnumerateArray())
                 {
-                    Write(writer, item, name, pseudonym);
+                    Write(writer, item, name, pseudonym, sealer);
                 }
 
                 writer.WriteEndArray();
@@ -74,7 +79,8 @@ public sealed class ContentMasker(PiiDetector detector)
                 }
                 else
                 {
-                    writer.WriteStringValue(detector.Mask(text));
+                    var masked = detector.Mask(text);
+                    writer.WriteStringValue(sealer is null ? masked : sealer.Seal(masked));
                 }
 
                 break;

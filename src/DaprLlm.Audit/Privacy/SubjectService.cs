@@ -11,8 +11,8 @@ namespace DaprLlm.Audit.Privacy;
 public sealed record ErasureResult(string TenantId, string Subject, string Region, bool KeyDestroyed, string ErasureEventId, long ErasedAtMs, IReadOnlyList<string> RequestIds);
 
 /// <summary>
-/// GDPR operations on one data subject in one region: access export (every record, hot and archived, with originals
-/// opened while the subject's key exists, plus a manifest of record hashes) and erasure (crypto-shredding: the key is
+/// GDPR operations on one data subject in one region: access export (every record, hot and archived, with its sealed
+/// text and original opened while the subject's key exists, plus a manifest of record hashes) and erasure (crypto-shredding: the key is
 /// destroyed, so every sealed copy anywhere becomes unreadable, while the chain itself is untouched and verifies).
 /// </summary>
 public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
@@ -48,11 +48,8 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
         var items = new JsonArray();
         foreach (var record in records)
         {
-            string? original = null;
-            if (record.Entry.Sealed is { } sealedText && key is not null)
-            {
-                original = SubjectSealer.Open(key, record.Entry.EventId, sealedText);
-            }
+            var original = record.Entry.Sealed is { } sealedText ? SubjectSealer.TryOpen(key, record.Entry.EventId, sealedText) : null;
+            var content = SealedContent.Open(record.Entry, key);
 
             items.Add(new JsonObject
             {
@@ -60,9 +57,10 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
                 ["eventId"] = record.Entry.EventId,
                 ["eventType"] = record.Entry.EventType,
                 ["recordedAt"] = DateTimeOffset.FromUnixTimeMilliseconds(record.RecordedAtMs),
-                ["content"] = JsonNode.Parse(record.Entry.Content),
+                ["content"] = JsonNode.Parse(content.Json),
+                ["contentState"] = content.State,
                 ["original"] = original is null ? null : JsonNode.Parse(original),
-                ["originalState"] = record.Entry.Sealed is null ? "not_kept" : key is null ? "erased" : "readable",
+                ["originalState"] = record.Entry.Sealed is null ? "not_kept" : original is null ? ContentStates.Erased : ContentStates.Readable,
                 ["hash"] = record.Hash,
                 ["prevHash"] = record.PrevHash,
             });

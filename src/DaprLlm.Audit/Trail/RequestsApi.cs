@@ -1,10 +1,12 @@
+using DaprLlm.Audit.Privacy;
 using DaprLlm.Contracts;
 
 namespace DaprLlm.Audit.Trail;
 
 /// <summary>
 /// The stored (PII-masked, pseudonymized) record of one request, by request id, from whichever regional store
-/// holds it. Serves the other apps through service invocation; originals are never returned here.
+/// holds it, its sealed text opened while the subject's key exists. Serves the other apps through service invocation;
+/// originals are never returned here.
 /// </summary>
 public static class RequestsApi
 {
@@ -26,7 +28,9 @@ public static class RequestsApi
             var records = await writer.Store.ReadByRefIdAsync(requestId, cancellationToken);
             if (records.FirstOrDefault(r => r.Entry.EventType == Topics.RequestCompleted) is { } record)
             {
-                return TypedResults.Text(record.Entry.Content, "application/json");
+                // The subject's text is sealed at rest: open it while their key exists, else it reads as erased.
+                var key = record.Entry.Subject is { } subject ? await writer.Store.GetSubjectKeyAsync(record.Entry.TenantId, subject, cancellationToken) : null;
+                return TypedResults.Text(SealedContent.Open(record.Entry, key).Json, "application/json");
             }
         }
 

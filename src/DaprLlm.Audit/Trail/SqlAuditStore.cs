@@ -11,6 +11,11 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 {
     private const string RecordColumns = "seq, event_id, event_type, source, tenant_id, region, subject, occurred_at, recorded_at, content, sealed, prev_hash, hash, ref_id";
 
+    // Ingestion's cache of subject keys (readers always ask the database); bounded, and dropped entry by entry on erasure.
+    private const int MaxCachedKeys = 100_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Subject), byte[]> _keys = new();
+    private long _erasures;
+
     public string Region { get; } = region;
 
     /// <summary>A table name, qualified where the engine keeps one schema per region.</summary>
@@ -224,6 +229,31 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 
     public async Task<byte[]> GetOrCreateSubjectKeyAsync(string tenantId, string subject, Func<byte[]> newKey, CancellationToken cancellationToken)
     {
+        // Every ingested record of a subject needs their key: keep it in memory rather than read it per event.
+        if (_keys.TryGetValue((tenantId, subject), out var cached))
+        {
+            return cached;
+        }
+
+        var erasures = Volatile.Read(ref _erasures);
+        var key = await ReadOrCreateSubjectKeyAsync(tenantId, subject, newKey, cancellationToken);
+        if (_keys.Count >= MaxCachedKeys)
+        {
+            _keys.Clear();
+        }
+
+        // Cache first, then check no erasure ran meanwhile: an erasure racing this read must never leave its key cached.
+        _keys[(tenantId, subject)] = key;
+        if (Volatile.Read(ref _erasures) != erasures)
+        {
+            _keys.TryRemove((tenantId, subject), out _);
+        }
+
+        return key;
+    }
+
+    private async Task<byte[]> ReadOrCreateSubjectKeyAsync(string tenantId, string subject, Func<byte[]> newKey, CancellationToken cancellationToken)
+    {
         if (await GetSubjectKeyAsync(tenantId, subject, cancellationToken) is { } existing)
         {
             return existing;
@@ -250,9 +280,16 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 
     public async Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        return await ExecuteAsync(connection, null, $"DELETE FROM {T("subject_keys")} WHERE tenant_id = @tenant AND subject = @subject",
-            cancellationToken, ("@tenant", tenantId), ("@subject", subject)) > 0;
+        bool deleted;
+        await using (var connection = await OpenAsync(cancellationToken))
+        {
+            deleted = await ExecuteAsync(connection, null, $"DELETE FROM {T("subject_keys")} WHERE tenant_id = @tenant AND subject = @subject",
+                cancellationToken, ("@tenant", tenantId), ("@subject", subject)) > 0;
+        }
+
+        Interlocked.Increment(ref _erasures);
+        _keys.TryRemove((tenantId, subject), out _);
+        return deleted;
     }
 
     public virtual ValueTask DisposeAsync()

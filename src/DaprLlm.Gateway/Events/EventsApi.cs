@@ -8,8 +8,8 @@ using DaprLlm.Gateway.Review;
 namespace DaprLlm.Gateway.Events;
 
 /// <summary>
-/// The gateway's pub/sub subscriptions (delivered by its sidecar): subject.erased purges the caches of an end user;
-/// review.decided calls the client's review webhook.
+/// The gateway's pub/sub subscriptions (delivered by its sidecar): subject.erased (on the broadcast component, so it
+/// reaches every replica) purges the caches of an end user; review.decided calls the client's review webhook.
 /// </summary>
 public static partial class EventsApi
 {
@@ -26,7 +26,8 @@ public static partial class EventsApi
         app.UseCloudEvents();
         app.MapSubscribeHandler();
         var events = app.MapGroup("/events").ExcludeFromDescription();
-        events.MapPost("/subject-erased", SubjectErased).WithTopic(DaprComponents.PubSub, Topics.SubjectErased);
+        // Every replica holds its own in-memory caches, so every replica must see each erasure: the broadcast component.
+        events.MapPost("/subject-erased", SubjectErased).WithTopic(DaprComponents.PubSubBroadcast, Topics.SubjectErased);
         events.MapPost("/review-decided", ReviewDecided).WithTopic(DaprComponents.PubSub, ReviewNames.DecidedTopic);
         return app;
     }

@@ -76,10 +76,11 @@ public sealed class ComponentRegistry(SidecarOptions options, IEnumerable<ICompo
                 $"component '{duplicate.Key}' is defined twice: {string.Join(" and ", duplicate.Select(d => d.SourceFile))}");
         }
 
+        var template = MetadataTemplate.FromEnvironment(options.AppId);
         // Secret stores first: other components may reference them through secretKeyRef.
         foreach (var doc in componentDocs.OrderBy(d => IsSecretStore(d) ? 0 : 1))
         {
-            var spec = ComponentSpecReader.Read(doc, IsSecretStore(doc) ? null : ResolveSecret);
+            var spec = ComponentSpecReader.Read(doc, IsSecretStore(doc) ? null : ResolveSecret, template);
             var versionedType = $"{spec.Type}/{spec.Version}";
             if (!byType.TryGetValue(spec.Type, out var factory) && !byType.TryGetValue(versionedType, out factory))
             {

@@ -5,8 +5,11 @@ namespace DaprLlm.Sidecar.Components;
 /// <summary>Turns a Component document into a <see cref="ComponentSpec"/>, resolving secretKeyRef values.</summary>
 public static class ComponentSpecReader
 {
-    /// <summary>Reads a component whose metadata may reference secrets through <paramref name="resolveSecret"/>.</summary>
-    public static ComponentSpec Read(ResourceDocument doc, Func<string, string, string, string>? resolveSecret)
+    /// <summary>
+    /// Reads a component whose metadata may reference secrets through <paramref name="resolveSecret"/>; values (secrets
+    /// included, as daprd resolves them first) have their template tags expanded by <paramref name="template"/>.
+    /// </summary>
+    public static ComponentSpec Read(ResourceDocument doc, Func<string, string, string, string>? resolveSecret, MetadataTemplate? template = null)
     {
         var type = doc.Spec["type"]?.GetValue<string>();
         if (string.IsNullOrWhiteSpace(type) || !type.Contains('.', StringComparison.Ordinal))
@@ -58,6 +61,14 @@ public static class ComponentSpecReader
                         JsonNode n => n.ToJsonString(),
                     };
                 }
+            }
+        }
+
+        if (template is not null)
+        {
+            foreach (var key in metadata.Keys.ToList())
+            {
+                metadata[key] = template.Expand(doc.Name, key, metadata[key]);
             }
         }
 

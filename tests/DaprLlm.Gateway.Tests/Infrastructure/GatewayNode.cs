@@ -125,6 +125,9 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         var secrets = _folder.Write("secrets.json", "{\"gateway\":{\"apiKeySalt\":\"test-pepper\",\"adminKey\":\"" + AdminKey + "\"}}");
         _folder.Write("components/statestore.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisState(Redis.Address, actorStateStore: true));
         _folder.Write("components/pubsub.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisPubSub(Redis.Address));
+        // As components/local: the same Redis read with a consumer group per sidecar, so every replica gets subject.erased.
+        _folder.Write("components/pubsub-broadcast.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.Component(
+            DaprLlm.Contracts.DaprComponents.PubSubBroadcast, "pubsub.redis", ("redisHost", Redis.Address), ("consumerID", "{uuid}")));
         _folder.Write("components/secretstore.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.FileSecrets(secrets));
     }
 
