@@ -151,6 +151,7 @@ public sealed class TextNormalizer
             else if (output.Length > 0 && output.Chars[output.Length - 1] == ' ')
             {
                 output.Ends[output.Length - 1] = end; // only whitespace ever yields ' ' here, so this extends the run
+                output.IsIdentityMap = false;
             }
             else
             {
@@ -311,8 +312,13 @@ public sealed class TextNormalizer
         public int[] Ends;
         public int Length;
 
+        // True while every output char came from the input char at the same offset (plain ASCII with no whitespace
+        // run collapsed, the common case): then the view needs no offset arrays at all.
+        public bool IsIdentityMap;
+
         public Output(int capacity)
         {
+            IsIdentityMap = true;
             capacity = Math.Max(16, capacity);
             Chars = ArrayPool<char>.Shared.Rent(capacity);
             Starts = ArrayPool<int>.Shared.Rent(capacity);
@@ -327,6 +333,7 @@ public sealed class TextNormalizer
                 Grow();
             }
 
+            IsIdentityMap &= start == Length && end == Length + 1;
             Chars[Length] = c;
             Starts[Length] = start;
             Ends[Length] = end;
@@ -350,7 +357,9 @@ public sealed class TextNormalizer
         }
 
         public readonly NormalizedText ToNormalizedText(string original) =>
-            new(original, new string(Chars, 0, Length), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
+            IsIdentityMap && Length == original.Length
+                ? new(original, new string(Chars, 0, Length), null, null)
+                : new(original, new string(Chars, 0, Length), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
 
         public readonly void Return()
         {
