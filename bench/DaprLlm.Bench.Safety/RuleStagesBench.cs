@@ -25,6 +25,7 @@ internal static class RuleStagesBench
             ("PII: email", i => EmailRecognizer.Find(new PiiSpanCollector(light[i].Text))),
             ("PII: IBAN", i => IbanRecognizer.Find(new PiiSpanCollector(light[i].Text))),
             ("PII: credit card", i => CreditCardRecognizer.Find(new PiiSpanCollector(light[i].Text))),
+            ("PII: US driver licence", i => UsDriverLicenseRecognizer.Find(new PiiSpanCollector(light[i].Text))),
             ("PII: US SSN", i => UsSsnRecognizer.Find(new PiiSpanCollector(light[i].Text))),
             ("PII: IP address", i => IpAddressRecognizer.Find(new PiiSpanCollector(light[i].Text))),
             ("PII: phone", i => PhoneNumberRecognizer.Find(new PiiSpanCollector(light[i].Text))),
