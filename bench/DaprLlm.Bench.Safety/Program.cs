@@ -6,7 +6,7 @@ using DaprLlm.Safety.Classification.Evaluation;
 using DaprLlm.Safety.Classification.Models;
 using DaprLlm.Safety.Rules;
 
-// Usage: dotnet run -c Release --project bench/DaprLlm.Bench.Safety -- [data folder] [--seconds N] [--rules-only] [--breakdown]
+// Usage: dotnet run -c Release --project bench/DaprLlm.Bench.Safety -- [data folder] [--seconds N] [--rules-only] [--rules-stages [--only <stage>]] [--rules-dump <file>] [--breakdown]
 //        ... -- [data folder] --overhead http://127.0.0.1:<a sidecar's HTTP port>   (against the running system)
 // Prompts come from the shared data when present (realistic text), otherwise from a built-in sample.
 var dataFolder = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine("..", "shared", "data");
@@ -24,6 +24,19 @@ var overhead = Array.IndexOf(args, "--overhead") is var o and >= 0 && o + 1 < ar
 if (overhead is not null)
 {
     await ModerationOverheadBench.RunAsync(overhead, prompts, seconds);
+    return 0;
+}
+
+// --rules-dump <file>: every verdict of the rule layer on every text of the data folder, to diff before/after a change.
+if (Array.IndexOf(args, "--rules-dump") is var d and >= 0 && d + 1 < args.Length)
+{
+    RuleDump.Run(dataFolder, args[d + 1]);
+    return 0;
+}
+
+if (args.Contains("--rules-stages"))
+{
+    RuleStagesBench.Run(prompts, seconds, Array.IndexOf(args, "--only") is var f and >= 0 && f + 1 < args.Length ? args[f + 1] : null);
     return 0;
 }
 

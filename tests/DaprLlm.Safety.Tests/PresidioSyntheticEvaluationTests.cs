@@ -65,11 +65,11 @@ public sealed class PresidioSyntheticEvaluationTests
         Assert.True(total.Recall >= 0.6, $"recall {total.Recall:F3} is below 0.6");
     }
 
-    // The policy types the issue scores (SafetyEval's "overall"); US_DRIVER_LICENSE has no recognizer yet.
+    // The policy types the issue scores (SafetyEval's "overall").
     private static readonly string[] PolicyTypes =
     [
         PiiEntityTypes.Person, PiiEntityTypes.StreetAddress, PiiEntityTypes.CreditCard, PiiEntityTypes.PhoneNumber, PiiEntityTypes.EmailAddress,
-        PiiEntityTypes.UsSsn, PiiEntityTypes.IbanCode, PiiEntityTypes.IpAddress, "US_DRIVER_LICENSE",
+        PiiEntityTypes.UsSsn, PiiEntityTypes.IbanCode, PiiEntityTypes.IpAddress, PiiEntityTypes.UsDriverLicense,
     ];
 
     /// <summary>

@@ -48,6 +48,44 @@ public sealed class TextNormalizer
             while (i < text.Length)
             {
                 var c = text[i];
+                if (c is >= ' ' and < '\u007F')
+                {
+                    // A run of printable ASCII folds char by char (lower case at most) with no offset change, single
+                    // spaces included: copied in one vectorized step. Its last char stays out when non-ASCII follows,
+                    // since it may combine with what comes next; a second space in a row is left to the collapsing.
+                    var rest = text.AsSpan(i);
+                    var run = rest.IndexOfAnyExceptInRange(' ', '~');
+                    if (run < 0)
+                    {
+                        run = rest.Length;
+                    }
+                    else if (rest[run] >= 0x80)
+                    {
+                        run--;
+                    }
+
+                    if (Has(TextFolding.CollapseWhitespace) && run > 0)
+                    {
+                        var doubled = rest[..run].IndexOf("  ", StringComparison.Ordinal);
+                        if (doubled >= 0)
+                        {
+                            run = doubled + 1;
+                        }
+
+                        if (c == ' ' && output.Length > 0 && output.Chars[output.Length - 1] == ' ')
+                        {
+                            run = 0;
+                        }
+                    }
+
+                    if (run > 0)
+                    {
+                        output.AppendAscii(text.AsSpan(i, run), i, Has(TextFolding.CaseFold));
+                        i += run;
+                        continue;
+                    }
+                }
+
                 // ASCII followed by ASCII is a text element of its own (CR LF aside, which is whitespace either
                 // way), so the grapheme segmentation and NFKC below are only paid for non-ASCII text.
                 if (c < 0x80 && (i + 1 == text.Length || text[i + 1] < 0x80))
@@ -150,6 +188,7 @@ public sealed class TextNormalizer
             }
             else if (output.Length > 0 && output.Chars[output.Length - 1] == ' ')
             {
+                output.MaterializeMap();
                 output.Ends[output.Length - 1] = end; // only whitespace ever yields ' ' here, so this extends the run
             }
             else
@@ -188,8 +227,16 @@ public sealed class TextNormalizer
         || c is >= '\u180B' and <= '\u180D'
         || c is >= '\uFE00' and <= '\uFE0F';
 
+    private static readonly SearchValues<char> LeetChars = SearchValues.Create("013457@$");
+
     private static void FoldLeetspeak(Span<char> chars)
     {
+        // Only these chars are ever rewritten: most prompts have none and skip the per-char pass.
+        if (chars.IndexOfAny(LeetChars) < 0)
+        {
+            return;
+        }
+
         // Only inside runs that also contain a letter ("h4ck", "p@ss"): plain numbers ("911", "$100") stay
         // numbers, which keeps term matching from turning figures into words.
         var i = 0;
@@ -311,8 +358,13 @@ public sealed class TextNormalizer
         public int[] Ends;
         public int Length;
 
+        // True while every output char came from the input char at the same offset (plain ASCII with no whitespace
+        // run collapsed, the common case): the offsets are not written until that stops, and the view may need none.
+        public bool IsIdentityMap;
+
         public Output(int capacity)
         {
+            IsIdentityMap = true;
             capacity = Math.Max(16, capacity);
             Chars = ArrayPool<char>.Shared.Rent(capacity);
             Starts = ArrayPool<int>.Shared.Rent(capacity);
@@ -327,10 +379,68 @@ public sealed class TextNormalizer
                 Grow();
             }
 
+            if (IsIdentityMap && start == Length && end == Length + 1)
+            {
+                Chars[Length++] = c;
+                return;
+            }
+
+            MaterializeMap();
             Chars[Length] = c;
             Starts[Length] = start;
             Ends[Length] = end;
             Length++;
+        }
+
+        /// <summary>Appends printable ASCII that maps one to one onto the original text from <paramref name="start"/>.</summary>
+        public void AppendAscii(ReadOnlySpan<char> chars, int start, bool lower)
+        {
+            while (Length + chars.Length > Chars.Length)
+            {
+                Grow();
+            }
+
+            var target = Chars.AsSpan(Length, chars.Length);
+            if (lower)
+            {
+                System.Text.Ascii.ToLower(chars, target, out _);
+            }
+            else
+            {
+                chars.CopyTo(target);
+            }
+
+            if (IsIdentityMap && start == Length)
+            {
+                Length += chars.Length;
+                return;
+            }
+
+            MaterializeMap();
+            for (var k = 0; k < chars.Length; k++)
+            {
+                Starts[Length + k] = start + k;
+                Ends[Length + k] = start + k + 1;
+            }
+
+            Length += chars.Length;
+        }
+
+        /// <summary>Writes the identity offsets skipped so far, once the map stops being the identity.</summary>
+        public void MaterializeMap()
+        {
+            if (!IsIdentityMap)
+            {
+                return;
+            }
+
+            for (var k = 0; k < Length; k++)
+            {
+                Starts[k] = k;
+                Ends[k] = k + 1;
+            }
+
+            IsIdentityMap = false;
         }
 
         private void Grow()
@@ -349,8 +459,16 @@ public sealed class TextNormalizer
             Ends = ends;
         }
 
-        public readonly NormalizedText ToNormalizedText(string original) =>
-            new(original, new string(Chars, 0, Length), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
+        public NormalizedText ToNormalizedText(string original)
+        {
+            if (IsIdentityMap && Length == original.Length)
+            {
+                return new(original, new string(Chars, 0, Length), null, null);
+            }
+
+            MaterializeMap();
+            return new(original, new string(Chars, 0, Length), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
+        }
 
         public readonly void Return()
         {

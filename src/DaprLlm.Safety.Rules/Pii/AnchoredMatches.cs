@@ -15,17 +15,25 @@ internal sealed class AnchoredMatches
     private readonly Func<string, int, int> _windowStart;
     private readonly bool _asciiBoundary;
 
-    /// <param name="pattern">The pattern (its options and timeout are kept).</param>
+    /// <param name="anchored">
+    /// The pattern wrapped as <c>\G(?:pattern)</c>, source-generated: a pattern compiled at run time would be
+    /// JIT-compiled inside its first match, whose timeout then ran out on a busy machine and lost that text's matches.
+    /// </param>
     /// <param name="nextAnchor">The first anchor at or after a position, or -1.</param>
     /// <param name="windowStart">How far before an anchor a match can start.</param>
     /// <param name="asciiBoundary">
     /// False: the pattern starts with <c>\b</c>, so no match starts between two letters or digits. True: it starts
     /// with a lookbehind for no ASCII letter or digit, so no match starts right after one.
     /// </param>
-    public AnchoredMatches(Regex pattern, Func<string, int, int> nextAnchor, Func<string, int, int> windowStart, bool asciiBoundary = false)
+    public AnchoredMatches(Regex anchored, Func<string, int, int> nextAnchor, Func<string, int, int> windowStart, bool asciiBoundary = false)
     {
-        ArgumentNullException.ThrowIfNull(pattern);
-        _anchored = new Regex(@"\G(?:" + pattern + ")", pattern.Options | RegexOptions.Compiled, pattern.MatchTimeout);
+        ArgumentNullException.ThrowIfNull(anchored);
+        if (!anchored.ToString().StartsWith(@"\G(?:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException(@"the pattern must be anchored as \G(?:...)", nameof(anchored));
+        }
+
+        _anchored = anchored;
         _nextAnchor = nextAnchor;
         _windowStart = windowStart;
         _asciiBoundary = asciiBoundary;

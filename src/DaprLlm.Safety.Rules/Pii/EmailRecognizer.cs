@@ -7,7 +7,7 @@ internal static partial class EmailRecognizer
 {
     // The look-behind makes a candidate start only where a run of address characters starts, which keeps the
     // scan linear on long dotted runs ("a.a.a.a...").
-    [GeneratedRegex(@"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))", RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     // The local part is at most 64 characters before the '@'.

@@ -16,7 +16,7 @@ internal static partial class IbanRecognizer
     private static readonly Dictionary<int, int> Lengths = ParseLengths();
 
     // Grouped in fours with single spaces or written solid; lower case is accepted because people type it.
-    [GeneratedRegex(@"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,32}(?![A-Za-z0-9])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){10,32}(?![A-Za-z0-9]))", RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     // An IBAN starts with two ASCII letters and two digits: anchored on the first of those digits.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
@@ -17,6 +18,10 @@ internal static partial class PersonNameRecognizer
 
     [GeneratedRegex(@"\b(?:my name is|name is|i am|i'm|this is|called|named)[ \t]+(\p{Ll}[\p{Ll}'\-]+(?:[ \t]+\p{Ll}[\p{Ll}'\-]+)?)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex LowerCaseAfterCue();
+
+    // OrdinalIgnoreCase folds at least the case pairs the pattern's invariant IgnoreCase does: a superset, as a trigger must be.
+    private static readonly SearchValues<string> LowerCaseCueWords =
+        SearchValues.Create(["name is", "i am", "i'm", "this is", "called", "named"], StringComparison.OrdinalIgnoreCase);
 
     [GeneratedRegex(@"^[ \t]*(?:\d|(?:street|st\b|avenue|ave\b|road|rd\b|lane|drive|dr\b|blvd|boulevard|court|way|place|hill|dam|union|courts|isle|square|squares|crossroad|flats|parks?|pass|coves?|radial)\b)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex AddressAfter();
@@ -97,7 +102,9 @@ internal static partial class PersonNameRecognizer
             found.TryAdd(PiiEntityTypes.Person, start, end);
         }
 
-        for (var match = LowerCaseAfterCue().Match(text); match.Success; match = match.NextMatch())
+        // Every cue of the pattern contains one of these words: without them the pattern is not run at all.
+        var cues = text.AsSpan().IndexOfAny(LowerCaseCueWords) >= 0 ? text : string.Empty;
+        for (var match = LowerCaseAfterCue().Match(cues); match.Success; match = match.NextMatch())
         {
             var group = match.Groups[1];
             Words(text, group.Index, group.Index + group.Length, words);
@@ -138,8 +145,43 @@ internal static partial class PersonNameRecognizer
         var before = text.AsSpan(0, start).TrimEnd(" \t");
         var wordStart = before.LastIndexOfAny(" \t\n(\"'");
         var previous = before[(wordStart + 1)..].TrimEnd('.').TrimEnd(',');
-        return NameLexicon.IsTitle(previous) || IntroductionBefore().IsMatch(before);
+        return NameLexicon.IsTitle(previous) || IntroductionBefore().IsMatch(CueWindow(before));
     }
+
+    // The introduction pattern ends at the end of the text before the name ($, optionally before one final line
+    // break, after blanks) and is at most MaxCueLength characters before those. Matching it on the whole prefix
+    // made every capitalised word cost a scan of everything before it (quadratic in the prompt); this window gives
+    // the same answer: it starts right after a non-word character, so the \b at its start means what it meant in
+    // the whole prefix, and any earlier start would make the match too long.
+    private const int MaxCueLength = 16; // "my name is" and a ',' or ':', with room to spare
+
+    private static ReadOnlySpan<char> CueWindow(ReadOnlySpan<char> before)
+    {
+        var end = before.Length;
+        if (end > 0 && before[end - 1] == '\n')
+        {
+            end--;
+        }
+
+        while (end > 0 && before[end - 1] is ' ' or '\t')
+        {
+            end--;
+        }
+
+        var from = Math.Max(0, end - MaxCueLength);
+        while (from > 0 && from < before.Length && IsRegexWordChar(before[from - 1]))
+        {
+            from++;
+        }
+
+        return before[from..];
+    }
+
+    // What the regex engine's \b counts as a word character: \w ([\p{L}\p{Mn}\p{Nd}\p{Pc}]) and the two joiners.
+    private static bool IsRegexWordChar(char c) =>
+        char.IsLetterOrDigit(c)
+        || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.ConnectorPunctuation
+        || c is '\u200D' or '\u200C';
 
     [GeneratedRegex(@"(?:\b(?:my name is|name is|named|called|i am|i'm|this is|signed|regards|sincerely|cheers|thanks|dear|hi|hello|by|with|from|to|and|contact|ask|tell|meet|met|call|email)[,:]?)[ \t]*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex IntroductionBefore();

@@ -45,6 +45,8 @@ public sealed class PiiDetector
         {
             IbanRecognizer.Find(found);
             CreditCardRecognizer.Find(found);
+            // Before SSN and phone: a number right after "driver's license" is the licence, whatever its shape.
+            UsDriverLicenseRecognizer.Find(found);
             UsSsnRecognizer.Find(found);
         }
 

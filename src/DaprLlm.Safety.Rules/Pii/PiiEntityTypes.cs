@@ -15,6 +15,7 @@ public static class PiiEntityTypes
     public const string IpAddress = "IP_ADDRESS";
     public const string Person = "PERSON";
     public const string StreetAddress = "STREET_ADDRESS";
+    public const string UsDriverLicense = "US_DRIVER_LICENSE";
 
     // Credentials have no Presidio entity; these names are ours.
     public const string AwsAccessKey = "AWS_ACCESS_KEY";

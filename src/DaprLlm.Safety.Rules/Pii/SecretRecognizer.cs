@@ -20,7 +20,7 @@ internal static partial class SecretRecognizer
     [GeneratedRegex(@"(?<![A-Za-z0-9])bearer\s+(?<value>[A-Za-z0-9_\-.~+/]{16,}=*)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex BearerToken();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|password|passwd|pwd|secret|token)[""']?\s{0,3}[:=]\s{0,3}[""']?(?<value>[A-Za-z0-9_\-./+=~]{8,512})", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|password|passwd|pwd|secret|token)[""']?\s{0,3}[:=]\s{0,3}[""']?(?<value>[A-Za-z0-9_\-./+=~]{8,512}))", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex KeyAssignment();
 
     private static readonly SearchValues<string> AwsPrefixes = SearchValues.Create(["AKIA", "ASIA", "ABIA", "ACCA"], StringComparison.Ordinal);

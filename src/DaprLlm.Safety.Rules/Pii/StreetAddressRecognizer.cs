@@ -20,22 +20,22 @@ internal static partial class StreetAddressRecognizer
         "day", "days", "week", "weeks", "month", "months", "hour", "hours", "minute", "minutes", "it's", "its",
     ];
 
-    [GeneratedRegex(@"(?:\b\d{2,6}[ \t]+)?\b\d{1,6}[ \t]+(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,4}(?:Alley|Avenue|Ave|Branch|Bridge|Brook|Brooks|Burg|Bypass|Camp|Canyon|Cape|Causeway|Center|Circle|Cir|Cliff|Cliffs|Close|Club|Common|Corner|Course|Court|Courts|Ct|Cove|Coves|Creek|Crescent|Crest|Crossing|Crossroad|Dale|Dam|Divide|Drive|Drives|Dr|Estate|Estates|Expressway|Extension|Extensions|Fall|Falls|Ferry|Field|Fields|Flat|Flats|Ford|Forest|Forge|Fork|Fort|Freeway|Garden|Gardens|Gateway|Glen|Green|Grove|Harbor|Haven|Heights|Highway|Hwy|Hill|Hills|Hollow|Inlet|Island|Islands|Isle|Junction|Key|Knoll|Knolls|Lake|Lakes|Land|Landing|Lane|Ln|Light|Lights|Loaf|Lock|Locks|Lodge|Loop|Mall|Manor|Meadow|Meadows|Mews|Mill|Mills|Mission|Motorway|Mount|Mountain|Neck|Orchard|Oval|Overpass|Park|Parks|Parkway|Pass|Path|Pike|Pine|Pines|Place|Pl|Plain|Plains|Plaza|Point|Points|Port|Prairie|Radial|Ramp|Ranch|Rapid|Rapids|Rest|Ridge|River|Road|Rd|Route|Row|Run|Shoal|Shore|Shores|Skyway|Spring|Springs|Spur|Square|Squares|Sq|Station|Stravenue|Stream|Street|St|Str|Summit|Terrace|Throughway|Trace|Track|Trafficway|Trail|Tunnel|Turnpike|Underpass|Union|Valley|Viaduct|View|Village|Ville|Vista|Walk|Wall|Way|Well|Wells)\b\.?(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
+    [GeneratedRegex(@"(?:\b\d{2,6}[ \t]+)?\b\d{1,6}[ \t]+(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,4}(?:" + NumberedStreetTypes + @")\b\.?(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex NumberedStreet();
 
     [GeneratedRegex(@"\b(?:P\.?O\.?[ \t]+Box|Postbox)[ \t]+\d{1,6}(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex PostBox();
 
-    [GeneratedRegex(@"(?i)\b(?:(?:\d{1,6}[ \t]+)?\d{1,6}[ \t]+)?(?:Rue|Via|Viale|Ul\.|út|utca|tér|tee|Piazza|Calle|Avenida|Rua|Rúa|Paseo|Plaza|Ulica|Pod|Carrer|Corso|Largo|Strada|Chemin|Boulevard|Quai|Allée|Praça|Travessa|Camino|Ronda|Passeig|Plac|Aleja|Náměstí|Ulitsa|Odos|Leoforos|Sokak|Cadde|Rruga)[ \t]+(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,4}(?:\d{1,5}\b|\p{L}[\p{L}\p{N}'.\-]*)(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
+    [GeneratedRegex(@"\G(?:(?i)\b(?:(?:\d{1,6}[ \t]+)?\d{1,6}[ \t]+)?(?:Rue|Via|Viale|Ul\.|út|utca|tér|tee|Piazza|Calle|Avenida|Rua|Rúa|Paseo|Plaza|Ulica|Pod|Carrer|Corso|Largo|Strada|Chemin|Boulevard|Quai|Allée|Praça|Travessa|Camino|Ronda|Passeig|Plac|Aleja|Náměstí|Ulitsa|Odos|Leoforos|Sokak|Cadde|Rruga)[ \t]+(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,4}(?:\d{1,5}\b|\p{L}[\p{L}\p{N}'.\-]*)(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex StreetPrefix();
 
-    [GeneratedRegex(@"(?i)\b(?:(?:USNS|USNV|USS|USCGC)[ \t]+\p{L}+|(?:Unit|PSC)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{4})(?:[ \t]*\n[ \t]*|,[ \t]*)[AFD]PO[ \t]+A[AEP][ \t]+\d{5}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
+    [GeneratedRegex(@"\G(?:(?i)\b(?:(?:USNS|USNV|USS|USCGC)[ \t]+\p{L}+|(?:Unit|PSC)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{4})(?:[ \t]*\n[ \t]*|,[ \t]*)[AFD]PO[ \t]+A[AEP][ \t]+\d{5})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex Military();
 
     [GeneratedRegex(@"\bthe corner of [^\n.?!]{3,60}? and (?:\p{L}[\p{L}\p{N}'.\-]*[ \t]?){1,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex Corner();
 
-    [GeneratedRegex(@"\b(?:\d{2,6}[ \t]+)?(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,3}(?<last>\p{L}[\p{L}\p{N}'.\-]*)[ \t]+\d{1,5}\b\.?(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3}", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
+    [GeneratedRegex(@"\G(?:\b(?:\d{2,6}[ \t]+)?(?:\p{L}[\p{L}\p{N}'.\-]*[ \t]+){0,3}(?<last>\p{L}[\p{L}\p{N}'.\-]*)[ \t]+\d{1,5}\b\.?(?:(?:,?[ \t]*\n?[ \t]*|[ \t]+)(?:Apt\.|Suite|Unit|Flat)[ \t]*\d+)*(?:(?:,[ \t]*|[ \t]*\n[ \t]*)[\p{Lu}\p{N}(][^\n,?!;:]{0,40}){0,3})", RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 200)]
     private static partial Regex NameAndNumber();
 
     [GeneratedRegex(@"(?:stra(?:ss|ß)e|gasse|weg|vej|v[äa]gen|gatan|gata|kuja|tie|katu|allee|platz|laan|straat|veien|vegen|utca|ulica|iela|gade|steig|ring|damm|markt|torg|stig|polku|kaari|rinne|bakken|lia|svingen|braut|stræti|gata)$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
@@ -68,6 +68,17 @@ internal static partial class StreetAddressRecognizer
     private static readonly AnchoredMatches NameAndNumberNear = new(
         NameAndNumber(), NextDigitAfterBlank, static (text, anchor) => AnchoredMatches.TokensBefore(text, anchor, 5));
 
+    // The numbered-street pattern cannot match without one of its street types right after a blank. The types are
+    // searched for in one vectorized pass before the pattern runs; a type that starts with a shorter one ("Street"
+    // and "St") needs no needle of its own. Case-sensitive, like the pattern.
+    private static readonly SearchValues<string> StreetTypeWords = SearchValues.Create(
+        [.. PrefixFree(NumberedStreetTypes.Split('|')).SelectMany(static w => new[] { " " + w, "\t" + w })], StringComparison.Ordinal);
+
+    private const string NumberedStreetTypes = "Alley|Avenue|Ave|Branch|Bridge|Brook|Brooks|Burg|Bypass|Camp|Canyon|Cape|Causeway|Center|Circle|Cir|Cliff|Cliffs|Close|Club|Common|Corner|Course|Court|Courts|Ct|Cove|Coves|Creek|Crescent|Crest|Crossing|Crossroad|Dale|Dam|Divide|Drive|Drives|Dr|Estate|Estates|Expressway|Extension|Extensions|Fall|Falls|Ferry|Field|Fields|Flat|Flats|Ford|Forest|Forge|Fork|Fort|Freeway|Garden|Gardens|Gateway|Glen|Green|Grove|Harbor|Haven|Heights|Highway|Hwy|Hill|Hills|Hollow|Inlet|Island|Islands|Isle|Junction|Key|Knoll|Knolls|Lake|Lakes|Land|Landing|Lane|Ln|Light|Lights|Loaf|Lock|Locks|Lodge|Loop|Mall|Manor|Meadow|Meadows|Mews|Mill|Mills|Mission|Motorway|Mount|Mountain|Neck|Orchard|Oval|Overpass|Park|Parks|Parkway|Pass|Path|Pike|Pine|Pines|Place|Pl|Plain|Plains|Plaza|Point|Points|Port|Prairie|Radial|Ramp|Ranch|Rapid|Rapids|Rest|Ridge|River|Road|Rd|Route|Row|Run|Shoal|Shore|Shores|Skyway|Spring|Springs|Spur|Square|Squares|Sq|Station|Stravenue|Stream|Street|St|Str|Summit|Terrace|Throughway|Trace|Track|Trafficway|Trail|Tunnel|Turnpike|Underpass|Union|Valley|Viaduct|View|Village|Ville|Vista|Walk|Wall|Way|Well|Wells";
+
+    private static IEnumerable<string> PrefixFree(string[] words) =>
+        words.Where(w => !words.Any(other => other.Length < w.Length && w.StartsWith(other, StringComparison.Ordinal)));
+
     private static readonly SearchValues<string> MilitaryWords = SearchValues.Create(["USNS", "USNV", "USS", "USCGC", "Unit", "PSC"], StringComparison.OrdinalIgnoreCase);
 
     // Military addresses start with the ship prefix or "Unit"/"PSC".
@@ -84,8 +95,14 @@ internal static partial class StreetAddressRecognizer
         {
             AddAll(found, text, MilitaryNear.Matches(text));
             AddCorners(found, text, span);
-            AddAll(found, text, Matches(NumberedStreet(), text));
-            AddAll(found, text, Matches(PostBox(), text));
+            if (span.IndexOfAny(StreetTypeWords) >= 0)
+            {
+                AddAll(found, text, Matches(NumberedStreet(), text));
+            }
+            if (span.Contains("Box", StringComparison.Ordinal) || span.Contains("Postbox", StringComparison.Ordinal))
+            {
+                AddAll(found, text, Matches(PostBox(), text));
+            }
         }
 
         AddAll(found, text, StreetPrefixNear.Matches(text));
@@ -204,16 +221,47 @@ internal static partial class StreetAddressRecognizer
     // \d in the patterns is any Unicode decimal digit, so this looks for char.IsDigit, ASCII first.
     private static int NextDigitAfterBlank(string text, int from)
     {
-        for (var i = Math.Max(from, 1); i < text.Length; i++)
+        for (var i = NextDigit(text, Math.Max(from, 1)); i >= 0; i = NextDigit(text, i + 1))
         {
-            var c = text[i];
-            if ((c is >= '0' and <= '9' || (c > '\u007F' && char.IsDigit(c))) && text[i - 1] is ' ' or '\t' && CouldBeStreetName(text, i))
+            if (text[i - 1] is ' ' or '\t' && CouldBeStreetName(text, i))
             {
                 return i;
             }
         }
 
         return -1;
+    }
+
+    // The next decimal digit of any script at or after from: a vectorized jump to the next ASCII digit, and a look at
+    // the non-ASCII characters before it (rare) for other scripts' digits.
+    private static int NextDigit(string text, int from)
+    {
+        if (from >= text.Length)
+        {
+            return -1;
+        }
+
+        var span = text.AsSpan(from);
+        var ascii = span.IndexOfAnyInRange('0', '9');
+        var before = ascii < 0 ? span : span[..ascii];
+        for (var offset = 0; offset < before.Length;)
+        {
+            var nonAscii = before[offset..].IndexOfAnyExceptInRange('\0', '\u007F');
+            if (nonAscii < 0)
+            {
+                break;
+            }
+
+            offset += nonAscii;
+            if (char.IsDigit(before[offset]))
+            {
+                return from + offset;
+            }
+
+            offset++;
+        }
+
+        return ascii < 0 ? -1 : from + ascii;
     }
 
     // Matching is bounded by the per-regex timeout: an adversarial text loses address detection, not the service.

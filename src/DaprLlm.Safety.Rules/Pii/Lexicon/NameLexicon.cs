@@ -12,9 +12,9 @@ internal static class NameLexicon
     // Longer entries are not words anyone capitalises in a sentence; the bound keeps lookups on the stack.
     private const int MaxWordLength = 64;
 
-    private static readonly Lazy<FrozenSet<string>> Common = new(() => Load("DaprLlm.Safety.Rules.english-words.txt.gz", gzip: true));
-    private static readonly Lazy<FrozenSet<string>> Places = new(() => Load("DaprLlm.Safety.Rules.places.txt", gzip: false));
-    private static readonly Lazy<FrozenSet<string>> People = new(() => Load("DaprLlm.Safety.Rules.people-names.txt.gz", gzip: true));
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Common = new(() => Load("DaprLlm.Safety.Rules.english-words.txt.gz", gzip: true));
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Places = new(() => Load("DaprLlm.Safety.Rules.places.txt", gzip: false));
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> People = new(() => Load("DaprLlm.Safety.Rules.people-names.txt.gz", gzip: true));
 
     public static FrozenSet<string> Titles { get; } = FrozenSet.ToFrozenSet(
         ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "dear", "mx"], StringComparer.OrdinalIgnoreCase);
@@ -42,12 +42,16 @@ internal static class NameLexicon
     /// <summary>True for a given name or surname in the people-names gazetteer (cspell's list, many cultures).</summary>
     public static bool IsKnownName(ReadOnlySpan<char> word) => ContainsLower(People.Value, word);
 
-    public static bool IsStop(ReadOnlySpan<char> word) => Stop.GetAlternateLookup<ReadOnlySpan<char>>().Contains(word);
+    public static bool IsStop(ReadOnlySpan<char> word) => StopLookup.Contains(word);
 
-    public static bool IsTitle(ReadOnlySpan<char> word) => Titles.GetAlternateLookup<ReadOnlySpan<char>>().Contains(word);
+    public static bool IsTitle(ReadOnlySpan<char> word) => TitleLookup.Contains(word);
+
+    // Span lookups built once: the recognizers ask per capitalised word of every prompt.
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StopLookup = Stop.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> TitleLookup = Titles.GetAlternateLookup<ReadOnlySpan<char>>();
 
     // Lower-cases into a stack buffer: the lookup runs per capitalised word of every prompt, so no string per word.
-    private static bool ContainsLower(FrozenSet<string> set, ReadOnlySpan<char> word)
+    private static bool ContainsLower(FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> set, ReadOnlySpan<char> word)
     {
         if (word.Length > MaxWordLength)
         {
@@ -56,10 +60,10 @@ internal static class NameLexicon
 
         Span<char> lower = stackalloc char[word.Length];
         word.ToLowerInvariant(lower);
-        return set.GetAlternateLookup<ReadOnlySpan<char>>().Contains(lower);
+        return set.Contains(lower);
     }
 
-    private static FrozenSet<string> Load(string resource, bool gzip)
+    private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Load(string resource, bool gzip)
     {
         using var stream = typeof(NameLexicon).Assembly.GetManifestResourceStream(resource)
             ?? throw new InvalidOperationException($"embedded word list {resource} is missing");
@@ -74,6 +78,6 @@ internal static class NameLexicon
             }
         }
 
-        return words.Where(w => w.Length <= MaxWordLength).ToFrozenSet(StringComparer.Ordinal);
+        return words.Where(w => w.Length <= MaxWordLength).ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
     }
 }
