@@ -75,6 +75,19 @@ static class LatencyBench
                 {
                     Stop(c);
                 }
+
+                if (countersDir is not null)
+                {
+                    // After the measured rounds (so it disturbs none of them): a CPU-sampling trace of the audit-on
+                    // gateway under the same load, to see where its time goes.
+                    var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-trace");
+                    var trace = Start(tool, ["collect", "-p", Inv(gatewayOn.Process.Id), "--profile", "cpu-sampling", "--duration", "00:00:00:08",
+                        "-o", Path.Combine(countersDir, "gateway-audit-on.nettrace")], null);
+                    processes.Add(trace);
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    await OpenLoopAsync(http, on.Url, on.Key, rps, 10);
+                    await trace.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+                }
             }
 
             if (memoryRequests > 0)

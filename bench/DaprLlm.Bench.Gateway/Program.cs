@@ -109,7 +109,7 @@ sealed class InMemoryActors : IActorProxyFactory
     {
         public Task<LeaseGrant> ExchangeAsync(LeaseExchange e) => Task.FromResult(new LeaseGrant
         {
-            Granted = true, Window = 1, Requests = e.NeedRequests + e.ExtraRequests, Tokens = e.NeedTokens + e.ExtraTokens, Slots = e.NeedSlots,
+            Granted = true, Window = 1, Requests = e.NeedRequests + e.ExtraRequests, Tokens = e.NeedTokens + e.ExtraTokens, Slots = e.NeedSlots + e.ExtraSlots,
             MinuteResetMs = 60_000, RemainingRequests = int.MaxValue / 4, RemainingTokens = long.MaxValue / 4,
         });
 

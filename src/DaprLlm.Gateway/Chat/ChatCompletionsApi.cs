@@ -83,7 +83,6 @@ public static class ChatCompletionsApi
         {
             RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context), ReviewWebhook = webhook,
         };
-        var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         IDisposable? place = null;
         try
         {
@@ -108,7 +107,7 @@ public static class ChatCompletionsApi
             if (request.Stream == true)
             {
                 pipeline.Received(g, pipeline.PlannedRegion(g));
-                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, logger);
+                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, loggers.CreateLogger(typeof(ChatCompletionsApi)));
                 return Results.Empty;
             }
 
@@ -140,7 +139,7 @@ public static class ChatCompletionsApi
         {
             ticket.Settle(0);
             pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
-            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, logger);
+            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(ChatCompletionsApi)));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
