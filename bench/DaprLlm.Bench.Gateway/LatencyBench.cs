@@ -7,88 +7,88 @@ using System.Text;
 /// <summary>
 /// The gateway's own added latency on loopback at a fixed request rate (open loop), against a fast mock backend:
 /// direct to the mock (baseline), through an nginx reverse proxy (the floor of a proxy hop), and through the gateway
-/// with audit publishing on and off. The gateway runs as its own process (Release build) with its real local sidecar
-/// and Redis (keys, quota actors, pub/sub); its upstream calls (safety input check, generation, safety output check)
-/// go straight to the mock (Upstream:Direct) so sidecar invocation hops are not counted. Ends with the gateway's
-/// memory after many requests.
+/// with audit publishing on and off. The gateway is the production binary (Release build, its own process) with its
+/// real local sidecar and Redis for keys, quota actors and pub/sub (DAPR_GRPC_ENDPOINT). Its DAPR_HTTP_ENDPOINT points
+/// at the mock, which answers the Dapr service-invocation routes (/v1.0/invoke/{app}/method/...) itself, as if the
+/// sidecar and the safety and inference apps answered at once, and forwards every other Dapr HTTP route (actors,
+/// health) to the real sidecar. So the three upstream calls per request (input check, generation, output check) take
+/// the gateway's normal invocation path minus the sidecar hops, and the baseline is "client -> mock".
+/// Ends, when asked, with the gateway's memory after many requests.
 /// </summary>
 static class LatencyBench
 {
     private const string DevKey = "bench-dev-key-0123456789abcdef";
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
-    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests)
+    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, bool gcVariant)
     {
         var temp = Directory.CreateTempSubdirectory("daprllm-gwbench-");
         var processes = new List<Process>();
         try
         {
+            // Each gateway's Dapr HTTP endpoint is its own port on the mock, mapped to that gateway's sidecar.
+            var sidecarOn = FreePort();
+            var sidecarOff = FreePort();
+            var sidecarGc = FreePort();
             var mockPort = FreePort();
-            await using var mock = await MockBackend.StartAsync(mockPort);
+            var daprOn = FreePort();
+            var daprOff = FreePort();
+            var daprGc = FreePort();
+            await using var mock = await MockBackend.StartAsync(mockPort, new Dictionary<int, int> { [daprOn] = sidecarOn, [daprOff] = sidecarOff, [daprGc] = sidecarGc });
             var redisPort = FreePort();
             processes.Add(Start("/usr/bin/redis-server", ["--port", Inv(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--protected-mode", "no", "--dir", temp.FullName], null));
             await WaitTcpAsync(redisPort);
             var components = WriteComponents(temp.FullName, redisPort);
-            var gatewayOn = await StartGatewayAsync(root, temp.FullName, components, mockPort, audit: true, processes);
-            var gatewayOff = await StartGatewayAsync(root, temp.FullName, components, mockPort, audit: false, processes);
+            var gatewayOn = await StartGatewayAsync(root, temp.FullName, components, daprOn, sidecarOn, audit: true, processes);
+            var gatewayOff = await StartGatewayAsync(root, temp.FullName, components, daprOff, sidecarOff, audit: false, processes);
+
+            // The same gateway with the other garbage collector setting (workstation, non-concurrent unless the
+            // environment says otherwise), to decide the project's setting from one run.
+            var gatewayGc = gcVariant
+                ? await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes,
+                    new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" })
+                : null;
             var nginxPort = FreePort();
             processes.Add(StartNginx(temp.FullName, nginxPort, mockPort));
             await WaitTcpAsync(nginxPort);
 
-            var targets = new (string Name, string Url, bool Key)[]
-            {
-                ("direct to the mock backend", $"http://127.0.0.1:{mockPort}/direct/v1/chat/completions", false),
-                ("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false),
-                ("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true),
-                ("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true),
-            };
+            var direct = new Target("direct to the mock backend", $"http://127.0.0.1:{mockPort}/direct/v1/chat/completions", false);
+            var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false);
+            var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true);
+            var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true);
+            Target[] targets = gatewayGc is null
+                ? [direct, nginx, on, off]
+                : [direct, nginx, on, off, new("gateway, audit on, workstation GC", $"http://127.0.0.1:{gatewayGc.Port}/v1/chat/completions", true)];
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
-            foreach (var target in targets)
-            {
-                await OpenLoopAsync(http, target.Url, target.Key, rps, 2); // warm-up: JIT, connections, quota leases
-            }
-
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"gateway added latency, open loop at {rps:N0} req/s for {seconds} s per target, {rounds} rounds, {Environment.ProcessorCount} cores (shared)"));
-            var all = targets.ToDictionary(t => t.Name, _ => new List<double>());
-            for (var round = 1; round <= rounds; round++)
+            if (rounds > 0)
             {
                 foreach (var target in targets)
                 {
-                    var (latencies, errors) = await OpenLoopAsync(http, target.Url, target.Key, rps, seconds);
-                    all[target.Name].AddRange(latencies);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  round {round} {target.Name,-32} p50 {P(latencies, 50):0.000} ms  p99 {P(latencies, 99):0.000} ms  n={latencies.Count:N0} errors={errors}"));
+                    await OpenLoopAsync(http, target.Url, target.Key, rps, 2); // warm-up: JIT, connections, quota leases
+                }
+
+                var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) };
+                processes.AddRange(counters);
+                await MeasureAsync(http, mock, targets, rps, seconds, rounds);
+                foreach (var c in counters)
+                {
+                    Stop(c);
+                }
+
+                if (countersDir is not null)
+                {
+                    // After the measured rounds (so it disturbs none of them): a CPU-sampling trace of the audit-on
+                    // gateway under the same load, to see where its time goes.
+                    var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-trace");
+                    var trace = Start(tool, ["collect", "-p", Inv(gatewayOn.Process.Id), "--profile", "cpu-sampling", "--duration", "00:00:00:08",
+                        "-o", Path.Combine(countersDir, "gateway-audit-on.nettrace")], null);
+                    processes.Add(trace);
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    await OpenLoopAsync(http, on.Url, on.Key, rps, 10);
+                    await trace.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
                 }
             }
-
-            double P50(string n) => P(all[n], 50);
-            double P99(string n) => P(all[n], 99);
-            var direct = targets[0].Name;
-            var nginx = targets[1].Name;
-            var on = targets[2].Name;
-            var off = targets[3].Name;
-            Console.WriteLine("all rounds together:");
-            foreach (var t in targets)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-32} p50 {P50(t.Name):0.000} ms  p99 {P99(t.Name):0.000} ms"));
-            }
-
-            var gatewayAdded50 = P50(on) - P50(direct);
-            var gatewayAdded99 = P99(on) - P99(direct);
-            var nginxAdded50 = P50(nginx) - P50(direct);
-            var nginxAdded99 = P99(nginx) - P99(direct);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  gateway added (audit on - direct): p50 {gatewayAdded50:0.000} ms  p99 {gatewayAdded99:0.000} ms"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  nginx hop added (nginx - direct):  p50 {nginxAdded50:0.000} ms  p99 {nginxAdded99:0.000} ms"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  ratio gateway/nginx added: p50 {gatewayAdded50 / nginxAdded50:0.00}  p99 {gatewayAdded99 / nginxAdded99:0.00}"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  audit on - audit off: p50 {P50(on) - P50(off):+0.000;-0.000} ms  p99 {P99(on) - P99(off):+0.000;-0.000} ms"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  mock backend calls: {mock.Calls:N0} (the gateway makes 3 per request: input check, generation, output check)"));
 
             if (memoryRequests > 0)
             {
@@ -121,8 +121,87 @@ static class LatencyBench
         }
     }
 
+    private sealed record Target(string Name, string Url, bool Key);
+
+    // Rounds alternate the order of the two gateways, and each target starts after a pause, so work left over by the
+    // previous target (e.g. the audit backlog of the audit-on gateway) lands on both gateways alike.
+    private static async Task MeasureAsync(HttpClient http, MockBackend mock, Target[] targets, int rps, int seconds, int rounds)
+    {
+        var (direct, nginx, on, off) = (targets[0], targets[1], targets[2], targets[3]);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"gateway added latency, open loop at {rps:N0} req/s for {seconds} s per target, {rounds} rounds, {Environment.ProcessorCount} cores (shared)"));
+        var all = targets.ToDictionary(t => t, _ => new List<double>());
+        for (var round = 1; round <= rounds; round++)
+        {
+            var order = round % 2 == 1 ? targets : targets.Reverse().ToArray();
+            foreach (var target in order)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(3));
+                var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+                var (latencies, errors) = await OpenLoopAsync(http, target.Url, target.Key, rps, seconds, statuses);
+                all[target].AddRange(latencies);
+                var detail = errors == 0 ? "" : " (" + string.Join(", ", statuses.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}")) + ")";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round} {target.Name,-32} p50 {P(latencies, 50):0.000} ms  p99 {P(latencies, 99):0.000} ms  p99.9 {P(latencies, 99.9):0.000} ms  n={latencies.Count:N0} errors={errors}{detail}  load {Load()}"));
+            }
+        }
+
+        double P50(Target t) => P(all[t], 50);
+        double P99(Target t) => P(all[t], 99);
+        Console.WriteLine("all rounds together:");
+        foreach (var t in targets)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-32} p50 {P50(t):0.000} ms  p99 {P99(t):0.000} ms"));
+        }
+
+        if (targets.Length > 4)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  workstation GC - default GC (audit on): p50 {P50(targets[4]) - P50(on):+0.000;-0.000} ms  p99 {P99(targets[4]) - P99(on):+0.000;-0.000} ms"));
+        }
+
+        var gatewayAdded50 = P50(on) - P50(direct);
+        var gatewayAdded99 = P99(on) - P99(direct);
+        var nginxAdded50 = P50(nginx) - P50(direct);
+        var nginxAdded99 = P99(nginx) - P99(direct);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  gateway added (audit on - direct): p50 {gatewayAdded50:0.000} ms  p99 {gatewayAdded99:0.000} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  nginx hop added (nginx - direct):  p50 {nginxAdded50:0.000} ms  p99 {nginxAdded99:0.000} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  ratio gateway/nginx added: p50 {gatewayAdded50 / nginxAdded50:0.00}  p99 {gatewayAdded99 / nginxAdded99:0.00}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  audit on - audit off: p50 {P50(on) - P50(off):+0.000;-0.000} ms  p99 {P99(on) - P99(off):+0.000;-0.000} ms"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  mock backend: {mock.Calls:N0} invocations answered, {mock.Forwarded:N0} Dapr calls forwarded to the sidecars (actors, health)"));
+    }
+
+    private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
+
+    // dotnet-counters (System.Runtime: GC pauses, allocation rate, thread-pool queue) on a gateway while it is measured.
+    private static Process Counters(string dir, string name, Process target)
+    {
+        Directory.CreateDirectory(dir);
+        var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-counters");
+        return Start(tool, ["collect", "-p", Inv(target.Id), "--format", "csv", "-o", Path.Combine(dir, name + ".csv"), "--refresh-interval", "1",
+            "--counters", "System.Runtime,Microsoft.AspNetCore.Hosting"], null);
+    }
+
+    private static void Stop(Process p)
+    {
+        try
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit(5_000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
     // Requests leave at fixed times (every 1/rps s) whatever the answers do; latency is send to last byte.
-    private static async Task<(List<double> Latencies, int Errors)> OpenLoopAsync(HttpClient http, string url, bool key, int rps, int seconds)
+    private static async Task<(List<double> Latencies, int Errors)> OpenLoopAsync(HttpClient http, string url, bool key, int rps, int seconds,
+        System.Collections.Concurrent.ConcurrentDictionary<string, int>? statuses = null)
     {
         var total = rps * seconds;
         var latencies = new double[total];
@@ -158,15 +237,17 @@ static class LatencyBench
                     }
 
                     using var response = await http.SendAsync(request);
-                    await response.Content.ReadAsByteArrayAsync();
+                    var answer = await response.Content.ReadAsByteArrayAsync();
                     if (!response.IsSuccessStatusCode)
                     {
                         Interlocked.Increment(ref errors);
+                        statuses?.AddOrUpdate($"{(int)response.StatusCode} {ErrorCode(answer)}", 1, (_, n) => n + 1);
                     }
                 }
-                catch (HttpRequestException)
+                catch (HttpRequestException e)
                 {
                     Interlocked.Increment(ref errors);
+                    statuses?.AddOrUpdate($"transport {e.HttpRequestError}", 1, (_, n) => n + 1);
                 }
 
                 latencies[slot] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -175,6 +256,19 @@ static class LatencyBench
 
         await Task.WhenAll(tasks);
         return (latencies.ToList(), errors);
+    }
+
+    private static string ErrorCode(byte[] body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body);
+            return doc.RootElement.GetProperty("error").GetProperty("code").GetString() ?? "?";
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return "(not an OpenAI error)";
+        }
     }
 
     private static async Task MemoryAsync(HttpClient http, Gateway gateway, int requests)
@@ -226,10 +320,10 @@ static class LatencyBench
 
     private sealed record Gateway(int Port, Process Process);
 
-    private static async Task<Gateway> StartGatewayAsync(string root, string temp, string components, int mockPort, bool audit, List<Process> processes)
+    private static async Task<Gateway> StartGatewayAsync(string root, string temp, string components, int daprHttpOnMock, int httpPort, bool audit, List<Process> processes,
+        Dictionary<string, string>? extraEnv = null)
     {
         var appPort = FreePort();
-        var httpPort = FreePort();
         var grpcPort = FreePort();
         var registry = Path.Combine(temp, "registry");
         Directory.CreateDirectory(registry);
@@ -241,9 +335,9 @@ static class LatencyBench
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{appPort}",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{httpPort}",
+            // Invocation answered by the mock; everything else on HTTP is forwarded by it to this gateway's sidecar.
+            ["DAPR_HTTP_ENDPOINT"] = $"http://127.0.0.1:{daprHttpOnMock}",
             ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{grpcPort}",
-            ["DAPR_HTTP_PORT"] = Inv(httpPort),
             ["DAPR_GRPC_PORT"] = Inv(grpcPort),
             ["DAPRLLM_DEV_API_KEY"] = DevKey,
             ["Tenants__Development__Tier"] = "enterprise",
@@ -252,13 +346,16 @@ static class LatencyBench
             ["Quotas__Tiers__enterprise__TokensPerDay"] = "100000000000",
             ["Quotas__Tiers__enterprise__MaxConcurrentRequests"] = "100000",
             ["Admission__MaxInFlight"] = "4096",
-            ["Upstream__Direct__inference"] = $"http://127.0.0.1:{mockPort}/inference/",
-            ["Upstream__Direct__safety"] = $"http://127.0.0.1:{mockPort}/safety/",
             ["Routing__InferenceByRegion__eu"] = "inference",
             ["Routing__InferenceByRegion__us"] = "inference",
             ["Audit__Enabled"] = audit ? "true" : "false",
             ["Logging__LogLevel__Default"] = "Warning",
         };
+        foreach (var (k, v) in extraEnv ?? [])
+        {
+            env[k] = v;
+        }
+
         var gateway = Start("dotnet", ["exec", gatewayDll], env);
         processes.Add(gateway);
         using var http = new HttpClient();
@@ -280,7 +377,7 @@ static class LatencyBench
             await Task.Delay(200);
         }
 
-        throw new TimeoutException("the gateway did not become healthy within 120 s");
+        throw new TimeoutException($"the gateway did not become healthy within 120 s; its last output:\n{string.Join('\n', Tails[gateway.Id])}\n--- its sidecar:\n{string.Join('\n', Tails[processes[^2].Id])}");
     }
 
     private static string WriteComponents(string temp, int redisPort)
@@ -360,6 +457,8 @@ static class LatencyBench
         return Start("/usr/sbin/nginx", ["-p", prefix, "-c", conf], null);
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Concurrent.ConcurrentQueue<string>> Tails = new();
+
     private static Process Start(string file, string[] args, Dictionary<string, string>? env)
     {
         var info = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -375,9 +474,22 @@ static class LatencyBench
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
-        process.OutputDataReceived += (_, _) => { };
+        var tail = Tails.GetOrAdd(process.Id, _ => new System.Collections.Concurrent.ConcurrentQueue<string>());
+        void Keep(string? line)
+        {
+            if (line is not null)
+            {
+                tail.Enqueue(line);
+                while (tail.Count > 60 && tail.TryDequeue(out _))
+                {
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
         process.ErrorDataReceived += (_, e) =>
         {
+            Keep(e.Data);
             if (e.Data is { } line && line.Contains("fail", StringComparison.OrdinalIgnoreCase))
             {
                 Console.Error.WriteLine($"[{Path.GetFileName(file)}] {line}");
@@ -424,34 +536,61 @@ static class LatencyBench
     private static string Inv(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
 
-/// <summary>A fast mock of inference and safety, plus an OpenAI-shaped endpoint to call directly (the baseline).</summary>
+/// <summary>
+/// A fast mock of the sidecar's invocation API with inference and safety behind it, an OpenAI-shaped endpoint to call
+/// directly (the baseline), and a plain forwarder of the other Dapr HTTP routes to the real sidecars.
+/// </summary>
 sealed class MockBackend : IAsyncDisposable
 {
     private const string Chat = "{\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"daprllm-demo\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello from the mock about the sea\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":7,\"total_tokens\":14}}";
     private const string Generation = "{\"model\":\"daprllm-demo\",\"text\":\"Hello from the mock about the sea\",\"promptTokens\":7,\"completionTokens\":7,\"finishReason\":\"stop\"}";
     private const string Allow = "{\"decision\":\"allow\",\"reasons\":[],\"policyVersion\":\"p1\"}";
 
+    private static readonly HashSet<string> Unforwarded = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Transfer-Encoding", "Keep-Alive", "Content-Length",
+    };
+
+    private readonly HttpClient _sidecars = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
     private WebApplication _app = null!;
+    private IReadOnlyDictionary<int, int> _sidecarByPort = new Dictionary<int, int>();
     private long _calls;
+    private long _forwarded;
 
     public long Calls => Interlocked.Read(ref _calls);
 
-    public static async Task<MockBackend> StartAsync(int port)
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <param name="port">The port of the direct (baseline) endpoint.</param>
+    /// <param name="sidecarByPort">Dapr HTTP ports served by the mock, each mapped to the HTTP port of the real sidecar it stands in front of.</param>
+    public static async Task<MockBackend> StartAsync(int port, IReadOnlyDictionary<int, int> sidecarByPort)
     {
-        var mock = new MockBackend();
+        var mock = new MockBackend { _sidecarByPort = sidecarByPort };
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, port);
+            foreach (var p in sidecarByPort.Keys)
+            {
+                k.Listen(IPAddress.Loopback, p);
+            }
+        });
         builder.Logging.ClearProviders();
         var app = builder.Build();
         app.MapPost("/direct/v1/chat/completions", (HttpContext c) => mock.Answer(c, Chat));
-        app.MapPost("/inference/v1/generate", (HttpContext c) => mock.Answer(c, Generation));
-        app.MapPost("/safety/moderation/{direction}", (HttpContext c) => mock.Answer(c, Allow));
+        app.MapPost("/v1.0/invoke/{appId}/method/v1/generate", (HttpContext c) => mock.Answer(c, Generation));
+        app.MapPost("/v1.0/invoke/safety/method/moderation/{direction}", (HttpContext c) => mock.Answer(c, Allow));
+        app.Map("/{**rest}", mock.ForwardAsync);
         await app.StartAsync();
         mock._app = app;
         return mock;
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _sidecars.Dispose();
+    }
 
     private async Task Answer(HttpContext context, string json)
     {
@@ -463,5 +602,45 @@ sealed class MockBackend : IAsyncDisposable
 
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(json);
+    }
+
+    // Actor calls (once per quota lease), actor state and health checks go on to the real sidecar unchanged.
+    private async Task ForwardAsync(HttpContext context)
+    {
+        if (!_sidecarByPort.TryGetValue(context.Connection.LocalPort, out var sidecar))
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
+
+        Interlocked.Increment(ref _forwarded);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
+            $"http://127.0.0.1:{sidecar}{context.Request.Path}{context.Request.QueryString}");
+        var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        if (body.Length > 0 || context.Request.ContentType is not null)
+        {
+            request.Content = new ByteArrayContent(body.ToArray());
+        }
+
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (!Unforwarded.Contains(name) && !request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        using var response = await _sidecars.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!Unforwarded.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
     }
 }

@@ -19,7 +19,8 @@ if (args.Contains("--latency"))
         root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("run from inside the repository");
     }
 
-    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0));
+    var counters = Array.IndexOf(args, "--counters") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
+    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, args.Contains("--gc-variant"));
 }
 
 if (args.Contains("--semantic"))
@@ -108,7 +109,7 @@ sealed class InMemoryActors : IActorProxyFactory
     {
         public Task<LeaseGrant> ExchangeAsync(LeaseExchange e) => Task.FromResult(new LeaseGrant
         {
-            Granted = true, Window = 1, Requests = e.NeedRequests + e.ExtraRequests, Tokens = e.NeedTokens + e.ExtraTokens, Slots = e.NeedSlots,
+            Granted = true, Window = 1, Requests = e.NeedRequests + e.ExtraRequests, Tokens = e.NeedTokens + e.ExtraTokens, Slots = e.NeedSlots + e.ExtraSlots,
             MinuteResetMs = 60_000, RemainingRequests = int.MaxValue / 4, RemainingTokens = long.MaxValue / 4,
         });
 

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
+using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DaprLlm.Gateway.Tests;
 
@@ -64,6 +67,41 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
             var e = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.AdminAction, id, d => d.GetProperty("action").GetString() == action);
             Assert.Equal(tenantId, e.GetProperty("tenantId").GetString());
             Assert.Equal("gateway", e.GetProperty("app").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Events_that_queue_up_go_out_in_bulk_with_every_field()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // Events enqueued before the publisher starts are sent as bulk publishes (up to MaxBatch per call).
+        var publisher = new AuditPublisher(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>(),
+            Microsoft.Extensions.Options.Options.Create(new AuditOptions { MaxBatch = 50, Publishers = 1 }), NullLogger<AuditPublisher>.Instance);
+        var marker = Guid.NewGuid().ToString("N")[..12];
+        for (var i = 0; i < 120; i++)
+        {
+            publisher.Enqueue(new RequestCompletedV1($"req-bulk-{marker}-{i:D3}", "daprllm-demo", "completed", "stop", 3, 4, "allow", "allow", null,
+                DateTimeOffset.UnixEpoch, "tenant-bulk", "eu", "key-bulk", Cache: "miss", Route: "inference-eu", ErrorCode: null));
+        }
+
+        Assert.Equal(120, publisher.Backlog);
+        await publisher.StartAsync(ct);
+        try
+        {
+            foreach (var i in new[] { 0, 49, 50, 119 })
+            {
+                var e = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, $"req-bulk-{marker}-{i:D3}");
+                Assert.Equal("tenant-bulk", e.GetProperty("tenantId").GetString());
+                Assert.Equal("inference-eu", e.GetProperty("route").GetString());
+                Assert.Equal(4, e.GetProperty("completionTokens").GetInt32());
+            }
+
+            Assert.Equal(0, publisher.Backlog);
+        }
+        finally
+        {
+            await publisher.StopAsync(ct);
         }
     }
 }

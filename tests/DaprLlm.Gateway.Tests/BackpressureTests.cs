@@ -59,6 +59,14 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             Assert.Equal(HttpStatusCode.ServiceUnavailable, shed.StatusCode);
             Assert.Equal(TimeSpan.FromSeconds(1), shed.Headers.RetryAfter?.Delta);
             Assert.Equal("server_overloaded", (await shed.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+
+            // A shed request is audited like any other refusal: received, then completed with its outcome and code.
+            var shedId = Assert.Single(shed.Headers.GetValues("x-request-id"));
+            var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, shedId);
+            Assert.Equal("shed", completed.GetProperty("outcome").GetString());
+            Assert.Equal("server_overloaded", completed.GetProperty("errorCode").GetString());
+            Assert.Equal(0, completed.GetProperty("completionTokens").GetInt32());
+            await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestReceived, shedId);
         }
         finally
         {

@@ -78,6 +78,42 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
     }
 
     [Fact]
+    public async Task A_request_refused_by_its_quota_is_audited_with_outcome_and_error_code()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("free", ct);
+        using var client = cluster.Nodes[1].Client(key);
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 60 && refused is null; i++)
+        {
+            var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 8), ct);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused = response;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                response.Dispose();
+            }
+        }
+
+        // 30 requests a minute + a burst of 6: the limit binds well before 60.
+        Assert.NotNull(refused);
+        using (refused)
+        {
+            var requestId = Assert.Single(refused.Headers.GetValues("x-request-id"));
+            var completed = await AuditStreams.WaitForAsync(cluster.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, requestId);
+            Assert.Equal("refused_quota", completed.GetProperty("outcome").GetString());
+            Assert.Equal("rate_limit_exceeded", completed.GetProperty("errorCode").GetString());
+            Assert.Equal(key[3..15], completed.GetProperty("keyId").GetString());
+            Assert.Equal("daprllm-demo", completed.GetProperty("model").GetString());
+            var received = await AuditStreams.WaitForAsync(cluster.Environment.Redis, DaprLlm.Contracts.Topics.RequestReceived, requestId);
+            Assert.Equal("bypass", received.GetProperty("cache").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Token_reservations_across_replicas_never_exceed_the_token_limit_plus_burst()
     {
         var ct = TestContext.Current.CancellationToken;

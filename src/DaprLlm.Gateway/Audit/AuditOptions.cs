@@ -16,4 +16,8 @@ public sealed class AuditOptions
 
     [Range(1, 64)]
     public int Publishers { get; set; } = 4;
+
+    /// <summary>Events of one topic sent in one bulk publish call; a busy gateway then makes far fewer sidecar calls.</summary>
+    [Range(1, 1_000)]
+    public int MaxBatch { get; set; } = 100;
 }

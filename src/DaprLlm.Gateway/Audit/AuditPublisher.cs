@@ -8,8 +8,9 @@ namespace DaprLlm.Gateway.Audit;
 
 /// <summary>
 /// Publishes audit events (request.received, request.completed, admin.action) without making the client wait:
-/// events go through a bounded channel to background publishers. A full channel drops the event and logs it
-/// (never blocks a request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
+/// events go through a bounded channel to background publishers, which send what has queued up as one bulk publish
+/// per topic (one sidecar call for many events under load, one per event when idle). A full channel drops the event
+/// and logs it (never blocks a request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
 /// </summary>
 public sealed partial class AuditPublisher : BackgroundService
 {
@@ -62,23 +63,51 @@ public sealed partial class AuditPublisher : BackgroundService
 
     private async Task PublishLoopAsync(CancellationToken stoppingToken)
     {
+        var batch = new List<Pending>(_options.MaxBatch);
         try
         {
-            await foreach (var pending in _queue.Reader.ReadAllAsync(stoppingToken))
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                try
+                batch.Clear();
+                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
                 {
-                    // object: System.Text.Json writes the runtime type, so each record keeps all its fields.
-                    await _dapr.PublishEventAsync(DaprComponents.PubSub, pending.Topic, pending.Data, stoppingToken);
+                    batch.Add(pending);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+
+                foreach (var topic in batch.Select(p => p.Topic).Distinct())
                 {
-                    LogFailed(_logger, pending.Topic, pending.Id, e.GetType().Name);
+                    await PublishAsync(topic, batch.FindAll(p => p.Topic == topic), stoppingToken);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task PublishAsync(string topic, List<Pending> events, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (events.Count == 1)
+            {
+                // object: System.Text.Json writes the runtime type, so each record keeps all its fields.
+                await _dapr.PublishEventAsync(DaprComponents.PubSub, topic, events[0].Data, stoppingToken);
+                return;
+            }
+
+            var response = await _dapr.BulkPublishEventAsync(DaprComponents.PubSub, topic, events.ConvertAll(e => e.Data), cancellationToken: stoppingToken);
+            foreach (var failed in response.FailedEntries)
+            {
+                LogFailed(_logger, topic, failed.Entry.EntryId, failed.ErrorMessage);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            foreach (var pending in events)
+            {
+                LogFailed(_logger, topic, pending.Id, e.GetType().Name);
+            }
         }
     }
 

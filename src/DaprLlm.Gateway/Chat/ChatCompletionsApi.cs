@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Backpressure;
 using DaprLlm.Gateway.Caching;
@@ -28,7 +29,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, SemanticCache semantic,
-        AdmissionGate gate, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        AdmissionGate gate, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -71,7 +72,7 @@ public static class ChatCompletionsApi
             model = routed;
         }
 
-        var (admitted, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time);
+        var (admitted, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time, refusals, requested, model, request.User);
         if (admitted is not { } ticket)
         {
             return refusal!;
@@ -82,7 +83,6 @@ public static class ChatCompletionsApi
         {
             RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context), ReviewWebhook = webhook,
         };
-        var logger = loggers.CreateLogger(typeof(ChatCompletionsApi));
         IDisposable? place = null;
         try
         {
@@ -90,6 +90,7 @@ public static class ChatCompletionsApi
             if (place is null)
             {
                 ticket.Settle(0);
+                refusals.Refused(context, caller, requested, model, request.User, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Shed, Shedding.Code);
                 return Shedding.Overloaded(context.Response);
             }
 
@@ -106,7 +107,7 @@ public static class ChatCompletionsApi
             if (request.Stream == true)
             {
                 pipeline.Received(g, pipeline.PlannedRegion(g));
-                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, logger);
+                await ChatStream.RunAsync(context, pipeline, g, input, request.StreamOptions?.IncludeUsage == true, options.Value, time, loggers.CreateLogger(typeof(ChatCompletionsApi)));
                 return Results.Empty;
             }
 
@@ -138,7 +139,7 @@ public static class ChatCompletionsApi
         {
             ticket.Settle(0);
             pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
-            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, logger);
+            return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(ChatCompletionsApi)));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -37,7 +37,26 @@ public sealed record GenerationContext(
     /// <summary>The inference app id that answered.</summary>
     public string? Route { get; set; }
 
-    public string Prompt => string.Join("\n", Messages.Select(m => m.Content));
+    /// <summary>The messages' text joined once (moderation and both audit events read it).</summary>
+    public string Prompt => _prompt ??= JoinContents(Messages);
+
+    private string? _prompt;
+
+    private static string JoinContents(IReadOnlyList<DaprLlm.Contracts.Inference.ChatMessage> messages)
+    {
+        if (messages.Count == 1)
+        {
+            return messages[0].Content;
+        }
+
+        var parts = new string[messages.Count];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            parts[i] = messages[i].Content;
+        }
+
+        return string.Join('\n', parts);
+    }
 
     /// <summary>A rough count before inference reports the real one: about four characters per token plus framing.</summary>
     public static int EstimatePromptTokens(IEnumerable<string> texts)

@@ -26,7 +26,7 @@ public static class CompletionsApi
     }
 
     private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, Review.ReviewWebhooks webhooks,
-        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        Audit.RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -63,7 +63,7 @@ public static class CompletionsApi
         var maxTokens = request.MaxTokens ?? 16;
         var estimate = GenerationContext.EstimatePromptTokens([prompt]);
         var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) ?? request.Model! : request.Model!;
-        var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time);
+        var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time, refusals, request.Model!, model, request.User);
         if (ticket is null)
         {
             return refusal!;

@@ -24,7 +24,7 @@ public static class EmbeddingsApi
     }
 
     private static async Task<IResult> Embed(HttpContext context, InferenceClient inference, InferenceRouter router, QuotaService quotas,
-        IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        Audit.RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<EmbeddingsRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -60,7 +60,7 @@ public static class EmbeddingsApi
         }
 
         var estimate = GenerationContext.EstimatePromptTokens(inputs);
-        var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate, time);
+        var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate, time, refusals, request.Model, request.Model, request.User);
         if (ticket is null)
         {
             return refusal!;

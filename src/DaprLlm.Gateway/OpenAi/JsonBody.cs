@@ -26,27 +26,50 @@ public static class JsonBody
             return (null, TooLarge(maxBytes));
         }
 
-        var buffer = new ArrayBufferWriter<byte>();
-        var body = request.Body;
-        while (true)
-        {
-            var memory = buffer.GetMemory(16 * 1024);
-            var read = await body.ReadAsync(memory, request.HttpContext.RequestAborted);
-            if (read == 0)
-            {
-                break;
-            }
-
-            buffer.Advance(read);
-            if (buffer.WrittenCount > maxBytes)
-            {
-                return (null, TooLarge(maxBytes));
-            }
-        }
-
+        // A pooled buffer sized by Content-Length when given: a fresh 16 KB array per request was most of the
+        // gateway's allocation rate under load.
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is long length and > 0 ? (int)Math.Min(length + 1, maxBytes + 1L) : 4096);
+        var count = 0;
         try
         {
-            var value = JsonSerializer.Deserialize<T>(buffer.WrittenSpan, Options);
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, maxBytes + 1L));
+                    buffer.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(count), request.HttpContext.RequestAborted);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                count += read;
+                if (count > maxBytes)
+                {
+                    return (null, TooLarge(maxBytes));
+                }
+            }
+
+            return Parse<T>(buffer.AsSpan(0, count));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // Strings and JsonElements are copied out of the span, so the buffer can go back to the pool afterwards.
+    private static (T? Value, IResult? Error) Parse<T>(ReadOnlySpan<byte> body)
+        where T : class
+    {
+        try
+        {
+            var value = JsonSerializer.Deserialize<T>(body, Options);
             return value is null
                 ? (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", code: "invalid_json"))
                 : (value, null);

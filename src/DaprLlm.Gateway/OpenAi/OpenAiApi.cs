@@ -1,3 +1,4 @@
+using DaprLlm.Gateway.Configuration;
 using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Chat;
@@ -17,9 +18,9 @@ public static class OpenAiApi
 {
     public static WebApplicationBuilder AddOpenAiApi(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ChatOptions>().BindConfiguration(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<ApiVersionOptions>().BindConfiguration(ApiVersionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ChatOptions>().BindSection(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiVersionOptions>().BindSection(ApiVersionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RoutingOptions>().BindSection(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<IUpstreamChannels, DaprUpstreamChannels>();
         builder.Services.AddSingleton<SafetyClient>();
         builder.Services.AddSingleton<InferenceClient>();
@@ -28,14 +29,15 @@ public static class OpenAiApi
         builder.Services.AddSingleton<GenerationPipeline>();
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestIdFilter>();
-        builder.Services.AddOptions<Caching.CacheOptions>().BindConfiguration(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<Caching.CacheOptions>().BindSection(Caching.CacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Caching.ExactCache>();
-        builder.Services.AddOptions<Caching.SemanticCacheOptions>().BindConfiguration(Caching.SemanticCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<Caching.SemanticCacheOptions>().BindSection(Caching.SemanticCacheOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Caching.SemanticCache>();
-        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindConfiguration(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<AuditOptions>().BindSection(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindSection(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Backpressure.AdmissionGate>();
         builder.Services.AddSingleton<AuditPublisher>();
+        builder.Services.AddSingleton<RefusalAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditPublisher>());
         return builder;
     }

@@ -47,6 +47,9 @@ public sealed class LeaseExchange
     [DataMember] public int ExtraRequests { get; set; }
 
     [DataMember] public long ExtraTokens { get; set; }
+
+    /// <summary>Spare concurrency slots, so a replica whose concurrency rises does not call the actor for every new high.</summary>
+    [DataMember] public int ExtraSlots { get; set; }
 }
 
 /// <summary>The actor's answer: what was granted and what is left.</summary>

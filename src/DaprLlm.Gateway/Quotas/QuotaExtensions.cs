@@ -1,3 +1,5 @@
+using DaprLlm.Gateway.Configuration;
+
 namespace DaprLlm.Gateway.Quotas;
 
 /// <summary>Wiring of the quota actors (hosted by the gateway itself) and the local leases.</summary>
@@ -5,7 +7,7 @@ public static class QuotaExtensions
 {
     public static WebApplicationBuilder AddQuotas(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<QuotaOptions>().BindSection(QuotaOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var configuration = builder.Configuration;
         builder.Services.AddActors(o =>
         {

@@ -45,7 +45,7 @@ public static class QuotaRules
                 grant.Granted = true;
                 grant.Requests = (int)Math.Min(requestRoom, (long)exchange.NeedRequests + exchange.ExtraRequests);
                 grant.Tokens = Math.Min(Math.Min(tokenRoom, dayRoom), exchange.NeedTokens + exchange.ExtraTokens);
-                grant.Slots = exchange.NeedSlots;
+                grant.Slots = (int)Math.Min(slotRoom, (long)exchange.NeedSlots + exchange.ExtraSlots);
                 state.RequestsCharged += grant.Requests;
                 state.TokensCharged += grant.Tokens;
                 state.DayTokensCharged += grant.Tokens;

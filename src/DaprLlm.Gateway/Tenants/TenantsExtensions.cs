@@ -1,3 +1,4 @@
+using DaprLlm.Gateway.Configuration;
 using DaprLlm.Gateway.Admin;
 using DaprLlm.Gateway.Auth;
 
@@ -8,12 +9,12 @@ public static class TenantsExtensions
 {
     public static WebApplicationBuilder AddTenants(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<TenantOptions>().BindSection(TenantOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<GatewaySecrets>();
         builder.Services.AddSingleton<TenantStore>();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<ApiKeyFilter>();
-        builder.Services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<JwtOptions>().BindSection(JwtOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<JwtAuthenticator>();
         builder.Services.AddSingleton<AdminKeyFilter>();
         builder.Services.AddSingleton<DevTenantSeeder>();

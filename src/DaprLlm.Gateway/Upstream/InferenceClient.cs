@@ -21,7 +21,7 @@ public sealed class InferenceClient(IUpstreamChannels channels)
     /// <summary>Reads inference's SSE stream event by event; disposing the enumerator cancels generation upstream.</summary>
     public async IAsyncEnumerable<GenerateStreamEvent> StreamAsync(string appId, GenerateCall call, [EnumeratorCancellation] CancellationToken ct)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, StreamMethod) { Content = JsonContent.Create(call, options: UpstreamCall.Json) };
+        var request = new HttpRequestMessage(HttpMethod.Post, StreamMethod) { Content = UpstreamCall.Body(call) };
         using var response = await UpstreamCall.SendAsync(channels.For(appId), appId, request, HttpCompletionOption.ResponseHeadersRead, ct);
         await using var body = await response.Content.ReadAsStreamAsync(ct);
         using var reader = new StreamReader(body);

@@ -20,13 +20,6 @@ public sealed class DaprUpstreamChannels(IConfiguration configuration) : IUpstre
 
     public HttpClient For(string appId) => _clients.GetOrAdd(appId, id =>
     {
-        // Upstream:Direct:{appId} = base URL bypasses service invocation; only the gateway benchmark sets it, to
-        // measure the gateway's own latency without the sidecar hops.
-        if (configuration[$"Upstream:Direct:{id}"] is { Length: > 0 } direct)
-        {
-            return new HttpClient { BaseAddress = new Uri(direct.EndsWith('/') ? direct : direct + "/"), Timeout = Timeout.InfiniteTimeSpan };
-        }
-
         var client = string.IsNullOrEmpty(_endpoint) ? DaprClient.CreateInvokeHttpClient(id) : DaprClient.CreateInvokeHttpClient(id, _endpoint);
 
         // Generation can take minutes; Dapr resiliency owns the per-call timeout.

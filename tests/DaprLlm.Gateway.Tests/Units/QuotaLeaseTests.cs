@@ -91,12 +91,48 @@ public sealed class QuotaLeaseTests
         Assert.NotNull((await a.AcquireAsync(1, 16, _time, CancellationToken.None)).Window);
     }
 
+    [Fact]
+    public async Task A_lease_keeps_spare_slots_so_rising_concurrency_does_not_call_the_actor_per_request()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits { RequestsPerMinute = 16_000, TokensPerMinute = 1_600_000, TokensPerDay = 100_000_000, MaxConcurrentRequests = 160 } };
+        Assert.NotNull((await lease.AcquireAsync(1, 16, _time, CancellationToken.None)).Window);
+        Assert.Equal(1, actor.Calls);
+
+        // 160 / 16 = 10 spare slots: ten more requests run at once from the lease alone.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.NotNull(lease.TryTake(1, _time.GetUtcNow()));
+        }
+
+        Assert.Null(lease.TryTake(1, _time.GetUtcNow()));
+        Assert.Equal(1, actor.Calls);
+        Assert.Equal(11, actor.State.SlotsHeld);
+
+        // The spare slots are still the actor's to count: an idle lease gives all of them back.
+        _time.Advance(TimeSpan.FromSeconds(3));
+        for (var i = 0; i < 11; i++)
+        {
+            lease.Release(actor.State.MinuteWindow, 1, 1, _time.GetUtcNow());
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+        Assert.Equal(0, actor.State.SlotsHeld);
+    }
+
     /// <summary>The QuotaActor's rules over a plain field instead of actor state (same arithmetic via <see cref="QuotaRules"/>).</summary>
     private sealed class LocalQuotaActor(TimeProvider time) : IQuotaActor
     {
         public QuotaState State { get; } = new();
 
-        public Task<LeaseGrant> ExchangeAsync(LeaseExchange exchange) => Task.FromResult(QuotaRules.Exchange(State, exchange, time.GetUtcNow()));
+        public int Calls { get; private set; }
+
+        public Task<LeaseGrant> ExchangeAsync(LeaseExchange exchange)
+        {
+            Calls++;
+            return Task.FromResult(QuotaRules.Exchange(State, exchange, time.GetUtcNow()));
+        }
 
         public Task<LeaseGrant> PeekAsync(QuotaLimits limits) => Task.FromResult(QuotaRules.Describe(State, limits, new LeaseGrant(), time.GetUtcNow()));
     }
