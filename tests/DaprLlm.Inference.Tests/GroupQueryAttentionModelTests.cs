@@ -141,33 +141,10 @@ public sealed class GroupQueryAttentionModelTests : IDisposable
         }
     }
 
-    private static async Task<string> RunAsync(BatchScheduler scheduler, string prompt, int maxTokens, CancellationToken ct)
-    {
-        var ids = ChatTemplate.For(ModelTokenizer.Load(Folder)).Render([new ChatMessage("user", prompt)]);
-        var job = new GenerationJob(ids, new SamplingParameters(maxTokens, 0, 1, 0, null, []), ct);
-        Assert.True(scheduler.TryEnqueue(job));
-        var text = "";
-        await foreach (var e in job.Events.ReadAllAsync(ct))
-        {
-            text += e switch
-            {
-                GenerationEvent.Token t => t.Text,
-                GenerationEvent.End end => $"|{end.CompletionTokens}|{end.FinishReason}",
-                GenerationEvent.Failed f => $"|failed: {f.Message}",
-                _ => "",
-            };
-        }
+    private static Task<string> RunAsync(BatchScheduler scheduler, string prompt, int maxTokens, CancellationToken ct) =>
+        SchedulerRuns.GreedyAsync(scheduler, Folder, prompt, maxTokens, ct);
 
-        return text;
-    }
-
-    private static void Dispose(IEnumerable<OrtValue> values)
-    {
-        foreach (var v in values)
-        {
-            v.Dispose();
-        }
-    }
+    private static void Dispose(IEnumerable<Microsoft.ML.OnnxRuntime.OrtValue> values) => SchedulerRuns.DisposeAll(values);
 
     public void Dispose() => _decoder.Dispose();
 
