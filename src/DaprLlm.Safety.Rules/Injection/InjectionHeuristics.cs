@@ -26,23 +26,39 @@ public sealed partial class InjectionHeuristics
     private const int MaxBlobsExamined = 8;
     private const int MaxBlobChars = 16 * 1024;
 
-    // Each phrase with words it cannot match without (one of them must occur in the skeleton). Checking them is
-    // one vectorized search; the regex runs only when one is there, which for ordinary prompts is rare.
-    private static readonly (string Name, double Weight, Regex Regex, SearchValues<string> Trigger)[] Phrases =
+    // Each phrase with words it cannot match without (one of them must occur in the skeleton). All phrases' words
+    // are looked for in one vectorized search (Triggered); a regex runs only when one of its words is there, which
+    // for ordinary prompts is rare.
+    private static readonly (string Name, double Weight, Regex Regex, string[] Trigger)[] Phrases =
     [
-        (InstructionOverride, 0.7, OverridePrevious(), Words("ignore", "disregard", "forget", "override", "bypass", "neglect", "skip")),
-        (InstructionOverride, 0.7, ForgetEverything(), Words("ignore", "disregard", "forget")),
-        (InstructionOverride, 0.4, NewInstructions(), Words(":")),
-        (RolePlay, 0.6, YouAreNow(), Words("dan", "stan", "unfi", "unrestricted", "uncensored", "unbound", "amora", "evi", "mode", "jai", "freed", "onger")),
-        (RolePlay, 0.6, ActAs(), Words("dan", "unfi", "unrestricted", "uncensored", "jai", "evi", "amora")),
-        (RolePlay, 0.8, DoAnythingNow(), Words("anything")),
-        (RolePlay, 0.6, ModeSwitch(), Words("mode")),
-        (RolePlay, 0.4, WithoutRestrictions(), Words("without")),
-        (SystemPromptExtraction, 0.7, RevealSystemPrompt(), Words("prompt", "instruction", "message", "above")),
+        (InstructionOverride, 0.7, OverridePrevious(), ["ignore", "disregard", "forget", "override", "bypass", "neglect", "skip"]),
+        (InstructionOverride, 0.7, ForgetEverything(), ["ignore", "disregard", "forget"]),
+        (InstructionOverride, 0.4, NewInstructions(), [":"]),
+        (RolePlay, 0.6, YouAreNow(), ["dan", "stan", "unfi", "unrestricted", "uncensored", "unbound", "amora", "evi", "mode", "jai", "freed", "onger"]),
+        (RolePlay, 0.6, ActAs(), ["dan", "unfi", "unrestricted", "uncensored", "jai", "evi", "amora"]),
+        (RolePlay, 0.8, DoAnythingNow(), ["anything"]),
+        (RolePlay, 0.6, ModeSwitch(), ["mode"]),
+        (RolePlay, 0.4, WithoutRestrictions(), ["without"]),
+        (SystemPromptExtraction, 0.7, RevealSystemPrompt(), ["prompt", "instruction", "message", "above"]),
     ];
 
     // Whitespace between words may be any \s in the patterns, so triggers are single words (or a single char).
-    private static SearchValues<string> Words(params string[] words) => SearchValues.Create(words, StringComparison.Ordinal);
+    // Words: every distinct trigger word with the phrases it unlocks (bit i = Phrases[i]); ':' is found on its own,
+    // a single-char search being faster than a needle in the multi-word one.
+    private static readonly (string Word, int Phrases)[] TriggerWords = Phrases
+        .SelectMany(static (p, i) => p.Trigger.Where(static w => w != ":").Select(w => (Word: w, Bit: 1 << i)))
+        .GroupBy(static t => t.Word, StringComparer.Ordinal)
+        .Select(static g => (g.Key, g.Aggregate(0, static (bits, t) => bits | t.Bit)))
+        .ToArray();
+
+    private static readonly int ColonPhrases = Phrases
+        .Select(static (p, i) => p.Trigger.Contains(":") ? 1 << i : 0)
+        .Aggregate(0, static (bits, bit) => bits | bit);
+
+    private static readonly int WordPhrases = TriggerWords.Aggregate(0, static (bits, t) => bits | t.Phrases);
+
+    private static readonly SearchValues<string> AnyTriggerWord =
+        SearchValues.Create([.. TriggerWords.Select(static t => t.Word)], StringComparison.Ordinal);
 
     // The base64 alphabets (standard and URL-safe); a blob is a run of at least MinBlobChars of them.
     private static readonly SearchValues<char> Base64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-");
@@ -58,14 +74,15 @@ public sealed partial class InjectionHeuristics
     {
         ArgumentNullException.ThrowIfNull(text);
         List<RuleHit>? hits = null;
-        var chars = text.Text.AsSpan();
-        foreach (var (name, weight, regex, trigger) in Phrases)
+        var triggered = Triggered(text.Text);
+        for (var p = 0; p < Phrases.Length; p++)
         {
-            if (chars.IndexOfAny(trigger) < 0)
+            if ((triggered & (1 << p)) == 0)
             {
                 continue;
             }
 
+            var (name, weight, regex, _) = Phrases[p];
             var count = 0;
             foreach (var match in regex.EnumerateMatches(text.Text))
             {
@@ -147,15 +164,45 @@ public sealed partial class InjectionHeuristics
 
     private static bool ContainsPhrase(string normalized)
     {
-        foreach (var (_, _, regex, trigger) in Phrases)
+        var triggered = Triggered(normalized);
+        for (var p = 0; p < Phrases.Length; p++)
         {
-            if (normalized.AsSpan().IndexOfAny(trigger) >= 0 && regex.IsMatch(normalized))
+            if ((triggered & (1 << p)) != 0 && Phrases[p].Regex.IsMatch(normalized))
             {
                 return true;
             }
         }
 
         return false;
+    }
+
+    // The phrases (bit i = Phrases[i]) whose trigger words occur in the text: one vectorized search for all the words,
+    // stopping at each occurrence to see which words start there, until every phrase is triggered or the text ends.
+    private static int Triggered(ReadOnlySpan<char> text)
+    {
+        var triggered = text.Contains(':') ? ColonPhrases : 0;
+        var rest = text;
+        while ((triggered & WordPhrases) != WordPhrases)
+        {
+            var at = rest.IndexOfAny(AnyTriggerWord);
+            if (at < 0)
+            {
+                break;
+            }
+
+            rest = rest[at..];
+            foreach (var (word, phrases) in TriggerWords)
+            {
+                if (rest.StartsWith(word, StringComparison.Ordinal))
+                {
+                    triggered |= phrases;
+                }
+            }
+
+            rest = rest[1..];
+        }
+
+        return triggered;
     }
 
     // Binary that happens to be valid UTF-8 is not a hidden prompt.

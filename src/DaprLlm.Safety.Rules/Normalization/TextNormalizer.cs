@@ -231,24 +231,28 @@ public sealed class TextNormalizer
 
     private static void FoldLeetspeak(Span<char> chars)
     {
-        // Only these chars are ever rewritten: most prompts have none and skip the per-char pass.
-        if (chars.IndexOfAny(LeetChars) < 0)
-        {
-            return;
-        }
-
-        // Only inside runs that also contain a letter ("h4ck", "p@ss"): plain numbers ("911", "$100") stay
-        // numbers, which keeps term matching from turning figures into words.
+        // Only these chars are ever rewritten, and only inside runs that also contain a letter ("h4ck", "p@ss"):
+        // plain numbers ("911", "$100") stay numbers, which keeps term matching from turning figures into words.
+        // Only the runs around a leet char can change, so each is found from one (a vectorized jump) instead of
+        // walking every run of the text.
         var i = 0;
         while (i < chars.Length)
         {
-            if (!IsLeetRunChar(chars[i]))
+            var next = chars[i..].IndexOfAny(LeetChars);
+            if (next < 0)
             {
-                i++;
-                continue;
+                return;
             }
 
-            var runStart = i;
+            // The run holding that char: back to where it starts (not before i, where the previous run ended
+            // or a non-run char stood), then forward to its end.
+            var runStart = i + next;
+            while (runStart > i && IsLeetRunChar(chars[runStart - 1]))
+            {
+                runStart--;
+            }
+
+            i = runStart;
             var hasLetter = false;
             while (i < chars.Length && IsLeetRunChar(chars[i]))
             {

@@ -103,8 +103,12 @@ internal static partial class PersonNameRecognizer
         }
 
         // Every cue of the pattern contains one of these words: without them the pattern is not run at all.
-        var cues = text.AsSpan().IndexOfAny(LowerCaseCueWords) >= 0 ? text : string.Empty;
-        for (var match = LowerCaseAfterCue().Match(cues); match.Success; match = match.NextMatch())
+        if (text.AsSpan().IndexOfAny(LowerCaseCueWords) < 0)
+        {
+            return;
+        }
+
+        for (var match = LowerCaseAfterCue().Match(text); match.Success; match = match.NextMatch())
         {
             var group = match.Groups[1];
             Words(text, group.Index, group.Index + group.Length, words);

@@ -34,7 +34,7 @@ public sealed class PiiDetector
         // Cheap triggers first: every structured entity below contains a digit (emails an '@'), so most prose
         // skips their regexes entirely. The triggers are necessary conditions, so they change no result.
         var chars = text.Text.AsSpan();
-        var hasDigit = TextChars.HasDigit(chars);
+        var hasDigit = found.HasDigit;
         SecretRecognizer.Find(found);
         if (chars.Contains('@'))
         {

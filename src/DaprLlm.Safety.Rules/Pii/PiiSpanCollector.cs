@@ -7,6 +7,9 @@ internal sealed class PiiSpanCollector(string text)
 
     public string Text { get; } = text;
 
+    /// <summary>Whether the text has a decimal digit of any script: most structured entities need one.</summary>
+    public bool HasDigit { get; } = TextChars.HasDigit(text);
+
     /// <summary>Adds the span unless an earlier, more specific recognizer already claimed any of it.</summary>
     public bool TryAdd(string entityType, int start, int end)
     {

@@ -36,33 +36,47 @@ internal static partial class SecretRecognizer
     {
         var text = found.Text;
         var span = text.AsSpan();
-        // Each family has a literal it cannot do without; without it the regex runs over the empty string (no work).
-        var privateKeys = PrivateKey().EnumerateMatches(span.Contains("PRIVATE KEY-----", StringComparison.Ordinal) ? text : string.Empty);
-        foreach (var match in privateKeys)
+        // Each family has a literal it cannot do without; without it the regex is not run at all (not even set up).
+        if (span.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
         {
-            found.TryAdd(PiiEntityTypes.PrivateKey, match.Index, match.Index + match.Length);
-        }
-
-        var jwts = Jwt().EnumerateMatches(span.Contains("eyJ", StringComparison.Ordinal) ? text : string.Empty);
-        foreach (var match in jwts)
-        {
-            if (IsJwt(text.AsSpan(match.Index, match.Length)))
+            foreach (var match in PrivateKey().EnumerateMatches(text))
             {
-                found.TryAdd(PiiEntityTypes.Jwt, match.Index, match.Index + match.Length);
+                found.TryAdd(PiiEntityTypes.PrivateKey, match.Index, match.Index + match.Length);
             }
         }
 
-        var awsKeys = AwsAccessKeyId().EnumerateMatches(span.IndexOfAny(AwsPrefixes) >= 0 ? text : string.Empty);
-        foreach (var match in awsKeys)
+        if (span.Contains("eyJ", StringComparison.Ordinal))
         {
-            found.TryAdd(PiiEntityTypes.AwsAccessKey, match.Index, match.Index + match.Length);
+            foreach (var match in Jwt().EnumerateMatches(text))
+            {
+                if (IsJwt(text.AsSpan(match.Index, match.Length)))
+                {
+                    found.TryAdd(PiiEntityTypes.Jwt, match.Index, match.Index + match.Length);
+                }
+            }
+        }
+
+        if (span.IndexOfAny(AwsPrefixes) >= 0)
+        {
+            foreach (var match in AwsAccessKeyId().EnumerateMatches(text))
+            {
+                found.TryAdd(PiiEntityTypes.AwsAccessKey, match.Index, match.Index + match.Length);
+            }
         }
 
         // Only the secret value is the span: "Authorization: Bearer <BEARER_TOKEN>" keeps the readable part.
-        for (var match = BearerToken().Match(span.Contains("bearer", StringComparison.OrdinalIgnoreCase) ? text : string.Empty); match.Success; match = match.NextMatch())
+        if (span.Contains("bearer", StringComparison.OrdinalIgnoreCase))
         {
-            var value = match.Groups["value"];
-            found.TryAdd(PiiEntityTypes.BearerToken, value.Index, value.Index + value.Length);
+            for (var match = BearerToken().Match(text); match.Success; match = match.NextMatch())
+            {
+                var value = match.Groups["value"];
+                found.TryAdd(PiiEntityTypes.BearerToken, value.Index, value.Index + value.Length);
+            }
+        }
+
+        if (span.IndexOfAny(':', '=') < 0)
+        {
+            return;
         }
 
         foreach (var match in KeyAssignmentNear.Matches(text))

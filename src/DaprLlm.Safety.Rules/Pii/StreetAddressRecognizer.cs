@@ -90,7 +90,7 @@ internal static partial class StreetAddressRecognizer
         var text = found.Text;
         var span = text.AsSpan();
         // Every pattern but the prefix and corner ones needs a digit; most prose has none and skips them all.
-        var hasDigit = TextChars.HasDigit(span);
+        var hasDigit = found.HasDigit;
         if (hasDigit)
         {
             AddAll(found, text, MilitaryNear.Matches(text));
@@ -106,10 +106,11 @@ internal static partial class StreetAddressRecognizer
         }
 
         AddAll(found, text, StreetPrefixNear.Matches(text));
-        AddCorners(found, text, span);
-
         if (!hasDigit)
         {
+            // With a digit the corners were added above, before the numbered streets; a second pass would only
+            // offer the same spans again, which the collector refuses.
+            AddCorners(found, text, span);
             return;
         }
 
