@@ -140,7 +140,7 @@ internal static partial class PersonNameRecognizer
     }
 
     private static bool IsGazetteerName(ReadOnlySpan<char> word) =>
-        word.Length > 1 && NameLexicon.IsKnownName(word) && !NameLexicon.IsStop(word) && !NameLexicon.IsTitle(word);
+        word.Length > 1 && (NameLexicon.Classify(word) & (WordClass.Name | WordClass.Stop | WordClass.Title)) == WordClass.Name;
 
     // One capitalised word unknown to the gazetteer is a name only after a title or an introduction ("Dr. Okonkwo",
     // "my name is Tavita"); alone it is as likely a company, a product or a place.
@@ -224,7 +224,7 @@ internal static partial class PersonNameRecognizer
             word = word[..apostrophe];
         }
 
-        return word.Length < 2 || NameLexicon.IsStop(word) || NameLexicon.IsTitle(word) || NameLexicon.IsCommon(word);
+        return word.Length < 2 || (NameLexicon.Classify(word) & (WordClass.Stop | WordClass.Title | WordClass.Common)) != 0;
     }
 
     private static bool IsAllCaps(ReadOnlySpan<char> word)

@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.IO.Compression;
+using System.Text;
 
 namespace DaprLlm.Safety.Rules;
 
@@ -12,9 +13,18 @@ internal static class NameLexicon
     // Longer entries are not words anyone capitalises in a sentence; the bound keeps lookups on the stack.
     private const int MaxWordLength = 64;
 
-    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Common = new(() => Load("DaprLlm.Safety.Rules.english-words.txt.gz", gzip: true));
-    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Places = new(() => Load("DaprLlm.Safety.Rules.places.txt", gzip: false));
-    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> People = new(() => Load("DaprLlm.Safety.Rules.people-names.txt.gz", gzip: true));
+    private const string CommonList = "DaprLlm.Safety.Rules.english-words.txt.gz";
+    private const string PlaceList = "DaprLlm.Safety.Rules.places.txt";
+    private const string PeopleList = "DaprLlm.Safety.Rules.people-names.txt.gz";
+
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Common = new(() => Load(CommonList));
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> Places = new(() => Load(PlaceList));
+    private static readonly Lazy<FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>>> People = new(() => Load(PeopleList));
+
+    // Every list in one table, for ASCII words (nearly all): one lower-casing and one lookup per word instead of one
+    // per list. Exact for ASCII, where OrdinalIgnoreCase (the stop and title lists) and lower-casing agree; other
+    // words go to the lists one by one (ClassifyEachList).
+    private static readonly Lazy<FrozenDictionary<string, WordClass>.AlternateLookup<ReadOnlySpan<char>>> Classes = new(BuildClasses);
 
     public static FrozenSet<string> Titles { get; } = FrozenSet.ToFrozenSet(
         ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "dear", "mx"], StringComparer.OrdinalIgnoreCase);
@@ -33,18 +43,46 @@ internal static class NameLexicon
     /// <summary>True for an ordinary English word (compared in lower case).</summary>
     public static bool IsCommon(string word) => IsCommon(word.AsSpan());
 
-    public static bool IsCommon(ReadOnlySpan<char> word) => ContainsLower(Common.Value, word);
+    public static bool IsCommon(ReadOnlySpan<char> word) =>
+        Ascii.IsValid(word) ? (Classify(word) & WordClass.Common) != 0 : ContainsLower(Common.Value, word);
 
     public static bool IsPlace(string word) => IsPlace(word.AsSpan());
 
-    public static bool IsPlace(ReadOnlySpan<char> word) => ContainsLower(Places.Value, word);
+    public static bool IsPlace(ReadOnlySpan<char> word) =>
+        Ascii.IsValid(word) ? (Classify(word) & WordClass.Place) != 0 : ContainsLower(Places.Value, word);
 
     /// <summary>True for a given name or surname in the people-names gazetteer (cspell's list, many cultures).</summary>
-    public static bool IsKnownName(ReadOnlySpan<char> word) => ContainsLower(People.Value, word);
+    public static bool IsKnownName(ReadOnlySpan<char> word) =>
+        Ascii.IsValid(word) ? (Classify(word) & WordClass.Name) != 0 : ContainsLower(People.Value, word);
 
     public static bool IsStop(ReadOnlySpan<char> word) => StopLookup.Contains(word);
 
     public static bool IsTitle(ReadOnlySpan<char> word) => TitleLookup.Contains(word);
+
+    /// <summary>Every list the word is on (common words, places and names compared in lower case, stop words and titles ignoring case).</summary>
+    public static WordClass Classify(ReadOnlySpan<char> word)
+    {
+        if (word.Length > MaxWordLength)
+        {
+            return WordClass.None; // longer than any entry of any list
+        }
+
+        if (!Ascii.IsValid(word))
+        {
+            return ClassifyEachList(word);
+        }
+
+        Span<char> lower = stackalloc char[word.Length];
+        Ascii.ToLower(word, lower, out _);
+        return Classes.Value.TryGetValue(lower, out var classes) ? classes : WordClass.None;
+    }
+
+    private static WordClass ClassifyEachList(ReadOnlySpan<char> word) =>
+        (ContainsLower(Common.Value, word) ? WordClass.Common : WordClass.None)
+        | (ContainsLower(Places.Value, word) ? WordClass.Place : WordClass.None)
+        | (ContainsLower(People.Value, word) ? WordClass.Name : WordClass.None)
+        | (IsStop(word) ? WordClass.Stop : WordClass.None)
+        | (IsTitle(word) ? WordClass.Title : WordClass.None);
 
     // Span lookups built once: the recognizers ask per capitalised word of every prompt.
     private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StopLookup = Stop.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -63,11 +101,33 @@ internal static class NameLexicon
         return set.Contains(lower);
     }
 
-    private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Load(string resource, bool gzip)
+    private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Load(string resource) =>
+        ReadList(resource).ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static FrozenDictionary<string, WordClass>.AlternateLookup<ReadOnlySpan<char>> BuildClasses()
+    {
+        var classes = new Dictionary<string, WordClass>(StringComparer.Ordinal);
+        Add(ReadList(CommonList), WordClass.Common);
+        Add(ReadList(PlaceList), WordClass.Place);
+        Add(ReadList(PeopleList), WordClass.Name);
+        Add(Stop.Select(static w => w.ToLowerInvariant()), WordClass.Stop);
+        Add(Titles.Select(static w => w.ToLowerInvariant()), WordClass.Title);
+        return classes.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+        void Add(IEnumerable<string> words, WordClass wordClass)
+        {
+            foreach (var word in words)
+            {
+                classes[word] = classes.GetValueOrDefault(word) | wordClass;
+            }
+        }
+    }
+
+    private static List<string> ReadList(string resource)
     {
         using var stream = typeof(NameLexicon).Assembly.GetManifestResourceStream(resource)
             ?? throw new InvalidOperationException($"embedded word list {resource} is missing");
-        using var source = gzip ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+        using var source = resource.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(stream, CompressionMode.Decompress) : stream;
         using var reader = new StreamReader(source);
         var words = new List<string>();
         while (reader.ReadLine() is { } line)
@@ -78,6 +138,6 @@ internal static class NameLexicon
             }
         }
 
-        return words.Where(w => w.Length <= MaxWordLength).ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        return [.. words.Where(w => w.Length <= MaxWordLength)];
     }
 }
