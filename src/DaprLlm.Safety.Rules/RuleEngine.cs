@@ -24,8 +24,10 @@ public sealed class RuleEngine
     {
         ArgumentNullException.ThrowIfNull(text);
         // Two views, each built once: the folded skeleton for words and phrases, the NFKC view for patterns and PII.
+        // Hits on the skeleton are rare, so its offset map is built only when one needs mapping back; PII spans are
+        // common, so the NFKC view (the original string itself for plain ASCII) keeps its map from the start.
         var matching = TextNormalizer.Matching.Normalize(text);
-        var light = TextNormalizer.Light.Normalize(text);
+        var light = TextNormalizer.Light.Normalize(text, trackOffsets: true);
 
         var termHits = _terms.Match(matching);
         var regexHits = _regexes.Match(light);

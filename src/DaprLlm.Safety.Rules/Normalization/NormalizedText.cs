@@ -3,17 +3,25 @@ namespace DaprLlm.Safety.Rules;
 /// <summary>A normalized view of a text with a map from each normalized character back to the original offsets.</summary>
 public sealed class NormalizedText
 {
-    // Per normalized char: the original range it came from. Null when the view is the original text itself,
-    // which saves two arrays for the common plain-ASCII case.
-    private readonly int[]? _starts;
-    private readonly int[]? _ends;
+    // Per normalized char: the original range it came from. Null when the view is the original text itself (or maps
+    // one to one onto it), which saves two arrays for the common plain-ASCII case; also null until first use when
+    // the normalizer left the map to be built on demand (_mapSource).
+    private OffsetMap? _map;
+    private readonly TextNormalizer? _mapSource;
 
     internal NormalizedText(string original, string text, int[]? starts, int[]? ends)
     {
         Original = original;
         Text = text;
-        _starts = starts;
-        _ends = ends;
+        _map = starts is null || ends is null ? null : new OffsetMap(starts, ends);
+    }
+
+    /// <summary>A view whose map is rebuilt by normalizing the original again, the first time it is needed.</summary>
+    internal NormalizedText(string original, string text, TextNormalizer mapSource)
+    {
+        Original = original;
+        Text = text;
+        _mapSource = mapSource;
     }
 
     public string Original { get; }
@@ -28,19 +36,34 @@ public sealed class NormalizedText
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         ArgumentOutOfRangeException.ThrowIfLessThan(end, start);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(end, Text.Length);
-        if (_starts is null || _ends is null)
+        var map = _map ?? BuildMap();
+        if (map is null)
         {
             return new TextSpan(start, end);
         }
 
         if (start == end)
         {
-            var at = start < _starts.Length ? _starts[start] : Original.Length;
+            var at = start < map.Starts.Length ? map.Starts[start] : Original.Length;
             return new TextSpan(at, at);
         }
 
-        return new TextSpan(_starts[start], _ends[end - 1]);
+        return new TextSpan(map.Starts[start], map.Ends[end - 1]);
     }
 
     public TextSpan ToOriginal(TextSpan span) => ToOriginal(span.Start, span.End);
+
+    // Two threads may both build it; they build the same map, and one reference write publishes either.
+    private OffsetMap? BuildMap()
+    {
+        if (_mapSource is null)
+        {
+            return null;
+        }
+
+        var tracked = _mapSource.Normalize(Original, trackOffsets: true);
+        return _map = tracked._map;
+    }
+
+    private sealed record OffsetMap(int[] Starts, int[] Ends);
 }

@@ -33,15 +33,25 @@ public sealed class TextNormalizer
 
     private bool Has(TextFolding folding) => (Folding & folding) != 0;
 
+    /// <summary>The normalized view; its map back to original offsets is built only if a caller asks for one.</summary>
     public NormalizedText Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return Normalize(text, trackOffsets: false);
+    }
+
+    /// <summary>
+    /// With <paramref name="trackOffsets"/> false the map is not written: most texts have no hit to map back, and
+    /// the map costs two ints per char. The view then rebuilds it on first use (same text, same map).
+    /// </summary>
+    internal NormalizedText Normalize(string text, bool trackOffsets)
+    {
         if (Folding == TextFolding.None && IsPrintableAscii(text))
         {
             return NormalizedText.Identity(text);
         }
 
-        var output = new Output(text.Length);
+        var output = new Output(text.Length, trackOffsets);
         try
         {
             var i = 0;
@@ -105,7 +115,7 @@ public sealed class TextNormalizer
                 FoldLeetspeak(output.Chars.AsSpan(0, output.Length));
             }
 
-            return output.ToNormalizedText(text);
+            return output.ToNormalizedText(text, this);
         }
         finally
         {
@@ -188,8 +198,7 @@ public sealed class TextNormalizer
             }
             else if (output.Length > 0 && output.Chars[output.Length - 1] == ' ')
             {
-                output.MaterializeMap();
-                output.Ends[output.Length - 1] = end; // only whitespace ever yields ' ' here, so this extends the run
+                output.ExtendLast(end); // only whitespace ever yields ' ' here, so this extends the run
             }
             else
             {
@@ -358,21 +367,21 @@ public sealed class TextNormalizer
     private struct Output
     {
         public char[] Chars;
-        public int[] Starts;
-        public int[] Ends;
+        public int[]? Starts; // null when offsets are not tracked
+        public int[]? Ends;
         public int Length;
 
         // True while every output char came from the input char at the same offset (plain ASCII with no whitespace
         // run collapsed, the common case): the offsets are not written until that stops, and the view may need none.
         public bool IsIdentityMap;
 
-        public Output(int capacity)
+        public Output(int capacity, bool trackOffsets)
         {
             IsIdentityMap = true;
             capacity = Math.Max(16, capacity);
             Chars = ArrayPool<char>.Shared.Rent(capacity);
-            Starts = ArrayPool<int>.Shared.Rent(capacity);
-            Ends = ArrayPool<int>.Shared.Rent(capacity);
+            Starts = trackOffsets ? ArrayPool<int>.Shared.Rent(capacity) : null;
+            Ends = trackOffsets ? ArrayPool<int>.Shared.Rent(capacity) : null;
             Length = 0;
         }
 
@@ -391,9 +400,23 @@ public sealed class TextNormalizer
 
             MaterializeMap();
             Chars[Length] = c;
-            Starts[Length] = start;
-            Ends[Length] = end;
+            if (Starts is not null && Ends is not null)
+            {
+                Starts[Length] = start;
+                Ends[Length] = end;
+            }
+
             Length++;
+        }
+
+        /// <summary>Makes the last output char cover the original text up to <paramref name="end"/>.</summary>
+        public void ExtendLast(int end)
+        {
+            MaterializeMap();
+            if (Ends is not null)
+            {
+                Ends[Length - 1] = end;
+            }
         }
 
         /// <summary>Appends printable ASCII that maps one to one onto the original text from <paramref name="start"/>.</summary>
@@ -421,10 +444,13 @@ public sealed class TextNormalizer
             }
 
             MaterializeMap();
-            for (var k = 0; k < chars.Length; k++)
+            if (Starts is not null && Ends is not null)
             {
-                Starts[Length + k] = start + k;
-                Ends[Length + k] = start + k + 1;
+                for (var k = 0; k < chars.Length; k++)
+                {
+                    Starts[Length + k] = start + k;
+                    Ends[Length + k] = start + k + 1;
+                }
             }
 
             Length += chars.Length;
@@ -438,10 +464,13 @@ public sealed class TextNormalizer
                 return;
             }
 
-            for (var k = 0; k < Length; k++)
+            if (Starts is not null && Ends is not null)
             {
-                Starts[k] = k;
-                Ends[k] = k + 1;
+                for (var k = 0; k < Length; k++)
+                {
+                    Starts[k] = k;
+                    Ends[k] = k + 1;
+                }
             }
 
             IsIdentityMap = false;
@@ -452,33 +481,48 @@ public sealed class TextNormalizer
             // NFKC can expand a character many times over ("ﷺ" becomes 18 characters).
             var capacity = Chars.Length * 2;
             var chars = ArrayPool<char>.Shared.Rent(capacity);
-            var starts = ArrayPool<int>.Shared.Rent(capacity);
-            var ends = ArrayPool<int>.Shared.Rent(capacity);
             Chars.AsSpan(0, Length).CopyTo(chars);
-            Starts.AsSpan(0, Length).CopyTo(starts);
-            Ends.AsSpan(0, Length).CopyTo(ends);
-            Return();
+            ArrayPool<char>.Shared.Return(Chars);
             Chars = chars;
-            Starts = starts;
-            Ends = ends;
+            if (Starts is not null && Ends is not null)
+            {
+                var starts = ArrayPool<int>.Shared.Rent(capacity);
+                var ends = ArrayPool<int>.Shared.Rent(capacity);
+                Starts.AsSpan(0, Length).CopyTo(starts);
+                Ends.AsSpan(0, Length).CopyTo(ends);
+                ArrayPool<int>.Shared.Return(Starts);
+                ArrayPool<int>.Shared.Return(Ends);
+                Starts = starts;
+                Ends = ends;
+            }
         }
 
-        public NormalizedText ToNormalizedText(string original)
+        public NormalizedText ToNormalizedText(string original, TextNormalizer normalizer)
         {
+            var chars = Chars.AsSpan(0, Length);
             if (IsIdentityMap && Length == original.Length)
             {
-                return new(original, new string(Chars, 0, Length), null, null);
+                // Nothing changed (NFKC-stable text without invisible characters): the view is the original string.
+                return chars.SequenceEqual(original) ? NormalizedText.Identity(original) : new(original, new string(chars), null, null);
+            }
+
+            if (Starts is null || Ends is null)
+            {
+                return new(original, new string(chars), normalizer);
             }
 
             MaterializeMap();
-            return new(original, new string(Chars, 0, Length), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
+            return new(original, new string(chars), Starts.AsSpan(0, Length).ToArray(), Ends.AsSpan(0, Length).ToArray());
         }
 
         public readonly void Return()
         {
             ArrayPool<char>.Shared.Return(Chars);
-            ArrayPool<int>.Shared.Return(Starts);
-            ArrayPool<int>.Shared.Return(Ends);
+            if (Starts is not null && Ends is not null)
+            {
+                ArrayPool<int>.Shared.Return(Starts);
+                ArrayPool<int>.Shared.Return(Ends);
+            }
         }
     }
 }

@@ -23,7 +23,8 @@ public sealed class PiiDetector
     /// <summary>The normalizer whose output <see cref="Detect(NormalizedText)"/> expects.</summary>
     public TextNormalizer Normalizer => _normalizer;
 
-    public IReadOnlyList<PiiEntity> Detect(string text) => Detect(_normalizer.Normalize(text));
+    // Spans are common, so the view's offset map is built with it rather than on demand.
+    public IReadOnlyList<PiiEntity> Detect(string text) => Detect(_normalizer.Normalize(text, trackOffsets: true));
 
     public IReadOnlyList<PiiEntity> Detect(NormalizedText text)
     {
