@@ -34,7 +34,13 @@ public sealed class RuleEngine
         var injection = _injection.Detect(matching);
         var pii = _pii.Detect(light);
 
-        var hits = new List<RuleHit>(termHits.Count + regexHits.Count + injection.Hits.Count);
+        var count = termHits.Count + regexHits.Count + injection.Hits.Count;
+        if (count == 0)
+        {
+            return new RuleVerdict([], pii, injection.Score); // most texts: no list to build and sort
+        }
+
+        var hits = new List<RuleHit>(count);
         hits.AddRange(termHits);
         hits.AddRange(regexHits);
         hits.AddRange(injection.Hits);

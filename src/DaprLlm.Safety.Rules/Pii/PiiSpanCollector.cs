@@ -3,7 +3,8 @@ namespace DaprLlm.Safety.Rules;
 /// <summary>Accepted PII spans of one text (in the detector's view), first come first served.</summary>
 internal sealed class PiiSpanCollector(string text)
 {
-    private readonly List<PiiEntity> _entities = [];
+    // Most texts have no entity: the list is made with the first.
+    private List<PiiEntity>? _entities;
 
     public string Text { get; } = text;
 
@@ -14,7 +15,7 @@ internal sealed class PiiSpanCollector(string text)
     public bool TryAdd(string entityType, int start, int end)
     {
         var span = new TextSpan(start, end);
-        foreach (var entity in _entities)
+        foreach (var entity in _entities ??= [])
         {
             if (entity.Span.Overlaps(span))
             {
@@ -28,7 +29,7 @@ internal sealed class PiiSpanCollector(string text)
 
     public IReadOnlyList<PiiEntity> ToOriginal(NormalizedText view)
     {
-        if (_entities.Count == 0)
+        if (_entities is null || _entities.Count == 0)
         {
             return [];
         }
