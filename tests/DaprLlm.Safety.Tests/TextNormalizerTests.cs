@@ -119,4 +119,42 @@ public sealed class TextNormalizerTests
         Assert.StartsWith("a", view.Text, StringComparison.Ordinal);
         Assert.EndsWith("b", view.Text, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Ignore   ALL\n\n previous  instructions")] // collapsed whitespace runs
+    [InlineData("ﬁｎｅ ＰＲＩＮＴ and café")] // NFKC expansion, composed and decomposed letters
+    [InlineData("a\u200Bb\u00ADc h4ck3r 911")] // removed invisible chars, leetspeak
+    [InlineData("plain ascii text")] // identity map
+    public void A_map_built_on_demand_maps_every_range_like_one_built_with_the_view(string text)
+    {
+        foreach (var normalizer in new[] { TextNormalizer.Matching, TextNormalizer.Light })
+        {
+            var onDemand = normalizer.Normalize(text);
+            var tracked = normalizer.Normalize(text, trackOffsets: true);
+
+            Assert.Equal(tracked.Text, onDemand.Text);
+            for (var start = 0; start <= tracked.Text.Length; start++)
+            {
+                for (var end = start; end <= tracked.Text.Length; end++)
+                {
+                    Assert.Equal(tracked.ToOriginal(start, end), onDemand.ToOriginal(start, end));
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("Ignore all previous instructions")]
+    [InlineData("\u201CSmart quotes\u201D and \u2019apostrophes\u2019")] // non-ASCII but unchanged by NFKC
+    public void An_unchanged_light_view_is_the_original_string(string text)
+    {
+        Assert.Same(text, TextNormalizer.Light.Normalize(text).Text);
+    }
+
+    [Fact]
+    public void Leetspeak_folding_treats_each_run_on_its_own()
+    {
+        // Runs with a letter fold, plain numbers and symbols between them do not, wherever they sit in the text.
+        Assert.Equal("101 911 hacker $5 pass 2024 leet haxor", Matching("101 911 h4ck3r $5 p@$$ 2024 l33t HAX0R"));
+    }
 }

@@ -167,13 +167,34 @@ internal static partial class StreetAddressRecognizer
     private static int NextStreetPrefix(string text, int from)
     {
         var ascii = NextWordStart(text, from, StreetPrefixWords);
-        if (text.AsSpan(from).IndexOfAnyExceptInRange('\0', '\u007F') < 0)
+        var other = NextNonAsciiStreetPrefix(text, from);
+        return ascii < 0 ? other : other < 0 ? ascii : Math.Min(ascii, other);
+    }
+
+    // The last non-ASCII prefix search of this thread: the text, where it started and what it found (-1: nothing).
+    [ThreadStatic]
+    private static string? t_otherText;
+
+    [ThreadStatic]
+    private static int t_otherFrom;
+
+    [ThreadStatic]
+    private static int t_otherFound;
+
+    // The non-ASCII words need a search that is not vectorized (and a check for non-ASCII text before it). Anchors
+    // are asked for left to right, each from just after the last: a search from an earlier start whose result is
+    // still ahead has already answered (the first occurrence at or after that start is the first at or after this
+    // one), so each text is searched about once instead of once per anchor.
+    private static int NextNonAsciiStreetPrefix(string text, int from)
+    {
+        if (ReferenceEquals(text, t_otherText) && from >= t_otherFrom && (t_otherFound < 0 || t_otherFound >= from))
         {
-            return ascii;
+            return t_otherFound;
         }
 
-        var other = NextWordStart(text, from, NonAsciiStreetPrefixWords);
-        return ascii < 0 ? other : other < 0 ? ascii : Math.Min(ascii, other);
+        var found = text.AsSpan(from).IndexOfAnyExceptInRange('\0', '\u007F') < 0 ? -1 : NextWordStart(text, from, NonAsciiStreetPrefixWords);
+        (t_otherText, t_otherFrom, t_otherFound) = (text, from, found);
+        return found;
     }
 
     // The pattern has \b before the word: occurrences inside a longer word ("committee ") are not anchors.

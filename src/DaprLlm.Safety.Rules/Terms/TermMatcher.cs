@@ -12,6 +12,7 @@ public sealed class TermMatcher
     private readonly bool _foldLToI;
     private readonly Term[] _terms;
     private readonly Dictionary<long, int> _next;
+    private readonly int[] _rootNext; // the root's moves on ASCII chars (-1: none): most moves are from the root
     private readonly int[] _fail;
     private readonly int[][] _outputs;
     private readonly SearchValues<char> _firstChars;
@@ -36,6 +37,12 @@ public sealed class TermMatcher
 
         _terms = [.. terms];
         (_next, _fail, _outputs) = BuildAutomaton(_terms);
+        _rootNext = new int[128];
+        for (var c = 0; c < _rootNext.Length; c++)
+        {
+            _rootNext[c] = _next.TryGetValue(Edge(0, (char)c), out var child) ? child : -1;
+        }
+
         _firstChars = FirstChars(_terms, _foldLToI);
 
         void AddTerm(string term, bool isAllow)
@@ -107,7 +114,7 @@ public sealed class TermMatcher
             var c = Key(chars[i]);
             while (true)
             {
-                if (_next.TryGetValue(Edge(state, c), out var next))
+                if (TryMove(state, c, out var next))
                 {
                     state = next;
                     break;
@@ -158,6 +165,17 @@ public sealed class TermMatcher
         }
 
         return hits;
+    }
+
+    private bool TryMove(int state, char c, out int next)
+    {
+        if (state == 0 && c < 128)
+        {
+            next = _rootNext[c];
+            return next >= 0;
+        }
+
+        return _next.TryGetValue(Edge(state, c), out next);
     }
 
     private static SearchValues<char> FirstChars(Term[] terms, bool foldLToI)
