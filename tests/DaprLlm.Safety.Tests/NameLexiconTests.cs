@@ -5,16 +5,16 @@ namespace DaprLlm.Safety.Tests;
 public sealed class NameLexiconTests
 {
     [Theory]
-    [InlineData("Paris", WordClass.Name | WordClass.Place)]
-    [InlineData("THE", WordClass.Common | WordClass.Stop)]
-    [InlineData("Will", WordClass.Common | WordClass.Name)]
-    [InlineData("Dr", WordClass.Title)]
-    [InlineData("Okonkwo", WordClass.Name)]
-    [InlineData("Müller", WordClass.Name)] // not ASCII: looked up list by list
-    [InlineData("Tavita", WordClass.None)]
-    public void Classify_answers_every_word_list_in_one_lookup(string word, WordClass expected)
+    [InlineData("Paris", "Place, Name")]
+    [InlineData("THE", "Common, Stop")]
+    [InlineData("Will", "Common, Name")]
+    [InlineData("Dr", "Title")]
+    [InlineData("Okonkwo", "Name")]
+    [InlineData("Müller", "Name")] // not ASCII: looked up list by list
+    [InlineData("Tavita", "None")]
+    public void Classify_answers_every_word_list_in_one_lookup(string word, string expected)
     {
-        Assert.Equal(expected, NameLexicon.Classify(word));
+        Assert.Equal(expected, NameLexicon.Classify(word).ToString());
     }
 
     [Theory]
