@@ -15,6 +15,9 @@ public sealed class TextNormalizer
     // which is where look-alikes and diacritics live. Above it only case folding applies.
     private const int TableSize = 0x2000;
 
+    // NFKC output of one text element that fits on the stack; a longer one ("ﷺ" is 18 chars) takes the string path.
+    private const int ElementBufferSize = 32;
+
     private readonly char[] _fold;
 
     public TextNormalizer(TextFolding folding)
@@ -145,16 +148,19 @@ public sealed class TextNormalizer
     {
         // One text element (a base character with its combining marks, an emoji sequence) is normalized as a
         // unit so composition works, and everything it produces maps back to the whole element.
-        var source = element.ToString();
-        string normalized;
+        // Span-based: no string per element (most elements are one char that NFKC leaves alone).
+        Span<char> buffer = stackalloc char[ElementBufferSize];
+        scoped ReadOnlySpan<char> normalized;
         try
         {
-            normalized = source.Normalize(NormalizationForm.FormKC);
+            normalized = element.IsNormalized(NormalizationForm.FormKC) ? element
+                : element.TryNormalize(buffer, out var written, NormalizationForm.FormKC) ? buffer[..written]
+                : element.ToString().Normalize(NormalizationForm.FormKC);
         }
         catch (ArgumentException)
         {
             // Unpaired surrogates cannot be normalized; keep them as they are rather than fail the request.
-            normalized = source;
+            normalized = element;
         }
 
         Span<char> pair = stackalloc char[2];
