@@ -32,6 +32,8 @@ public sealed class PersonAndAddressTests
     [Theory]
     [InlineData("Ship it to 3968 Bay Street by tomorrow.", "3968 Bay Street")]
     [InlineData("The bus station is on Pod Floriánem 1677", "Pod Floriánem 1677")]
+    [InlineData("We met at the café on Praça do Comércio 12 at noon", "Praça do Comércio 12")] // a non-ASCII street prefix
+    [InlineData("“Quotes” first, then the flat at NÁMĚSTÍ Míru 5", "NÁMĚSTÍ Míru 5")] // in capitals, after other non-ASCII text
     [InlineData("Trivo lives on Grössgstötten 50 street.", "Grössgstötten 50")]
     [InlineData("The restaurant is located at USNS Saibara\nFPO AP 12428. It serves food.", "USNS Saibara\nFPO AP 12428")]
     [InlineData("Send it to 22 Pollen Crescent\n Apt. 446\n Hibberdene\n South Africa 68793", "22 Pollen Crescent\n Apt. 446\n Hibberdene\n South Africa 68793")]
