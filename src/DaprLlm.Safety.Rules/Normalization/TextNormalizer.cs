@@ -37,11 +37,7 @@ public sealed class TextNormalizer
     private bool Has(TextFolding folding) => (Folding & folding) != 0;
 
     /// <summary>The normalized view; its map back to original offsets is built only if a caller asks for one.</summary>
-    public NormalizedText Normalize(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        return Normalize(text, trackOffsets: false);
-    }
+    public NormalizedText Normalize(string text) => Normalize(text, trackOffsets: false);
 
     /// <summary>
     /// With <paramref name="trackOffsets"/> false the map is not written: most texts have no hit to map back, and
@@ -49,6 +45,7 @@ public sealed class TextNormalizer
     /// </summary>
     internal NormalizedText Normalize(string text, bool trackOffsets)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (Folding == TextFolding.None && IsPrintableAscii(text))
         {
             return NormalizedText.Identity(text);
