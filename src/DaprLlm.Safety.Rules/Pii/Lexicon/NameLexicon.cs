@@ -67,41 +67,15 @@ internal static class NameLexicon
             return WordClass.None; // longer than any entry of any list
         }
 
-        // The recognizers often ask about the same word twice in a row (is it a name? then: is it in the gazetteer?
-        // a street name before a number, then the match's last word): the last answer of this thread is kept.
-        var last = t_lastWord;
-        if (last is not null && t_lastLength == word.Length && word.SequenceEqual(last.AsSpan(0, word.Length)))
-        {
-            return t_lastClasses;
-        }
-
-        WordClass classes;
         if (!Ascii.IsValid(word))
         {
-            classes = ClassifyEachList(word);
-        }
-        else
-        {
-            Span<char> lower = stackalloc char[word.Length];
-            Ascii.ToLower(word, lower, out _);
-            classes = Classes.Value.TryGetValue(lower, out var found) ? found : WordClass.None;
+            return ClassifyEachList(word);
         }
 
-        last ??= t_lastWord = new char[MaxWordLength];
-        word.CopyTo(last);
-        t_lastLength = word.Length;
-        t_lastClasses = classes;
-        return classes;
+        Span<char> lower = stackalloc char[word.Length];
+        Ascii.ToLower(word, lower, out _);
+        return Classes.Value.TryGetValue(lower, out var classes) ? classes : WordClass.None;
     }
-
-    [ThreadStatic]
-    private static char[]? t_lastWord;
-
-    [ThreadStatic]
-    private static int t_lastLength;
-
-    [ThreadStatic]
-    private static WordClass t_lastClasses;
 
     private static WordClass ClassifyEachList(ReadOnlySpan<char> word) =>
         (ContainsLower(Common.Value, word) ? WordClass.Common : WordClass.None)
