@@ -27,6 +27,13 @@ public sealed class InferenceOptions
     [Range(0, 256)]
     public int IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Milliseconds a streamed request's held tokens may wait before its reader is woken again (0: every decode
+    /// step). The first token and the end are never held. Each token is still its own SSE event.
+    /// </summary>
+    [Range(0, 1000)]
+    public int StreamIntervalMilliseconds { get; set; }
+
     /// <summary>The catalog, keyed by model id (the id clients send as "model").</summary>
     public Dictionary<string, ModelEntryOptions> Models { get; set; } = new(StringComparer.Ordinal);
 }

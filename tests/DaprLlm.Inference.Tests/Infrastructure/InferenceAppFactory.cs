@@ -45,3 +45,12 @@ public sealed class LazyModelAppFactory : InferenceAppFactory
         ["Inference:Region"] = "eu",
     };
 }
+
+/// <summary>Streamed tokens held for up to a second between reader wake-ups (the longest interval the options allow).</summary>
+public sealed class HeldTokensAppFactory : InferenceAppFactory
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Inference:StreamIntervalMilliseconds"] = "1000",
+    };
+}
