@@ -34,8 +34,8 @@ string[] verses =
 List<int> Prompt(int i) => template.Render([new ChatMessage("user", verses[i % verses.Length])]);
 // EOS is ignored by asking for no end ids, so every stream produces exactly `tokens` tokens.
 SamplingParameters Params(int i, int? maxTokens = null) => new(maxTokens ?? tokens, 0.8, 1.0, 0, 1000 + i, []);
-// The service's Inference:StreamIntervalMilliseconds: how long streamed tokens may be held between reader wake-ups.
-var streamInterval = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_STREAM_INTERVAL_MS") ?? "0",
+// The service's Inference:StreamIntervalMilliseconds (default 10): how long streamed tokens may be held between reader wake-ups.
+var streamInterval = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_STREAM_INTERVAL_MS") ?? "10",
     System.Globalization.CultureInfo.InvariantCulture));
 string Load() => File.ReadAllText("/proc/loadavg").Trim();
 

@@ -3,8 +3,8 @@ using DaprLlm.Inference.Tests.Infrastructure;
 namespace DaprLlm.Inference.Tests;
 
 /// <summary>v1/generate/stream when the scheduler hands a reader many tokens per wake-up: still one SSE event per token.</summary>
-public sealed class StreamDeliveryApiTests(InferenceAppFactory perStep, HeldTokensAppFactory held)
-    : IClassFixture<InferenceAppFactory>, IClassFixture<HeldTokensAppFactory>
+public sealed class StreamDeliveryApiTests(PerStepStreamAppFactory perStep, HeldTokensAppFactory held)
+    : IClassFixture<PerStepStreamAppFactory>, IClassFixture<HeldTokensAppFactory>
 {
     private const string Verse = "In the beginning God created the heaven and the earth.";
 
