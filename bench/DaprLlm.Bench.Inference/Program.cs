@@ -34,6 +34,9 @@ string[] verses =
 List<int> Prompt(int i) => template.Render([new ChatMessage("user", verses[i % verses.Length])]);
 // EOS is ignored by asking for no end ids, so every stream produces exactly `tokens` tokens.
 SamplingParameters Params(int i, int? maxTokens = null) => new(maxTokens ?? tokens, 0.8, 1.0, 0, 1000 + i, []);
+// The service's Inference:StreamIntervalMilliseconds (default 10): how long streamed tokens may be held between reader wake-ups.
+var streamInterval = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_STREAM_INTERVAL_MS") ?? "10",
+    System.Globalization.CultureInfo.InvariantCulture));
 string Load() => File.ReadAllText("/proc/loadavg").Trim();
 
 string provider = "CPU";
@@ -45,7 +48,7 @@ OnnxDecoder NewDecoder()
 }
 
 BatchScheduler NewScheduler(int maxBatch) =>
-    new("bench", provider, NewDecoder(), tokenizer, [], config.ContextLength, maxBatch, 1024, metrics, NullLogger.Instance);
+    new("bench", provider, NewDecoder(), tokenizer, [], config.ContextLength, maxBatch, 1024, metrics, NullLogger.Instance, streamInterval);
 
 // CPU time of the whole process (every thread: ORT's, the scheduler's, the readers'): on a shared, oversubscribed
 // machine, tokens per CPU-second show what a mode costs even when wall-clock figures are disturbed by other jobs.
@@ -195,7 +198,7 @@ async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int stre
     return (streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
 }
 
-Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads}, load {Load()}");
+Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads}, stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
 if (sections.Contains("memory"))
 {
     // Resident memory added by loading each model (weights, session arenas after a short warm run), measured
@@ -352,6 +355,8 @@ if (sections.Contains("efficiency"))
     var wall = modes.ToDictionary(m => m, _ => new List<double>());
     var cpu = modes.ToDictionary(m => m, _ => new List<double>());
     var serviceSteps = new List<(long Steps, long Rows)>();
+    // Thread-pool work items per round: mostly reader wake-ups, the cost that streaming adds to the raw loop.
+    var wakeUps = modes.ToDictionary(m => m, _ => new List<double>());
     Console.WriteLine($"\nefficiency: 16 streams x {tokens} tokens, {effRounds} alternating rounds, intra-op threads {intraOpThreads}, load {Load()}");
     for (var round = 0; round < effRounds; round++)
     {
@@ -360,6 +365,7 @@ if (sections.Contains("efficiency"))
         {
             var mode = modes[(round + k) % modes.Length];
             (double Wall, double Cpu) r;
+            var items = ThreadPool.CompletedWorkItemCount;
             if (mode is "service" or "collect")
             {
                 var (s0, r0) = (Interlocked.Read(ref steps), Interlocked.Read(ref stepRows));
@@ -372,6 +378,7 @@ if (sections.Contains("efficiency"))
                 r = await RawLoopAsync(rawDecoder, 16, deliver: mode == "delivery");
             }
 
+            wakeUps[mode].Add(ThreadPool.CompletedWorkItemCount - items);
             wall[mode].Add(r.Wall);
             cpu[mode].Add(r.Cpu);
         }
@@ -379,12 +386,12 @@ if (sections.Contains("efficiency"))
 
     string Spread(List<double> v) => $"{Percentile(v, 0.5):F0} [{v.Min():F0}-{v.Max():F0}]";
     Console.WriteLine($"decode steps per service round: {string.Join(", ", serviceSteps.Select(x => $"{x.Steps} ({x.Rows} rows)").Distinct())}; raw/delivery: {tokens - 1} ({(tokens - 1) * 16} rows)");
-    Console.WriteLine("| mode | tok/s median [min-max] | tok/CPU-s median [min-max] | median vs raw (wall) | median vs raw (CPU) |");
-    Console.WriteLine("|---|---|---|---|---|");
+    Console.WriteLine("| mode | tok/s median [min-max] | tok/CPU-s median [min-max] | median vs raw (wall) | median vs raw (CPU) | thread-pool items per round |");
+    Console.WriteLine("|---|---|---|---|---|---|");
     foreach (var m in modes)
     {
         Console.WriteLine($"| {m} | {Spread(wall[m])} | {Spread(cpu[m])} | {Percentile(wall[m], 0.5) / Percentile(wall["raw"], 0.5):F2} | " +
-            $"{Percentile(cpu[m], 0.5) / Percentile(cpu["raw"], 0.5):F2} |");
+            $"{Percentile(cpu[m], 0.5) / Percentile(cpu["raw"], 0.5):F2} | {Percentile(wakeUps[m], 0.5):F0} |");
     }
 
     // Per-round ratios (service / raw of the same round) are less sensitive to slow drifts of the machine's load.

@@ -118,6 +118,13 @@ public sealed partial class BatchScheduler
             }
         }
 
+        // First tokens go out at once, whatever the stream interval.
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var row in group.Rows)
+        {
+            row.Job.Publish(now, 0);
+        }
+
         if (group.Rows.Count == 0)
         {
             group.Dispose();

@@ -50,10 +50,13 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private volatile int _activeRows;
     private volatile int _kvPositions;
     private volatile bool _lastStepFailed;
+    // Stopwatch ticks between two wake-ups of one streamed request's reader (0: once per decode step).
+    private readonly long _streamInterval;
 
     public BatchScheduler(string modelId, string executionProvider, OnnxDecoder decoder, ModelTokenizer tokenizer, IEnumerable<int> endIds,
-        int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger)
+        int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger, TimeSpan streamInterval = default)
     {
+        _streamInterval = (long)(streamInterval.TotalSeconds * Stopwatch.Frequency);
         ModelId = modelId;
         ExecutionProvider = executionProvider;
         _decoder = decoder;
@@ -140,6 +143,12 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 {
                     _joinSignal.Wait(token);
                     _joinSignal.Reset();
+                }
+
+                if (!_prefillIdle.IsSet)
+                {
+                    // Tokens held for a later wake-up must not also wait for the prefill.
+                    PublishAll(0);
                 }
 
                 _prefillIdle.Wait(token);
@@ -247,7 +256,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         var (text, stopped) = row.Text.Append(_tokenizer.TokenBytes(next));
         if (text.Length > 0)
         {
-            job.Write(new GenerationEvent.Token(text));
+            job.Buffer(text);
         }
 
         if (stopped)
@@ -276,7 +285,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             var rest = row.Text.Flush();
             if (rest.Length > 0)
             {
-                job.Write(new GenerationEvent.Token(rest));
+                job.Buffer(rest);
             }
         }
 
@@ -422,6 +431,8 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             }
         }
 
+        // After the whole step, not per row: readers wake while the next step runs, not between this step's rows.
+        PublishAll(_streamInterval);
         _kvPositions = kvPositions;
         _metrics.Step(ModelId, ExecutionProvider, batch, produced);
         if (live == 0)
@@ -435,6 +446,15 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         _activeRows = live;
+    }
+
+    private void PublishAll(long interval)
+    {
+        var now = Stopwatch.GetTimestamp();
+        foreach (var row in _rows)
+        {
+            row.Job.Publish(now, interval);
+        }
     }
 
     private void ReleasePast()

@@ -23,8 +23,12 @@ public sealed class GenerationJob
     private readonly Channel<GenerationEvent> _events = Channel.CreateUnbounded<GenerationEvent>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
-    // Non-streamed requests: tokens are kept here instead of waking the reader once per token (see Write).
+    // Non-streamed requests: tokens are kept here instead of waking the reader once per token (see Buffer).
     private readonly System.Text.StringBuilder? _collected;
+
+    // Streamed tokens sampled but not yet handed to the reader; only the scheduler thread that owns the row touches it.
+    private readonly List<GenerationEvent> _held = [];
+    private long _lastPublished;
 
     /// <param name="streamTokens">
     /// False for a request answered in one piece: its tokens are collected on the decode thread (<see cref="CollectedText"/>)
@@ -57,6 +61,7 @@ public sealed class GenerationJob
     /// <summary>The text of a non-streamed request; complete once its end event has been read.</summary>
     public string CollectedText => _collected?.ToString() ?? "";
 
+    /// <summary>Hands an event to the reader now (remote models, ends and failures), after any held tokens.</summary>
     internal void Write(GenerationEvent e)
     {
         if (_collected is not null && e is GenerationEvent.Token token)
@@ -65,10 +70,54 @@ public sealed class GenerationJob
             return;
         }
 
+        PublishHeld();
         _events.Writer.TryWrite(e);
         if (e is not GenerationEvent.Token)
         {
             _events.Writer.TryComplete();
         }
+    }
+
+    /// <summary>
+    /// Keeps a token for the next <see cref="Publish"/> instead of waking the reader for it: the decode thread
+    /// samples a token for every row of a step, and waking each reader per token costs more CPU than the step
+    /// itself on a small machine. The end event (<see cref="Write"/>) always sends held tokens first.
+    /// </summary>
+    internal void Buffer(string text)
+    {
+        if (_collected is not null)
+        {
+            _collected.Append(text);
+        }
+        else
+        {
+            _held.Add(new GenerationEvent.Token(text));
+        }
+    }
+
+    /// <summary>
+    /// Gives held tokens to the reader (one wake-up for all of them, each still its own event, in order) when none
+    /// was published yet — the first token is never delayed — or when <paramref name="interval"/> timestamps
+    /// have passed since the last publish.
+    /// </summary>
+    internal void Publish(long now, long interval)
+    {
+        if (_held.Count == 0 || (_lastPublished != 0 && now - _lastPublished < interval))
+        {
+            return;
+        }
+
+        _lastPublished = now;
+        PublishHeld();
+    }
+
+    private void PublishHeld()
+    {
+        foreach (var e in _held)
+        {
+            _events.Writer.TryWrite(e);
+        }
+
+        _held.Clear();
     }
 }

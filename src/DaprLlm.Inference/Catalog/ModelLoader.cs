@@ -64,7 +64,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,
-                options.Value.QueueDepth, metrics, logger);
+                options.Value.QueueDepth, metrics, logger, TimeSpan.FromMilliseconds(options.Value.StreamIntervalMilliseconds));
             return new LoadedModel(id, tokenizer, template, context, provider, scheduler);
         }
         catch (ModelLoadException e)

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using DaprLlm.Contracts;
@@ -79,20 +81,20 @@ public static class GenerationApi
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         await response.Body.FlushAsync(context.RequestAborted);
+        var body = response.BodyWriter;
+        using var json = new Utf8JsonWriter(body);
         try
         {
-            await foreach (var e in job!.Events.ReadAllAsync(context.RequestAborted))
+            // Everything the scheduler published since the last wake-up goes out in one flush, one SSE event per token.
+            var events = job!.Events;
+            while (await events.WaitToReadAsync(context.RequestAborted))
             {
-                var streamEvent = e switch
+                while (events.TryRead(out var e))
                 {
-                    GenerationEvent.Token t => new GenerationStreamEvent(GenerationStreamEvent.TokenType, Text: t.Text),
-                    GenerationEvent.End end => new GenerationStreamEvent(GenerationStreamEvent.EndType, FinishReason: end.FinishReason,
-                        PromptTokens: end.PromptTokens, CompletionTokens: end.CompletionTokens),
-                    GenerationEvent.Failed f => new GenerationStreamEvent(GenerationStreamEvent.ErrorType,
-                        Error: Errors.Detail(f.Status, f.Message, null, f.Code)),
-                    _ => throw new InvalidOperationException("unknown generation event"),
-                };
-                await WriteEventAsync(response, streamEvent, context.RequestAborted);
+                    WriteEvent(body, json, ToStreamEvent(e));
+                }
+
+                await body.FlushAsync(context.RequestAborted);
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
@@ -101,12 +103,22 @@ public static class GenerationApi
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse response, GenerationStreamEvent e, CancellationToken cancellationToken)
+    private static GenerationStreamEvent ToStreamEvent(GenerationEvent e) => e switch
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(e, InferenceJson.Default.GenerationStreamEvent);
-        await response.Body.WriteAsync("data: "u8.ToArray(), cancellationToken);
-        await response.Body.WriteAsync(json, cancellationToken);
-        await response.Body.WriteAsync("\n\n"u8.ToArray(), cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
+        GenerationEvent.Token t => new GenerationStreamEvent(GenerationStreamEvent.TokenType, Text: t.Text),
+        GenerationEvent.End end => new GenerationStreamEvent(GenerationStreamEvent.EndType, FinishReason: end.FinishReason,
+            PromptTokens: end.PromptTokens, CompletionTokens: end.CompletionTokens),
+        GenerationEvent.Failed f => new GenerationStreamEvent(GenerationStreamEvent.ErrorType, Error: Errors.Detail(f.Status, f.Message, null, f.Code)),
+        _ => throw new InvalidOperationException("unknown generation event"),
+    };
+
+    /// <summary>Serializes one event straight into the response pipe (no per-event byte arrays); the caller flushes.</summary>
+    private static void WriteEvent(PipeWriter body, Utf8JsonWriter json, GenerationStreamEvent e)
+    {
+        body.Write("data: "u8);
+        json.Reset(body);
+        JsonSerializer.Serialize(json, e, InferenceJson.Default.GenerationStreamEvent);
+        json.Flush();
+        body.Write("\n\n"u8);
     }
 }

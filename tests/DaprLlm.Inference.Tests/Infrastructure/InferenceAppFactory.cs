@@ -45,3 +45,21 @@ public sealed class LazyModelAppFactory : InferenceAppFactory
         ["Inference:Region"] = "eu",
     };
 }
+
+/// <summary>Every streamed request's reader woken at every decode step (no holding between steps).</summary>
+public sealed class PerStepStreamAppFactory : InferenceAppFactory
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Inference:StreamIntervalMilliseconds"] = "0",
+    };
+}
+
+/// <summary>Streamed tokens held for up to a second between reader wake-ups (the longest interval the options allow).</summary>
+public sealed class HeldTokensAppFactory : InferenceAppFactory
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Inference:StreamIntervalMilliseconds"] = "1000",
+    };
+}
