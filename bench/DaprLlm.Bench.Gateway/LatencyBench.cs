@@ -413,7 +413,7 @@ static class LatencyBench
         var sidecarDll = Path.Combine(root, "src", "DaprLlm.Sidecar", "bin", "Release", "net10.0", "daprllm-sidecar.dll");
         processes.Add(Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
             "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)],
-            new() { ["Logging__LogLevel__Default"] = "Warning", ["Logging__Console__FormatterOptions__SingleLine"] = "true" }));
+            new() { ["Logging__LogLevel__Default"] = "Warning" }));
         var gatewayDll = Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
         var env = new Dictionary<string, string>
         {
@@ -434,7 +434,6 @@ static class LatencyBench
             ["Routing__InferenceByRegion__us"] = "inference",
             ["Audit__Enabled"] = audit ? "true" : "false",
             ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };
         foreach (var (k, v) in extraEnv ?? [])
         {
@@ -575,14 +574,27 @@ static class LatencyBench
         }
 
         var echoed = 0;
+        var echoNext = false;
         process.OutputDataReceived += (_, e) =>
         {
             Keep(e.Data);
 
-            // Warnings and errors the gateways and sidecars log (one line each), so a run with errors shows their cause.
-            if (e.Data is { } line && (line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal))
-                && Interlocked.Increment(ref echoed) <= 40)
+            // Warnings and errors the gateways and sidecars log (the category line and the message line after it), so a
+            // run with errors shows their cause; start-up health checks (sidecar not yet up) are left out.
+            if (e.Data is not { } line)
             {
+                return;
+            }
+
+            if (echoNext)
+            {
+                echoNext = false;
+                Console.Error.WriteLine($"[{Path.GetFileName(file)} {process.Id}]   {(line.Length > 400 ? line[..400] : line.Trim())}");
+            }
+            else if ((line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal))
+                && !line.Contains("HealthChecks", StringComparison.Ordinal) && Interlocked.Increment(ref echoed) <= 40)
+            {
+                echoNext = true;
                 Console.Error.WriteLine($"[{Path.GetFileName(file)} {process.Id}] {(line.Length > 400 ? line[..400] : line)}");
             }
         };
