@@ -20,7 +20,10 @@ static class LatencyBench
     private const string DevKey = "bench-dev-key-0123456789abcdef";
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
-    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, bool gcVariant)
+    /// <param name="only">Target names to measure, in this order (direct, nginx, on, off); null: all of them.</param>
+    /// <param name="warmUp">False measures each target cold (first requests after the gateway's start).</param>
+    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, bool gcVariant,
+        string[]? only = null, bool warmUp = true, int memorySampleEvery = 100_000)
     {
         var temp = Directory.CreateTempSubdirectory("daprllm-gwbench-");
         var processes = new List<Process>();
@@ -60,10 +63,16 @@ static class LatencyBench
             Target[] targets = gatewayGc is null
                 ? [direct, nginx, on, off]
                 : [direct, nginx, on, off, new("gateway, audit on, workstation GC", $"http://127.0.0.1:{gatewayGc.Port}/v1/chat/completions", true)];
+            if (only is not null)
+            {
+                var byName = new Dictionary<string, Target> { ["direct"] = direct, ["nginx"] = nginx, ["on"] = on, ["off"] = off };
+                targets = only.Select(n => byName.TryGetValue(n, out var t) ? t : throw new ArgumentException($"--targets: unknown target '{n}' (direct, nginx, on, off)")).ToArray();
+            }
+
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
             if (rounds > 0)
             {
-                foreach (var target in targets)
+                foreach (var target in warmUp ? targets : [])
                 {
                     await OpenLoopAsync(http, target.Url, target.Key, rps, 2); // warm-up: JIT, connections, quota leases
                 }
@@ -92,7 +101,7 @@ static class LatencyBench
 
             if (memoryRequests > 0)
             {
-                await MemoryAsync(http, gatewayOn, memoryRequests);
+                await MemoryAsync(http, gatewayOn, memoryRequests, memorySampleEvery, countersDir);
             }
 
             return 0;
@@ -127,7 +136,6 @@ static class LatencyBench
     // previous target (e.g. the audit backlog of the audit-on gateway) lands on both gateways alike.
     private static async Task MeasureAsync(HttpClient http, MockBackend mock, Target[] targets, int rps, int seconds, int rounds)
     {
-        var (direct, nginx, on, off) = (targets[0], targets[1], targets[2], targets[3]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"gateway added latency, open loop at {rps:N0} req/s for {seconds} s per target, {rounds} rounds, {Environment.ProcessorCount} cores (shared)"));
         var all = targets.ToDictionary(t => t, _ => new List<double>());
@@ -141,6 +149,13 @@ static class LatencyBench
                 var (latencies, errors) = await OpenLoopAsync(http, target.Url, target.Key, rps, seconds, statuses);
                 all[target].AddRange(latencies);
                 var detail = errors == 0 ? "" : " (" + string.Join(", ", statuses.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}")) + ")";
+                if (errors > 0)
+                {
+                    // Which seconds of the run the failed requests were sent in (cold start vs steady state).
+                    Console.WriteLine("    errors by second sent: " + string.Join(", ", statuses.Keys.Where(k => k.StartsWith('@')).Order().Select(k => $"{k[1..]}: {statuses[k]}")));
+                    detail = " (" + string.Join(", ", statuses.Where(kv => !kv.Key.StartsWith('@')).OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}")) + ")";
+                }
+
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round} {target.Name,-32} p50 {P(latencies, 50):0.000} ms  p99 {P(latencies, 99):0.000} ms  p99.9 {P(latencies, 99.9):0.000} ms  n={latencies.Count:N0} errors={errors}{detail}  load {Load()}"));
             }
@@ -154,6 +169,12 @@ static class LatencyBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-32} p50 {P50(t):0.000} ms  p99 {P99(t):0.000} ms"));
         }
 
+        if (targets.Length < 4 || targets[0].Name != "direct to the mock backend")
+        {
+            return;
+        }
+
+        var (direct, nginx, on, off) = (targets[0], targets[1], targets[2], targets[3]);
         if (targets.Length > 4)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -242,12 +263,14 @@ static class LatencyBench
                     {
                         Interlocked.Increment(ref errors);
                         statuses?.AddOrUpdate($"{(int)response.StatusCode} {ErrorCode(answer)}", 1, (_, n) => n + 1);
+                        statuses?.AddOrUpdate($"@{slot / rps:D3}", 1, (_, n) => n + 1);
                     }
                 }
                 catch (HttpRequestException e)
                 {
                     Interlocked.Increment(ref errors);
                     statuses?.AddOrUpdate($"transport {e.HttpRequestError}", 1, (_, n) => n + 1);
+                    statuses?.AddOrUpdate($"@{slot / rps:D3}", 1, (_, n) => n + 1);
                 }
 
                 latencies[slot] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -271,9 +294,13 @@ static class LatencyBench
         }
     }
 
-    private static async Task MemoryAsync(HttpClient http, Gateway gateway, int requests)
+    // Closed loop (16 clients) on the audit-on gateway. Every sampleEvery requests it prints, at once (so a run cut
+    // short still leaves figures), the gateway's RSS and its live managed heap: dotnet-gcdump forces a full GC and
+    // walks the heap, so the heap figure is what is still referenced, not garbage awaiting collection.
+    private static async Task MemoryAsync(HttpClient http, Gateway gateway, int requests, int sampleEvery, string? reportsDir)
     {
         var url = $"http://127.0.0.1:{gateway.Port}/v1/chat/completions";
+        var failed = 0;
         async Task Closed(int count)
         {
             var next = 0;
@@ -285,24 +312,80 @@ static class LatencyBench
                     request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DevKey);
                     using var response = await http.SendAsync(request);
                     await response.Content.ReadAsByteArrayAsync();
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        Interlocked.Increment(ref failed);
+                    }
                 }
             }));
         }
 
         var warm = Math.Min(50_000, requests / 10);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"gateway memory (audit on), closed loop with 16 clients: {requests:N0} requests, a sample every {sampleEvery:N0} after {warm:N0} warm-up requests"));
         await Closed(warm);
-        var before = Rss(gateway.Process);
         var clock = Stopwatch.StartNew();
-        var quarter = (requests - warm) / 4;
-        var samples = new List<string>();
-        for (var q = 0; q < 4; q++)
+        var done = warm;
+        await SampleAsync(0);
+        while (done < requests)
         {
-            await Closed(quarter);
-            samples.Add(string.Create(CultureInfo.InvariantCulture, $"{Rss(gateway.Process) / 1048576.0:0}"));
+            var batch = Math.Min(sampleEvery, requests - done);
+            var lap = Stopwatch.StartNew();
+            await Closed(batch);
+            done += batch;
+            await SampleAsync(batch / lap.Elapsed.TotalSeconds);
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"gateway memory (RSS, audit on): {before / 1048576.0:0} MB after {warm:N0} warm-up requests; then {string.Join(" / ", samples)} MB after each further {quarter:N0} ({requests:N0} in all, {(requests - warm) / clock.Elapsed.TotalSeconds:N0} req/s closed loop, 16 clients)"));
+            $"  {requests:N0} requests in all, {(requests - warm) / clock.Elapsed.TotalSeconds:N0} req/s on average after warm-up (sampling pauses included), {failed:N0} non-2xx"));
+
+        async Task SampleAsync(double rate)
+        {
+            var rss = Rss(gateway.Process);
+            var (heap, report) = await LiveHeapAsync(gateway.Process);
+            if (reportsDir is not null)
+            {
+                Directory.CreateDirectory(reportsDir);
+                await File.WriteAllTextAsync(Path.Combine(reportsDir, string.Create(CultureInfo.InvariantCulture, $"gcdump-{done:D8}.txt")), report);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  after {done,9:N0} requests: RSS {rss / 1048576.0,6:0.0} MB (after the dump's GC {Rss(gateway.Process) / 1048576.0,6:0.0} MB)  live managed heap {heap / 1048576.0,6:0.0} MB  {rate,5:0} req/s  non-2xx {failed}  load {Load()}"));
+        }
+    }
+
+    // "dotnet-gcdump report -p" collects a heap dump (after a full, blocking GC) and prints the live heap by type.
+    private static async Task<(long Bytes, string Report)> LiveHeapAsync(Process target)
+    {
+        var tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        if (!File.Exists(tool))
+        {
+            return (-1, "dotnet-gcdump is not installed (dotnet tool install -g dotnet-gcdump)");
+        }
+
+        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "report", "-p", Inv(target.Id) })
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var dump = Process.Start(info)!;
+        var output = dump.StandardOutput.ReadToEndAsync();
+        var errors = dump.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await dump.WaitForExitAsync(timeout.Token);
+        var text = await output + await errors;
+        foreach (var line in text.Split('\n'))
+        {
+            // e.g. "    12,345,678  GC Heap bytes"
+            if (line.Contains("GC Heap bytes", StringComparison.Ordinal)
+                && long.TryParse(line.Trim().Split(' ')[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var bytes))
+            {
+                return (bytes, text);
+            }
+        }
+
+        return (-1, text);
     }
 
     private static long Rss(Process process)
@@ -329,7 +412,8 @@ static class LatencyBench
         Directory.CreateDirectory(registry);
         var sidecarDll = Path.Combine(root, "src", "DaprLlm.Sidecar", "bin", "Release", "net10.0", "daprllm-sidecar.dll");
         processes.Add(Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
-            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)], new() { ["Logging__LogLevel__Default"] = "Warning" }));
+            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)],
+            new() { ["Logging__LogLevel__Default"] = "Warning" }));
         var gatewayDll = Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
         var env = new Dictionary<string, string>
         {
@@ -411,6 +495,9 @@ static class LatencyBench
               metadata:
               - name: redisHost
                 value: "127.0.0.1:{redisPort}"
+              # Nothing consumes the audit topics here: cap the streams so a long memory run does not fill Redis.
+              - name: maxLenApprox
+                value: "100000"
             """);
         File.WriteAllText(Path.Combine(dir, "secretstore.yaml"), $"""
             apiVersion: dapr.io/v1alpha1
@@ -486,7 +573,31 @@ static class LatencyBench
             }
         }
 
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        var echoed = 0;
+        var echoNext = false;
+        process.OutputDataReceived += (_, e) =>
+        {
+            Keep(e.Data);
+
+            // Warnings and errors the gateways and sidecars log (the category line and the message line after it), so a
+            // run with errors shows their cause; start-up health checks (sidecar not yet up) are left out.
+            if (e.Data is not { } line)
+            {
+                return;
+            }
+
+            if (echoNext)
+            {
+                echoNext = false;
+                Console.Error.WriteLine($"[{Path.GetFileName(file)} {process.Id}]   {(line.Length > 400 ? line[..400] : line.Trim())}");
+            }
+            else if ((line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal))
+                && !line.Contains("HealthChecks", StringComparison.Ordinal) && Interlocked.Increment(ref echoed) <= 40)
+            {
+                echoNext = true;
+                Console.Error.WriteLine($"[{Path.GetFileName(file)} {process.Id}] {(line.Length > 400 ? line[..400] : line)}");
+            }
+        };
         process.ErrorDataReceived += (_, e) =>
         {
             Keep(e.Data);

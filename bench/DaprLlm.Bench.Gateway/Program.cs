@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 // Rate-limit decisions per second on one replica: admission (key + tenant lease) and settlement, with the actor
 // replaced by an in-memory one so only the gateway's hot path is measured (the actor is called once per lease,
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
-// Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx).
+// Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx; --targets off,on
+// measures only those targets in that order, --no-warmup measures them cold, straight after the gateways start).
 if (args.Contains("--latency"))
 {
     var root = AppContext.BaseDirectory;
@@ -20,7 +21,9 @@ if (args.Contains("--latency"))
     }
 
     var counters = Array.IndexOf(args, "--counters") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
-    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, args.Contains("--gc-variant"));
+    var only = Array.IndexOf(args, "--targets") is var t and >= 0 && t + 1 < args.Length ? args[t + 1].Split(',') : null;
+    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, args.Contains("--gc-variant"),
+        only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000));
 }
 
 if (args.Contains("--semantic"))

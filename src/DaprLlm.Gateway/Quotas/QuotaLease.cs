@@ -30,16 +30,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
         lock (_lock)
         {
             Roll(now);
-            if (_window < 0 || _requests < 1 || _tokens < tokens || _slots - _inFlight < 1)
-            {
-                return null;
-            }
-
-            _requests--;
-            _tokens -= tokens;
-            _inFlight++;
-            _lastUse = now;
-            return _window;
+            return TakeLocked(tokens, now);
         }
     }
 
@@ -81,10 +72,14 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
             var grant = await CallAsync(exchange);
             lock (_lock)
             {
-                Absorb(grant, time.GetUtcNow());
-            }
+                var now = time.GetUtcNow();
+                Absorb(grant, now);
 
-            return (TryTake(tokens, time.GetUtcNow()), grant);
+                // Taken before the lock is let go: what the actor granted for this request must not go to a request
+                // that arrived meanwhile on the fast path. With a small lease (few spare slots or requests) that could
+                // happen three times in a row, and a request within the limits was refused while leases warmed up.
+                return (TakeLocked(tokens, now), grant);
+            }
         }
         finally
         {
@@ -219,6 +214,20 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
 
             throw;
         }
+    }
+
+    private long? TakeLocked(long tokens, DateTimeOffset now)
+    {
+        if (_window < 0 || _requests < 1 || _tokens < tokens || _slots - _inFlight < 1)
+        {
+            return null;
+        }
+
+        _requests--;
+        _tokens -= tokens;
+        _inFlight++;
+        _lastUse = now;
+        return _window;
     }
 
     private void Absorb(LeaseGrant grant, DateTimeOffset now)

@@ -29,7 +29,20 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
             return QuotaDecision.Refused(key, keyRefusal!);
         }
 
-        var (tenantWindow, tenantRefusal) = await TakeAsync(tenant, tokens, ct);
+        long? tenantWindow;
+        LeaseGrant? tenantRefusal;
+        try
+        {
+            (tenantWindow, tenantRefusal) = await TakeAsync(tenant, tokens, ct);
+        }
+        catch
+        {
+            // The tenant's actor did not answer (or the client left): the key's request and slot go back, or this
+            // replica would count a request in flight forever and run short of slots for the key.
+            key.Undo(keyWindow.Value, tokens, time.GetUtcNow());
+            throw;
+        }
+
         if (tenantWindow is null)
         {
             key.Undo(keyWindow.Value, tokens, time.GetUtcNow());

@@ -1,4 +1,9 @@
+using Dapr.Actors;
+using Dapr.Actors.Client;
+using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Quotas;
+using DaprLlm.Gateway.Tenants;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DaprLlm.Gateway.Tests.Units;
@@ -119,6 +124,85 @@ public sealed class QuotaLeaseTests
         _time.Advance(TimeSpan.FromSeconds(3));
         await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
         Assert.Equal(0, actor.State.SlotsHeld);
+    }
+
+    [Fact]
+    public async Task The_request_that_called_the_actor_keeps_what_was_granted_for_it_when_others_arrive_meanwhile()
+    {
+        // 15 / 16 = no spare slots: each grant is exactly what the asking request needs, as for small tiers.
+        var limits = new QuotaLimits { MaxConcurrentRequests = 15 };
+        var clock = new HookedClock(_time);
+        var actor = new LocalQuotaActor(clock);
+        var lease = new QuotaLease("k", actor) { Limits = limits };
+
+        // Once the actor has answered, every clock read lets a request that just arrived try the fast path first:
+        // it stands for the other requests of a warming replica, which take from the lease without waiting.
+        var thief = 0;
+        clock.OnRead = () =>
+        {
+            if (actor.Calls > 0 && thief == 0 && lease.TryTake(1, _time.GetUtcNow()) is not null)
+            {
+                thief = 1;
+            }
+        };
+
+        var (window, grant) = await lease.AcquireAsync(1, 16, clock, CancellationToken.None);
+        clock.OnRead = null;
+
+        Assert.True(grant.Granted);
+        Assert.NotNull(window);
+        Assert.Equal(0, thief);
+        Assert.Equal(1, actor.State.SlotsHeld);
+    }
+
+    [Fact]
+    public async Task A_tenant_quota_that_fails_gives_back_the_key_request_and_slot()
+    {
+        var limits = new QuotaLimits { RequestsPerMinute = 1_000, MaxConcurrentRequests = 15 };
+        var options = Options.Create(new QuotaOptions { LeaseDivisor = 16 });
+        options.Value.Tiers[Tiers.Pro] = limits;
+        var keyActor = new LocalQuotaActor(_time);
+        var actors = new Actors(id => id.StartsWith("key:", StringComparison.Ordinal) ? keyActor : new FailingActor());
+        var quotas = new QuotaService(actors, options, _time);
+        var tenant = new Tenant("t1", Tiers.Pro, "eu", ["eu"], [], null, Tiers.PolicyWindow, _time.GetUtcNow());
+        var caller = new Caller(new ApiKeyRecord("key00001", "t1", "k", "s", "h", _time.GetUtcNow()), tenant);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await quotas.AdmitAsync(caller, 10, CancellationToken.None));
+
+        // The key granted exactly one slot (no spare at 15 / 16): it is free again, so the lease serves the next
+        // request by itself. Before, the slot stayed "in flight" on this replica for good.
+        var key = quotas.Leases.Single(l => l.ActorId == "key:key00001");
+        Assert.NotNull(key.TryTake(10, _time.GetUtcNow()));
+        Assert.Equal(1, keyActor.Calls);
+    }
+
+    /// <summary>A clock that runs a hook on every read (to interleave another request at a chosen point).</summary>
+    private sealed class HookedClock(TimeProvider inner) : TimeProvider
+    {
+        public Action? OnRead { get; set; }
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            OnRead?.Invoke();
+            return inner.GetUtcNow();
+        }
+    }
+
+    private sealed class FailingActor : IQuotaActor
+    {
+        public Task<LeaseGrant> ExchangeAsync(LeaseExchange exchange) => throw new InvalidOperationException("the actor's host did not answer");
+
+        public Task<LeaseGrant> PeekAsync(QuotaLimits limits) => throw new InvalidOperationException("the actor's host did not answer");
+    }
+
+    private sealed class Actors(Func<string, IQuotaActor> byId) : IActorProxyFactory
+    {
+        public TActorInterface CreateActorProxy<TActorInterface>(ActorId actorId, string actorType, ActorProxyOptions? options = null)
+            where TActorInterface : IActor => (TActorInterface)byId(actorId.GetId());
+
+        public object CreateActorProxy(ActorId actorId, Type actorInterfaceType, string actorType, ActorProxyOptions? options = null) => byId(actorId.GetId());
+
+        public ActorProxy Create(ActorId actorId, string actorType, ActorProxyOptions? options = null) => throw new NotSupportedException();
     }
 
     /// <summary>The QuotaActor's rules over a plain field instead of actor state (same arithmetic via <see cref="QuotaRules"/>).</summary>
