@@ -1,5 +1,5 @@
-using DaprLlm.Embeddings;
 using System.Text.Json.Serialization;
+using DaprLlm.Embeddings;
 using DaprLlm.Safety.Classification.Policies;
 
 namespace DaprLlm.Safety.Classification.Models;
