@@ -44,6 +44,12 @@ public sealed class SentenceEmbedder : IDisposable
         }
     }
 
+    /// <summary>Length of the vectors this embedder returns (<see cref="Dimensions"/>, twice that for <see cref="EmbeddingPooling.MeanMax"/>).</summary>
+    public int VectorLength => VectorLengthOf(_options.Pooling);
+
+    /// <summary>Length of the vectors a pooling gives.</summary>
+    public static int VectorLengthOf(EmbeddingPooling pooling) => pooling == EmbeddingPooling.MeanMax ? 2 * Dimensions : Dimensions;
+
     /// <summary>Number of model tokens <paramref name="text"/> becomes, [CLS] and [SEP] included, after truncation.</summary>
     public int CountTokens(string text) => Tokenize(text).Length;
 
@@ -122,7 +128,7 @@ public sealed class SentenceEmbedder : IDisposable
         };
         using var results = _session.Run(inputs, ["last_hidden_state"]);
         var hidden = results[0].AsTensor<float>();
-        return MeanPoolAndNormalize(hidden, ids);
+        return _options.Pooling == EmbeddingPooling.MeanMax ? MeanMaxPool(hidden, ids) : MeanPoolAndNormalize(hidden, ids);
     }
 
     // Mean over the real (unpadded) tokens of each row, then scale to unit length.
@@ -152,6 +158,44 @@ public sealed class SentenceEmbedder : IDisposable
             for (var d = 0; d < Dimensions; d++)
             {
                 vector[d] *= scale;
+            }
+
+            vectors[r] = vector;
+        }
+
+        return vectors;
+    }
+
+    // The unit mean, then the unit per-dimension maximum, both divided by sqrt(2) so the whole vector has unit length.
+    private static float[][] MeanMaxPool(Tensor<float> hidden, long[][] ids)
+    {
+        var means = MeanPoolAndNormalize(hidden, ids);
+        var vectors = new float[ids.Length][];
+        var half = (float)(1 / Math.Sqrt(2));
+        for (var r = 0; r < ids.Length; r++)
+        {
+            var vector = new float[2 * Dimensions];
+            var max = vector.AsSpan(Dimensions);
+            max.Fill(float.NegativeInfinity);
+            for (var t = 0; t < ids[r].Length; t++)
+            {
+                for (var d = 0; d < Dimensions; d++)
+                {
+                    max[d] = Math.Max(max[d], hidden[r, t, d]);
+                }
+            }
+
+            var norm = 0.0;
+            for (var d = 0; d < Dimensions; d++)
+            {
+                norm += max[d] * max[d];
+            }
+
+            var scale = (float)(half / Math.Max(Math.Sqrt(norm), 1e-12));
+            for (var d = 0; d < Dimensions; d++)
+            {
+                vector[d] = means[r][d] * half;
+                max[d] *= scale;
             }
 
             vectors[r] = vector;

@@ -18,6 +18,12 @@ public sealed class SentenceEmbedderOptions
     /// </summary>
     public string? ModelPath { get; init; }
 
+    /// <summary>
+    /// How token states become one vector: <see cref="EmbeddingPooling.Mean"/> (all-MiniLM-L6-v2's own pooling, what
+    /// /v1/embeddings returns) or <see cref="EmbeddingPooling.MeanMax"/> for classifiers (twice as long, same cost).
+    /// </summary>
+    public EmbeddingPooling Pooling { get; init; } = EmbeddingPooling.Mean;
+
     internal void Validate()
     {
         if (MaxTokens is < 3 or > 512)

@@ -11,23 +11,24 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal static class EmbeddingCache
 {
-    public static float[][] Embed(IReadOnlyList<string> texts, EmbeddingManifest embedding, string directory, TextWriter log)
+    public static float[][] Embed(IReadOnlyList<string> texts, EmbeddingManifest embedding, int threads, string directory, TextWriter log)
     {
         var maxTokens = embedding.MaxTokens;
         var graph = embedding.File is null ? "" : "-" + Path.GetFileNameWithoutExtension(embedding.File);
-        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}{graph}-single.bin");
-        var cache = Read(path);
+        var pooling = embedding.Pooling is null or "mean" ? "" : "-" + embedding.Pooling;
+        var path = Path.Combine(Path.GetTempPath(), $"daprllm-safety-embeddings-{maxTokens}{graph}{pooling}-single.bin");
+        var cache = Read(path, embedding.Length);
         var keys = texts.Select(Key).ToArray();
         var missing = Enumerable.Range(0, texts.Count).Where(i => !cache.ContainsKey(keys[i])).DistinctBy(i => keys[i])
             .OrderBy(i => texts[i].Length).ToArray();
         if (missing.Length > 0)
         {
             log.WriteLine($"embedding {missing.Length} texts ({cache.Count} cached)");
-            // The serving embedder (one text per call, one thread), two of them in parallel: batched calls would give
+            // The serving embedder (one text per call, one thread), --threads of them in parallel: batched calls would give
             // other vectors than the service computes (the int8 graph's activation scale is per call).
             using var embedder = LinearSafetyModel.CreateEmbedder(embedding, directory);
             var vectors = new float[missing.Length][];
-            Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, j => vectors[j] = embedder.Embed(texts[missing[j]]));
+            Parallel.For(0, missing.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, j => vectors[j] = embedder.Embed(texts[missing[j]]));
             for (var j = 0; j < missing.Length; j++)
             {
                 cache[keys[missing[j]]] = vectors[j];
@@ -41,7 +42,7 @@ internal static class EmbeddingCache
 
     private static string Key(string text) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
-    private static Dictionary<string, float[]> Read(string path)
+    private static Dictionary<string, float[]> Read(string path, int length)
     {
         var cache = new Dictionary<string, float[]>(StringComparer.Ordinal);
         if (!File.Exists(path))
@@ -54,7 +55,7 @@ internal static class EmbeddingCache
         for (var i = 0; i < count; i++)
         {
             var key = reader.ReadString();
-            var vector = new float[SentenceEmbedder.Dimensions];
+            var vector = new float[length];
             for (var d = 0; d < vector.Length; d++)
             {
                 vector[d] = reader.ReadSingle();

@@ -3,6 +3,8 @@ using DaprLlm.SafetyTrain;
 
 // Usage: dotnet run -c Release --project tools/DaprLlm.SafetyTrain -- <data folder> <output folder> [--folds 5] [--seed 13] [--bits 18]
 //   [--feedback <feedback.jsonl>]... : also train on reviewer decisions exported by the safety app (GET /review/feedback.jsonl).
+//   [--threads N] [--cv-only] : sweep runs on one core, stopping after the cross-validated metrics.
+//   [--embed-pooling mean-max] : mean and max pooled MiniLM token states (768 numbers, same ONNX pass).
 //   [--benign <file.jsonl>]... : benign rows kept in the repo (default: the two files of tools/DaprLlm.SafetyTrain/data; --no-benign for none).
 if (args.Length < 2)
 {
@@ -17,6 +19,9 @@ var options = new TrainingOptions(args[0], args[1])
     FeatureBits = IntOption("--bits", 18),
     Version = StringOption("--version", "1"),
     EmbedTokens = IntOption("--embed-tokens", 128),
+    EmbedPooling = Array.IndexOf(args, "--embed-pooling") is var ep and >= 0 && ep + 1 < args.Length ? args[ep + 1] : null,
+    Threads = IntOption("--threads", 2),
+    CrossValidateOnly = args.Contains("--cv-only"),
     EmbeddingScale = double.Parse(StringOption("--embed-scale", "1.0"), CultureInfo.InvariantCulture),
     DavidsonWeight = float.Parse(StringOption("--davidson-weight", "0.15"), CultureInfo.InvariantCulture),
     L2 = double.Parse(StringOption("--l2", "1e-6"), CultureInfo.InvariantCulture),

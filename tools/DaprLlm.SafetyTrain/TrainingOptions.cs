@@ -22,6 +22,15 @@ internal sealed record TrainingOptions(string DataFolder, string OutputFolder)
     /// </summary>
     public string? EmbedModel { get; init; }
 
+    /// <summary>Parallel jobs (featurizing, embedding, heads); the machine's two cores are shared, so a sweep can use 1.</summary>
+    public int Threads { get; init; } = 2;
+
+    /// <summary>Stop after the cross-validated metrics (for sweeps): no final heads, model files or model card.</summary>
+    public bool CrossValidateOnly { get; init; }
+
+    /// <summary>Embedding pooling: null (mean, 384 numbers) or "mean-max" (768, same ONNX pass).</summary>
+    public string? EmbedPooling { get; init; }
+
     /// <summary>Weight of the (unit-length) embedding against the (unit-length) n-gram vector.</summary>
     public double EmbeddingScale { get; init; } = 1.0;
 

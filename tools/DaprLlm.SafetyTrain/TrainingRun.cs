@@ -17,6 +17,9 @@ namespace DaprLlm.SafetyTrain;
 /// </summary>
 internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 {
+    // Two cores shared by the whole team: --threads 1 runs a sweep beside other work.
+    private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = options.Threads };
+
     private readonly LogisticTrainer _trainer = new(options.Epochs, L2: options.L2, MaxPositiveWeight: options.MaxPositiveWeight);
 
     private static readonly DerivedCategory[] Derived =
@@ -37,20 +40,20 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         }
 
         var featurizer = new HashedTextFeaturizer(options.FeatureBits, options.MaxChars);
-        Parallel.ForEach(examples, new ParallelOptions { MaxDegreeOfParallelism = 2 }, e => e.Features = featurizer.Featurize(e.Row.Text));
+        Parallel.ForEach(examples, _parallel, e => e.Features = featurizer.Featurize(e.Row.Text));
         var embedding = options.EmbedTokens > 0
-            ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale, options.EmbedModel is null ? null : Path.GetFileName(options.EmbedModel))
+            ? new EmbeddingManifest(SentenceEmbedder.ModelName, options.EmbedTokens, options.EmbeddingScale, options.EmbedModel is null ? null : Path.GetFileName(options.EmbedModel), options.EmbedPooling)
             : null;
         if (embedding is not null)
         {
-            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding, Path.GetDirectoryName(options.EmbedModel) ?? AppContext.BaseDirectory, log);
+            var vectors = EmbeddingCache.Embed(examples.Select(e => e.Row.Text).ToList(), embedding, options.Threads, Path.GetDirectoryName(options.EmbedModel) ?? AppContext.BaseDirectory, log);
             for (var i = 0; i < examples.Count; i++)
             {
                 examples[i].Features = FeatureVectors.Append(examples[i].Features, vectors[i], featurizer.Dimension, (float)embedding.Scale);
             }
         }
 
-        var dimension = featurizer.Dimension + (embedding is null ? 0 : SentenceEmbedder.Dimensions);
+        var dimension = featurizer.Dimension + (embedding?.Length ?? 0);
         AssignFolds(examples);
         log.WriteLine($"{examples.Count} rows featurized in {clock.Elapsed.TotalSeconds:F1} s");
 
@@ -60,7 +63,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         {
             var train = examples.Where(e => e.Fold != fold).ToList();
             var held = Enumerable.Range(0, examples.Count).Where(i => examples[i].Fold == fold).ToList();
-            Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
+            Parallel.For(0, heads.Count, _parallel, h =>
             {
                 var (w, b) = _trainer.Train(train, h, dimension, options.Seed + fold * 100 + h);
                 foreach (var i in held)
@@ -77,6 +80,9 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
             File.WriteAllLines(dump, Enumerable.Range(0, examples.Count).Select(i => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 ["source"] = examples[i].Source,
+                ["fold"] = examples[i].Fold,
+                ["weight"] = examples[i].Weight,
+                ["text"] = examples[i].Row.Text,
                 ["label"] = examples[i].Row.Label,
                 ["labels"] = examples[i].Row.Labels,
                 ["heads"] = examples[i].Labels.Select(l => (int)l).ToArray(),
@@ -102,7 +108,7 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
         var rules = new RuleEngine(new RuleSet { DenyTerms = DefaultTerms.Deny });
         var oof = new Dictionary<string, double>[examples.Count];
         var verdicts = new RuleVerdict[examples.Count];
-        Parallel.For(0, examples.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
+        Parallel.For(0, examples.Count, _parallel, i =>
         {
             var scores = new Dictionary<string, double>(StringComparer.Ordinal);
             for (var h = 0; h < heads.Count; h++)
@@ -129,10 +135,15 @@ internal sealed class TrainingRun(TrainingOptions options, TextWriter log)
 
         Directory.CreateDirectory(options.OutputFolder);
         File.WriteAllLines(Path.Combine(options.OutputFolder, "cv-metrics.jsonl"), report.Select(r => r.ToJsonLine()));
+        if (options.CrossValidateOnly)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cross-validation only: no model written ({clock.Elapsed.TotalSeconds:F1} s)"));
+            return 0;
+        }
 
         var finalWeights = new float[heads.Count][];
         var biases = new double[heads.Count];
-        Parallel.For(0, heads.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, h =>
+        Parallel.For(0, heads.Count, _parallel, h =>
         {
             (finalWeights[h], biases[h]) = _trainer.Train(examples, h, dimension, options.Seed + 7919 + h);
         });

@@ -73,6 +73,7 @@ public sealed class LinearSafetyModel : IDisposable
             MaxBatchSize = 1,
             ModelPath = embedding.File is null ? null : Path.Combine(directory, embedding.File),
             IntraOpThreads = 1,
+            Pooling = embedding.PoolingMode,
         });
     }
 
@@ -82,7 +83,7 @@ public sealed class LinearSafetyModel : IDisposable
     public int Dimension { get; }
 
     public static int WeightCount(SafetyModelManifest manifest) =>
-        (1 << manifest.FeatureBits) + (manifest.Embedding is null ? 0 : SentenceEmbedder.Dimensions);
+        (1 << manifest.FeatureBits) + (manifest.Embedding?.Length ?? 0);
 
     /// <summary>Trained heads first, then derived categories.</summary>
     public IReadOnlyList<string> Categories { get; }
