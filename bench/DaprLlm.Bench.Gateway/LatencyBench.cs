@@ -18,6 +18,9 @@ using System.Text;
 static class LatencyBench
 {
     private const string DevKey = "bench-dev-key-0123456789abcdef";
+
+    /// <summary>--spin-pacing: the earlier request pacing (busy-waits for exact gaps), to compare with older figures.</summary>
+    public static bool SpinPacing { get; set; }
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
     public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, Variant? variant, int warmupSeconds = 2)
@@ -268,7 +271,13 @@ static class LatencyBench
             var due = (long)(i * interval);
             while (clock.ElapsedTicks < due)
             {
-                if (due - clock.ElapsedTicks > Stopwatch.Frequency / 1000)
+                if (!SpinPacing)
+                {
+                    // Sleep (~1.1 ms on Linux), then send every request that fell due meanwhile: spinning for exact
+                    // 1 ms gaps kept a whole core busy on a 2-core machine, taken from the processes under test.
+                    Thread.Sleep(1);
+                }
+                else if (due - clock.ElapsedTicks > Stopwatch.Frequency / 1000)
                 {
                     Thread.Sleep(0);
                 }

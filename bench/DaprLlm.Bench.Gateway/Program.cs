@@ -25,6 +25,7 @@ if (args.Contains("--latency"))
     LatencyBench.Variant? variant = variantArg is not null
         ? new(variantArg, variantArg.Split(',').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]))
         : args.Contains("--gc-variant") ? new("workstation GC", new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" }) : null;
+    LatencyBench.SpinPacing = args.Contains("--spin-pacing");
     return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, variant,
         Arg("--warmup", 2));
 }
