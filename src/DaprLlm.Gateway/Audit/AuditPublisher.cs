@@ -42,7 +42,8 @@ public sealed partial class AuditPublisher : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // No new events after this; what is queued is sent before the loop ends.
+        // No new events after this. As before batching, stopping cancels the loop and the calls in flight: events still
+        // queued then are not published (the host is going away; a drain would race a sidecar that is stopping too).
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
     }
