@@ -18,12 +18,15 @@ using System.Text;
 static class LatencyBench
 {
     private const string DevKey = "bench-dev-key-0123456789abcdef";
+
+    /// <summary>--spin-pacing: the earlier request pacing (busy-waits for exact gaps), to compare with older figures.</summary>
+    public static bool SpinPacing { get; set; }
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
     /// <param name="only">Target names to measure, in this order (direct, nginx, on, off); null: all of them.</param>
     /// <param name="warmUp">False measures each target cold (first requests after the gateway's start).</param>
-    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, bool gcVariant,
-        string[]? only = null, bool warmUp = true, int memorySampleEvery = 100_000)
+    public static async Task<int> RunAsync(string root, int rps, int seconds, int rounds, int memoryRequests, string? countersDir, Variant? variant,
+        string[]? only = null, bool warmUp = true, int memorySampleEvery = 100_000, int warmupSeconds = 2)
     {
         var temp = Directory.CreateTempSubdirectory("daprllm-gwbench-");
         var processes = new List<Process>();
@@ -46,23 +49,26 @@ static class LatencyBench
             var gatewayOn = await StartGatewayAsync(root, temp.FullName, components, daprOn, sidecarOn, audit: true, processes);
             var gatewayOff = await StartGatewayAsync(root, temp.FullName, components, daprOff, sidecarOff, audit: false, processes);
 
-            // The same gateway with the other garbage collector setting (workstation, non-concurrent unless the
-            // environment says otherwise), to decide the project's setting from one run.
-            var gatewayGc = gcVariant
-                ? await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes,
-                    new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" })
-                : null;
+            // A fifth target (when asked): the audit-on gateway with other environment settings (e.g. the other
+            // garbage collector, or a runtime or Audit__* knob), to compare two settings within one run.
+            var gatewayVariant = variant is null
+                ? null
+                : await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes, variant.Environment);
             var nginxPort = FreePort();
             processes.Add(StartNginx(temp.FullName, nginxPort, mockPort));
             await WaitTcpAsync(nginxPort);
 
-            var direct = new Target("direct to the mock backend", $"http://127.0.0.1:{mockPort}/direct/v1/chat/completions", false);
-            var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false);
-            var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true);
-            var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true);
-            Target[] targets = gatewayGc is null
+            // CPU time per request of the processes each target uses (the bench process is the load generator and the mock).
+            var redis = ("redis", processes[0]);
+            var bench = ("bench", Process.GetCurrentProcess());
+            (string, Process)[] Watch(Gateway g) => [("gateway", g.Process), ("sidecar", g.Sidecar), redis, bench];
+            var direct = new Target("direct to the mock backend", $"http://127.0.0.1:{mockPort}/direct/v1/chat/completions", false, [bench]);
+            var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", processes[^1]), bench]);
+            var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn));
+            var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff));
+            Target[] targets = gatewayVariant is null
                 ? [direct, nginx, on, off]
-                : [direct, nginx, on, off, new("gateway, audit on, workstation GC", $"http://127.0.0.1:{gatewayGc.Port}/v1/chat/completions", true)];
+                : [direct, nginx, on, off, new("gateway, audit on, " + variant!.Name, $"http://127.0.0.1:{gatewayVariant.Port}/v1/chat/completions", true, Watch(gatewayVariant))];
             if (only is not null)
             {
                 var byName = new Dictionary<string, Target> { ["direct"] = direct, ["nginx"] = nginx, ["on"] = on, ["off"] = off };
@@ -74,7 +80,7 @@ static class LatencyBench
             {
                 foreach (var target in warmUp ? targets : [])
                 {
-                    await OpenLoopAsync(http, target.Url, target.Key, rps, 2); // warm-up: JIT, connections, quota leases
+                    await OpenLoopAsync(http, target.Url, target.Key, rps, warmupSeconds); // warm-up: JIT, connections, quota leases
                 }
 
                 var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) };
@@ -130,7 +136,11 @@ static class LatencyBench
         }
     }
 
-    private sealed record Target(string Name, string Url, bool Key);
+    /// <summary>A measured target; <paramref name="Watched"/> are the processes whose CPU time is reported per request.</summary>
+    private sealed record Target(string Name, string Url, bool Key, (string Name, Process Process)[]? Watched = null);
+
+    /// <summary>The fifth target's settings: a name for the report and the environment variables it adds.</summary>
+    public sealed record Variant(string Name, Dictionary<string, string> Environment);
 
     // Rounds alternate the order of the two gateways, and each target starts after a pause, so work left over by the
     // previous target (e.g. the audit backlog of the audit-on gateway) lands on both gateways alike.
@@ -146,7 +156,10 @@ static class LatencyBench
             {
                 await Task.Delay(TimeSpan.FromSeconds(3));
                 var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+                var cpuBefore = (target.Watched ?? []).Select(w => CpuSeconds(w.Process)).ToArray();
                 var (latencies, errors) = await OpenLoopAsync(http, target.Url, target.Key, rps, seconds, statuses);
+                var cpu = string.Join(", ", (target.Watched ?? []).Select((w, i) =>
+                    string.Create(CultureInfo.InvariantCulture, $"{w.Name} {(CpuSeconds(w.Process) - cpuBefore[i]) * 1e6 / Math.Max(1, latencies.Count):0}")));
                 all[target].AddRange(latencies);
                 var detail = errors == 0 ? "" : " (" + string.Join(", ", statuses.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}")) + ")";
                 if (errors > 0)
@@ -158,6 +171,10 @@ static class LatencyBench
 
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round} {target.Name,-32} p50 {P(latencies, 50):0.000} ms  p99 {P(latencies, 99):0.000} ms  p99.9 {P(latencies, 99.9):0.000} ms  n={latencies.Count:N0} errors={errors}{detail}  load {Load()}"));
+                if (cpu.Length > 0)
+                {
+                    Console.WriteLine($"      CPU µs per request: {cpu}");
+                }
             }
         }
 
@@ -178,7 +195,7 @@ static class LatencyBench
         if (targets.Length > 4)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  workstation GC - default GC (audit on): p50 {P50(targets[4]) - P50(on):+0.000;-0.000} ms  p99 {P99(targets[4]) - P99(on):+0.000;-0.000} ms"));
+                $"  {targets[4].Name["gateway, audit on, ".Length..]} - default (audit on): p50 {P50(targets[4]) - P50(on):+0.000;-0.000} ms  p99 {P99(targets[4]) - P99(on):+0.000;-0.000} ms"));
         }
 
         var gatewayAdded50 = P50(on) - P50(direct);
@@ -195,6 +212,46 @@ static class LatencyBench
             $"  audit on - audit off: p50 {P50(on) - P50(off):+0.000;-0.000} ms  p99 {P99(on) - P99(off):+0.000;-0.000} ms"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  mock backend: {mock.Calls:N0} invocations answered, {mock.Forwarded:N0} Dapr calls forwarded to the sidecars (actors, health)"));
+    }
+
+    // utime + stime of a process and its direct children (nginx's worker), from /proc, in seconds.
+    private static double CpuSeconds(Process process)
+    {
+        double Ticks(string statPath)
+        {
+            try
+            {
+                var stat = File.ReadAllText(statPath);
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                return 0;
+            }
+        }
+
+        var ticks = Ticks($"/proc/{process.Id}/stat");
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            var name = Path.GetFileName(dir);
+            if (name.All(char.IsAsciiDigit) && name != process.Id.ToString(CultureInfo.InvariantCulture))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    if (stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1] == process.Id.ToString(CultureInfo.InvariantCulture))
+                    {
+                        ticks += Ticks(Path.Combine(dir, "stat"));
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        return ticks / 100.0; // USER_HZ
     }
 
     private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
@@ -235,7 +292,13 @@ static class LatencyBench
             var due = (long)(i * interval);
             while (clock.ElapsedTicks < due)
             {
-                if (due - clock.ElapsedTicks > Stopwatch.Frequency / 1000)
+                if (!SpinPacing)
+                {
+                    // Sleep (~1.1 ms on Linux), then send every request that fell due meanwhile: spinning for exact
+                    // 1 ms gaps kept a whole core busy on a 2-core machine, taken from the processes under test.
+                    Thread.Sleep(1);
+                }
+                else if (due - clock.ElapsedTicks > Stopwatch.Frequency / 1000)
                 {
                     Thread.Sleep(0);
                 }
@@ -401,7 +464,7 @@ static class LatencyBench
         return 0;
     }
 
-    private sealed record Gateway(int Port, Process Process);
+    private sealed record Gateway(int Port, Process Process, Process Sidecar);
 
     private static async Task<Gateway> StartGatewayAsync(string root, string temp, string components, int daprHttpOnMock, int httpPort, bool audit, List<Process> processes,
         Dictionary<string, string>? extraEnv = null)
@@ -411,9 +474,9 @@ static class LatencyBench
         var registry = Path.Combine(temp, "registry");
         Directory.CreateDirectory(registry);
         var sidecarDll = Path.Combine(root, "src", "DaprLlm.Sidecar", "bin", "Release", "net10.0", "daprllm-sidecar.dll");
-        processes.Add(Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
-            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)],
-            new() { ["Logging__LogLevel__Default"] = "Warning" }));
+        var sidecar = Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
+            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)], new() { ["Logging__LogLevel__Default"] = "Warning" });
+        processes.Add(sidecar);
         var gatewayDll = Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
         var env = new Dictionary<string, string>
         {
@@ -451,7 +514,7 @@ static class LatencyBench
                 using var health = await http.GetAsync($"http://127.0.0.1:{appPort}/health");
                 if (health.IsSuccessStatusCode)
                 {
-                    return new Gateway(appPort, gateway);
+                    return new Gateway(appPort, gateway, sidecar);
                 }
             }
             catch (HttpRequestException)

@@ -21,9 +21,15 @@ if (args.Contains("--latency"))
     }
 
     var counters = Array.IndexOf(args, "--counters") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
+    // --gc-variant: a fifth target with the workstation non-concurrent GC; --variant K=V,K=V: one with those variables.
+    var variantArg = Array.IndexOf(args, "--variant") is var v and >= 0 && v + 1 < args.Length ? args[v + 1] : null;
+    LatencyBench.Variant? variant = variantArg is not null
+        ? new(variantArg, variantArg.Split(',').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]))
+        : args.Contains("--gc-variant") ? new("workstation GC", new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" }) : null;
+    LatencyBench.SpinPacing = args.Contains("--spin-pacing");
     var only = Array.IndexOf(args, "--targets") is var t and >= 0 && t + 1 < args.Length ? args[t + 1].Split(',') : null;
-    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, args.Contains("--gc-variant"),
-        only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000));
+    return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, variant,
+        only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000), warmupSeconds: Arg("--warmup", 2));
 }
 
 if (args.Contains("--semantic"))

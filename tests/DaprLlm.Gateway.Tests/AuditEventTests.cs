@@ -76,8 +76,8 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
         var ct = TestContext.Current.CancellationToken;
 
         // Events enqueued before the publisher starts are sent as bulk publishes (up to MaxBatch per call).
-        var publisher = new AuditPublisher(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>(),
-            Microsoft.Extensions.Options.Options.Create(new AuditOptions { MaxBatch = 50, Publishers = 1 }), NullLogger<AuditPublisher>.Instance);
+        var publisher = new AuditPublisher(new DaprAuditSink(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>()),
+            Microsoft.Extensions.Options.Options.Create(new AuditOptions { MaxBatch = 50, Publishers = 1, BatchDelayMs = 0 }), NullLogger<AuditPublisher>.Instance);
         var marker = Guid.NewGuid().ToString("N")[..12];
         for (var i = 0; i < 120; i++)
         {

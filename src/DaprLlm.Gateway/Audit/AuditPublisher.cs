@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using Dapr.Client;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using Microsoft.Extensions.Options;
@@ -8,26 +7,27 @@ namespace DaprLlm.Gateway.Audit;
 
 /// <summary>
 /// Publishes audit events (request.received, request.completed, admin.action) without making the client wait:
-/// events go through a bounded channel to background publishers, which send what has queued up as one bulk publish
-/// per topic (one sidecar call for many events under load, one per event when idle). A full channel drops the event
-/// and logs it (never blocks a request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
+/// events go through a bounded channel to one background reader, which lets them gather for a short batch window
+/// and sends them as one bulk publish per topic (a few sidecar calls for many events, with up to
+/// <see cref="AuditOptions.Publishers"/> calls in flight). A full channel drops the event and logs it (never blocks a
+/// request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
 /// </summary>
 public sealed partial class AuditPublisher : BackgroundService
 {
-    private readonly DaprClient _dapr;
+    private readonly IAuditSink _sink;
     private readonly ILogger<AuditPublisher> _logger;
     private readonly AuditOptions _options;
     private readonly Channel<Pending> _queue;
 
-    public AuditPublisher(DaprClient dapr, IOptions<AuditOptions> options, ILogger<AuditPublisher> logger)
+    public AuditPublisher(IAuditSink sink, IOptions<AuditOptions> options, ILogger<AuditPublisher> logger)
     {
-        _dapr = dapr;
+        _sink = sink;
         _logger = logger;
         _options = options.Value;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // with TryWrite: a full queue refuses, the request never waits
-            SingleReader = false,
+            SingleReader = true,
         });
     }
 
@@ -40,17 +40,51 @@ public sealed partial class AuditPublisher : BackgroundService
 
     public void Enqueue(AdminActionV1 action) => Enqueue(Topics.AdminAction, action.KeyId ?? action.TenantId ?? action.Action, action);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        // A few publishers in parallel keep up with a loaded gateway; each publish is one sidecar call.
-        await Task.WhenAll(Enumerable.Range(0, _options.Publishers).Select(_ => PublishLoopAsync(stoppingToken)));
-    }
-
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Drain what was accepted before stopping.
+        // No new events after this. As before batching, stopping cancels the loop and the calls in flight: events still
+        // queued then are not published (the host is going away; a drain would race a sidecar that is stopping too).
         _queue.Writer.TryComplete();
         await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var inFlight = new List<Task>();
+        var delay = TimeSpan.FromMilliseconds(_options.BatchDelayMs);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                // Per-event sidecar calls cost more CPU (gateway, sidecar, Redis) than the events themselves: a short
+                // wait lets a busy gateway's events gather into one bulk call per topic. Wall-clock on purpose: this is
+                // transport batching, not business time, and must not stall under a test's fake clock.
+                if (delay > TimeSpan.Zero && _queue.Reader.Count < _options.MaxBatch)
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+
+                var batch = new List<Pending>(Math.Min(_queue.Reader.Count, _options.MaxBatch));
+                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                }
+
+                inFlight.RemoveAll(t => t.IsCompleted);
+                if (inFlight.Count >= _options.Publishers)
+                {
+                    await Task.WhenAny(inFlight);
+                    inFlight.RemoveAll(t => t.IsCompleted);
+                }
+
+                inFlight.Add(PublishBatchAsync(batch, stoppingToken));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(inFlight);
     }
 
     private void Enqueue(string topic, string id, object data)
@@ -61,45 +95,31 @@ public sealed partial class AuditPublisher : BackgroundService
         }
     }
 
-    private async Task PublishLoopAsync(CancellationToken stoppingToken)
+    private async Task PublishBatchAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        var batch = new List<Pending>(_options.MaxBatch);
-        try
+        await Task.Yield(); // the reader goes on gathering the next batch meanwhile
+        var topics = new Dictionary<string, List<Pending>>(StringComparer.Ordinal);
+        foreach (var pending in batch)
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            if (!topics.TryGetValue(pending.Topic, out var events))
             {
-                batch.Clear();
-                while (batch.Count < _options.MaxBatch && _queue.Reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                }
-
-                foreach (var topic in batch.Select(p => p.Topic).Distinct())
-                {
-                    await PublishAsync(topic, batch.FindAll(p => p.Topic == topic), stoppingToken);
-                }
+                topics[pending.Topic] = events = [];
             }
+
+            events.Add(pending);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+
+        await Task.WhenAll(topics.Select(t => PublishAsync(t.Key, t.Value, stoppingToken)));
     }
 
     private async Task PublishAsync(string topic, List<Pending> events, CancellationToken stoppingToken)
     {
         try
         {
-            if (events.Count == 1)
+            var failed = await _sink.PublishAsync(topic, events.ConvertAll(e => e.Data), stoppingToken);
+            foreach (var (data, error) in failed)
             {
-                // object: System.Text.Json writes the runtime type, so each record keeps all its fields.
-                await _dapr.PublishEventAsync(DaprComponents.PubSub, topic, events[0].Data, stoppingToken);
-                return;
-            }
-
-            var response = await _dapr.BulkPublishEventAsync(DaprComponents.PubSub, topic, events.ConvertAll(e => e.Data), cancellationToken: stoppingToken);
-            foreach (var failed in response.FailedEntries)
-            {
-                LogFailed(_logger, topic, failed.Entry.EntryId, failed.ErrorMessage);
+                LogFailed(_logger, topic, events.Find(e => ReferenceEquals(e.Data, data))?.Id ?? "?", error);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -36,6 +36,7 @@ public static class OpenAiApi
         builder.Services.AddOptions<AuditOptions>().BindSection(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindSection(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Backpressure.AdmissionGate>();
+        builder.Services.AddSingleton<IAuditSink, DaprAuditSink>();
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddSingleton<RefusalAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditPublisher>());

@@ -1,12 +1,17 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace DaprLlm.Gateway.Upstream;
 
 /// <summary>JSON calls to an upstream app that turn every transport or status failure into an <see cref="UpstreamException"/>.</summary>
 public static class UpstreamCall
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>Web defaults; the wire types of every request use generated metadata, anything else reflection.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(UpstreamJsonContext.Default, new DefaultJsonTypeInfoResolver()),
+    };
 
     public static async Task<TResponse> PostAsync<TRequest, TResponse>(HttpClient http, string appId, string method, TRequest body, CancellationToken ct)
     {
