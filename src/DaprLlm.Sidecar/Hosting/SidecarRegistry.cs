@@ -94,7 +94,8 @@ public sealed class SidecarRegistry(SidecarOptions options, InternalSocket socke
         return Task.CompletedTask;
     }
 
-    private static bool IsAlive(int pid)
+    /// <summary>True while a process with this id runs (entries and socket files of dead sidecars are stale).</summary>
+    internal static bool IsAlive(int pid)
     {
         try
         {
