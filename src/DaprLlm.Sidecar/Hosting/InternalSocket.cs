@@ -5,8 +5,7 @@ namespace DaprLlm.Sidecar.Hosting;
 
 /// <summary>
 /// The Unix domain socket other sidecars of the run use for the sidecar-to-sidecar hop (the part daprd does over
-/// its own internal gRPC port), to spare the kernel loopback TCP's work (on the 2-core bench machine it measured no CPU
-/// difference either way, see bench/RESULTS.md). It lives
+/// its own internal gRPC port): loopback TCP costs more kernel time per request on a busy 2-core machine. It lives
 /// in the run's registry folder (<c>sockets/&lt;pid&gt;-&lt;http-port&gt;.sock</c>), or in a short per-run folder under
 /// $TMPDIR when that path would be too long for a socket address. Files of dead sidecars are removed at start,
 /// this sidecar's own file on shutdown. <c>--internal-socket false</c> (or DAPRLLM_SIDECAR_INTERNAL_SOCKET=0)
@@ -34,7 +33,7 @@ public sealed class InternalSocket(SidecarOptions options, IHostApplicationLifet
         {
             var name = System.IO.Path.GetFileNameWithoutExtension(file);
             var dash = name.IndexOf('-', StringComparison.Ordinal);
-            if (file == Path || (dash > 0 && int.TryParse(name.AsSpan(0, dash), out var pid) && !SidecarRegistry.IsAlive(pid)))
+            if (file == Path || (dash > 0 && int.TryParse(name.AsSpan(0, dash), out var pid) && !ProcessIsAlive(pid)))
             {
                 TryDelete(file);
             }
@@ -60,9 +59,15 @@ public sealed class InternalSocket(SidecarOptions options, IHostApplicationLifet
     {
         if (Path is not null)
         {
-            // The folder stays, like the registry's own folders: removing it when it looks empty could race with a
-            // sidecar of the run that is about to bind its socket there.
             TryDelete(Path);
+            try
+            {
+                // The last sidecar of the run leaves no empty folder behind; others still have their files in it.
+                Directory.Delete(System.IO.Path.GetDirectoryName(Path)!, recursive: false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
         }
 
         return Task.CompletedTask;
@@ -80,6 +85,19 @@ public sealed class InternalSocket(SidecarOptions options, IHostApplicationLifet
         // Same folder for every sidecar of the run: named after the registry path.
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(System.IO.Path.GetFullPath(options.RegistryPath))))[..12];
         return System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"daprllm-sockets-{hash}", name);
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static void TryDelete(string file)

@@ -94,8 +94,7 @@ public sealed class SidecarRegistry(SidecarOptions options, InternalSocket socke
         return Task.CompletedTask;
     }
 
-    /// <summary>True while a process with this id runs (entries and socket files of dead sidecars are stale).</summary>
-    internal static bool IsAlive(int pid)
+    private static bool IsAlive(int pid)
     {
         try
         {
