@@ -21,7 +21,7 @@ public sealed class SidecarConnector(ILogger<SidecarConnector> logger)
             try
             {
                 await unix.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken);
-                logger.LogDebug("Connected to the sidecar at {Endpoint} over unix socket {Path}", context.DnsEndPoint, path);
+                logger.LogInformation("Connected to the sidecar at {Endpoint} over unix socket {Path}", context.DnsEndPoint, path);
                 return new NetworkStream(unix, ownsSocket: true);
             }
             catch (SocketException e)
