@@ -43,15 +43,11 @@ public static class SidecarCommandLine
         var listenAddress = new Option<string>("--dapr-listen-address") { DefaultValueFactory = _ => "127.0.0.1" };
         var maxBody = new Option<int>("--max-body-size") { DefaultValueFactory = _ => 4 };
         var registry = new Option<string?>("--registry-path") { Description = "Local name-resolution folder (DaprLlm extension)." };
-        var internalSocket = new Option<bool?>("--internal-socket")
-        {
-            Description = "Serve sidecar-to-sidecar calls on a Unix domain socket (DaprLlm extension, default true).",
-        };
 
         var root = new RootCommand("DaprLlm local sidecar: a daprd-compatible Dapr runtime for development and CI.")
         {
             appId, appPort, appProtocol, appChannelAddress, httpPort, grpcPort, internalGrpcPort, metricsPort,
-            enableMetrics, resourcesPath, config, logLevel, apiLogging, maxConcurrency, listenAddress, maxBody, registry, internalSocket,
+            enableMetrics, resourcesPath, config, logLevel, apiLogging, maxConcurrency, listenAddress, maxBody, registry,
         };
         var ignored = new List<string>();
         foreach (var flag in IgnoredValueFlags)
@@ -124,7 +120,6 @@ public static class SidecarCommandLine
             ApiToken = NullIfEmpty(Environment.GetEnvironmentVariable("DAPR_API_TOKEN")),
             AppApiToken = NullIfEmpty(Environment.GetEnvironmentVariable("APP_API_TOKEN")),
             RegistryPath = registryPath,
-            InternalSocket = result.GetValue(internalSocket) ?? Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR_INTERNAL_SOCKET") is not ("0" or "false"),
             IgnoredFlags = ignored,
         };
     }

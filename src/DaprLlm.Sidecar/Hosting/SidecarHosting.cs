@@ -30,21 +30,11 @@ public static class SidecarHosting
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
 
-        builder.Services.AddSingleton<InternalSocket>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<InternalSocket>());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = options.ListenAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.ListenAddress);
             kestrel.Listen(address, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
             kestrel.Listen(address, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
-            var socket = kestrel.ApplicationServices.GetRequiredService<InternalSocket>();
-            if (socket.Path is not null)
-            {
-                // HTTP/1.1 keep-alive, like the TCP hop: pooled connections, one request at a time on each.
-                socket.Prepare();
-                kestrel.ListenUnixSocket(socket.Path, l => l.Protocols = HttpProtocols.Http1);
-            }
-
             kestrel.Limits.MaxRequestBodySize = options.MaxBodySizeBytes;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));

@@ -32,9 +32,6 @@ public sealed class SidecarOptions
     /// </summary>
     public required string RegistryPath { get; init; }
 
-    /// <summary>Serve sidecar-to-sidecar calls on a Unix domain socket too (see <see cref="InternalSocket"/>); default on.</summary>
-    public bool InternalSocket { get; init; } = true;
-
     /// <summary>Flags daprd accepts that this sidecar does not act on; logged at start.</summary>
     public IReadOnlyList<string> IgnoredFlags { get; init; } = [];
 

@@ -3,12 +3,8 @@ using System.Text.Json;
 
 namespace DaprLlm.Sidecar.Hosting;
 
-/// <summary>
-/// Where one running sidecar can be reached. <see cref="SocketPath"/> is its <see cref="InternalSocket"/> for the
-/// sidecar-to-sidecar hop; entries without one (turned off, or written by an older build) are called over TCP.
-/// </summary>
-public sealed record SidecarInstance(string AppId, int ProcessId, string Host, int HttpPort, int GrpcPort, DateTimeOffset StartedAt,
-    string? SocketPath = null)
+/// <summary>Where one running sidecar can be reached.</summary>
+public sealed record SidecarInstance(string AppId, int ProcessId, string Host, int HttpPort, int GrpcPort, DateTimeOffset StartedAt)
 {
     public Uri HttpAddress => new($"http://{Host}:{HttpPort}/");
 }
@@ -19,13 +15,13 @@ public sealed record SidecarInstance(string AppId, int ProcessId, string Host, i
 /// named <c>&lt;app-id&gt;/&lt;pid&gt;-&lt;http-port&gt;.json</c>, and removes it when it stops. Entries of dead
 /// processes are ignored and cleaned. Several instances of one app id are picked round robin.
 /// </summary>
-public sealed class SidecarRegistry(SidecarOptions options, InternalSocket socket, TimeProvider time, ILogger<SidecarRegistry> logger) : IHostedService
+public sealed class SidecarRegistry(SidecarOptions options, TimeProvider time, ILogger<SidecarRegistry> logger) : IHostedService
 {
     private int _roundRobin;
     private string? _ownFile;
 
     public SidecarInstance Self { get; } = new(options.AppId, Environment.ProcessId, "127.0.0.1",
-        options.DaprHttpPort, options.DaprGrpcPort, time.GetUtcNow(), socket.Path);
+        options.DaprHttpPort, options.DaprGrpcPort, time.GetUtcNow());
 
     /// <summary>Live instances of <paramref name="appId"/>, this sidecar included when it serves that app id.</summary>
     public IReadOnlyList<SidecarInstance> Resolve(string appId)

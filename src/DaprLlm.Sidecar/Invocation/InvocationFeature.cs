@@ -14,17 +14,14 @@ public static class InvocationFeature
         builder.Services.AddSingleton<InternalInvocationAuth>();
         builder.Services.AddSingleton<ServiceInvoker>();
         builder.Services.AddSingleton<InvokeServiceGrpc>();
-        builder.Services.AddSingleton<SidecarConnector>();
 
         // The internal route is authenticated by the run's shared secret, not by DAPR_API_TOKEN (the caller's
         // sidecar does not know the target's token), so it is answered before the API token check.
         builder.Services.AddSingleton<IStartupFilter, InternalRouteStartupFilter>();
         builder.Services.AddHttpClient(ServiceInvoker.SidecarClientName)
             .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
-                // Peers with a unix socket in their registry entry are reached through it.
-                ConnectCallback = services.GetRequiredService<SidecarConnector>().ConnectAsync,
                 UseProxy = false,
                 AllowAutoRedirect = false,
                 AutomaticDecompression = System.Net.DecompressionMethods.None,

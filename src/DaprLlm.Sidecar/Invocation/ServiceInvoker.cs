@@ -194,10 +194,6 @@ public sealed class ServiceInvoker(
             var target = Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
             request.RequestUri = new Uri(target.HttpAddress, $"{InternalPrefix.TrimStart('/')}{Uri.EscapeDataString(call.AppId)}/{EscapePath(call.Method)}{call.Query}");
             request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
-            if (target.SocketPath is { } socketPath)
-            {
-                request.Options.Set(SidecarConnector.SocketPathKey, socketPath);
-            }
             try
             {
                 response = await httpClients.CreateClient(SidecarClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
