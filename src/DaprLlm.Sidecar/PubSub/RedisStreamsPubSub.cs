@@ -53,6 +53,7 @@ public sealed class RedisStreamsPubSub : IPubSub
         options.Ssl = spec.GetBool("enableTLS");
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 5000;
+
         var connection = await ConnectionMultiplexer.ConnectAsync(options);
         try
         {
@@ -102,6 +103,15 @@ public sealed class RedisStreamsPubSub : IPubSub
         foreach (var subscription in _subscriptions)
         {
             await subscription.DisposeAsync();
+        }
+
+        try
+        {
+            // Acks are fire-and-forget: a PING answered on the same connection means Redis has processed them all.
+            await _connection.GetDatabase().PingAsync();
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
         }
 
         await _connection.DisposeAsync();
@@ -260,7 +270,11 @@ public sealed class RedisStreamsPubSub : IPubSub
             {
                 var message = ToMessage(entry);
                 await handler(message, CancellationToken.None);
-                await Db.StreamAcknowledgeAsync(topic, owner._consumerId, id);
+
+                // Sent after the app answered, but its reply is not awaited: no task completion and continuation per
+                // message. An ack lost with the connection leaves the entry pending, so it is delivered again, which
+                // at-least-once allows (the same as a crash between the app's answer and the ack).
+                Db.StreamAcknowledge(topic, owner._consumerId, id, CommandFlags.FireAndForget);
             }
             catch (Exception e)
             {
