@@ -19,6 +19,9 @@ public sealed partial class AuditPublisher : BackgroundService
     private readonly AuditOptions _options;
     private readonly Channel<Pending> _queue;
 
+    // Cancelled only when a stop's drain runs out of time; the host's stopping token is not used, so stopping drains.
+    private readonly CancellationTokenSource _abandon = new();
+
     public AuditPublisher(IAuditSink sink, IOptions<AuditOptions> options, ILogger<AuditPublisher> logger)
     {
         _sink = sink;
@@ -42,14 +45,17 @@ public sealed partial class AuditPublisher : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // No new events after this. As before batching, stopping cancels the loop and the calls in flight: events still
-        // queued then are not published (the host is going away; a drain would race a sidecar that is stopping too).
+        // No new events after this; what was accepted is still sent (a request's audit trail must not vanish because
+        // the gateway restarted). The drain ends early only when the host's shutdown timeout cuts it off.
         _queue.Writer.TryComplete();
+        await using var giveUp = cancellationToken.Register(() => _abandon.Cancel());
         await base.StopAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken hostStopping)
     {
+        // The loop ends when StopAsync completes the queue and the last accepted event has gone out.
+        var stoppingToken = _abandon.Token;
         var inFlight = new List<Task>();
         var delay = TimeSpan.FromMilliseconds(_options.BatchDelayMs);
         try
@@ -59,9 +65,16 @@ public sealed partial class AuditPublisher : BackgroundService
                 // Per-event sidecar calls cost more CPU (gateway, sidecar, Redis) than the events themselves: a short
                 // wait lets a busy gateway's events gather into one bulk call per topic. Wall-clock on purpose: this is
                 // transport batching, not business time, and must not stall under a test's fake clock.
-                if (delay > TimeSpan.Zero && _queue.Reader.Count < _options.MaxBatch)
+                if (delay > TimeSpan.Zero && _queue.Reader.Count < _options.MaxBatch && !hostStopping.IsCancellationRequested)
                 {
-                    await Task.Delay(delay, stoppingToken);
+                    try
+                    {
+                        await Task.Delay(delay, hostStopping);
+                    }
+                    catch (OperationCanceledException) when (hostStopping.IsCancellationRequested)
+                    {
+                        // Stopping: nothing more will arrive, so the window ends and the drain goes on.
+                    }
                 }
 
                 var batch = new List<Pending>(Math.Min(_queue.Reader.Count, _options.MaxBatch));
@@ -129,6 +142,12 @@ public sealed partial class AuditPublisher : BackgroundService
                 LogFailed(_logger, topic, pending.Id, e.GetType().Name);
             }
         }
+    }
+
+    public override void Dispose()
+    {
+        _abandon.Dispose();
+        base.Dispose();
     }
 
     private sealed record Pending(string Topic, string Id, object Data);

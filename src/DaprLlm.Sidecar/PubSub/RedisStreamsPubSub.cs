@@ -53,7 +53,6 @@ public sealed class RedisStreamsPubSub : IPubSub
         options.Ssl = spec.GetBool("enableTLS");
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 5000;
-
         var connection = await ConnectionMultiplexer.ConnectAsync(options);
         try
         {

@@ -65,6 +65,25 @@ public sealed class AuditPublisherTests
     }
 
     [Fact]
+    public async Task Stopping_sends_the_events_accepted_before_it_without_waiting_for_the_batch_window()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var sink = new RecordingSink();
+        var publisher = new AuditPublisher(sink, Options.Create(new AuditOptions { BatchDelayMs = 1_000, MaxBatch = 100 }), NullLogger<AuditPublisher>.Instance);
+        await publisher.StartAsync(ct);
+        for (var i = 0; i < 5; i++)
+        {
+            publisher.Enqueue(Completed($"req-stop-{i}"));
+        }
+
+        await publisher.StopAsync(ct);
+
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"req-stop-{i}"),
+            sink.Calls.SelectMany(c => c.Events).Cast<RequestCompletedV1>().Select(e => e.RequestId));
+        Assert.Equal(0, publisher.Backlog);
+    }
+
+    [Fact]
     public async Task A_disabled_publisher_sends_nothing()
     {
         var ct = TestContext.Current.CancellationToken;
