@@ -12,15 +12,17 @@ namespace DaprLlm.Gateway.Audit;
 /// <see cref="AuditOptions.Publishers"/> calls in flight). A full channel drops the event and logs it (never blocks a
 /// request); a failed publish is logged; retries belong to Dapr resiliency (pubsub outbound).
 /// </summary>
-public sealed partial class AuditPublisher : BackgroundService
+public sealed partial class AuditPublisher : IHostedService, IDisposable
 {
     private readonly IAuditSink _sink;
     private readonly ILogger<AuditPublisher> _logger;
     private readonly AuditOptions _options;
     private readonly Channel<Pending> _queue;
 
-    // Cancelled only when a stop's drain runs out of time; the host's stopping token is not used, so stopping drains.
+    // Stopping drains: _stopping only cuts the batch window short; _abandon (the host's shutdown timeout) ends the drain.
+    private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abandon = new();
+    private Task _loop = Task.CompletedTask;
 
     public AuditPublisher(IAuditSink sink, IOptions<AuditOptions> options, ILogger<AuditPublisher> logger)
     {
@@ -43,35 +45,48 @@ public sealed partial class AuditPublisher : BackgroundService
 
     public void Enqueue(AdminActionV1 action) => Enqueue(Topics.AdminAction, action.KeyId ?? action.TenantId ?? action.Action, action);
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Our own loop rather than BackgroundService's: a stop right after start must still drain, and
+        // BackgroundService (Task.Run with its token) may never run ExecuteAsync when stopped that early.
+        _loop = Task.Run(() => PublishLoopAsync(_stopping.Token, _abandon.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         // No new events after this; what was accepted is still sent (a request's audit trail must not vanish because
         // the gateway restarted). The drain ends early only when the host's shutdown timeout cuts it off.
         _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
         await using var giveUp = cancellationToken.Register(() => _abandon.Cancel());
-        await base.StopAsync(cancellationToken);
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException) when (_abandon.IsCancellationRequested)
+        {
+        }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken hostStopping)
+    private async Task PublishLoopAsync(CancellationToken stopping, CancellationToken abandon)
     {
-        // The loop ends when StopAsync completes the queue and the last accepted event has gone out.
-        var stoppingToken = _abandon.Token;
         var inFlight = new List<Task>();
         var delay = TimeSpan.FromMilliseconds(_options.BatchDelayMs);
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (await _queue.Reader.WaitToReadAsync(abandon))
             {
                 // Per-event sidecar calls cost more CPU (gateway, sidecar, Redis) than the events themselves: a short
                 // wait lets a busy gateway's events gather into one bulk call per topic. Wall-clock on purpose: this is
                 // transport batching, not business time, and must not stall under a test's fake clock.
-                if (delay > TimeSpan.Zero && _queue.Reader.Count < _options.MaxBatch && !hostStopping.IsCancellationRequested)
+                if (delay > TimeSpan.Zero && _queue.Reader.Count < _options.MaxBatch && !stopping.IsCancellationRequested)
                 {
                     try
                     {
-                        await Task.Delay(delay, hostStopping);
+                        await Task.Delay(delay, stopping);
                     }
-                    catch (OperationCanceledException) when (hostStopping.IsCancellationRequested)
+                    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
                     {
                         // Stopping: nothing more will arrive, so the window ends and the drain goes on.
                     }
@@ -90,10 +105,10 @@ public sealed partial class AuditPublisher : BackgroundService
                     inFlight.RemoveAll(t => t.IsCompleted);
                 }
 
-                inFlight.Add(PublishBatchAsync(batch, stoppingToken));
+                inFlight.Add(PublishBatchAsync(batch, abandon));
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (abandon.IsCancellationRequested)
         {
         }
 
@@ -144,10 +159,10 @@ public sealed partial class AuditPublisher : BackgroundService
         }
     }
 
-    public override void Dispose()
+    public void Dispose()
     {
+        _stopping.Dispose();
         _abandon.Dispose();
-        base.Dispose();
     }
 
     private sealed record Pending(string Topic, string Id, object Data);
