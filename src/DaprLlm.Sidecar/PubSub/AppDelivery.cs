@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using DaprLlm.Sidecar.Resiliency;
 
 namespace DaprLlm.Sidecar.PubSub;
@@ -22,7 +21,7 @@ public enum DeliveryOutcome
 /// </summary>
 public sealed class AppDelivery(AppChannel.AppChannel channel, ILogger<AppDelivery> logger)
 {
-    public async Task<DeliveryOutcome> DeliverAsync(string path, ReadOnlyMemory<byte> body, JsonObject cloudEvent,
+    public async Task<DeliveryOutcome> DeliverAsync(string path, ReadOnlyMemory<byte> body, CloudEvents.Head cloudEvent,
         IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
@@ -38,30 +37,19 @@ public sealed class AppDelivery(AppChannel.AppChannel channel, ILogger<AppDelive
             }
         }
 
-        if (Text(cloudEvent["traceparent"]) is { Length: > 0 } traceparent)
+        if (cloudEvent.TraceParent is { Length: > 0 } traceparent)
         {
             request.Headers.Remove("traceparent");
             request.Headers.TryAddWithoutValidation("traceparent", traceparent);
         }
 
-        var id = Text(cloudEvent["id"]);
+        var id = cloudEvent.Id;
         using var response = await channel.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var status = (int)response.StatusCode;
-        var answer = await response.Content.ReadAsStringAsync(cancellationToken);
+        var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         if (status is >= 200 and <= 299)
         {
-            string? appStatus;
-            try
-            {
-                appStatus = string.IsNullOrWhiteSpace(answer) ? null
-                    : JsonNode.Parse(answer, new JsonNodeOptions { PropertyNameCaseInsensitive = true }) is JsonObject o ? Text(o["status"]) : null;
-            }
-            catch (JsonException)
-            {
-                // daprd skips the status check when the body is not JSON: success.
-                appStatus = null;
-            }
-
+            var appStatus = AppStatus(answer);
             switch (appStatus?.ToUpperInvariant())
             {
                 case null or "" or "SUCCESS":
@@ -82,8 +70,46 @@ public sealed class AppDelivery(AppChannel.AppChannel channel, ILogger<AppDelive
             return DeliveryOutcome.Success;
         }
 
-        throw new TransientFailureException($"retriable error returned from app while processing pub/sub event {id}, topic {Text(cloudEvent["topic"])}: status code {status}");
+        throw new TransientFailureException($"retriable error returned from app while processing pub/sub event {id}, topic {cloudEvent.Topic}: status code {status}");
     }
 
-    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    /// <summary>
+    /// The <c>status</c> field (any case) of a JSON object answer, else null: daprd skips the status check when the body
+    /// is empty or not JSON, which means success. Read without building a tree (one answer per delivered event).
+    /// </summary>
+    private static string? AppStatus(ReadOnlySpan<byte> answer)
+    {
+        if (answer.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            answer = answer[3..];
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(answer);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            string? status = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isStatus = string.Equals(reader.GetString(), "status", StringComparison.OrdinalIgnoreCase);
+                reader.Read();
+                if (isStatus)
+                {
+                    status = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
+
+                reader.Skip();
+            }
+
+            return reader.TokenType == JsonTokenType.EndObject && !reader.Read() ? status : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 }

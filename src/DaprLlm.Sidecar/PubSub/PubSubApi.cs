@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -68,43 +69,46 @@ public static class PubSubApi
             return DaprHttpErrors.Error(e.HttpStatus, e.ErrorCode, e.Message);
         }
 
-        JsonArray entries;
+        var requestMetadata = QueryMetadata(request);
+        var items = new List<BulkEntry>();
         try
         {
-            entries = JsonNode.Parse(await ReadBodyAsync(request, cancellationToken)) as JsonArray
-                ?? throw new JsonException("the body must be a JSON array of entries");
+            // A document, not a tree: each entry's event is copied out as the bytes it arrived as.
+            using var document = JsonDocument.Parse(await ReadBodyAsync(request, cancellationToken));
+            if (document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new JsonException("the body must be a JSON array of entries");
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in document.RootElement.EnumerateArray())
+            {
+                if (entry.ValueKind != JsonValueKind.Object || StringProperty(entry, "entryId") is not { Length: > 0 } entryId || !seen.Add(entryId))
+                {
+                    return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER",
+                        $"error: entryId is duplicated or not present for entry in topic {topic} pubsub {pubsubname}");
+                }
+
+                var contentType = StringProperty(entry, "contentType");
+                var metadata = new Dictionary<string, string>(requestMetadata, StringComparer.Ordinal);
+                if (entry.TryGetProperty("metadata", out var entryMetadata) && entryMetadata.ValueKind == JsonValueKind.Object)
+                {
+                    foreach (var property in entryMetadata.EnumerateObject())
+                    {
+                        metadata[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString()! : property.Value.GetRawText();
+                    }
+                }
+
+                // A string event is sent as its text; other JSON values as their JSON.
+                byte[] data = !entry.TryGetProperty("event", out var ev) ? "null"u8.ToArray()
+                    : ev.ValueKind == JsonValueKind.String && !IsJson(contentType) ? Encoding.UTF8.GetBytes(ev.GetString()!)
+                    : JsonMarshal.GetRawUtf8Value(ev).ToArray();
+                items.Add(new BulkEntry(entryId, data, contentType, metadata));
+            }
         }
         catch (JsonException e)
         {
             return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER", $"error when unmarshaling the request for topic {topic} pubsub {pubsubname}: {e.Message}");
-        }
-
-        var requestMetadata = QueryMetadata(request);
-        var items = new List<BulkEntry>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var node in entries)
-        {
-            if (node is not JsonObject entry || entry["entryId"]?.GetValue<string>() is not { Length: > 0 } entryId || !seen.Add(entryId))
-            {
-                return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER",
-                    $"error: entryId is duplicated or not present for entry in topic {topic} pubsub {pubsubname}");
-            }
-
-            var contentType = entry["contentType"]?.GetValue<string>();
-            var metadata = new Dictionary<string, string>(requestMetadata, StringComparer.Ordinal);
-            if (entry["metadata"] is JsonObject entryMetadata)
-            {
-                foreach (var (key, value) in entryMetadata)
-                {
-                    metadata[key] = value is JsonValue v && v.TryGetValue<string>(out var s) ? s : value?.ToJsonString() ?? "";
-                }
-            }
-
-            // A string event is sent as its text; other JSON values as their JSON.
-            var data = entry["event"] is JsonValue ev && ev.TryGetValue<string>(out var text) && !IsJson(contentType)
-                ? Encoding.UTF8.GetBytes(text)
-                : Encoding.UTF8.GetBytes(entry["event"]?.ToJsonString() ?? "null");
-            items.Add(new BulkEntry(entryId, data, contentType, metadata));
         }
 
         var failed = await PublishEntriesAsync(pubsub, publisher, pubsubname, topic, items,
@@ -147,6 +151,9 @@ public static class PubSubApi
         }));
         return results.Where(r => r.Error is not null).Select(r => (r.EntryId, r.Error!)).ToList();
     }
+
+    private static string? StringProperty(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static bool IsJson(string? contentType) =>
         contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||

@@ -69,7 +69,7 @@ public sealed class Publisher(ComponentRegistry registry, SidecarOptions options
         {
             var envelope = CloudEvents.Create(new CloudEvents.PublishInput(options.AppId, request.PubSubName, request.Topic, request.Data,
                 request.ContentType, request.Metadata, request.TraceParent ?? CloudEvents.NewTraceParent(), request.TraceState), time.GetUtcNow());
-            return new PubSubMessage(request.Topic, JsonSerializer.SerializeToUtf8Bytes(envelope), CloudEvents.ContentType, request.Metadata);
+            return new PubSubMessage(request.Topic, envelope, CloudEvents.ContentType, request.Metadata);
         }
         catch (Exception e) when (e is JsonException or FormatException)
         {

@@ -26,6 +26,14 @@ public sealed record SubscriptionDefinition(
     public RouteRule? FindRoute(JsonObject cloudEvent) =>
         Rules.FirstOrDefault(r => r.Match is null || r.Match.Matches(cloudEvent));
 
+    /// <summary>
+    /// <see cref="FindRoute(JsonObject)"/> for an envelope's bytes: parsed into a tree only when a rule with a match
+    /// expression comes before the first catch-all rule (the usual single route needs no tree).
+    /// </summary>
+    public RouteRule? FindRoute(ReadOnlyMemory<byte> envelope) => Rules.Count == 0 ? null
+        : Rules[0].Match is null ? Rules[0]
+        : FindRoute(CloudEvents.Parse(envelope.Span));
+
     /// <summary>The shape daprd shows in GET /v1.0/metadata.</summary>
     public JsonObject ToMetadataJson()
     {

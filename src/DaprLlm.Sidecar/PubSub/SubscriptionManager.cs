@@ -191,31 +191,25 @@ public sealed class SubscriptionManager(
 
     private async Task HandleAsync(SubscriptionDefinition subscription, IPubSub pubsub, PubSubMessage message)
     {
-        JsonObject cloudEvent;
-        ReadOnlyMemory<byte> body;
-        if (subscription.RawPayload)
+        var body = subscription.RawPayload
+            ? CloudEvents.FromRawPayload(message.Data, subscription.Topic, subscription.PubSubName)
+            : message.Data;
+        CloudEvents.Head cloudEvent;
+        try
         {
-            cloudEvent = CloudEvents.FromRawPayload(message.Data, subscription.Topic, subscription.PubSubName);
-            body = JsonSerializer.SerializeToUtf8Bytes(cloudEvent);
+            // Only the few fields the sidecar uses are read; a tree is built only for routing rules that look inside.
+            cloudEvent = CloudEvents.ReadHead(body.Span);
         }
-        else
+        catch (JsonException e)
         {
-            try
-            {
-                cloudEvent = JsonNode.Parse(message.Data.Span) as JsonObject ?? throw new JsonException("not a JSON object");
-                body = message.Data;
-            }
-            catch (JsonException e)
-            {
-                logger.LogError("Message on topic {Topic} of pubsub {PubSub} is not a CloudEvent: {Error}", subscription.Topic, subscription.PubSubName, e.Message);
-                await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
-                return;
-            }
+            logger.LogError("Message on topic {Topic} of pubsub {PubSub} is not a CloudEvent: {Error}", subscription.Topic, subscription.PubSubName, e.Message);
+            await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
+            return;
         }
 
-        if (CloudEvents.HasExpired(cloudEvent, time.GetUtcNow()))
+        if (CloudEvents.HasExpired(cloudEvent.Expiration, time.GetUtcNow()))
         {
-            logger.LogWarning("Dropping expired pub/sub event {Id} on topic {Topic}", cloudEvent["id"], subscription.Topic);
+            logger.LogWarning("Dropping expired pub/sub event {Id} on topic {Topic}", cloudEvent.Id, subscription.Topic);
             await TryDeadLetterAsync(subscription, pubsub, message);
             return;
         }
@@ -223,18 +217,18 @@ public sealed class SubscriptionManager(
         RouteRule? route;
         try
         {
-            route = subscription.FindRoute(cloudEvent);
+            route = subscription.FindRoute(body);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or JsonException)
         {
-            logger.LogError("Error matching routes for event {Id} on topic {Topic}: {Error}", cloudEvent["id"], subscription.Topic, e.Message);
+            logger.LogError("Error matching routes for event {Id} on topic {Topic}: {Error}", cloudEvent.Id, subscription.Topic, e.Message);
             await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
             return;
         }
 
         if (route is null)
         {
-            logger.LogDebug("No matching route for event {Id} on topic {Topic}; skipping", cloudEvent["id"], subscription.Topic);
+            logger.LogDebug("No matching route for event {Id} on topic {Topic}; skipping", cloudEvent.Id, subscription.Topic);
             await TryDeadLetterAsync(subscription, pubsub, message);
             return;
         }
@@ -252,7 +246,7 @@ public sealed class SubscriptionManager(
         }
         catch (Exception e)
         {
-            logger.LogWarning("Delivery of event {Id} on topic {Topic} to {Path} failed after retries: {Error}", cloudEvent["id"], subscription.Topic, route.Path, e.Message);
+            logger.LogWarning("Delivery of event {Id} on topic {Topic} to {Path} failed after retries: {Error}", cloudEvent.Id, subscription.Topic, route.Path, e.Message);
             await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
             return;
         }

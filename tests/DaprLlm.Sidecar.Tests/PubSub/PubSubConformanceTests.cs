@@ -72,6 +72,80 @@ public abstract class PubSubConformanceTests
     }
 
     [Fact]
+    public async Task Wraps_every_kind_of_payload_without_losing_it_and_completes_incoming_cloud_events()
+    {
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher,
+            (app, r) => r.Map(app, "/shapes").WithTopic(PubSub, topic = r.Topic("shapes")), [], null);
+        await rig.WaitSubscribedAsync(topic);
+
+        async Task<HttpResponseMessage> PostAsync(byte[] body, string contentType, string query)
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+            return await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0/publish/{PubSub}/{topic}?{query}", content, Ct);
+        }
+
+        async Task PublishAsync(string body, string contentType, string query) =>
+            Assert.Equal(HttpStatusCode.NoContent, (await PostAsync(Encoding.UTF8.GetBytes(body), contentType, query)).StatusCode);
+
+        await PublishAsync("""{ "n" : 7, "s" : "\u00e9<é" }""", "application/json",
+            "metadata.cloudevent.id=spaced&metadata.cloudevent.type=custom.type&metadata.cloudevent.myext=v");
+        await PublishAsync("""{"n":""", "application/json", "metadata.cloudevent.id=broken");
+        await PublishAsync("[1, 2]", "application/problem+json; charset=utf-8", "metadata.cloudevent.id=problem");
+        await PublishAsync("", "application/json", "metadata.cloudevent.id=empty");
+        Assert.Equal(HttpStatusCode.NoContent, (await PostAsync([0x66, 0xFF], "text/plain", "metadata.cloudevent.id=latin1")).StatusCode);
+        await PublishAsync("""{"specversion":"1.0","id":null,"topic":"elsewhere","type":"t.x","ext":{"a":[1,2]},"data":{"n":9}}""",
+            "application/cloudevents+json", "metadata.cloudevent.source=override-src&metadata.ttlInSeconds=600");
+
+        // Bodies that cannot become an envelope are refused as daprd does, never delivered.
+        foreach (var (body, contentType, query) in new[]
+        {
+            ("[1]", "application/cloudevents+json", ""),
+            ("""{"id":"a","id":"b"}""", "application/cloudevents+json", ""),
+            ("""{"n":1}""", "application/json", "metadata.ttlInSeconds=abc"),
+        })
+        {
+            using var refused = await PostAsync(Encoding.UTF8.GetBytes(body), contentType, query);
+            Assert.Equal(HttpStatusCode.InternalServerError, refused.StatusCode);
+            Assert.Contains("ERR_PUBSUB_CLOUD_EVENTS_SER", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        await rig.WaitForAsync(() => rig.Deliveries.Count >= 6, "six deliveries");
+        JsonObject Envelope(string id) => rig.Deliveries.Single(d => d.Id == id).Envelope;
+
+        var spaced = Envelope("spaced");
+        Assert.Equal(7, spaced["data"]!["n"]!.GetValue<int>());
+        Assert.Equal("é<é", spaced["data"]!["s"]!.GetValue<string>());
+        Assert.Equal("custom.type", spaced["type"]!.GetValue<string>());
+        Assert.Equal("v", spaced["myext"]!.GetValue<string>());
+        Assert.Equal("application/json", spaced["datacontenttype"]!.GetValue<string>());
+
+        Assert.Equal("""{"n":""", Envelope("broken")["data"]!.GetValue<string>());
+        var problem = Envelope("problem");
+        Assert.Equal("[1,2]", problem["data"]!.ToJsonString());
+        Assert.Equal("application/problem+json; charset=utf-8", problem["datacontenttype"]!.GetValue<string>());
+        var empty = Envelope("empty");
+        Assert.True(empty.ContainsKey("data") && empty["data"] is null, empty.ToJsonString());
+        var latin1 = Envelope("latin1");
+        Assert.Equal(Convert.ToBase64String([0x66, 0xFF]), latin1["data_base64"]!.GetValue<string>());
+        Assert.False(latin1.ContainsKey("data"));
+
+        var completed = rig.Deliveries.Single(d => d.Envelope["ext"] is not null).Envelope;
+        Assert.True(Guid.TryParse(completed["id"]!.GetValue<string>(), out _), completed.ToJsonString());
+        Assert.Equal(topic, completed["topic"]!.GetValue<string>());
+        Assert.Equal(PubSub, completed["pubsubname"]!.GetValue<string>());
+        Assert.Equal("override-src", completed["source"]!.GetValue<string>());
+        Assert.Equal("t.x", completed["type"]!.GetValue<string>());
+        Assert.Equal("application/json", completed["datacontenttype"]!.GetValue<string>());
+        Assert.Equal("""{"a":[1,2]}""", completed["ext"]!.ToJsonString());
+        Assert.Equal(9, completed["data"]!["n"]!.GetValue<int>());
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", completed["traceparent"]!.GetValue<string>());
+        Assert.NotNull(completed["expiration"]);
+        Assert.Equal(6, rig.Deliveries.Count);
+    }
+
+    [Fact]
     public async Task Routes_events_to_the_path_of_the_first_matching_rule()
     {
         string topic = "";
