@@ -1,6 +1,6 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -87,13 +87,12 @@ public static class CloudEvents
     public static bool IsCloudEventContentType(string? contentType) =>
         contentType is not null && MediaType(contentType).Equals(ContentType, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>A new W3C traceparent for a publish that arrived without one.</summary>
-    public static string NewTraceParent()
-    {
-        Span<byte> bytes = stackalloc byte[24];
-        RandomNumberGenerator.Fill(bytes);
-        return $"00-{Convert.ToHexStringLower(bytes[..16])}-{Convert.ToHexStringLower(bytes[16..])}-01";
-    }
+    /// <summary>
+    /// A new W3C traceparent for a publish that arrived without one. Ids from Activity's generator, as the tracing
+    /// libraries make them: random but not cryptographic (RandomNumberGenerator cost ~2 % of a publish in a profile).
+    /// </summary>
+    public static string NewTraceParent() =>
+        $"00-{ActivityTraceId.CreateRandom().ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01";
 
     /// <summary>Go's time.RFC3339 for a UTC time, as daprd writes "time" and "expiration".</summary>
     private static string Rfc3339(DateTimeOffset value) =>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using DaprLlm.Sidecar.Components;
 using StackExchange.Redis;
@@ -15,6 +16,7 @@ public sealed class RedisStreamsPubSub : IPubSub
 {
     private const string DataField = "data";
     private const string MetadataField = "metadata";
+    private static readonly IReadOnlyDictionary<string, string> NoMetadata = new Dictionary<string, string>();
 
     private readonly ConnectionMultiplexer _connection;
     private readonly ILogger _logger;
@@ -69,9 +71,13 @@ public sealed class RedisStreamsPubSub : IPubSub
 
     public async Task PublishAsync(PubSubMessage message, CancellationToken cancellationToken)
     {
+        // The envelope is usually a whole array already (CloudEvents.Create): no second copy.
+        var data = MemoryMarshal.TryGetArray(message.Data, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : message.Data.ToArray();
         var fields = message.Metadata.Count == 0
-            ? new[] { new NameValueEntry(DataField, message.Data.ToArray()) }
-            : [new NameValueEntry(DataField, message.Data.ToArray()), new NameValueEntry(MetadataField, JsonSerializer.Serialize(message.Metadata))];
+            ? new[] { new NameValueEntry(DataField, data) }
+            : [new NameValueEntry(DataField, data), new NameValueEntry(MetadataField, JsonSerializer.Serialize(message.Metadata))];
         await _connection.GetDatabase().StreamAddAsync(message.Topic, fields, messageId: null,
             maxLength: _maxLenApprox > 0 ? (int)_maxLenApprox : null, useApproximateMaxLength: _maxLenApprox > 0);
     }
@@ -290,7 +296,7 @@ public sealed class RedisStreamsPubSub : IPubSub
         private PubSubMessage ToMessage(StreamEntry entry)
         {
             byte[] data = [];
-            IReadOnlyDictionary<string, string> metadata = new Dictionary<string, string>();
+            IReadOnlyDictionary<string, string> metadata = NoMetadata;
             foreach (var field in entry.Values)
             {
                 if (field.Name == DataField)

@@ -348,12 +348,20 @@ public abstract class PubSubConformanceTests
             ["event"] = new JsonObject { ["n"] = n },
             ["contentType"] = "application/json",
         }).ToArray());
+        entries.Add(new JsonObject { ["entryId"] = "text", ["event"] = "plain words", ["contentType"] = "text/plain" });
         using var content = new StringContent(entries.ToJsonString(), Encoding.UTF8, "application/json");
         using var response = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0-alpha1/publish/bulk/{PubSub}/{topic}", content, Ct);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        using var numericId = new StringContent("""[{"entryId":5,"event":{"n":99}}]""", Encoding.UTF8, "application/json");
+        using var refused = await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0-alpha1/publish/bulk/{PubSub}/{topic}", numericId, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("ERR_PUBSUB_EVENTS_SER", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
 
-        await rig.WaitForAsync(() => rig.Deliveries.Select(d => d.N).Distinct().Count() >= 10, "ten bulk entries");
-        Assert.Equal(Enumerable.Range(1, 10), rig.Deliveries.Select(d => d.N!.Value).Distinct().Order());
+        await rig.WaitForAsync(() => rig.Deliveries.Select(d => d.N).Distinct().Count() >= 11, "ten bulk entries and the text one");
+        Assert.Equal(Enumerable.Range(1, 10), rig.Deliveries.Where(d => d.N is not null).Select(d => d.N!.Value).Distinct().Order());
+        var text = rig.Deliveries.Single(d => d.N is null).Envelope;
+        Assert.Equal("plain words", text["data"]!.GetValue<string>());
+        Assert.Equal("text/plain", text["datacontenttype"]!.GetValue<string>());
     }
 
     [Fact]
