@@ -59,6 +59,14 @@ public static class SidecarBench
             });
             await app.StartAsync();
 
+            // BENCH_PAYLOAD_BYTES=N adds about N bytes of small JSON fields to each event (audit events are ~1-2 KB of such
+            // fields), so the cost of building the envelope shows; unset, the event is just {"t":...} as before.
+            var fields = Environment.GetEnvironmentVariable("BENCH_PAYLOAD_BYTES") is { Length: > 0 } sizeText
+                ? Enumerable.Range(0, int.Parse(sizeText, System.Globalization.CultureInfo.InvariantCulture) / 24)
+                    .ToDictionary(i => $"field{i:D4}", i => $"value {i:D6}")
+                : null;
+            object Event() => fields is null ? new { t = Stopwatch.GetTimestamp() } : new { t = Stopwatch.GetTimestamp(), fields };
+
             var httpPort = RedisProcess.FreePort();
             var grpcPort = RedisProcess.FreePort();
             using var sidecar = StartSidecar(sidecarDll, folder.FullName, appPort, httpPort, grpcPort, environment);
@@ -82,7 +90,7 @@ public static class SidecarBench
             {
                 while (Interlocked.Increment(ref warmNext) < warmUp)
                 {
-                    await client.PublishEventAsync("pubsub", "bench", new { t = Stopwatch.GetTimestamp() });
+                    await client.PublishEventAsync("pubsub", "bench", Event());
                 }
             })));
             await WaitAsync(() => Task.FromResult(publishOnly || Volatile.Read(ref delivered) >= warmUp), "warm-up deliveries", warmUp);
@@ -102,7 +110,7 @@ public static class SidecarBench
             {
                 while (Interlocked.Increment(ref next) < messages)
                 {
-                    await client.PublishEventAsync("pubsub", "bench", new { t = Stopwatch.GetTimestamp() });
+                    await client.PublishEventAsync("pubsub", "bench", Event());
                 }
             })));
             Console.WriteLine($"  {label}: published {messages} in {Stopwatch.GetElapsedTime(start).TotalSeconds:N2}s, {Volatile.Read(ref delivered)} delivered by then");
