@@ -22,6 +22,8 @@ const int Rounds = 3;
 var configuredThreads = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_INTRA_OP_THREADS") is { Length: > 0 } t
     ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
 var (intraOpThreads, intraOpReason) = IntraOpThreadPolicy.Resolve(configuredThreads, Environment.ProcessorCount);
+// Experiment: DAPRLLM_BENCH_ORT_SPINNING=0 stops ORT's intra-op pool threads from spin-waiting between operators.
+var allowSpinning = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ORT_SPINNING") != "0";
 // Minimum interleaved rounds per batching cell (more for small stream counts); medians of per-round ratios need several.
 var minRounds = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ROUNDS") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -47,7 +49,7 @@ string Load() => File.ReadAllText("/proc/loadavg").Trim();
 string provider = "CPU";
 OnnxDecoder NewDecoder()
 {
-    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance);
+    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance, allowSpinning);
     provider = p;
     return decoder;
 }
@@ -203,7 +205,7 @@ async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int stre
     return (streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
 }
 
-Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads} ({intraOpReason}), stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
+Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads} ({intraOpReason}), ORT spinning {allowSpinning}, stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
 if (sections.Contains("memory"))
 {
     // Resident memory added by loading each model (weights, session arenas after a short warm run), measured
