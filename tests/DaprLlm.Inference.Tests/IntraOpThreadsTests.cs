@@ -49,13 +49,14 @@ public sealed class IntraOpThreadsTests
     }
 
     [Theory]
-    [InlineData(null)]
-    [InlineData("1")]
-    public async Task The_start_logs_the_threads_the_sessions_get_and_why(string? configured)
+    [InlineData(null, null)]
+    [InlineData("1", null)]
+    [InlineData("0", "false")]
+    public async Task The_start_logs_the_threads_the_sessions_get_and_why(string? configured, string? spinning)
     {
         var ct = TestContext.Current.CancellationToken;
         var logs = new LogCapture();
-        await using var app = new Factory(new() { ["Inference:IntraOpThreads"] = configured }, logs);
+        await using var app = new Factory(new() { ["Inference:IntraOpThreads"] = configured, ["Inference:IntraOpSpinning"] = spinning }, logs);
         using var client = app.CreateClient();
 
         var answer = await Api.GenerateAsync(client, Api.Request("Jesus wept.", maxTokens: 4), ct);
@@ -66,6 +67,7 @@ public sealed class IntraOpThreadsTests
         var line = Assert.Single(logs.Messages, m => m.StartsWith("ONNX Runtime intra-op threads per session", StringComparison.Ordinal));
         Assert.Contains($"session: {expected.Threads} ", line, StringComparison.Ordinal);
         Assert.Contains(expected.Reason, line, StringComparison.Ordinal);
+        Assert.EndsWith($"spinning {spinning != "false"}", line, StringComparison.Ordinal);
     }
 
     private sealed class Factory(Dictionary<string, string?> settings, LogCapture logs) : WebApplicationFactory<Program>

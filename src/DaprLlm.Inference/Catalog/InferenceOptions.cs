@@ -30,6 +30,13 @@ public sealed class InferenceOptions
     [Range(0, 256)]
     public int? IntraOpThreads { get; set; }
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op pool threads spin-wait between operators (ORT's default). false trades some
+    /// single-stream speed for CPU left to the decode and prefill threads when a small replica runs more than one
+    /// intra-op thread (bench/RESULTS.md, "Intra-op threads default"); no effect with one thread.
+    /// </summary>
+    public bool IntraOpSpinning { get; set; } = true;
+
     /// <summary>The intra-op threads sessions get (0: ONNX Runtime decides) and why; logged at start.</summary>
     public (int Threads, string Reason) ResolveIntraOpThreads() =>
         Onnx.IntraOpThreadPolicy.Resolve(IntraOpThreads, Environment.ProcessorCount);

@@ -34,6 +34,11 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
         foreach (var provider in entry.ExecutionProviders)
         {
             using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads };
+            if (!options.Value.IntraOpSpinning)
+            {
+                session.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            }
+
             try
             {
                 if (provider == ExecutionProviderNames.Cuda)
@@ -62,7 +67,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var template = ChatTemplate.For(tokenizer);
             var logger = loggers.CreateLogger<BatchScheduler>();
             var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders,
-                options.Value.ResolveIntraOpThreads().Threads, logger);
+                options.Value.ResolveIntraOpThreads().Threads, logger, options.Value.IntraOpSpinning);
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,
