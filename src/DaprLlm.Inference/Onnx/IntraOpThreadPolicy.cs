@@ -4,9 +4,10 @@ namespace DaprLlm.Inference.Onnx;
 /// ONNX Runtime intra-op threads per session when configuration leaves Inference:IntraOpThreads unset. A chat model
 /// runs ORT from two threads of its own (the decode thread and the prefill thread) besides the request handlers.
 /// On a replica that sees two cores or fewer, ORT's default (one thread per physical core, spinning at every operator
-/// barrier) competes with those threads for the same cores: measured on 2 cores, one intra-op thread gave a
-/// higher 16-stream batching speed-up and TTFT under load within 2x of idle, where ORT's default did not
-/// (bench/RESULTS.md). Larger replicas keep ORT's own choice, which this project has not measured against.
+/// barrier) competes with those threads for the same cores: measured on 2 cores, one intra-op thread kept TTFT under
+/// 16 streams within 1.1x of idle where ORT's default gave 2.4-3.9x, with about the same 16-stream throughput at half
+/// the CPU per token (bench/RESULTS.md, "Intra-op threads default"). Larger replicas keep ORT's own choice, which this
+/// project has not measured against.
 /// </summary>
 public static class IntraOpThreadPolicy
 {
