@@ -17,8 +17,15 @@ var tokens = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureIn
 string[] providers = args.Length > 2 ? [args[2], "CPU"] : ["CPU"];
 var sections = (args.Length > 3 ? args[3] : "batching,ttft,efficiency,embeddings,memory").Split(',');
 const int Rounds = 3;
-// ONNX Runtime intra-op threads per session (the service's Inference:IntraOpThreads); 0 lets ONNX Runtime decide.
-var intraOpThreads = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_INTRA_OP_THREADS") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+// ONNX Runtime intra-op threads per session (the service's Inference:IntraOpThreads): unset = the service's automatic
+// rule, 0 = ONNX Runtime decides, n = n threads.
+var configuredThreads = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_INTRA_OP_THREADS") is { Length: > 0 } t
+    ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
+var (intraOpThreads, intraOpReason) = IntraOpThreadPolicy.Resolve(configuredThreads, Environment.ProcessorCount);
+// Experiment: DAPRLLM_BENCH_ORT_SPINNING=0 stops ORT's intra-op pool threads from spin-waiting between operators.
+var allowSpinning = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ORT_SPINNING") != "0";
+// Minimum interleaved rounds per batching cell (more for small stream counts); medians of per-round ratios need several.
+var minRounds = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ROUNDS") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
 
 var config = GenAiConfig.Load(folder);
 var tokenizer = ModelTokenizer.Load(folder);
@@ -42,7 +49,7 @@ string Load() => File.ReadAllText("/proc/loadavg").Trim();
 string provider = "CPU";
 OnnxDecoder NewDecoder()
 {
-    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance);
+    var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance, allowSpinning);
     provider = p;
     return decoder;
 }
@@ -198,7 +205,7 @@ async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int stre
     return (streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
 }
 
-Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads}, stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
+Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads} ({intraOpReason}), ORT spinning {allowSpinning}, stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
 if (sections.Contains("memory"))
 {
     // Resident memory added by loading each model (weights, session arenas after a short warm run), measured
@@ -236,10 +243,13 @@ using (var warm = NewScheduler(32))
 
 if (sections.Contains("batching"))
 {
-    // Interleaved rounds, best of each side: the machine is shared, so each side's least disturbed run counts.
-    Console.WriteLine($"\nbest of max(3, 32 / streams) interleaved rounds");
-    Console.WriteLine("| streams | one at a time tok/s | continuous batching tok/s | speed-up | one at a time tok/CPU-s | batching tok/CPU-s | speed-up (CPU) |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
+    // Interleaved rounds (one at a time, then batched, each round): best of each side, since the machine is shared
+    // and each side's least disturbed run counts, and the median of the per-round ratios, which a slow drift of the
+    // machine's speed between rounds moves less than it moves either side's best.
+    Console.WriteLine($"\nbest of max({minRounds}, 32 / streams) interleaved rounds; median of per-round ratios");
+    Console.WriteLine("| streams | rounds | one at a time tok/s | continuous batching tok/s | speed-up (best) | speed-up (median of rounds) | " +
+        "one at a time tok/CPU-s | batching tok/CPU-s | speed-up (CPU, best) | speed-up (CPU, median of rounds) |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
     foreach (var streams in new[] { 1, 4, 16, 32 })
     {
         using var serial = NewScheduler(1);
@@ -252,10 +262,15 @@ if (sections.Contains("batching"))
         var oneCpu = 0.0;
         var manyCpu = 0.0;
         // Small stream counts finish in tens of milliseconds: more rounds, so a scheduling hiccup does not decide.
-        for (var round = 0; round < Math.Max(Rounds, 32 / streams); round++)
+        var ratios = new List<double>();
+        var cpuRatios = new List<double>();
+        var rounds = Math.Max(minRounds, 32 / streams);
+        for (var round = 0; round < rounds; round++)
         {
             var a = await RunAsync(serial, streams);
             var b = await RunAsync(batched, streams);
+            ratios.Add(b.TokensPerSecond / a.TokensPerSecond);
+            cpuRatios.Add(b.TokensPerCpuSecond / a.TokensPerCpuSecond);
             if (a.Tokens != b.Tokens)
             {
                 Console.WriteLine($"  (token totals differ: {a.Tokens} vs {b.Tokens})");
@@ -267,7 +282,8 @@ if (sections.Contains("batching"))
             manyCpu = Math.Max(manyCpu, b.TokensPerCpuSecond);
         }
 
-        Console.WriteLine($"| {streams} | {one:F0} | {many:F0} | {many / one:F2}x | {oneCpu:F0} | {manyCpu:F0} | {manyCpu / oneCpu:F2}x |");
+        Console.WriteLine($"| {streams} | {rounds} | {one:F0} | {many:F0} | {many / one:F2}x | {Percentile(ratios, 0.5):F2}x | {oneCpu:F0} | {manyCpu:F0} | " +
+            $"{manyCpu / oneCpu:F2}x | {Percentile(cpuRatios, 0.5):F2}x |");
     }
 
     Console.WriteLine($"load {Load()}");
@@ -280,7 +296,7 @@ if (sections.Contains("ttft"))
     var idle = new List<double>();
     var underLoad = new List<double>();
     var burst = new List<double>();
-    for (var round = 0; round < Rounds; round++)
+    for (var round = 0; round < minRounds; round++)
     {
         for (var i = 0; i < 16; i++)
         {
@@ -439,7 +455,7 @@ SentenceEmbedder NewEmbedder(out string used)
 {
     foreach (var p in providers)
     {
-        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions();
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = intraOpThreads };
         try
         {
             if (p == "CUDA")

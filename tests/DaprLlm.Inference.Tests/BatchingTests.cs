@@ -71,6 +71,18 @@ public sealed class QueueLimitTests(TinyQueueAppFactory app) : IClassFixture<Tin
     {
         var ct = TestContext.Current.CancellationToken;
         using var client = app.CreateClient();
+        // Only this class's tiny queue refuses requests, so every refusal the meter sees during the test is one of ours.
+        var rejectedByMeter = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Telemetry.InferenceMetrics.MeterName && instrument.Name == "daprllm.inference.rejected")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref rejectedByMeter, value));
+        listener.Start();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
             client.PostAsJsonAsync("/v1/generate", Api.Request("The LORD is my shepherd.", maxTokens: 64, temperature: 1.0, seed: i), ct)));
@@ -83,6 +95,7 @@ public sealed class QueueLimitTests(TinyQueueAppFactory app) : IClassFixture<Tin
         var error = JsonDocument.Parse(await refused[0].Content.ReadAsStringAsync(ct)).RootElement.GetProperty("error");
         Assert.Equal("rate_limit_error", error.GetProperty("type").GetString());
         Assert.Equal("queue_full", error.GetProperty("code").GetString());
+        Assert.True(Interlocked.Read(ref rejectedByMeter) >= refused.Count, $"rejected counter {rejectedByMeter}, refused {refused.Count}");
         foreach (var r in responses)
         {
             r.Dispose();

@@ -112,7 +112,7 @@ public sealed class ModelLoadingTests
 
         string[] expected =
         [
-            "gen_ai.server.request.duration", "gen_ai.server.time_to_first_token", "gen_ai.client.token.usage",
+            "gen_ai.server.request.duration", "gen_ai.server.time_to_first_token", "gen_ai.server.time_per_output_token", "gen_ai.client.token.usage",
             "daprllm.inference.generated_tokens", "daprllm.inference.batch_size", "daprllm.inference.queue_depth",
             "daprllm.inference.kv_cache.occupancy",
         ];

@@ -23,9 +23,23 @@ public sealed class InferenceOptions
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 1;
 
-    /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime decide.</summary>
+    /// <summary>
+    /// ONNX Runtime intra-op threads per session: unset = automatic (one thread on a replica that sees two cores or
+    /// fewer, else ONNX Runtime's choice; see <see cref="Onnx.IntraOpThreadPolicy"/>), 0 = ONNX Runtime decides, n = n threads.
+    /// </summary>
     [Range(0, 256)]
-    public int IntraOpThreads { get; set; }
+    public int? IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op pool threads spin-wait between operators (ORT's default). false trades some
+    /// single-stream speed for CPU left to the decode and prefill threads when a small replica runs more than one
+    /// intra-op thread (bench/RESULTS.md, "Intra-op threads default"); no effect with one thread.
+    /// </summary>
+    public bool IntraOpSpinning { get; set; } = true;
+
+    /// <summary>The intra-op threads sessions get (0: ONNX Runtime decides) and why; logged at start.</summary>
+    public (int Threads, string Reason) ResolveIntraOpThreads() =>
+        Onnx.IntraOpThreadPolicy.Resolve(IntraOpThreads, Environment.ProcessorCount);
 
     /// <summary>
     /// Milliseconds a streamed request's tokens may be held before its reader is woken again (0: every decode

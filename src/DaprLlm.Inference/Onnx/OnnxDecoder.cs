@@ -93,10 +93,10 @@ public sealed class OnnxDecoder : IDisposable
     /// needs (right padding when the graph uses GroupQueryAttention).
     /// </summary>
     public static (OnnxDecoder Decoder, string ExecutionProvider) Open(string folder, GenAiConfig config, IReadOnlyList<string> providers,
-        int intraOpThreads, ILogger logger)
+        int intraOpThreads, ILogger logger, bool allowSpinning = true)
     {
         var path = Path.Combine(folder, config.ModelFile);
-        var (session, provider) = SessionFactory.Create(path, providers, intraOpThreads, logger);
+        var (session, provider) = SessionFactory.Create(path, providers, intraOpThreads, logger, allowSpinning);
         try
         {
             var padding = OnnxGraph.UsesOperator(path, "GroupQueryAttention") ? KvPadding.Right : KvPadding.Left;

@@ -10,7 +10,7 @@ namespace DaprLlm.Inference.Onnx;
 public static partial class SessionFactory
 {
     public static (InferenceSession Session, string ExecutionProvider) Create(
-        string modelPath, IReadOnlyList<string> preferences, int intraOpThreads, ILogger logger)
+        string modelPath, IReadOnlyList<string> preferences, int intraOpThreads, ILogger logger, bool allowSpinning = true)
     {
         if (!File.Exists(modelPath))
         {
@@ -24,6 +24,11 @@ public static partial class SessionFactory
             if (intraOpThreads > 0)
             {
                 options.IntraOpNumThreads = intraOpThreads;
+            }
+
+            if (!allowSpinning)
+            {
+                options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             }
 
             try
