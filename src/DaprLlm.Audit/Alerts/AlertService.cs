@@ -150,7 +150,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             _version++;
 
             LogRaised(logger, alert.Severity, alert.Category, alert.Count, alert.Z);
-            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity));
+            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity), new KeyValuePair<string, object?>("category", alert.Category));
             _outbox.Writer.TryWrite(alert);
         }
     }
