@@ -3,12 +3,17 @@ using Npgsql;
 
 namespace DaprLlm.Audit.Trail;
 
-/// <summary>PostgreSQL for production: one schema per region (<c>audit_eu</c>, <c>audit_us</c>) in the configured database.</summary>
+/// <summary>
+/// PostgreSQL for production: one schema per region (<c>audit_eu</c>, <c>audit_us</c>) in the configured database; the
+/// region's subject keys in schema <c>audit_keys_eu</c> of the key database (by default the same database; give the key
+/// store its own database so that backups of the trail hold no key).
+/// </summary>
 public sealed class PostgresAuditStore : SqlAuditStore
 {
     private readonly NpgsqlDataSource _dataSource;
+    private readonly NpgsqlDataSource _keysDataSource;
 
-    public PostgresAuditStore(string region, string connectionString) : base(region)
+    public PostgresAuditStore(string region, string connectionString, string? keysConnectionString = null) : base(region)
     {
         if (!System.Text.RegularExpressions.Regex.IsMatch(region, "^[a-z][a-z0-9_]{0,30}$"))
         {
@@ -16,14 +21,28 @@ public sealed class PostgresAuditStore : SqlAuditStore
         }
 
         Schema = "audit_" + region;
+        KeySchema = "audit_keys_" + region;
         _dataSource = NpgsqlDataSource.Create(connectionString);
+        _keysDataSource = string.IsNullOrWhiteSpace(keysConnectionString) ? _dataSource : NpgsqlDataSource.Create(keysConnectionString);
     }
 
     public string Schema { get; }
 
+    public string KeySchema { get; }
+
     protected override string T(string table) => $"{Schema}.{table}";
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await _dataSource.OpenConnectionAsync(cancellationToken);
+
+    protected override async Task<DbConnection> OpenKeysAsync(CancellationToken cancellationToken) => await _keysDataSource.OpenConnectionAsync(cancellationToken);
+
+    protected override string KeyTable => $"{KeySchema}.subject_keys";
+
+    protected override IEnumerable<string> KeySchemaStatements() =>
+    [
+        $"CREATE SCHEMA IF NOT EXISTS {KeySchema}",
+        $"CREATE TABLE IF NOT EXISTS {KeyTable} (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, key_material TEXT NOT NULL, PRIMARY KEY (tenant_id, subject))",
+    ];
 
     // One round trip per batch instead of two per record.
     protected override async Task InsertRecordsAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken)
@@ -81,11 +100,15 @@ public sealed class PostgresAuditStore : SqlAuditStore
             first_seq BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL, prev_hash TEXT NOT NULL, last_hash TEXT NOT NULL,
             file_name TEXT NOT NULL, file_sha256 TEXT NOT NULL, created_at BIGINT NOT NULL, delete_after BIGINT NOT NULL, deleted_at BIGINT NULL)
         """,
-        $"CREATE TABLE IF NOT EXISTS {Schema}.subject_keys (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, key_material TEXT NOT NULL, PRIMARY KEY (tenant_id, subject))",
     ];
 
     public override async ValueTask DisposeAsync()
     {
+        if (!ReferenceEquals(_keysDataSource, _dataSource))
+        {
+            await _keysDataSource.DisposeAsync();
+        }
+
         await _dataSource.DisposeAsync();
         await base.DisposeAsync();
     }

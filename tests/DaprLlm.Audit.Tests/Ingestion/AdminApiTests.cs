@@ -147,6 +147,22 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     }
 
     [Fact]
+    public async Task A_report_mixes_regions_only_for_a_key_that_holds_them_all()
+    {
+        var tenant = "mix-" + Guid.NewGuid().ToString("N")[..8];
+        await PublishAsync(tenant, "m1", 2, region: "eu");
+        await PublishAsync(tenant, "m2", 3, region: "us");
+
+        var refused = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&regions=eu,us", HttpStatusCode.Forbidden, AuditSystem.EuOnlyKey);
+        Assert.Equal("region_forbidden", refused.GetProperty("error").GetProperty("code").GetString());
+        // Without a region list a single-region key gets its own region only.
+        var own = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}", HttpStatusCode.OK, AuditSystem.EuOnlyKey);
+        Assert.Equal(2, own.GetProperty("requests").GetInt64());
+        var both = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&regions=eu,us", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        Assert.Equal(5, both.GetProperty("requests").GetInt64());
+    }
+
+    [Fact]
     public async Task The_masked_record_of_a_request_is_served_by_request_id()
     {
         var id = (await PublishAsync("eu-corp", "lookup-user", 1))[0];
