@@ -9,7 +9,7 @@ namespace DaprLlm.Audit.Trail;
 /// </summary>
 public abstract class SqlAuditStore(string region) : IAuditStore
 {
-    private const string RecordColumns = "seq, event_id, event_type, source, tenant_id, region, subject, occurred_at, recorded_at, content, sealed, prev_hash, hash, ref_id";
+    protected const string RecordColumns = "seq, event_id, event_type, source, tenant_id, region, subject, occurred_at, recorded_at, content, sealed, prev_hash, hash, ref_id";
 
     // Ingestion's cache of subject keys (readers always ask the database); bounded, and dropped entry by entry on erasure.
     private const int MaxCachedKeys = 100_000;
@@ -75,7 +75,7 @@ public abstract class SqlAuditStore(string region) : IAuditStore
         return ChainHead.Genesis;
     }
 
-    public async Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
+    public virtual async Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
     {
         var found = new HashSet<string>(StringComparer.Ordinal);
         if (eventIds.Count == 0)
