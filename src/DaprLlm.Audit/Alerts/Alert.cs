@@ -20,6 +20,6 @@ public sealed record Alert(
 
     public string? AcknowledgedBy { get; init; }
 
-    /// <summary>Anomalous buckets folded into this alert by de-duplication.</summary>
+    /// <summary>Anomalous windows folded into this alert by de-duplication (an escalation counts as one).</summary>
     public int Occurrences { get; init; } = 1;
 }

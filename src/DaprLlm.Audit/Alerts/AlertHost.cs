@@ -16,7 +16,7 @@ public sealed partial class AlertHost(AlertService alerts, AlertHistoryStore his
             }
         }, stoppingToken);
         var restore = Task.Run(() => RestoreAsync(stoppingToken), stoppingToken);
-        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond / 2, options.Bucket.Ticks / 4)), time);
+        using var timer = new PeriodicTimer(TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond / 2, (options.Step < options.Bucket ? options.Step : options.Bucket).Ticks / 2)), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             alerts.Tick();

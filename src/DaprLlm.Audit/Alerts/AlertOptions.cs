@@ -7,15 +7,19 @@ public sealed class AlertOptions
 {
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Width of one counting bucket; rates are compared bucket by bucket.</summary>
+    /// <summary>Width of the sliding window over which trigger rates are counted and compared.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan Bucket { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How far the window slides at a time (a divisor of <see cref="Bucket"/>; equal to it gives fixed windows).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan Step { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>EWMA smoothing of the learned baseline (mean and variance per key).</summary>
     [Range(0.01, 1.0)]
     public double EwmaAlpha { get; set; } = 0.2;
 
-    /// <summary>Buckets of history a key needs before its rate can be judged (cold keys do not alert on drift).</summary>
+    /// <summary>Windows of history a key needs before its rate can be judged (cold keys do not alert on drift).</summary>
     [Range(1, 10_000)]
     public int WarmupBuckets { get; set; } = 5;
 

@@ -135,13 +135,29 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
     {
         foreach (var alert in alerts.OrderByDescending(a => a.Severity == Alert.Critical))
         {
-            // One incident, one alert: a category already alerted within the window absorbs this one,
-            // unless this one is more severe (an escalation is news).
+            // One incident, one alert: a category already alerted within the window absorbs this one and keeps the
+            // peak count. A sliding window sees a spike rise slide by slide, so a warning often turns critical within
+            // one incident: the alert escalates in place and is delivered again under the same id (an escalation is news).
             var open = _history.FindLastIndex(a => a.Category == alert.Category && alert.RaisedAt - a.RaisedAt < options.Dedup);
-            if (open >= 0 && !(alert.Severity == Alert.Critical && _history[open].Severity == Alert.Warning))
+            if (open >= 0)
             {
-                _history[open] = _history[open] with { Occurrences = _history[open].Occurrences + 1 };
+                var current = _history[open];
+                var escalates = alert.Severity == Alert.Critical && current.Severity == Alert.Warning;
+                current = current with { Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count) };
+                if (escalates)
+                {
+                    current = current with { Severity = alert.Severity, Key = alert.Key, TenantId = alert.TenantId, Baseline = alert.Baseline, Z = alert.Z, Summary = alert.Summary };
+                }
+
+                _history[open] = current;
                 _version++;
+                if (escalates)
+                {
+                    LogRaised(logger, current.Severity, current.Category, current.Count, current.Z);
+                    AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", current.Severity), new KeyValuePair<string, object?>("category", current.Category));
+                    _outbox.Writer.TryWrite(current);
+                }
+
                 continue;
             }
 
@@ -150,7 +166,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             _version++;
 
             LogRaised(logger, alert.Severity, alert.Category, alert.Count, alert.Z);
-            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity));
+            AuditMetrics.Alerts.Add(1, new KeyValuePair<string, object?>("severity", alert.Severity), new KeyValuePair<string, object?>("category", alert.Category));
             _outbox.Writer.TryWrite(alert);
         }
     }

@@ -1,16 +1,27 @@
 namespace DaprLlm.Audit.Alerts;
 
 /// <summary>
-/// Counts safety triggers per key ("category" and "tenant/category") in fixed buckets and, when a bucket closes,
-/// compares its count with the key's learned baseline: an exponentially weighted mean and variance of past buckets.
+/// Counts safety triggers per key ("category" and "tenant/category") over a sliding window (<see cref="AlertOptions.Bucket"/>
+/// wide) kept as a ring of short slices (<see cref="AlertOptions.Step"/>): each time a slice closes, the window that ends
+/// there is compared with the key's learned baseline, an exponentially weighted mean and variance of past windows. A
+/// spike is counted whole wherever it starts, instead of being cut in two by a fixed bucket boundary.
 /// The score is z = (count − mean) / √(variance + mean + 1): the mean term is the Poisson noise floor, so quiet keys
-/// need a real jump, and the +1 keeps a zero baseline finite. Anomalous buckets do not feed the baseline, so an
+/// need a real jump, and the +1 keeps a zero baseline finite. Anomalous windows do not feed the baseline, so an
 /// incident cannot teach the detector that it is normal. One hit of a critical category is critical at once.
 /// Not thread-safe: the caller serializes access.
 /// </summary>
 public sealed class AnomalyDetector(AlertOptions options)
 {
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
+    private readonly TimeSpan _step = StepOf(options);
+
+    // Slices per window, and the smoothing per slide that forgets past windows as fast as EwmaAlpha does per window.
+    private readonly int _slices = SlicesOf(options);
+    private readonly double _alpha = 1 - Math.Pow(1 - options.EwmaAlpha, 1.0 / SlicesOf(options));
+
+    private static TimeSpan StepOf(AlertOptions o) => o.Step <= TimeSpan.Zero || o.Step > o.Bucket ? o.Bucket : o.Step;
+
+    private static int SlicesOf(AlertOptions o) => Math.Max(1, (int)Math.Round(o.Bucket / StepOf(o)));
 
     /// <summary>Counts one trigger at <paramref name="at"/>; returns the alerts of buckets this closes plus any immediate critical.</summary>
     public List<Alert> Observe(string category, string? tenantId, DateTimeOffset at)
@@ -19,7 +30,8 @@ public sealed class AnomalyDetector(AlertOptions options)
         foreach (var key in KeysOf(category, tenantId))
         {
             var state = State(key.Key, category, key.Tenant, at);
-            state.Count++;
+            state.Slices[state.Head]++;
+            state.Window++;
         }
 
         if (options.CriticalCategories.Contains(category, StringComparer.OrdinalIgnoreCase))
@@ -31,21 +43,24 @@ public sealed class AnomalyDetector(AlertOptions options)
         return alerts;
     }
 
-    /// <summary>Closes every bucket that ended by <paramref name="now"/> and returns the alerts they raise.</summary>
+    /// <summary>Closes every slice that ended by <paramref name="now"/> and returns the alerts their windows raise.</summary>
     public List<Alert> Tick(DateTimeOffset now)
     {
         var alerts = new List<Alert>();
         foreach (var state in _keys.Values)
         {
-            while (state.BucketStart + options.Bucket <= now)
+            while (state.SliceStart + _step <= now)
             {
                 if (Close(state) is { } alert)
                 {
                     alerts.Add(alert);
                 }
 
-                state.BucketStart += options.Bucket;
-                state.Count = 0;
+                // Slide: the oldest slice leaves the window and its place starts the next one.
+                state.SliceStart += _step;
+                state.Head = (state.Head + 1) % _slices;
+                state.Window -= state.Slices[state.Head];
+                state.Slices[state.Head] = 0;
             }
         }
 
@@ -54,24 +69,33 @@ public sealed class AnomalyDetector(AlertOptions options)
 
     private Alert? Close(KeyState state)
     {
-        var count = state.Count;
+        var count = state.Window;
         var z = (count - state.Mean) / Math.Sqrt(state.Variance + state.Mean + 1);
-        var warmed = state.Buckets >= options.WarmupBuckets;
+        var warmed = state.Learned >= options.WarmupBuckets * _slices;
         var severity = !warmed || count < options.MinCount ? null
             : z >= options.CriticalZ ? Alert.Critical
             : z >= options.WarningZ ? Alert.Warning
             : null;
         if (severity is null)
         {
-            // Learn only from normal buckets.
-            var delta = count - state.Mean;
-            state.Mean += options.EwmaAlpha * delta;
-            state.Variance = (1 - options.EwmaAlpha) * (state.Variance + options.EwmaAlpha * delta * delta);
-            state.Buckets++;
+            // Learn only from normal windows, and only a window's length later: overlapping windows on the rise of a
+            // spike look normal at first, and learning them at once would lift the baseline the spike is judged by.
+            state.Pending.Enqueue(count);
+            if (state.Pending.Count > _slices)
+            {
+                var delta = state.Pending.Dequeue() - state.Mean;
+                state.Mean += _alpha * delta;
+                state.Variance = (1 - _alpha) * (state.Variance + _alpha * delta * delta);
+                state.Learned++;
+            }
+
             return null;
         }
 
-        var end = state.BucketStart + options.Bucket;
+        // The windows not yet learned were the rise of this incident: never learn them.
+        state.Pending.Clear();
+
+        var end = state.SliceStart + _step;
         return new Alert(Guid.NewGuid().ToString("N"), severity, state.Key, state.Category, state.Tenant, count, Math.Round(state.Mean, 2), Math.Round(z, 2), end,
             $"{count} '{state.Category}' triggers in {options.Bucket.TotalSeconds:0}s{(state.Tenant is null ? "" : $" for tenant {state.Tenant}")} against a baseline of {state.Mean:0.0} (z = {z:0.0}).");
     }
@@ -80,8 +104,9 @@ public sealed class AnomalyDetector(AlertOptions options)
     {
         if (!_keys.TryGetValue(key, out var state))
         {
-            var start = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds() / (long)options.Bucket.TotalMilliseconds * (long)options.Bucket.TotalMilliseconds);
-            state = new KeyState(key, category, tenant) { BucketStart = start };
+            var step = (long)_step.TotalMilliseconds;
+            var start = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds() / step * step);
+            state = new KeyState(key, category, tenant, _slices) { SliceStart = start };
             _keys[key] = state;
         }
 
@@ -97,15 +122,18 @@ public sealed class AnomalyDetector(AlertOptions options)
         }
     }
 
-    private sealed class KeyState(string key, string category, string? tenant)
+    private sealed class KeyState(string key, string category, string? tenant, int slices)
     {
         public string Key { get; } = key;
         public string Category { get; } = category;
         public string? Tenant { get; } = tenant;
-        public DateTimeOffset BucketStart { get; set; }
-        public long Count { get; set; }
+        public long[] Slices { get; } = new long[slices];
+        public Queue<long> Pending { get; } = new();
+        public int Head { get; set; }
+        public DateTimeOffset SliceStart { get; set; }
+        public long Window { get; set; }
         public double Mean { get; set; }
         public double Variance { get; set; }
-        public int Buckets { get; set; }
+        public long Learned { get; set; }
     }
 }

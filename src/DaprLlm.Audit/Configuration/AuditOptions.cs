@@ -18,6 +18,12 @@ public sealed class AuditOptions
     /// <summary>PostgreSQL connection string when <see cref="Store"/> is "postgres" (one schema per region).</summary>
     public string? PostgresConnectionString { get; set; }
 
+    /// <summary>
+    /// PostgreSQL database of the subject keys (schema <c>audit_keys_{region}</c>); empty: the trail's database. Keep it
+    /// apart, with its own short-lived backups, so erasure (key destruction) also reaches backups of the trail.
+    /// </summary>
+    public string? PostgresKeysConnectionString { get; set; }
+
     /// <summary>The regions this deployment keeps; each has its own store and archive.</summary>
     [MinLength(1)]
     public List<string> Regions { get; set; } = [];

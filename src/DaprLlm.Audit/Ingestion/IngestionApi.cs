@@ -59,17 +59,12 @@ public static partial class IngestionApi
                 return Retry();
             }
 
+            // The writer records the stored/duplicate counts and the ingest lag at its commit.
             var outcome = await runtime.Writer(decision.Region)!.AppendAsync(decision.Entry, cancellationToken);
-            (outcome == AppendOutcome.Stored ? AuditMetrics.Stored : AuditMetrics.Duplicates).Add(1, new KeyValuePair<string, object?>("region", decision.Region));
             if (outcome == AppendOutcome.Stored)
             {
                 // Only first deliveries count: a redelivered event must not look like a spike.
                 alerts.Observe(decision.Entry);
-            }
-
-            if (envelope!.Time is { } time)
-            {
-                AuditMetrics.IngestLag.Record((runtime.Time.GetUtcNow() - time).TotalMilliseconds);
             }
 
             return TypedResults.Ok(new { status = "SUCCESS" });

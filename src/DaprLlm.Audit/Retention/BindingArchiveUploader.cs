@@ -1,3 +1,4 @@
+using Dapr;
 using Dapr.Client;
 
 namespace DaprLlm.Audit.Retention;
@@ -31,15 +32,39 @@ public sealed class BindingArchiveUploader(DaprClient dapr, string binding) : IA
         }
     }
 
+    /// <summary>
+    /// Deletes a segment and its manifest. An object already gone counts as deleted: a run interrupted between these
+    /// deletes and the database's tombstone reruns them, and must not fail on what it removed last time.
+    /// </summary>
     public async Task DeleteAsync(string region, string fileName, CancellationToken cancellationToken)
     {
         foreach (var name in new[] { fileName + ".manifest.json", fileName })
         {
             var request = new BindingRequest(binding, "delete");
             AddName(request, region + "/" + name);
-            await dapr.InvokeBindingAsync(request, cancellationToken);
+            // bindings.http then answers every status in metadata instead of failing, so a 404 can be told apart.
+            request.Metadata["errorIfNot2XX"] = "false";
+            BindingResponse response;
+            try
+            {
+                response = await dapr.InvokeBindingAsync(request, cancellationToken);
+            }
+            catch (DaprException e) when (IsNotFound(e))
+            {
+                continue;
+            }
+
+            if (response.Metadata.TryGetValue("statusCode", out var status) && !status.StartsWith('2') && status != "404")
+            {
+                throw new InvalidOperationException($"deleting {region}/{name} through binding '{binding}' answered {status}");
+            }
         }
     }
+
+    // Blob bindings that ignore errorIfNot2XX report a missing object as an error (Azure: BlobNotFound, S3: NoSuchKey).
+    private static bool IsNotFound(Exception e) =>
+        e.ToString() is var text && (text.Contains("BlobNotFound", StringComparison.Ordinal) || text.Contains("NoSuchKey", StringComparison.Ordinal)
+            || text.Contains("status code 404", StringComparison.Ordinal));
 
     private static void AddName(BindingRequest request, string name)
     {

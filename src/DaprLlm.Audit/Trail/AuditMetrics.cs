@@ -15,5 +15,7 @@ public static class AuditMetrics
 
     public static readonly Counter<long> Verifications = Meter.CreateCounter<long>("audit.verify.runs", description: "Chain verifications, tagged ok=true|false");
 
-    public static readonly Counter<long> Alerts = Meter.CreateCounter<long>("audit.alerts.raised", description: "Safety alerts raised, tagged by severity");
+    public static readonly Counter<long> RecordsVerified = Meter.CreateCounter<long>("audit.verify.records", description: "Hot records walked by verifications");
+
+    public static readonly Counter<long> Alerts = Meter.CreateCounter<long>("audit.alerts.raised", description: "Safety alerts raised, tagged by severity and category");
 }

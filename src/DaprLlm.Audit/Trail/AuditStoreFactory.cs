@@ -7,7 +7,7 @@ public static class AuditStoreFactory
 {
     public static IAuditStore Create(AuditOptions options, string region) => options.Store switch
     {
-        "postgres" => new PostgresAuditStore(region, options.PostgresConnectionString!),
+        "postgres" => new PostgresAuditStore(region, options.PostgresConnectionString!, options.PostgresKeysConnectionString),
         _ => new SqliteAuditStore(region, Path.Combine(options.DataDirectory, $"audit-{region}.db")),
     };
 }

@@ -8,7 +8,16 @@ namespace DaprLlm.Audit.Trail;
 /// </summary>
 public sealed class ChainVerifier(CheckpointSigner signer)
 {
+    /// <summary>Verifies the region's chain and counts the result (telemetry: verify runs tagged by region and ok).</summary>
     public async Task<VerifyReport> VerifyAsync(IAuditStore store, Func<ArchiveSegment, CancellationToken, Task<string?>>? checkSegmentFile, CancellationToken cancellationToken)
+    {
+        var report = await WalkAsync(store, checkSegmentFile, cancellationToken);
+        AuditMetrics.Verifications.Add(1, new KeyValuePair<string, object?>("region", report.Region), new KeyValuePair<string, object?>("ok", report.Ok));
+        AuditMetrics.RecordsVerified.Add(report.RecordsChecked, new KeyValuePair<string, object?>("region", report.Region));
+        return report;
+    }
+
+    private async Task<VerifyReport> WalkAsync(IAuditStore store, Func<ArchiveSegment, CancellationToken, Task<string?>>? checkSegmentFile, CancellationToken cancellationToken)
     {
         var segments = await store.ReadSegmentsAsync(cancellationToken);
         var checkpoints = await store.ReadCheckpointsAsync(cancellationToken);

@@ -9,7 +9,7 @@ namespace DaprLlm.Audit.Trail;
 /// </summary>
 public abstract class SqlAuditStore(string region) : IAuditStore
 {
-    private const string RecordColumns = "seq, event_id, event_type, source, tenant_id, region, subject, occurred_at, recorded_at, content, sealed, prev_hash, hash, ref_id";
+    protected const string RecordColumns = "seq, event_id, event_type, source, tenant_id, region, subject, occurred_at, recorded_at, content, sealed, prev_hash, hash, ref_id";
 
     // Ingestion's cache of subject keys (readers always ask the database); bounded, and dropped entry by entry on erasure.
     private const int MaxCachedKeys = 100_000;
@@ -25,12 +25,33 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 
     protected abstract IEnumerable<string> SchemaStatements();
 
+    /// <summary>
+    /// The subject keys live apart from the trail (their own SQLite file, their own PostgreSQL schema or database), so
+    /// a backup or copy of the trail holds ciphertext only: destroying a key makes that copy unreadable too.
+    /// </summary>
+    protected abstract Task<DbConnection> OpenKeysAsync(CancellationToken cancellationToken);
+
+    /// <summary>The qualified name of the subject key table.</summary>
+    protected abstract string KeyTable { get; }
+
+    protected abstract IEnumerable<string> KeySchemaStatements();
+
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        foreach (var statement in SchemaStatements())
+        await using (var connection = await OpenAsync(cancellationToken))
         {
-            await ExecuteAsync(connection, null, statement, cancellationToken);
+            foreach (var statement in SchemaStatements())
+            {
+                await ExecuteAsync(connection, null, statement, cancellationToken);
+            }
+        }
+
+        await using (var keys = await OpenKeysAsync(cancellationToken))
+        {
+            foreach (var statement in KeySchemaStatements())
+            {
+                await ExecuteAsync(keys, null, statement, cancellationToken);
+            }
         }
     }
 
@@ -54,7 +75,7 @@ public abstract class SqlAuditStore(string region) : IAuditStore
         return ChainHead.Genesis;
     }
 
-    public async Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
+    public virtual async Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)
     {
         var found = new HashSet<string>(StringComparer.Ordinal);
         if (eventIds.Count == 0)
@@ -259,10 +280,10 @@ public abstract class SqlAuditStore(string region) : IAuditStore
             return existing;
         }
 
-        await using (var connection = await OpenAsync(cancellationToken))
+        await using (var connection = await OpenKeysAsync(cancellationToken))
         {
             await ExecuteAsync(connection, null,
-                $"INSERT INTO {T("subject_keys")} (tenant_id, subject, key_material) VALUES (@tenant, @subject, @key) ON CONFLICT (tenant_id, subject) DO NOTHING",
+                $"INSERT INTO {KeyTable} (tenant_id, subject, key_material) VALUES (@tenant, @subject, @key) ON CONFLICT (tenant_id, subject) DO NOTHING",
                 cancellationToken, ("@tenant", tenantId), ("@subject", subject), ("@key", Convert.ToBase64String(newKey())));
         }
 
@@ -272,8 +293,8 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 
     public async Task<byte[]?> GetSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null, $"SELECT key_material FROM {T("subject_keys")} WHERE tenant_id = @tenant AND subject = @subject",
+        await using var connection = await OpenKeysAsync(cancellationToken);
+        await using var command = Command(connection, null, $"SELECT key_material FROM {KeyTable} WHERE tenant_id = @tenant AND subject = @subject",
             ("@tenant", tenantId), ("@subject", subject));
         return await command.ExecuteScalarAsync(cancellationToken) is string key ? Convert.FromBase64String(key) : null;
     }
@@ -281,9 +302,9 @@ public abstract class SqlAuditStore(string region) : IAuditStore
     public async Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken)
     {
         bool deleted;
-        await using (var connection = await OpenAsync(cancellationToken))
+        await using (var connection = await OpenKeysAsync(cancellationToken))
         {
-            deleted = await ExecuteAsync(connection, null, $"DELETE FROM {T("subject_keys")} WHERE tenant_id = @tenant AND subject = @subject",
+            deleted = await ExecuteAsync(connection, null, $"DELETE FROM {KeyTable} WHERE tenant_id = @tenant AND subject = @subject",
                 cancellationToken, ("@tenant", tenantId), ("@subject", subject)) > 0;
         }
 

@@ -12,10 +12,10 @@ public sealed class AnomalyDetectorTests
 {
     private static readonly TimeSpan Bucket = TimeSpan.FromMinutes(1);
 
-    private static (AlertService Service, FakeTimeProvider Time) Create()
+    private static (AlertService Service, FakeTimeProvider Time) Create(TimeSpan? step = null)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        var options = new AlertOptions { Bucket = Bucket, WarmupBuckets = 5, MinCount = 5, WarningZ = 4, CriticalZ = 10, Dedup = TimeSpan.FromMinutes(30) };
+        var options = new AlertOptions { Bucket = Bucket, Step = step ?? TimeSpan.FromSeconds(10), WarmupBuckets = 5, MinCount = 5, WarningZ = 4, CriticalZ = 10, Dedup = TimeSpan.FromMinutes(30) };
         options.ApplyDefaults();
         // Delivery is not exercised here (the end-to-end test covers the bindings), so the client is never called.
         var dapr = new DaprClientBuilder().UseHttpEndpoint("http://127.0.0.1:9").UseGrpcEndpoint("http://127.0.0.1:9").Build();
@@ -68,7 +68,40 @@ public sealed class AnomalyDetectorTests
         Assert.Equal("violence", alert.Category);
         Assert.Equal(120, alert.Count);
         Assert.True(alert.Occurrences >= 3);
-        Assert.Equal(alert.Id, Assert.Single(ReadOutbox(service)).Id);
+        // The sliding window sees the spike rise: whatever it delivered on the way (a warning, then its escalation)
+        // is this one alert, and the last delivery is critical.
+        var delivered = ReadOutbox(service);
+        Assert.All(delivered, d => Assert.Equal(alert.Id, d.Id));
+        Assert.Equal(Alert.Critical, delivered[^1].Severity);
+    }
+
+    [Theory]
+    [InlineData(10, Alert.Critical)]
+    [InlineData(60, Alert.Warning)]
+    public void A_spike_straddling_a_minute_boundary_is_counted_whole_and_raises_one_alert(int stepSeconds, string severity)
+    {
+        var (service, time) = Create(TimeSpan.FromSeconds(stepSeconds));
+        Steady(service, time, 30, 10);
+
+        // After 30 quiet seconds, 50 triggers evenly over the 60 s from hh:mm:30 to hh:mm+1:30 (five times the steady
+        // rate). Fixed one-minute buckets (step = 60 s) see 25 in each of two minutes (z ≈ 4.5: a warning); the sliding
+        // window sees all 50 (z ≈ 12: critical).
+        time.Advance(TimeSpan.FromSeconds(30));
+        service.Tick();
+        for (var i = 0; i < 50; i++)
+        {
+            service.Observe(Refusal("t" + (i % 3), "violence", i));
+            time.Advance(TimeSpan.FromSeconds(1.2));
+            service.Tick();
+        }
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        service.Tick();
+        Steady(service, time, 10, 10);
+
+        var alert = Assert.Single(service.History());
+        Assert.Equal(severity, alert.Severity);
+        Assert.Equal("violence", alert.Category);
     }
 
     [Fact]

@@ -15,6 +15,9 @@ public sealed class AuditSystem : IAsyncLifetime
     public const string EuOnlyKey = "test-eu-only-key-0123456789";
     public const string ComplianceKey = "test-compliance-key-0123456789";
 
+    /// <summary>A key with a role that is neither admin nor compliance (it may call nothing).</summary>
+    public const string OperatorKey = "test-operator-key-0123456789";
+
     private readonly RedisServer _redis = new();
     private WebApplication? _webhooks;
     private readonly TempFolder _folder = new("daprllm-audit-system");
@@ -134,6 +137,10 @@ public sealed class AuditSystem : IAsyncLifetime
             ["Audit__Admins__2__Roles__0"] = "compliance",
             ["Audit__Admins__2__Regions__0"] = "eu",
             ["Audit__Admins__2__Regions__1"] = "us",
+            ["Audit__Admins__3__Name"] = "operator",
+            ["Audit__Admins__3__Key"] = OperatorKey,
+            ["Audit__Admins__3__Roles__0"] = "operator",
+            ["Audit__Admins__3__Regions__0"] = "eu",
         };
         App = new AuditAppProcess(appPort, environment);
         await App.StartAsync();

@@ -45,7 +45,7 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     [Fact]
     public async Task Erasure_through_the_api_shreds_originals_keeps_the_chain_valid_and_publishes_subject_erased()
     {
-        await PublishAsync("eu-corp", "gdpr-user", 3);
+        var requestIds = await PublishAsync("eu-corp", "gdpr-user", 3);
         var before = await SendAsync(HttpMethod.Get, "/admin/subjects/export?tenantId=eu-corp&userId=gdpr-user", HttpStatusCode.OK);
         var records = before.GetProperty("records").EnumerateArray().ToList();
         Assert.Equal(3, records.Count);
@@ -64,10 +64,17 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
         var verify = await SendAsync(HttpMethod.Get, "/admin/verify", HttpStatusCode.OK);
         Assert.True(verify.GetProperty("ok").GetBoolean(), verify.GetRawText());
 
-        // subject.erased went out on the bus for the gateway caches and the review queue.
+        // subject.erased went out on the bus for the gateway caches and the review queue; the review queue finds the
+        // subject's items only by request id, so the event must name every request of the subject.
         await using var redis = await ConnectionMultiplexer.ConnectAsync(system.RedisAddress);
         var entries = await redis.GetDatabase().StreamRangeAsync(Topics.SubjectErased);
-        Assert.Contains(entries, e => e.Values.Any(v => v.Value.ToString().Contains("gdpr-user", StringComparison.Ordinal)));
+        var erasedEvent = entries.SelectMany(e => e.Values).Select(v => v.Value.ToString())
+            .Where(v => v.Contains("gdpr-user", StringComparison.Ordinal))
+            .Select(v => JsonDocument.Parse(v).RootElement)
+            .Select(envelope => envelope.TryGetProperty("data", out var data) ? data : envelope)
+            .Single(data => data.TryGetProperty("userId", out var user) && user.GetString() == "gdpr-user");
+        Assert.Equal("eu-corp", erasedEvent.GetProperty("tenantId").GetString());
+        Assert.Equal(requestIds.Order(StringComparer.Ordinal), erasedEvent.GetProperty("requestIds").EnumerateArray().Select(r => r.GetString()!).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -122,6 +129,37 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
         await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.Forbidden, AuditSystem.ComplianceKey, new { tenantId = "eu-corp", userId = "x" });
         await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.BadRequest, body: new { tenantId = "eu-corp" });
         await SendAsync(HttpMethod.Get, "/admin/reports?format=pdf", HttpStatusCode.BadRequest, AuditSystem.ComplianceKey);
+    }
+
+    [Fact]
+    public async Task Reports_are_only_for_keys_with_the_compliance_or_admin_role()
+    {
+        var refused = await SendAsync(HttpMethod.Get, "/admin/reports?regions=eu", HttpStatusCode.Forbidden, AuditSystem.OperatorKey);
+        Assert.Equal("missing_role", refused.GetProperty("error").GetProperty("code").GetString());
+        using (var csv = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/reports?regions=eu&format=csv", AuditSystem.OperatorKey), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, csv.StatusCode);
+        }
+
+        await SendAsync(HttpMethod.Get, "/admin/reports?regions=eu", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        // A compliance key reads reports, nothing else.
+        await SendAsync(HttpMethod.Get, "/admin/verify", HttpStatusCode.Forbidden, AuditSystem.ComplianceKey);
+    }
+
+    [Fact]
+    public async Task A_report_mixes_regions_only_for_a_key_that_holds_them_all()
+    {
+        var tenant = "mix-" + Guid.NewGuid().ToString("N")[..8];
+        await PublishAsync(tenant, "m1", 2, region: "eu");
+        await PublishAsync(tenant, "m2", 3, region: "us");
+
+        var refused = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&regions=eu,us", HttpStatusCode.Forbidden, AuditSystem.EuOnlyKey);
+        Assert.Equal("region_forbidden", refused.GetProperty("error").GetProperty("code").GetString());
+        // Without a region list a single-region key gets its own region only.
+        var own = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}", HttpStatusCode.OK, AuditSystem.EuOnlyKey);
+        Assert.Equal(2, own.GetProperty("requests").GetInt64());
+        var both = await SendAsync(HttpMethod.Get, $"/admin/reports?tenantId={tenant}&regions=eu,us", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        Assert.Equal(5, both.GetProperty("requests").GetInt64());
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using DaprLlm.Cli;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
 namespace DaprLlm.Audit.Tests.Ingestion;
@@ -77,5 +78,82 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         var (exit, output) = await RunAsync("audit", "verify", "--admin-key", "not-a-valid-key-at-all");
         Assert.Equal(3, exit);
         Assert.Contains("X-Admin-Key", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Audit_verify_names_the_tampered_record_and_exits_one()
+    {
+        await PublishAsync("eu-corp", "cli-tamper");
+        var path = Path.Combine(system.DataDirectory, "audit-eu.db");
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Ct);
+        long seq;
+        string content;
+        await using (var read = connection.CreateCommand())
+        {
+            read.CommandText = "SELECT seq, content FROM records ORDER BY seq LIMIT 1";
+            await using var reader = await read.ExecuteReaderAsync(Ct);
+            Assert.True(await reader.ReadAsync(Ct));
+            (seq, content) = (reader.GetInt64(0), reader.GetString(1));
+        }
+
+        async Task SetContentAsync(string value)
+        {
+            await using var update = connection.CreateCommand();
+            update.CommandText = "UPDATE records SET content = $content WHERE seq = $seq";
+            update.Parameters.AddWithValue("$content", value);
+            update.Parameters.AddWithValue("$seq", seq);
+            Assert.Equal(1, await update.ExecuteNonQueryAsync(Ct));
+        }
+
+        await SetContentAsync(content.Replace("}", ",\"tampered\":true}", StringComparison.Ordinal));
+        try
+        {
+            var (exit, output) = await RunAsync("audit", "verify", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
+            Assert.True(exit == 1, output);
+            Assert.Contains("TAMPERED", output, StringComparison.Ordinal);
+            Assert.Contains($"seq {seq} altered", output, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            // Other tests of this class verify the same chain.
+            await SetContentAsync(content);
+        }
+
+        var (again, text) = await RunAsync("audit", "verify", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(again == 0, text);
+    }
+
+    [Fact]
+    public async Task Alerts_list_shows_a_raised_alert_and_ack_acknowledges_it()
+    {
+        var tenant = "cli-alert-" + Guid.NewGuid().ToString("N")[..6];
+        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewCreated,
+            new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = tenant, category = "sexual/minors", requestId = $"req-{tenant}" }, Ct);
+        string? id = null;
+        await system.WaitAsync(async () =>
+        {
+            using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
+            var alert = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()
+                .FirstOrDefault(a => a.GetProperty("category").GetString() == "sexual/minors");
+            id = alert.ValueKind == System.Text.Json.JsonValueKind.Object ? alert.GetProperty("id").GetString() : null;
+            return id is not null;
+        }, TimeSpan.FromSeconds(60), "the critical alert");
+
+        var (exit, output) = await RunAsync("alerts", "list", "--open", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains(id!, output, StringComparison.Ordinal);
+        Assert.Contains("critical", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync("alerts", "ack", id!, "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.Contains($"acknowledged {id}", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunAsync("alerts", "list", "--open", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain(id!, output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync("alerts", "list", "--admin-key", AuditSystem.AdminKey);
+        Assert.Contains(id!, output, StringComparison.Ordinal);
+        Assert.Contains("root", output, StringComparison.Ordinal);
     }
 }

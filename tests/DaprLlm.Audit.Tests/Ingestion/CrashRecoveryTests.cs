@@ -2,6 +2,8 @@ using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using StackExchange.Redis;
 
 namespace DaprLlm.Audit.Tests.Ingestion;
 
@@ -74,6 +76,54 @@ public sealed class CrashRecoveryTests(AuditSystem system) : IClassFixture<Audit
         published.AddRange(await PublishAsync(prefix, Events / 2, Events, "eu-corp"));
         await system.AuditSidecar.RestartAsync(TimeSpan.FromSeconds(90));
 
+        await AssertStoredExactlyOnceAsync("eu", published);
+    }
+
+    [Fact]
+    public async Task A_delivery_is_acknowledged_only_after_its_commit_so_a_crash_before_the_commit_loses_nothing()
+    {
+        var prefix = "locked-" + Guid.NewGuid().ToString("N")[..6];
+        var path = Path.Combine(system.DataDirectory, "audit-eu.db");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(system.RedisAddress);
+        var db = redis.GetDatabase();
+        List<string> published;
+        // Another writer holds the eu database, so the app receives the event but cannot commit it.
+        var blocker = new SqliteConnection($"Data Source={path};Pooling=False");
+        try
+        {
+            await blocker.OpenAsync(Ct);
+            await using (var begin = blocker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN EXCLUSIVE";
+                await begin.ExecuteNonQueryAsync(Ct);
+            }
+
+            static int Failures(string output) => output.Split("asking for redelivery").Length - 1;
+            var failuresBefore = Failures(system.App.Output);
+            published = await PublishAsync(prefix, 0, 1, "eu-corp");
+            // The app has tried to store it and failed (it logs that), and the broker still holds the delivery
+            // unacknowledged: had the app answered SUCCESS before the commit, the entry would have left the pending list.
+            await system.WaitAsync(async () =>
+            {
+                if (Failures(system.App.Output) <= failuresBefore)
+                {
+                    return false;
+                }
+
+                var entry = (await db.StreamRangeAsync(Topics.RequestCompleted)).SingleOrDefault(e => e.Values.Any(v => v.Value.ToString().Contains(published[0], StringComparison.Ordinal)));
+                return !entry.IsNull && (await db.StreamPendingMessagesAsync(Topics.RequestCompleted, AppIds.Audit, 10, RedisValue.Null, entry.Id, entry.Id)).Length == 1;
+            }, TimeSpan.FromSeconds(90), "the app to fail the commit while the delivery stays unacknowledged");
+            Assert.DoesNotContain(published[0], await system.StoredRequestIdsAsync("eu"));
+
+            // Crash while the delivery is still unacknowledged, then let the database go.
+            await system.App.KillAsync();
+        }
+        finally
+        {
+            await blocker.DisposeAsync();
+        }
+
+        await system.App.StartAsync();
         await AssertStoredExactlyOnceAsync("eu", published);
     }
 }

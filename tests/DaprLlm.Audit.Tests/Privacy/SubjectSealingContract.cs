@@ -26,6 +26,9 @@ public abstract class SubjectSealingContract
     /// <summary>Every stored row of the region's records and segments tables as text, plus the archive files.</summary>
     protected abstract Task<string> RawRowsAsync(TrailRig rig, string region);
 
+    /// <summary>A backup of the region's trail as an operator takes it (SQLite: a copy of its database; PostgreSQL: every table of its schema).</summary>
+    protected abstract Task<string> TrailBackupAsync(TrailRig rig, string region);
+
     private static object Completed(string user, string prompt, string? requestId = null) => new
     {
         requestId = requestId ?? "req-" + Guid.NewGuid().ToString("N")[..8],
@@ -38,6 +41,28 @@ public abstract class SubjectSealingContract
     };
 
     private static void Acme(AuditOptions o) => o.Tenants["acme"] = new TenantPolicy { Region = "eu", HotDays = 1 };
+
+    [Fact]
+    public async Task A_backup_of_the_trail_holds_no_subject_key_so_erasure_reaches_it_too()
+    {
+        await using var rig = await StartRigAsync(Acme);
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-backed-up", $"before the backup: {Secret}"));
+        var subject = rig.Runtime.Pseudonymizer.Pseudonymize("acme", "u-backed-up");
+        var key = await rig.Writer("eu").Store.GetSubjectKeyAsync("acme", subject, Ct);
+        Assert.NotNull(key);
+
+        // The backup holds the sealed text but not the key that opens it: once the key is destroyed, nothing can.
+        var backup = await TrailBackupAsync(rig, "eu");
+        Assert.Contains(SubjectFieldSealer.Prefix, backup, StringComparison.Ordinal);
+        Assert.DoesNotContain("violet-harbour-7731", backup, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToBase64String(key!), backup, StringComparison.Ordinal);
+        Assert.DoesNotContain(Convert.ToHexString(key!), backup, StringComparison.OrdinalIgnoreCase);
+
+        await rig.Subjects.EraseAsync(rig.Writer("eu"), "acme", "u-backed-up", "tester", Ct);
+        Assert.Null(await rig.Writer("eu").Store.GetSubjectKeyAsync("acme", subject, Ct));
+        var report = await rig.VerifyAsync("eu");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+    }
 
     [Fact]
     public async Task Erasure_leaves_a_subjects_masked_text_unreadable_in_rows_archive_and_export_while_the_chain_verifies()

@@ -2,6 +2,9 @@ using System.IO.Compression;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Dapr.Client;
+using DaprLlm.Audit.Configuration;
+using DaprLlm.Audit.Retention;
 using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
@@ -36,7 +39,7 @@ public sealed class ArchiveBindingTests(AuditSystem system) : IClassFixture<Audi
         Assert.True(run.IsSuccessStatusCode, result.GetRawText());
         Assert.Equal(5, result.GetProperty("regions")[0].GetProperty("recordsArchived").GetInt64());
 
-        var segmentName = Assert.Single(system.ArchivedObjects.Keys, k => k.EndsWith(".jsonl.gz", StringComparison.Ordinal));
+        var segmentName = Assert.Single(system.ArchivedObjects.Keys, k => k.StartsWith("eu/", StringComparison.Ordinal) && k.EndsWith(".jsonl.gz", StringComparison.Ordinal));
         Assert.StartsWith("eu/segment-", segmentName, StringComparison.Ordinal);
         using var manifest = JsonDocument.Parse(system.ArchivedObjects[segmentName + ".manifest.json"]);
         var segment = system.ArchivedObjects[segmentName];
@@ -51,5 +54,35 @@ public sealed class ArchiveBindingTests(AuditSystem system) : IClassFixture<Audi
         var report = await verify.Content.ReadFromJsonAsync<JsonElement>(Ct);
         Assert.True(report.GetProperty("ok").GetBoolean(), report.GetRawText());
         Assert.Equal(1, report.GetProperty("regions")[0].GetProperty("segmentsChecked").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_deletion_interrupted_after_the_container_dropped_part_of_a_segment_completes_on_the_next_run()
+    {
+        // The retention job in-process on a fake clock (region us, so the app's eu segments are not touched), archiving
+        // through the same sidecar binding and receiver as the app.
+        await using var rig = await TrailRig.StartAsync(o => o.Tenants["blob-corp"] = new TenantPolicy { Region = "us", HotDays = 30, ArchiveDays = 1 });
+        using var dapr = new DaprClientBuilder().UseHttpEndpoint(system.AuditSidecar.HttpEndpoint).UseGrpcEndpoint(system.AuditSidecar.GrpcEndpoint).Build();
+        var retention = new RetentionJob(rig.Options, rig.Time, new BindingArchiveUploader(dapr, "audit-archive"));
+        for (var i = 0; i < 3; i++)
+        {
+            await rig.IngestAsync(Topics.RequestCompleted, new { requestId = $"blob-{Guid.NewGuid():N}", tenantId = "blob-corp", prompt = "kept a day in the container" });
+        }
+
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        Assert.Equal(3, (await retention.RunAsync(rig.Writer("us"), Ct)).RecordsArchived);
+        var segmentName = Assert.Single(system.ArchivedObjects.Keys, k => k.StartsWith("us/", StringComparison.Ordinal) && k.EndsWith(".jsonl.gz", StringComparison.Ordinal));
+
+        // A previous deletion run removed the manifest from the container, then stopped before the segment file and
+        // before the database tombstone. The next run must finish the job, not fail on the object that is already gone.
+        rig.Time.Advance(TimeSpan.FromDays(2));
+        Assert.True(system.ArchivedObjects.TryRemove(segmentName + ".manifest.json", out _));
+        var rerun = await retention.RunAsync(rig.Writer("us"), Ct);
+
+        Assert.Equal(1, rerun.SegmentsDeleted);
+        Assert.DoesNotContain(system.ArchivedObjects.Keys, k => k.StartsWith("us/", StringComparison.Ordinal));
+        Assert.NotNull(Assert.Single(await rig.Writer("us").Store.ReadSegmentsAsync(Ct)).DeletedAtMs);
+        var report = await rig.VerifyAsync("us");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
     }
 }

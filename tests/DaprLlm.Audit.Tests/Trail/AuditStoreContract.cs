@@ -60,6 +60,69 @@ public abstract class AuditStoreContract
     }
 
     [Fact]
+    public async Task Redeliveries_mixed_with_new_events_and_repeated_within_a_batch_are_stored_once()
+    {
+        var (writer, store) = await WriterWithAsync(5);
+        await using var _ = writer;
+
+        // 3 is already stored, 6 arrives twice and 3 twice among new events; however the writer splits them into
+        // batches, each id is stored exactly once and every other delivery answers Duplicate.
+        int[] ids = [3, 6, 6, 7, 3, 8];
+        var outcomes = await Task.WhenAll(ids.Select(n => writer.AppendAsync(Entries.Make(n), Ct)));
+        Assert.Equal(3, outcomes.Count(o => o == AppendOutcome.Stored));
+        Assert.Equal(AppendOutcome.Duplicate, outcomes[0]);
+        Assert.Equal(AppendOutcome.Duplicate, outcomes[4]);
+        var sixes = outcomes.Where((_, i) => ids[i] == 6).ToList();
+        Assert.Equal(1, sixes.Count(o => o == AppendOutcome.Stored));
+        Assert.Equal(1, sixes.Count(o => o == AppendOutcome.Duplicate));
+        var report = await VerifyAsync(store);
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+        Assert.Equal(8, report.RecordsChecked);
+        var stored = new List<string>();
+        await foreach (var record in store.ReadAsync(1, 100, Ct))
+        {
+            stored.Add(record.Entry.EventId);
+        }
+
+        Assert.Equal(8, stored.Distinct().Count());
+        Assert.Equal(new[] { "evt-1", "evt-2", "evt-3", "evt-4", "evt-5", "evt-6", "evt-7", "evt-8" }, stored.Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [Fact]
+    public async Task A_batch_round_trips_every_field_including_nulls()
+    {
+        await using var store = await CreateStoreAsync();
+        AuditEntry[] entries =
+        [
+            new("evt-a", "request.received", "gateway", "t1", "eu", "psn_1", 1_700_000_000_001, """{"a":1}""", "c2VhbGVk", "req-a"),
+            new("evt-b", "moderation.decided", "safety", "t2", "eu", null, 1_700_000_000_002, """{"b":"ü \" '"}""", null, null),
+        ];
+        var records = ChainHash.Chain(ChainHead.Genesis, entries, 1_700_000_000_500, out _);
+        await store.AppendAsync(records, null, Ct);
+        var read = new List<AuditRecord>();
+        await foreach (var record in store.ReadAsync(1, 10, Ct))
+        {
+            read.Add(record);
+        }
+
+        Assert.Equal(records, read);
+    }
+
+    [Fact]
+    public async Task A_batch_holding_an_already_stored_event_id_commits_nothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var first = ChainHash.Chain(ChainHead.Genesis, [Entries.Make(1)], 1_700_000_000_500, out var head);
+        await store.AppendAsync(first, null, Ct);
+
+        // Only the writer filters duplicates; if one reaches the store anyway the whole transaction must fail.
+        var second = ChainHash.Chain(head, [Entries.Make(2), Entries.Make(1)], 1_700_000_000_600, out _);
+        await Assert.ThrowsAnyAsync<Exception>(() => store.AppendAsync(second, null, Ct));
+        Assert.Equal(head, await store.ReadHeadAsync(Ct));
+        Assert.Equal(new[] { "evt-1" }, (await store.FindExistingAsync(["evt-1", "evt-2"], Ct)).ToArray());
+    }
+
+    [Fact]
     public async Task A_writer_restarted_on_the_same_store_continues_the_chain()
     {
         var (writer, store) = await WriterWithAsync(20);

@@ -36,6 +36,34 @@ public sealed class SqliteAuditStoreTests : AuditStoreContract, IDisposable
         Assert.Equal("wal", (string?)await command.ExecuteScalarAsync(Ct));
     }
 
+    [Fact]
+    public async Task Subject_keys_found_in_an_older_trail_file_move_to_the_key_file()
+    {
+        var path = Path.Combine(_folder.Path, $"{Guid.NewGuid():N}-eu.db");
+        await using (var old = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await old.OpenAsync(Ct);
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE subject_keys (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, key_material TEXT NOT NULL, PRIMARY KEY (tenant_id, subject));
+                INSERT INTO subject_keys VALUES ('acme', 'psn_old', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=');
+                """;
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        await using var store = new SqliteAuditStore("eu", path);
+        await store.InitializeAsync(Ct);
+        await store.InitializeAsync(Ct); // a restart finds nothing left to move
+
+        Assert.Equal(Enumerable.Range(0, 32).Select(i => (byte)i), await store.GetSubjectKeyAsync("acme", "psn_old", Ct));
+        await using var trail = new SqliteConnection($"Data Source={path};Pooling=False");
+        await trail.OpenAsync(Ct);
+        await using var tables = trail.CreateCommand();
+        tables.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'subject_keys'";
+        Assert.Equal(0L, (long)(await tables.ExecuteScalarAsync(Ct))!);
+        Assert.True(File.Exists(store.KeysPath));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();
