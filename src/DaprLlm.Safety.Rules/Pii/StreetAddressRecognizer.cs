@@ -44,22 +44,24 @@ internal static partial class StreetAddressRecognizer
     [GeneratedRegex(@"\p{L}[\p{L}\p{N}'.\-]*", RegexOptions.CultureInvariant)]
     private static partial Regex Word();
 
-    // Literals the prefix and corner patterns cannot match without; checked before running those regexes.
-    // Each is followed by a blank in the pattern, so the blank is part of the literal (fewer false anchors). The
-    // non-ASCII words are kept apart: case-insensitive search over ASCII literals is vectorized, the rest is not.
-    private static readonly SearchValues<string> StreetPrefixWords = WithBlanks(
+    // The prefix pattern's street words: it cannot match without one of them at a word start, followed by a blank.
+    internal static readonly string[] StreetPrefixWords =
+    [
         "Rue", "Via", "Viale", "Ul.", "utca", "tee", "Piazza", "Calle", "Avenida", "Rua", "Paseo", "Plaza", "Ulica", "Pod", "Carrer", "Corso", "Largo",
         "Strada", "Chemin", "Boulevard", "Quai", "Travessa", "Camino", "Ronda", "Passeig", "Plac", "Aleja", "Ulitsa", "Odos", "Leoforos", "Sokak",
-        "Cadde", "Rruga");
+        "Cadde", "Rruga", "út", "tér", "Rúa", "Allée", "Praça", "Náměstí",
+    ];
 
-    private static readonly SearchValues<string> NonAsciiStreetPrefixWords = WithBlanks("út", "tér", "Rúa", "Allée", "Praça", "Náměstí");
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StreetPrefixLookup =
+        StreetPrefixWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    // Each of those words has one of these letters, in either case (the only chars equal to them ignoring case):
-    // a vectorized check for them spares the unvectorized word search in nearly every non-ASCII text.
-    private static readonly SearchValues<char> NonAsciiStreetPrefixLetters = SearchValues.Create("úÚéÉçÇáÁ");
+    private static readonly int MinStreetPrefix = StreetPrefixWords.Min(static w => w.Length);
+    private static readonly int MaxStreetPrefix = StreetPrefixWords.Max(static w => w.Length);
 
-    private static SearchValues<string> WithBlanks(params string[] words) =>
-        SearchValues.Create([.. words.SelectMany(static w => new[] { w + " ", w + "\t" })], StringComparison.OrdinalIgnoreCase);
+    // ASCII first letters of the words, folded to lower case: a word starting with any other ASCII char is no anchor.
+    // (Non-ASCII first chars go to the lookup: 'ſ' equals 's' ignoring case.)
+    private static readonly SearchValues<char> StreetPrefixFirstLetters =
+        SearchValues.Create([.. StreetPrefixWords.Select(static w => char.ToLowerInvariant(w[0])).Where(char.IsAscii).Distinct()]);
 
     private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NotAddress =
         NotAddressWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -168,52 +170,55 @@ internal static partial class StreetAddressRecognizer
         }
     }
 
-    private static int NextStreetPrefix(string text, int from)
+    /// <summary>
+    /// The first position at or after <paramref name="from"/> where a street prefix word (ignoring case) starts a
+    /// word and a blank follows it; -1 if none. The pattern has \b before the word, so an occurrence inside a longer
+    /// word ("committee ") is no anchor.
+    /// </summary>
+    /// <remarks>
+    /// Walks the blanks and looks up the word before each (a length and first-letter check, then one hash lookup)
+    /// instead of a case-insensitive search for all 78 word-and-blank needles: the needles' many false candidates in
+    /// ordinary prose each cost a case-insensitive comparison, and the non-ASCII ones a search that is not vectorized.
+    /// Same answer: a word start is a position after no letter or digit, and every char that equals a letter of
+    /// these words ignoring case is itself a letter, so the letters and digits right before a blank (with the
+    /// final '.' of "Ul.") are the only word that can end there.
+    /// </remarks>
+    internal static int NextStreetPrefix(string text, int from)
     {
-        var ascii = NextWordStart(text, from, StreetPrefixWords);
-        var other = NextNonAsciiStreetPrefix(text, from);
-        return ascii < 0 ? other : other < 0 ? ascii : Math.Min(ascii, other);
-    }
-
-    // The last non-ASCII prefix search of this thread: the text, where it started and what it found (-1: nothing).
-    [ThreadStatic]
-    private static string? t_otherText;
-
-    [ThreadStatic]
-    private static int t_otherFrom;
-
-    [ThreadStatic]
-    private static int t_otherFound;
-
-    // The non-ASCII words need a search that is not vectorized (and a check for non-ASCII text before it). Anchors
-    // are asked for left to right, each from just after the last: a search from an earlier start whose result is
-    // still ahead has already answered (the first occurrence at or after that start is the first at or after this
-    // one), so each text is searched about once instead of once per anchor.
-    private static int NextNonAsciiStreetPrefix(string text, int from)
-    {
-        if (ReferenceEquals(text, t_otherText) && from >= t_otherFrom && (t_otherFound < 0 || t_otherFound >= from))
+        var position = from;
+        while (position < text.Length)
         {
-            return t_otherFound;
-        }
-
-        var found = text.AsSpan(from).IndexOfAny(NonAsciiStreetPrefixLetters) < 0 ? -1 : NextWordStart(text, from, NonAsciiStreetPrefixWords);
-        (t_otherText, t_otherFrom, t_otherFound) = (text, from, found);
-        return found;
-    }
-
-    // The pattern has \b before the word: occurrences inside a longer word ("committee ") are not anchors.
-    private static int NextWordStart(string text, int from, SearchValues<string> words)
-    {
-        while (true)
-        {
-            var index = NextIndexOfAny(text, from, words);
-            if (index <= 0 || !char.IsLetterOrDigit(text[index - 1]))
+            var next = text.AsSpan(position).IndexOfAny(' ', '\t');
+            if (next < 0)
             {
-                return index;
+                return -1;
             }
 
-            from = index + 1;
+            var blank = position + next;
+            position = blank + 1;
+            var start = blank > 0 && text[blank - 1] == '.' ? blank - 1 : blank;
+            while (start > 0 && blank - start <= MaxStreetPrefix && char.IsLetterOrDigit(text[start - 1]))
+            {
+                start--;
+            }
+
+            var length = blank - start;
+            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix)
+            {
+                continue;
+            }
+
+            var first = text[start];
+            if ((char.IsAscii(first) && !StreetPrefixFirstLetters.Contains(char.ToLowerInvariant(first)))
+                || !StreetPrefixLookup.Contains(text.AsSpan(start, length)))
+            {
+                continue;
+            }
+
+            return start;
         }
+
+        return -1;
     }
 
     private static int NextIndexOfAny(string text, int from, SearchValues<string> words)
