@@ -58,10 +58,22 @@ internal static partial class StreetAddressRecognizer
     private static readonly int MinStreetPrefix = StreetPrefixWords.Min(static w => w.Length);
     private static readonly int MaxStreetPrefix = StreetPrefixWords.Max(static w => w.Length);
 
-    // ASCII first letters of the words, folded to lower case: a word starting with any other ASCII char is no anchor.
-    // (Non-ASCII first chars go to the lookup: 'ſ' equals 's' ignoring case.)
-    private static readonly SearchValues<char> StreetPrefixFirstLetters =
-        SearchValues.Create([.. StreetPrefixWords.Select(static w => char.ToLowerInvariant(w[0])).Where(char.IsAscii).Distinct()]);
+    // Which ASCII chars can start a street word and which can end one (either case): most words before a blank fail
+    // one of the two checks, so they cost no hash lookup. A non-ASCII char always goes on to the lookup ('ſ' equals
+    // 's' ignoring case).
+    private static readonly bool[] StreetPrefixFirst = AsciiTable(StreetPrefixWords.Select(static w => w[0]));
+    private static readonly bool[] StreetPrefixLast = AsciiTable(StreetPrefixWords.Select(static w => w[^1]));
+
+    private static bool[] AsciiTable(IEnumerable<char> chars)
+    {
+        var table = new bool[128];
+        foreach (var c in chars.Where(char.IsAscii))
+        {
+            table[char.ToLowerInvariant(c)] = table[char.ToUpperInvariant(c)] = true;
+        }
+
+        return table;
+    }
 
     private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NotAddress =
         NotAddressWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -185,31 +197,26 @@ internal static partial class StreetAddressRecognizer
     /// </remarks>
     internal static int NextStreetPrefix(string text, int from)
     {
-        var position = from;
-        while (position < text.Length)
+        var first = StreetPrefixFirst;
+        var last = StreetPrefixLast;
+        // One pass over the chars (no call per blank): a blank ends a candidate word when the char before it can end one.
+        for (var blank = Math.Max(from, 1); blank < text.Length; blank++)
         {
-            var next = text.AsSpan(position).IndexOfAny(' ', '\t');
-            if (next < 0)
+            var c = text[blank];
+            if ((c != ' ' && c != '\t') || (text[blank - 1] is var end && end < 128 && !last[end]))
             {
-                return -1;
+                continue;
             }
 
-            var blank = position + next;
-            position = blank + 1;
-            var start = blank > 0 && text[blank - 1] == '.' ? blank - 1 : blank;
+            var start = text[blank - 1] == '.' ? blank - 1 : blank;
             while (start > 0 && blank - start <= MaxStreetPrefix && char.IsLetterOrDigit(text[start - 1]))
             {
                 start--;
             }
 
             var length = blank - start;
-            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix)
-            {
-                continue;
-            }
-
-            var first = text[start];
-            if ((char.IsAscii(first) && !StreetPrefixFirstLetters.Contains(char.ToLowerInvariant(first)))
+            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix
+                || (text[start] < 128 && !first[text[start]])
                 || !StreetPrefixLookup.Contains(text.AsSpan(start, length)))
             {
                 continue;
