@@ -58,22 +58,35 @@ internal static partial class StreetAddressRecognizer
     private static readonly int MinStreetPrefix = StreetPrefixWords.Min(static w => w.Length);
     private static readonly int MaxStreetPrefix = StreetPrefixWords.Max(static w => w.Length);
 
-    // Which ASCII chars can start a street word and which can end one (either case): most words before a blank fail
-    // one of the two checks, so they cost no hash lookup. A non-ASCII char always goes on to the lookup ('ſ' equals
-    // 's' ignoring case).
-    private static readonly bool[] StreetPrefixFirst = AsciiTable(StreetPrefixWords.Select(static w => w[0]));
-    private static readonly bool[] StreetPrefixLast = AsciiTable(StreetPrefixWords.Select(static w => w[^1]));
+    // Which ASCII chars can end a street word (either case), and per ASCII first and last char (lower case) the
+    // lengths a street word with them has (bit n: length n): most words before a blank fail one of these checks and
+    // cost no hash lookup. A non-ASCII first or last char always goes on to the lookup ('ſ' equals 's' ignoring case).
+    private static readonly bool[] StreetPrefixLast = LastChars();
+    private static readonly ushort[] StreetPrefixLengths = Lengths();
 
-    private static bool[] AsciiTable(IEnumerable<char> chars)
+    private static bool[] LastChars()
     {
         var table = new bool[128];
-        foreach (var c in chars.Where(char.IsAscii))
+        foreach (var c in StreetPrefixWords.Select(static w => w[^1]).Where(char.IsAscii))
         {
             table[char.ToLowerInvariant(c)] = table[char.ToUpperInvariant(c)] = true;
         }
 
         return table;
     }
+
+    private static ushort[] Lengths()
+    {
+        var table = new ushort[128 * 128];
+        foreach (var word in StreetPrefixWords.Where(static w => char.IsAscii(w[0]) && char.IsAscii(w[^1])))
+        {
+            table[(char.ToLowerInvariant(word[0]) * 128) + char.ToLowerInvariant(word[^1])] |= (ushort)(1 << word.Length);
+        }
+
+        return table;
+    }
+
+    private static char LowerAscii(char c) => c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c;
 
     private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NotAddress =
         NotAddressWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -197,8 +210,8 @@ internal static partial class StreetAddressRecognizer
     /// </remarks>
     internal static int NextStreetPrefix(string text, int from)
     {
-        var first = StreetPrefixFirst;
         var last = StreetPrefixLast;
+        var lengths = StreetPrefixLengths;
         // One pass over the chars (no call per blank): a blank ends a candidate word when the char before it can end one.
         for (var blank = Math.Max(from, 1); blank < text.Length; blank++)
         {
@@ -215,8 +228,13 @@ internal static partial class StreetAddressRecognizer
             }
 
             var length = blank - start;
-            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix
-                || (text[start] < 128 && !first[text[start]])
+            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix)
+            {
+                continue;
+            }
+
+            var (head, tail) = (text[start], text[blank - 1]);
+            if ((head < 128 && tail < 128 && (lengths[(LowerAscii(head) * 128) + LowerAscii(tail)] & (1 << length)) == 0)
                 || !StreetPrefixLookup.Contains(text.AsSpan(start, length)))
             {
                 continue;
