@@ -58,18 +58,18 @@ internal static partial class StreetAddressRecognizer
     private static readonly int MinStreetPrefix = StreetPrefixWords.Min(static w => w.Length);
     private static readonly int MaxStreetPrefix = StreetPrefixWords.Max(static w => w.Length);
 
-    // Which ASCII chars can end a street word (either case), and per ASCII first and last char (lower case) the
+    // Which two ASCII chars can end a street word (lower case, bit per pair), and per ASCII first and last char the
     // lengths a street word with them has (bit n: length n): most words before a blank fail one of these checks and
-    // cost no hash lookup. A non-ASCII first or last char always goes on to the lookup ('ſ' equals 's' ignoring case).
-    private static readonly bool[] StreetPrefixLast = LastChars();
+    // cost no back-scan or hash lookup. A non-ASCII char always goes on ('ſ' equals 's' ignoring case).
+    private static readonly bool[] StreetPrefixEnds = Ends();
     private static readonly ushort[] StreetPrefixLengths = Lengths();
 
-    private static bool[] LastChars()
+    private static bool[] Ends()
     {
-        var table = new bool[128];
-        foreach (var c in StreetPrefixWords.Select(static w => w[^1]).Where(char.IsAscii))
+        var table = new bool[128 * 128];
+        foreach (var word in StreetPrefixWords.Where(static w => char.IsAscii(w[^2]) && char.IsAscii(w[^1])))
         {
-            table[char.ToLowerInvariant(c)] = table[char.ToUpperInvariant(c)] = true;
+            table[(char.ToLowerInvariant(word[^2]) * 128) + char.ToLowerInvariant(word[^1])] = true;
         }
 
         return table;
@@ -210,13 +210,20 @@ internal static partial class StreetAddressRecognizer
     /// </remarks>
     internal static int NextStreetPrefix(string text, int from)
     {
-        var last = StreetPrefixLast;
+        var ends = StreetPrefixEnds;
         var lengths = StreetPrefixLengths;
-        // One pass over the chars (no call per blank): a blank ends a candidate word when the char before it can end one.
-        for (var blank = Math.Max(from, 1); blank < text.Length; blank++)
+        // One pass over the chars (no call per blank): a blank ends a candidate word when the two chars before it can
+        // end one (every word has two chars or more).
+        for (var blank = Math.Max(from, MinStreetPrefix); blank < text.Length; blank++)
         {
             var c = text[blank];
-            if ((c != ' ' && c != '\t') || (text[blank - 1] is var end && end < 128 && !last[end]))
+            if (c != ' ' && c != '\t')
+            {
+                continue;
+            }
+
+            var (c1, c2) = (text[blank - 2], text[blank - 1]);
+            if (c1 < 128 && c2 < 128 && !ends[(LowerAscii(c1) * 128) + LowerAscii(c2)])
             {
                 continue;
             }
