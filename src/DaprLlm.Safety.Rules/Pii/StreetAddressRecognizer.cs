@@ -201,7 +201,8 @@ internal static partial class StreetAddressRecognizer
     /// word ("committee ") is no anchor.
     /// </summary>
     /// <remarks>
-    /// Walks the blanks and looks up the word before each (a length and first-letter check, then one hash lookup)
+    /// Walks the blanks and looks up the word before each (checks of its last two chars, then of its first and last
+    /// char with its length, then one hash lookup)
     /// instead of a case-insensitive search for all 78 word-and-blank needles: the needles' many false candidates in
     /// ordinary prose each cost a case-insensitive comparison, and the non-ASCII ones a search that is not vectorized.
     /// Same answer: a word start is a position after no letter or digit, and every char that equals a letter of
