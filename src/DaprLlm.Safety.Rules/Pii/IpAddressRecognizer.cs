@@ -17,9 +17,9 @@ internal static partial class IpAddressRecognizer
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        // IPv6 first, so "::ffff:192.0.2.1" is one address and not an IPv4 inside noise. A v6 candidate has at
-        // least two colons, a v4 one three dots: without them the (per hex letter) v6 scan is skipped.
-        var v6 = V6Candidate().EnumerateMatches(text.AsSpan().Count(':') >= 2 ? text : string.Empty);
+        // IPv6 first, so "::ffff:192.0.2.1" is one address and not an IPv4 inside noise. A v6 candidate has two
+        // colons with at most four hex digits between them: without such a pair the (per hex letter) v6 scan is skipped.
+        var v6 = V6Candidate().EnumerateMatches(HasColonPair(text) ? text : string.Empty);
         foreach (var match in v6)
         {
             if (IsValidV6(text.AsSpan(match.Index, match.Length)))
@@ -36,6 +36,36 @@ internal static partial class IpAddressRecognizer
             }
         }
     }
+
+    /// <summary>
+    /// Whether the text has ':', up to four ASCII hex digits, ':' — what the v6 pattern's <c>(?::hex{0,4}){2,7}</c>
+    /// cannot match without. Prose with colons ("Note: ...", "12:30") rarely has such a pair.
+    /// </summary>
+    internal static bool HasColonPair(ReadOnlySpan<char> text)
+    {
+        var colon = text.IndexOf(':');
+        while (colon >= 0)
+        {
+            var rest = text[(colon + 1)..];
+            var hex = rest.IndexOfAnyExcept(HexDigits);
+            if (hex < 0)
+            {
+                return false; // only hex digits after the last colon
+            }
+
+            if (hex <= 4 && rest[hex] == ':')
+            {
+                return true;
+            }
+
+            var next = rest.IndexOf(':');
+            colon = next < 0 ? -1 : colon + 1 + next;
+        }
+
+        return false;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789ABCDEFabcdef");
 
     internal static bool IsValidV4(ReadOnlySpan<char> candidate)
     {

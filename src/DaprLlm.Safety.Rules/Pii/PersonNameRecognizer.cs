@@ -40,21 +40,26 @@ internal static partial class PersonNameRecognizer
     [ThreadStatic]
     private static List<TextSpan>? t_words;
 
+    [ThreadStatic]
+    private static WordClassMemo? t_classes;
+
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
         var words = t_words ??= new List<TextSpan>(8);
+        var classes = t_classes ??= new WordClassMemo();
         foreach (var match in CapitalisedRun().EnumerateMatches(text))
         {
             Words(text, match.Index, match.Index + match.Length, words);
+            classes.Reset(text, words);
             var first = 0;
             var last = words.Count - 1;
-            while (first <= last && IsNotName(text, words[first]))
+            while (first <= last && IsNotName(classes, first))
             {
                 first++;
             }
 
-            while (last >= first && IsNotName(text, words[last]))
+            while (last >= first && IsNotName(classes, last))
             {
                 last--;
             }
@@ -62,7 +67,7 @@ internal static partial class PersonNameRecognizer
             if (first > last)
             {
                 // Every word is also an ordinary word ("My name is Martin", "Mrs. Baker"): a name only after a cue.
-                if (!FirstGazetteerRun(text, words, out first, out last) || !HasCueBefore(text, words[first].Start))
+                if (!FirstGazetteerRun(classes, words.Count, out first, out last) || !HasCueBefore(text, words[first].Start))
                 {
                     continue;
                 }
@@ -78,7 +83,7 @@ internal static partial class PersonNameRecognizer
                     continue;
                 }
 
-                if (!IsGazetteerName(word))
+                if (!classes.IsGazetteerName(j, trimDot: true))
                 {
                     break;
                 }
@@ -86,15 +91,15 @@ internal static partial class PersonNameRecognizer
                 last = j;
             }
 
-            if (first > 0 && IsGazetteerName(Slice(text, words[first - 1])))
+            if (first > 0 && classes.IsGazetteerName(first - 1, trimDot: false))
             {
                 first--;
             }
 
             var start = words[first].Start;
             var end = words[last].End;
-            if (Rejected(text, words, first, last, start, end)
-                || (first == last && !IsGazetteerName(Slice(text, words[first])) && !HasCueBefore(text, start)))
+            if (Rejected(text, words, classes, first, last, start, end)
+                || (first == last && !classes.IsGazetteerName(first, trimDot: false) && !HasCueBefore(text, start)))
             {
                 continue;
             }
@@ -122,25 +127,22 @@ internal static partial class PersonNameRecognizer
         }
     }
 
-    private static bool FirstGazetteerRun(string text, List<TextSpan> words, out int first, out int last)
+    private static bool FirstGazetteerRun(WordClassMemo classes, int count, out int first, out int last)
     {
         first = 0;
-        while (first < words.Count && !IsGazetteerName(Slice(text, words[first]).TrimEnd('.')))
+        while (first < count && !classes.IsGazetteerName(first, trimDot: true))
         {
             first++;
         }
 
         last = first;
-        while (last + 1 < words.Count && IsGazetteerName(Slice(text, words[last + 1]).TrimEnd('.')))
+        while (last + 1 < count && classes.IsGazetteerName(last + 1, trimDot: true))
         {
             last++;
         }
 
-        return first < words.Count;
+        return first < count;
     }
-
-    private static bool IsGazetteerName(ReadOnlySpan<char> word) =>
-        word.Length > 1 && (NameLexicon.Classify(word) & (WordClass.Name | WordClass.Stop | WordClass.Title)) == WordClass.Name;
 
     // One capitalised word unknown to the gazetteer is a name only after a title or an introduction ("Dr. Okonkwo",
     // "my name is Tavita"); alone it is as likely a company, a product or a place.
@@ -190,13 +192,13 @@ internal static partial class PersonNameRecognizer
     [GeneratedRegex(@"(?:\b(?:my name is|name is|named|called|i am|i'm|this is|signed|regards|sincerely|cheers|thanks|dear|hi|hello|by|with|from|to|and|contact|ask|tell|meet|met|call|email)[,:]?)[ \t]*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex IntroductionBefore();
 
-    private static bool Rejected(string text, List<TextSpan> words, int first, int last, int start, int end)
+    private static bool Rejected(string text, List<TextSpan> words, WordClassMemo classes, int first, int last, int start, int end)
     {
         var allCaps = true;
         for (var i = first; i <= last; i++)
         {
             var word = Slice(text, words[i]);
-            if (NameLexicon.IsPlace(word) || (i > first && StreetTypes.Contains(word.TrimEnd('.'))))
+            if ((classes.Of(i, trimDot: false) & WordClass.Place) != 0 || (i > first && StreetTypes.Contains(word.TrimEnd('.'))))
             {
                 return true;
             }
@@ -214,17 +216,18 @@ internal static partial class PersonNameRecognizer
     }
 
     // A single capital (an initial) is kept only inside a run; common words, titles and stop words are trimmed.
-    private static bool IsNotName(string text, TextSpan span)
+    private static bool IsNotName(WordClassMemo classes, int index)
     {
-        var word = Slice(text, span).TrimEnd('.');
+        var word = classes.Word(index, trimDot: true);
         // "What's", "You're": a common word with a contraction, not a name.
         var apostrophe = word.IndexOfAny('\'', '’');
         if (apostrophe > 0 && word.Length - apostrophe <= 3)
         {
             word = word[..apostrophe];
+            return word.Length < 2 || (NameLexicon.Classify(word) & (WordClass.Stop | WordClass.Title | WordClass.Common)) != 0;
         }
 
-        return word.Length < 2 || (NameLexicon.Classify(word) & (WordClass.Stop | WordClass.Title | WordClass.Common)) != 0;
+        return word.Length < 2 || (classes.Of(index, trimDot: true) & (WordClass.Stop | WordClass.Title | WordClass.Common)) != 0;
     }
 
     private static bool IsAllCaps(ReadOnlySpan<char> word)

@@ -44,22 +44,49 @@ internal static partial class StreetAddressRecognizer
     [GeneratedRegex(@"\p{L}[\p{L}\p{N}'.\-]*", RegexOptions.CultureInvariant)]
     private static partial Regex Word();
 
-    // Literals the prefix and corner patterns cannot match without; checked before running those regexes.
-    // Each is followed by a blank in the pattern, so the blank is part of the literal (fewer false anchors). The
-    // non-ASCII words are kept apart: case-insensitive search over ASCII literals is vectorized, the rest is not.
-    private static readonly SearchValues<string> StreetPrefixWords = WithBlanks(
+    // The prefix pattern's street words: it cannot match without one of them at a word start, followed by a blank.
+    internal static readonly string[] StreetPrefixWords =
+    [
         "Rue", "Via", "Viale", "Ul.", "utca", "tee", "Piazza", "Calle", "Avenida", "Rua", "Paseo", "Plaza", "Ulica", "Pod", "Carrer", "Corso", "Largo",
         "Strada", "Chemin", "Boulevard", "Quai", "Travessa", "Camino", "Ronda", "Passeig", "Plac", "Aleja", "Ulitsa", "Odos", "Leoforos", "Sokak",
-        "Cadde", "Rruga");
+        "Cadde", "Rruga", "út", "tér", "Rúa", "Allée", "Praça", "Náměstí",
+    ];
 
-    private static readonly SearchValues<string> NonAsciiStreetPrefixWords = WithBlanks("út", "tér", "Rúa", "Allée", "Praça", "Náměstí");
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> StreetPrefixLookup =
+        StreetPrefixWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    // Each of those words has one of these letters, in either case (the only chars equal to them ignoring case):
-    // a vectorized check for them spares the unvectorized word search in nearly every non-ASCII text.
-    private static readonly SearchValues<char> NonAsciiStreetPrefixLetters = SearchValues.Create("úÚéÉçÇáÁ");
+    private static readonly int MinStreetPrefix = StreetPrefixWords.Min(static w => w.Length);
+    private static readonly int MaxStreetPrefix = StreetPrefixWords.Max(static w => w.Length);
 
-    private static SearchValues<string> WithBlanks(params string[] words) =>
-        SearchValues.Create([.. words.SelectMany(static w => new[] { w + " ", w + "\t" })], StringComparison.OrdinalIgnoreCase);
+    // Which two ASCII chars can end a street word (lower case, bit per pair), and per ASCII first and last char the
+    // lengths a street word with them has (bit n: length n): most words before a blank fail one of these checks and
+    // cost no back-scan or hash lookup. A non-ASCII char always goes on ('ſ' equals 's' ignoring case).
+    private static readonly bool[] StreetPrefixEnds = Ends();
+    private static readonly ushort[] StreetPrefixLengths = Lengths();
+
+    private static bool[] Ends()
+    {
+        var table = new bool[128 * 128];
+        foreach (var word in StreetPrefixWords.Where(static w => char.IsAscii(w[^2]) && char.IsAscii(w[^1])))
+        {
+            table[(char.ToLowerInvariant(word[^2]) * 128) + char.ToLowerInvariant(word[^1])] = true;
+        }
+
+        return table;
+    }
+
+    private static ushort[] Lengths()
+    {
+        var table = new ushort[128 * 128];
+        foreach (var word in StreetPrefixWords.Where(static w => char.IsAscii(w[0]) && char.IsAscii(w[^1])))
+        {
+            table[(char.ToLowerInvariant(word[0]) * 128) + char.ToLowerInvariant(word[^1])] |= (ushort)(1 << word.Length);
+        }
+
+        return table;
+    }
+
+    private static char LowerAscii(char c) => c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c;
 
     private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NotAddress =
         NotAddressWords.ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
@@ -168,52 +195,63 @@ internal static partial class StreetAddressRecognizer
         }
     }
 
-    private static int NextStreetPrefix(string text, int from)
+    /// <summary>
+    /// The first position at or after <paramref name="from"/> where a street prefix word (ignoring case) starts a
+    /// word and a blank follows it; -1 if none. The pattern has \b before the word, so an occurrence inside a longer
+    /// word ("committee ") is no anchor.
+    /// </summary>
+    /// <remarks>
+    /// Walks the blanks and looks up the word before each (checks of its last two chars, then of its first and last
+    /// char with its length, then one hash lookup)
+    /// instead of a case-insensitive search for all 78 word-and-blank needles: the needles' many false candidates in
+    /// ordinary prose each cost a case-insensitive comparison, and the non-ASCII ones a search that is not vectorized.
+    /// Same answer: a word start is a position after no letter or digit, and every char that equals a letter of
+    /// these words ignoring case is itself a letter, so the letters and digits right before a blank (with the
+    /// final '.' of "Ul.") are the only word that can end there.
+    /// </remarks>
+    internal static int NextStreetPrefix(string text, int from)
     {
-        var ascii = NextWordStart(text, from, StreetPrefixWords);
-        var other = NextNonAsciiStreetPrefix(text, from);
-        return ascii < 0 ? other : other < 0 ? ascii : Math.Min(ascii, other);
-    }
-
-    // The last non-ASCII prefix search of this thread: the text, where it started and what it found (-1: nothing).
-    [ThreadStatic]
-    private static string? t_otherText;
-
-    [ThreadStatic]
-    private static int t_otherFrom;
-
-    [ThreadStatic]
-    private static int t_otherFound;
-
-    // The non-ASCII words need a search that is not vectorized (and a check for non-ASCII text before it). Anchors
-    // are asked for left to right, each from just after the last: a search from an earlier start whose result is
-    // still ahead has already answered (the first occurrence at or after that start is the first at or after this
-    // one), so each text is searched about once instead of once per anchor.
-    private static int NextNonAsciiStreetPrefix(string text, int from)
-    {
-        if (ReferenceEquals(text, t_otherText) && from >= t_otherFrom && (t_otherFound < 0 || t_otherFound >= from))
+        var ends = StreetPrefixEnds;
+        var lengths = StreetPrefixLengths;
+        // One pass over the chars (no call per blank): a blank ends a candidate word when the two chars before it can
+        // end one (every word has two chars or more).
+        for (var blank = Math.Max(from, MinStreetPrefix); blank < text.Length; blank++)
         {
-            return t_otherFound;
-        }
-
-        var found = text.AsSpan(from).IndexOfAny(NonAsciiStreetPrefixLetters) < 0 ? -1 : NextWordStart(text, from, NonAsciiStreetPrefixWords);
-        (t_otherText, t_otherFrom, t_otherFound) = (text, from, found);
-        return found;
-    }
-
-    // The pattern has \b before the word: occurrences inside a longer word ("committee ") are not anchors.
-    private static int NextWordStart(string text, int from, SearchValues<string> words)
-    {
-        while (true)
-        {
-            var index = NextIndexOfAny(text, from, words);
-            if (index <= 0 || !char.IsLetterOrDigit(text[index - 1]))
+            var c = text[blank];
+            if (c != ' ' && c != '\t')
             {
-                return index;
+                continue;
             }
 
-            from = index + 1;
+            var (c1, c2) = (text[blank - 2], text[blank - 1]);
+            if (c1 < 128 && c2 < 128 && !ends[(LowerAscii(c1) * 128) + LowerAscii(c2)])
+            {
+                continue;
+            }
+
+            var start = text[blank - 1] == '.' ? blank - 1 : blank;
+            while (start > 0 && blank - start <= MaxStreetPrefix && char.IsLetterOrDigit(text[start - 1]))
+            {
+                start--;
+            }
+
+            var length = blank - start;
+            if (start < from || length < MinStreetPrefix || length > MaxStreetPrefix)
+            {
+                continue;
+            }
+
+            var (head, tail) = (text[start], text[blank - 1]);
+            if ((head < 128 && tail < 128 && (lengths[(LowerAscii(head) * 128) + LowerAscii(tail)] & (1 << length)) == 0)
+                || !StreetPrefixLookup.Contains(text.AsSpan(start, length)))
+            {
+                continue;
+            }
+
+            return start;
         }
+
+        return -1;
     }
 
     private static int NextIndexOfAny(string text, int from, SearchValues<string> words)

@@ -24,7 +24,7 @@ internal static class NameLexicon
     // Every list in one table, for ASCII words (nearly all): one lower-casing and one lookup per word instead of one
     // per list. Exact for ASCII, where OrdinalIgnoreCase (the stop and title lists) and lower-casing agree; other
     // words go to the lists one by one (ClassifyEachList).
-    private static readonly Lazy<FrozenDictionary<string, WordClass>.AlternateLookup<ReadOnlySpan<char>>> Classes = new(BuildClasses);
+    private static readonly Lazy<AsciiWordTable> Classes = new(BuildClasses);
 
     public static FrozenSet<string> Titles { get; } = FrozenSet.ToFrozenSet(
         ["mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "dear", "mx"], StringComparer.OrdinalIgnoreCase);
@@ -72,9 +72,8 @@ internal static class NameLexicon
             return ClassifyEachList(word);
         }
 
-        Span<char> lower = stackalloc char[word.Length];
-        Ascii.ToLower(word, lower, out _);
-        return Classes.Value.TryGetValue(lower, out var classes) ? classes : WordClass.None;
+        // Compared in lower case without a lower-cased copy; Ascii.ToLower would map exactly the same chars.
+        return Classes.Value.TryGetValue(word, out var classes) ? classes : WordClass.None;
     }
 
     private static WordClass ClassifyEachList(ReadOnlySpan<char> word) =>
@@ -104,7 +103,7 @@ internal static class NameLexicon
     private static FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> Load(string resource) =>
         ReadList(resource).ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
-    private static FrozenDictionary<string, WordClass>.AlternateLookup<ReadOnlySpan<char>> BuildClasses()
+    private static AsciiWordTable BuildClasses()
     {
         var classes = new Dictionary<string, WordClass>(StringComparer.Ordinal);
         Add(ReadList(CommonList), WordClass.Common);
@@ -112,7 +111,7 @@ internal static class NameLexicon
         Add(ReadList(PeopleList), WordClass.Name);
         Add(Stop.Select(static w => w.ToLowerInvariant()), WordClass.Stop);
         Add(Titles.Select(static w => w.ToLowerInvariant()), WordClass.Title);
-        return classes.ToFrozenDictionary(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        return new AsciiWordTable(classes);
 
         void Add(IEnumerable<string> words, WordClass wordClass)
         {
