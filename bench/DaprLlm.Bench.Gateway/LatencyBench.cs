@@ -53,7 +53,7 @@ static class LatencyBench
             // garbage collector, or a runtime or Audit__* knob), to compare two settings within one run.
             var gatewayVariant = variant is null
                 ? null
-                : await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes, variant.Environment);
+                : await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes, variant.Environment, variant.GatewayDll);
             var nginxPort = FreePort();
             processes.Add(StartNginx(temp.FullName, nginxPort, mockPort));
             await WaitTcpAsync(nginxPort);
@@ -63,16 +63,33 @@ static class LatencyBench
             var bench = ("bench", Process.GetCurrentProcess());
             (string, Process)[] Watch(Gateway g) => [("gateway", g.Process), ("sidecar", g.Sidecar), redis, bench];
             var direct = new Target("direct to the mock backend", $"http://127.0.0.1:{mockPort}/direct/v1/chat/completions", false, [bench]);
+
+            // Like with like: the three backend calls the gateway must make per request (input check, generation, output
+            // check), in sequence, on keep-alive connections, straight to the mock. Gateway minus this is the gateway's own
+            // work plus its one extra hop; this minus "direct" is the cost of the calls the design requires.
+            var mockBase = $"http://127.0.0.1:{mockPort}/v1.0/invoke";
+            var direct3 = new Target("direct, the gateway's 3 backend calls", mockBase + "/safety/method/moderation/input", false, [bench],
+            [
+                (mockBase + "/safety/method/moderation/input", ModerationBody),
+                (mockBase + "/inference/method/v1/generate", GenerateBody),
+                (mockBase + "/safety/method/moderation/output", ModerationBody),
+            ]);
             var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", processes[^1]), bench]);
             var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn));
             var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff));
-            Target[] targets = gatewayVariant is null
-                ? [direct, nginx, on, off]
-                : [direct, nginx, on, off, new("gateway, audit on, " + variant!.Name, $"http://127.0.0.1:{gatewayVariant.Port}/v1/chat/completions", true, Watch(gatewayVariant))];
+            var variantTarget = gatewayVariant is null
+                ? null
+                : new Target("gateway, audit on, " + variant!.Name, $"http://127.0.0.1:{gatewayVariant.Port}/v1/chat/completions", true, Watch(gatewayVariant));
+            Target[] targets = variantTarget is null ? [direct, direct3, nginx, on, off] : [direct, direct3, nginx, on, off, variantTarget];
             if (only is not null)
             {
-                var byName = new Dictionary<string, Target> { ["direct"] = direct, ["nginx"] = nginx, ["on"] = on, ["off"] = off };
-                targets = only.Select(n => byName.TryGetValue(n, out var t) ? t : throw new ArgumentException($"--targets: unknown target '{n}' (direct, nginx, on, off)")).ToArray();
+                var byName = new Dictionary<string, Target> { ["direct"] = direct, ["direct3"] = direct3, ["nginx"] = nginx, ["on"] = on, ["off"] = off };
+                if (variantTarget is not null)
+                {
+                    byName["variant"] = variantTarget;
+                }
+
+                targets = only.Select(n => byName.TryGetValue(n, out var t) ? t : throw new ArgumentException($"--targets: unknown target '{n}' (direct, direct3, nginx, on, off, variant)")).ToArray();
             }
 
             using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
@@ -80,7 +97,7 @@ static class LatencyBench
             {
                 foreach (var target in warmUp ? targets : [])
                 {
-                    await OpenLoopAsync(http, target.Url, target.Key, rps, warmupSeconds); // warm-up: JIT, connections, quota leases
+                    await OpenLoopAsync(http, target, rps, warmupSeconds); // warm-up: JIT, connections, quota leases
                 }
 
                 var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) };
@@ -100,7 +117,7 @@ static class LatencyBench
                         "-o", Path.Combine(countersDir, "gateway-audit-on.nettrace")], null);
                     processes.Add(trace);
                     await Task.Delay(TimeSpan.FromSeconds(2));
-                    await OpenLoopAsync(http, on.Url, on.Key, rps, 10);
+                    await OpenLoopAsync(http, on, rps, 10);
                     await trace.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
                 }
             }
@@ -136,11 +153,21 @@ static class LatencyBench
         }
     }
 
-    /// <summary>A measured target; <paramref name="Watched"/> are the processes whose CPU time is reported per request.</summary>
-    private sealed record Target(string Name, string Url, bool Key, (string Name, Process Process)[]? Watched = null);
+    /// <summary>
+    /// A measured target; <paramref name="Watched"/> are the processes whose CPU time is reported per request. With
+    /// <paramref name="Chain"/>, one "request" is those calls made one after another (latency: first send to last byte).
+    /// </summary>
+    private sealed record Target(string Name, string Url, bool Key, (string Name, Process Process)[]? Watched = null, (string Url, string Body)[]? Chain = null);
 
-    /// <summary>The fifth target's settings: a name for the report and the environment variables it adds.</summary>
-    public sealed record Variant(string Name, Dictionary<string, string> Environment);
+    /// <summary>
+    /// The variant target's settings: a name for the report, the environment variables it adds and, when set, another
+    /// gateway build to run (e.g. a copy of the build before a change, to compare before and after within one run).
+    /// </summary>
+    public sealed record Variant(string Name, Dictionary<string, string> Environment, string? GatewayDll = null);
+
+    // What the gateway sends upstream for Body (same fields, similar sizes), for the like-with-like baseline.
+    private const string ModerationBody = "{\"requestId\":\"chatcmpl-0123456789abcdef0123456789abcdef\",\"text\":\"hi\",\"tenantId\":\"dev\",\"region\":\"eu\"}";
+    private const string GenerateBody = "{\"requestId\":\"chatcmpl-0123456789abcdef0123456789abcdef\",\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"maxTokens\":8,\"temperature\":1,\"seed\":null}";
 
     // Rounds alternate the order of the two gateways, and each target starts after a pause, so work left over by the
     // previous target (e.g. the audit backlog of the audit-on gateway) lands on both gateways alike.
@@ -157,7 +184,7 @@ static class LatencyBench
                 await Task.Delay(TimeSpan.FromSeconds(3));
                 var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
                 var cpuBefore = (target.Watched ?? []).Select(w => CpuSeconds(w.Process)).ToArray();
-                var (latencies, errors) = await OpenLoopAsync(http, target.Url, target.Key, rps, seconds, statuses);
+                var (latencies, errors) = await OpenLoopAsync(http, target, rps, seconds, statuses);
                 var cpu = string.Join(", ", (target.Watched ?? []).Select((w, i) =>
                     string.Create(CultureInfo.InvariantCulture, $"{w.Name} {(CpuSeconds(w.Process) - cpuBefore[i]) * 1e6 / Math.Max(1, latencies.Count):0}")));
                 all[target].AddRange(latencies);
@@ -186,30 +213,57 @@ static class LatencyBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-32} p50 {P50(t):0.000} ms  p99 {P99(t):0.000} ms"));
         }
 
-        if (targets.Length < 4 || targets[0].Name != "direct to the mock backend")
-        {
-            return;
-        }
-
-        var (direct, nginx, on, off) = (targets[0], targets[1], targets[2], targets[3]);
-        if (targets.Length > 4)
+        Target? Find(string prefix) => targets.FirstOrDefault(t => t.Name.StartsWith(prefix, StringComparison.Ordinal));
+        var (direct, direct3, nginx, on, off) = (Find("direct to"), Find("direct, the"), Find("through nginx"), Find("through the gateway, audit on"), Find("through the gateway, audit off"));
+        if (on is not null && targets.FirstOrDefault(t => t.Name.StartsWith("gateway, audit on, ", StringComparison.Ordinal)) is { } varied)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {targets[4].Name["gateway, audit on, ".Length..]} - default (audit on): p50 {P50(targets[4]) - P50(on):+0.000;-0.000} ms  p99 {P99(targets[4]) - P99(on):+0.000;-0.000} ms"));
+                $"  {varied.Name["gateway, audit on, ".Length..]} - default (audit on): p50 {P50(varied) - P50(on):+0.000;-0.000} ms  p99 {P99(varied) - P99(on):+0.000;-0.000} ms"));
         }
 
-        var gatewayAdded50 = P50(on) - P50(direct);
-        var gatewayAdded99 = P99(on) - P99(direct);
-        var nginxAdded50 = P50(nginx) - P50(direct);
-        var nginxAdded99 = P99(nginx) - P99(direct);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  gateway added (audit on - direct): p50 {gatewayAdded50:0.000} ms  p99 {gatewayAdded99:0.000} ms"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  nginx hop added (nginx - direct):  p50 {nginxAdded50:0.000} ms  p99 {nginxAdded99:0.000} ms"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  ratio gateway/nginx added: p50 {gatewayAdded50 / nginxAdded50:0.00}  p99 {gatewayAdded99 / nginxAdded99:0.00}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  audit on - audit off: p50 {P50(on) - P50(off):+0.000;-0.000} ms  p99 {P99(on) - P99(off):+0.000;-0.000} ms"));
+        if (direct is not null && on is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  gateway added vs direct (audit on - direct, 1 call):                 p50 {P50(on) - P50(direct):0.000} ms  p99 {P99(on) - P99(direct):0.000} ms"));
+        }
+
+        if (direct3 is not null && on is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  gateway added vs its own backend calls (audit on - direct 3 calls):  p50 {P50(on) - P50(direct3):0.000} ms  p99 {P99(on) - P99(direct3):0.000} ms"));
+        }
+
+        if (direct3 is not null && direct is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  the design's 3 backend calls (direct 3 calls - direct 1 call):        p50 {P50(direct3) - P50(direct):0.000} ms  p99 {P99(direct3) - P99(direct):0.000} ms"));
+        }
+
+        if (direct is not null && nginx is not null)
+        {
+            var nginxAdded50 = P50(nginx) - P50(direct);
+            var nginxAdded99 = P99(nginx) - P99(direct);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  nginx hop added (nginx - direct): p50 {nginxAdded50:0.000} ms  p99 {nginxAdded99:0.000} ms"));
+            if (on is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  ratio gateway/nginx added, vs direct:       p50 {(P50(on) - P50(direct)) / nginxAdded50:0.00}  p99 {(P99(on) - P99(direct)) / nginxAdded99:0.00}"));
+            }
+
+            if (on is not null && direct3 is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  ratio gateway/nginx added, vs its 3 calls:  p50 {(P50(on) - P50(direct3)) / nginxAdded50:0.00}  p99 {(P99(on) - P99(direct3)) / nginxAdded99:0.00}"));
+            }
+        }
+
+        if (on is not null && off is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  audit on - audit off: p50 {P50(on) - P50(off):+0.000;-0.000} ms  p99 {P99(on) - P99(off):+0.000;-0.000} ms"));
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  mock backend: {mock.Calls:N0} invocations answered, {mock.Forwarded:N0} Dapr calls forwarded to the sidecars (actors, health)"));
     }
@@ -278,9 +332,11 @@ static class LatencyBench
     }
 
     // Requests leave at fixed times (every 1/rps s) whatever the answers do; latency is send to last byte.
-    private static async Task<(List<double> Latencies, int Errors)> OpenLoopAsync(HttpClient http, string url, bool key, int rps, int seconds,
+    private static async Task<(List<double> Latencies, int Errors)> OpenLoopAsync(HttpClient http, Target target, int rps, int seconds,
         System.Collections.Concurrent.ConcurrentDictionary<string, int>? statuses = null)
     {
+        var calls = target.Chain ?? [(target.Url, Body)];
+        var key = target.Key;
         var total = rps * seconds;
         var latencies = new double[total];
         var errors = 0;
@@ -314,19 +370,23 @@ static class LatencyBench
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
-                    if (key)
+                    foreach (var (url, body) in calls)
                     {
-                        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DevKey);
-                    }
+                        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                        if (key)
+                        {
+                            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DevKey);
+                        }
 
-                    using var response = await http.SendAsync(request);
-                    var answer = await response.Content.ReadAsByteArrayAsync();
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref errors);
-                        statuses?.AddOrUpdate($"{(int)response.StatusCode} {ErrorCode(answer)}", 1, (_, n) => n + 1);
-                        statuses?.AddOrUpdate($"@{slot / rps:D3}", 1, (_, n) => n + 1);
+                        using var response = await http.SendAsync(request);
+                        var answer = await response.Content.ReadAsByteArrayAsync();
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            Interlocked.Increment(ref errors);
+                            statuses?.AddOrUpdate($"{(int)response.StatusCode} {ErrorCode(answer)}", 1, (_, n) => n + 1);
+                            statuses?.AddOrUpdate($"@{slot / rps:D3}", 1, (_, n) => n + 1);
+                            break;
+                        }
                     }
                 }
                 catch (HttpRequestException e)
@@ -467,7 +527,7 @@ static class LatencyBench
     private sealed record Gateway(int Port, Process Process, Process Sidecar);
 
     private static async Task<Gateway> StartGatewayAsync(string root, string temp, string components, int daprHttpOnMock, int httpPort, bool audit, List<Process> processes,
-        Dictionary<string, string>? extraEnv = null)
+        Dictionary<string, string>? extraEnv = null, string? gatewayDllPath = null)
     {
         var appPort = FreePort();
         var grpcPort = FreePort();
@@ -477,7 +537,7 @@ static class LatencyBench
         var sidecar = Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
             "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)], new() { ["Logging__LogLevel__Default"] = "Warning" });
         processes.Add(sidecar);
-        var gatewayDll = Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
+        var gatewayDll = gatewayDllPath ?? Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
         var env = new Dictionary<string, string>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{appPort}",
