@@ -202,6 +202,8 @@ static class LatencyBench
                 {
                     Console.WriteLine($"      CPU µs per request: {cpu}");
                 }
+
+                Console.WriteLine("      " + Bursts(latencies, rps));
             }
         }
 
@@ -266,6 +268,37 @@ static class LatencyBench
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  mock backend: {mock.Calls:N0} invocations answered, {mock.Forwarded:N0} Dapr calls forwarded to the sidecars (actors, health)"));
+    }
+
+    // Where the slowest 1 % were sent: a few bursts of consecutive sends point at stalls of the whole process (a GC
+    // pause, a thread-pool or lock stall, a quota lease exchange), requests spread over the run at general queueing for CPU.
+    private static string Bursts(List<double> latencies, int rps)
+    {
+        var p99 = P(latencies, 99);
+        var slow = Enumerable.Range(0, latencies.Count).Where(i => latencies[i] >= p99).ToArray();
+        if (slow.Length == 0)
+        {
+            return "slowest 1 %: none";
+        }
+
+        var window = Math.Max(1, rps / 50); // sends within 20 ms of the previous slow one belong to the same burst
+        var bursts = new List<(int First, int Count)>();
+        foreach (var i in slow)
+        {
+            if (bursts.Count > 0 && i - (bursts[^1].First + bursts[^1].Count - 1) <= window)
+            {
+                bursts[^1] = (bursts[^1].First, i - bursts[^1].First + 1);
+            }
+            else
+            {
+                bursts.Add((i, 1));
+            }
+        }
+
+        var largest = bursts.OrderByDescending(b => b.Count).Take(3).Select(b => string.Create(CultureInfo.InvariantCulture,
+            $"{slow.Count(i => i >= b.First && i < b.First + b.Count)} sent at {b.First / (double)rps:0.00} s"));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"slowest 1 % (>= {p99:0.0} ms): {slow.Length} requests in {bursts.Count} bursts (20 ms apart); largest: {string.Join(", ", largest)}");
     }
 
     // utime + stime of a process and its direct children (nginx's worker), from /proc, in seconds.
