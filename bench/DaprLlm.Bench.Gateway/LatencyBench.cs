@@ -859,16 +859,18 @@ sealed class MockBackend : IAsyncDisposable
         _sidecars.Dispose();
     }
 
+    private static readonly Dictionary<string, byte[]> Encoded = new[] { Chat, Generation, Allow }.ToDictionary(j => j, j => Encoding.UTF8.GetBytes(j));
+
+    // The mock shares the 2 cores with what it measures: drain the body without decoding it and answer pre-encoded
+    // bytes with a Content-Length.
     private async Task Answer(HttpContext context, string json)
     {
         Interlocked.Increment(ref _calls);
-        using (var reader = new StreamReader(context.Request.Body))
-        {
-            await reader.ReadToEndAsync();
-        }
-
+        await context.Request.Body.CopyToAsync(Stream.Null);
+        var bytes = Encoded[json];
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(json);
+        context.Response.ContentLength = bytes.Length;
+        await context.Response.Body.WriteAsync(bytes);
     }
 
     // Actor calls (once per quota lease), actor state and health checks go on to the real sidecar unchanged.
