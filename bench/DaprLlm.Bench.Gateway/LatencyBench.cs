@@ -21,6 +21,9 @@ static class LatencyBench
 
     /// <summary>--spin-pacing: the earlier request pacing (busy-waits for exact gaps), to compare with older figures.</summary>
     public static bool SpinPacing { get; set; }
+
+    /// <summary>--preroll S: S seconds of unmeasured traffic to each target right before its measured seconds (default 0).</summary>
+    public static int PrerollSeconds { get; set; }
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
     /// <param name="only">Target names to measure, in this order (direct, nginx, on, off); null: all of them.</param>
@@ -176,12 +179,20 @@ static class LatencyBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"gateway added latency, open loop at {rps:N0} req/s for {seconds} s per target, {rounds} rounds, {Environment.ProcessorCount} cores (shared)"));
         var all = targets.ToDictionary(t => t, _ => new List<double>());
+        var after1s = targets.ToDictionary(t => t, _ => new List<double>());
         for (var round = 1; round <= rounds; round++)
         {
             var order = round % 2 == 1 ? targets : targets.Reverse().ToArray();
             foreach (var target in order)
             {
                 await Task.Delay(TimeSpan.FromSeconds(3));
+                if (PrerollSeconds > 0)
+                {
+                    // Traffic right before the measured seconds: the target is measured in its steady state, not as it
+                    // wakes from the pause (idle quota lease returned, idle threads and connections).
+                    await OpenLoopAsync(http, target, rps, PrerollSeconds);
+                }
+
                 var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
                 var cpuBefore = (target.Watched ?? []).Select(w => CpuSeconds(w.Process)).ToArray();
                 var (latencies, errors) = await OpenLoopAsync(http, target, rps, seconds, statuses);
@@ -198,6 +209,10 @@ static class LatencyBench
 
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round} {target.Name,-32} p50 {P(latencies, 50):0.000} ms  p99 {P(latencies, 99):0.000} ms  p99.9 {P(latencies, 99.9):0.000} ms  n={latencies.Count:N0} errors={errors}{detail}  load {Load()}"));
+                var afterFirst = latencies.Skip(rps).ToList();
+                after1s[target].AddRange(afterFirst);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"      without the first second: p50 {P(afterFirst, 50):0.000} ms  p99 {P(afterFirst, 99):0.000} ms"));
                 if (cpu.Length > 0)
                 {
                     Console.WriteLine($"      CPU µs per request: {cpu}");
@@ -212,7 +227,8 @@ static class LatencyBench
         Console.WriteLine("all rounds together:");
         foreach (var t in targets)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t.Name,-32} p50 {P50(t):0.000} ms  p99 {P99(t):0.000} ms"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {t.Name,-32} p50 {P50(t):0.000} ms  p99 {P99(t):0.000} ms   without each round's first second: p50 {P(after1s[t], 50):0.000} ms  p99 {P(after1s[t], 99):0.000} ms"));
         }
 
         Target? Find(string prefix) => targets.FirstOrDefault(t => t.Name.StartsWith(prefix, StringComparison.Ordinal));
