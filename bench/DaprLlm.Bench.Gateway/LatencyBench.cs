@@ -111,7 +111,12 @@ static class LatencyBench
                     Stop(c);
                 }
 
-                if (countersDir is not null)
+                var traceTool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-trace");
+                if (countersDir is not null && !File.Exists(traceTool))
+                {
+                    Console.WriteLine("  (no CPU-sampling trace: dotnet-trace is not installed; dotnet tool install -g dotnet-trace)");
+                }
+                else if (countersDir is not null)
                 {
                     // After the measured rounds (so it disturbs none of them): a CPU-sampling trace of the audit-on
                     // gateway under the same load, to see where its time goes.
