@@ -103,7 +103,8 @@ static class LatencyBench
                     await OpenLoopAsync(http, target, rps, warmupSeconds); // warm-up: JIT, connections, quota leases
                 }
 
-                var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) };
+                var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) }
+                    .Concat(countersDir is not null && gatewayVariant is not null ? [Counters(countersDir, "gateway-variant", gatewayVariant.Process)] : []).ToArray();
                 processes.AddRange(counters);
                 await MeasureAsync(http, mock, targets, rps, seconds, rounds);
                 foreach (var c in counters)
