@@ -200,10 +200,10 @@ static class LatencyBench
                 }
 
                 var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
-                var cpuBefore = (target.Watched ?? []).Select(w => CpuSeconds(w.Process)).ToArray();
+                var cpuBefore = (target.Watched ?? []).Select(w => CpuSeconds(w.Process, w.Name != "bench")).ToArray();
                 var (latencies, errors) = await OpenLoopAsync(http, target, rps, seconds, statuses);
                 var cpu = string.Join(", ", (target.Watched ?? []).Select((w, i) =>
-                    string.Create(CultureInfo.InvariantCulture, $"{w.Name} {(CpuSeconds(w.Process) - cpuBefore[i]) * 1e6 / Math.Max(1, latencies.Count):0}")));
+                    string.Create(CultureInfo.InvariantCulture, $"{w.Name} {(CpuSeconds(w.Process, w.Name != "bench") - cpuBefore[i]) * 1e6 / Math.Max(1, latencies.Count):0}")));
                 all[target].AddRange(latencies);
                 var detail = errors == 0 ? "" : " (" + string.Join(", ", statuses.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key}: {kv.Value}")) + ")";
                 if (errors > 0)
@@ -323,8 +323,10 @@ static class LatencyBench
             $"slowest 1 % (>= {p99:0.0} ms): {slow.Length} requests in {bursts.Count} bursts (20 ms apart); largest: {string.Join(", ", largest)}");
     }
 
-    // utime + stime of a process and its direct children (nginx's worker), from /proc, in seconds.
-    private static double CpuSeconds(Process process)
+    // utime + stime of a process and (when asked) its direct children (nginx's worker), from /proc, in seconds.
+    // The bench's own figure leaves its children out: every gateway, sidecar, Redis and nginx is a child of the bench,
+    // so before 2026-11-30 21:30 UTC the "bench" figure included all of them (idle ones too).
+    private static double CpuSeconds(Process process, bool withChildren)
     {
         double Ticks(string statPath)
         {
@@ -341,7 +343,7 @@ static class LatencyBench
         }
 
         var ticks = Ticks($"/proc/{process.Id}/stat");
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var dir in withChildren ? Directory.EnumerateDirectories("/proc") : [])
         {
             var name = Path.GetFileName(dir);
             if (name.All(char.IsAsciiDigit) && name != process.Id.ToString(CultureInfo.InvariantCulture))
