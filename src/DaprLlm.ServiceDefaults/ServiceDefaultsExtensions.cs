@@ -40,7 +40,7 @@ public static class ServiceDefaultsExtensions
     /// OpenTelemetry logs, metrics and traces, exported over OTLP. Only when an exporter endpoint is configured
     /// (OTEL_EXPORTER_OTLP_ENDPOINT): without one nothing would leave the process, yet every request and upstream call
     /// would still pay for spans, tags and metric instruments (~4 % of the gateway's CPU at 1,000 req/s, bench/RESULTS.md).
-    /// ASP.NET Core still starts an Activity per request without it, so trace ids in logs and audit events remain.
+    /// ASP.NET Core still starts an Activity per request while any logger is enabled, so trace ids in logs and audit events remain.
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder)
         where TBuilder : IHostApplicationBuilder
