@@ -58,6 +58,24 @@ public sealed class DaprInvokeHandler : DelegatingHandler
             throw new ArgumentException($"'{uri}' is not a call to app '{_appId}'", nameof(uri));
         }
 
-        return new Uri(_prefix + uri.PathAndQuery, UriKind.Absolute);
+        // The fixed methods every request calls arrive as the same absolute URI string (UpstreamCall.MethodUri):
+        // their sidecar URI is built once. The rewrite is a pure function of that string and was checked above when
+        // cached; the bound keeps per-id calls (reviews/{id}) from growing it.
+        if (_rewritten.TryGetValue(uri.OriginalString, out var cached))
+        {
+            return cached;
+        }
+
+        var rewritten = new Uri(_prefix + uri.PathAndQuery, UriKind.Absolute);
+        if (_rewritten.Count < MaxCached)
+        {
+            _rewritten.TryAdd(uri.OriginalString, rewritten);
+        }
+
+        return rewritten;
     }
+
+    private const int MaxCached = 64;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _rewritten = new(StringComparer.Ordinal);
 }

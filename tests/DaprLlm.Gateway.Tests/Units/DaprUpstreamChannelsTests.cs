@@ -82,6 +82,35 @@ public sealed class DaprUpstreamChannelsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cached_method_uris_are_rewritten_the_same_every_time_and_per_method()
+    {
+        using var channels = Channels();
+        var http = channels.For("safety");
+        var seen = new List<string>();
+        foreach (var method in new[] { "moderation/input", "moderation/output", "moderation/input", "reviews/../../x", "moderation/input" })
+        {
+            _seen.Clear();
+            using var request = new HttpRequestMessage(HttpMethod.Post, UpstreamCall.MethodUri(http, method)) { Content = new StringContent("{}") };
+            using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+            response.EnsureSuccessStatusCode();
+            seen.Add(_seen.Single().Target);
+        }
+
+        Assert.Equal(
+            ["/v1.0/invoke/safety/method/moderation/input", "/v1.0/invoke/safety/method/moderation/output", "/v1.0/invoke/safety/method/moderation/input",
+                "/v1.0/invoke/safety/method/x", "/v1.0/invoke/safety/method/moderation/input"],
+            seen);
+
+        // Another app's client with the same method goes to that app, not to a cached safety URI.
+        var inference = channels.For("inference");
+        _seen.Clear();
+        using var other = new HttpRequestMessage(HttpMethod.Post, UpstreamCall.MethodUri(inference, "moderation/input")) { Content = new StringContent("{}") };
+        using var answer = await inference.SendAsync(other, TestContext.Current.CancellationToken);
+        answer.EnsureSuccessStatusCode();
+        Assert.Equal("/v1.0/invoke/inference/method/moderation/input", _seen.Single().Target);
+    }
+
+    [Fact]
     public async Task An_absolute_uri_to_another_host_is_refused_instead_of_sent()
     {
         using var channels = Channels();
