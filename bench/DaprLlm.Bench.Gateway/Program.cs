@@ -11,7 +11,8 @@ using Microsoft.Extensions.Options;
 // replaced by an in-memory one so only the gateway's hot path is measured (the actor is called once per lease,
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
 // Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx; --targets off,on
-// measures only those targets in that order, --no-warmup measures them cold, straight after the gateways start).
+// measures only those targets in that order (direct, direct3, nginx, on, off, variant), --no-warmup measures them cold, straight
+// after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly).
 if (args.Contains("--latency"))
 {
     var root = AppContext.BaseDirectory;
@@ -23,10 +24,14 @@ if (args.Contains("--latency"))
     var counters = Array.IndexOf(args, "--counters") is var c and >= 0 && c + 1 < args.Length ? args[c + 1] : null;
     // --gc-variant: a fifth target with the workstation non-concurrent GC; --variant K=V,K=V: one with those variables.
     var variantArg = Array.IndexOf(args, "--variant") is var v and >= 0 && v + 1 < args.Length ? args[v + 1] : null;
+    // --variant-dll PATH: the variant target runs that gateway build (e.g. a copy of the build before a change).
+    var variantDll = Array.IndexOf(args, "--variant-dll") is var vd and >= 0 && vd + 1 < args.Length ? Path.GetFullPath(args[vd + 1]) : null;
     LatencyBench.Variant? variant = variantArg is not null
-        ? new(variantArg, variantArg.Split(',').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]))
-        : args.Contains("--gc-variant") ? new("workstation GC", new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" }) : null;
+        ? new(variantArg, variantArg.Split(',').Select(kv => kv.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv[1]), variantDll)
+        : args.Contains("--gc-variant") ? new("workstation GC", new() { ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0" })
+        : variantDll is not null ? new("build " + variantDll, [], variantDll) : null;
     LatencyBench.SpinPacing = args.Contains("--spin-pacing");
+    LatencyBench.PrerollSeconds = Arg("--preroll", 0);
     var only = Array.IndexOf(args, "--targets") is var t and >= 0 && t + 1 < args.Length ? args[t + 1].Split(',') : null;
     return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, variant,
         only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000), warmupSeconds: Arg("--warmup", 2));

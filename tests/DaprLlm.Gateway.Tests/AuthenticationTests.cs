@@ -91,6 +91,20 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
     }
 
     [Fact]
+    public async Task A_key_that_passed_once_does_not_let_another_secret_in_under_its_key_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await gateway.CreateTenantKeyAsync(ct: ct);
+        var forged = key[..^1] + (key[^1] == 'a' ? 'b' : 'a');
+        foreach (var (presented, expected) in new[] { (key, HttpStatusCode.OK), (forged, HttpStatusCode.Unauthorized), (key, HttpStatusCode.OK), (forged, HttpStatusCode.Unauthorized) })
+        {
+            using var client = gateway.Client(presented);
+            using var response = await client.GetAsync("/v1/models", ct);
+            Assert.Equal(expected, response.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Keys_are_stored_only_as_salted_hashes()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -53,9 +53,15 @@ public static class ChatCompletionsApi
             return OpenAiError.InvalidRequest("moderation must be an object like {\"stream_policy\":\"buffer\"}; moderation cannot be turned off, and a request may only choose a stricter stream policy than its tenant's", "moderation", "invalid_value");
         }
 
-        var messages = request.Messages!.Select(m => new DaprLlm.Contracts.Inference.ChatMessage(m.Role!, m.Content!)).ToList();
+        // Plain loops, no LINQ: this runs on every request.
+        var messages = new List<DaprLlm.Contracts.Inference.ChatMessage>(request.Messages!.Count);
+        foreach (var m in request.Messages!)
+        {
+            messages.Add(new DaprLlm.Contracts.Inference.ChatMessage(m.Role!, m.Content!));
+        }
+
         var maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? options.Value.DefaultMaxTokens;
-        var estimate = GenerationContext.EstimatePromptTokens(messages.Select(m => m.Content));
+        var estimate = GenerationContext.EstimatePromptTokens(messages);
         var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) : request.Model!;
         if (model is null)
         {

@@ -58,6 +58,18 @@ public sealed record GenerationContext(
         return string.Join('\n', parts);
     }
 
+    /// <summary>The estimate below over the messages' contents, without an enumerator or closure (every chat request).</summary>
+    public static int EstimatePromptTokens(IReadOnlyList<DaprLlm.Contracts.Inference.ChatMessage> messages)
+    {
+        var chars = 0;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            chars += messages[i].Content.Length;
+        }
+
+        return (chars / 4) + (4 * messages.Count) + 3;
+    }
+
     /// <summary>A rough count before inference reports the real one: about four characters per token plus framing.</summary>
     public static int EstimatePromptTokens(IEnumerable<string> texts)
     {

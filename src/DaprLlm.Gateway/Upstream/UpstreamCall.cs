@@ -15,10 +15,25 @@ public static class UpstreamCall
 
     public static async Task<TResponse> PostAsync<TRequest, TResponse>(HttpClient http, string appId, string method, TRequest body, CancellationToken ct)
     {
-        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Post, method) { Content = Body(body) },
-            HttpCompletionOption.ResponseContentRead, ct);
+        // Headers only: the JSON is read straight from the connection instead of first being copied into a
+        // buffered MemoryStream (a byte[] per call, three calls per chat request). The clients have no timeout of
+        // their own (Dapr resiliency owns it) and ct still covers the body.
+        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Post, MethodUri(http, method)) { Content = Body(body) },
+            HttpCompletionOption.ResponseHeadersRead, ct);
         return await ReadAsync<TResponse>(response, appId, method, ct);
     }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(Uri? Base, string Method), Uri> MethodUris = new();
+
+    /// <summary>
+    /// One absolute URI per client base and fixed method: a relative method string costs HttpClient a Uri parse and
+    /// a combined Uri on every call (three calls per chat request), and the invoke handler recognises the cached
+    /// string. Only for the fixed method names of this class's callers (a handful), never for per-id paths.
+    /// </summary>
+    public static Uri MethodUri(HttpClient http, string method) =>
+        http.BaseAddress is not { } address
+            ? new Uri(method, UriKind.RelativeOrAbsolute)
+            : MethodUris.GetOrAdd((address, method), static key => new Uri(key.Base!, key.Method));
 
     /// <summary>
     /// The body serialized up front: small JSON bodies go out with a Content-Length in one write, where JsonContent
@@ -33,7 +48,7 @@ public static class UpstreamCall
 
     public static async Task<TResponse> GetAsync<TResponse>(HttpClient http, string appId, string method, CancellationToken ct)
     {
-        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Get, method), HttpCompletionOption.ResponseContentRead, ct);
+        using var response = await SendAsync(http, appId, new HttpRequestMessage(HttpMethod.Get, method), HttpCompletionOption.ResponseHeadersRead, ct);
         return await ReadAsync<TResponse>(response, appId, method, ct);
     }
 
@@ -76,6 +91,11 @@ public static class UpstreamCall
         catch (JsonException e)
         {
             throw new UpstreamException(appId, (int)response.StatusCode, $"{appId}/{method} answered malformed JSON", e);
+        }
+        catch (IOException e)
+        {
+            // The body is read after the headers now: a connection lost mid-body is a transport failure, as before.
+            throw new UpstreamException(appId, null, $"could not read {appId}/{method}", e);
         }
     }
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Dapr.Client;
+using Dapr;
 
 namespace DaprLlm.Gateway.Upstream;
 
@@ -10,20 +10,56 @@ public interface IUpstreamChannels
 }
 
 /// <summary>
-/// Dapr service invocation with a plain HttpClient (the SDK's recommended form): http://{app-id}/{method} goes to
-/// the sidecar's /v1.0/invoke API. Retries belong to Dapr resiliency, so these clients have none of their own.
+/// Dapr service invocation with a plain HttpClient: http://{app-id}/{method} goes to the sidecar's /v1.0/invoke API
+/// (<see cref="DaprInvokeHandler"/>). Retries belong to Dapr resiliency, so these clients have none of their own.
+/// All app ids share one connection pool to the sidecar.
 /// </summary>
-public sealed class DaprUpstreamChannels(IConfiguration configuration) : IUpstreamChannels
+public sealed class DaprUpstreamChannels : IUpstreamChannels, IDisposable
 {
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new();
-    private readonly string? _endpoint = configuration["DAPR_HTTP_ENDPOINT"];
+    private readonly SocketsHttpHandler _sockets;
+    private readonly Uri _endpoint;
+    private readonly string? _apiToken;
+
+    public DaprUpstreamChannels(IConfiguration configuration)
+    {
+        _endpoint = DaprInvokeHandler.ParseEndpoint(configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } endpoint
+            ? endpoint
+            : DaprDefaults.GetDefaultHttpEndpoint());
+        _apiToken = DaprDefaults.GetDefaultDaprApiToken(configuration);
+        _sockets = CreateSocketsHandler();
+    }
+
+    /// <summary>
+    /// The sidecar is on loopback and speaks plain JSON: no proxy lookup, redirects, cookies or decompression, and
+    /// connections kept (and reused) as long as they are used, since every request makes several calls.
+    /// </summary>
+    public static SocketsHttpHandler CreateSocketsHandler() => new()
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = System.Net.DecompressionMethods.None,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    };
 
     public HttpClient For(string appId) => _clients.GetOrAdd(appId, id =>
-    {
-        var client = string.IsNullOrEmpty(_endpoint) ? DaprClient.CreateInvokeHttpClient(id) : DaprClient.CreateInvokeHttpClient(id, _endpoint);
+        new HttpClient(new DaprInvokeHandler(id, _endpoint, _apiToken) { InnerHandler = _sockets }, disposeHandler: false)
+        {
+            BaseAddress = new Uri($"http://{id}/"),
 
-        // Generation can take minutes; Dapr resiliency owns the per-call timeout.
-        client.Timeout = Timeout.InfiniteTimeSpan;
-        return client;
-    });
+            // Generation can take minutes; Dapr resiliency owns the per-call timeout.
+            Timeout = Timeout.InfiniteTimeSpan,
+        });
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+
+        _sockets.Dispose();
+    }
 }

@@ -29,7 +29,9 @@ public sealed class GatewayNode : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static async Task<GatewayNode> StartAsync(GatewayEnvironment env, FakeBackend backend, TimeProvider time, IReadOnlyDictionary<string, string?> settings)
+    /// <param name="services">Service replacements after the test defaults (e.g. a fault-injecting dependency).</param>
+    public static async Task<GatewayNode> StartAsync(GatewayEnvironment env, FakeBackend backend, TimeProvider time, IReadOnlyDictionary<string, string?> settings,
+        Action<IServiceCollection>? services = null)
     {
         var port = Ports.GetFree();
         var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("gateway", env.Components, env.Registry) { AppPort = port });
@@ -56,10 +58,11 @@ public sealed class GatewayNode : IAsyncDisposable
             }
 
             web.ConfigureAppConfiguration(c => c.AddInMemoryCollection(all));
-            web.ConfigureTestServices(services =>
+            web.ConfigureTestServices(collection =>
             {
-                services.AddSingleton<IUpstreamChannels>(new FakeChannels(backend));
-                services.AddSingleton(time);
+                collection.AddSingleton<IUpstreamChannels>(new FakeChannels(backend));
+                collection.AddSingleton(time);
+                services?.Invoke(collection);
             });
         });
         factory.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));

@@ -28,6 +28,11 @@ public class SingleGateway : IAsyncLifetime
 
     protected virtual TimeProvider Time => TimeProvider.System;
 
+    /// <summary>Service replacements the subclass adds after the test defaults.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public string DevKey => Environment.DevKey;
 
     public HttpClient Client(string? key = null) => Node.Client(key ?? DevKey);
@@ -38,7 +43,7 @@ public class SingleGateway : IAsyncLifetime
     {
         await Environment.InitializeAsync();
         await Backend.StartAsync();
-        Node = await GatewayNode.StartAsync(Environment, Backend, Time, Settings);
+        Node = await GatewayNode.StartAsync(Environment, Backend, Time, Settings, ConfigureServices);
     }
 
     public async ValueTask DisposeAsync()
