@@ -1,17 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DaprLlm.Cli;
 using DaprLlm.EndToEnd.Tests.Infrastructure;
-using Spectre.Console;
 
 namespace DaprLlm.EndToEnd.Tests;
 
 /// <summary>The audit trail in the whole system: a request's event is chained, signed and verifiable through the admin API.</summary>
 public sealed class AuditTrailPathTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
 {
-    // The development admin key of src/DaprLlm.Audit/appsettings.Development.json (the AppHost runs in Development).
-    private const string DevAdminKey = "dev-only-admin-key-change-me";
+    private const string DevAdminKey = AdminCli.DevAdminKey;
     private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -59,22 +56,7 @@ public sealed class AuditTrailPathTests(DaprLlmAppFixture system) : IClassFixtur
     public async Task The_admin_cli_manages_keys_policies_and_alerts_against_the_running_apps()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var gateway = system.CreateClient("gateway");
-        using var safety = system.CreateClient("safety");
-        using var audit = system.CreateClient("audit");
-        async Task<(int Exit, string Output)> Run(params string[] args)
-        {
-            var output = new StringWriter();
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(output),
-            });
-            console.Profile.Width = 200;
-            var exit = await CliApp.RunAsync([.. args,
-                "--gateway-url", gateway.BaseAddress!.ToString(), "--safety-url", safety.BaseAddress!.ToString(), "--audit-url", audit.BaseAddress!.ToString(),
-                "--admin-key", DevAdminKey], console);
-            return (exit, output.ToString());
-        }
+        Task<(int Exit, string Output)> Run(params string[] args) => AdminCli.RunAsync(system, args);
 
         // Gateway: tenants and keys (development admin key of components/local/secrets.dev.json).
         var tenant = $"cli-{Guid.NewGuid():N}"[..16];

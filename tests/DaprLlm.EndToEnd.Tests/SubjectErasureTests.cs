@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using DaprLlm.Cli;
 using DaprLlm.EndToEnd.Tests.Infrastructure;
-using Spectre.Console;
 
 namespace DaprLlm.EndToEnd.Tests;
 
@@ -14,8 +12,7 @@ namespace DaprLlm.EndToEnd.Tests;
 /// </summary>
 public sealed class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
 {
-    // The development admin key of the local run (the AppHost runs in Development).
-    private const string DevAdminKey = "dev-only-admin-key-change-me";
+    private const string DevAdminKey = AdminCli.DevAdminKey;
     private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -51,14 +48,14 @@ public sealed class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixtur
             return stored.StatusCode == HttpStatusCode.OK ? "stored" : null;
         }, EventualTimeout, $"the audit record of {requestId}");
 
-        var erase = await RunCliAsync(gateway, audit, ct, "subject", "erase", "--tenant", "dev", "--region", "eu", "--user", user, "--yes");
+        var erase = await AdminCli.RunAsync(system, "subject", "erase", "--tenant", "dev", "--region", "eu", "--user", user, "--yes");
         Assert.True(erase.Exit == 0, erase.Output);
         Assert.Contains("erased", erase.Output, StringComparison.Ordinal);
 
         // The gateway hears of the erasure through pub/sub; until then the entry may still be served, after that never.
         await Poll.UntilAsync(async () => (await Chat()).Cache == "miss" ? "purged" : null, EventualTimeout, $"the gateway dropping {user}'s cached answer");
 
-        var export = await RunCliAsync(gateway, audit, ct, "subject", "export", "--tenant", "dev", "--region", "eu", "--user", user);
+        var export = await AdminCli.RunAsync(system, "subject", "export", "--tenant", "dev", "--region", "eu", "--user", user);
         Assert.True(export.Exit == 0, export.Output);
         Assert.Contains("subject.erased", export.Output, StringComparison.Ordinal);
         Assert.Contains(requestId, export.Output, StringComparison.Ordinal);
@@ -69,18 +66,5 @@ public sealed class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixtur
         var body = await verified.Content.ReadAsStringAsync(ct);
         Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
         Assert.True(JsonDocument.Parse(body).RootElement.GetProperty("ok").GetBoolean(), body);
-    }
-
-    private static async Task<(int Exit, string Output)> RunCliAsync(HttpClient gateway, HttpClient audit, CancellationToken ct, params string[] args)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No, Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
-        var exit = await CliApp.RunAsync([.. args,
-            "--gateway-url", gateway.BaseAddress!.ToString(), "--audit-url", audit.BaseAddress!.ToString(), "--admin-key", DevAdminKey], console);
-        return (exit, output.ToString());
     }
 }
