@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using DaprLlm.EndToEnd.Tests.Infrastructure;
 
 namespace DaprLlm.EndToEnd.Tests;
@@ -8,9 +10,9 @@ namespace DaprLlm.EndToEnd.Tests;
 /// <summary>
 /// GDPR erasure through the whole system: the admin CLI erases a data subject in the audit app, the erasure is
 /// recorded in a chain that still verifies, and the broadcast reaches the gateway, whose cached answers for that
-/// subject stop being served.
+/// subject stop being served, and the review queue, whose items of that subject lose their content.
 /// </summary>
-public sealed class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
+public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
 {
     private const string DevAdminKey = AdminCli.DevAdminKey;
     private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(60);
@@ -67,4 +69,79 @@ public sealed class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixtur
         Assert.Equal(HttpStatusCode.OK, verified.StatusCode);
         Assert.True(JsonDocument.Parse(body).RootElement.GetProperty("ok").GetBoolean(), body);
     }
+
+    [Fact]
+    public async Task Erasing_a_subject_with_the_cli_closes_their_review_items_and_erases_the_held_text()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var safety = system.CreateClient("safety");
+        using var audit = system.CreateClient("audit");
+        using var gateway = system.CreateClient("gateway");
+
+        // A tenant of its own whose policy sends everything to review, so no other test's traffic is held.
+        var tenant = $"erase-{Guid.NewGuid():N}"[..16];
+        var created = await AdminCli.RunAsync(system, "tenants", "create", tenant, "--home-region", "eu");
+        Assert.True(created.Exit == 0, created.Output);
+        var key = await AdminCli.RunAsync(system, "keys", "create", "--tenant", tenant);
+        Assert.True(key.Exit == 0, key.Output);
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", JsonDocument.Parse(key.Output).RootElement.GetProperty("key").GetString());
+        var policy = await AdminCli.RunAsync(system, "policy", "set", tenant, "--json", """{"categories":{"violence":{"allow":0.0,"block":1.0}}}""");
+        Assert.True(policy.Exit == 0, policy.Output);
+
+        var user = $"e2e-reviewed-{Guid.NewGuid():N}"[..24];
+        var marker = $"lighthouse-{Guid.NewGuid():N}"[..20];
+        using var held = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = $"Tell me about the keeper of the {marker} by the sea." } },
+            max_tokens = 8,
+            user,
+        }, ct);
+        var heldBody = await held.Content.ReadAsStringAsync(ct);
+        Assert.True(held.StatusCode == HttpStatusCode.BadRequest, heldBody);
+        var error = JsonDocument.Parse(heldBody).RootElement.GetProperty("error");
+        Assert.Equal("content_under_review", error.GetProperty("code").GetString());
+        var reviewId = ReviewIdInMessage().Match(error.GetProperty("message").GetString()!).Groups[1].Value;
+        var requestId = Assert.Single(held.Headers.GetValues("x-request-id"));
+
+        // The item waits in the queue with the held text (as a reviewer would see it).
+        Assert.Equal("pending", await ReviewStatusAsync(safety, reviewId, ct));
+        var before = await ReviewItemAsync(reviewId, ct);
+        Assert.Contains(marker, before.GetProperty("text").GetString(), StringComparison.Ordinal);
+        await Poll.UntilAsync(async () =>
+        {
+            using var stored = await audit.GetAsync($"/audit/requests/{requestId}", ct);
+            return stored.StatusCode == HttpStatusCode.OK ? "stored" : null;
+        }, EventualTimeout, $"the audit record of {requestId}");
+
+        var erase = await AdminCli.RunAsync(system, "subject", "erase", "--tenant", tenant, "--region", "eu", "--user", user, "--yes");
+        Assert.True(erase.Exit == 0, erase.Output);
+
+        // subject.erased reaches the safety app through pub/sub: the open item leaves the queue with its default decision.
+        await Poll.UntilAsync(async () => await ReviewStatusAsync(safety, reviewId, ct) == "defaulted" ? "closed" : null,
+            EventualTimeout, $"review {reviewId} closed by the erasure");
+        var after = await ReviewItemAsync(reviewId, ct);
+        Assert.Equal("[erased]", after.GetProperty("text").GetString());
+        Assert.Empty(after.GetProperty("conversation").EnumerateArray());
+        Assert.DoesNotContain(marker, after.GetRawText(), StringComparison.Ordinal);
+    }
+
+    private static async Task<string?> ReviewStatusAsync(HttpClient safety, string reviewId, CancellationToken ct)
+    {
+        using var response = await safety.GetAsync($"/reviews/{reviewId}", ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("status").GetString();
+    }
+
+    // The item as the review queue stores it, read through the safety app's own sidecar (the state API, not the app).
+    private async Task<JsonElement> ReviewItemAsync(string reviewId, CancellationToken ct)
+    {
+        using var sidecar = system.CreateClient("safety-dapr");
+        using var response = await sidecar.GetAsync($"/v1.0/state/statestore/{Uri.EscapeDataString("review|" + reviewId)}", ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.Clone();
+    }
+
+    [GeneratedRegex(@"review id ([^)\s]+)\)")]
+    private static partial Regex ReviewIdInMessage();
 }
