@@ -12,7 +12,11 @@ namespace DaprLlm.Audit.Alerts;
 /// </summary>
 public sealed class AnomalyDetector(AlertOptions options)
 {
+    // Below this a learned mean or variance is noise next to the Poisson floor (+1) of the z-score.
+    private const double SettledBaseline = 1e-6;
+
     private readonly Dictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dormant = new(StringComparer.Ordinal);
     private readonly TimeSpan _step = StepOf(options);
 
     // Slices per window, and the smoothing per slide that forgets past windows as fast as EwmaAlpha does per window.
@@ -26,10 +30,13 @@ public sealed class AnomalyDetector(AlertOptions options)
     /// <summary>Counts one trigger at <paramref name="at"/>; returns the alerts of buckets this closes plus any immediate critical.</summary>
     public List<Alert> Observe(string category, string? tenantId, DateTimeOffset at)
     {
-        var alerts = Tick(at);
+        // Only the keys this trigger counts against are brought up to date here (constant work per event however
+        // many tenants there are); every other key closes its slices on the caller's timer (Tick).
+        var alerts = new List<Alert>();
         foreach (var key in KeysOf(category, tenantId))
         {
             var state = State(key.Key, category, key.Tenant, at);
+            CatchUp(state, at, alerts);
             state.Slices[state.Head]++;
             state.Window++;
         }
@@ -47,24 +54,76 @@ public sealed class AnomalyDetector(AlertOptions options)
     public List<Alert> Tick(DateTimeOffset now)
     {
         var alerts = new List<Alert>();
+        List<string>? settled = null;
         foreach (var state in _keys.Values)
         {
-            while (state.SliceStart + _step <= now)
+            CatchUp(state, now, alerts);
+            if (IsSettled(state))
             {
-                if (Close(state) is { } alert)
-                {
-                    alerts.Add(alert);
-                }
+                (settled ??= []).Add(state.Key);
+            }
+        }
 
-                // Slide: the oldest slice leaves the window and its place starts the next one.
-                state.SliceStart += _step;
-                state.Head = (state.Head + 1) % _slices;
-                state.Window -= state.Slices[state.Head];
-                state.Slices[state.Head] = 0;
+        // A key whose baseline has decayed to nothing holds no information a fresh warmed key would not: keep only its
+        // name, so tenants that went quiet cost a string rather than a ring, a queue and a timer walk each.
+        foreach (var key in settled ?? [])
+        {
+            if (_keys.Remove(key, out var state) && state.Learned >= (long)options.WarmupBuckets * _slices)
+            {
+                _dormant.Add(key);
             }
         }
 
         return alerts;
+    }
+
+    /// <summary>Keys with live state (a settled key is kept only as a name).</summary>
+    public int TrackedKeys => _keys.Count;
+
+    private void CatchUp(KeyState state, DateTimeOffset now, List<Alert> alerts)
+    {
+        while (state.SliceStart + _step <= now)
+        {
+            if (IsSettled(state))
+            {
+                // Nothing left to learn or to slide: an idle key jumps to now at once instead of closing one
+                // empty slice per step (a day is 8,640 of them at 10 s).
+                var skipped = (now - state.SliceStart).Ticks / _step.Ticks;
+                state.SliceStart += _step * skipped;
+                state.Learned += skipped;
+                return;
+            }
+
+            if (Close(state) is { } alert)
+            {
+                alerts.Add(alert);
+            }
+
+            // Slide: the oldest slice leaves the window and its place starts the next one.
+            state.SliceStart += _step;
+            state.Head = (state.Head + 1) % _slices;
+            state.Window -= state.Slices[state.Head];
+            state.Slices[state.Head] = 0;
+        }
+    }
+
+    // Empty window, nothing pending but zeros and a baseline so small that learning more zeros cannot change a verdict.
+    private static bool IsSettled(KeyState state)
+    {
+        if (state.Window != 0 || state.Mean > SettledBaseline || state.Variance > SettledBaseline)
+        {
+            return false;
+        }
+
+        foreach (var pending in state.Pending)
+        {
+            if (pending != 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private Alert? Close(KeyState state)
@@ -106,7 +165,9 @@ public sealed class AnomalyDetector(AlertOptions options)
         {
             var step = (long)_step.TotalMilliseconds;
             var start = DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds() / step * step);
-            state = new KeyState(key, category, tenant, _slices) { SliceStart = start };
+            // A dormant key comes back warmed with its (zero) baseline, as if it had never been put away.
+            var learned = _dormant.Remove(key) ? (long)options.WarmupBuckets * _slices : 0;
+            state = new KeyState(key, category, tenant, _slices) { SliceStart = start, Learned = learned };
             _keys[key] = state;
         }
 
