@@ -6,9 +6,11 @@ namespace DaprLlm.Sidecar.AppChannel;
 /// The sidecar's HTTP connection to its app (--app-port). Adds APP_API_TOKEN as dapr-api-token on every
 /// call. Has no timeout of its own: Resiliency policies own timeouts and retries.
 /// </summary>
-public sealed class AppChannel(IHttpClientFactory httpClientFactory, SidecarOptions options, ILogger<AppChannel> logger)
+public sealed class AppChannel(SidecarOptions options, ILogger<AppChannel> logger) : IDisposable
 {
-    public const string HttpClientName = "app-channel";
+    // One handler (one connection pool) for the app, kept for the sidecar's life: the app's address never changes,
+    // so the factory's handler rotation bought nothing, and its CreateClient cost showed in the invocation profile.
+    private readonly (HttpMessageInvoker Streamed, HttpClient Buffered) _senders = CreateSenders();
 
     public bool IsConfigured => options.AppBaseAddress is not null;
 
@@ -28,7 +30,23 @@ public sealed class AppChannel(IHttpClientFactory httpClientFactory, SidecarOpti
             request.Headers.TryAddWithoutValidation("dapr-api-token", token);
         }
 
-        return httpClientFactory.CreateClient(HttpClientName).SendAsync(request, completion, cancellationToken);
+        // Streamed answers (service invocation) need no HttpClient: the invoker returns at the headers, with no
+        // per-call linked cancellation source. Buffered answers keep HttpClient's content buffering.
+        return completion == HttpCompletionOption.ResponseHeadersRead
+            ? _senders.Streamed.SendAsync(request, cancellationToken)
+            : _senders.Buffered.SendAsync(request, completion, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        _senders.Streamed.Dispose();
+        _senders.Buffered.Dispose();
+    }
+
+    private static (HttpMessageInvoker, HttpClient) CreateSenders()
+    {
+        var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+        return (new HttpMessageInvoker(handler, disposeHandler: false), new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan });
     }
 
     /// <summary>Waits until the app's port accepts connections, as daprd does before loading subscriptions and actors.</summary>

@@ -13,6 +13,7 @@ public static class SidecarHosting
     {
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<ApiGate>();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
         {
@@ -49,20 +50,13 @@ public static class SidecarHosting
         builder.Services.AddSingleton<SidecarRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SidecarRegistry>());
         builder.Services.AddSingleton<AppChannel.AppChannel>();
-        builder.Services.AddHttpClient(AppChannel.AppChannel.HttpClientName)
-            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
-            // The factory's logging handlers open a log scope per request (an AsyncLocal push) even when nothing logs.
-            .RemoveAllLoggers();
         return builder;
     }
 
     /// <summary>Path normalisation, API token check and API logging; call before mapping any API.</summary>
     public static WebApplication UseSidecarPipeline(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<SidecarOptions>();
-        var apiLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("dapr.runtime.http-api");
-
+        var gate = app.Services.GetRequiredService<ApiGate>();
         app.Use(async (context, next) =>
         {
             // The .NET actor SDK sends "//v1.0/actors/...": collapse leading slashes like daprd's router.
@@ -72,26 +66,10 @@ public static class SidecarHosting
                 context.Request.Path = "/" + path.TrimStart('/');
             }
 
-            if (options.ApiToken is { } token && !IsPublicHealthPath(context.Request.Path) &&
-                !string.Equals(context.Request.Headers["dapr-api-token"], token, StringComparison.Ordinal))
+            if (gate.Refuse(context) is { } refusal)
             {
-                if (context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true)
-                {
-                    context.Response.StatusCode = 200;
-                    context.Response.ContentType = "application/grpc";
-                    context.Response.AppendTrailer("grpc-status", "16");
-                    context.Response.AppendTrailer("grpc-message", "missing or invalid dapr-api-token");
-                    return;
-                }
-
-                await DaprHttpErrors.WriteAsync(context, StatusCodes.Status401Unauthorized, "ERR_API_TOKEN_INVALID",
-                    "invalid api token");
+                await refusal;
                 return;
-            }
-
-            if (options.EnableApiLogging)
-            {
-                apiLog.LogInformation("{Method} {Path}", context.Request.Method, context.Request.Path);
             }
 
             await next(context);
@@ -112,7 +90,4 @@ public static class SidecarHosting
             "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
         return app;
     }
-
-    // daprd lets health probes through without the token.
-    private static bool IsPublicHealthPath(PathString path) => path.StartsWithSegments("/v1.0/healthz");
 }

@@ -15,28 +15,16 @@ public static class InvocationFeature
         builder.Services.AddSingleton<ServiceInvoker>();
         builder.Services.AddSingleton<InvokeServiceGrpc>();
 
-        // The internal route is authenticated by the run's shared secret, not by DAPR_API_TOKEN (the caller's
-        // sidecar does not know the target's token), so it is answered before the API token check.
-        builder.Services.AddSingleton<IStartupFilter, InternalRouteStartupFilter>();
-        builder.Services.AddHttpClient(ServiceInvoker.SidecarClientName)
-            .ConfigureHttpClient(c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                UseProxy = false,
-                AllowAutoRedirect = false,
-                AutomaticDecompression = System.Net.DecompressionMethods.None,
-                PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-                UseCookies = false,
-            })
-            // The factory's logging handlers open a log scope per request (an AsyncLocal push) even when nothing logs.
-            .RemoveAllLoggers();
+        // The internal route and /v1.0/invoke from the app are answered ahead of endpoint routing (hot path).
+        builder.Services.AddSingleton<IStartupFilter, InvocationFastPath>();
         return builder;
     }
 
     public static WebApplication MapInvocation(this WebApplication app)
     {
         var invoker = app.Services.GetRequiredService<ServiceInvoker>();
-        app.Map("/v1.0/invoke/{id}/method/{**method}", (HttpContext context, string id, string? method) =>
+        // Normally answered by InvocationFastPath before routing; the endpoint serves the paths it leaves (other casing...).
+        app.Map(InvocationFastPath.InvokeRoute, (HttpContext context, string id, string? method) =>
             invoker.InvokeFromAppAsync(context, id, method ?? ""));
 
         // daprd's fallback: a request for a path no API serves, naming its target in dapr-app-id (or basic auth).
@@ -80,28 +68,5 @@ public static class InvocationFeature
         }
 
         return null;
-    }
-
-    private sealed class InternalRouteStartupFilter : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            var invoker = app.ApplicationServices.GetRequiredService<ServiceInvoker>();
-            app.Use(async (context, nextMiddleware) =>
-            {
-                var path = context.Request.Path.Value;
-                if (path is not null && path.StartsWith(ServiceInvoker.InternalPrefix, StringComparison.Ordinal))
-                {
-                    var rest = path[ServiceInvoker.InternalPrefix.Length..];
-                    var slash = rest.IndexOf('/', StringComparison.Ordinal);
-                    var appId = slash < 0 ? rest : rest[..slash];
-                    await invoker.InvokeFromSidecarAsync(context, appId, slash < 0 ? "" : rest[(slash + 1)..]);
-                    return;
-                }
-
-                await nextMiddleware(context);
-            });
-            next(app);
-        };
     }
 }

@@ -23,13 +23,11 @@ public sealed class ServiceInvoker(
     SidecarOptions options,
     SidecarRegistry registry,
     AppChannel.AppChannel appChannel,
-    IHttpClientFactory httpClients,
     IResiliencyPolicies policies,
     InternalInvocationAuth internalAuth,
     TimeProvider time,
-    ILogger<ServiceInvoker> logger)
+    ILogger<ServiceInvoker> logger) : IDisposable
 {
-    public const string SidecarClientName = "sidecar-invoke";
 
     /// <summary>Route of the sidecar-to-sidecar hop (the part daprd does over its internal gRPC port).</summary>
     public const string InternalPrefix = "/_daprllm/internal/invoke/";
@@ -43,6 +41,17 @@ public sealed class ServiceInvoker(
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<SidecarInstance> Instances, DateTimeOffset Until)> _resolved =
         new(StringComparer.Ordinal);
 
+    // One handler pools the connections to every other sidecar; called as an invoker (no HttpClient wrapper, no
+    // factory lookup per call): the answer is streamed, so HttpClient's buffering and timeout are not wanted.
+    private readonly HttpMessageInvoker _sidecars = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        UseCookies = false,
+    }, disposeHandler: true);
+
     private int _roundRobin;
 
     /// <summary>Handles /v1.0/invoke/{id}/method/{method} (and the dapr-app-id header form) from the app.</summary>
@@ -50,8 +59,9 @@ public sealed class ServiceInvoker(
     {
         var appId = StripNamespace(targetId);
         method = CleanMethod(method);
-        using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, context.Request.Headers, appId, method);
-        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false);
+        var trace = StartHop(local: false, appId, method, context.Request.Headers);
+        using var activity = trace.Activity;
+        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false, trace);
         var pipeline = policies.App(appId);
 
         // With a policy, a non-success answer is a failure the policy sees (buffered, so it can be replayed to the
@@ -67,20 +77,15 @@ public sealed class ServiceInvoker(
         var started = false;
         try
         {
-            await pipeline.ExecuteAsync(async ct =>
+            if (failuresThrow)
             {
-                using var request = BuildRequest(call, body is null ? BodyFrom(context.Request) : new ByteArrayContent(body), activity);
-                using var response = await SendAsync(call, request, ct);
-                activity?.SetTag("http.response.status_code", (int)response.StatusCode);
-                var status = (int)response.StatusCode;
-                if (failuresThrow && (status < 200 || status > 399))
-                {
-                    throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
-                }
-
-                started = true;
-                await CopyResponseAsync(context, response, ct);
-            }, context.RequestAborted);
+                await pipeline.ExecuteAsync(AttemptAsync, context.RequestAborted);
+            }
+            else
+            {
+                // No policy targets this app: one attempt, without Polly's context and callbacks on every call.
+                await AttemptAsync(context.RequestAborted);
+            }
         }
         catch (Exception e) when (!started)
         {
@@ -93,6 +98,21 @@ public sealed class ServiceInvoker(
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             context.Abort();
         }
+
+        async ValueTask AttemptAsync(CancellationToken ct)
+        {
+            using var request = BuildRequest(call, body is null ? BodyFrom(context.Request) : new ByteArrayContent(body));
+            using var response = await SendAsync(call, request, ct);
+            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+            var status = (int)response.StatusCode;
+            if (failuresThrow && (status < 200 || status > 399))
+            {
+                throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
+            }
+
+            started = true;
+            await CopyResponseAsync(context, response, ct);
+        }
     }
 
     /// <summary>Handles the sidecar-to-sidecar hop: this sidecar's app is the target.</summary>
@@ -104,12 +124,13 @@ public sealed class ServiceInvoker(
             return;
         }
 
-        using var activity = StartSpan($"CallLocal/{appId}/{method}", ActivityKind.Server, context.Request.Headers, appId, method);
-        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: true);
+        var trace = StartHop(local: true, appId, method, context.Request.Headers);
+        using var activity = trace.Activity;
+        var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: true, trace);
         HttpResponseMessage response;
         try
         {
-            using var request = BuildRequest(call, BodyFrom(context.Request), activity);
+            using var request = BuildRequest(call, BodyFrom(context.Request));
             response = await SendToAppAsync(request, context.RequestAborted);
         }
         catch (InvocationFailedException e)
@@ -144,8 +165,9 @@ public sealed class ServiceInvoker(
     {
         var appId = StripNamespace(targetId);
         method = CleanMethod(method);
-        using var activity = StartSpan($"InvokeService/{appId}", ActivityKind.Client, headers, appId, method);
-        var call = new OutgoingCall(appId, verb, method, query, headers, FromSidecar: false);
+        var trace = StartHop(local: false, appId, method, headers);
+        using var activity = trace.Activity;
+        var call = new OutgoingCall(appId, verb, method, query, headers, FromSidecar: false, trace);
         try
         {
             return await policies.App(appId).ExecuteAsync(async ct =>
@@ -156,7 +178,7 @@ public sealed class ServiceInvoker(
                     content.Headers.TryAddWithoutValidation("Content-Type", contentType);
                 }
 
-                using var request = BuildRequest(call, content, activity);
+                using var request = BuildRequest(call, content);
                 using var response = await SendAsync(call, request, ct);
                 var buffered = await BufferAsync(response, ct);
                 return buffered.Status is < 200 or > 399 ? throw new StatusCodeFailureException(buffered.Status, buffered) : buffered;
@@ -172,6 +194,8 @@ public sealed class ServiceInvoker(
             throw new InvocationFailedException(DescribeFailure(e), e);
         }
     }
+
+    public void Dispose() => _sidecars.Dispose();
 
     /// <summary>daprd accepts "app-id.namespace"; self-hosted runs have one namespace, so the suffix only selects it.</summary>
     public static string StripNamespace(string targetId)
@@ -196,7 +220,7 @@ public sealed class ServiceInvoker(
             request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
             try
             {
-                response = await httpClients.CreateClient(SidecarClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                response = await _sidecars.SendAsync(request, cancellationToken);
             }
             catch (HttpRequestException e)
             {
@@ -253,7 +277,7 @@ public sealed class ServiceInvoker(
         }
     }
 
-    private HttpRequestMessage BuildRequest(OutgoingCall call, HttpContent? content, Activity? activity)
+    private HttpRequestMessage BuildRequest(OutgoingCall call, HttpContent? content)
     {
         var request = new HttpRequestMessage(HttpMethod.Parse(call.Verb), new Uri($"{EscapePath(call.Method)}{call.Query}", UriKind.Relative))
         {
@@ -278,12 +302,20 @@ public sealed class ServiceInvoker(
             }
         }
 
-        if (activity is not null)
+        if (call.Trace.Activity is { } activity)
         {
             request.Headers.TryAddWithoutValidation("traceparent", activity.Id);
             if (!string.IsNullOrEmpty(activity.TraceStateString))
             {
                 request.Headers.TryAddWithoutValidation("tracestate", activity.TraceStateString);
+            }
+        }
+        else if (call.Trace.TraceParent is { } traceparent)
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", traceparent);
+            if (call.Trace.TraceState is { } tracestate)
+            {
+                request.Headers.TryAddWithoutValidation("tracestate", tracestate);
             }
         }
         else
@@ -301,6 +333,20 @@ public sealed class ServiceInvoker(
                 request.Headers.TryAddWithoutValidation(name, value.ToString());
             }
         }
+    }
+
+    private static HopTrace StartHop(bool local, string appId, string method, IHeaderDictionary headers)
+    {
+        if (HopTraceContext.Enabled && Activity.Current is null)
+        {
+            // Nothing records spans: only the trace context is passed on (no Activity per call).
+            var (traceparent, tracestate) = HopTraceContext.Next(headers);
+            return new HopTrace(null, traceparent, tracestate);
+        }
+
+        return new HopTrace(local
+            ? StartSpan($"CallLocal/{appId}/{method}", ActivityKind.Server, headers, appId, method)
+            : StartSpan($"InvokeService/{appId}", ActivityKind.Client, headers, appId, method), null, null);
     }
 
     private static Activity? StartSpan(string name, ActivityKind kind, IHeaderDictionary headers, string appId, string method)
@@ -509,5 +555,8 @@ public sealed class ServiceInvoker(
         return method;
     }
 
-    private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar);
+    private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar, HopTrace Trace);
+
+    /// <summary>The span of a hop, or (when nothing records spans) just the trace context it passes on.</summary>
+    private readonly record struct HopTrace(Activity? Activity, string? TraceParent, string? TraceState);
 }

@@ -20,6 +20,9 @@ public sealed class ResiliencyPolicies : IResiliencyPolicies
     private readonly Lazy<ResiliencySpec> _spec;
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _pipelines = new(StringComparer.Ordinal);
 
+    // Looked up on every service invocation: keyed by the bare app id, so a hit builds no key string.
+    private readonly ConcurrentDictionary<string, ResiliencePipeline> _apps = new(StringComparer.Ordinal);
+
     public ResiliencyPolicies(ComponentRegistry registry, TimeProvider time, ILogger<ResiliencyPolicies> logger)
     {
         _registry = registry;
@@ -31,7 +34,8 @@ public sealed class ResiliencyPolicies : IResiliencyPolicies
     /// <summary>The merged, validated resources; throws <see cref="ComponentConfigException"/> naming the file when one is invalid.</summary>
     public ResiliencySpec Spec => _spec.Value;
 
-    public ResiliencePipeline App(string appId) => Get("apps", appId, Spec.Apps, ["App"]);
+    public ResiliencePipeline App(string appId) =>
+        _apps.TryGetValue(appId, out var pipeline) ? pipeline : _apps.GetOrAdd(appId, Get("apps", appId, Spec.Apps, ["App"]));
 
     public ResiliencePipeline ComponentOutbound(string componentName) =>
         Get("components-outbound", componentName, Spec.ComponentsOutbound, ["ComponentOutbound", "Component"]);

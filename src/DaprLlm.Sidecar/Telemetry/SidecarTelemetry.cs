@@ -29,6 +29,12 @@ public static class SidecarTelemetry
 
     public static void RecordApiRequest(string method, string path, int status, TimeSpan elapsed)
     {
+        // Per request: no tag list is built while no meter listener (exporter) is attached.
+        if (!HttpServerRequests.Enabled && !HttpServerLatency.Enabled)
+        {
+            return;
+        }
+
         var tags = new TagList { { "app_id", AppId }, { "method", method }, { "path", path }, { "status", status } };
         HttpServerRequests.Add(1, tags);
         HttpServerLatency.Record(elapsed.TotalMilliseconds, tags);
@@ -36,6 +42,11 @@ public static class SidecarTelemetry
 
     public static void RecordInvocation(string destinationAppId, string method, int status, TimeSpan elapsed)
     {
+        if (!InvocationRequestsSent.Enabled && !InvocationResponsesReceived.Enabled && !InvocationLatency.Enabled)
+        {
+            return;
+        }
+
         InvocationRequestsSent.Add(1, new TagList { { "app_id", AppId }, { "destination_app_id", destinationAppId }, { "method", method } });
         var tags = new TagList { { "app_id", AppId }, { "destination_app_id", destinationAppId }, { "status", status } };
         InvocationResponsesReceived.Add(1, tags);

@@ -20,6 +20,8 @@ public static class TelemetryFeature
         var options = (SidecarOptions)builder.Services.First(d => d.ServiceType == typeof(SidecarOptions)).ImplementationInstance!;
         var settings = TelemetrySettings.Read(options, Environment.GetEnvironmentVariable);
         SidecarTelemetry.AppId = options.AppId;
+        HopTraceContext.Enabled = !settings.Exports;
+        HopTraceContext.SamplingRate = settings.SamplingRate;
         builder.Services.AddSingleton(settings);
         builder.Services.AddHostedService<TelemetryStartup>();
 

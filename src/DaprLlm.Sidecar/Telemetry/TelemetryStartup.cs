@@ -42,27 +42,5 @@ internal sealed class TelemetryStartup(SidecarOptions options, TelemetrySettings
 
     public void Dispose() => _listener?.Dispose();
 
-    // Same rule as OpenTelemetry's TraceIdRatioBasedSampler, so both agree on a trace.
-    private bool ShouldSample(ActivityTraceId traceId)
-    {
-        if (settings.SamplingRate >= 1)
-        {
-            return true;
-        }
-
-        if (settings.SamplingRate <= 0)
-        {
-            return false;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        traceId.CopyTo(bytes);
-        long value = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            value = (value << 8) | bytes[i];
-        }
-
-        return (value & long.MaxValue) < (long)(settings.SamplingRate * long.MaxValue);
-    }
+    private bool ShouldSample(ActivityTraceId traceId) => HopTraceContext.ShouldSample(traceId, settings.SamplingRate);
 }

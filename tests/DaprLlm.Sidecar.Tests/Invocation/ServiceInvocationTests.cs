@@ -129,6 +129,34 @@ public sealed class ServiceInvocationTests(InvocationPairFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task An_unsampled_trace_stays_unsampled_and_an_invalid_traceparent_starts_a_new_trace()
+    {
+        // No exporter here: the sidecars pass the context on without spans; it must read as the spans' context would.
+        var traceId = ActivityTraceId.CreateRandom();
+        var clientSpan = ActivitySpanId.CreateRandom();
+        using var http = Pair.InvokeClient();
+
+        using var unsampled = new HttpRequestMessage(HttpMethod.Get, "http://target/echo/unsampled");
+        unsampled.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{clientSpan}-00");
+        using var unsampledResponse = await http.SendAsync(unsampled, Ct);
+        var parts = (await unsampledResponse.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct))!.Headers["traceparent"].Split('-');
+
+        using var invalid = new HttpRequestMessage(HttpMethod.Get, "http://target/echo/invalid-trace");
+        invalid.Headers.TryAddWithoutValidation("traceparent", $"00-{new string('0', 32)}-{clientSpan}-01");
+        invalid.Headers.TryAddWithoutValidation("tracestate", "vendor=value");
+        using var invalidResponse = await http.SendAsync(invalid, Ct);
+        var fresh = (await invalidResponse.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct))!.Headers;
+
+        Assert.Equal(["00", traceId.ToHexString()], parts[..2]);
+        Assert.Matches("^[0-9a-f]{16}$", parts[2]);
+        Assert.NotEqual(clientSpan.ToHexString(), parts[2]);
+        Assert.Equal("00", parts[3]);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-00$", fresh["traceparent"]);
+        Assert.DoesNotContain(new string('0', 32), fresh["traceparent"], StringComparison.Ordinal);
+        Assert.False(fresh.ContainsKey("tracestate"));
+    }
+
+    [Fact]
     public async Task A_trace_is_started_when_the_caller_sends_none()
     {
         using var http = Pair.InvokeClient();
