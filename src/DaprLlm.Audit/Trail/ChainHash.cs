@@ -11,7 +11,7 @@ public static class ChainHash
     public static string Compute(string prevHash, AuditEntry entry, long recordedAtMs)
     {
         Span<byte> prev = stackalloc byte[32];
-        if (!Hex.TryParse(prevHash, prev, lowercaseOnly: false))
+        if (!Hex.TryParse(prevHash, prev))
         {
             throw new FormatException("previous hash is not 32 bytes of hex");
         }

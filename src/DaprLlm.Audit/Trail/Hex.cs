@@ -1,71 +1,35 @@
+using System.Text;
+
 namespace DaprLlm.Audit.Trail;
 
-/// <summary>Hex for 32-byte hashes on spans of chars or UTF-8 bytes, without allocating.</summary>
+/// <summary>
+/// Hex for 32-byte hashes on spans of chars or UTF-8 bytes, without allocating. Built on the runtime's vectorized
+/// converters: a hand-written digit loop mispredicted a branch on most digits and cost more than SHA-256 per record.
+/// </summary>
 internal static class Hex
 {
-    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> bytes, bool lowercaseOnly)
+    /// <summary>Parses exactly <c>2 × bytes.Length</c> hex digits (either case).</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> bytes) =>
+        text.Length == bytes.Length * 2 && Convert.FromHexString(text, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == bytes.Length;
+
+    /// <inheritdoc cref="TryParse(ReadOnlySpan{char}, Span{byte})"/>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, Span<byte> bytes)
     {
-        if (text.Length != bytes.Length * 2)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            var high = Digit(text[2 * i], lowercaseOnly);
-            var low = Digit(text[2 * i + 1], lowercaseOnly);
-            if ((high | low) < 0)
-            {
-                return false;
-            }
-
-            bytes[i] = (byte)((high << 4) | low);
-        }
-
-        return true;
-    }
-
-    public static bool TryParse(ReadOnlySpan<byte> utf8, Span<byte> bytes, bool lowercaseOnly)
-    {
-        if (utf8.Length != bytes.Length * 2)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            var high = Digit((char)utf8[2 * i], lowercaseOnly);
-            var low = Digit((char)utf8[2 * i + 1], lowercaseOnly);
-            if ((high | low) < 0)
-            {
-                return false;
-            }
-
-            bytes[i] = (byte)((high << 4) | low);
-        }
-
-        return true;
+        Span<char> text = stackalloc char[bytes.Length * 2];
+        return utf8.Length == text.Length && Ascii.ToUtf16(utf8, text, out _) == System.Buffers.OperationStatus.Done && TryParse(text, bytes);
     }
 
     /// <summary>True when <paramref name="text"/> is exactly the lowercase hex of <paramref name="bytes"/>.</summary>
     public static bool EqualsLowercase(ReadOnlySpan<byte> bytes, ReadOnlySpan<char> text)
     {
-        Span<byte> parsed = stackalloc byte[bytes.Length];
-        return TryParse(text, parsed, lowercaseOnly: true) && parsed.SequenceEqual(bytes);
+        Span<char> expected = stackalloc char[bytes.Length * 2];
+        return Convert.TryToHexStringLower(bytes, expected, out _) && text.SequenceEqual(expected);
     }
 
     /// <inheritdoc cref="EqualsLowercase(ReadOnlySpan{byte}, ReadOnlySpan{char})"/>
     public static bool EqualsLowercase(ReadOnlySpan<byte> bytes, ReadOnlySpan<byte> utf8)
     {
-        Span<byte> parsed = stackalloc byte[bytes.Length];
-        return TryParse(utf8, parsed, lowercaseOnly: true) && parsed.SequenceEqual(bytes);
+        Span<char> expected = stackalloc char[bytes.Length * 2];
+        return Convert.TryToHexStringLower(bytes, expected, out _) && Ascii.Equals(utf8, expected);
     }
-
-    private static int Digit(char c, bool lowercaseOnly) => c switch
-    {
-        >= '0' and <= '9' => c - '0',
-        >= 'a' and <= 'f' => c - 'a' + 10,
-        >= 'A' and <= 'F' when !lowercaseOnly => c - 'A' + 10,
-        _ => -1,
-    };
 }

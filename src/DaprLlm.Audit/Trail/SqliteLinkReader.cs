@@ -63,7 +63,11 @@ internal sealed class SqliteLinkReader : IDisposable
         return new ChainLink(Integer(s, 0), System.Text.Encoding.UTF8.GetString(prevHash), System.Text.Encoding.UTF8.GetString(hash), matches);
     }
 
-    public void Dispose() => _statement.Dispose();
+    public void Dispose()
+    {
+        _statement.Dispose();
+        _hasher.Dispose();
+    }
 
     // A text (or blob) column's bytes. A NOT NULL column that is NULL anyway (only a rewritten schema allows it) reads
     // as empty and so fails its hash, where ADO.NET's GetString threw.
