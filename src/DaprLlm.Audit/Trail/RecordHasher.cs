@@ -7,8 +7,7 @@ namespace DaprLlm.Audit.Trail;
 /// <summary>
 /// Computes record hashes with one reused buffer and JSON writer (one instance per thread or walk, not thread-safe):
 /// verify hashes every record, and a fresh writer and buffer per record cost more than SHA-256 itself. The SHA-256
-/// context is reused too: a one-shot SHA256.HashData looks the algorithm up in OpenSSL 3 on every call (string
-/// compares and locks that took more time than hashing the ~500 bytes).
+/// context is reused too (an IncrementalHash reset per record rather than a one-shot call that sets one up).
 /// </summary>
 internal sealed class RecordHasher : IDisposable
 {
