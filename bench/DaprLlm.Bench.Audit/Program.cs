@@ -5,12 +5,43 @@ using DaprLlm.Audit.Trail;
 // Usage: DaprLlm.Bench.Audit [events=100000] [concurrency=2000] [postgres connection string]
 //        DaprLlm.Bench.Audit lag [rate=1000] [seconds=30]
 //        DaprLlm.Bench.Audit seal [events=20000] [rounds=5]
+//        DaprLlm.Bench.Audit verify [records=100000] [walks=5] [sqlite|pg|both]   (pg: a throwaway local cluster)
 // Each event is appended through ChainWriter exactly as the ingestion endpoint does (await until its batch commits),
 // so the figure is durable, chained events/s. Then ChainVerifier walks the whole chain.
 if (args is ["seal", ..])
 {
     await DaprLlm.Bench.Audit.SealBench.RunAsync(
         args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5);
+    return;
+}
+
+if (args is ["verify", ..])
+{
+    var records = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+    var walks = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+    var stores = args.Length > 3 ? args[3] : "sqlite";
+    var verifySigner = new CheckpointSigner("bench-checkpoint-key-0123456789"u8.ToArray());
+    using var verifyFolder = new DaprLlm.Sidecar.Tests.Infrastructure.TempFolder("daprllm-bench-verify");
+    if (stores is "sqlite" or "both")
+    {
+        await DaprLlm.Bench.Audit.VerifyBench.RunAsync("sqlite", new SqliteAuditStore("eu", Path.Combine(verifyFolder.Path, "audit-eu.db")), verifySigner, records, walks);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    }
+
+    if (stores is "pg" or "both")
+    {
+        var cluster = new DaprLlm.Audit.Tests.Infrastructure.PostgresCluster();
+        await cluster.InitializeAsync();
+        try
+        {
+            await DaprLlm.Bench.Audit.VerifyBench.RunAsync("postgresql", new PostgresAuditStore("bench", cluster.ConnectionString), verifySigner, records, walks);
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
     return;
 }
 

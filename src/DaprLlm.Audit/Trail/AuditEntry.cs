@@ -32,3 +32,9 @@ public readonly record struct ChainHead(long Seq, string Hash)
 
 /// <summary>A signed statement "the chain of <paramref name="Region"/> had hash <paramref name="Hash"/> at <paramref name="Seq"/>".</summary>
 public sealed record Checkpoint(string Region, long Seq, string Hash, long CreatedAtMs, string Signature);
+
+/// <summary>
+/// What verify needs of a stored record: its position, its links, and whether its content still hashes to
+/// <paramref name="Hash"/> (<paramref name="HashMatches"/>: previous hash well-formed and the recomputed hash equal).
+/// </summary>
+public readonly record struct ChainLink(long Seq, string PrevHash, string Hash, bool HashMatches);

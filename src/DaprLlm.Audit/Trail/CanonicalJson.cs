@@ -10,7 +10,7 @@ namespace DaprLlm.Audit.Trail;
 /// </summary>
 public static class CanonicalJson
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
+    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = false };
 
     /// <summary>The canonical form of a JSON value.</summary>
     public static string Canonicalize(JsonElement element)
@@ -38,6 +38,12 @@ public static class CanonicalJson
     public static void WriteRecord(IBufferWriter<byte> output, AuditEntry entry, long recordedAtMs)
     {
         using var writer = new Utf8JsonWriter(output, WriterOptions);
+        WriteRecord(writer, entry, recordedAtMs);
+    }
+
+    /// <summary>The same bytes as <see cref="WriteRecord(IBufferWriter{byte}, AuditEntry, long)"/>, on a writer the caller reuses.</summary>
+    internal static void WriteRecord(Utf8JsonWriter writer, AuditEntry entry, long recordedAtMs)
+    {
         writer.WriteStartObject();
         writer.WritePropertyName("content");
         writer.WriteRawValue(entry.Content, skipInputValidation: true);
@@ -52,6 +58,40 @@ public static class CanonicalJson
         WriteNullable(writer, "subject", entry.Subject);
         writer.WriteString("tenantId", entry.TenantId);
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The same bytes again from a row's UTF-8 columns as the database holds them (verify reads them without decoding
+    /// to strings). The caller guarantees every span is valid UTF-8: only then do both overloads escape alike.
+    /// </summary>
+    internal static void WriteRecord(Utf8JsonWriter writer, in Utf8Record record)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("content"u8);
+        writer.WriteRawValue(record.Content, skipInputValidation: true);
+        writer.WriteString("eventId"u8, record.EventId);
+        writer.WriteString("eventType"u8, record.EventType);
+        writer.WriteNumber("occurredAt"u8, record.OccurredAtMs);
+        writer.WriteNumber("recordedAt"u8, record.RecordedAtMs);
+        WriteNullable(writer, "refId"u8, record.RefId, record.RefIdIsNull);
+        writer.WriteString("region"u8, record.Region);
+        WriteNullable(writer, "sealed"u8, record.Sealed, record.SealedIsNull);
+        writer.WriteString("source"u8, record.Source);
+        WriteNullable(writer, "subject"u8, record.Subject, record.SubjectIsNull);
+        writer.WriteString("tenantId"u8, record.TenantId);
+        writer.WriteEndObject();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter writer, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool isNull)
+    {
+        if (isNull)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
     }
 
     private static void WriteNullable(Utf8JsonWriter writer, string name, string? value)

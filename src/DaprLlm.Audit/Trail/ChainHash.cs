@@ -1,26 +1,35 @@
-using System.Buffers;
-using System.Security.Cryptography;
-
 namespace DaprLlm.Audit.Trail;
 
 /// <summary>hash = SHA-256(previous hash bytes ‖ canonical JSON of the record), as lowercase hex.</summary>
 public static class ChainHash
 {
+    [ThreadStatic]
+    private static RecordHasher? t_hasher;
+
+    private static RecordHasher Hasher => t_hasher ??= new RecordHasher();
+
     public static string Compute(string prevHash, AuditEntry entry, long recordedAtMs)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        Convert.FromHexString(prevHash, buffer.GetSpan(32), out _, out var written);
-        if (written != 32)
+        Span<byte> prev = stackalloc byte[32];
+        if (!Hex.TryParse(prevHash, prev))
         {
             throw new FormatException("previous hash is not 32 bytes of hex");
         }
 
-        buffer.Advance(32);
-        CanonicalJson.WriteRecord(buffer, entry, recordedAtMs);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, hash);
+        if (!Hasher.TryHash(prev, entry, recordedAtMs, hash))
+        {
+            throw new ArgumentException("the record has no canonical form (content is not a JSON value)", nameof(entry));
+        }
+
         return Convert.ToHexStringLower(hash);
     }
+
+    /// <summary>
+    /// True when <paramref name="prevHash"/> is well-formed and the record's recomputed hash is exactly
+    /// <paramref name="hash"/>; a record that cannot be hashed (no canonical form) does not match.
+    /// </summary>
+    public static bool Matches(string prevHash, AuditEntry entry, long recordedAtMs, string hash) => Hasher.Matches(prevHash, entry, recordedAtMs, hash);
 
     /// <summary>True when <paramref name="hash"/> is 64 hex characters (anything else cannot be a link).</summary>
     public static bool IsWellFormed(string? hash) => hash is { Length: 64 } && hash.All(Uri.IsHexDigit);

@@ -57,25 +57,24 @@ public sealed class ChainVerifier(CheckpointSigner signer)
         string? beforeLast = null;
         long count = 0;
         long lastSignedSeq = anchor.Seq;
-        AuditRecord? current = null;
-        await using var rows = store.ReadAsync(anchor.Seq + 1, long.MaxValue, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var rows = store.ReadLinksAsync(anchor.Seq + 1, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var hasNext = await rows.MoveNextAsync();
         while (hasNext)
         {
-            current = rows.Current;
+            var current = rows.Current;
             hasNext = await rows.MoveNextAsync();
-            var next = hasNext ? rows.Current : null;
+            ChainLink? next = hasNext ? rows.Current : null;
 
-            var ownHashOk = ChainHash.IsWellFormed(current.PrevHash) && ChainHash.Compute(current.PrevHash, current.Entry, current.RecordedAtMs) == current.Hash;
+            var ownHashOk = current.HashMatches;
             if (current.PrevHash != last.Hash)
             {
                 var gap = current.Seq != last.Seq + 1;
                 var problem =
                     beforeLast is not null && current.PrevHash == beforeLast
                         ? new ChainProblem(last.Seq, ChainProblem.Inserted, $"record {last.Seq} is not linked from its successor: it was inserted")
-                    : next is not null && next.PrevHash == last.Hash
+                    : next?.PrevHash == last.Hash
                         ? new ChainProblem(current.Seq, ChainProblem.Inserted, $"record {current.Seq} is skipped by the chain: it was inserted")
-                    : next is not null && next.PrevHash == current.Hash
+                    : next?.PrevHash == current.Hash
                         // The successor vouches for this record, so either its own link was edited or its predecessor is gone.
                         ? ownHashOk
                             ? new ChainProblem(gap ? last.Seq + 1 : current.Seq, ChainProblem.Removed, $"the record(s) before {current.Seq} were removed")
@@ -90,7 +89,7 @@ public sealed class ChainVerifier(CheckpointSigner signer)
 
             if (!ownHashOk)
             {
-                var problem = next is not null && next.PrevHash == last.Hash
+                var problem = next?.PrevHash == last.Hash
                     ? new ChainProblem(current.Seq, ChainProblem.Inserted, $"record {current.Seq} is skipped by the chain: it was inserted")
                     : new ChainProblem(current.Seq, ChainProblem.Altered, $"record {current.Seq} does not match its hash");
                 return Fail(store.Region, count, segmentsChecked, anchor.Seq + 1, problem, checkpointsChecked, current.Seq);

@@ -23,6 +23,12 @@ public interface IAuditStore : IAsyncDisposable
     /// <summary>Hot records in seq order, from <paramref name="fromSeq"/> up to <paramref name="toSeq"/> inclusive.</summary>
     IAsyncEnumerable<AuditRecord> ReadAsync(long fromSeq, long toSeq, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Hot records from <paramref name="fromSeq"/> on, in seq order, as the links verify walks, each with its own hash
+    /// already checked: stores read the columns in whatever form hashes fastest.
+    /// </summary>
+    IAsyncEnumerable<ChainLink> ReadLinksAsync(long fromSeq, CancellationToken cancellationToken);
+
     Task<AuditRecord?> GetByEventIdAsync(string eventId, CancellationToken cancellationToken);
 
     /// <summary>Hot records about one request or review id.</summary>

@@ -177,6 +177,14 @@ public abstract class SqlAuditStore(string region) : IAuditStore
         }
     }
 
+    public virtual async IAsyncEnumerable<ChainLink> ReadLinksAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var record in ReadAsync(fromSeq, long.MaxValue, cancellationToken))
+        {
+            yield return new ChainLink(record.Seq, record.PrevHash, record.Hash, ChainHash.Matches(record.PrevHash, record.Entry, record.RecordedAtMs, record.Hash));
+        }
+    }
+
     public async Task<AuditRecord?> GetByEventIdAsync(string eventId, CancellationToken cancellationToken)
     {
         var found = await QueryRecordsAsync($"SELECT {RecordColumns} FROM {T("records")} WHERE event_id = @id", cancellationToken, ("@id", eventId));

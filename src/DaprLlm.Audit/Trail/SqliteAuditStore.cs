@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace DaprLlm.Audit.Trail;
@@ -39,6 +40,17 @@ public sealed class SqliteAuditStore(string region, string path) : SqlAuditStore
     protected override Task<DbConnection> OpenKeysAsync(CancellationToken cancellationToken) => OpenAsync(_keysConnectionString, cancellationToken);
 
     protected override string KeyTable => "subject_keys";
+
+    // Verify reads every row: straight from SQLite's own UTF-8 buffers (no string per column), hashed in place.
+    public override async IAsyncEnumerable<ChainLink> ReadLinksAsync(long fromSeq, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = (SqliteConnection)await OpenAsync(cancellationToken);
+        using var rows = new SqliteLinkReader(connection, $"SELECT {RecordColumns} FROM records WHERE seq >= @from ORDER BY seq", fromSeq);
+        while (rows.Next(cancellationToken) is { } link)
+        {
+            yield return link;
+        }
+    }
 
     private static async Task<DbConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {

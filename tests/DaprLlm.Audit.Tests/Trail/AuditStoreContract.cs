@@ -8,7 +8,7 @@ namespace DaprLlm.Audit.Tests.Trail;
 /// The behaviour every <see cref="IAuditStore"/> must have, run against SQLite and PostgreSQL: chaining, idempotent
 /// appends, checkpoints, and a verify that names the first record altered, removed or inserted directly in the database.
 /// </summary>
-public abstract class AuditStoreContract
+public abstract partial class AuditStoreContract
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -1,3 +1,4 @@
+using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Audit.Trail;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
@@ -23,6 +24,37 @@ public sealed class SqliteAuditStoreTests : AuditStoreContract, IDisposable
         await using var command = connection.CreateCommand();
         command.CommandText = sql.Replace("{records}", "records", StringComparison.Ordinal).Replace("{checkpoints}", "checkpoints", StringComparison.Ordinal);
         await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    [Fact]
+    public async Task Verify_decodes_ill_formed_utf8_as_the_ado_net_reader_does()
+    {
+        // Verify hashes SQLite's bytes in place only when they are well-formed UTF-8; other bytes must be judged on
+        // the string ADO.NET decodes (ill-formed bytes become U+FFFD), as every other reader of the trail sees them.
+        await using var store = await CreateStoreAsync();
+        AuditEntry[] entries = [Entries.Make(1), Entries.Make(2) with { Source = "a\uFFFDb" }, Entries.Make(3)];
+        await store.AppendAsync(ChainHash.Chain(ChainHead.Genesis, entries, 1_700_000_000_500, out _), null, Ct);
+        await ExecuteSqlAsync(store, "UPDATE records SET source = CAST(X'61FF62' AS TEXT) WHERE seq = 2");
+        Assert.Equal("a\uFFFDb", (await store.ReadAsync(2, 2, Ct).ToListAsync(Ct))[0].Entry.Source);
+        var report = await new ChainVerifier(Signer).VerifyAsync(store, null, Ct);
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+
+        await ExecuteSqlAsync(store, "UPDATE records SET source = CAST(X'61FF63' AS TEXT) WHERE seq = 2");
+        report = await new ChainVerifier(Signer).VerifyAsync(store, null, Ct);
+        Assert.Equal((2L, ChainProblem.Altered), (report.FirstProblem!.Seq, report.FirstProblem.Kind));
+    }
+
+    [Fact]
+    public async Task Verify_reads_text_stored_as_a_blob_as_the_same_bytes()
+    {
+        await using var store = await AwkwardStoreAsync();
+        await ExecuteSqlAsync(store, "UPDATE records SET content = CAST(content AS BLOB), source = CAST(source AS BLOB) WHERE seq = 2");
+        var report = await new ChainVerifier(Signer).VerifyAsync(store, null, Ct);
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+
+        await ExecuteSqlAsync(store, "UPDATE records SET content = CAST(content || ' ' AS BLOB) WHERE seq = 2");
+        report = await new ChainVerifier(Signer).VerifyAsync(store, null, Ct);
+        Assert.Equal((2L, ChainProblem.Altered), (report.FirstProblem!.Seq, report.FirstProblem.Kind));
     }
 
     [Fact]
