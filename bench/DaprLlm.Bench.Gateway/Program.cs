@@ -32,6 +32,7 @@ if (args.Contains("--latency"))
         : variantDll is not null ? new("build " + variantDll, [], variantDll) : null;
     LatencyBench.SpinPacing = args.Contains("--spin-pacing");
     LatencyBench.PrerollSeconds = Arg("--preroll", 0);
+    LatencyBench.Stalls = args.Contains("--stalls");
     var only = Array.IndexOf(args, "--targets") is var t and >= 0 && t + 1 < args.Length ? args[t + 1].Split(',') : null;
     return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, variant,
         only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000), warmupSeconds: Arg("--warmup", 2));
