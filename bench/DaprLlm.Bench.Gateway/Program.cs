@@ -12,7 +12,9 @@ using Microsoft.Extensions.Options;
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
 // Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx; --targets off,on
 // measures only those targets in that order (direct, direct3, nginx, on, off, variant), --no-warmup measures them cold, straight
-// after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly).
+// after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly;
+// --stalls prints, next to each burst of slow gateway requests, the GC pauses, thread-pool adjustments, lock waits and quota
+// actor calls of that gateway while those requests were in flight).
 if (args.Contains("--latency"))
 {
     var root = AppContext.BaseDirectory;
