@@ -24,6 +24,13 @@ static class LatencyBench
 
     /// <summary>--preroll S: S seconds of unmeasured traffic to each target right before its measured seconds (default 0).</summary>
     public static int PrerollSeconds { get; set; }
+
+    /// <summary>--stalls: trace each gateway's GC pauses, thread-pool injection and lock waits, and the quota actor calls
+    /// it makes, and print next to each burst of slow requests what happened while they were in flight.</summary>
+    public static bool Stalls { get; set; }
+
+    // UTC time of the first send of the last open loop (the stall report puts request i at start + i / rps).
+    private static DateTime _loopStartUtc;
     private const string Body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}";
 
     /// <param name="only">Target names to measure, in this order (direct, nginx, on, off); null: all of them.</param>
@@ -78,11 +85,11 @@ static class LatencyBench
                 (mockBase + "/safety/method/moderation/output", ModerationBody),
             ]);
             var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", processes[^1]), bench]);
-            var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn));
-            var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff));
+            var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn)) { Gateway = gatewayOn, DaprPort = daprOn };
+            var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff)) { Gateway = gatewayOff, DaprPort = daprOff };
             var variantTarget = gatewayVariant is null
                 ? null
-                : new Target("gateway, audit on, " + variant!.Name, $"http://127.0.0.1:{gatewayVariant.Port}/v1/chat/completions", true, Watch(gatewayVariant));
+                : new Target("gateway, audit on, " + variant!.Name, $"http://127.0.0.1:{gatewayVariant.Port}/v1/chat/completions", true, Watch(gatewayVariant)) { Gateway = gatewayVariant, DaprPort = daprGc };
             Target[] targets = variantTarget is null ? [direct, direct3, nginx, on, off] : [direct, direct3, nginx, on, off, variantTarget];
             if (only is not null)
             {
@@ -106,7 +113,16 @@ static class LatencyBench
                 var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) }
                     .Concat(countersDir is not null && gatewayVariant is not null ? [Counters(countersDir, "gateway-variant", gatewayVariant.Process)] : []).ToArray();
                 processes.AddRange(counters);
+                foreach (var target in Stalls ? targets.Where(t => t.Gateway is not null) : [])
+                {
+                    target.Trace = StallTrace.Start(target.Gateway!.Process.Id);
+                }
+
                 await MeasureAsync(http, mock, targets, rps, seconds, rounds);
+                foreach (var target in targets)
+                {
+                    target.Trace?.Dispose();
+                }
                 foreach (var c in counters)
                 {
                     Stop(c);
@@ -166,7 +182,15 @@ static class LatencyBench
     /// A measured target; <paramref name="Watched"/> are the processes whose CPU time is reported per request. With
     /// <paramref name="Chain"/>, one "request" is those calls made one after another (latency: first send to last byte).
     /// </summary>
-    private sealed record Target(string Name, string Url, bool Key, (string Name, Process Process)[]? Watched = null, (string Url, string Body)[]? Chain = null);
+    private sealed record Target(string Name, string Url, bool Key, (string Name, Process Process)[]? Watched = null, (string Url, string Body)[]? Chain = null)
+    {
+        /// <summary>The gateway behind this target, and the port on the mock that stands for its sidecar's HTTP API.</summary>
+        public Gateway? Gateway { get; init; }
+
+        public int DaprPort { get; init; }
+
+        public StallTrace? Trace { get; set; }
+    }
 
     /// <summary>
     /// The variant target's settings: a name for the report, the environment variables it adds and, when set, another
@@ -225,6 +249,10 @@ static class LatencyBench
                 }
 
                 Console.WriteLine("      " + Bursts(latencies, rps));
+                if (target.Trace is not null)
+                {
+                    Console.WriteLine(StallReport(latencies, rps, target, mock));
+                }
             }
         }
 
@@ -323,6 +351,46 @@ static class LatencyBench
             $"slowest 1 % (>= {p99:0.0} ms): {slow.Length} requests in {bursts.Count} bursts (20 ms apart); largest: {string.Join(", ", largest)}");
     }
 
+    // --stalls: each burst of the slowest 1 % (by size) with what the gateway did while those requests were in flight:
+    // GC pauses, thread-pool adjustments, lock waits, and its quota actor calls (which pass through the mock).
+    private static string StallReport(List<double> latencies, int rps, Target target, MockBackend mock)
+    {
+        var end = _loopStartUtc.AddSeconds(latencies.Count / (double)rps);
+        var lines = new List<string> { "      " + target.Trace!.Summary(_loopStartUtc, end) + string.Create(CultureInfo.InvariantCulture,
+            $"; quota actor calls {mock.ActorCalls(target.DaprPort, _loopStartUtc, end).Count}") };
+        var p99 = P(latencies, 99);
+        var slow = Enumerable.Range(0, latencies.Count).Where(i => latencies[i] >= p99).ToArray();
+        var window = Math.Max(1, rps / 50);
+        var bursts = new List<List<int>>();
+        foreach (var i in slow)
+        {
+            if (bursts.Count > 0 && i - bursts[^1][^1] <= window)
+            {
+                bursts[^1].Add(i);
+            }
+            else
+            {
+                bursts.Add([i]);
+            }
+        }
+
+        DateTime Sent(int i) => _loopStartUtc.AddSeconds(i / (double)rps);
+        foreach (var burst in bursts.OrderByDescending(b => b.Count).Take(6).OrderBy(b => b[0]))
+        {
+            var from = Sent(burst[0]).AddMilliseconds(-5);
+            var to = burst.Max(i => Sent(i).AddMilliseconds(latencies[i]));
+            var seen = target.Trace.Between(from, to)
+                .Select(e => string.Create(CultureInfo.InvariantCulture, $"+{(e.Start - Sent(burst[0])).TotalMilliseconds:0} {e.What}{(e.Ms > 0 ? $" {e.Ms:0.0} ms" : "")}"))
+                .Concat(mock.ActorCalls(target.DaprPort, from, to).Select(c => string.Create(CultureInfo.InvariantCulture,
+                    $"+{(c.Start - Sent(burst[0])).TotalMilliseconds:0} quota actor call {c.Ms:0.0} ms")))
+                .ToList();
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"        burst of {burst.Count} sent at {burst[0] / (double)rps:0.000} s, worst {burst.Max(i => latencies[i]):0.0} ms: {(seen.Count == 0 ? "nothing traced" : string.Join("; ", seen.Take(12)))}"));
+        }
+
+        return string.Join('\n', lines);
+    }
+
     // utime + stime of a process and (when asked) its direct children (nginx's worker), from /proc, in seconds.
     // The bench's own figure leaves its children out: every gateway, sidecar, Redis and nginx is a child of the bench,
     // so before 2026-11-30 21:30 UTC the "bench" figure included all of them (idle ones too).
@@ -399,6 +467,7 @@ static class LatencyBench
         var errors = 0;
         var tasks = new Task[total];
         var clock = Stopwatch.StartNew();
+        _loopStartUtc = DateTime.UtcNow;
         var interval = Stopwatch.Frequency / (double)rps;
         for (var i = 0; i < total; i++)
         {
@@ -847,6 +916,11 @@ sealed class MockBackend : IAsyncDisposable
     private IReadOnlyDictionary<int, int> _sidecarByPort = new Dictionary<int, int>();
     private long _calls;
     private long _forwarded;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int Port, DateTime Start, double Ms)> _actorCalls = new();
+
+    /// <summary>Quota actor calls forwarded for the sidecar behind <paramref name="port"/> that overlap [from, to].</summary>
+    public IReadOnlyList<(DateTime Start, double Ms)> ActorCalls(int port, DateTime from, DateTime to) =>
+        _actorCalls.Where(c => c.Port == port && c.Start.AddMilliseconds(c.Ms) >= from && c.Start <= to).Select(c => (c.Start, c.Ms)).ToList();
 
     public long Calls => Interlocked.Read(ref _calls);
 
@@ -907,6 +981,8 @@ sealed class MockBackend : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _forwarded);
+        var started = DateTime.UtcNow;
+        var watch = Stopwatch.StartNew();
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method),
             $"http://127.0.0.1:{sidecar}{context.Request.Path}{context.Request.QueryString}");
         var body = new MemoryStream();
@@ -935,5 +1011,9 @@ sealed class MockBackend : IAsyncDisposable
         }
 
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        if (context.Request.Path.Value is { } path && path.Contains("/v1.0/actors/", StringComparison.Ordinal) && path.Contains("/method/", StringComparison.Ordinal))
+        {
+            _actorCalls.Enqueue((context.Connection.LocalPort, started, watch.Elapsed.TotalMilliseconds));
+        }
     }
 }

@@ -12,7 +12,9 @@ using Microsoft.Extensions.Options;
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
 // Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx; --targets off,on
 // measures only those targets in that order (direct, direct3, nginx, on, off, variant), --no-warmup measures them cold, straight
-// after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly).
+// after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly;
+// --stalls prints, next to each burst of slow gateway requests, the GC pauses, thread-pool adjustments, lock waits and quota
+// actor calls of that gateway while those requests were in flight).
 if (args.Contains("--latency"))
 {
     var root = AppContext.BaseDirectory;
@@ -32,6 +34,7 @@ if (args.Contains("--latency"))
         : variantDll is not null ? new("build " + variantDll, [], variantDll) : null;
     LatencyBench.SpinPacing = args.Contains("--spin-pacing");
     LatencyBench.PrerollSeconds = Arg("--preroll", 0);
+    LatencyBench.Stalls = args.Contains("--stalls");
     var only = Array.IndexOf(args, "--targets") is var t and >= 0 && t + 1 < args.Length ? args[t + 1].Split(',') : null;
     return await LatencyBench.RunAsync(root, Arg("--rps", 1000), Arg("--seconds", 10), Arg("--rounds", 2), Arg("--memory-requests", 0), counters, variant,
         only, warmUp: !args.Contains("--no-warmup"), memorySampleEvery: Arg("--memory-sample-every", 100_000), warmupSeconds: Arg("--warmup", 2));

@@ -3,9 +3,11 @@ namespace DaprLlm.Gateway.Quotas;
 /// <summary>
 /// This replica's allowance leased from one quota actor. Admission takes from it under a lock (no I/O); only when
 /// it runs dry does a request wait for one actor call (single-flight). Everything here was already charged by the
-/// actor, so whatever this replica admits from it stays within the actor's limit + burst.
+/// actor, so whatever this replica admits from it stays within the actor's limit + burst. With
+/// <see cref="RefreshAhead"/>, a lease in use is topped up in the background before it runs dry and renewed when its
+/// minute ends, so steady traffic never waits for the actor.
 /// </summary>
-public sealed class QuotaLease(string actorId, IQuotaActor actor)
+public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _exchange = new(1, 1);
@@ -20,18 +22,50 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
     private DateTimeOffset _lastUse;
     private LeaseGrant _lastSeen = new();
 
+    // Refresh ahead (off unless RefreshAhead is called): the settings, the minute-end timer, and whether the actor had
+    // room for a whole lease last time (if not, near the limit, requests ask the actor themselves as before).
+    private TimeProvider? _time;
+    private int _leaseDivisor;
+    private TimeSpan _activeWithin;
+    private ITimer? _rollTimer;
+    private bool _actorHadRoom;
+    private int _refreshQueued;
+
     public string ActorId { get; } = actorId;
 
     public QuotaLimits Limits { get; set; } = new();
 
-    /// <summary>Takes one request, its tokens and a slot from the local allowance; returns the window taken in, or null.</summary>
-    public long? TryTake(long tokens, DateTimeOffset now)
+    /// <summary>
+    /// Keeps this lease warm: when a take leaves less than half a lease, or its minute ends while it was used within
+    /// <paramref name="activeWithin"/>, one background exchange tops it up. Quotas stay exact: the actor charges what it
+    /// grants, as for an exchange on the request path; only the waiting moves off that path.
+    /// </summary>
+    public void RefreshAhead(TimeProvider time, int leaseDivisor, TimeSpan activeWithin)
     {
         lock (_lock)
         {
-            Roll(now);
-            return TakeLocked(tokens, now);
+            (_time, _leaseDivisor, _activeWithin) = (time, leaseDivisor, activeWithin);
         }
+    }
+
+    /// <summary>Takes one request, its tokens and a slot from the local allowance; returns the window taken in, or null.</summary>
+    public long? TryTake(long tokens, DateTimeOffset now)
+    {
+        long? window;
+        bool refresh;
+        lock (_lock)
+        {
+            Roll(now);
+            window = TakeLocked(tokens, now);
+            refresh = window is not null && _time is not null && _actorHadRoom && RunningLow();
+        }
+
+        if (refresh)
+        {
+            StartRefresh();
+        }
+
+        return window;
     }
 
     /// <summary>Local allowance ran dry: one actor call for what this request needs plus a lease for the next ones.</summary>
@@ -58,13 +92,8 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
                     NeedRequests = _requests >= 1 ? 0 : 1,
                     NeedTokens = Math.Max(0, tokens - _tokens),
                     NeedSlots = Math.Max(0, _inFlight + 1 - _slots),
-                    ExtraRequests = (Limits.RequestsPerMinute + Limits.BurstRequests) / leaseDivisor,
-                    // Leased tokens count against today's budget too until returned: size the lease by the tighter of the two.
-                    ExtraTokens = Math.Min(Limits.TokensPerMinute + Limits.BurstTokens, Limits.TokensPerDay) / leaseDivisor,
-                    // Without spare slots every new concurrency high waits for a (single-flight) actor call, which at
-                    // a steady 1,000 req/s queued requests behind each other and refused some after three tries.
-                    ExtraSlots = Limits.MaxConcurrentRequests / leaseDivisor,
                 };
+                Extras(exchange, leaseDivisor);
                 _pendingDayReturn = 0;
                 _pendingCharge = 0;
             }
@@ -73,7 +102,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
             lock (_lock)
             {
                 var now = time.GetUtcNow();
-                Absorb(grant, now);
+                Absorb(grant, exchange, now);
 
                 // Taken before the lock is let go: what the actor granted for this request must not go to a request
                 // that arrived meanwhile on the fast path. With a small lease (few spare slots or requests) that could
@@ -184,6 +213,62 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
         }
     }
 
+    /// <summary>
+    /// One background top-up while no other exchange runs: one more request (so the actor grants at all), the slots of
+    /// requests still in flight after a minute ended, and a lease on top. A failure is left to the next request, which
+    /// then calls the actor itself and sees the error as before.
+    /// </summary>
+    public async Task RefreshAsync()
+    {
+        Volatile.Write(ref _refreshQueued, 0);
+        if (_time is not { } time || !await _exchange.WaitAsync(0))
+        {
+            return;
+        }
+
+        try
+        {
+            LeaseExchange exchange;
+            lock (_lock)
+            {
+                Roll(time.GetUtcNow());
+                if (_window >= 0 && !RunningLow())
+                {
+                    // A request on the slow path refilled it meanwhile.
+                    return;
+                }
+
+                exchange = new LeaseExchange
+                {
+                    Limits = Limits,
+                    ReturnDayTokens = _pendingDayReturn,
+                    ChargeTokens = _pendingCharge,
+                    NeedRequests = 1,
+                    NeedSlots = Math.Max(0, _inFlight - _slots),
+                };
+                Extras(exchange, _leaseDivisor);
+                _pendingDayReturn = 0;
+                _pendingCharge = 0;
+            }
+
+            var grant = await CallAsync(exchange);
+            lock (_lock)
+            {
+                Absorb(grant, exchange, time.GetUtcNow());
+            }
+        }
+        catch (Exception)
+        {
+            // CallAsync kept what was to be settled; the next request on the slow path calls the actor again.
+        }
+        finally
+        {
+            _exchange.Release();
+        }
+    }
+
+    public void Dispose() => _rollTimer?.Dispose();
+
     /// <summary>Figures for the x-ratelimit-* headers: what is left (actor + local) and when the window resets.</summary>
     public (int Requests, long Tokens, TimeSpan Reset) Remaining(DateTimeOffset now)
     {
@@ -216,6 +301,30 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
         }
     }
 
+    private void StartRefresh()
+    {
+        if (Interlocked.Exchange(ref _refreshQueued, 1) == 0)
+        {
+            _ = Task.Run(RefreshAsync);
+        }
+    }
+
+    // Below half a lease of requests, tokens or spare slots (a lease of 0 of something never counts as low).
+    private bool RunningLow() =>
+        _requests * 2L < (Limits.RequestsPerMinute + (long)Limits.BurstRequests) / _leaseDivisor
+        || _tokens * 2 < Math.Min(Limits.TokensPerMinute + Limits.BurstTokens, Limits.TokensPerDay) / _leaseDivisor
+        || (_slots - _inFlight) * 2L < Limits.MaxConcurrentRequests / _leaseDivisor;
+
+    private void Extras(LeaseExchange exchange, int leaseDivisor)
+    {
+        exchange.ExtraRequests = (Limits.RequestsPerMinute + Limits.BurstRequests) / leaseDivisor;
+        // Leased tokens count against today's budget too until returned: size the lease by the tighter of the two.
+        exchange.ExtraTokens = Math.Min(Limits.TokensPerMinute + Limits.BurstTokens, Limits.TokensPerDay) / leaseDivisor;
+        // Without spare slots every new concurrency high waits for a (single-flight) actor call, which at a steady
+        // 1,000 req/s queued requests behind each other and refused some after three tries.
+        exchange.ExtraSlots = Limits.MaxConcurrentRequests / leaseDivisor;
+    }
+
     private long? TakeLocked(long tokens, DateTimeOffset now)
     {
         if (_window < 0 || _requests < 1 || _tokens < tokens || _slots - _inFlight < 1)
@@ -230,9 +339,11 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
         return _window;
     }
 
-    private void Absorb(LeaseGrant grant, DateTimeOffset now)
+    private void Absorb(LeaseGrant grant, LeaseExchange asked, DateTimeOffset now)
     {
         _lastSeen = grant;
+        _actorHadRoom = grant.Granted && grant.Requests >= asked.NeedRequests + asked.ExtraRequests
+            && grant.Tokens >= asked.NeedTokens + asked.ExtraTokens && grant.Slots >= asked.NeedSlots + asked.ExtraSlots;
         if (grant.Window != _window)
         {
             _pendingDayReturn += _tokens;
@@ -248,6 +359,40 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor)
             _requests += grant.Requests;
             _tokens += grant.Tokens;
             _slots += grant.Slots;
+        }
+
+        if (_time is { } time)
+        {
+            // Renew when the minute ends, unless the lease has gone quiet by then (an idle lease stays returned).
+            _rollTimer ??= time.CreateTimer(_ => OnMinuteEnd(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _rollTimer.Change(_validUntil - now, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnMinuteEnd()
+    {
+        bool active;
+        lock (_lock)
+        {
+            if (_time is not { } time)
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            if (now < _validUntil)
+            {
+                // Early (a renewal moved the end, or the timer ran ahead of this clock): wait for the real end.
+                _rollTimer?.Change(_validUntil - now, Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            active = _inFlight > 0 || now - _lastUse < _activeWithin;
+        }
+
+        if (active)
+        {
+            StartRefresh();
         }
     }
 

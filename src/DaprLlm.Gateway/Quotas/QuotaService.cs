@@ -10,7 +10,7 @@ namespace DaprLlm.Gateway.Quotas;
 /// Admission against the caller's key quota and its tenant's shared quota. Reserves one request, a slot and
 /// prompt + max tokens; the returned ticket settles the real usage when the response ends.
 /// </summary>
-public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOptions> options, TimeProvider time)
+public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOptions> options, TimeProvider time) : IDisposable
 {
     public const string ActorType = nameof(QuotaActor);
 
@@ -23,33 +23,52 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
         var key = Lease($"key:{caller.KeyId}", options.Value.ForKey(caller.Tenant));
         var tenant = Lease($"tenant:{caller.TenantId}", options.Value.ForTenant(caller.Tenant));
 
-        var (keyWindow, keyRefusal) = await TakeAsync(key, tokens, ct);
-        if (keyWindow is null)
-        {
-            return QuotaDecision.Refused(key, keyRefusal!);
-        }
-
-        long? tenantWindow;
-        LeaseGrant? tenantRefusal;
+        // Both at once: when both leases must call their actors (the first request after an idle spell), the two calls
+        // overlap instead of one waiting for the other. Whatever one took is put back when the other refuses or fails.
+        var keyTake = TakeAsync(key, tokens, ct);
+        var tenantTake = TakeAsync(tenant, tokens, ct);
+        (long? Window, LeaseGrant? Refusal) keyResult = default, tenantResult = default;
+        Exception? failure = null;
         try
         {
-            (tenantWindow, tenantRefusal) = await TakeAsync(tenant, tokens, ct);
+            keyResult = await keyTake;
         }
-        catch
+        catch (Exception e)
         {
-            // The tenant's actor did not answer (or the client left): the key's request and slot go back, or this
-            // replica would count a request in flight forever and run short of slots for the key.
-            key.Undo(keyWindow.Value, tokens, time.GetUtcNow());
-            throw;
+            failure = e;
         }
 
-        if (tenantWindow is null)
+        try
         {
-            key.Undo(keyWindow.Value, tokens, time.GetUtcNow());
-            return QuotaDecision.Refused(key, tenantRefusal!);
+            tenantResult = await tenantTake;
+        }
+        catch (Exception e)
+        {
+            failure ??= e;
         }
 
-        return QuotaDecision.Admitted(key, new QuotaTicket(time, tokens, (key, keyWindow.Value), (tenant, tenantWindow.Value)));
+        if (failure is not null || keyResult.Window is null || tenantResult.Window is null)
+        {
+            // The key's refusal comes first, as when the key was asked before the tenant.
+            if (keyResult.Window is { } kw)
+            {
+                key.Undo(kw, tokens, time.GetUtcNow());
+            }
+
+            if (tenantResult.Window is { } tw)
+            {
+                tenant.Undo(tw, tokens, time.GetUtcNow());
+            }
+
+            if (failure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+
+            return QuotaDecision.Refused(key, keyResult.Window is null ? keyResult.Refusal! : tenantResult.Refusal!);
+        }
+
+        return QuotaDecision.Admitted(key, new QuotaTicket(time, tokens, (key, keyResult.Window.Value), (tenant, tenantResult.Window.Value)));
     }
 
     private async ValueTask<(long? Window, LeaseGrant? Refusal)> TakeAsync(QuotaLease lease, long tokens, CancellationToken ct)
@@ -78,9 +97,26 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
 
     private QuotaLease Lease(string actorId, QuotaLimits limits)
     {
-        var lease = _leases.GetOrAdd(actorId, id => new QuotaLease(id, actors.CreateActorProxy<IQuotaActor>(new ActorId(id), ActorType)));
+        var lease = _leases.GetOrAdd(actorId, NewLease);
         lease.Limits = limits;
         return lease;
+    }
+
+    // Leases are topped up in the background and renewed at the minute's end while in use (within the idle-return
+    // time), so requests at a steady rate do not wait for an actor call when a lease runs low or the minute turns.
+    private QuotaLease NewLease(string id)
+    {
+        var lease = new QuotaLease(id, actors.CreateActorProxy<IQuotaActor>(new ActorId(id), ActorType));
+        lease.RefreshAhead(time, options.Value.LeaseDivisor, options.Value.IdleReturnAfter);
+        return lease;
+    }
+
+    public void Dispose()
+    {
+        foreach (var lease in _leases.Values)
+        {
+            lease.Dispose();
+        }
     }
 }
 

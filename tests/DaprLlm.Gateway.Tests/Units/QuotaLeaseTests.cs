@@ -176,6 +176,114 @@ public sealed class QuotaLeaseTests
         Assert.Equal(1, keyActor.Calls);
     }
 
+    [Fact]
+    public async Task A_lease_running_low_is_topped_up_in_the_background_so_steady_requests_never_call_the_actor()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var limits = new QuotaLimits { RequestsPerMinute = 1_600, BurstRequests = 0, TokensPerMinute = 1_000_000, TokensPerDay = 10_000_000, MaxConcurrentRequests = 1_000 };
+        var lease = new QuotaLease("k", actor) { Limits = limits };
+        lease.RefreshAhead(_time, 16, TimeSpan.FromSeconds(2));
+        var first = (await lease.AcquireAsync(1, 16, _time, CancellationToken.None)).Window!.Value;
+        lease.Release(first, 1, 1, _time.GetUtcNow());
+
+        // A lease is 1,600 / 16 = 100 requests; 250 more requests in a row are served from it alone (no AcquireAsync),
+        // because each time it falls below half a lease the actor is asked in the background.
+        for (var i = 0; i < 250; i++)
+        {
+            var window = lease.TryTake(1, _time.GetUtcNow()) ?? await WaitForTakeAsync(lease);
+            lease.Release(window, 1, 1, _time.GetUtcNow());
+        }
+
+        Assert.InRange(actor.Calls, 3, 6);
+
+        // Exact all the same: once the idle lease gives back what it holds, the actor has charged exactly what was used.
+        // (A top-up may still be on its way; the settle waits its turn.)
+        _time.Advance(TimeSpan.FromSeconds(3));
+        await PollAsync(() =>
+        {
+            lease.FlushAsync(_time, TimeSpan.FromSeconds(2)).GetAwaiter().GetResult();
+            return actor.State.RequestsCharged == 251 && actor.State.SlotsHeld == 0;
+        }, () => $"charged {actor.State.RequestsCharged} requests, {actor.State.SlotsHeld} slots");
+    }
+
+    [Fact]
+    public async Task A_lease_in_use_is_renewed_when_its_minute_ends_and_an_idle_one_is_not()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var limits = new QuotaLimits { RequestsPerMinute = 1_600, TokensPerMinute = 1_000_000, TokensPerDay = 10_000_000, MaxConcurrentRequests = 1_000 };
+        var busy = new QuotaLease("busy", actor) { Limits = limits };
+        var idle = new QuotaLease("idle", actor) { Limits = limits };
+        busy.RefreshAhead(_time, 16, TimeSpan.FromSeconds(2));
+        idle.RefreshAhead(_time, 16, TimeSpan.FromSeconds(2));
+        var w1 = (await busy.AcquireAsync(1, 16, _time, CancellationToken.None)).Window!.Value;
+        var w2 = (await idle.AcquireAsync(1, 16, _time, CancellationToken.None)).Window!.Value;
+        idle.Release(w2, 1, 1, _time.GetUtcNow());
+
+        // 10:00:05 -> one second before the minute ends the busy lease is still used; then the minute turns.
+        _time.Advance(TimeSpan.FromSeconds(54));
+        busy.Release(w1, 1, 1, _time.GetUtcNow());
+        var calls = actor.Calls;
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await PollAsync(() => actor.Calls == calls + 1);
+
+        // The new minute's lease is already there: the next request takes from it without calling the actor.
+        Assert.Equal(_time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000, busy.TryTake(1, _time.GetUtcNow()));
+        Assert.Null(idle.TryTake(1, _time.GetUtcNow()));
+        Assert.Equal(calls + 1, actor.Calls);
+    }
+
+    [Fact]
+    public async Task Leases_refreshed_ahead_on_many_replicas_never_admit_more_than_limit_plus_burst()
+    {
+        var actor = new LocalQuotaActor(_time);
+        var limits = new QuotaLimits { RequestsPerMinute = 500, BurstRequests = 100, TokensPerMinute = 10_000_000, TokensPerDay = 100_000_000, MaxConcurrentRequests = 10_000 };
+        var replicas = Enumerable.Range(0, 5).Select(i => new QuotaLease($"r{i}", actor) { Limits = limits }).ToList();
+        replicas.ForEach(r => r.RefreshAhead(_time, 16, TimeSpan.FromSeconds(2)));
+
+        var admitted = 0;
+        for (var i = 0; i < 2_000; i++)
+        {
+            var lease = replicas[i % replicas.Count];
+            var window = lease.TryTake(10, _time.GetUtcNow()) ?? (await lease.AcquireAsync(10, 16, _time, CancellationToken.None)).Window;
+            if (window is { } w)
+            {
+                admitted++;
+                lease.Release(w, 10, 10, _time.GetUtcNow());
+            }
+        }
+
+        Assert.InRange(admitted, 500, 600);
+        Assert.InRange(actor.State.RequestsCharged, admitted, 600);
+    }
+
+    // The background top-up may still be on its way when the lease runs dry: the request then waits for the exchange
+    // (single-flight) as any request on the slow path would, and must not need a call of its own.
+    private async Task<long> WaitForTakeAsync(QuotaLease lease)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (lease.TryTake(1, _time.GetUtcNow()) is { } window)
+            {
+                return window;
+            }
+
+            await Task.Delay(1);
+        }
+
+        throw new TimeoutException("the lease was not topped up in the background");
+    }
+
+    private static async Task PollAsync(Func<bool> condition, Func<string>? state = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true within 10 s " + state?.Invoke());
+            await Task.Delay(5);
+        }
+    }
+
     /// <summary>A clock that runs a hook on every read (to interleave another request at a chosen point).</summary>
     private sealed class HookedClock(TimeProvider inner) : TimeProvider
     {
