@@ -457,7 +457,7 @@ if (sections.Contains("profile"))
         using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(folder, config.ModelFile), options);
         var modelPath = Path.Combine(folder, config.ModelFile);
         using var decoder = new OnnxDecoder(session, config, OnnxGraph.UsesOperator(modelPath, "GroupQueryAttention") ? KvPadding.Right : KvPadding.Left);
-        var streams = 16;
+        var streams = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_PROFILE_STREAMS") ?? "16", System.Globalization.CultureInfo.InvariantCulture);
         var prompts = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(i)).ToList();
         var vocab = decoder.Vocabulary;
         var logits = new float[streams * vocab];
@@ -569,6 +569,36 @@ if (sections.Contains("greedy"))
         }
 
         Console.WriteLine($"greedy: {job.CollectedText.ReplaceLineEndings(" ")}");
+    }
+}
+
+if (sections.Contains("replay"))
+{
+    // Replays a JSONL of demo answers (DAPRLLM_BENCH_REPLAY, e.g. models/safety/eval/demo_model_outputs.jsonl: meta.prompt,
+    // temperature, max_tokens, seed) through the scheduler, 16 at a time, end of turn kept, and prints each answer: to
+    // compare two model files' outputs row by row.
+    var endIds = config.EosTokenIds.Append(template.EndOfTurnId).ToArray();
+    using var scheduler = new BatchScheduler("bench", provider, NewDecoder(), tokenizer, endIds, config.ContextLength, 32, 1024, metrics,
+        NullLogger.Instance, streamInterval);
+    var rows = File.ReadLines(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_REPLAY")!).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();
+    foreach (var chunk in rows.Chunk(16))
+    {
+        var jobs = chunk.Select(r =>
+        {
+            var meta = r.GetProperty("meta");
+            return new GenerationJob(template.Render([new ChatMessage("user", meta.GetProperty("prompt").GetString()!)]),
+                new SamplingParameters(meta.GetProperty("max_tokens").GetInt32(), meta.GetProperty("temperature").GetDouble(), 1.0, 0,
+                    meta.GetProperty("seed").GetInt32(), []), CancellationToken.None, streamTokens: false);
+        }).ToList();
+        scheduler.TryEnqueueAll(jobs);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            await foreach (var _ in jobs[i].Events.ReadAllAsync())
+            {
+            }
+
+            Console.WriteLine($"replay {chunk[i].GetProperty("id").GetString()}: {jobs[i].CollectedText.ReplaceLineEndings(" ")}");
+        }
     }
 }
 
