@@ -164,15 +164,28 @@ async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int stre
         Deliver(i, next[i]);
     }
 
+    if (decoder.UpdatesKvInPlace)
+    {
+        past = WithCapacity(decoder, past, streams, length, length + tokens);
+    }
+
     for (var step = 1; step < tokens; step++)
     {
-        var present = decoder.Step(streams, length, next, positions, pads, past, logits);
-        foreach (var v in past)
+        if (decoder.UpdatesKvInPlace)
         {
-            v.Dispose();
+            decoder.StepInPlace(streams, length, next, positions, pads, past, logits);
+        }
+        else
+        {
+            var present = decoder.Step(streams, length, next, positions, pads, past, logits);
+            foreach (var v in past)
+            {
+                v.Dispose();
+            }
+
+            past = present;
         }
 
-        past = present;
         length++;
         for (var i = 0; i < streams; i++)
         {
@@ -422,6 +435,173 @@ if (sections.Contains("efficiency"))
     Console.WriteLine($"load {Load()}");
 }
 
+if (sections.Contains("profile"))
+{
+    // Where one 16-row decode step's time goes: ORT Run vs sampling (stopwatch), and inside ORT per operator type
+    // (ORT's own profiler, kernel events only). Not a throughput figure: the profiler slows every kernel a little.
+    var options = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL };
+    if (intraOpThreads > 0)
+    {
+        options.IntraOpNumThreads = intraOpThreads;
+    }
+
+    var prefix = Path.Combine(Path.GetTempPath(), $"daprllm-profile-{Environment.ProcessId}");
+    foreach (var profiled in new[] { false, true })
+    {
+        if (profiled)
+        {
+            options.EnableProfiling = true;
+            options.ProfileOutputPathPrefix = prefix;
+        }
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(folder, config.ModelFile), options);
+        var modelPath = Path.Combine(folder, config.ModelFile);
+        using var decoder = new OnnxDecoder(session, config, OnnxGraph.UsesOperator(modelPath, "GroupQueryAttention") ? KvPadding.Right : KvPadding.Left);
+        var streams = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_PROFILE_STREAMS") ?? "16", System.Globalization.CultureInfo.InvariantCulture);
+        var prompts = Enumerable.Range(0, streams).Select(i => (IReadOnlyList<int>)Prompt(i)).ToList();
+        var vocab = decoder.Vocabulary;
+        var logits = new float[streams * vocab];
+        var scratch = new SamplerScratch(vocab);
+        for (var pass = 0; pass < 3; pass++)
+        {
+            var randoms = Enumerable.Range(0, streams).Select(i => new Random(1000 + i)).ToArray();
+            var (_, past) = decoder.PrefillBatch(prompts);
+            var length = prompts.Max(p => p.Count);
+            if (decoder.UpdatesKvInPlace)
+            {
+                past = WithCapacity(decoder, past, streams, length, length + tokens);
+            }
+
+            var pads = prompts.Select(p => length - p.Count).ToArray();
+            var positions = prompts.Select(p => (long)p.Count).ToArray();
+            var next = new long[streams];
+            long run = 0, sample = 0, free = 0;
+            var started = Stopwatch.GetTimestamp();
+            for (var step = 1; step < tokens; step++)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                long t1;
+                if (decoder.UpdatesKvInPlace)
+                {
+                    decoder.StepInPlace(streams, length, next, positions, pads, past, logits);
+                    t1 = Stopwatch.GetTimestamp();
+                }
+                else
+                {
+                    var present = decoder.Step(streams, length, next, positions, pads, past, logits);
+                    t1 = Stopwatch.GetTimestamp();
+                    foreach (var v in past)
+                    {
+                        v.Dispose();
+                    }
+
+                    past = present;
+                }
+
+                length++;
+                var t2 = Stopwatch.GetTimestamp();
+                for (var i = 0; i < streams; i++)
+                {
+                    next[i] = Sampler.Sample(logits.AsSpan(i * vocab, vocab), Params(i), randoms[i], scratch);
+                    positions[i]++;
+                }
+
+                var t3 = Stopwatch.GetTimestamp();
+                (run, free, sample) = (run + t1 - t0, free + t2 - t1, sample + t3 - t2);
+            }
+
+            foreach (var v in past)
+            {
+                v.Dispose();
+            }
+
+            var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency / (tokens - 1);
+            Console.WriteLine($"profile{(profiled ? " (ORT profiler on)" : "")} pass {pass}: {streams} rows x {tokens - 1} steps, per step {total / (tokens - 1):F3} ms: " +
+                $"ORT run {Ms(run):F3}, free past {Ms(free):F3}, sampling {Ms(sample):F3} ms");
+        }
+
+        if (profiled)
+        {
+            var file = session.EndProfiling();
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+            var byOp = new Dictionary<string, (double Us, int Count)>();
+            var all = 0.0;
+            foreach (var e in json.RootElement.EnumerateArray())
+            {
+                if (e.GetProperty("cat").GetString() == "Node" && e.GetProperty("name").GetString()!.EndsWith("_kernel_time", StringComparison.Ordinal))
+                {
+                    var op = e.GetProperty("args").GetProperty("op_name").GetString()!;
+                    var dur = e.GetProperty("dur").GetDouble();
+                    all += dur;
+                    byOp[op] = byOp.TryGetValue(op, out var x) ? (x.Us + dur, x.Count + 1) : (dur, 1);
+                }
+            }
+
+            Console.WriteLine($"ORT kernel time by operator (prefills and steps of the profiled passes, {all / 1000:F1} ms in all):");
+            foreach (var (op, (us, count)) in byOp.OrderByDescending(kv => kv.Value.Us).Take(14))
+            {
+                Console.WriteLine($"  {op,-22} {us / 1000,9:F1} ms {100 * us / all,5:F1} %  ({count} kernel runs)");
+            }
+
+            File.Delete(file);
+        }
+    }
+
+    options.Dispose();
+    Console.WriteLine($"load {Load()}");
+}
+
+if (sections.Contains("greedy"))
+{
+    // Greedy (temperature 0) completions of the bench prompts through the scheduler, 16 together, end-of-turn kept:
+    // to compare two model files token for token.
+    using var scheduler = new BatchScheduler("bench", provider, NewDecoder(), tokenizer, config.EosTokenIds, config.ContextLength, 32, 1024, metrics,
+        NullLogger.Instance, streamInterval);
+    var jobs = Enumerable.Range(0, 16).Select(i => new GenerationJob(
+        template.Render([new ChatMessage("user", verses[i % verses.Length] + (i >= verses.Length ? " And" : ""))]),
+        new SamplingParameters(tokens, 0, 1.0, 0, null, []), CancellationToken.None, streamTokens: false)).ToList();
+    scheduler.TryEnqueueAll(jobs);
+    foreach (var job in jobs)
+    {
+        await foreach (var _ in job.Events.ReadAllAsync())
+        {
+        }
+
+        Console.WriteLine($"greedy: {job.CollectedText.ReplaceLineEndings(" ")}");
+    }
+}
+
+if (sections.Contains("replay"))
+{
+    // Replays a JSONL of demo answers (DAPRLLM_BENCH_REPLAY, e.g. models/safety/eval/demo_model_outputs.jsonl: meta.prompt,
+    // temperature, max_tokens, seed) through the scheduler, 16 at a time, end of turn kept, and prints each answer: to
+    // compare two model files' outputs row by row.
+    var endIds = config.EosTokenIds.Append(template.EndOfTurnId).ToArray();
+    using var scheduler = new BatchScheduler("bench", provider, NewDecoder(), tokenizer, endIds, config.ContextLength, 32, 1024, metrics,
+        NullLogger.Instance, streamInterval);
+    var rows = File.ReadLines(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_REPLAY")!).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList();
+    foreach (var chunk in rows.Chunk(16))
+    {
+        var jobs = chunk.Select(r =>
+        {
+            var meta = r.GetProperty("meta");
+            return new GenerationJob(template.Render([new ChatMessage("user", meta.GetProperty("prompt").GetString()!)]),
+                new SamplingParameters(meta.GetProperty("max_tokens").GetInt32(), meta.GetProperty("temperature").GetDouble(), 1.0, 0,
+                    meta.GetProperty("seed").GetInt32(), []), CancellationToken.None, streamTokens: false);
+        }).ToList();
+        scheduler.TryEnqueueAll(jobs);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            await foreach (var _ in jobs[i].Events.ReadAllAsync())
+            {
+            }
+
+            Console.WriteLine($"replay {chunk[i].GetProperty("id").GetString()}: {jobs[i].CollectedText.ReplaceLineEndings(" ")}");
+        }
+    }
+}
+
 if (sections.Contains("embeddings"))
 {
     var sentences = Enumerable.Range(0, 32).Select(i => verses[i % verses.Length] + $" ({i})").ToArray();
@@ -473,4 +653,27 @@ SentenceEmbedder NewEmbedder(out string used)
     }
 
     throw new InvalidOperationException("no execution provider for the embedder");
+}
+
+// Copies right-padded prefill KV ([n, H, length, hd]) into tensors with room for `capacity` positions per row, for
+// in-place steps (GroupQueryAttention models), and frees the prefill KV.
+static Microsoft.ML.OnnxRuntime.OrtValue[] WithCapacity(OnnxDecoder decoder, Microsoft.ML.OnnxRuntime.OrtValue[] kv, int rows, int length, int capacity)
+{
+    var heads = decoder.Config.KvHeads;
+    var width = decoder.Config.HeadSize * decoder.KvElementSize;
+    var grown = new Microsoft.ML.OnnxRuntime.OrtValue[kv.Length];
+    for (var t = 0; t < kv.Length; t++)
+    {
+        grown[t] = decoder.NewKv(rows, capacity);
+        var src = kv[t].GetTensorDataAsSpan<byte>();
+        var dst = grown[t].GetTensorMutableRawData();
+        for (var rh = 0; rh < rows * heads; rh++)
+        {
+            src.Slice(rh * length * width, length * width).CopyTo(dst[(rh * capacity * width)..]);
+        }
+
+        kv[t].Dispose();
+    }
+
+    return grown;
 }

@@ -30,7 +30,7 @@ public sealed class BatchSchedulerTests : IDisposable
         var config = GenAiConfig.Load(DemoModel.Folder);
         var (session, provider) = SessionFactory.Create(Path.Combine(DemoModel.Folder, config.ModelFile), ["CPU"], 1, _logger);
         var metrics = new InferenceMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
-        return new BatchScheduler("test", provider, new OnnxDecoder(session, config), _tokenizer, stopAtEndOfTurn ? config.EosTokenIds : [],
+        return new BatchScheduler("test", provider, new OnnxDecoder(session, config, DemoModel.Padding), _tokenizer, stopAtEndOfTurn ? config.EosTokenIds : [],
             config.ContextLength, 8, 16, metrics, _logger);
     }
 

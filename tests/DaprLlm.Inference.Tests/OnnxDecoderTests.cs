@@ -17,7 +17,7 @@ public sealed class OnnxDecoderTests : IDisposable
     public OnnxDecoderTests()
     {
         var (session, _) = SessionFactory.Create(Path.Combine(DemoModel.Folder, _config.ModelFile), ["CPU"], 1, NullLogger.Instance);
-        _decoder = new OnnxDecoder(session, _config);
+        _decoder = new OnnxDecoder(session, _config, DemoModel.Padding);
     }
 
     [Fact]
@@ -65,7 +65,14 @@ public sealed class OnnxDecoderTests : IDisposable
     }
 
     [Fact]
-    public void Left_padded_batch_step_gives_each_row_its_solo_logits()
+    public void The_demo_model_attends_through_GroupQueryAttention_so_its_rows_are_right_padded_and_updated_in_place()
+    {
+        Assert.Equal(KvPadding.Right, _decoder.Padding);
+        Assert.True(_decoder.UpdatesKvInPlace);
+    }
+
+    [Fact]
+    public void Padded_batch_step_gives_each_row_its_solo_logits()
     {
         var template = ChatTemplate.For(_tokenizer);
         var a = template.Render([new("user", "Jesus wept.")]);
@@ -73,23 +80,7 @@ public sealed class OnnxDecoderTests : IDisposable
         var (la, ka) = _decoder.Prefill(a);
         var (lb, kb) = _decoder.Prefill(b);
         var length = Math.Max(a.Count, b.Count);
-        var heads = _config.KvHeads;
-        var hd = _config.HeadSize;
-        var past = new OrtValue[ka.Length];
-        for (var t = 0; t < past.Length; t++)
-        {
-            var dst = new float[2 * heads * length * hd];
-            foreach (var (kv, row, len) in new[] { (ka, 0, a.Count), (kb, 1, b.Count) })
-            {
-                var src = kv[t].GetTensorDataAsSpan<float>();
-                for (var h = 0; h < heads; h++)
-                {
-                    src.Slice(h * len * hd, len * hd).CopyTo(dst.AsSpan(((row * heads + h) * length + length - len) * hd));
-                }
-            }
-
-            past[t] = OrtValue.CreateTensorValueFromMemory(dst, [2, heads, length, hd]);
-        }
+        var past = Batch(length, (ka, a.Count), (kb, b.Count));
 
         long[] next = [Sampler.ArgMax(la), Sampler.ArgMax(lb)];
         var (batchLogits, batchPresent) = _decoder.Step(2, length, next, [a.Count, b.Count], [length - a.Count, length - b.Count], past);
@@ -107,7 +98,56 @@ public sealed class OnnxDecoderTests : IDisposable
     }
 
     [Fact]
-    public void Batched_left_padded_prefill_gives_each_prompt_its_solo_logits_and_kv()
+    public void In_place_steps_give_the_logits_of_copying_steps_and_write_each_row_at_its_own_length()
+    {
+        var template = ChatTemplate.For(_tokenizer);
+        var a = template.Render([new("user", "Jesus wept.")]);
+        var b = template.Render([new("user", "The LORD is my shepherd; I shall not want.")]);
+        var (la, ka) = _decoder.Prefill(a);
+        var (lb, kb) = _decoder.Prefill(b);
+        var length = Math.Max(a.Count, b.Count);
+        const int Steps = 6;
+        var capacity = length + Steps;
+        var copying = Batch(length, (ka, a.Count), (kb, b.Count));
+        var inPlace = Batch(capacity, (ka, a.Count), (kb, b.Count));
+        var before = inPlace[0].GetTensorDataAsSpan<float>().ToArray();
+
+        long[] copyNext = [Sampler.ArgMax(la), Sampler.ArgMax(lb)];
+        long[] placeNext = [.. copyNext];
+        long[] positions = [a.Count, b.Count];
+        int[] pads = [length - a.Count, length - b.Count];
+        var logits = new float[2 * _decoder.Vocabulary];
+        for (var step = 0; step < Steps; step++)
+        {
+            var (expected, present) = _decoder.Step(2, length + step, copyNext, positions, pads, copying);
+            Dispose(copying);
+            copying = present;
+            _decoder.StepInPlace(2, length + step, placeNext, positions, pads, inPlace, logits);
+            AssertClose(expected, logits);
+            for (var r = 0; r < 2; r++)
+            {
+                copyNext[r] = Sampler.ArgMax(expected.AsSpan(r * _decoder.Vocabulary, _decoder.Vocabulary));
+                placeNext[r] = Sampler.ArgMax(logits.AsSpan(r * _decoder.Vocabulary, _decoder.Vocabulary));
+                positions[r]++;
+            }
+
+            Assert.Equal(copyNext, placeNext);
+        }
+
+        // Row 0 (the shorter) got its new keys right after its prompt; the positions before stayed as they were.
+        var width = _config.HeadSize;
+        var after = inPlace[0].GetTensorDataAsSpan<float>();
+        Assert.True(after[..(a.Count * width)].SequenceEqual(before.AsSpan(0, a.Count * width)));
+        Assert.False(after.Slice(a.Count * width, width).SequenceEqual(before.AsSpan(a.Count * width, width)));
+        AssertClose(copying[0].GetTensorDataAsSpan<float>()[..((a.Count + Steps) * width)], after[..((a.Count + Steps) * width)]);
+        Dispose(copying);
+        Dispose(inPlace);
+        Dispose(ka);
+        Dispose(kb);
+    }
+
+    [Fact]
+    public void Batched_padded_prefill_gives_each_prompt_its_solo_logits_and_kv()
     {
         var template = ChatTemplate.For(_tokenizer);
         IReadOnlyList<int> a = template.Render([new("user", "Jesus wept.")]);
@@ -120,15 +160,43 @@ public sealed class OnnxDecoderTests : IDisposable
         var vocab = soloA.Length;
         AssertClose(soloA, batch.AsSpan(0, vocab));
         AssertClose(soloB, batch.AsSpan(vocab, vocab));
-        // Row 0 is left-padded: its KV sits at the end of each head's positions.
+        // Row 0 is padded: its KV sits at the start of each head's positions (right padding) or at the end (left).
         var longest = b.Count;
         var width = _config.HeadSize;
-        var rowA = batchKv[0].GetTensorDataAsSpan<float>().Slice((longest - a.Count) * width, a.Count * width);
+        var start = _decoder.Padding == KvPadding.Left ? longest - a.Count : 0;
+        var rowA = batchKv[0].GetTensorDataAsSpan<float>().Slice(start * width, a.Count * width);
         AssertClose(soloAKv[0].GetTensorDataAsSpan<float>()[..(a.Count * width)], rowA);
         foreach (var v in batchKv.Concat(soloAKv).Concat(soloBKv))
         {
             v.Dispose();
         }
+    }
+
+    /// <summary>Two rows' prefill KV in one batch tensor per layer with room for <paramref name="capacity"/> positions, padded as the model needs.</summary>
+    private OrtValue[] Batch(int capacity, params (OrtValue[] Kv, int Length)[] rows)
+    {
+        var heads = _config.KvHeads;
+        var hd = _config.HeadSize;
+        var longest = rows.Max(r => r.Length);
+        var past = new OrtValue[rows[0].Kv.Length];
+        for (var t = 0; t < past.Length; t++)
+        {
+            var dst = new float[rows.Length * heads * capacity * hd];
+            for (var row = 0; row < rows.Length; row++)
+            {
+                var (kv, len) = rows[row];
+                var src = kv[t].GetTensorDataAsSpan<float>();
+                var at = _decoder.Padding == KvPadding.Left ? longest - len : 0;
+                for (var h = 0; h < heads; h++)
+                {
+                    src.Slice(h * len * hd, len * hd).CopyTo(dst.AsSpan(((row * heads + h) * capacity + at) * hd));
+                }
+            }
+
+            past[t] = OrtValue.CreateTensorValueFromMemory(dst, [rows.Length, heads, capacity, hd]);
+        }
+
+        return past;
     }
 
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)

@@ -35,6 +35,11 @@ public sealed partial class BatchScheduler
                         {
                             Finish(row, "cancelled", flush: false);
                         }
+                        else if (job.TimedOut(System.Diagnostics.Stopwatch.GetTimestamp()))
+                        {
+                            // It waited in the queue past its whole time limit: no prefill for it.
+                            TimeOut(row);
+                        }
                         else
                         {
                             admitted.Add(row);

@@ -47,6 +47,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private float[] _logits = [];
     private OrtValue[]? _past;
     private int _pastLength;
+    // Positions allocated per row in _past: _pastLength when each step returns new presents; more (room to grow)
+    // when the decoder updates the KV in place (GroupQueryAttention), so steps copy nothing until it is full.
+    private int _pastCapacity;
     private volatile int _activeRows;
     private volatile int _kvPositions;
     private volatile bool _lastStepFailed;
@@ -162,7 +165,8 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                     continue;
                 }
 
-                if (changed)
+                // In-place KV tensors that are full (rows riding along past their max_tokens) are rebuilt larger.
+                if (changed || (_decoder.UpdatesKvInPlace && _pastLength + 1 > _pastCapacity))
                 {
                     Rebuild();
                 }
@@ -225,19 +229,46 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
     }
 
+    /// <summary>Ends rows whose client went away or that ran past their time limit; returns whether any left.</summary>
     private bool RemoveCancelled()
     {
         var removed = false;
+        var now = Stopwatch.GetTimestamp();
         for (var i = _rows.Count - 1; i >= 0; i--)
         {
-            if (!_rows[i].Done && _rows[i].Job.CancellationToken.IsCancellationRequested)
+            var row = _rows[i];
+            if (row.Done)
             {
-                Finish(_rows[i], "cancelled", flush: false);
+                continue;
+            }
+
+            if (row.Job.CancellationToken.IsCancellationRequested)
+            {
+                Finish(row, "cancelled", flush: false);
+                removed = true;
+            }
+            else if (row.Job.TimedOut(now))
+            {
+                TimeOut(row);
                 removed = true;
             }
         }
 
         return removed;
+    }
+
+    /// <summary>Fails a row that ran past its time limit with a 504 and gives its slot back.</summary>
+    private void TimeOut(BatchRow row)
+    {
+        var limit = row.Job.Timeout?.TotalSeconds ?? 0;
+        // Tokens already streamed stay delivered; the error event follows them.
+        row.Job.Write(new GenerationEvent.Failed(
+            $"the generation took longer than the {limit:0.###} s limit (Inference:GenerationTimeoutSeconds) and was stopped", 504, "generation_timeout"));
+        row.Done = true;
+        ReleaseSlot(row);
+        _metrics.RequestFinished(ModelId, ExecutionProvider, Stopwatch.GetElapsedTime(row.Job.EnqueuedAt).TotalSeconds,
+            row.Job.FirstTokenAt is { } first ? Stopwatch.GetElapsedTime(row.Job.EnqueuedAt, first).TotalSeconds : null,
+            row.Job.PromptIds.Count, row.CompletionTokens, "timeout");
     }
 
     /// <summary>Samples the row's next token; returns false when the row has finished.</summary>
@@ -334,10 +365,11 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         }
 
         var leftPadded = _decoder.Padding == KvPadding.Left;
+        var capacity = _decoder.UpdatesKvInPlace ? Capacity(length) : length;
         var tensors = new OrtValue[_decoder.Config.Layers * 2];
         for (var t = 0; t < tensors.Length; t++)
         {
-            tensors[t] = _decoder.NewKv(batch, length);
+            tensors[t] = _decoder.NewKv(batch, capacity);
             var dst = tensors[t].GetTensorMutableRawData();
             var element = _decoder.KvElementSize;
             for (var i = 0; i < batch; i++)
@@ -353,7 +385,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 else
                 {
                     src = _past![t].GetTensorDataAsSpan<byte>();
-                    (srcRow, srcLength, srcPad) = (row.BatchIndex, _pastLength, row.Pad);
+                    (srcRow, srcLength, srcPad) = (row.BatchIndex, _pastCapacity, row.Pad);
                 }
 
                 // Right-padded rows (GroupQueryAttention) start at position 0 in both tensors.
@@ -362,7 +394,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
                 for (var h = 0; h < heads; h++)
                 {
                     src.Slice((((srcRow * heads) + h) * srcLength + srcStart) * hd * element, row.Length * hd * element)
-                        .CopyTo(dst[((((i * heads) + h) * length + dstStart) * hd * element)..]);
+                        .CopyTo(dst[((((i * heads) + h) * capacity + dstStart) * hd * element)..]);
                 }
             }
         }
@@ -378,6 +410,22 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
         _past = tensors;
         _pastLength = length;
+        _pastCapacity = capacity;
+    }
+
+    /// <summary>
+    /// KV positions to allocate per row for in-place steps: enough for every live row to reach its max_tokens (or
+    /// the context), so the batch is rebuilt only when its membership changes, not as it grows.
+    /// </summary>
+    private int Capacity(int length)
+    {
+        var need = length + 1;
+        foreach (var row in _rows)
+        {
+            need = Math.Max(need, row.Length + Math.Max(0, row.Job.Parameters.MaxTokens - row.CompletionTokens) + 1);
+        }
+
+        return Math.Min(need, Math.Max(_contextLength, length + 1));
     }
 
     private void Step()
@@ -401,10 +449,19 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             _logits = new float[Math.Max(batch, _maxBatch * 2) * vocab];
         }
 
-        var present = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!, _logits);
+        if (_decoder.UpdatesKvInPlace)
+        {
+            _decoder.StepInPlace(batch, pastLength, tokens, positions, pads, _past!, _logits);
+        }
+        else
+        {
+            var present = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!, _logits);
+            ReleasePast();
+            _past = present;
+            _pastCapacity = pastLength + 1;
+        }
+
         var logits = _logits.AsSpan(0, batch * vocab);
-        ReleasePast();
-        _past = present;
         _pastLength = pastLength + 1;
         _lastStepFailed = false;
         var kvPositions = 0;
@@ -468,6 +525,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
             _past = null;
             _pastLength = 0;
+            _pastCapacity = 0;
         }
 
         if (_rows.Count == 0)

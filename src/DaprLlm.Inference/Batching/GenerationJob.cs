@@ -34,8 +34,12 @@ public sealed class GenerationJob
     /// False for a request answered in one piece: its tokens are collected on the decode thread (<see cref="CollectedText"/>)
     /// and its reader wakes only for the end, not for every token of every row of every step.
     /// </param>
-    public GenerationJob(IReadOnlyList<int> promptIds, SamplingParameters parameters, CancellationToken cancellationToken, bool streamTokens = true)
+    /// <param name="timeout">How long the generation may take from now, queueing included (<see cref="TimedOut"/>); none when null.</param>
+    public GenerationJob(IReadOnlyList<int> promptIds, SamplingParameters parameters, CancellationToken cancellationToken, bool streamTokens = true,
+        TimeSpan? timeout = null)
     {
+        Timeout = timeout;
+        _deadline = timeout is { } t ? EnqueuedAt + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         _collected = streamTokens ? null : new System.Text.StringBuilder();
         PromptIds = promptIds;
         Parameters = parameters;
@@ -53,6 +57,14 @@ public sealed class GenerationJob
     public Random Random { get; }
 
     public long EnqueuedAt { get; } = Stopwatch.GetTimestamp();
+
+    private readonly long _deadline;
+
+    /// <summary>The generation time limit this job was given (Inference:GenerationTimeoutSeconds), if any.</summary>
+    public TimeSpan? Timeout { get; }
+
+    /// <summary>Whether the job has run past its time limit at <paramref name="now"/> (a Stopwatch timestamp).</summary>
+    public bool TimedOut(long now) => now > _deadline;
 
     public long? FirstTokenAt { get; set; }
 

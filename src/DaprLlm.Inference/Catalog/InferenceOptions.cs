@@ -50,6 +50,14 @@ public sealed class InferenceOptions
     [Range(0, 1000)]
     public int StreamIntervalMilliseconds { get; set; } = 10;
 
+    /// <summary>
+    /// Seconds a local generation may take from the moment it is queued; one that runs longer ends with a 504
+    /// generation_timeout error (an SSE error event once streaming) and gives its batch slot back, so a runaway
+    /// request cannot hold a slot forever. Checked between decode steps.
+    /// </summary>
+    [Range(1, 86_400)]
+    public int GenerationTimeoutSeconds { get; set; } = 300;
+
     /// <summary>The catalog, keyed by model id (the id clients send as "model").</summary>
     public Dictionary<string, ModelEntryOptions> Models { get; set; } = new(StringComparer.Ordinal);
 }

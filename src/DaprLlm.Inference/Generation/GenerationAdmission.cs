@@ -75,7 +75,7 @@ internal static class GenerationAdmission
 
         var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? 1.0, request.TopK ?? 0, request.Seed,
             request.Stop ?? []);
-        var job = new GenerationJob(prompt, parameters, cancellationToken, stream);
+        var job = new GenerationJob(prompt, parameters, cancellationToken, stream, TimeSpan.FromSeconds(registry.Options.GenerationTimeoutSeconds));
         if (!model.Scheduler.TryEnqueue(job))
         {
             return (null, null, Errors.Result(429, $"the model '{request.Model}' is at capacity; retry later", null, "queue_full", registry.Options.RetryAfterSeconds));

@@ -29,6 +29,9 @@ public sealed class OnnxDecoder : IDisposable
     private readonly RunOptions _stepOptions = new();
     private readonly OrtValue[] _stepInputs;
     private long[] _stepMask = [];
+    private readonly OrtValue[] _stepOutputs;
+    private OrtValue? _stepLogits;
+    private int _stepLogitsBatch;
 
     public OnnxDecoder(InferenceSession session, GenAiConfig config, KvPadding padding = KvPadding.Left)
     {
@@ -81,6 +84,7 @@ public sealed class OnnxDecoder : IDisposable
 
         _inputNames = [config.InputIds, config.AttentionMask, .. _hasPositionIds ? [config.PositionIds] : Array.Empty<string>(), .. pastNames];
         _stepInputs = new OrtValue[_inputNames.Length];
+        _stepOutputs = new OrtValue[_outputNames.Length];
     }
 
     public GenAiConfig Config => _config;
@@ -121,11 +125,16 @@ public sealed class OnnxDecoder : IDisposable
     /// <summary>Floats in one row's KV for one layer and one position: KV heads × head size.</summary>
     public int KvRowWidth => _config.KvHeads * _config.HeadSize;
 
-    /// <summary>A zeroed KV tensor [batch, KV heads, length, head size] (zero, not garbage, under masked pads).</summary>
+    /// <summary>A KV tensor [batch, KV heads, length, head size], zeroed where masked pads are read (not for GroupQueryAttention).</summary>
     public OrtValue NewKv(int batch, int length)
     {
         var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _kvType, [batch, _config.KvHeads, length, _config.HeadSize]);
-        value.GetTensorMutableRawData().Clear();
+        // GroupQueryAttention reads a row only up to its length, so its padding is never read and need not be cleared.
+        if (!UpdatesKvInPlace)
+        {
+            value.GetTensorMutableRawData().Clear();
+        }
+
         return value;
     }
 
@@ -244,6 +253,68 @@ public sealed class OnnxDecoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="StepInPlace"/> applies: GroupQueryAttention writes a step's new KV position into the past
+    /// buffer itself when that buffer is also bound as the present output (ORT GenAI's past_present_share_buffer),
+    /// and reads each row only up to its own length, so a step copies no KV history.
+    /// </summary>
+    public bool UpdatesKvInPlace => Padding == KvPadding.Right;
+
+    /// <summary>
+    /// One decode step whose KV tensors <paramref name="kv"/> ([B, H, capacity, hd] per layer, rows right-padded,
+    /// capacity ≥ <paramref name="pastLength"/> + 1) are both the past inputs and the present outputs: each row's
+    /// new position is written at its own length, nothing else moves. Only for <see cref="UpdatesKvInPlace"/>.
+    /// </summary>
+    public void StepInPlace(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions, ReadOnlySpan<int> pads,
+        OrtValue[] kv, Span<float> logits)
+    {
+        if (!UpdatesKvInPlace)
+        {
+            throw new InvalidOperationException("in-place KV steps need a GroupQueryAttention model");
+        }
+
+        var total = pastLength + 1;
+        if (_stepMask.Length < batch * total)
+        {
+            _stepMask = new long[Math.Max(batch * total, _stepMask.Length * 2)];
+        }
+
+        var mask = _stepMask.AsSpan(0, batch * total);
+        mask.Clear();
+        for (var b = 0; b < batch; b++)
+        {
+            mask.Slice(b * total, total - pads[b]).Fill(1);
+        }
+
+        if (_stepLogits is null || _stepLogitsBatch != batch)
+        {
+            // Reused while the batch size stays the same (between membership changes).
+            _stepLogits?.Dispose();
+            _stepLogits = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _logitsType, [batch, 1, Vocabulary]);
+            _stepLogitsBatch = batch;
+        }
+
+        var n = Fill(_stepInputs, tokens.ToArray(), _stepMask, positions.ToArray(), [batch, 1], [batch, total]);
+        try
+        {
+            kv.CopyTo(_stepInputs, n);
+            _stepOutputs[0] = _stepLogits;
+            kv.CopyTo(_stepOutputs, 1);
+            _session.Run(_stepOptions, _inputNames, _stepInputs, _outputNames, _stepOutputs);
+            ReadLogits(_stepLogits, 0, logits[..(batch * Vocabulary)]);
+        }
+        finally
+        {
+            for (var i = 0; i < n; i++)
+            {
+                _stepInputs[i].Dispose();
+            }
+
+            Array.Clear(_stepInputs);
+            Array.Clear(_stepOutputs);
+        }
+    }
+
     /// <summary>One decode step that allocates its logits (tests and tools).</summary>
     public (float[] Logits, OrtValue[] Present) Step(int batch, int pastLength, ReadOnlySpan<long> tokens, ReadOnlySpan<long> positions,
         ReadOnlySpan<int> pads, OrtValue[] past)
@@ -294,6 +365,7 @@ public sealed class OnnxDecoder : IDisposable
 
     public void Dispose()
     {
+        _stepLogits?.Dispose();
         _stepOptions.Dispose();
         _session.Dispose();
     }
