@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
@@ -14,12 +13,8 @@ namespace DaprLlm.Safety.Rules;
 internal static partial class PersonNameRecognizer
 {
     // Letters of any script; a name word has an upper-case first letter and at least one lower-case letter after it.
-    internal const string CapitalisedRunPattern = @"(?<![\p{L}\p{N}@.])\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}[\p{L}]*(?:[-'’]\p{L}+)?(?:[ \t]+(?:\p{Lu}\.?[ \t]+)?\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}\p{L}*(?:[-'’]\p{L}+)?){0,3}(?![\p{L}\p{N}@])";
-
-    // Tried only at upper-case letters (see NextCapitalisedRun): the generated scan of the unanchored pattern, which
-    // starts with a lookbehind, tried the whole pattern at every position of the text.
-    [GeneratedRegex(@"\G(?:" + CapitalisedRunPattern + ")", RegexOptions.CultureInvariant)]
-    private static partial Regex CapitalisedRunAt();
+    [GeneratedRegex(@"(?<![\p{L}\p{N}@.])\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}[\p{L}]*(?:[-'’]\p{L}+)?(?:[ \t]+(?:\p{Lu}\.?[ \t]+)?\p{Lu}[\p{Ll}\p{Lu}]*\p{Ll}\p{L}*(?:[-'’]\p{L}+)?){0,3}(?![\p{L}\p{N}@])", RegexOptions.CultureInvariant)]
+    private static partial Regex CapitalisedRun();
 
     [GeneratedRegex(@"\b(?:my name is|name is|i am|i'm|this is|called|named)[ \t]+(\p{Ll}[\p{Ll}'\-]+(?:[ \t]+\p{Ll}[\p{Ll}'\-]+)?)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex LowerCaseAfterCue();
@@ -53,12 +48,9 @@ internal static partial class PersonNameRecognizer
         var text = found.Text;
         var words = t_words ??= new List<TextSpan>(8);
         var classes = t_classes ??= new WordClassMemo();
-        var ascii = Ascii.IsValid(text);
-        var position = 0;
-        while (NextCapitalisedRun(text, position, ascii, out var matchIndex, out var matchLength))
+        foreach (var match in CapitalisedRun().EnumerateMatches(text))
         {
-            position = matchIndex + matchLength;
-            Words(text, matchIndex, matchIndex + matchLength, words);
+            Words(text, match.Index, match.Index + match.Length, words);
             classes.Reset(text, words);
             var first = 0;
             var last = words.Count - 1;
@@ -133,56 +125,6 @@ internal static partial class PersonNameRecognizer
             var end = words.Count > 1 && !NameLexicon.IsCommon(Slice(text, words[1])) ? words[1].End : words[0].End;
             found.TryAdd(PiiEntityTypes.Person, words[0].Start, end);
         }
-    }
-
-    /// <summary>
-    /// The next match of <see cref="CapitalisedRunPattern"/> at or after <paramref name="from"/>, as the unanchored
-    /// pattern would find it: a match starts with \p{Lu} not preceded by [\p{L}\p{N}@.], so only such positions are
-    /// tried (left to right, the first that matches wins), found by a vectorized search when the text is ASCII.
-    /// </summary>
-    internal static bool NextCapitalisedRun(string text, int from, bool ascii, out int index, out int length)
-    {
-        var span = text.AsSpan();
-        while (from < span.Length)
-        {
-            var at = ascii ? span[from..].IndexOfAnyInRange('A', 'Z') : IndexOfUpperCaseLetter(span[from..]);
-            if (at < 0)
-            {
-                break;
-            }
-
-            at += from;
-            from = at + 1;
-            if (at > 0 && span[at - 1] is var before && (char.IsLetter(before) || char.IsNumber(before) || before is '@' or '.'))
-            {
-                continue; // the lookbehind fails: no need to ask the regex
-            }
-
-            var matches = CapitalisedRunAt().EnumerateMatches(span, at);
-            if (matches.MoveNext())
-            {
-                (index, length) = (matches.Current.Index, matches.Current.Length);
-                return true;
-            }
-        }
-
-        (index, length) = (-1, 0);
-        return false;
-    }
-
-    // \p{Lu} is exactly the UppercaseLetter category of a UTF-16 char (a surrogate is never one).
-    private static int IndexOfUpperCaseLetter(ReadOnlySpan<char> text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c < 0x80 ? char.IsAsciiLetterUpper(c) : char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.UppercaseLetter)
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     private static bool FirstGazetteerRun(WordClassMemo classes, int count, out int first, out int last)
