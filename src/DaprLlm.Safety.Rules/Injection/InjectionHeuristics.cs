@@ -27,32 +27,41 @@ public sealed partial class InjectionHeuristics
     private const int MaxBlobChars = 16 * 1024;
 
     // Each phrase with words it cannot match without (one of them must occur in the skeleton). All phrases' words
-    // are looked for in one vectorized search (Triggered); a regex runs only when one of its words is there, which
-    // for ordinary prompts is rare.
-    private static readonly (string Name, double Weight, Regex Regex, string[] Trigger)[] Phrases =
+    // are looked for in one vectorized search (Triggered); a phrase is tried only when one of its words is there,
+    // which for ordinary prompts is rare. A triggered phrase is then tried, anchored, only where one of its start
+    // words begins (every match of the pattern begins with one), not at every position of the text: the generated
+    // scan of these patterns filters by first letter only, which in English prose is most positions.
+    private static readonly Phrase[] Phrases =
     [
-        (InstructionOverride, 0.7, OverridePrevious(), ["ignore", "disregard", "forget", "override", "bypass", "neglect", "skip"]),
-        (InstructionOverride, 0.7, ForgetEverything(), ["ignore", "disregard", "forget"]),
-        (InstructionOverride, 0.4, NewInstructions(), [":"]),
-        (RolePlay, 0.6, YouAreNow(), ["dan", "stan", "unfi", "unrestricted", "uncensored", "unbound", "amora", "evi", "mode", "jai", "freed", "onger"]),
-        (RolePlay, 0.6, ActAs(), ["dan", "unfi", "unrestricted", "uncensored", "jai", "evi", "amora"]),
-        (RolePlay, 0.8, DoAnythingNow(), ["anything"]),
-        (RolePlay, 0.6, ModeSwitch(), ["mode"]),
-        (RolePlay, 0.4, WithoutRestrictions(), ["without"]),
-        (SystemPromptExtraction, 0.7, RevealSystemPrompt(), ["prompt", "instruction", "message", "above"]),
+        new(InstructionOverride, 0.7, OverridePrevious(), ["ignore", "disregard", "forget", "override", "bypass", "neglect", "skip"],
+            ["ignore", "disregard", "forget", "override", "bypass", "neglect", "skip"]),
+        new(InstructionOverride, 0.7, ForgetEverything(), ["ignore", "disregard", "forget"], ["ignore", "disregard", "forget"]),
+        new(InstructionOverride, 0.4, NewInstructions(), [":"], ["your", "new", "updated", "real", "reai"]),
+        new(RolePlay, 0.6, YouAreNow(), ["dan", "stan", "unfi", "unrestricted", "uncensored", "unbound", "amora", "evi", "mode", "jai", "freed", "onger"], ["you"]),
+        new(RolePlay, 0.6, ActAs(), ["dan", "unfi", "unrestricted", "uncensored", "jai", "evi", "amora"], ["act", "behave", "respond", "pretend", "role"]),
+        new(RolePlay, 0.8, DoAnythingNow(), ["anything"], ["do"]),
+        new(RolePlay, 0.6, ModeSwitch(), ["mode"], ["deve", "god", "jai", "dan"]),
+        new(RolePlay, 0.4, WithoutRestrictions(), ["without"], ["without"]),
+        new(SystemPromptExtraction, 0.7, RevealSystemPrompt(), ["prompt", "instruction", "message", "above"],
+            ["repeat", "reve", "show", "print", "output", "disp", "dump", "disc", "leak", "ieak", "tell", "teli", "teil", "teii",
+             "give", "write", "recite", "spe", "what"]),
     ];
 
     // Whitespace between words may be any \s in the patterns, so triggers are single words (or a single char).
     // Words: every distinct trigger word with the phrases it unlocks (bit i = Phrases[i]); ':' is found on its own,
     // a single-char search being faster than a needle in the multi-word one.
     private static readonly (string Word, int Phrases)[] TriggerWords = Phrases
-        .SelectMany(static (p, i) => p.Trigger.Where(static w => w != ":").Select(w => (Word: w, Bit: 1 << i)))
+        .SelectMany(static (p, i) => p.Triggers.Where(static w => w != ":").Select(w => (Word: w, Bit: 1 << i)))
         .GroupBy(static t => t.Word, StringComparer.Ordinal)
         .Select(static g => (g.Key, g.Aggregate(0, static (bits, t) => bits | t.Bit)))
         .ToArray();
 
+    // The trigger words by first char (all lower-case ASCII): an occurrence is compared with the few words that can start there.
+    private static readonly (string Word, int Phrases)[][] TriggerWordsByFirstChar = [.. Enumerable.Range(0, 128)
+        .Select(static c => TriggerWords.Where(t => t.Word[0] == c).ToArray())];
+
     private static readonly int ColonPhrases = Phrases
-        .Select(static (p, i) => p.Trigger.Contains(":") ? 1 << i : 0)
+        .Select(static (p, i) => p.Triggers.Contains(":") ? 1 << i : 0)
         .Aggregate(0, static (bits, bit) => bits | bit);
 
     private static readonly int WordPhrases = TriggerWords.Aggregate(0, static (bits, t) => bits | t.Phrases);
@@ -61,8 +70,11 @@ public sealed partial class InjectionHeuristics
         SearchValues.Create([.. TriggerWords.Select(static t => t.Word)], StringComparison.Ordinal);
 
     // The base64 alphabets (standard and URL-safe); a blob is a run of at least MinBlobChars of them.
-    private static readonly SearchValues<char> Base64Chars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-");
     private const int MinBlobChars = 24;
+
+    /// <summary>Each phrase's name, weight and unanchored pattern, in the order they are tried (for tests).</summary>
+    internal static IEnumerable<(string Name, double Weight, string Pattern)> PhrasePatterns =>
+        Phrases.Select(static p => (p.Name, p.Weight, p.Pattern));
 
     /// <summary>The shared instance; it holds no per-request state.</summary>
     public static InjectionHeuristics Default { get; } = new();
@@ -82,15 +94,14 @@ public sealed partial class InjectionHeuristics
                 continue;
             }
 
-            var (name, weight, regex, _) = Phrases[p];
+            var phrase = Phrases[p];
             var count = 0;
-            foreach (var match in regex.EnumerateMatches(text.Text))
+            var position = 0;
+            while (count < MaxHitsPerSignal && phrase.Next(text.Text, position) is (var start, var length))
             {
-                (hits ??= []).Add(new RuleHit(RuleKind.Injection, name, text.ToOriginal(match.Index, match.Index + match.Length), weight));
-                if (++count == MaxHitsPerSignal)
-                {
-                    break;
-                }
+                (hits ??= []).Add(new RuleHit(RuleKind.Injection, phrase.Name, text.ToOriginal(start, start + length), phrase.Weight));
+                count++;
+                position = start + length;
             }
         }
 
@@ -143,20 +154,20 @@ public sealed partial class InjectionHeuristics
         var probe = MinBlobChars - 1;
         while (probe < text.Length)
         {
-            if (!Base64Chars.Contains(text[probe]))
+            if (!IsBase64Char(text[probe]))
             {
                 probe += MinBlobChars; // a run after the probe covers the position MinBlobChars on
                 continue;
             }
 
             var start = probe;
-            while (start > 0 && Base64Chars.Contains(text[start - 1]))
+            while (start > 0 && IsBase64Char(text[start - 1]))
             {
                 start--;
             }
 
             var end = probe + 1;
-            while (end < text.Length && Base64Chars.Contains(text[end]))
+            while (end < text.Length && IsBase64Char(text[end]))
             {
                 end++;
             }
@@ -172,12 +183,15 @@ public sealed partial class InjectionHeuristics
         return false;
     }
 
+    // The alphabets as a test the JIT inlines: a SearchValues<char>.Contains is a virtual call, made several times per probe.
+    private static bool IsBase64Char(char c) => char.IsAsciiLetterOrDigit(c) || c is '+' or '/' or '_' or '-';
+
     private static bool ContainsPhrase(string normalized)
     {
         var triggered = Triggered(normalized);
         for (var p = 0; p < Phrases.Length; p++)
         {
-            if ((triggered & (1 << p)) != 0 && Phrases[p].Regex.IsMatch(normalized))
+            if ((triggered & (1 << p)) != 0 && Phrases[p].Next(normalized, 0) is not null)
             {
                 return true;
             }
@@ -201,7 +215,7 @@ public sealed partial class InjectionHeuristics
             }
 
             rest = rest[at..];
-            foreach (var (word, phrases) in TriggerWords)
+            foreach (var (word, phrases) in TriggerWordsByFirstChar[rest[0]])
             {
                 if (rest.StartsWith(word, StringComparison.Ordinal))
                 {
@@ -268,32 +282,93 @@ public sealed partial class InjectionHeuristics
         return false;
     }
 
-    [GeneratedRegex(@"\b(?:ignore|disregard|forget|override|bypass|neglect|skip)\s+(?:(?:a[il][il]|any|every|the|your|my|of|these|those|such)\s+){0,3}(?:(?:a[il][il]|previous|prior|above|earlier|preceding|former|existing|origina[il]|initia[il]|system|deve[il]oper|safety|content)\s+){1,2}(?:instructions?|prompts?|ru[il]es|directions|guide[il]ines|directives?|commands?|constraints|restrictions|guardrai[il]s|po[il]icies|po[il]icy|programming|context|messages?|fi[il]ters?)\b", RegexOptions.CultureInvariant)]
+    internal const string OverridePreviousPattern = @"\b(?:ignore|disregard|forget|override|bypass|neglect|skip)\s+(?:(?:a[il][il]|any|every|the|your|my|of|these|those|such)\s+){0,3}(?:(?:a[il][il]|previous|prior|above|earlier|preceding|former|existing|origina[il]|initia[il]|system|deve[il]oper|safety|content)\s+){1,2}(?:instructions?|prompts?|ru[il]es|directions|guide[il]ines|directives?|commands?|constraints|restrictions|guardrai[il]s|po[il]icies|po[il]icy|programming|context|messages?|fi[il]ters?)\b";
+
+    [GeneratedRegex(@"\G(?:" + OverridePreviousPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex OverridePrevious();
 
-    [GeneratedRegex(@"\b(?:ignore|disregard|forget)\s+(?:a[il][il]|everything)\s+(?:(?:that\s+)?you\s+(?:were|have\s+been)\s+(?:to[il]d|given)|above|before|so\s+far|ear[il]ier)\b", RegexOptions.CultureInvariant)]
+    internal const string ForgetEverythingPattern = @"\b(?:ignore|disregard|forget)\s+(?:a[il][il]|everything)\s+(?:(?:that\s+)?you\s+(?:were|have\s+been)\s+(?:to[il]d|given)|above|before|so\s+far|ear[il]ier)\b";
+
+    [GeneratedRegex(@"\G(?:" + ForgetEverythingPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex ForgetEverything();
 
-    [GeneratedRegex(@"\b(?:your\s+)?(?:new|updated|rea[il])\s+(?:instructions|ru[il]es|task)\s*(?:are|is)?\s*:", RegexOptions.CultureInvariant)]
+    internal const string NewInstructionsPattern = @"\b(?:your\s+)?(?:new|updated|rea[il])\s+(?:instructions|ru[il]es|task)\s*(?:are|is)?\s*:";
+
+    [GeneratedRegex(@"\G(?:" + NewInstructionsPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex NewInstructions();
 
-    [GeneratedRegex(@"\byou\s+are\s+(?:now\s+)?(?:dan|stan|an?\s+(?:unfi[il]tered|unrestricted|uncensored|unbound|amora[il]|evi[il])|in\s+(?:deve[il]oper|god|jai[il]break|dan)\s+mode|jai[il]broken|freed|no\s+[il]onger\s+(?:bound|restricted|an\s+ai))\b", RegexOptions.CultureInvariant)]
+    internal const string YouAreNowPattern = @"\byou\s+are\s+(?:now\s+)?(?:dan|stan|an?\s+(?:unfi[il]tered|unrestricted|uncensored|unbound|amora[il]|evi[il])|in\s+(?:deve[il]oper|god|jai[il]break|dan)\s+mode|jai[il]broken|freed|no\s+[il]onger\s+(?:bound|restricted|an\s+ai))\b";
+
+    [GeneratedRegex(@"\G(?:" + YouAreNowPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex YouAreNow();
 
-    [GeneratedRegex(@"\b(?:act|behave|respond|pretend|roleplay|role-?p[il]ay)\s+(?:as|[il]ike|to\s+be|that\s+you\s+are)\s+(?:an?\s+)?(?:dan|unfi[il]tered|unrestricted|uncensored|jai[il]broken|evi[il]|amora[il])\b", RegexOptions.CultureInvariant)]
+    internal const string ActAsPattern = @"\b(?:act|behave|respond|pretend|roleplay|role-?p[il]ay)\s+(?:as|[il]ike|to\s+be|that\s+you\s+are)\s+(?:an?\s+)?(?:dan|unfi[il]tered|unrestricted|uncensored|jai[il]broken|evi[il]|amora[il])\b";
+
+    [GeneratedRegex(@"\G(?:" + ActAsPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex ActAs();
 
-    [GeneratedRegex(@"\bdo\s+anything\s+now\b", RegexOptions.CultureInvariant)]
+    internal const string DoAnythingNowPattern = @"\bdo\s+anything\s+now\b";
+
+    [GeneratedRegex(@"\G(?:" + DoAnythingNowPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex DoAnythingNow();
 
-    [GeneratedRegex(@"\b(?:deve[il]oper|god|jai[il]break|dan)\s+mode\b", RegexOptions.CultureInvariant)]
+    internal const string ModeSwitchPattern = @"\b(?:deve[il]oper|god|jai[il]break|dan)\s+mode\b";
+
+    [GeneratedRegex(@"\G(?:" + ModeSwitchPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex ModeSwitch();
 
-    [GeneratedRegex(@"\bwithout\s+(?:any\s+)?(?:restrictions|fi[il]ters|censorship|[il]imitations|(?:ethica[il]|mora[il])\s+guide[il]ines)\b", RegexOptions.CultureInvariant)]
+    internal const string WithoutRestrictionsPattern = @"\bwithout\s+(?:any\s+)?(?:restrictions|fi[il]ters|censorship|[il]imitations|(?:ethica[il]|mora[il])\s+guide[il]ines)\b";
+
+    [GeneratedRegex(@"\G(?:" + WithoutRestrictionsPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex WithoutRestrictions();
 
-    [GeneratedRegex(@"\b(?:repeat|revea[il]|show|print|output|disp[il]ay|dump|disc[il]ose|[il]eak|te[il][il]\s+me|give\s+me|write\s+out|recite|spe[il][il]\s+out|what\s+(?:is|are|was|were))\s+(?:(?:me|us|your|the|a[il][il]|of|fu[il][il]|exact|entire|comp[il]ete|verbatim)\s+){0,4}(?:system\s+(?:prompt|message|instructions?)|(?:initia[il]|origina[il]|hidden|secret|first|deve[il]oper)\s+(?:prompt|instructions?|message)|instructions\s+(?:you\s+were\s+given|above)|(?:text|words|everything)\s+above|pre-?prompt|your\s+instructions)\b", RegexOptions.CultureInvariant)]
+    internal const string RevealSystemPromptPattern = @"\b(?:repeat|revea[il]|show|print|output|disp[il]ay|dump|disc[il]ose|[il]eak|te[il][il]\s+me|give\s+me|write\s+out|recite|spe[il][il]\s+out|what\s+(?:is|are|was|were))\s+(?:(?:me|us|your|the|a[il][il]|of|fu[il][il]|exact|entire|comp[il]ete|verbatim)\s+){0,4}(?:system\s+(?:prompt|message|instructions?)|(?:initia[il]|origina[il]|hidden|secret|first|deve[il]oper)\s+(?:prompt|instructions?|message)|instructions\s+(?:you\s+were\s+given|above)|(?:text|words|everything)\s+above|pre-?prompt|your\s+instructions)\b";
+
+    [GeneratedRegex(@"\G(?:" + RevealSystemPromptPattern + ")", RegexOptions.CultureInvariant)]
     private static partial Regex RevealSystemPrompt();
+
+    /// <summary>One phrase pattern, anchored with <c>\G</c>, with its trigger words and the words its matches start with.</summary>
+    private sealed class Phrase(string name, double weight, Regex anchored, string[] triggers, string[] starts)
+    {
+        private readonly SearchValues<string> _starts = SearchValues.Create(starts, StringComparison.Ordinal);
+
+        public string Name { get; } = name;
+
+        public double Weight { get; } = weight;
+
+        public string[] Triggers { get; } = triggers;
+
+        public string Pattern => anchored.ToString()[@"\G(?:".Length..^1];
+
+        /// <summary>
+        /// The unanchored pattern's next match at or after <paramref name="from"/>: the leftmost start where the
+        /// anchored pattern matches, and a match can only start where a start word does. Lookbehind and \b see the
+        /// whole text, so a match found at a start is the one the unanchored scan would find there.
+        /// </summary>
+        public (int Start, int Length)? Next(string text, int from)
+        {
+            var span = text.AsSpan();
+            while (from < span.Length)
+            {
+                var at = span[from..].IndexOfAny(_starts);
+                if (at < 0)
+                {
+                    return null;
+                }
+
+                at += from;
+                var matches = anchored.EnumerateMatches(span, at);
+                if (matches.MoveNext())
+                {
+                    return (matches.Current.Index, matches.Current.Length);
+                }
+
+                from = at + 1;
+            }
+
+            return null;
+        }
+    }
 
     // Long runs of the base64 alphabets (standard and URL-safe), optionally padded.
     [GeneratedRegex(@"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,}={0,2}(?![A-Za-z0-9+/=_\-])", RegexOptions.CultureInvariant)]
