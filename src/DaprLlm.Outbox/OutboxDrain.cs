@@ -26,6 +26,11 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
     private readonly CancellationTokenSource _abandon = new();
     private Task _loop = Task.CompletedTask;
 
+    // Checkpoints (WAL into the file, with fsyncs) run here rather than inside an enqueue: every ~1,000 deleted rows, or
+    // when the outbox is empty (then the next writes reuse the WAL from its start).
+    private const int CheckpointEvery = 1_000;
+    private long _deletedSinceCheckpoint;
+
     public OutboxDrain(DurableOutbox outbox, IOutboxSink sink, OutboxOptions options, TimeProvider time, ILogger<OutboxDrain> logger)
     {
         _outbox = outbox;
@@ -88,6 +93,14 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
                 }
 
                 var batch = _outbox.Read(cursor, _options.MaxBatch);
+                if (batch.Count == 0 && inFlight.Count == 0 && cursor > 0)
+                {
+                    // Everything read so far was accepted and deleted: start from the first row again (sequence numbers
+                    // restart after the table was emptied).
+                    cursor = 0;
+                    continue;
+                }
+
                 if (batch.Count == 0)
                 {
                     if (stopping.IsCancellationRequested)
@@ -190,6 +203,12 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
 
         _outbox.Delete(accepted);
         _outbox.Published.Add(accepted.Count);
+        if (Interlocked.Add(ref _deletedSinceCheckpoint, accepted.Count) >= CheckpointEvery || _outbox.Count == 0)
+        {
+            Interlocked.Exchange(ref _deletedSinceCheckpoint, 0);
+            _outbox.Checkpoint();
+        }
+
         return complete;
     }
 
