@@ -201,7 +201,7 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
             accepted.AddRange(sent.Where(m => !refusedSeqs.Contains(m.Seq)));
         }
 
-        _outbox.Delete(accepted);
+        _outbox.Delete(complete ? batch : accepted, wholeBatch: complete);
         _outbox.Published.Add(accepted.Count);
         if (Interlocked.Add(ref _deletedSinceCheckpoint, accepted.Count) >= CheckpointEvery || _outbox.Count == 0)
         {
