@@ -13,12 +13,14 @@ var dapr = DaprRuntime.Detect(builder, layout, redis);
 builder.AddProject<Projects.DaprLlm_Inference>(AppIds.Inference).WithDaprSidecar(dapr).WithEnvironment("Inference__Region", "eu");
 builder.AddProject<Projects.DaprLlm_Inference>(AppIds.InferenceUs).WithDaprSidecar(dapr).WithEnvironment("Inference__Region", "us")
     .WithEndpoint("http", endpoint => endpoint.Port = null); // the launch profile's fixed port belongs to the eu replica
-builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr);
+// The gateway and safety keep their audit and moderation events in a durable outbox file until the sidecar accepts them.
+builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr).WithEnvironment("Outbox__Directory", layout.DataDirectory("outbox"));
 builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr)
     .WithEnvironment("Audit__DataDirectory", layout.DataDirectory("audit"))
     .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"))
     .WithEnvironment("Audit__ReportDirectory", layout.DataDirectory("audit-reports"));
 var gateway = builder.AddProject<Projects.DaprLlm_Gateway>(AppIds.Gateway).WithDaprSidecar(dapr).WithExternalHttpEndpoints()
+    .WithEnvironment("Outbox__Directory", layout.DataDirectory("outbox"))
     .WithEnvironment("Routing__InferenceByRegion__eu", AppIds.Inference)
     .WithEnvironment("Routing__InferenceByRegion__us", AppIds.InferenceUs);
 

@@ -682,6 +682,8 @@ static class LatencyBench
             ["Routing__InferenceByRegion__eu"] = "inference",
             ["Routing__InferenceByRegion__us"] = "inference",
             ["Audit__Enabled"] = audit ? "true" : "false",
+            // A fresh durable outbox per gateway process: no events left from an earlier run are drained into this one.
+            ["Outbox__Directory"] = FreshFolder($"daprllm-bench-outbox-{appPort}"),
             ["Logging__LogLevel__Default"] = "Warning",
         };
         foreach (var (k, v) in extraEnv ?? [])
@@ -894,6 +896,17 @@ static class LatencyBench
     }
 
     private static string Inv(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string FreshFolder(string name)
+    {
+        var path = Path.Combine(Path.GetTempPath(), name);
+        if (Directory.Exists(path))
+        {
+            Directory.Delete(path, recursive: true);
+        }
+
+        return path;
+    }
 }
 
 /// <summary>

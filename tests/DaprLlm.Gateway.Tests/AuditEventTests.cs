@@ -4,6 +4,7 @@ using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Tests.Infrastructure;
+using DaprLlm.Outbox;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DaprLlm.Gateway.Tests;
@@ -71,37 +72,56 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
     }
 
     [Fact]
-    public async Task Events_that_queue_up_go_out_in_bulk_with_every_field()
+    public async Task Events_that_queue_up_go_out_in_bulk_with_every_field_and_the_id_fixed_at_enqueue()
     {
         var ct = TestContext.Current.CancellationToken;
 
-        // Events enqueued before the publisher starts are sent as bulk publishes (up to MaxBatch per call).
-        var publisher = new AuditPublisher(new DaprAuditSink(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>()),
-            Microsoft.Extensions.Options.Options.Create(new AuditOptions { MaxBatch = 50, Publishers = 1, BatchDelayMs = 0 }), NullLogger<AuditPublisher>.Instance);
-        var marker = Guid.NewGuid().ToString("N")[..12];
-        for (var i = 0; i < 120; i++)
-        {
-            publisher.Enqueue(new RequestCompletedV1($"req-bulk-{marker}-{i:D3}", "daprllm-demo", "completed", "stop", 3, 4, "allow", "allow", null,
-                DateTimeOffset.UnixEpoch, "tenant-bulk", "eu", "key-bulk", Cache: "miss", Route: "inference-eu", ErrorCode: null));
-        }
-
-        Assert.Equal(120, publisher.Backlog);
-        await publisher.StartAsync(ct);
+        // Events stored before the drain starts (as after a restart) go out as bulk publishes (up to MaxBatch per call),
+        // through the real sidecar, as the CloudEvents they were stored as.
+        var folder = Path.Combine(Path.GetTempPath(), "daprllm-gateway-outbox-" + Guid.NewGuid().ToString("N"));
+        var options = new OutboxOptions { MaxBatch = 50, Publishers = 1, BatchDelayMs = 0 };
         try
         {
-            foreach (var i in new[] { 0, 49, 50, 119 })
+            using var outbox = new DurableOutbox(Path.Combine(folder, "gateway-test.outbox.db"), AppIds.Gateway, options, TimeProvider.System, NullLogger<DurableOutbox>.Instance);
+            var publisher = new AuditPublisher(outbox, Microsoft.Extensions.Options.Options.Create(new AuditOptions()));
+            var marker = Guid.NewGuid().ToString("N")[..12];
+            for (var i = 0; i < 120; i++)
             {
-                var e = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, $"req-bulk-{marker}-{i:D3}");
-                Assert.Equal("tenant-bulk", e.GetProperty("tenantId").GetString());
-                Assert.Equal("inference-eu", e.GetProperty("route").GetString());
-                Assert.Equal(4, e.GetProperty("completionTokens").GetInt32());
+                publisher.Enqueue(new RequestCompletedV1($"req-bulk-{marker}-{i:D3}", "daprllm-demo", "completed", "stop", 3, 4, "allow", "allow", null,
+                    DateTimeOffset.UnixEpoch, "tenant-bulk", "eu", "key-bulk", Cache: "miss", Route: "inference-eu", ErrorCode: null));
             }
 
-            Assert.Equal(0, publisher.Backlog);
+            Assert.Equal(120, publisher.Backlog);
+            var ids = outbox.Read(0, 200).Select(m => m.Id).ToList();
+            using var drain = new OutboxDrain(outbox, new DaprOutboxSink(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>(), DaprComponents.PubSub),
+                options, TimeProvider.System, NullLogger<OutboxDrain>.Instance);
+            await drain.StartAsync(ct);
+            try
+            {
+                foreach (var i in new[] { 0, 49, 50, 119 })
+                {
+                    var e = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, $"req-bulk-{marker}-{i:D3}");
+                    Assert.Equal("tenant-bulk", e.GetProperty("tenantId").GetString());
+                    Assert.Equal("inference-eu", e.GetProperty("route").GetString());
+                    Assert.Equal(4, e.GetProperty("completionTokens").GetInt32());
+                    var envelope = await AuditStreams.EnvelopeAsync(gateway.Environment.Redis, Topics.RequestCompleted, $"req-bulk-{marker}-{i:D3}");
+                    Assert.Equal(ids[i], envelope.GetProperty("id").GetString());
+                    Assert.Equal(AppIds.Gateway, envelope.GetProperty("source").GetString());
+                    Assert.Equal(Topics.RequestCompleted, envelope.GetProperty("topic").GetString());
+                    Assert.Equal(DaprComponents.PubSub, envelope.GetProperty("pubsubname").GetString());
+                }
+
+                await Deadline.WaitUntilAsync(() => publisher.Backlog == 0, TimeSpan.FromSeconds(20), "the published rows to be deleted");
+            }
+            finally
+            {
+                await drain.StopAsync(ct);
+            }
         }
         finally
         {
-            await publisher.StopAsync(ct);
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
         }
     }
 }

@@ -9,6 +9,7 @@ using DaprLlm.Gateway.Completions;
 using DaprLlm.Gateway.Routing;
 using DaprLlm.Gateway.Upstream;
 using DaprLlm.Gateway.Versioning;
+using DaprLlm.Outbox;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Gateway.OpenAi;
@@ -36,10 +37,9 @@ public static class OpenAiApi
         builder.Services.AddOptions<AuditOptions>().BindSection(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindSection(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<Backpressure.AdmissionGate>();
-        builder.Services.AddSingleton<IAuditSink, DaprAuditSink>();
+        builder.AddDurableOutbox(Contracts.AppIds.Gateway, Contracts.DaprComponents.PubSub);
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddSingleton<RefusalAudit>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<AuditPublisher>());
         return builder;
     }
 

@@ -1,81 +1,33 @@
-using System.Threading.Channels;
-using Dapr.Client;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
-using Microsoft.Extensions.Options;
+using DaprLlm.Outbox;
 
 namespace DaprLlm.Safety.Moderation;
 
 /// <summary>
-/// Publishes <see cref="ModerationDecidedV1"/> through Dapr pub/sub off the request path: a check only enqueues
-/// (never waits, never throws); a background loop publishes. When the queue is full or the sidecar refuses, the
-/// event is dropped and counted, because a moderation answer must not depend on the audit pipeline.
+/// Records <see cref="ModerationDecidedV1"/> off the request path: a check appends the event to the safety app's durable
+/// outbox (a local SQLite file; never waits for the sidecar, never throws) and the outbox drain publishes it. Once
+/// enqueued, a decision survives a crash, a dead sidecar and a refusing broker. The safety app's outbox keeps events
+/// beyond its row cap (WhenFull=Keep, logged as an error): a moderation decision is a record that must not be lost, and
+/// failing the check instead would make moderation depend on the audit pipeline.
 /// </summary>
-public sealed class DecisionEventPublisher : BackgroundService
+public sealed class DecisionEventPublisher(DurableOutbox outbox, SafetyTelemetry telemetry)
 {
-    private readonly Channel<ModerationDecidedV1> _queue;
-    private readonly DaprClient _dapr;
-    private readonly SafetyTelemetry _telemetry;
-    private readonly ILogger<DecisionEventPublisher> _logger;
     private long _dropped;
 
-    public DecisionEventPublisher(DaprClient dapr, SafetyTelemetry telemetry, IOptions<ModerationOptions> options, ILogger<DecisionEventPublisher> logger)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        _dapr = dapr;
-        _telemetry = telemetry;
-        _logger = logger;
-        _queue = Channel.CreateBounded<ModerationDecidedV1>(new BoundedChannelOptions(options.Value.DecisionEventQueue)
-        {
-            // With Wait, TryWrite answers false on a full queue (DropWrite would claim success and drop silently).
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
-    }
-
-    /// <summary>Events this publisher dropped since it was created (queue full or publish failed).</summary>
+    /// <summary>Events this publisher could not store since it was created (outbox unwritable, or full with WhenFull=Reject).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Queues the event for publishing; false (and counted) when the queue is full.</summary>
+    /// <summary>Stores the event for publishing; false (logged by the outbox, and counted) when it could not be stored.</summary>
     public bool TryEnqueue(ModerationDecidedV1 decided)
     {
-        if (_queue.Writer.TryWrite(decided))
+        if (outbox.Enqueue(Topics.ModerationDecided, decided) is not null)
         {
             return true;
         }
 
         Interlocked.Increment(ref _dropped);
-        _telemetry.DecisionEventDropped("queue_full");
+        telemetry.DecisionEventDropped("not_stored");
         return false;
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await foreach (var decided in _queue.Reader.ReadAllAsync(stoppingToken))
-            {
-                await PublishAsync(decided, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: what is still queued is lost with the process, like any in-memory buffer.
-        }
-    }
-
-    private async Task PublishAsync(ModerationDecidedV1 decided, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _dapr.PublishEventAsync(DaprComponents.PubSub, Topics.ModerationDecided, decided, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // Retries belong to the Dapr resiliency policy of the pub/sub component; here a failure is only counted.
-            Interlocked.Increment(ref _dropped);
-            _telemetry.DecisionEventDropped("publish_failed");
-            _logger.LogWarning(ex, "moderation.decided for request {RequestId} was not published", decided.RequestId);
-        }
     }
 }

@@ -1,5 +1,6 @@
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Safety;
+using DaprLlm.Outbox;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Review;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,8 +22,8 @@ public static class ModerationApi
         builder.Services.AddSingleton(sp => SafetyEngine.Load(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.ResolvedModelPath));
         builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
         builder.Services.AddSingleton<SafetyTelemetry>();
+        builder.AddDurableOutbox(AppIds.Safety, DaprComponents.PubSub, o => o.WhenFull = OutboxFullMode.Keep);
         builder.Services.AddSingleton<DecisionEventPublisher>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DecisionEventPublisher>());
         builder.Services.AddSingleton<ModerationService>();
         return builder;
     }

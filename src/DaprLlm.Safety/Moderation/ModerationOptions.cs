@@ -23,9 +23,5 @@ public sealed class ModerationOptions
     [Range(1, 10_000_000)]
     public int MaxTextChars { get; set; } = 200_000;
 
-    /// <summary>moderation.decided events waiting to be published; beyond this they are dropped (and counted), never awaited.</summary>
-    [Range(1, 1_000_000)]
-    public int DecisionEventQueue { get; set; } = 10_000;
-
     public string ResolvedModelPath => Path.IsPathRooted(ModelPath) ? ModelPath : Path.Combine(AppContext.BaseDirectory, ModelPath);
 }

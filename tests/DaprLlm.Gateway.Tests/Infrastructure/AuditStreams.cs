@@ -35,4 +35,21 @@ public static class AuditStreams
         }, TimeSpan.FromSeconds(20), $"an event on {topic} containing {marker}");
         return found;
     }
+
+    /// <summary>The whole CloudEvent envelope (id, source, topic, ...) of the event on <paramref name="topic"/> whose data contains <paramref name="marker"/>.</summary>
+    public static async Task<JsonElement> EnvelopeAsync(RedisServer redis, string topic, string marker)
+    {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+        foreach (var entry in await connection.GetDatabase().StreamRangeAsync(topic))
+        {
+            var raw = entry.Values.FirstOrDefault(v => v.Name == "data").Value.ToString();
+            if (raw.Contains(marker, StringComparison.Ordinal))
+            {
+                using var doc = JsonDocument.Parse(raw);
+                return doc.RootElement.Clone();
+            }
+        }
+
+        throw new InvalidOperationException($"no event on {topic} contains {marker}");
+    }
 }

@@ -41,6 +41,8 @@ public sealed class GatewayNode : IAsyncDisposable
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft"] = "Warning",
             ["Quotas:FlushInterval"] = "00:00:00.200",
+            // Each node is a replica with its own durable outbox file (the environment's folder goes with it).
+            ["Outbox:Directory"] = Path.Combine(Path.GetDirectoryName(env.Components)!, $"outbox-{port}"),
         };
         foreach (var (k, v) in settings)
         {

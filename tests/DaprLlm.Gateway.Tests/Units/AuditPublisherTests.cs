@@ -1,99 +1,51 @@
-using System.Collections.Concurrent;
+using System.Text.Json;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Gateway.Audit;
+using DaprLlm.Outbox;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Gateway.Tests.Units;
 
-/// <summary>How the audit publisher groups events into sidecar calls (what each call carries, not how fast).</summary>
-public sealed class AuditPublisherTests
+/// <summary>
+/// What the audit publisher stores in the gateway's durable outbox (a real SQLite file): one CloudEvent per event on
+/// its topic. Batching, retries and restarts are the outbox's (tests/DaprLlm.Outbox.Tests).
+/// </summary>
+public sealed class AuditPublisherTests : IDisposable
 {
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "daprllm-audit-publisher-" + Guid.NewGuid().ToString("N"));
+    private readonly DurableOutbox _outbox;
+
+    public AuditPublisherTests() =>
+        _outbox = new DurableOutbox(Path.Combine(_folder, "gateway-test.outbox.db"), AppIds.Gateway, new OutboxOptions(), TimeProvider.System, NullLogger<DurableOutbox>.Instance);
+
     [Fact]
-    public async Task Events_enqueued_within_the_batch_window_go_out_as_one_call_per_topic()
+    public void Each_event_is_stored_on_its_topic_with_every_field()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var sink = new RecordingSink();
+        var publisher = new AuditPublisher(_outbox, Options.Create(new AuditOptions()));
+        publisher.Enqueue(Received("req-1"));
+        publisher.Enqueue(Completed("req-1"));
+        publisher.Enqueue(new AdminActionV1("key.created", "gateway", "tenant-a", "key-a", DateTimeOffset.UnixEpoch));
 
-        // A long window, so the test does not depend on how fast it enqueues.
-        var publisher = new AuditPublisher(sink, Options.Create(new AuditOptions { BatchDelayMs = 1_000, MaxBatch = 100 }), NullLogger<AuditPublisher>.Instance);
-        await publisher.StartAsync(ct);
-        try
-        {
-            for (var i = 0; i < 10; i++)
-            {
-                publisher.Enqueue(Received($"req-{i}"));
-                publisher.Enqueue(Completed($"req-{i}"));
-            }
-
-            var calls = await sink.WaitForEventsAsync(20, ct);
-            Assert.Equal(2, calls.Count);
-            Assert.Equal(10, Assert.Single(calls, c => c.Topic == Topics.RequestReceived).Events.Count);
-            var completed = Assert.Single(calls, c => c.Topic == Topics.RequestCompleted).Events;
-            Assert.Equal(Enumerable.Range(0, 10).Select(i => $"req-{i}"), completed.Cast<RequestCompletedV1>().Select(e => e.RequestId));
-        }
-        finally
-        {
-            await publisher.StopAsync(ct);
-        }
+        var stored = _outbox.Read(0, 10);
+        Assert.Equal([Topics.RequestReceived, Topics.RequestCompleted, Topics.AdminAction], stored.Select(m => m.Topic));
+        Assert.Equal(3, publisher.Backlog);
+        using var completed = JsonDocument.Parse(stored[1].CloudEvent);
+        var data = completed.RootElement.GetProperty("data");
+        Assert.Equal("req-1", data.GetProperty("requestId").GetString());
+        Assert.Equal("tenant-a", data.GetProperty("tenantId").GetString());
+        Assert.Equal(4, data.GetProperty("completionTokens").GetInt32());
+        Assert.Equal(stored[1].Id, completed.RootElement.GetProperty("id").GetString());
     }
 
     [Fact]
-    public async Task A_backlog_larger_than_max_batch_is_split_into_calls_of_at_most_max_batch()
+    public void A_disabled_publisher_stores_nothing()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var sink = new RecordingSink();
-        var publisher = new AuditPublisher(sink, Options.Create(new AuditOptions { BatchDelayMs = 0, MaxBatch = 25 }), NullLogger<AuditPublisher>.Instance);
-        for (var i = 0; i < 60; i++)
-        {
-            publisher.Enqueue(Completed($"req-{i}"));
-        }
-
-        await publisher.StartAsync(ct);
-        try
-        {
-            var calls = await sink.WaitForEventsAsync(60, ct);
-            Assert.Equal([25, 25, 10], calls.Select(c => c.Events.Count).Order().Reverse());
-            Assert.Equal(60, calls.SelectMany(c => c.Events).Cast<RequestCompletedV1>().Select(e => e.RequestId).Distinct().Count());
-            Assert.Equal(0, publisher.Backlog);
-        }
-        finally
-        {
-            await publisher.StopAsync(ct);
-        }
-    }
-
-    [Fact]
-    public async Task Stopping_sends_the_events_accepted_before_it_without_waiting_for_the_batch_window()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var sink = new RecordingSink();
-        var publisher = new AuditPublisher(sink, Options.Create(new AuditOptions { BatchDelayMs = 1_000, MaxBatch = 100 }), NullLogger<AuditPublisher>.Instance);
-        await publisher.StartAsync(ct);
-        for (var i = 0; i < 5; i++)
-        {
-            publisher.Enqueue(Completed($"req-stop-{i}"));
-        }
-
-        await publisher.StopAsync(ct);
-
-        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"req-stop-{i}"),
-            sink.Calls.SelectMany(c => c.Events).Cast<RequestCompletedV1>().Select(e => e.RequestId));
-        Assert.Equal(0, publisher.Backlog);
-    }
-
-    [Fact]
-    public async Task A_disabled_publisher_sends_nothing()
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var sink = new RecordingSink();
-        var publisher = new AuditPublisher(sink, Options.Create(new AuditOptions { Enabled = false, BatchDelayMs = 0 }), NullLogger<AuditPublisher>.Instance);
+        var publisher = new AuditPublisher(_outbox, Options.Create(new AuditOptions { Enabled = false }));
         publisher.Enqueue(Completed("req-off"));
         Assert.Equal(0, publisher.Backlog);
-        await publisher.StartAsync(ct);
-        await publisher.StopAsync(ct);
-        Assert.Empty(sink.Calls);
+        Assert.Empty(_outbox.Read(0, 10));
     }
 
     private static RequestReceivedV1 Received(string id) =>
@@ -102,26 +54,9 @@ public sealed class AuditPublisherTests
     private static RequestCompletedV1 Completed(string id) =>
         new(id, "daprllm-demo", "completed", "stop", 3, 4, "allow", "allow", null, DateTimeOffset.UnixEpoch, "tenant-a", "eu", "key-a");
 
-    private sealed class RecordingSink : IAuditSink
+    public void Dispose()
     {
-        public ConcurrentQueue<(string Topic, IReadOnlyList<object> Events)> Calls { get; } = new();
-
-        public Task<IReadOnlyList<(object Event, string Error)>> PublishAsync(string topic, IReadOnlyList<object> events, CancellationToken ct)
-        {
-            Calls.Enqueue((topic, events.ToList()));
-            return Task.FromResult<IReadOnlyList<(object Event, string Error)>>([]);
-        }
-
-        public async Task<List<(string Topic, IReadOnlyList<object> Events)>> WaitForEventsAsync(int count, CancellationToken ct)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (Calls.Sum(c => c.Events.Count) < count)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"only {Calls.Sum(c => c.Events.Count)} of {count} events were published");
-                await Task.Delay(20, ct);
-            }
-
-            return [.. Calls];
-        }
+        _outbox.Dispose();
+        Directory.Delete(_folder, recursive: true);
     }
 }

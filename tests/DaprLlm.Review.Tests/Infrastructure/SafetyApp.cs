@@ -12,6 +12,9 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
 {
     private WebApplicationFactory<Program>? _factory;
 
+    // This app's durable outbox: kept across a stop and start (a restarted replica drains what it left), removed at dispose.
+    private readonly string _outbox = Path.Combine(Path.GetTempPath(), "daprllm-safety-outbox", Guid.NewGuid().ToString("N"));
+
     public int Port { get; } = port;
 
     public string BaseAddress => $"http://127.0.0.1:{Port}";
@@ -28,6 +31,7 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment(environment);
+            web.UseSetting("Outbox:Directory", _outbox);
             foreach (var (key, value) in settings)
             {
                 web.UseSetting(key, value);
@@ -56,5 +60,12 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
         }
     }
 
-    public ValueTask DisposeAsync() => new(StopAsync());
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (Directory.Exists(_outbox))
+        {
+            Directory.Delete(_outbox, recursive: true);
+        }
+    }
 }

@@ -1,46 +1,77 @@
-using Dapr.Client;
+using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
+using DaprLlm.Outbox;
 using DaprLlm.Safety.Moderation;
-using DaprLlm.Sidecar.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Review.Tests.Moderation;
 
-/// <summary>The decision-event publisher never blocks or fails a check: a dead sidecar or a full queue only counts drops.</summary>
-public sealed class DecisionEventPublisherTests
+/// <summary>
+/// The decision-event publisher never blocks or fails a check: it stores the event in the safety app's durable outbox
+/// (a real SQLite file); an event the outbox cannot take is counted. Publishing is the outbox's (tests/DaprLlm.Outbox.Tests).
+/// </summary>
+public sealed class DecisionEventPublisherTests : IDisposable
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "daprllm-decisions-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
-    public async Task A_sidecar_that_refuses_costs_a_counted_drop_not_an_exception()
+    public void A_decision_is_stored_on_moderation_decided_without_waiting_for_a_sidecar()
     {
-        // Nothing listens on a fresh free port: every publish fails at connect.
-        var dead = $"http://127.0.0.1:{Ports.GetFree()}";
-        using var dapr = new DaprClientBuilder().UseHttpEndpoint(dead).UseGrpcEndpoint(dead).Build();
+        using var outbox = Open(new OutboxOptions());
         using var telemetry = new SafetyTelemetry();
-        using var publisher = new DecisionEventPublisher(dapr, telemetry, Options.Create(new ModerationOptions()), NullLogger<DecisionEventPublisher>.Instance);
-        await publisher.StartAsync(Ct);
+        var publisher = new DecisionEventPublisher(outbox, telemetry);
 
-        Assert.True(publisher.TryEnqueue(Event("req-dead-sidecar")));
+        Assert.True(publisher.TryEnqueue(Event("req-stored")));
 
-        await Deadline.WaitUntilAsync(() => Task.FromResult(publisher.Dropped == 1), TimeSpan.FromSeconds(30), "the failed publish to be counted");
-        await publisher.StopAsync(Ct);
+        var stored = Assert.Single(outbox.Read(0, 10));
+        Assert.Equal(Topics.ModerationDecided, stored.Topic);
+        Assert.Contains("req-stored", System.Text.Encoding.UTF8.GetString(stored.CloudEvent), StringComparison.Ordinal);
+        Assert.Equal(0, publisher.Dropped);
     }
 
     [Fact]
-    public void A_full_queue_drops_the_event_at_once()
+    public void With_keep_a_full_outbox_still_stores_every_decision()
     {
-        using var dapr = new DaprClientBuilder().Build();
+        using var outbox = Open(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Keep });
         using var telemetry = new SafetyTelemetry();
-        // Not started: nothing drains the queue of one.
-        using var publisher = new DecisionEventPublisher(dapr, telemetry, Options.Create(new ModerationOptions { DecisionEventQueue = 1 }), NullLogger<DecisionEventPublisher>.Instance);
+        var publisher = new DecisionEventPublisher(outbox, telemetry);
 
-        Assert.True(publisher.TryEnqueue(Event("req-1")));
-        Assert.False(publisher.TryEnqueue(Event("req-2")));
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True(publisher.TryEnqueue(Event($"req-{i}")));
+        }
+
+        Assert.Equal(20, outbox.Count);
+        Assert.Equal(0, publisher.Dropped);
+    }
+
+    [Fact]
+    public void An_event_the_outbox_refuses_is_counted_as_dropped_not_thrown()
+    {
+        using var outbox = Open(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Reject });
+        using var telemetry = new SafetyTelemetry();
+        var publisher = new DecisionEventPublisher(outbox, telemetry);
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.True(publisher.TryEnqueue(Event($"req-{i}")));
+        }
+
+        Assert.False(publisher.TryEnqueue(Event("req-over")));
         Assert.Equal(1, publisher.Dropped);
     }
 
+    private DurableOutbox Open(OutboxOptions options) =>
+        new(Path.Combine(_folder, "safety-test.outbox.db"), AppIds.Safety, options, TimeProvider.System, NullLogger<DurableOutbox>.Instance);
+
     private static ModerationDecidedV1 Event(string requestId) =>
         new(requestId, "acme", null, "input", "allow", null, new Dictionary<string, double>(), [], [], "default-v1", 1.5, null, false, DateTimeOffset.UnixEpoch);
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
 }
