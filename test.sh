@@ -12,7 +12,7 @@ status=0
 dotnet build DaprLlm.sln -c Release -nologo -v quiet 2>&1 | tee "$log" || status=$?
 # Test projects run one after another: each starts real processes, and 2 cores are shared.
 if [ "$status" -eq 0 ]; then
-  for project in tests/*/*.csproj; do
+  for project in tests/*/*.Tests.csproj; do
     dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee -a "$log" || status=$?
   done
 fi
