@@ -683,7 +683,7 @@ static class LatencyBench
             ["Routing__InferenceByRegion__us"] = "inference",
             ["Audit__Enabled"] = audit ? "true" : "false",
             // A fresh durable outbox per gateway process: no events left from an earlier run are drained into this one.
-            ["Outbox__Directory"] = FreshFolder($"daprllm-bench-outbox-{appPort}"),
+            ["Outbox__Directory"] = Path.Combine(temp, $"outbox-{appPort}"), // inside the run's temp folder, deleted at the end
             ["Logging__LogLevel__Default"] = "Warning",
         };
         foreach (var (k, v) in extraEnv ?? [])
@@ -896,17 +896,6 @@ static class LatencyBench
     }
 
     private static string Inv(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string FreshFolder(string name)
-    {
-        var path = Path.Combine(Path.GetTempPath(), name);
-        if (Directory.Exists(path))
-        {
-            Directory.Delete(path, recursive: true);
-        }
-
-        return path;
-    }
 }
 
 /// <summary>

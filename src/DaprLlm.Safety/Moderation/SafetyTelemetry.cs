@@ -24,7 +24,7 @@ public sealed class SafetyTelemetry : IDisposable
         _decisions = _meter.CreateCounter<long>("daprllm.safety.decisions", description: "Moderation decisions by action, direction and tenant");
         _categoryFlags = _meter.CreateCounter<long>("daprllm.safety.category_flags", description: "Categories that routed a text to review or block");
         _layerLatency = _meter.CreateHistogram<double>("daprllm.safety.layer.duration", unit: "ms", description: "Time per moderation layer");
-        _eventsDropped = _meter.CreateCounter<long>("daprllm.safety.decision_events.dropped", description: "moderation.decided events not published (queue full or publish failed)");
+        _eventsDropped = _meter.CreateCounter<long>("daprllm.safety.decision_events.dropped", description: "moderation.decided events the outbox could not store (reason not_stored); stored events are retried until published");
     }
 
     public static ActivitySource Source { get; } = new(SourceName);
