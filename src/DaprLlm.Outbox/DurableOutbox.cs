@@ -6,7 +6,7 @@ namespace DaprLlm.Outbox;
 
 /// <summary>
 /// An append-only queue of CloudEvents in a local SQLite file (WAL). <see cref="Enqueue"/> is one prepared insert on
-/// the caller's thread (no fsync with the default durability, a few microseconds); once it returns, the event survives
+/// the caller's thread (no fsync with the default durability; 28–37 µs in bench/DaprLlm.Bench.Outbox); once it returns, the event survives
 /// a crash of the process and is published by <see cref="OutboxDrain"/>, now or after the next start. One file per
 /// replica, held with an exclusive lock so two processes never drain the same rows.
 /// </summary>

@@ -30,6 +30,23 @@ public sealed class ModelFailureTests
     /// nodes) whose genai_config.json claims a 512-token context: prompts prefill, then ONNX Runtime rejects the
     /// decode step once a row needs positions the caches do not have — a real session failure in the middle of a batch.
     /// </summary>
+    // The broken model, loaded lazily on CPU, plus any setting a test adds.
+    private static Dictionary<string, string?> BrokenModelSettings(string folder, params (string Key, string Value)[] extra)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            [$"Inference:Models:{Broken}:Path"] = folder,
+            [$"Inference:Models:{Broken}:Warm"] = "false",
+            [$"Inference:Models:{Broken}:ExecutionProviders:0"] = "CPU",
+        };
+        foreach (var (key, value) in extra)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     private static string BrokenModelFolder()
     {
         var source = Path.Combine(AppContext.BaseDirectory, "TestModels", "tiny-gqa-op");
@@ -55,14 +72,8 @@ public sealed class ModelFailureTests
         var folder = BrokenModelFolder();
         try
         {
-            await using var app = new Factory(new()
-            {
-                [$"Inference:Models:{Broken}:Path"] = folder,
-                [$"Inference:Models:{Broken}:Warm"] = "false",
-                [$"Inference:Models:{Broken}:ExecutionProviders:0"] = "CPU",
-                // Every slot is taken by the failing batch: a leaked slot would leave the last request queued for ever.
-                ["Inference:MaxBatchSize"] = "3",
-            });
+            // Every slot is taken by the failing batch: a leaked slot would leave the last request queued for ever.
+            await using var app = new Factory(BrokenModelSettings(folder, ("Inference:MaxBatchSize", "3")));
             using var client = app.CreateClient();
 
             // Twice in a row (repeated failures): each time all three requests of the batch fail with the same clear error.
@@ -107,12 +118,7 @@ public sealed class ModelFailureTests
         var folder = BrokenModelFolder();
         try
         {
-            await using var app = new Factory(new()
-            {
-                [$"Inference:Models:{Broken}:Path"] = folder,
-                [$"Inference:Models:{Broken}:Warm"] = "false",
-                [$"Inference:Models:{Broken}:ExecutionProviders:0"] = "CPU",
-            });
+            await using var app = new Factory(BrokenModelSettings(folder));
             using var client = app.CreateClient();
 
             using var response = await client.SendAsync(Api.StreamRequest(Api.Request("Jesus wept.", maxTokens: 300, model: Broken)),
