@@ -45,7 +45,7 @@ public sealed class DaprUpstreamChannels : IUpstreamChannels, IDisposable
     };
 
     public HttpClient For(string appId) => _clients.GetOrAdd(appId, id =>
-        new HttpClient(new DaprInvokeHandler(id, _endpoint, _apiToken) { InnerHandler = _sockets }, disposeHandler: false)
+        new HttpClient(new DaprInvokeHandler(id, _endpoint, _apiToken) { InnerHandler = new UnrecordedSpanHandler { InnerHandler = _sockets } }, disposeHandler: false)
         {
             BaseAddress = new Uri($"http://{id}/"),
 

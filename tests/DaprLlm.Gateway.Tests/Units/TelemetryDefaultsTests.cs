@@ -6,6 +6,7 @@ using OpenTelemetry.Trace;
 namespace DaprLlm.Gateway.Tests.Units;
 
 /// <summary>ServiceDefaults' OpenTelemetry: on (as before) with an OTLP endpoint, not registered at all without one.</summary>
+[Collection(TelemetryListeners.Name)]
 public sealed class TelemetryDefaultsTests
 {
     private static WebApplication Build(string? otlpEndpoint)
