@@ -78,12 +78,18 @@ static class LatencyBench
             // check), in sequence, on keep-alive connections, straight to the mock. Gateway minus this is the gateway's own
             // work plus its one extra hop; this minus "direct" is the cost of the calls the design requires.
             var mockBase = $"http://127.0.0.1:{mockPort}/v1.0/invoke";
-            var direct3 = new Target("direct, the gateway's 3 backend calls", mockBase + "/safety/method/moderation/input", false, [bench],
-            [
-                (mockBase + "/safety/method/moderation/input", ModerationBody),
-                (mockBase + "/inference/method/v1/generate", GenerateBody),
-                (mockBase + "/safety/method/moderation/output", ModerationBody),
-            ]);
+            var direct3 = new Target("direct, the gateway's 3 backend calls", mockBase + "/safety/method/moderation/input", false, [bench], BackendCalls(mockBase));
+
+            // The floor of an app that makes those three calls per request: a bare ASP.NET Core app with the gateway's
+            // runtime settings and none of its own work (PlainApp.cs).
+            var plainPort = FreePort();
+            var plainProcess = Start("dotnet", ["exec", typeof(PlainApp).Assembly.Location, "--plain-app", Inv(plainPort), mockBase], new()
+            {
+                ["DOTNET_gcServer"] = "0", ["DOTNET_gcConcurrent"] = "0", ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "0",
+            });
+            processes.Add(plainProcess);
+            await WaitTcpAsync(plainPort);
+            var plain = new Target("plain ASP.NET app making the 3 calls", $"http://127.0.0.1:{plainPort}/v1/chat/completions", false, [("plain app", plainProcess), bench]);
             var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", processes[^1]), bench]);
             var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn)) { Gateway = gatewayOn, DaprPort = daprOn };
             var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff)) { Gateway = gatewayOff, DaprPort = daprOff };
@@ -93,7 +99,7 @@ static class LatencyBench
             Target[] targets = variantTarget is null ? [direct, direct3, nginx, on, off] : [direct, direct3, nginx, on, off, variantTarget];
             if (only is not null)
             {
-                var byName = new Dictionary<string, Target> { ["direct"] = direct, ["direct3"] = direct3, ["nginx"] = nginx, ["on"] = on, ["off"] = off };
+                var byName = new Dictionary<string, Target> { ["direct"] = direct, ["direct3"] = direct3, ["nginx"] = nginx, ["on"] = on, ["off"] = off, ["plain"] = plain };
                 if (variantTarget is not null)
                 {
                     byName["variant"] = variantTarget;
@@ -113,9 +119,9 @@ static class LatencyBench
                 var counters = countersDir is null ? [] : new[] { Counters(countersDir, "gateway-audit-on", gatewayOn.Process), Counters(countersDir, "gateway-audit-off", gatewayOff.Process) }
                     .Concat(countersDir is not null && gatewayVariant is not null ? [Counters(countersDir, "gateway-variant", gatewayVariant.Process)] : []).ToArray();
                 processes.AddRange(counters);
-                foreach (var target in Stalls ? targets.Where(t => t.Gateway is not null) : [])
+                foreach (var target in Stalls ? targets.Where(t => t.Gateway is not null || t == plain) : [])
                 {
-                    target.Trace = StallTrace.Start(target.Gateway!.Process.Id);
+                    target.Trace = StallTrace.Start(target.Gateway?.Process.Id ?? plainProcess.Id);
                 }
 
                 await MeasureAsync(http, mock, targets, rps, seconds, rounds);
@@ -199,6 +205,14 @@ static class LatencyBench
     public sealed record Variant(string Name, Dictionary<string, string> Environment, string? GatewayDll = null);
 
     // What the gateway sends upstream for Body (same fields, similar sizes), for the like-with-like baseline.
+    /// <summary>The gateway's three backend calls per chat request (input check, generation, output check) on the mock.</summary>
+    internal static (string Url, string Body)[] BackendCalls(string mockBase) =>
+    [
+        (mockBase + "/safety/method/moderation/input", ModerationBody),
+        (mockBase + "/inference/method/v1/generate", GenerateBody),
+        (mockBase + "/safety/method/moderation/output", ModerationBody),
+    ];
+
     private const string ModerationBody = "{\"requestId\":\"chatcmpl-0123456789abcdef0123456789abcdef\",\"text\":\"hi\",\"tenantId\":\"dev\",\"region\":\"eu\"}";
     private const string GenerateBody = "{\"requestId\":\"chatcmpl-0123456789abcdef0123456789abcdef\",\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"maxTokens\":8,\"temperature\":1,\"seed\":null}";
 

@@ -11,10 +11,17 @@ using Microsoft.Extensions.Options;
 // replaced by an in-memory one so only the gateway's hot path is measured (the actor is called once per lease,
 // i.e. once per (limit + burst) / LeaseDivisor requests). Also key verification and memory after N decisions.
 // Other modes: --semantic (semantic-cache lookup at N entries), --latency (added latency vs direct and nginx; --targets off,on
-// measures only those targets in that order (direct, direct3, nginx, on, off, variant), --no-warmup measures them cold, straight
+// measures only those targets in that order (direct, direct3, nginx, on, off, plain, variant; "plain" is a bare ASP.NET Core app making
+// the gateway's three backend calls, the floor of such an app on these cores), --no-warmup measures them cold, straight
 // after the gateways start; "direct3" is the like-with-like baseline: the gateway's three backend calls made directly;
 // --stalls prints, next to each burst of slow gateway requests, the GC pauses, thread-pool adjustments, lock waits and quota
 // actor calls of that gateway while those requests were in flight).
+if (args.Length == 3 && args[0] == "--plain-app")
+{
+    // Started by --latency as the "plain" target's process.
+    return await PlainApp.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture), LatencyBench.BackendCalls(args[2]));
+}
+
 if (args.Contains("--latency"))
 {
     var root = AppContext.BaseDirectory;
