@@ -65,7 +65,8 @@ static class LatencyBench
                 ? null
                 : await StartGatewayAsync(root, temp.FullName, components, daprGc, sidecarGc, audit: true, processes, variant.Environment, variant.GatewayDll);
             var nginxPort = FreePort();
-            processes.Add(StartNginx(temp.FullName, nginxPort, mockPort));
+            var nginxProcess = StartNginx(temp.FullName, nginxPort, mockPort);
+            processes.Add(nginxProcess);
             await WaitTcpAsync(nginxPort);
 
             // CPU time per request of the processes each target uses (the bench process is the load generator and the mock).
@@ -90,7 +91,7 @@ static class LatencyBench
             processes.Add(plainProcess);
             await WaitTcpAsync(plainPort);
             var plain = new Target("plain ASP.NET app making the 3 calls", $"http://127.0.0.1:{plainPort}/v1/chat/completions", false, [("plain app", plainProcess), bench]);
-            var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", processes[^1]), bench]);
+            var nginx = new Target("through nginx", $"http://127.0.0.1:{nginxPort}/direct/v1/chat/completions", false, [("nginx", nginxProcess), bench]);
             var on = new Target("through the gateway, audit on", $"http://127.0.0.1:{gatewayOn.Port}/v1/chat/completions", true, Watch(gatewayOn)) { Gateway = gatewayOn, DaprPort = daprOn };
             var off = new Target("through the gateway, audit off", $"http://127.0.0.1:{gatewayOff.Port}/v1/chat/completions", true, Watch(gatewayOff)) { Gateway = gatewayOff, DaprPort = daprOff };
             var variantTarget = gatewayVariant is null
