@@ -79,7 +79,7 @@ public static class SidecarBench
 
             // Warm up (connections, JIT and tiering, subscription) before measuring: with only a few hundred messages the
             // sidecar was still compiling its hot paths (a profile showed 13 % of its CPU in the JIT) during the measurement.
-            // Even 2,000 (the default) leave it in instrumented (Tiered PGO) code; BENCH_WARMUP=40000 measures steady state.
+            // Even 2,000 (the default) leave part of it in tier-0 code; BENCH_WARMUP=40000 measures steady state.
             var warmUp = Environment.GetEnvironmentVariable("BENCH_WARMUP") is { Length: > 0 } warmText
                 ? int.Parse(warmText, System.Globalization.CultureInfo.InvariantCulture)
                 : 2000;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using DaprLlm.Sidecar.Resiliency;
@@ -21,10 +22,13 @@ public enum DeliveryOutcome
 /// </summary>
 public sealed class AppDelivery(AppChannel.AppChannel channel, ILogger<AppDelivery> logger)
 {
+    // The app's address of each route, parsed once: a subscription has few routes, a route gets every message.
+    private readonly ConcurrentDictionary<string, Uri> _routes = new(StringComparer.Ordinal);
+
     public async Task<DeliveryOutcome> DeliverAsync(string path, ReadOnlyMemory<byte> body, CloudEvents.Head cloudEvent,
         IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/'))
+        using var request = new HttpRequestMessage(HttpMethod.Post, _routes.GetOrAdd(path, p => new Uri(channel.BaseAddress, p.TrimStart('/'))))
         {
             Content = new ReadOnlyMemoryContent(body),
         };
@@ -44,7 +48,9 @@ public sealed class AppDelivery(AppChannel.AppChannel channel, ILogger<AppDelive
         }
 
         var id = cloudEvent.Id;
-        using var response = await channel.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        // Sent without HttpClient's buffering layer (its linked cancellation source and buffer copy per message): the
+        // answer is read here, and it is small (an empty body or a {"status":...}).
+        using var response = await channel.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
         var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         if (status is >= 200 and <= 299)

@@ -236,8 +236,10 @@ public sealed class SubscriptionManager(
         DeliveryOutcome outcome;
         try
         {
+            // The state overload: no closure and no extra async state machine per message.
             outcome = await pipelines.For(pubsub).ExecuteAsync(
-                async _ => await delivery.DeliverAsync(route.Path, body, cloudEvent, message.Metadata, _hardStop.Token), _stopping.Token);
+                static (s, _) => new ValueTask<DeliveryOutcome>(s.Delivery.DeliverAsync(s.Path, s.Body, s.CloudEvent, s.Metadata, s.Token)),
+                (Delivery: delivery, route.Path, Body: body, CloudEvent: cloudEvent, message.Metadata, Token: _hardStop.Token), _stopping.Token);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
