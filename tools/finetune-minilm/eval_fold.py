@@ -16,6 +16,9 @@ import numpy as np
 import torch
 
 OPENAI = 'openai_moderation_1680_dev.jsonl'
+# The OpenAI set's label keys -> the tool's head index (sexual, sexual/minors, hate, hate/threatening, harassment,
+# harassment/threatening, self-harm, violence, violence/graphic, illicit, jailbreak).
+CATEGORY_HEADS = {'S': 0, 'H': 2, 'V': 7, 'HR': 4, 'SH': 6, 'S3': 1, 'H2': 3, 'V2': 8}
 
 
 def ap(score, y):
@@ -75,8 +78,8 @@ def tool_margins(path, fold):
     for h in range(m.shape[1]):
         k = y[:, h] >= 0; a, b = platt(m[k, h], y[k, h]); p[:, h] = 1 / (1 + np.exp(-(a * m[:, h] + b)))
     o = np.array([r['source'] == OPENAI for r in rows]); label = np.array([r['label'] for r in rows])[o]
-    per = {c: ap(p[o].max(1), np.array([int((r['labels'] or {}).get(c) or 0) for r in rows if r['source'] == OPENAI]))
-           for c in ['S', 'H', 'V', 'HR', 'SH', 'S3', 'H2', 'V2']}
+    per = {c: ap(p[o][:, h], np.array([int((r['labels'] or {}).get(c) or 0) for r in rows if r['source'] == OPENAI]))
+           for c, h in CATEGORY_HEADS.items()}
     return ap(p[o].max(1), label), per
 
 
@@ -94,9 +97,9 @@ def main():
             score, _, label = simple_heads(rows, np.load(path)[at], a.fold)
             print(f'simple heads, {name} encoder: fold {a.fold} OpenAI AUPRC {score:.4f} ({len(label)} rows, {label.sum()} positive)', flush=True)
     if a.tool_margins:
-        for name, path in zip(('v3 pipeline, frozen int8', 'v3 pipeline, fine-tuned'), a.tool_margins):
+        for name, path in zip(('tool heads, first margins', 'tool heads, second margins'), a.tool_margins):
             score, per = tool_margins(path, a.fold)
-            print(f'{name}: fold {a.fold} OpenAI AUPRC {score:.4f}; per category ' + ' '.join(f'{c} {v:.3f}' for c, v in per.items()), flush=True)
+            print(f'{name} ({path}): fold {a.fold} OpenAI AUPRC {score:.4f}; per category ' + ' '.join(f'{c} {v:.3f}' for c, v in per.items()), flush=True)
 
 
 if __name__ == '__main__':

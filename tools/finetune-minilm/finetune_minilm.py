@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """Multi-task fine-tune of all-MiniLM-L6-v2 on the safety labels (TUNING.md, v5 study), one encoder per fold.
+Study only: on fold 0 the fine-tuned encoder scored below the frozen one, so nothing it writes is shipped.
 
 Usage (from the repository root, after one SafetyTrain run with --dump-margins, which gives every row's fold, weight and
 head labels, and tokenize_rows.fsx, which gives the exact token ids the service computes):
@@ -11,7 +12,7 @@ Training set: the OpenAI moderation rows of the training folds (the target distr
 sample of the others up to --rows; one logit per head (the tool's 11 heads) on the unit mean-pooled vector, binary cross
 entropy masked where a source does not label a head, positives weighted min(8, negatives/positives) per head as the
 tool's heads are; OpenAI rows weigh 2. The word-embedding table stays frozen (half the weights; its int8 copy is
-per-row), the 6 transformer layers learn at 3e-5.
+per-row); the top --train-layers transformer layers learn at 3e-5 (on two shared cores the study ran 3 of 6).
 """
 import argparse
 import json
@@ -70,6 +71,7 @@ def main():
     p.add_argument('--epochs', type=int, default=3); p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=13); p.add_argument('--lr', type=float, default=3e-5)
     p.add_argument('--batch', type=int, default=16)
+    p.add_argument('--train-layers', type=int, default=6, help='top transformer layers that learn (the others stay frozen: cheaper)')
     a = p.parse_args()
     torch.set_num_threads(a.threads); torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
@@ -85,6 +87,9 @@ def main():
 
     model, _ = mt.load(DLL)
     model.word.weight.requires_grad_(False)
+    frozen = [model.pos, model.segment, model.ln] + list(model.layers[:mt.LAYERS - a.train_layers]) if a.train_layers < mt.LAYERS else []
+    for module in frozen:
+        module.requires_grad_(False)
     head = torch.nn.Linear(mt.DIM, y.shape[1])
     # The vector is unit length: a scale lets the logits reach confident values without huge head weights.
     scale = torch.nn.Parameter(torch.tensor(10.0))
