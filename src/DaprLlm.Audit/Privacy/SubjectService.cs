@@ -74,8 +74,10 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
             ["exportedAt"] = runtime.Time.GetUtcNow(),
             ["records"] = items,
         };
-        // The manifest lets the receiver check each record against the chain (verify) and the export as a whole.
-        var exportSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body.ToJsonString(Json))));
+        // The manifest lets the receiver check each record against the chain (verify) and the export as a whole. The
+        // digest covers the canonical form (sorted keys, minimal escaping), which a receiver can rebuild from the JSON
+        // text it got; a plain re-serialization cannot (System.Text.Json escapes '+' in strings, not in dates).
+        var exportSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson.Canonicalize(body.ToJsonString(Json)))));
         body["manifest"] = new JsonObject
         {
             ["count"] = records.Count,

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DaprLlm.Audit.Configuration;
 using DaprLlm.Audit.Privacy;
 using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Audit.Trail;
 using DaprLlm.Contracts;
 
 namespace DaprLlm.Audit.Tests.Privacy;
@@ -72,6 +73,37 @@ public sealed class PrivacyTests
         Assert.Equal("readable", (string?)item!["originalState"]);
         Assert.Equal("my email is bob@example.org", (string?)item["original"]!["prompt"]);
         Assert.Equal(record.Hash, (string?)export["manifest"]!["hashes"]![0]);
+    }
+
+    [Fact]
+    public async Task The_export_manifest_lists_the_chain_hash_of_every_archived_and_hot_record_and_a_digest_a_receiver_can_recompute()
+    {
+        await using var rig = await TrailRig.StartAsync(KeepOriginals);
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-7", "first <tag> ü"));
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-7", "second"));
+        var archivedHashes = (await rig.AllHotAsync("eu")).Select(r => r.Hash).ToList();
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        Assert.Equal(2, (await rig.Retention.RunAsync(rig.Writer("eu"), Ct)).RecordsArchived);
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "someone-else", "other"));
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("acme", "u-7", "third"));
+        var hot = await rig.AllHotAsync("eu");
+
+        var export = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-7", Ct);
+        var records = export["records"]!.AsArray();
+        var manifest = export["manifest"]!;
+        Assert.Equal(3, (int)manifest["count"]!);
+        // The chain's own hashes, in chain order: archived 1 and 2, then hot 4 (3 is another subject's).
+        Assert.Equal([1L, 2L, 4L], records.Select(r => (long)r!["seq"]!));
+        Assert.Equal([.. archivedHashes, hot.Single(r => r.Seq == 4).Hash], manifest["hashes"]!.AsArray().Select(h => (string?)h));
+        Assert.Equal(records.Select(r => (string?)r!["hash"]), manifest["hashes"]!.AsArray().Select(h => (string?)h));
+
+        // A receiver holding only the JSON text recomputes the digest: the canonical form of the export without its manifest.
+        var received = System.Text.Json.Nodes.JsonNode.Parse(export.ToJsonString())!.AsObject();
+        var digest = (string?)received["manifest"]!["recordsSha256"];
+        received.Remove("manifest");
+        var recomputed = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(CanonicalJson.Canonicalize(received.ToJsonString()))));
+        Assert.Equal(digest, recomputed);
     }
 
     [Fact]

@@ -77,6 +77,39 @@ public sealed class RetentionTests
     }
 
     [Fact]
+    public async Task Archive_periods_are_per_tenant_and_a_segment_stays_until_its_longest_kept_record_expires()
+    {
+        await using var rig = await TrailRig.StartAsync(o =>
+        {
+            o.SegmentMaxRecords = 3;
+            o.Tenants["brief"] = new TenantPolicy { ArchiveDays = 365 };
+        });
+        // Segments: 1-3 only "brief", 4-6 only the default tenant (7 years), 7-9 both.
+        await IngestDaysAsync(rig, "brief", 3);
+        await IngestDaysAsync(rig, "acme", 3);
+        await IngestDaysAsync(rig, "brief", 1);
+        await IngestDaysAsync(rig, "acme", 2);
+        var writer = rig.Writer("eu");
+        var archive = rig.Retention.ArchiveFor("eu").Directory;
+
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        Assert.Equal(3, (await rig.Retention.RunAsync(writer, Ct)).SegmentsArchived);
+
+        rig.Time.Advance(TimeSpan.FromDays(365));
+        Assert.Equal(1, (await rig.Retention.RunAsync(writer, Ct)).SegmentsDeleted);
+        Assert.Equal([SegmentArchiveName(4, 6), SegmentArchiveName(7, 9)],
+            Directory.GetFiles(archive, "*.jsonl.gz").Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var report = await rig.VerifyAsync("eu");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+
+        rig.Time.Advance(TimeSpan.FromDays(7 * 365 - 365));
+        Assert.Equal(2, (await rig.Retention.RunAsync(writer, Ct)).SegmentsDeleted);
+        Assert.Empty(Directory.GetFiles(archive, "*.jsonl.gz"));
+        report = await rig.VerifyAsync("eu");
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+    }
+
+    [Fact]
     public async Task An_interrupted_run_resumes_without_losing_or_duplicating_records()
     {
         await using var rig = await TrailRig.StartAsync(o => o.SegmentMaxRecords = 4);
