@@ -344,6 +344,8 @@ public sealed class OnnxDecoder : IDisposable
         public void Prepare(OnnxDecoder d, int start, int rows, int batch, int pastLength, ReadOnlySpan<long> tokens,
             ReadOnlySpan<long> positions, ReadOnlySpan<int> pads, OrtValue[] kv)
         {
+            // Inputs left from a call that never ran (a failure between preparing and running) are freed first.
+            ReleaseInputs();
             (_start, _rows) = (start, rows);
             var total = pastLength + 1;
             if (_ids.Length < rows)
@@ -408,19 +410,25 @@ public sealed class OnnxDecoder : IDisposable
             }
             finally
             {
-                for (var i = 0; i < _fed; i++)
-                {
-                    _inputs[i].Dispose();
-                }
-
-                Array.Clear(_inputs);
-                Array.Clear(_outputs);
+                ReleaseInputs();
             }
 
             if (!logits.IsEmpty)
             {
                 CopyLogits(d, logits);
             }
+        }
+
+        private void ReleaseInputs()
+        {
+            for (var i = 0; i < _fed; i++)
+            {
+                _inputs[i].Dispose();
+            }
+
+            _fed = 0;
+            Array.Clear(_inputs);
+            Array.Clear(_outputs);
         }
 
         public void CopyLogits(OnnxDecoder d, Span<float> logits) =>
@@ -438,6 +446,7 @@ public sealed class OnnxDecoder : IDisposable
 
         public void Dispose()
         {
+            ReleaseInputs();
             DisposeViews();
             _logits?.Dispose();
             _options.Dispose();
