@@ -22,6 +22,8 @@ const int Rounds = 3;
 var configuredThreads = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_INTRA_OP_THREADS") is { Length: > 0 } t
     ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
 var (intraOpThreads, intraOpReason) = IntraOpThreadPolicy.Resolve(configuredThreads, Environment.ProcessorCount);
+// The service's Inference:SplitStepRows (default 0: a step is never split into two concurrent halves).
+var splitStepRows = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_SPLIT_STEP_ROWS") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
 // Experiment: DAPRLLM_BENCH_ORT_SPINNING=0 stops ORT's intra-op pool threads from spin-waiting between operators.
 var allowSpinning = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ORT_SPINNING") != "0";
 // Minimum interleaved rounds per batching cell (more for small stream counts); medians of per-round ratios need several.
@@ -40,7 +42,10 @@ string[] verses =
 ];
 List<int> Prompt(int i) => template.Render([new ChatMessage("user", verses[i % verses.Length])]);
 // EOS is ignored by asking for no end ids, so every stream produces exactly `tokens` tokens.
-SamplingParameters Params(int i, int? maxTokens = null) => new(maxTokens ?? tokens, 0.8, 1.0, 0, 1000 + i, []);
+// DAPRLLM_BENCH_TOP_P / DAPRLLM_BENCH_TOP_K (default 1.0 / 0: plain temperature sampling, as in every figure before session 8).
+var topP = double.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_TOP_P") ?? "1.0", System.Globalization.CultureInfo.InvariantCulture);
+var topK = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_TOP_K") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+SamplingParameters Params(int i, int? maxTokens = null) => new(maxTokens ?? tokens, 0.8, topP, topK, 1000 + i, []);
 // The service's Inference:StreamIntervalMilliseconds (default 10): how long streamed tokens may be held between reader wake-ups.
 var streamInterval = TimeSpan.FromMilliseconds(int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_STREAM_INTERVAL_MS") ?? "10",
     System.Globalization.CultureInfo.InvariantCulture));
@@ -50,6 +55,7 @@ string provider = "CPU";
 OnnxDecoder NewDecoder()
 {
     var (decoder, p) = OnnxDecoder.Open(folder, config, providers, intraOpThreads, NullLogger.Instance, allowSpinning);
+    decoder.SplitStepRows = splitStepRows;
     provider = p;
     return decoder;
 }
@@ -218,7 +224,8 @@ async Task<(double Wall, double Cpu)> RawLoopAsync(OnnxDecoder decoder, int stre
     return (streams * tokens / Stopwatch.GetElapsedTime(started).TotalSeconds, streams * tokens / (Cpu() - cpu).TotalSeconds);
 }
 
-Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads} ({intraOpReason}), ORT spinning {allowSpinning}, stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
+Console.WriteLine($"prompt lengths of the 16 bench prompts: {string.Join(", ", Enumerable.Range(0, 16).Select(i => Prompt(i).Count))}");
+Console.WriteLine($"model {folder}, {tokens} tokens per stream, {Environment.ProcessorCount} cores, intra-op threads {intraOpThreads} ({intraOpReason}), ORT spinning {allowSpinning}, temperature 0.8 top_p {topP} top_k {topK}, split steps from {splitStepRows} rows (0 = never), stream interval {streamInterval.TotalMilliseconds} ms, load {Load()}");
 if (sections.Contains("memory"))
 {
     // Resident memory added by loading each model (weights, session arenas after a short warm run), measured
@@ -433,6 +440,79 @@ if (sections.Contains("efficiency"))
     }
 
     Console.WriteLine($"load {Load()}");
+}
+
+if (sections.Contains("sampling"))
+{
+    // Microseconds per row to sample from the model's real first-token logits of the 16 bench prompts: the sampler
+    // against the whole-vocabulary sort it used before session 8 (same seeds; the bench checks the tokens agree).
+    using var decoder = NewDecoder();
+    var (rowsLogits, kv) = decoder.PrefillBatch([.. Enumerable.Range(0, 16).Select(i => (IReadOnlyList<int>)Prompt(i))]);
+    foreach (var v in kv)
+    {
+        v.Dispose();
+    }
+
+    var vocab = decoder.Vocabulary;
+    var scratch = new SamplerScratch(vocab);
+    // Warm-up: both ways, every setting, until the JIT has optimised them (cold code read several times slower).
+    for (var n = 0; n < 20_000; n++)
+    {
+        var warm = new SamplingParameters(1, 0.8, n % 3 == 0 ? 1.0 : 0.9, n % 2 == 0 ? 0 : 40, null, []);
+        Sampler.Sample(rowsLogits.AsSpan(n % 16 * vocab, vocab), warm, new Random(n), scratch);
+        FullSortSample(rowsLogits.AsSpan(n % 16 * vocab, vocab), warm, new Random(n));
+    }
+
+    Console.WriteLine("\n| sampling (T 0.8) | sampler us/row | full sort us/row | ratio | tokens equal |");
+    Console.WriteLine("|---|---|---|---|---|");
+    foreach (var (p, k) in new[] { (1.0, 0), (0.9, 0), (0.95, 0), (1.0, 40), (0.9, 40) })
+    {
+        var parameters = new SamplingParameters(1, 0.8, p, k, null, []);
+        double Time(Func<int, Random, int> sample, List<int> picked)
+        {
+            var best = double.MaxValue;
+            for (var round = 0; round < 5; round++)
+            {
+                picked.Clear();
+                var started = Stopwatch.GetTimestamp();
+                for (var n = 0; n < 2000; n++)
+                {
+                    picked.Add(sample(n % 16, new Random(n)));
+                }
+
+                best = Math.Min(best, Stopwatch.GetElapsedTime(started).TotalMicroseconds / 2000);
+            }
+
+            return best;
+        }
+
+        var mine = new List<int>();
+        var sorted = new List<int>();
+        var a = Time((r, random) => Sampler.Sample(rowsLogits.AsSpan(r * vocab, vocab), parameters, random, scratch), mine);
+        var b = Time((r, random) => FullSortSample(rowsLogits.AsSpan(r * vocab, vocab), parameters, random), sorted);
+        Console.WriteLine($"| top_p {p} top_k {k} | {a:F2} | {b:F2} | {b / a:F1}x | {mine.Zip(sorted).Count(x => x.First == x.Second)}/{mine.Count} |");
+    }
+
+    Console.WriteLine($"load {Load()}");
+}
+
+if (sections.Contains("hotloop"))
+{
+    // Steady-state raw decode loop at DAPRLLM_BENCH_PROFILE_STREAMS rows for DAPRLLM_BENCH_HOTLOOP_SECONDS: a target for
+    // `perf record -p <pid>` (only the loop runs, no setup or profiler), and its tokens per second.
+    var rows = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_PROFILE_STREAMS") ?? "16", System.Globalization.CultureInfo.InvariantCulture);
+    var seconds = double.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_HOTLOOP_SECONDS") ?? "20", System.Globalization.CultureInfo.InvariantCulture);
+    using var decoder = NewDecoder();
+    RawLoop(decoder, rows);
+    Console.WriteLine($"hotloop pid {Environment.ProcessId}, {rows} rows, {seconds} s");
+    var started = Stopwatch.GetTimestamp();
+    var passes = new List<double>();
+    while (Stopwatch.GetElapsedTime(started).TotalSeconds < seconds)
+    {
+        passes.Add(RawLoop(decoder, rows).TokensPerSecond);
+    }
+
+    Console.WriteLine($"hotloop: {passes.Count} passes, tok/s median {Percentile(passes, 0.5):F0} [{passes.Min():F0}-{passes.Max():F0}], load {Load()}");
 }
 
 if (sections.Contains("profile"))
@@ -676,4 +756,58 @@ static Microsoft.ML.OnnxRuntime.OrtValue[] WithCapacity(OnnxDecoder decoder, Mic
     }
 
     return grown;
+}
+
+
+// Top-k / top-p as Sampler did it until session 8: the whole vocabulary sorted per row (the "sampling" section's baseline).
+static int FullSortSample(ReadOnlySpan<float> logits, SamplingParameters p, Random random)
+{
+    if (p.TopK <= 0 && p.TopP >= 1.0)
+    {
+        return Sampler.Sample(logits, p, random);
+    }
+
+    var n = logits.Length;
+    var invT = (float)(1.0 / p.Temperature);
+    var keys = new float[n];
+    var order = new int[n];
+    System.Numerics.Tensors.TensorPrimitives.Negate(logits, keys);
+    for (var i = 0; i < n; i++)
+    {
+        order[i] = i;
+    }
+
+    keys.AsSpan().Sort(order.AsSpan());
+    var k = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
+    var probs = new float[k];
+    System.Numerics.Tensors.TensorPrimitives.Add(keys.AsSpan(0, k), -keys[0], probs);
+    System.Numerics.Tensors.TensorPrimitives.Multiply(probs, -invT, probs);
+    System.Numerics.Tensors.TensorPrimitives.Exp(probs, probs);
+    var total = System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs);
+    var kept = k;
+    if (p.TopP < 1.0)
+    {
+        double cumulative = 0;
+        for (var i = 0; i < k; i++)
+        {
+            cumulative += probs[i] / total;
+            if (cumulative >= p.TopP)
+            {
+                kept = i + 1;
+                break;
+            }
+        }
+    }
+
+    var u = random.NextDouble() * System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs.AsSpan(0, kept));
+    for (var i = 0; i < kept; i++)
+    {
+        u -= probs[i];
+        if (u <= 0)
+        {
+            return order[i];
+        }
+    }
+
+    return order[kept - 1];
 }

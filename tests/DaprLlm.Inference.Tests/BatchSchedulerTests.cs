@@ -108,11 +108,60 @@ public sealed class BatchSchedulerTests : IDisposable
         Assert.Equal(solo, together);
     }
 
+    [Fact]
+    public async Task Prompts_of_very_different_lengths_admitted_together_are_prefilled_in_groups_and_keep_their_solo_output()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var psalm = string.Join(" ", Enumerable.Repeat("The LORD is my shepherd; I shall not want.", 6));
+        string[] prompts = ["Jesus wept.", psalm, "Praise ye the LORD.", psalm + " Amen."];
+        var lengths = prompts.Select(p => ChatTemplate.For(_tokenizer).Render([new ChatMessage("user", p)]).Count).ToArray();
+        Assert.True(PrefillPlan.Groups(lengths).Count > 1, $"lengths {string.Join(", ", lengths)} are prefilled in one call");
+        var solo = new List<string>();
+        foreach (var p in prompts)
+        {
+            solo.Add(await RunAsync(p, 12, ct));
+        }
+
+        var jobs = prompts.Select(p => Job(p, 12, ct)).ToList();
+        Assert.True(_scheduler.TryEnqueueAll(jobs));
+        var together = new List<string>();
+        foreach (var job in jobs)
+        {
+            together.Add(await TextAsync(job, ct));
+        }
+
+        Assert.True(_logger.Errors.Count == 0, string.Join("\n", _logger.Errors));
+        Assert.Equal(solo, together);
+    }
+
+    [Theory]
+    [InlineData(new[] { 20, 21, 20, 15, 20, 15, 13, 15 }, 2)]
+    [InlineData(new[] { 9, 9, 9, 9 }, 1)]
+    [InlineData(new[] { 5 }, 1)]
+    [InlineData(new[] { 200, 8, 9, 201 }, 2)]
+    public void A_prefill_plan_covers_every_prompt_once_shortest_groups_first(int[] lengths, int groups)
+    {
+        var plan = PrefillPlan.Groups(lengths);
+
+        Assert.Equal(groups, plan.Count);
+        Assert.Equal(Enumerable.Range(0, lengths.Length), plan.SelectMany(g => g).Order());
+        var longest = plan.Select(g => g.Max(i => lengths[i])).ToList();
+        Assert.Equal(longest.Order(), longest);
+        // Never more padded positions plus calls than one call for all.
+        var cost = plan.Sum(g => PrefillPlan.CallCostPositions + g.Count * g.Max(i => lengths[i]));
+        Assert.True(cost <= PrefillPlan.CallCostPositions + lengths.Length * lengths.Max());
+    }
+
     private async Task<string> RunAsync(string prompt, int maxTokens, CancellationToken ct)
     {
         var ids = ChatTemplate.For(_tokenizer).Render([new ChatMessage("user", prompt)]);
         var job = new GenerationJob(ids, new SamplingParameters(maxTokens, 0, 1, 0, null, []), ct);
         Assert.True(_scheduler.TryEnqueue(job));
+        return await TextAsync(job, ct);
+    }
+
+    private async Task<string> TextAsync(GenerationJob job, CancellationToken ct)
+    {
         var text = "";
         await foreach (var e in job.Events.ReadAllAsync(ct))
         {

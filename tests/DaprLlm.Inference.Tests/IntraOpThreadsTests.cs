@@ -39,6 +39,16 @@ public sealed class IntraOpThreadsTests
     }
 
     [Fact]
+    public void A_negative_split_step_rows_value_fails_the_start()
+    {
+        using var app = new Factory(new() { ["Inference:SplitStepRows"] = "-1" }, new LogCapture());
+
+        var error = Assert.ThrowsAny<OptionsValidationException>(() => app.CreateClient());
+
+        Assert.Contains("SplitStepRows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_negative_value_fails_the_start()
     {
         using var app = new Factory(new() { ["Inference:IntraOpThreads"] = "-1" }, new LogCapture());

@@ -147,6 +147,81 @@ public sealed class OnnxDecoderTests : IDisposable
     }
 
     [Fact]
+    public void A_step_split_into_two_concurrent_halves_gives_the_same_logits_and_kv_as_one_call()
+    {
+        var template = ChatTemplate.For(_tokenizer);
+        string[] texts = ["Jesus wept.", "The LORD is my shepherd; I shall not want.", "Praise ye the LORD.", "My son, forget not my law.", "And it came to pass."];
+        var prompts = texts.Select(t => template.Render([new("user", t)])).ToArray();
+        var prefills = prompts.Select(p => _decoder.Prefill(p)).ToArray();
+        var rows = prefills.Select((p, i) => (p.Kv, prompts[i].Count)).ToArray();
+        var length = prompts.Max(p => p.Count);
+        const int Steps = 5;
+        var whole = Batch(length + Steps, rows);
+        var split = Batch(length + Steps, rows);
+        long[] nextWhole = [.. prefills.Select(p => (long)Sampler.ArgMax(p.Logits))];
+        long[] nextSplit = [.. nextWhole];
+        long[] positions = [.. prompts.Select(p => (long)p.Count)];
+        int[] pads = [.. prompts.Select(p => length - p.Count)];
+        var vocab = _decoder.Vocabulary;
+        var logitsWhole = new float[texts.Length * vocab];
+        var logitsSplit = new float[texts.Length * vocab];
+        for (var step = 0; step < Steps; step++)
+        {
+            _decoder.SplitStepRows = 0;
+            _decoder.StepInPlace(texts.Length, length + step, nextWhole, positions, pads, whole, logitsWhole);
+            // Five rows from two: halves of two and three rows run at once.
+            _decoder.SplitStepRows = 2;
+            _decoder.StepInPlace(texts.Length, length + step, nextSplit, positions, pads, split, logitsSplit);
+            Assert.True(logitsWhole.AsSpan().SequenceEqual(logitsSplit), $"step {step}: split logits differ");
+            for (var r = 0; r < texts.Length; r++)
+            {
+                nextWhole[r] = Sampler.ArgMax(logitsWhole.AsSpan(r * vocab, vocab));
+                nextSplit[r] = Sampler.ArgMax(logitsSplit.AsSpan(r * vocab, vocab));
+                positions[r]++;
+            }
+        }
+
+        for (var t = 0; t < whole.Length; t++)
+        {
+            Assert.True(whole[t].GetTensorDataAsSpan<float>().SequenceEqual(split[t].GetTensorDataAsSpan<float>()), $"KV tensor {t} differs");
+        }
+
+        Dispose(whole);
+        Dispose(split);
+        foreach (var p in prefills)
+        {
+            Dispose(p.Kv);
+        }
+    }
+
+    [Fact]
+    public void A_failure_in_either_half_of_a_split_step_is_thrown_to_the_caller_and_the_next_step_works()
+    {
+        var template = ChatTemplate.For(_tokenizer);
+        var prompts = new[] { "Jesus wept.", "Praise ye the LORD.", "My son, forget not my law.", "And it came to pass." }
+            .Select(t => template.Render([new("user", t)])).ToArray();
+        var prefills = prompts.Select(p => _decoder.Prefill(p)).ToArray();
+        var length = prompts.Max(p => p.Count);
+        var kv = Batch(length + 2, [.. prefills.Select((p, i) => (p.Kv, prompts[i].Count))]);
+        long[] positions = [.. prompts.Select(p => (long)p.Count)];
+        int[] pads = [.. prompts.Select(p => length - p.Count)];
+        var logits = new float[prompts.Length * _decoder.Vocabulary];
+        _decoder.SplitStepRows = 2;
+
+        // A token id outside the vocabulary fails the embedding lookup: row 0 runs on the helper thread, row 3 on the caller's.
+        Assert.ThrowsAny<OnnxRuntimeException>(() => _decoder.StepInPlace(4, length, [1_000_000, 1, 1, 1], positions, pads, kv, logits));
+        Assert.ThrowsAny<OnnxRuntimeException>(() => _decoder.StepInPlace(4, length, [1, 1, 1, 1_000_000], positions, pads, kv, logits));
+        _decoder.StepInPlace(4, length, [1, 1, 1, 1], positions, pads, kv, logits);
+
+        Assert.All(Enumerable.Range(0, 4), r => Assert.Contains(logits.AsSpan(r * _decoder.Vocabulary, _decoder.Vocabulary).ToArray(), l => l != 0));
+        Dispose(kv);
+        foreach (var p in prefills)
+        {
+            Dispose(p.Kv);
+        }
+    }
+
+    [Fact]
     public void Batched_padded_prefill_gives_each_prompt_its_solo_logits_and_kv()
     {
         var template = ChatTemplate.For(_tokenizer);

@@ -50,6 +50,88 @@ public sealed class SamplerTests
         Assert.Contains(Enumerable.Range(0, 10), s => !Draw(s).SequenceEqual(Draw(7)));
     }
 
+    [Theory]
+    [InlineData(0.8, 0.9, 0)]
+    [InlineData(1.0, 0.5, 0)]
+    [InlineData(1.5, 0.95, 0)]
+    [InlineData(0.7, 1.0, 40)]
+    [InlineData(1.0, 0.9, 40)]
+    [InlineData(1.2, 1.0, 5)]
+    [InlineData(1.0, 0.99, 2048)]
+    [InlineData(1.0, 1.0, 5000)]
+    public void Top_k_and_top_p_draw_the_tokens_of_a_full_sort_of_the_vocabulary(double temperature, double topP, int topK)
+    {
+        // Candidates only (the sampler) against the whole vocabulary sorted (the reference): same seed, same tokens.
+        var data = new Random(42);
+        var scratch = new SamplerScratch();
+        var p = Params(temperature, topP, topK);
+        for (var row = 0; row < 300; row++)
+        {
+            var logits = new float[2048];
+            for (var i = 0; i < logits.Length; i++)
+            {
+                // Roughly what the demo model gives: a few strong tokens over a broad tail.
+                logits[i] = (float)(data.NextDouble() * 6 - 3 + (data.Next(50) == 0 ? 8 : 0));
+            }
+
+            Assert.Equal(FullSortSample(logits, p, new Random(row)), Sampler.Sample(logits, p, new Random(row), scratch));
+        }
+    }
+
+    [Fact]
+    public void A_flat_distribution_still_finds_its_whole_nucleus()
+    {
+        // Every weight equal: no cut above 0 holds 95 % of the mass until the last; the draw covers the vocabulary.
+        var logits = new float[512];
+        var seen = Enumerable.Range(0, 3000).Select(s => Sampler.Sample(logits, Params(1.0, topP: 0.95), new Random(s))).ToHashSet();
+
+        Assert.True(seen.Count > 400, $"{seen.Count} distinct tokens");
+        Assert.All(seen, t => Assert.InRange(t, 0, 511));
+    }
+
+    /// <summary>Top-k / top-p as the sampler did it before candidates were cut: the whole vocabulary sorted.</summary>
+    private static int FullSortSample(float[] logits, SamplingParameters p, Random random)
+    {
+        var n = logits.Length;
+        var invT = (float)(1.0 / p.Temperature);
+        var keys = new float[n];
+        var order = Enumerable.Range(0, n).ToArray();
+        System.Numerics.Tensors.TensorPrimitives.Negate(logits, keys);
+        keys.AsSpan().Sort(order.AsSpan());
+        var k = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
+        var probs = new float[k];
+        System.Numerics.Tensors.TensorPrimitives.Add(keys.AsSpan(0, k), -keys[0], probs);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(probs, -invT, probs);
+        System.Numerics.Tensors.TensorPrimitives.Exp(probs, probs);
+        var total = System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs);
+        var kept = k;
+        if (p.TopP < 1.0)
+        {
+            double cumulative = 0;
+            for (var i = 0; i < k; i++)
+            {
+                cumulative += probs[i] / total;
+                if (cumulative >= p.TopP)
+                {
+                    kept = i + 1;
+                    break;
+                }
+            }
+        }
+
+        var u = random.NextDouble() * System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs.AsSpan(0, kept));
+        for (var i = 0; i < kept; i++)
+        {
+            u -= probs[i];
+            if (u <= 0)
+            {
+                return order[i];
+            }
+        }
+
+        return order[kept - 1];
+    }
+
     private static SamplingParameters Params(double temperature, double topP = 1.0, int topK = 0) =>
         new(16, temperature, topP, topK, null, []);
 }

@@ -83,8 +83,29 @@ public sealed partial class BatchScheduler
         }
     }
 
-    /// <summary>Prefills the rows in one ONNX Runtime call, samples their first tokens and hands the live ones to the decode thread.</summary>
+    /// <summary>Prefills the admitted rows in as few padded calls as pay (<see cref="PrefillPlan"/>), shortest prompts first.</summary>
     private void Prefill(List<BatchRow> admitted)
+    {
+        if (admitted.Count == 1)
+        {
+            PrefillCall(admitted);
+            return;
+        }
+
+        var lengths = new int[admitted.Count];
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            lengths[i] = admitted[i].Job.PromptIds.Count;
+        }
+
+        foreach (var indices in PrefillPlan.Groups(lengths))
+        {
+            PrefillCall(indices.ConvertAll(i => admitted[i]));
+        }
+    }
+
+    /// <summary>Prefills the rows in one ONNX Runtime call, samples their first tokens and hands the live ones to the decode thread.</summary>
+    private void PrefillCall(List<BatchRow> admitted)
     {
         var prompts = new IReadOnlyList<int>[admitted.Count];
         var longest = 0;

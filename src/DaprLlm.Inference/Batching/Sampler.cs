@@ -31,39 +31,68 @@ public static class Sampler
             return Draw(weights, TensorPrimitives.Sum<float>(weights), random, null);
         }
 
+        // Top-k / top-p: weights over the whole vocabulary (vectorized), then only the candidates that can matter are
+        // sorted, not the whole vocabulary (a full sort of every row every step cost more than the rest of sampling).
         var keys = scratch.Keys(n);
         var order = scratch.Order(n);
         TensorPrimitives.Negate(logits, keys);
-        for (var i = 0; i < n; i++)
-        {
-            order[i] = i;
-        }
-
-        keys.Sort(order.AsSpan());
+        TensorPrimitives.Add(keys, TensorPrimitives.Max(logits), weights);
+        TensorPrimitives.Multiply(weights, -invT, weights);
+        TensorPrimitives.Exp(weights, weights);
         var k = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
-        var probs = weights[..k];
-        TensorPrimitives.Add(keys[..k], -keys[0], probs);
-        TensorPrimitives.Multiply(probs, -invT, probs);
-        TensorPrimitives.Exp(probs, probs);
-        var total = TensorPrimitives.Sum<float>(probs);
+        var all = p.TopK > 0 ? 0f : TensorPrimitives.Sum<float>(weights);
 
-        // Nucleus: the smallest prefix whose probability reaches top_p.
-        var kept = k;
-        if (p.TopP < 1.0)
+        // Candidates are the weights at or above a cut (the best token's weight is 1). They are a prefix of the sorted
+        // order, so they hold the top k once there are k of them, and the nucleus once the walk below ends inside
+        // them; otherwise the cut is lowered, down to 0 (every token).
+        for (var cut = 1e-3f; ; cut = cut > 1e-9f ? cut / 64 : 0)
         {
-            double cumulative = 0;
-            for (var i = 0; i < k; i++)
+            var m = 0;
+            for (var i = 0; i < n; i++)
             {
-                cumulative += probs[i] / total;
-                if (cumulative >= p.TopP)
+                if (weights[i] >= cut)
                 {
-                    kept = i + 1;
-                    break;
+                    order[m] = i;
+                    keys[m++] = -weights[i];
                 }
             }
-        }
 
-        return Draw(probs[..kept], TensorPrimitives.Sum<float>(probs[..kept]), random, order);
+            if (p.TopK > 0 && m < k && cut > 0)
+            {
+                continue;
+            }
+
+            // Descending weight; Array.Sort is deterministic, so ties always come out in the same order.
+            keys[..m].Sort(order.AsSpan(0, m));
+            var kept = Math.Min(k, m);
+            var probs = keys[..kept];
+            TensorPrimitives.Negate(probs, probs);
+            var total = p.TopK > 0 ? TensorPrimitives.Sum<float>(probs) : all;
+
+            // Nucleus: the smallest prefix whose probability reaches top_p.
+            if (p.TopP < 1.0)
+            {
+                double cumulative = 0;
+                var reached = false;
+                for (var i = 0; i < kept; i++)
+                {
+                    cumulative += probs[i] / total;
+                    if (cumulative >= p.TopP)
+                    {
+                        kept = i + 1;
+                        reached = true;
+                        break;
+                    }
+                }
+
+                if (!reached && p.TopK <= 0 && m < n && cut > 0)
+                {
+                    continue;
+                }
+            }
+
+            return Draw(probs[..kept], TensorPrimitives.Sum<float>(probs[..kept]), random, order);
+        }
     }
 
     private static int Draw(ReadOnlySpan<float> weights, float sum, Random random, int[]? order)

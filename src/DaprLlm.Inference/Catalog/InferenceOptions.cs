@@ -42,6 +42,15 @@ public sealed class InferenceOptions
         Onnx.IntraOpThreadPolicy.Resolve(IntraOpThreads, Environment.ProcessorCount);
 
     /// <summary>
+    /// Rows from which a decode step runs as two concurrent ONNX Runtime calls, one per half of the batch, on two
+    /// threads (0, the default: never). Outputs do not depend on it. Measured on the shared 2-core machine it lost
+    /// throughput (the second core was rarely free and the step waits for the slower half; bench/RESULTS.md, session 8),
+    /// so it is an option for replicas with a core to spare, not the default.
+    /// </summary>
+    [Range(0, 1024)]
+    public int SplitStepRows { get; set; }
+
+    /// <summary>
     /// Milliseconds a streamed request's tokens may be held before its reader is woken again (0: every decode
     /// step). Waking every reader for every token costs a thread-pool wake-up and an SSE flush per token, which on
     /// a small machine competes with the decode itself; 10 ms is below what a reader can see. The first token and

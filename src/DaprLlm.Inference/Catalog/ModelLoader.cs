@@ -68,6 +68,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var logger = loggers.CreateLogger<BatchScheduler>();
             var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders,
                 options.Value.ResolveIntraOpThreads().Threads, logger, options.Value.IntraOpSpinning);
+            decoder.SplitStepRows = options.Value.SplitStepRows;
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,

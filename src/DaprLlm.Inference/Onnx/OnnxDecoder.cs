@@ -29,9 +29,10 @@ public sealed class OnnxDecoder : IDisposable
     private readonly RunOptions _stepOptions = new();
     private readonly OrtValue[] _stepInputs;
     private long[] _stepMask = [];
-    private readonly OrtValue[] _stepOutputs;
-    private OrtValue? _stepLogits;
-    private int _stepLogitsBatch;
+    private readonly InPlaceStep _mainStep;
+    private InPlaceStep? _helperStep;
+    private StepHelper? _helper;
+    private int _splitStepRows;
 
     public OnnxDecoder(InferenceSession session, GenAiConfig config, KvPadding padding = KvPadding.Left)
     {
@@ -84,7 +85,7 @@ public sealed class OnnxDecoder : IDisposable
 
         _inputNames = [config.InputIds, config.AttentionMask, .. _hasPositionIds ? [config.PositionIds] : Array.Empty<string>(), .. pastNames];
         _stepInputs = new OrtValue[_inputNames.Length];
-        _stepOutputs = new OrtValue[_outputNames.Length];
+        _mainStep = new InPlaceStep(_inputNames.Length, _outputNames.Length);
     }
 
     public GenAiConfig Config => _config;
@@ -261,6 +262,18 @@ public sealed class OnnxDecoder : IDisposable
     public bool UpdatesKvInPlace => Padding == KvPadding.Right;
 
     /// <summary>
+    /// Batches of at least this many rows run each in-place step as two ONNX Runtime calls at once, one per half of
+    /// the rows, on the calling thread and a helper thread (0: never). With one intra-op thread a step uses one core;
+    /// a batched step has enough rows to keep a second core busy, which a one-row step has not. Rows are independent
+    /// in the model (same output in any batch), so a split changes no output (Inference:SplitStepRows).
+    /// </summary>
+    public int SplitStepRows
+    {
+        get => _splitStepRows;
+        set => _splitStepRows = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "0 (never) or more rows");
+    }
+
+    /// <summary>
     /// One decode step whose KV tensors <paramref name="kv"/> ([B, H, capacity, hd] per layer, rows right-padded,
     /// capacity ≥ <paramref name="pastLength"/> + 1) are both the past inputs and the present outputs: each row's
     /// new position is written at its own length, nothing else moves. Only for <see cref="UpdatesKvInPlace"/>.
@@ -273,45 +286,252 @@ public sealed class OnnxDecoder : IDisposable
             throw new InvalidOperationException("in-place KV steps need a GroupQueryAttention model");
         }
 
-        var total = pastLength + 1;
-        if (_stepMask.Length < batch * total)
+        if (_splitStepRows == 0 || batch < Math.Max(2, _splitStepRows))
         {
-            _stepMask = new long[Math.Max(batch * total, _stepMask.Length * 2)];
+            _mainStep.Prepare(this, 0, batch, batch, pastLength, tokens, positions, pads, kv);
+            _mainStep.Run(this, logits);
+            return;
         }
 
-        var mask = _stepMask.AsSpan(0, batch * total);
-        mask.Clear();
-        for (var b = 0; b < batch; b++)
-        {
-            mask.Slice(b * total, total - pads[b]).Fill(1);
-        }
-
-        if (_stepLogits is null || _stepLogitsBatch != batch)
-        {
-            // Reused while the batch size stays the same (between membership changes).
-            _stepLogits?.Dispose();
-            _stepLogits = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _logitsType, [batch, 1, Vocabulary]);
-            _stepLogitsBatch = batch;
-        }
-
-        var n = Fill(_stepInputs, tokens.ToArray(), _stepMask, positions.ToArray(), [batch, 1], [batch, total]);
+        // The first half runs on the helper thread while this thread runs the second; each half binds views of its
+        // rows of the same KV tensors (the batch is the outermost dimension, so a half is one contiguous block).
+        var half = batch / 2;
+        _helperStep ??= new InPlaceStep(_inputNames.Length, _outputNames.Length);
+        _helper ??= new StepHelper($"step-helper-{Environment.CurrentManagedThreadId}");
+        _helperStep.Prepare(this, 0, half, batch, pastLength, tokens, positions, pads, kv);
+        _mainStep.Prepare(this, half, batch - half, batch, pastLength, tokens, positions, pads, kv);
+        _helper.Start(_helperStep, this);
+        Exception? mainError = null;
         try
         {
-            kv.CopyTo(_stepInputs, n);
-            _stepOutputs[0] = _stepLogits;
-            kv.CopyTo(_stepOutputs, 1);
-            _session.Run(_stepOptions, _inputNames, _stepInputs, _outputNames, _stepOutputs);
-            ReadLogits(_stepLogits, 0, logits[..(batch * Vocabulary)]);
+            _mainStep.Run(this, logits);
         }
-        finally
+        catch (Exception e)
         {
-            for (var i = 0; i < n; i++)
+            mainError = e;
+        }
+
+        // Always wait for the helper: it still uses the KV tensors and the logits buffer.
+        var helperError = _helper.Wait();
+        if (mainError is not null || helperError is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(mainError ?? helperError!);
+        }
+
+        _helperStep.CopyLogits(this, logits);
+    }
+
+    /// <summary>The inputs, outputs and buffers of one in-place ONNX Runtime call over a block of rows; reused between steps.</summary>
+    private sealed class InPlaceStep(int inputs, int outputs) : IDisposable
+    {
+        private readonly OrtValue[] _inputs = new OrtValue[inputs];
+        private readonly OrtValue[] _outputs = new OrtValue[outputs];
+        private readonly RunOptions _options = new();
+        private long[] _ids = [];
+        private long[] _positions = [];
+        private long[] _mask = [];
+        private OrtValue? _logits;
+        private int _logitsRows;
+        private int _fed;
+        // Views of this block's rows of the scheduler's KV tensors, kept while the same tensors and block are stepped.
+        private OrtValue[]? _views;
+        private OrtValue[]? _viewsOf;
+        private int _viewStart;
+        private int _viewRows;
+        private int _start;
+        private int _rows;
+
+        public void Prepare(OnnxDecoder d, int start, int rows, int batch, int pastLength, ReadOnlySpan<long> tokens,
+            ReadOnlySpan<long> positions, ReadOnlySpan<int> pads, OrtValue[] kv)
+        {
+            // Inputs left from a call that never ran (a failure between preparing and running) are freed first.
+            ReleaseInputs();
+            (_start, _rows) = (start, rows);
+            var total = pastLength + 1;
+            if (_ids.Length < rows)
             {
-                _stepInputs[i].Dispose();
+                _ids = new long[rows];
+                _positions = new long[rows];
             }
 
-            Array.Clear(_stepInputs);
-            Array.Clear(_stepOutputs);
+            if (_mask.Length < rows * total)
+            {
+                // Grows to the largest block × context once; later steps reuse it.
+                _mask = new long[Math.Max(rows * total, _mask.Length * 2)];
+            }
+
+            tokens.Slice(start, rows).CopyTo(_ids);
+            positions.Slice(start, rows).CopyTo(_positions);
+            var mask = _mask.AsSpan(0, rows * total);
+            mask.Clear();
+            for (var b = 0; b < rows; b++)
+            {
+                mask.Slice(b * total, total - pads[start + b]).Fill(1);
+            }
+
+            if (_logits is null || _logitsRows != rows)
+            {
+                // Reused while the block size stays the same (between membership changes).
+                _logits?.Dispose();
+                _logits = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, d._logitsType, [rows, 1, d.Vocabulary]);
+                _logitsRows = rows;
+            }
+
+            var block = kv;
+            if (rows != batch)
+            {
+                if (!ReferenceEquals(_viewsOf, kv) || _viewStart != start || _viewRows != rows)
+                {
+                    DisposeViews();
+                    _views = new OrtValue[kv.Length];
+                    for (var t = 0; t < kv.Length; t++)
+                    {
+                        _views[t] = d.RowView(kv[t], start, rows);
+                    }
+
+                    (_viewsOf, _viewStart, _viewRows) = (kv, start, rows);
+                }
+
+                block = _views!;
+            }
+
+            _fed = d.Fill(_inputs, _ids, _mask, _positions, [rows, 1], [rows, total]);
+            block.CopyTo(_inputs, _fed);
+            _outputs[0] = _logits;
+            block.CopyTo(_outputs, 1);
+        }
+
+        /// <summary>Runs the prepared call; writes this block's logits into its rows of <paramref name="logits"/> when given.</summary>
+        public void Run(OnnxDecoder d, Span<float> logits)
+        {
+            try
+            {
+                d._session.Run(_options, d._inputNames, _inputs, d._outputNames, _outputs);
+            }
+            finally
+            {
+                ReleaseInputs();
+            }
+
+            if (!logits.IsEmpty)
+            {
+                CopyLogits(d, logits);
+            }
+        }
+
+        private void ReleaseInputs()
+        {
+            for (var i = 0; i < _fed; i++)
+            {
+                _inputs[i].Dispose();
+            }
+
+            _fed = 0;
+            Array.Clear(_inputs);
+            Array.Clear(_outputs);
+        }
+
+        public void CopyLogits(OnnxDecoder d, Span<float> logits) =>
+            d.ReadLogits(_logits!, 0, logits.Slice(_start * d.Vocabulary, _rows * d.Vocabulary));
+
+        private void DisposeViews()
+        {
+            foreach (var v in _views ?? [])
+            {
+                v.Dispose();
+            }
+
+            (_views, _viewsOf) = (null, null);
+        }
+
+        public void Dispose()
+        {
+            ReleaseInputs();
+            DisposeViews();
+            _logits?.Dispose();
+            _options.Dispose();
+        }
+    }
+
+    /// <summary>A view of rows [start, start + rows) of a [B, H, L, hd] tensor, sharing its memory.</summary>
+    private unsafe OrtValue RowView(OrtValue tensor, int start, int rows)
+    {
+        var shape = tensor.GetTensorTypeAndShape().Shape;
+        var rowBytes = shape[1] * shape[2] * shape[3] * KvElementSize;
+        var data = tensor.GetTensorMutableRawData();
+        fixed (byte* p = data)
+        {
+            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, _kvType, [rows, shape[1], shape[2], shape[3]],
+                (IntPtr)(p + start * rowBytes), rows * rowBytes);
+        }
+    }
+
+    /// <summary>
+    /// The thread that runs the other half of a split step. A dedicated thread, not the thread pool: it must start at
+    /// once, every step, without queueing behind request handlers.
+    /// </summary>
+    private sealed class StepHelper : IDisposable
+    {
+        private readonly Thread _thread;
+        private readonly SemaphoreSlim _go = new(0);
+        private readonly ManualResetEventSlim _done = new(false);
+        private InPlaceStep? _step;
+        private OnnxDecoder? _decoder;
+        private Exception? _error;
+        private volatile bool _stopping;
+
+        public StepHelper(string name)
+        {
+            _thread = new Thread(Loop) { IsBackground = true, Name = name };
+            _thread.Start();
+        }
+
+        public void Start(InPlaceStep step, OnnxDecoder decoder)
+        {
+            (_step, _decoder, _error) = (step, decoder, null);
+            _done.Reset();
+            _go.Release();
+        }
+
+        public Exception? Wait()
+        {
+            _done.Wait();
+            return _error;
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                _go.Wait();
+                if (_stopping)
+                {
+                    return;
+                }
+
+                try
+                {
+                    // Logits are copied by the caller after both halves, so the helper touches no managed span.
+                    _step!.Run(_decoder!, []);
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                finally
+                {
+                    _done.Set();
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stopping = true;
+            _go.Release();
+            _thread.Join(TimeSpan.FromSeconds(10));
+            _go.Dispose();
+            _done.Dispose();
         }
     }
 
@@ -365,7 +585,9 @@ public sealed class OnnxDecoder : IDisposable
 
     public void Dispose()
     {
-        _stepLogits?.Dispose();
+        _helper?.Dispose();
+        _helperStep?.Dispose();
+        _mainStep.Dispose();
         _stepOptions.Dispose();
         _session.Dispose();
     }
