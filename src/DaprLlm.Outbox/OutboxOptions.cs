@@ -48,6 +48,29 @@ public sealed class OutboxOptions
     public OutboxFullMode WhenFull { get; set; } = OutboxFullMode.Reject;
 
     /// <summary>
+    /// Group commit: how long the writer waits, after the first fire-and-forget event of a batch, for others to share its
+    /// transaction (0: commit whatever is pending at once). This is also the crash window of <see cref="DurableOutbox.Enqueue"/>:
+    /// events accepted less than this long before a kill -9 can be lost. A durable enqueue (or a flush) ends the wait at once.
+    /// </summary>
+    [Range(0, 60_000)]
+    public int CommitWindowMs { get; set; } = 5;
+
+    /// <summary>Group commit: the most events (and drain deletes) one transaction takes; a full batch commits without waiting.</summary>
+    [Range(1, 100_000)]
+    public int CommitMaxEvents { get; set; } = 256;
+
+    /// <summary>
+    /// Events the in-memory hand-off to the writer may hold. When it is full a fire-and-forget event is refused (counted
+    /// and logged) and a durable one waits up to <see cref="DurableWaitMs"/>: memory stays bounded either way.
+    /// </summary>
+    [Range(16, 10_000_000)]
+    public int HandoffCapacity { get; set; } = 8_192;
+
+    /// <summary>How long a durable enqueue waits for room in a full hand-off before it is refused (counted and logged).</summary>
+    [Range(0, 600_000)]
+    public int DurableWaitMs { get; set; } = 2_000;
+
+    /// <summary>
     /// How long the first new event waits for others before a batch is read (0: at once). At 1,000 events/s, 10 ms turns
     /// ~2,000 sidecar calls per second into ~200, for an event that is at most 10 ms later downstream.
     /// </summary>
