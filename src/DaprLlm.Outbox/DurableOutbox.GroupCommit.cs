@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
@@ -14,7 +15,7 @@ namespace DaprLlm.Outbox;
 public sealed partial class DurableOutbox
 {
     private readonly Channel<WriteOp> _handoff;
-    private readonly Task _writerLoop;
+    private readonly Thread _writerThread;
     private readonly Counter<long> _commits;
     private long _commitCount;
 
@@ -24,32 +25,44 @@ public sealed partial class DurableOutbox
     /// <summary>Events (and drain deletes) in the hand-off, not yet taken by the writer.</summary>
     public int Pending => _handoff.Reader.Count;
 
-    private async Task WriteLoopAsync()
+    // A thread of its own rather than a pool thread: each commit blocks in SQLite (page writes, sometimes a wait for the
+    // file lock), and a pool thread blocked there is one fewer for requests on a small machine.
+    private void WriteLoop()
     {
         var batch = new List<WriteOp>(Math.Min(_options.CommitMaxEvents, 1_024));
         var reader = _handoff.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (WaitToRead(reader, Timeout.Infinite))
         {
             var urgent = Take(reader, batch);
-            if (!urgent && batch.Count < _options.CommitMaxEvents && _options.CommitWindowMs > 0)
+            var deadline = Stopwatch.GetTimestamp() + (long)(_options.CommitWindowMs * (Stopwatch.Frequency / 1_000.0));
+            while (!urgent && batch.Count < _options.CommitMaxEvents)
             {
-                using var window = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.CommitWindowMs), _time);
-                try
+                var remainingMs = (int)Math.Ceiling(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline).TotalMilliseconds);
+                if (remainingMs <= 0 || !WaitToRead(reader, remainingMs))
                 {
-                    while (!urgent && batch.Count < _options.CommitMaxEvents && await reader.WaitToReadAsync(window.Token).ConfigureAwait(false))
-                    {
-                        urgent = Take(reader, batch);
-                    }
+                    break; // the window is over (or the outbox is closing): commit what came
                 }
-                catch (OperationCanceledException) when (window.IsCancellationRequested)
-                {
-                    // The window is over: commit what came.
-                }
+
+                urgent = Take(reader, batch);
             }
 
             Commit(batch);
             batch.Clear();
         }
+    }
+
+    // Blocks until an op is readable (true), the channel is completed and empty (false), or the timeout (false). A wait
+    // given up on stays registered with the channel and completes harmlessly with the next write.
+    private static bool WaitToRead(ChannelReader<WriteOp> reader, int timeoutMs)
+    {
+        var wait = reader.WaitToReadAsync();
+        if (wait.IsCompleted)
+        {
+            return wait.Result;
+        }
+
+        var task = wait.AsTask();
+        return task.Wait(timeoutMs) && task.Result;
     }
 
     // Moves what is pending into the batch (up to the cap); true when something in it must not wait for the window.

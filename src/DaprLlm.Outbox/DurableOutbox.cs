@@ -127,7 +127,8 @@ public sealed partial class DurableOutbox : IDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _writerLoop = Task.Run(WriteLoopAsync);
+        _writerThread = new Thread(WriteLoop) { IsBackground = true, Name = "outbox writer" };
+        _writerThread.Start();
     }
 
     /// <summary>Full path of the SQLite file.</summary>
@@ -364,7 +365,7 @@ public sealed partial class DurableOutbox : IDisposable
             return;
         }
 
-        _writerLoop.GetAwaiter().GetResult();
+        _writerThread.Join();
         _insert.Dispose();
         _delete.Dispose();
         _deleteRange.Dispose();
