@@ -16,6 +16,10 @@ public sealed partial class DurableOutbox
 {
     private readonly Channel<WriteOp> _handoff;
     private readonly Thread _writerThread;
+
+    // Set when the writer must commit without waiting out the window. No spinning: on a small machine a spinning writer
+    // takes the CPU the requests need.
+    private readonly ManualResetEventSlim _commitNow = new(false, spinCount: 1);
     private readonly Counter<long> _commits;
     private long _commitCount;
 
@@ -31,19 +35,22 @@ public sealed partial class DurableOutbox
     {
         var batch = new List<WriteOp>(Math.Min(_options.CommitMaxEvents, 1_024));
         var reader = _handoff.Reader;
-        while (WaitToRead(reader, Timeout.Infinite))
+        var window = TimeSpan.FromMilliseconds(_options.CommitWindowMs);
+        while (WaitToRead(reader))
         {
-            var urgent = Take(reader, batch);
-            var deadline = Stopwatch.GetTimestamp() + (long)(_options.CommitWindowMs * (Stopwatch.Frequency / 1_000.0));
-            while (!urgent && batch.Count < _options.CommitMaxEvents)
+            // The first op opened a window: sleep through it rather than wake for every event that joins (a wake per event
+            // cost more CPU than the event), unless something must not wait: a durable insert, a delete, a flush, a full
+            // batch, or closing (all of which set _commitNow).
+            if (window > TimeSpan.Zero && !_commitNow.IsSet && reader.Count < _options.CommitMaxEvents)
             {
-                var remainingMs = (int)Math.Ceiling(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline).TotalMilliseconds);
-                if (remainingMs <= 0 || !WaitToRead(reader, remainingMs))
-                {
-                    break; // the window is over (or the outbox is closing): commit what came
-                }
+                _commitNow.Wait(window);
+            }
 
-                urgent = Take(reader, batch);
+            // Reset before taking: a signal for an op this batch misses stays set, and the next batch commits at once.
+            _commitNow.Reset();
+            while (batch.Count < _options.CommitMaxEvents && reader.TryRead(out var op))
+            {
+                batch.Add(op);
             }
 
             Commit(batch);
@@ -51,31 +58,11 @@ public sealed partial class DurableOutbox
         }
     }
 
-    // Blocks until an op is readable (true), the channel is completed and empty (false), or the timeout (false). A wait
-    // given up on stays registered with the channel and completes harmlessly with the next write.
-    private static bool WaitToRead(ChannelReader<WriteOp> reader, int timeoutMs)
+    // Blocks until an op is readable (true) or the hand-off is closed and empty (false).
+    private static bool WaitToRead(ChannelReader<WriteOp> reader)
     {
         var wait = reader.WaitToReadAsync();
-        if (wait.IsCompleted)
-        {
-            return wait.Result;
-        }
-
-        var task = wait.AsTask();
-        return task.Wait(timeoutMs) && task.Result;
-    }
-
-    // Moves what is pending into the batch (up to the cap); true when something in it must not wait for the window.
-    private bool Take(ChannelReader<WriteOp> reader, List<WriteOp> batch)
-    {
-        var urgent = false;
-        while (batch.Count < _options.CommitMaxEvents && reader.TryRead(out var op))
-        {
-            batch.Add(op);
-            urgent |= op.Urgent;
-        }
-
-        return urgent;
+        return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void Commit(List<WriteOp> batch)
@@ -199,9 +186,6 @@ public sealed partial class DurableOutbox
 
         public TaskCompletionSource<bool>? Done { get; private init; }
 
-        /// <summary>Someone awaits it (a durable insert, a drain delete, a flush): commit without waiting for the window.</summary>
-        public bool Urgent => Done is not null;
-
         public static WriteOp Insert(string topic, string id, long enqueuedMs, byte[] body, bool durable) => new()
         {
             Kind = WriteKind.Insert,
@@ -212,8 +196,8 @@ public sealed partial class DurableOutbox
             Done = durable ? NewDone() : null,
         };
 
-        // A delete commits at once too: the drain awaits it (a stop would otherwise wait out the window), and it takes
-        // the pending inserts along, at most one extra commit per published batch.
+        // A delete commits at once too (DeleteAsync signals): the drain awaits it (a stop would otherwise wait out the
+        // window), and it takes the pending inserts along, at most one extra commit per published batch.
         public static WriteOp Delete(IReadOnlyList<OutboxMessage> messages, bool wholeBatch) =>
             new() { Kind = WriteKind.Delete, Messages = messages, WholeBatch = wholeBatch, Done = NewDone() };
 

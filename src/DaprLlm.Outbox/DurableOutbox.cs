@@ -157,6 +157,11 @@ public sealed partial class DurableOutbox : IDisposable
 
         if (_handoff.Writer.TryWrite(op))
         {
+            if (_handoff.Reader.Count >= _options.CommitMaxEvents)
+            {
+                _commitNow.Set(); // a full batch does not wait for the window
+            }
+
             return op.Id;
         }
 
@@ -192,6 +197,7 @@ public sealed partial class DurableOutbox : IDisposable
             }
         }
 
+        _commitNow.Set();
         return await op.Done!.Task ? op.Id : null;
     }
 
@@ -199,7 +205,13 @@ public sealed partial class DurableOutbox : IDisposable
     public Task FlushAsync()
     {
         var op = WriteOp.Flush();
-        return _handoff.Writer.TryWrite(op) ? op.Done!.Task : FlushSlowAsync(op);
+        if (!_handoff.Writer.TryWrite(op))
+        {
+            return FlushSlowAsync(op);
+        }
+
+        _commitNow.Set();
+        return op.Done!.Task;
     }
 
     private async Task FlushSlowAsync(WriteOp op)
@@ -207,6 +219,7 @@ public sealed partial class DurableOutbox : IDisposable
         try
         {
             await _handoff.Writer.WriteAsync(op);
+            _commitNow.Set();
             await op.Done!.Task;
         }
         catch (ChannelClosedException)
@@ -291,6 +304,7 @@ public sealed partial class DurableOutbox : IDisposable
         // Never refused for a full hand-off: deletes are what frees the outbox; they wait for room instead.
         var op = WriteOp.Delete(messages, wholeBatch);
         await _handoff.Writer.WriteAsync(op);
+        _commitNow.Set();
         await op.Done!.Task;
     }
 
@@ -365,7 +379,9 @@ public sealed partial class DurableOutbox : IDisposable
             return;
         }
 
+        _commitNow.Set();
         _writerThread.Join();
+        // _commitNow stays undisposed: a durable enqueue racing this Dispose may still signal it.
         _insert.Dispose();
         _delete.Dispose();
         _deleteRange.Dispose();
