@@ -235,10 +235,12 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
         }
     }
 
+    // Cancels rather than disposes the tokens (they hold no timers): a host may dispose its services while a StopAsync is
+    // still waiting for the outbox's final flush, which then ends (abandoned) instead of throwing ObjectDisposedException.
     public void Dispose()
     {
-        _stopping.Dispose();
-        _abandon.Dispose();
+        _stopping.Cancel();
+        _abandon.Cancel();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The broker refused {Refused} of {Count} {Topic} events; they stay in the outbox and are retried")]
