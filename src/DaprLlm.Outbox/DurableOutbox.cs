@@ -1,15 +1,24 @@
 using System.Diagnostics.Metrics;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace DaprLlm.Outbox;
 
 /// <summary>
-/// An append-only queue of CloudEvents in a local SQLite file (WAL). <see cref="Enqueue"/> is one prepared insert on
-/// the caller's thread (no fsync with the default durability; 28–37 µs in bench/DaprLlm.Bench.Outbox); once it returns, the event survives
-/// a crash of the process and is published by <see cref="OutboxDrain"/>, now or after the next start. One file per
-/// replica, held with an exclusive lock so two processes never drain the same rows.
+/// An append-only queue of CloudEvents in a local SQLite file (WAL), published by <see cref="OutboxDrain"/>, now or
+/// after the next start. Callers never touch SQLite: <see cref="Enqueue"/> and <see cref="EnqueueDurableAsync"/> serialize
+/// the CloudEvent (its id fixed here) and hand it to one writer that commits everything pending in one transaction
+/// (group commit, DurableOutbox.GroupCommit.cs); the drain's deletes go through the same writer, so nothing waits on a
+/// lock shared with the request path. One file per replica, held with an exclusive lock so two processes never drain
+/// the same rows.
 /// </summary>
+/// <remarks>
+/// Crash window: a fire-and-forget <see cref="Enqueue"/> returns before its transaction commits, at most
+/// <see cref="OutboxOptions.CommitWindowMs"/> (plus the commit itself) later; events accepted in that window before a
+/// kill -9 (or a power loss) can be lost. <see cref="EnqueueDurableAsync"/> completes only after its commit, and a
+/// graceful stop (Dispose, SIGTERM through the host) commits everything accepted before it.
+/// </remarks>
 public sealed partial class DurableOutbox : IDisposable
 {
     private readonly string _source;
@@ -25,15 +34,16 @@ public sealed partial class DurableOutbox : IDisposable
     private readonly SqliteCommand _readBatch;
     private readonly SqliteCommand _oldest;
 
-    // Inserts and deletes share the writer connection; the drain's reads (and the age gauge) use the reader connection,
-    // which WAL lets read while a write is going on.
-    private readonly Lock _writeLock = new();
+    // The drain's reads (and the age gauge) use the reader connection, which WAL lets read while the writer commits.
     private readonly Lock _readLock = new();
     private readonly Meter _meter;
     private readonly Counter<long> _refused;
     private readonly Counter<long> _keptOverCap;
+
+    // Events accepted and not yet deleted: committed rows plus those still in the hand-off or the writer's batch.
     private long _rows;
     private long _lastFullLog = long.MinValue;
+    private long _lastHandoffLog = long.MinValue;
     private Action? _onEnqueued;
 
     /// <summary>Opens (or creates) the outbox at <paramref name="path"/>; events get <paramref name="source"/> (the app id) as CloudEvent source.</summary>
@@ -64,7 +74,7 @@ public sealed partial class DurableOutbox : IDisposable
         Execute(_writer, $"PRAGMA synchronous={(options.Durability == OutboxDurability.Full ? "FULL" : "NORMAL")}");
         Execute(_writer, "PRAGMA busy_timeout=5000");
         // No automatic checkpoints: SQLite would run them (copy the WAL into the file, with fsyncs) inside whichever commit
-        // crosses the threshold, which is a request's enqueue. The drain checkpoints instead (Checkpoint), off the request path.
+        // crosses the threshold, stalling the writer. The drain checkpoints instead (Checkpoint), on the reader connection.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0");
         Execute(_writer, "PRAGMA journal_size_limit=67108864");
         // A plain rowid key (no AUTOINCREMENT, which writes the sqlite_sequence page in every commit): a sequence number
@@ -82,7 +92,7 @@ public sealed partial class DurableOutbox : IDisposable
         _reader.Open();
         Execute(_reader, "PRAGMA busy_timeout=5000");
         // The reader connection runs the checkpoints. With Normal durability they skip their fsyncs too: an fsync on a busy
-        // disk stalls the enqueues' WAL writes behind the filesystem journal for tens of milliseconds (measured in the
+        // disk stalls the writer's WAL writes behind the filesystem journal for tens of milliseconds (measured in the
         // gateway bench), and a process crash loses nothing without it (the OS holds the pages); a power loss may then
         // lose or damage the outbox, which is what Durability=Full is for.
         Execute(_reader, $"PRAGMA synchronous={(options.Durability == OutboxDurability.Full ? "FULL" : "OFF")}");
@@ -102,20 +112,29 @@ public sealed partial class DurableOutbox : IDisposable
         var tags = new KeyValuePair<string, object?>("outbox", source);
         _meter.CreateObservableGauge("daprllm.outbox.backlog", () => new Measurement<long>(Count, tags), "{event}", "Events stored and not yet accepted by the sidecar");
         _meter.CreateObservableGauge("daprllm.outbox.oldest_age", () => new Measurement<double>(OldestAge().TotalSeconds, tags), "s", "Age of the oldest event not yet published");
-        _refused = _meter.CreateCounter<long>("daprllm.outbox.refused", "{event}", "Events refused because the outbox was full (WhenFull=Reject) or could not be written");
+        _refused = _meter.CreateCounter<long>("daprllm.outbox.refused", "{event}", "Events refused: outbox full (WhenFull=Reject), hand-off to the writer full, or not writable");
         _keptOverCap = _meter.CreateCounter<long>("daprllm.outbox.over_cap", "{event}", "Events stored beyond MaxRows (WhenFull=Keep)");
+        _commits = _meter.CreateCounter<long>("daprllm.outbox.commits", "{transaction}", "Group-commit transactions of the writer");
         Published = _meter.CreateCounter<long>("daprllm.outbox.published", "{event}", "Events the sidecar accepted");
         PublishFailures = _meter.CreateCounter<long>("daprllm.outbox.publish_failures", "{event}", "Events a publish attempt failed for (retried)");
         if (_rows > 0)
         {
             LogReopened(_logger, Path, _rows);
         }
+
+        _handoff = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(options.HandoffCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _writerThread = new Thread(WriteLoop) { IsBackground = true, Name = "outbox writer" };
+        _writerThread.Start();
     }
 
     /// <summary>Full path of the SQLite file.</summary>
     public string Path { get; }
 
-    /// <summary>Events stored and not yet accepted by the sidecar.</summary>
+    /// <summary>Events accepted and not yet accepted by the sidecar (stored, or about to be committed by the writer).</summary>
     public long Count => Interlocked.Read(ref _rows);
 
     internal Counter<long> Published { get; }
@@ -123,42 +142,130 @@ public sealed partial class DurableOutbox : IDisposable
     internal Counter<long> PublishFailures { get; }
 
     /// <summary>
-    /// Stores <paramref name="data"/> as a CloudEvent for <paramref name="topic"/>; returns its CloudEvent id, or null when
-    /// it was refused (outbox full with <see cref="OutboxFullMode.Reject"/>, or the file cannot be written). Never throws
-    /// and never waits for the sidecar: a request is not slowed or failed by the event pipeline.
+    /// Fire-and-forget: accepts <paramref name="data"/> as a CloudEvent for <paramref name="topic"/> and returns its id, or
+    /// null when it was refused (outbox full with <see cref="OutboxFullMode.Reject"/>, hand-off full, closed, or not
+    /// serializable; counted and logged). Never touches SQLite, never waits: the writer commits it within
+    /// <see cref="OutboxOptions.CommitWindowMs"/>; until then a kill -9 can lose it (see the remarks on the class).
     /// </summary>
     public string? Enqueue(string topic, object data)
+    {
+        var op = Accept(topic, data, durable: false);
+        if (op is null)
+        {
+            return null;
+        }
+
+        if (_handoff.Writer.TryWrite(op))
+        {
+            if (_handoff.Reader.Count >= _options.CommitMaxEvents)
+            {
+                _commitNow.Set(); // a full batch does not wait for the window
+            }
+
+            return op.Id;
+        }
+
+        RefuseAtHandoff(topic);
+        return null;
+    }
+
+    /// <summary>
+    /// Durable: like <see cref="Enqueue"/>, but completes only after the event's transaction committed (the writer commits
+    /// at once when a durable event is pending), so the returned id survives a kill -9. When the hand-off is full it waits
+    /// up to <see cref="OutboxOptions.DurableWaitMs"/> for room. Null (counted and logged) when the event was refused or
+    /// its commit failed; never throws.
+    /// </summary>
+    public async Task<string?> EnqueueDurableAsync(string topic, object data)
+    {
+        var op = Accept(topic, data, durable: true);
+        if (op is null)
+        {
+            return null;
+        }
+
+        if (!_handoff.Writer.TryWrite(op))
+        {
+            using var wait = new CancellationTokenSource(TimeSpan.FromMilliseconds(_options.DurableWaitMs));
+            try
+            {
+                await _handoff.Writer.WriteAsync(op, wait.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+            {
+                RefuseAtHandoff(topic);
+                return null;
+            }
+        }
+
+        _commitNow.Set();
+        return await op.Done!.Task ? op.Id : null;
+    }
+
+    /// <summary>Completes once everything accepted before the call is committed (or failed); at once after Dispose.</summary>
+    public Task FlushAsync()
+    {
+        var op = WriteOp.Flush();
+        if (!_handoff.Writer.TryWrite(op))
+        {
+            return FlushSlowAsync(op);
+        }
+
+        _commitNow.Set();
+        return op.Done!.Task;
+    }
+
+    private async Task FlushSlowAsync(WriteOp op)
+    {
+        try
+        {
+            await _handoff.Writer.WriteAsync(op);
+            _commitNow.Set();
+            await op.Done!.Task;
+        }
+        catch (ChannelClosedException)
+        {
+            // Disposed: Dispose already committed what was accepted.
+        }
+    }
+
+    // Serializes the event and reserves its row against MaxRows; null when refused (counted and logged).
+    private WriteOp? Accept(string topic, object data, bool durable)
     {
         var now = _time.GetUtcNow();
         // Version 7: ids sort by time, which keeps them readable in a trail; uniqueness is what the subscriber needs.
         var id = Guid.CreateVersion7(now).ToString();
+        byte[] body;
         try
         {
-            var body = CloudEventWriter.Write(id, _source, topic, now, data);
-            lock (_writeLock)
-            {
-                if (_rows >= _options.MaxRows && !OverCap(topic))
-                {
-                    return null;
-                }
-
-                _insert.Parameters[0].Value = topic;
-                _insert.Parameters[1].Value = id;
-                _insert.Parameters[2].Value = now.ToUnixTimeMilliseconds();
-                _insert.Parameters[3].Value = body;
-                _insert.ExecuteNonQuery();
-                _rows++;
-            }
+            body = CloudEventWriter.Write(id, _source, topic, now, data);
         }
-        catch (Exception e) when (e is SqliteException or IOException or InvalidOperationException or NotSupportedException or System.Text.Json.JsonException)
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException or System.Text.Json.JsonException)
         {
             _refused.Add(1, new KeyValuePair<string, object?>("reason", "write_failed"));
-            LogWriteFailed(_logger, topic, Path, e.GetType().Name, e.Message);
+            LogWriteFailed(_logger, 1, topic, Path, e.GetType().Name, e.Message);
             return null;
         }
 
-        _onEnqueued?.Invoke();
-        return id;
+        var rows = Interlocked.Increment(ref _rows);
+        if (rows > _options.MaxRows && !OverCap(topic, rows - 1))
+        {
+            Interlocked.Decrement(ref _rows);
+            return null;
+        }
+
+        return WriteOp.Insert(topic, id, now.ToUnixTimeMilliseconds(), body, durable);
+    }
+
+    private void RefuseAtHandoff(string topic)
+    {
+        Interlocked.Decrement(ref _rows);
+        _refused.Add(1, new KeyValuePair<string, object?>("reason", "handoff_full"));
+        var now = Environment.TickCount64;
+        if (now - Interlocked.Read(ref _lastHandoffLog) >= 10_000)
+        {
+            Interlocked.Exchange(ref _lastHandoffLog, now);
+            LogHandoffFull(_logger, Path, _options.HandoffCapacity, topic);
+        }
     }
 
     /// <summary>Called by the drain: wakes it when an event was stored.</summary>
@@ -183,43 +290,22 @@ public sealed partial class DurableOutbox : IDisposable
     }
 
     /// <summary>
-    /// Removes events the sidecar accepted, in one transaction. A whole batch (<paramref name="wholeBatch"/>: every row the
-    /// drain read in one go, which are all the rows between its first and last sequence) goes as one range delete.
+    /// Removes events the sidecar accepted, through the writer (committed at once, with any pending inserts), and
+    /// completes once they are gone. A whole batch (<paramref name="wholeBatch"/>: every row the drain read in one go, which are all the rows
+    /// between its first and last sequence) goes as one range delete. Throws when the transaction failed.
     /// </summary>
-    public void Delete(IReadOnlyList<OutboxMessage> messages, bool wholeBatch = false)
+    public async Task DeleteAsync(IReadOnlyList<OutboxMessage> messages, bool wholeBatch = false)
     {
         if (messages.Count == 0)
         {
             return;
         }
 
-        if (wholeBatch)
-        {
-            lock (_writeLock)
-            {
-                _deleteRange.Parameters[0].Value = messages[0].Seq;
-                _deleteRange.Parameters[1].Value = messages[^1].Seq;
-                _rows -= _deleteRange.ExecuteNonQuery();
-            }
-
-            return;
-        }
-
-        lock (_writeLock)
-        {
-            using var transaction = _writer.BeginTransaction();
-            _delete.Transaction = transaction;
-            var deleted = 0;
-            foreach (var message in messages)
-            {
-                _delete.Parameters[0].Value = message.Seq;
-                deleted += _delete.ExecuteNonQuery();
-            }
-
-            transaction.Commit();
-            _delete.Transaction = null;
-            _rows -= deleted;
-        }
+        // Never refused for a full hand-off: deletes are what frees the outbox; they wait for room instead.
+        var op = WriteOp.Delete(messages, wholeBatch);
+        await _handoff.Writer.WriteAsync(op);
+        _commitNow.Set();
+        await op.Done!.Task;
     }
 
     /// <summary>
@@ -248,10 +334,10 @@ public sealed partial class DurableOutbox : IDisposable
         return oldest is long ms ? _time.GetUtcNow() - DateTimeOffset.FromUnixTimeMilliseconds(ms) : TimeSpan.Zero;
     }
 
-    // Under _writeLock. The cap protects the disk of an app whose sidecar or broker is down for a long time; which way
+    // The cap protects the disk of an app whose sidecar or broker is down for a long time; which way
     // it errs is the app's choice (WhenFull): the gateway refuses (a bounded disk, the loss is logged and counted), the
     // safety app keeps its moderation decisions (records that must never be lost) and only raises the alarm.
-    private bool OverCap(string topic)
+    private bool OverCap(string topic, long rows)
     {
         var keep = _options.WhenFull == OutboxFullMode.Keep;
         (keep ? _keptOverCap : _refused).Add(1, new KeyValuePair<string, object?>("reason", "full"));
@@ -259,7 +345,7 @@ public sealed partial class DurableOutbox : IDisposable
         if (now - _lastFullLog >= 10_000)
         {
             _lastFullLog = now;
-            LogFull(_logger, Path, _rows, _options.MaxRows, topic, keep ? "stored anyway (WhenFull=Keep)" : "refused (WhenFull=Reject)");
+            LogFull(_logger, Path, rows, _options.MaxRows, topic, keep ? "stored anyway (WhenFull=Keep)" : "refused (WhenFull=Reject)");
         }
 
         return keep;
@@ -285,8 +371,17 @@ public sealed partial class DurableOutbox : IDisposable
         return command;
     }
 
+    /// <summary>Commits everything accepted so far (a graceful stop loses nothing), then closes the file.</summary>
     public void Dispose()
     {
+        if (!_handoff.Writer.TryComplete())
+        {
+            return;
+        }
+
+        _commitNow.Set();
+        _writerThread.Join();
+        // _commitNow stays undisposed: a durable enqueue racing this Dispose may still signal it.
         _insert.Dispose();
         _delete.Dispose();
         _deleteRange.Dispose();
@@ -304,6 +399,9 @@ public sealed partial class DurableOutbox : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox {Path} is full ({Rows} of {MaxRows} rows: the sidecar or broker has not accepted events for a while); a {Topic} event was {Outcome}")]
     private static partial void LogFull(ILogger logger, string path, long rows, long maxRows, string topic, string outcome);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A {Topic} event could not be written to the outbox {Path} and is lost: {Error} {Message}")]
-    private static partial void LogWriteFailed(ILogger logger, string topic, string path, string error, string message);
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} events ({Topic} first) could not be written to the outbox {Path} and are lost: {Error} {Message}")]
+    private static partial void LogWriteFailed(ILogger logger, int count, string topic, string path, string error, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The hand-off to the writer of outbox {Path} is full ({Capacity} events: the disk is not keeping up); a {Topic} event was refused")]
+    private static partial void LogHandoffFull(ILogger logger, string path, int capacity, string topic);
 }

@@ -49,6 +49,8 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Events accepted but not yet committed by the outbox's writer are committed first, so the final drain sees them.
+        await _outbox.FlushAsync().WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _stopping.CancelAsync();
         await using var giveUp = cancellationToken.Register(() => _abandon.Cancel());
         await _loop;
@@ -201,7 +203,7 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
             accepted.AddRange(sent.Where(m => !refusedSeqs.Contains(m.Seq)));
         }
 
-        _outbox.Delete(complete ? batch : accepted, wholeBatch: complete);
+        await _outbox.DeleteAsync(complete ? batch : accepted, wholeBatch: complete);
         _outbox.Published.Add(accepted.Count);
         if (Interlocked.Add(ref _deletedSinceCheckpoint, accepted.Count) >= CheckpointEvery || _outbox.Count == 0)
         {
@@ -233,10 +235,12 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
         }
     }
 
+    // Cancels rather than disposes the tokens (they hold no timers): a host may dispose its services while a StopAsync is
+    // still waiting for the outbox's final flush, which then ends (abandoned) instead of throwing ObjectDisposedException.
     public void Dispose()
     {
-        _stopping.Dispose();
-        _abandon.Dispose();
+        _stopping.Cancel();
+        _abandon.Cancel();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The broker refused {Refused} of {Count} {Topic} events; they stay in the outbox and are retried")]

@@ -92,6 +92,7 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
             }
 
             Assert.Equal(120, publisher.Backlog);
+            await outbox.FlushAsync();
             var ids = outbox.Read(0, 200).Select(m => m.Id).ToList();
             using var drain = new OutboxDrain(outbox, new DaprOutboxSink(gateway.Node.Services.GetRequiredService<Dapr.Client.DaprClient>(), DaprComponents.PubSub),
                 options, TimeProvider.System, NullLogger<OutboxDrain>.Instance);

@@ -8,9 +8,9 @@ using Microsoft.Data.Sqlite;
 namespace DaprLlm.Outbox.Tests;
 
 /// <summary>
-/// Nothing acknowledged is lost: a real publisher process stores events while its sidecar is down, is killed (SIGKILL,
-/// whole tree), and restarted with the sidecar up; a real subscriber behind its own sidecar (Redis Streams) receives
-/// every event exactly once, with the id it was given at enqueue.
+/// Nothing acknowledged is lost: a real publisher process durably enqueues events while its sidecar is down, is killed
+/// (SIGKILL, whole tree) while still enqueuing, and restarted with the sidecar up; a real subscriber behind its own
+/// sidecar (Redis Streams) receives every stored event exactly once, every acknowledged id among them.
 /// </summary>
 public sealed class CrashRecoveryTests
 {
@@ -52,29 +52,39 @@ public sealed class CrashRecoveryTests
         await publisherSidecar.KillAsync();
         var outboxPath = Path.Combine(folder.Path, "data", "outbox-publisher-test.outbox.db");
 
-        var enqueued = new List<string>();
-        await using (var first = PublisherProcess.Start(outboxPath, Events, publisherSidecar))
+        // First 150 events acknowledged (durably enqueued) while the sidecar is down; the publisher goes on enqueuing and
+        // acknowledging more until it is killed, so the kill lands between and inside group commits.
+        List<string> acknowledged;
+        long rowsAtKill;
+        await using (var first = PublisherProcess.Start(outboxPath, Events, publisherSidecar, continueEnqueuing: true))
         {
             await Deadline.WaitUntilAsync(() => first.Ready, timeout, "the publisher to store its events");
-            enqueued.AddRange(first.Enqueued);
+            Assert.Equal(Events, first.EnqueuedBeforeReady);
             // It tried and failed against the dead sidecar (and keeps the rows), then dies without any shutdown.
             await Deadline.WaitUntilAsync(() => first.Output.Contains("they stay in the outbox and are retried", StringComparison.Ordinal), timeout, "a failed publish");
+            await Deadline.WaitUntilAsync(() => first.Enqueued.Count > Events + 20, timeout, "more events acknowledged after the first");
             await first.KillAsync();
+            acknowledged = first.Enqueued;
+            rowsAtKill = RowsOnDisk(outboxPath);
         }
 
-        Assert.Equal(Events, enqueued.Distinct().Count());
-        Assert.Equal(Events, RowsOnDisk(outboxPath));
+        Assert.Equal(acknowledged.Count, acknowledged.Distinct().Count());
+        // Every acknowledged event is on disk; at most the events committed but not yet acknowledged when the kill came are more.
+        Assert.InRange(rowsAtKill, acknowledged.Count, acknowledged.Count + 10);
         Assert.Empty(received);
 
         await publisherSidecar.RestartAsync(timeout);
-        await using (var second = PublisherProcess.Start(outboxPath, 0, publisherSidecar))
+        await using (var second = PublisherProcess.Start(outboxPath, 0, publisherSidecar, continueEnqueuing: false))
         {
-            await Deadline.WaitUntilAsync(() => received.Count >= Events, timeout, $"all {Events} events at the subscriber");
+            await Deadline.WaitUntilAsync(() => received.Count >= rowsAtKill, timeout, $"all {rowsAtKill} stored events at the subscriber");
             await Deadline.WaitUntilAsync(() => RowsOnDisk(outboxPath) == 0, timeout, "the accepted rows to be deleted");
             await second.KillAsync();
         }
 
-        Assert.Equal(enqueued.Order(), received.Order());
+        // Exactly once: every stored event arrived, none twice, and every acknowledged one is among them.
+        Assert.Equal(rowsAtKill, received.Count);
+        Assert.Equal(received.Count, received.Distinct().Count());
+        Assert.Empty(acknowledged.Except(received));
     }
 
     private static long RowsOnDisk(string path)
@@ -96,11 +106,13 @@ public sealed class CrashRecoveryTests
 
         public List<string> Enqueued => _output.Where(l => l.StartsWith("ENQUEUED ", StringComparison.Ordinal)).Select(l => l["ENQUEUED ".Length..]).ToList();
 
+        public int EnqueuedBeforeReady => _output.TakeWhile(l => l != "READY").Count(l => l.StartsWith("ENQUEUED ", StringComparison.Ordinal));
+
         public bool Ready => _output.Contains("READY");
 
         public string Output => string.Join(Environment.NewLine, _output);
 
-        public static PublisherProcess Start(string outboxPath, int count, SidecarProcess sidecar)
+        public static PublisherProcess Start(string outboxPath, int count, SidecarProcess sidecar, bool continueEnqueuing)
         {
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
             var dll = Path.Combine(RepoPaths.Root, "tests", "DaprLlm.Outbox.TestPublisher", "bin", configuration, "net10.0", "DaprLlm.Outbox.TestPublisher.dll");
@@ -110,6 +122,7 @@ public sealed class CrashRecoveryTests
             info.Environment["OUTBOX_PATH"] = outboxPath;
             info.Environment["OUTBOX_COUNT"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
             info.Environment["OUTBOX_TOPIC"] = Topic;
+            info.Environment["OUTBOX_CONTINUE"] = continueEnqueuing ? "1" : "0";
             foreach (var (key, value) in sidecar.AppEnvironment)
             {
                 info.Environment[key] = value;

@@ -17,6 +17,7 @@ public sealed class DurableOutboxTests
         using var rig = new OutboxRig();
         var ids = Enumerable.Range(0, 30).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
         Assert.Equal(30, rig.Outbox.Count);
+        await rig.Outbox.FlushAsync();
         Assert.Equal(30, rig.RowsOnDisk());
 
         // The sink holds its answer until the test has seen the rows still on disk during the call.
@@ -40,12 +41,13 @@ public sealed class DurableOutboxTests
     }
 
     [Fact]
-    public void The_stored_event_is_a_CloudEvent_with_a_fixed_id_source_type_time_trace_and_camel_case_data()
+    public async Task The_stored_event_is_a_CloudEvent_with_a_fixed_id_source_type_time_trace_and_camel_case_data()
     {
         using var rig = new OutboxRig();
         using var activity = new Activity("request").SetIdFormat(ActivityIdFormat.W3C).Start();
         var id = rig.Outbox.Enqueue("request.completed", new Sample("req-1", 7))!;
         activity.Stop();
+        await rig.Outbox.FlushAsync();
 
         var message = Assert.Single(rig.Outbox.Read(0, 10));
         using var document = JsonDocument.Parse(message.CloudEvent);
@@ -86,6 +88,7 @@ public sealed class DurableOutboxTests
         using var rig = new OutboxRig();
         rig.Sink.Throw = call => call <= 3;
         var ids = Enumerable.Range(0, 5).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
+        await rig.Outbox.FlushAsync();
 
         using var drain = rig.Drain();
         await drain.StartAsync(Ct);
@@ -105,6 +108,7 @@ public sealed class DurableOutboxTests
         // The first call refuses its even events.
         rig.Sink.Refuse = (call, messages) => call == 1 ? messages.Where((_, i) => i % 2 == 0).ToList() : [];
         var ids = Enumerable.Range(0, 6).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
+        await rig.Outbox.FlushAsync();
 
         using var drain = rig.Drain();
         await drain.StartAsync(Ct);
@@ -146,6 +150,7 @@ public sealed class DurableOutboxTests
             rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i));
         }
 
+        await rig.Outbox.FlushAsync();
         using var drain = rig.Drain();
         await drain.StartAsync(Ct);
         await rig.WaitAsync(() => rig.Outbox.Count == 0, "the backlog to be published");
@@ -161,6 +166,7 @@ public sealed class DurableOutboxTests
         using var rig = new OutboxRig();
         rig.Sink.Throw = _ => true;
         var ids = Enumerable.Range(0, 4).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
+        await rig.Outbox.FlushAsync();
         using (var drain = rig.Drain())
         {
             await drain.StartAsync(Ct);
@@ -183,7 +189,7 @@ public sealed class DurableOutboxTests
     }
 
     [Fact]
-    public void A_full_outbox_refuses_new_events_when_set_to_reject()
+    public async Task A_full_outbox_refuses_new_events_when_set_to_reject()
     {
         using var rig = new OutboxRig(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Reject });
         for (var i = 0; i < 16; i++)
@@ -192,11 +198,13 @@ public sealed class DurableOutboxTests
         }
 
         Assert.Null(rig.Outbox.Enqueue("t.one", new Sample("req-over", 0)));
+        Assert.Null(await rig.Outbox.EnqueueDurableAsync("t.one", new Sample("req-over-durable", 0)));
+        await rig.Outbox.FlushAsync();
         Assert.Equal(16, rig.RowsOnDisk());
     }
 
     [Fact]
-    public void A_full_outbox_keeps_new_events_when_set_to_keep()
+    public async Task A_full_outbox_keeps_new_events_when_set_to_keep()
     {
         using var rig = new OutboxRig(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Keep });
         for (var i = 0; i < 20; i++)
@@ -204,7 +212,8 @@ public sealed class DurableOutboxTests
             Assert.NotNull(rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i)));
         }
 
-        Assert.Equal(20, rig.RowsOnDisk());
+        Assert.NotNull(await rig.Outbox.EnqueueDurableAsync("t.one", new Sample("req-durable", 20)));
+        Assert.Equal(21, rig.RowsOnDisk());
     }
 
     [Fact]

@@ -7,9 +7,11 @@ namespace DaprLlm.Gateway.Audit;
 
 /// <summary>
 /// Records audit events (request.received, request.completed, admin.action) without making the client wait: each is
-/// appended to the gateway's durable outbox (a local SQLite file; about 30 µs on the request's thread, see bench/RESULTS.md) and
-/// published by the outbox drain in bulk per topic. Once enqueued, an event survives a crash of the gateway, a dead
-/// sidecar and a refusing broker; only a full outbox (Outbox:MaxRows, logged and counted) refuses one.
+/// serialized and handed to the gateway's durable outbox fire-and-forget (the request never touches SQLite; the outbox's
+/// writer commits what is pending every Outbox:CommitWindowMs, see bench/RESULTS.md) and published by the outbox drain
+/// in bulk per topic. Once committed, an event survives a crash of the gateway, a dead sidecar and a refusing broker;
+/// events accepted in the last commit window before a kill -9 can be lost (a graceful stop commits them). A full outbox
+/// (Outbox:MaxRows) or a full hand-off refuses an event, logged and counted.
 /// </summary>
 public sealed class AuditPublisher(DurableOutbox outbox, IOptions<AuditOptions> options)
 {

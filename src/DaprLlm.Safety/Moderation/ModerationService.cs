@@ -38,7 +38,7 @@ public sealed class ModerationService(
         {
             var cachedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             telemetry.Record(activity, cached.Assessment, directionName, tenant, hash, cached: true, cachedMs);
-            events.TryEnqueue(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true));
+            await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true));
             return (cached.Verdict with { Cached = true }, cached.Assessment);
         }
 
@@ -66,7 +66,7 @@ public sealed class ModerationService(
 
         var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         telemetry.Record(activity, assessment, directionName, tenant, hash, cached: false, elapsedMs);
-        events.TryEnqueue(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false));
+        await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false));
         return (verdict, assessment);
     }
 

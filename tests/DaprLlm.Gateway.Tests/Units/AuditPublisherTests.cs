@@ -21,12 +21,13 @@ public sealed class AuditPublisherTests : IDisposable
         _outbox = new DurableOutbox(Path.Combine(_folder, "gateway-test.outbox.db"), AppIds.Gateway, new OutboxOptions(), TimeProvider.System, NullLogger<DurableOutbox>.Instance);
 
     [Fact]
-    public void Each_event_is_stored_on_its_topic_with_every_field()
+    public async Task Each_event_is_stored_on_its_topic_with_every_field()
     {
         var publisher = new AuditPublisher(_outbox, Options.Create(new AuditOptions()));
         publisher.Enqueue(Received("req-1"));
         publisher.Enqueue(Completed("req-1"));
         publisher.Enqueue(new AdminActionV1("key.created", "gateway", "tenant-a", "key-a", DateTimeOffset.UnixEpoch));
+        await _outbox.FlushAsync();
 
         var stored = _outbox.Read(0, 10);
         Assert.Equal([Topics.RequestReceived, Topics.RequestCompleted, Topics.AdminAction], stored.Select(m => m.Topic));
@@ -40,10 +41,11 @@ public sealed class AuditPublisherTests : IDisposable
     }
 
     [Fact]
-    public void A_disabled_publisher_stores_nothing()
+    public async Task A_disabled_publisher_stores_nothing()
     {
         var publisher = new AuditPublisher(_outbox, Options.Create(new AuditOptions { Enabled = false }));
         publisher.Enqueue(Completed("req-off"));
+        await _outbox.FlushAsync();
         Assert.Equal(0, publisher.Backlog);
         Assert.Empty(_outbox.Read(0, 10));
     }

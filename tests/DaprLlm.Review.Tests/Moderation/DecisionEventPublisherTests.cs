@@ -7,21 +7,21 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace DaprLlm.Review.Tests.Moderation;
 
 /// <summary>
-/// The decision-event publisher never blocks or fails a check: it stores the event in the safety app's durable outbox
-/// (a real SQLite file); an event the outbox cannot take is counted. Publishing is the outbox's (tests/DaprLlm.Outbox.Tests).
+/// The decision-event publisher never fails a check: it stores the event in the safety app's durable outbox (a real
+/// SQLite file) and completes once it is committed; an event the outbox cannot take is counted. Publishing is the outbox's (tests/DaprLlm.Outbox.Tests).
 /// </summary>
 public sealed class DecisionEventPublisherTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "daprllm-decisions-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
-    public void A_decision_is_stored_on_moderation_decided_without_waiting_for_a_sidecar()
+    public async Task A_decision_is_committed_on_moderation_decided_before_the_call_completes_without_waiting_for_a_sidecar()
     {
         using var outbox = Open(new OutboxOptions());
         using var telemetry = new SafetyTelemetry();
         var publisher = new DecisionEventPublisher(outbox, telemetry);
 
-        Assert.True(publisher.TryEnqueue(Event("req-stored")));
+        Assert.True(await publisher.TryEnqueueAsync(Event("req-stored")));
 
         var stored = Assert.Single(outbox.Read(0, 10));
         Assert.Equal(Topics.ModerationDecided, stored.Topic);
@@ -30,7 +30,7 @@ public sealed class DecisionEventPublisherTests : IDisposable
     }
 
     [Fact]
-    public void With_keep_a_full_outbox_still_stores_every_decision()
+    public async Task With_keep_a_full_outbox_still_stores_every_decision()
     {
         using var outbox = Open(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Keep });
         using var telemetry = new SafetyTelemetry();
@@ -38,25 +38,26 @@ public sealed class DecisionEventPublisherTests : IDisposable
 
         for (var i = 0; i < 20; i++)
         {
-            Assert.True(publisher.TryEnqueue(Event($"req-{i}")));
+            Assert.True(await publisher.TryEnqueueAsync(Event($"req-{i}")));
         }
 
         Assert.Equal(20, outbox.Count);
+        Assert.Equal(20, outbox.Read(0, 100).Count);
         Assert.Equal(0, publisher.Dropped);
     }
 
     [Fact]
-    public void An_event_the_outbox_refuses_is_counted_as_dropped_not_thrown()
+    public async Task An_event_the_outbox_refuses_is_counted_as_dropped_not_thrown()
     {
         using var outbox = Open(new OutboxOptions { MaxRows = 16, WhenFull = OutboxFullMode.Reject });
         using var telemetry = new SafetyTelemetry();
         var publisher = new DecisionEventPublisher(outbox, telemetry);
         for (var i = 0; i < 16; i++)
         {
-            Assert.True(publisher.TryEnqueue(Event($"req-{i}")));
+            Assert.True(await publisher.TryEnqueueAsync(Event($"req-{i}")));
         }
 
-        Assert.False(publisher.TryEnqueue(Event("req-over")));
+        Assert.False(await publisher.TryEnqueueAsync(Event("req-over")));
         Assert.Equal(1, publisher.Dropped);
     }
 
