@@ -22,11 +22,12 @@ public sealed class AnomalyDetectorTests
         return (new AlertService(options, time, dapr, NullLogger<AlertService>.Instance), time);
     }
 
-    private static AuditEntry Refusal(string tenant, string category, int n) =>
+    internal static AuditEntry Refusal(string tenant, string category, int n) =>
         new($"e-{Guid.NewGuid():N}", Topics.RequestCompleted, "gateway", tenant, "eu", null, 0,
             $$"""{"category":"{{category}}","outcome":"refused_input","requestId":"r{{n}}"}""", null);
 
-    private static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
+    /// <summary>Feeds <paramref name="perBucket"/> refusals of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
+    internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
     {
         for (var b = 0; b < buckets; b++)
         {

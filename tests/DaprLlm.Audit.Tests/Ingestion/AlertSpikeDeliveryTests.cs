@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Dapr.Client;
 using DaprLlm.Audit.Alerts;
+using DaprLlm.Audit.Tests.Alerts;
 using DaprLlm.Audit.Tests.Infrastructure;
-using DaprLlm.Audit.Trail;
-using DaprLlm.Contracts;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -27,9 +26,9 @@ public sealed class AlertSpikeDeliveryTests(AuditSystem system) : IClassFixture<
         // A category no other test of this fixture triggers, so every webhook body naming it comes from this test.
         const string category = "harassment/threatening";
         var (service, time, dapr) = Create();
-        Steady(service, time, 30, 10, category);
-        Steady(service, time, 3, 120, category);
-        Steady(service, time, 5, 10, category);
+        AnomalyDetectorTests.Steady(service, time, 30, 10, category);
+        AnomalyDetectorTests.Steady(service, time, 3, 120, category);
+        AnomalyDetectorTests.Steady(service, time, 5, 10, category);
         var delivered = await DeliverAllAsync(service);
 
         // The detector may deliver a warning and then its escalation: both are the same alert (id and dedup key).
@@ -58,7 +57,7 @@ public sealed class AlertSpikeDeliveryTests(AuditSystem system) : IClassFixture<
         // Noisy but stationary: 8 to 12 triggers a minute for two hours.
         for (var b = 0; b < 120; b++)
         {
-            Steady(service, time, 1, 8 + (b % 5), category);
+            AnomalyDetectorTests.Steady(service, time, 1, 8 + (b % 5), category);
         }
 
         var delivered = await DeliverAllAsync(service);
@@ -108,23 +107,4 @@ public sealed class AlertSpikeDeliveryTests(AuditSystem system) : IClassFixture<
 
     private List<JsonElement> Bodies(string path) =>
         system.Webhooks.Where(w => w.Path == path).Select(w => JsonDocument.Parse(w.Body).RootElement).ToList();
-
-    private static AuditEntry Refusal(string tenant, string category, int n) =>
-        new($"e-{Guid.NewGuid():N}", Topics.RequestCompleted, "gateway", tenant, "eu", null, 0,
-            $$"""{"category":"{{category}}","outcome":"refused_input","requestId":"r{{n}}"}""", null);
-
-    private static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category)
-    {
-        for (var b = 0; b < buckets; b++)
-        {
-            for (var i = 0; i < perBucket; i++)
-            {
-                service.Observe(Refusal("t" + (i % 3), category, i));
-                time.Advance(Bucket / (perBucket + 1));
-            }
-
-            time.Advance(Bucket - (Bucket / (perBucket + 1) * perBucket));
-            service.Tick();
-        }
-    }
 }
