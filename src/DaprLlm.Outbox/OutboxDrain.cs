@@ -110,7 +110,16 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
                         break; // drained (what fails from here on stays on disk)
                     }
 
-                    await WaitForWorkAsync(inFlight, stopping);
+                    try
+                    {
+                        await WaitForWorkAsync(inFlight, stopping);
+                    }
+                    catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                    {
+                        // Stopped while idle: read once more (the stop's flush may just have committed rows), publish
+                        // what is there, and end when nothing is left.
+                    }
+
                     continue;
                 }
 
