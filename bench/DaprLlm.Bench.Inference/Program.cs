@@ -4,6 +4,7 @@ using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
 using DaprLlm.Inference.Onnx;
 using DaprLlm.Inference.Telemetry;
+using DaprLlm.Inference.Tests.Reference;
 using DaprLlm.Inference.Tokenization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -460,7 +461,7 @@ if (sections.Contains("sampling"))
     {
         var warm = new SamplingParameters(1, 0.8, n % 3 == 0 ? 1.0 : 0.9, n % 2 == 0 ? 0 : 40, null, []);
         Sampler.Sample(rowsLogits.AsSpan(n % 16 * vocab, vocab), warm, new Random(n), scratch);
-        FullSortSample(rowsLogits.AsSpan(n % 16 * vocab, vocab), warm, new Random(n));
+        FullSortSampler.Sample(rowsLogits.AsSpan(n % 16 * vocab, vocab), warm, new Random(n));
     }
 
     Console.WriteLine("\n| sampling (T 0.8) | sampler us/row | full sort us/row | ratio | tokens equal |");
@@ -489,7 +490,7 @@ if (sections.Contains("sampling"))
         var mine = new List<int>();
         var sorted = new List<int>();
         var a = Time((r, random) => Sampler.Sample(rowsLogits.AsSpan(r * vocab, vocab), parameters, random, scratch), mine);
-        var b = Time((r, random) => FullSortSample(rowsLogits.AsSpan(r * vocab, vocab), parameters, random), sorted);
+        var b = Time((r, random) => FullSortSampler.Sample(rowsLogits.AsSpan(r * vocab, vocab), parameters, random), sorted);
         Console.WriteLine($"| top_p {p} top_k {k} | {a:F2} | {b:F2} | {b / a:F1}x | {mine.Zip(sorted).Count(x => x.First == x.Second)}/{mine.Count} |");
     }
 
@@ -756,58 +757,4 @@ static Microsoft.ML.OnnxRuntime.OrtValue[] WithCapacity(OnnxDecoder decoder, Mic
     }
 
     return grown;
-}
-
-
-// Top-k / top-p as Sampler did it until session 8: the whole vocabulary sorted per row (the "sampling" section's baseline).
-static int FullSortSample(ReadOnlySpan<float> logits, SamplingParameters p, Random random)
-{
-    if (p.TopK <= 0 && p.TopP >= 1.0)
-    {
-        return Sampler.Sample(logits, p, random);
-    }
-
-    var n = logits.Length;
-    var invT = (float)(1.0 / p.Temperature);
-    var keys = new float[n];
-    var order = new int[n];
-    System.Numerics.Tensors.TensorPrimitives.Negate(logits, keys);
-    for (var i = 0; i < n; i++)
-    {
-        order[i] = i;
-    }
-
-    keys.AsSpan().Sort(order.AsSpan());
-    var k = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
-    var probs = new float[k];
-    System.Numerics.Tensors.TensorPrimitives.Add(keys.AsSpan(0, k), -keys[0], probs);
-    System.Numerics.Tensors.TensorPrimitives.Multiply(probs, -invT, probs);
-    System.Numerics.Tensors.TensorPrimitives.Exp(probs, probs);
-    var total = System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs);
-    var kept = k;
-    if (p.TopP < 1.0)
-    {
-        double cumulative = 0;
-        for (var i = 0; i < k; i++)
-        {
-            cumulative += probs[i] / total;
-            if (cumulative >= p.TopP)
-            {
-                kept = i + 1;
-                break;
-            }
-        }
-    }
-
-    var u = random.NextDouble() * System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs.AsSpan(0, kept));
-    for (var i = 0; i < kept; i++)
-    {
-        u -= probs[i];
-        if (u <= 0)
-        {
-            return order[i];
-        }
-    }
-
-    return order[kept - 1];
 }

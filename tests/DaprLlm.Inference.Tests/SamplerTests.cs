@@ -1,4 +1,5 @@
 using DaprLlm.Inference.Batching;
+using DaprLlm.Inference.Tests.Reference;
 
 namespace DaprLlm.Inference.Tests;
 
@@ -74,7 +75,7 @@ public sealed class SamplerTests
                 logits[i] = (float)(data.NextDouble() * 6 - 3 + (data.Next(50) == 0 ? 8 : 0));
             }
 
-            Assert.Equal(FullSortSample(logits, p, new Random(row)), Sampler.Sample(logits, p, new Random(row), scratch));
+            Assert.Equal(FullSortSampler.Sample(logits, p, new Random(row)), Sampler.Sample(logits, p, new Random(row), scratch));
         }
     }
 
@@ -87,49 +88,6 @@ public sealed class SamplerTests
 
         Assert.True(seen.Count > 400, $"{seen.Count} distinct tokens");
         Assert.All(seen, t => Assert.InRange(t, 0, 511));
-    }
-
-    /// <summary>Top-k / top-p as the sampler did it before candidates were cut: the whole vocabulary sorted.</summary>
-    private static int FullSortSample(float[] logits, SamplingParameters p, Random random)
-    {
-        var n = logits.Length;
-        var invT = (float)(1.0 / p.Temperature);
-        var keys = new float[n];
-        var order = Enumerable.Range(0, n).ToArray();
-        System.Numerics.Tensors.TensorPrimitives.Negate(logits, keys);
-        keys.AsSpan().Sort(order.AsSpan());
-        var k = p.TopK > 0 ? Math.Min(p.TopK, n) : n;
-        var probs = new float[k];
-        System.Numerics.Tensors.TensorPrimitives.Add(keys.AsSpan(0, k), -keys[0], probs);
-        System.Numerics.Tensors.TensorPrimitives.Multiply(probs, -invT, probs);
-        System.Numerics.Tensors.TensorPrimitives.Exp(probs, probs);
-        var total = System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs);
-        var kept = k;
-        if (p.TopP < 1.0)
-        {
-            double cumulative = 0;
-            for (var i = 0; i < k; i++)
-            {
-                cumulative += probs[i] / total;
-                if (cumulative >= p.TopP)
-                {
-                    kept = i + 1;
-                    break;
-                }
-            }
-        }
-
-        var u = random.NextDouble() * System.Numerics.Tensors.TensorPrimitives.Sum<float>(probs.AsSpan(0, kept));
-        for (var i = 0; i < kept; i++)
-        {
-            u -= probs[i];
-            if (u <= 0)
-            {
-                return order[i];
-            }
-        }
-
-        return order[kept - 1];
     }
 
     private static SamplingParameters Params(double temperature, double topP = 1.0, int topK = 0) =>
