@@ -385,6 +385,16 @@ public abstract class PubSubConformanceTests
         Assert.Equal([2], rig.To("/v2-big").Select(d => d.N));
         Assert.Equal([3], rig.To("/v2-default").Select(d => d.N));
         Assert.DoesNotContain($"Subscribed to topic {other} ", rig.Subscriber.Output, StringComparison.Ordinal);
+
+        // GET /v1.0/metadata lists the subscriptions in effect, as daprd does.
+        var metadata = JsonNode.Parse(await rig.Http.GetStringAsync($"{rig.Subscriber.HttpEndpoint}/v1.0/metadata", Ct))!;
+        var listed = metadata["subscriptions"]!.AsArray().Select(x => x!.AsObject()).ToDictionary(x => x["topic"]!.GetValue<string>());
+        Assert.False(listed.ContainsKey(other));
+        Assert.Equal("DECLARATIVE", listed[v1]["type"]!.GetValue<string>());
+        Assert.Equal(PubSub, listed[v1]["pubsubname"]!.GetValue<string>());
+        Assert.Equal("/v1-orders", listed[v1]["rules"]![0]!["path"]!.GetValue<string>());
+        Assert.Equal(["/v2-big", "/v2-default"], listed[v2]["rules"]!.AsArray().Select(r => r!["path"]!.GetValue<string>()));
+        Assert.Equal("event.data.size == \"big\"", listed[v2]["rules"]![0]!["match"]!.GetValue<string>());
     }
 
     [Fact]
