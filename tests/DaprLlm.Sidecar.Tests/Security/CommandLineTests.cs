@@ -28,6 +28,32 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Resources_path_can_be_repeated_and_every_folder_is_loaded()
+    {
+        using var folder = new TempFolder();
+        foreach (var (sub, name) in new[] { ("first", "store-one"), ("second", "store-two") })
+        {
+            folder.Write($"{sub}/{name}.yaml", $"""
+                apiVersion: dapr.io/v1alpha1
+                kind: Component
+                metadata:
+                  name: {name}
+                spec:
+                  type: state.in-memory
+                  version: v1
+                """);
+        }
+
+        var settings = new SidecarSettings("paths-app", folder.Sub("first"), folder.Sub("registry")) { ExtraArgs = ["--resources-path", folder.Sub("second")] };
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+        using var client = new Dapr.Client.DaprClientBuilder().UseHttpEndpoint(sidecar.HttpEndpoint).UseGrpcEndpoint(sidecar.GrpcEndpoint).Build();
+
+        var metadata = await client.GetMetadataAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["store-one", "store-two"], metadata.Components.Select(c => c.Name).Order());
+    }
+
+    [Fact]
     public async Task Enable_api_logging_logs_each_http_and_grpc_api_call()
     {
         using var folder = new TempFolder();
