@@ -1,5 +1,8 @@
 using System.Net;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Autogen = Dapr.Client.Autogen.Grpc.v1;
 
 namespace DaprLlm.Sidecar.Tests;
 
@@ -28,6 +31,22 @@ public sealed class SidecarStartupTests
         Assert.Equal(HttpStatusCode.NoContent, health.StatusCode);
         Assert.Equal(HttpStatusCode.NotImplemented, unknown.StatusCode);
         Assert.Contains("ERR_NOT_IMPLEMENTED", await unknown.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Answers_a_grpc_api_it_does_not_implement_with_unimplemented()
+    {
+        using var folder = new TempFolder();
+        await using var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("startup-grpc-app", folder.Sub("components"), folder.Sub("registry")));
+        using var channel = GrpcChannel.ForAddress(sidecar.GrpcEndpoint);
+        var dapr = new Autogen.Dapr.DaprClient(channel);
+
+        // The configuration API is not one of the building blocks the local sidecar serves.
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await dapr.GetConfigurationAsync(new Autogen.GetConfigurationRequest { StoreName = "config" }, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal(StatusCode.Unimplemented, refused.StatusCode);
+        Assert.False(sidecar.HasExited);
     }
 
     [Fact]
@@ -66,5 +85,32 @@ public sealed class SidecarStartupTests
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains(file, output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("  routes:\n    default: /orders", "has no topic")]
+    [InlineData("  topic: orders\n  routes:\n    rules:\n    - match: event.type ==\n      path: /typed", "match expression")]
+    public async Task Stops_at_start_naming_the_file_of_an_invalid_subscription(string specLines, string problem)
+    {
+        using var folder = new TempFolder();
+        var components = folder.Sub("components");
+        var file = folder.Write("components/subscription.yaml", $"""
+            apiVersion: dapr.io/v2alpha1
+            kind: Subscription
+            metadata:
+              name: broken-sub
+            spec:
+              pubsubname: pubsub
+            {specLines}
+            """);
+
+        var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
+            new SidecarSettings("subscription-bad", components, folder.Sub("registry")), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, exitCode);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        Assert.Contains(file, output, StringComparison.Ordinal);
+        Assert.Contains("broken-sub", output, StringComparison.Ordinal);
+        Assert.Contains(problem, output, StringComparison.Ordinal);
     }
 }

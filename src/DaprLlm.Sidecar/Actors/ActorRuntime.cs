@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using DaprLlm.Sidecar.Hosting;
 using DaprLlm.Sidecar.Resiliency;
+using Polly.Timeout;
 
 namespace DaprLlm.Sidecar.Actors;
 
@@ -376,6 +377,16 @@ public sealed class ActorRuntime(
             return ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: {e.Message}");
         }
         catch (TransientFailureException e)
+        {
+            return ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: {e.Message}");
+        }
+
+        // A Resiliency actor policy gave up: daprd's answer, not an unhandled exception (an empty 500).
+        catch (TimeoutRejectedException)
+        {
+            return ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", "error invoke actor method: context deadline exceeded");
+        }
+        catch (CircuitBreakerOpenException e)
         {
             return ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: {e.Message}");
         }

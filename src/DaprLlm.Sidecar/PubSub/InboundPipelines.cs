@@ -18,10 +18,13 @@ public sealed class InboundPipelines(IResiliencyPolicies policies)
 {
     private readonly ConcurrentDictionary<string, ResiliencePipeline> _defaults = new(StringComparer.Ordinal);
 
-    public ResiliencePipeline For(IPubSub pubsub)
+    /// <summary>The pipeline for deliveries of <paramref name="pubsub"/>, and whether it comes from a Resiliency resource (it may then time out).</summary>
+    public (ResiliencePipeline Pipeline, bool FromResiliency) For(IPubSub pubsub)
     {
         var configured = policies.ComponentInbound(pubsub.Spec.Name);
-        return !ReferenceEquals(configured, ResiliencePipeline.Empty) ? configured : _defaults.GetOrAdd(pubsub.Spec.Name, _ => BuildDefault(pubsub));
+        return !ReferenceEquals(configured, ResiliencePipeline.Empty)
+            ? (configured, true)
+            : (_defaults.GetOrAdd(pubsub.Spec.Name, _ => BuildDefault(pubsub)), false);
     }
 
     private static ResiliencePipeline BuildDefault(IPubSub pubsub)

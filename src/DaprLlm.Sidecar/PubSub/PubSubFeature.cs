@@ -14,6 +14,7 @@ public static class PubSubFeature
         builder.Services.AddSingleton<AppDelivery>();
         builder.Services.AddSingleton<InboundPipelines>();
         builder.Services.AddSingleton<SubscriptionManager>();
+        builder.Services.AddHostedService<SubscriptionStartupCheck>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SubscriptionManager>());
         builder.Services.AddSingleton<IMetadataContributor>(sp => sp.GetRequiredService<SubscriptionManager>());
         return builder;

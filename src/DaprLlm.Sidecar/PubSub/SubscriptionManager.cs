@@ -236,10 +236,16 @@ public sealed class SubscriptionManager(
         DeliveryOutcome outcome;
         try
         {
-            // The state overload: no closure and no extra async state machine per message.
-            outcome = await pipelines.For(pubsub).ExecuteAsync(
-                static (s, _) => new ValueTask<DeliveryOutcome>(s.Delivery.DeliverAsync(s.Path, s.Body, s.CloudEvent, s.Metadata, s.Token)),
-                (Delivery: delivery, route.Path, Body: body, CloudEvent: cloudEvent, message.Metadata, Token: _hardStop.Token), _stopping.Token);
+            var (pipeline, fromResiliency) = pipelines.For(pubsub);
+            var state = (Delivery: delivery, route.Path, Body: body, CloudEvent: cloudEvent, message.Metadata, Token: _hardStop.Token, Stopping: _stopping.Token);
+            outcome = fromResiliency
+                ? await pipeline.ExecuteAsync(static (s, ct) => DeliverWithinTimeoutAsync(s.Delivery, s.Path, s.Body, s.CloudEvent, s.Metadata, s.Token, s.Stopping, ct),
+                    state, _stopping.Token)
+
+                // The component's own retries have no timeout: the state overload, no closure and no extra async state machine per message.
+                : await pipeline.ExecuteAsync(
+                    static (s, _) => new ValueTask<DeliveryOutcome>(s.Delivery.DeliverAsync(s.Path, s.Body, s.CloudEvent, s.Metadata, s.Token)),
+                    state, _stopping.Token);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
@@ -257,6 +263,27 @@ public sealed class SubscriptionManager(
         {
             await pubsub.PublishAsync(message with { Topic = subscription.DeadLetterTopic }, CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// One attempt under a Resiliency inbound policy. Its timeout cancels <paramref name="attempt"/>, which must cut the
+    /// call to the app (Polly's timeouts are cooperative); a graceful stop cancels it too, but an attempt already
+    /// under way then runs on until the hard stop, as without a policy.
+    /// </summary>
+    private static async ValueTask<DeliveryOutcome> DeliverWithinTimeoutAsync(AppDelivery delivery, string path, ReadOnlyMemory<byte> body,
+        CloudEvents.Head cloudEvent, IReadOnlyDictionary<string, string> metadata, CancellationToken hardStop, CancellationToken stopping,
+        CancellationToken attempt)
+    {
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(hardStop);
+        await using var timeout = attempt.Register(static s =>
+        {
+            var (source, stopping) = ((CancellationTokenSource, CancellationToken))s!;
+            if (!stopping.IsCancellationRequested)
+            {
+                source.Cancel();
+            }
+        }, (call, stopping));
+        return await delivery.DeliverAsync(path, body, cloudEvent, metadata, call.Token);
     }
 
     private async Task DeadLetterOrThrowAsync(SubscriptionDefinition subscription, IPubSub pubsub, PubSubMessage message, Exception failure)

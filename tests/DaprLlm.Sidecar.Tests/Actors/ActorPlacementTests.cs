@@ -12,13 +12,19 @@ public sealed class ActorPlacementTests(RedisServer redis) : IClassFixture<Redis
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Actor_state_survives_a_sidecar_restart()
+    public async Task Actor_state_is_stored_under_daprd_keys_and_survives_a_sidecar_restart()
     {
         using var folder = new TempFolder();
         var probe = new ActorProbe();
         await using var node = await ActorNode.StartAsync("A", "actor-restart", ActorComponents.Redis(folder, redis), folder.Sub("registry"), probe, ActorAppSettings.Default);
         var id = Guid.NewGuid().ToString("N");
         await node.Proxy(id).IncrementAsync(11);
+
+        // Actor state sits in the actorStateStore under daprd's key: <app-id>||<actor-type>||<actor-id>||<key>.
+        await using (var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Address))
+        {
+            Assert.Equal("11", (string?)await connection.GetDatabase().HashGetAsync($"actor-restart||CounterActor||{id}||count", "data"));
+        }
 
         await node.Sidecar.KillAsync();
         await node.Sidecar.RestartAsync();

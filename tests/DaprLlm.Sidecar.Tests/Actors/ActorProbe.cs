@@ -15,6 +15,8 @@ public sealed class ActorProbe
     private readonly ConcurrentDictionary<string, int> _inside = new();
     private int _overlaps;
     private int _maxInside;
+    private int _busy;
+    private int _maxBusy;
 
     public ConcurrentQueue<(string Id, string Host)> Activations { get; } = new();
 
@@ -30,6 +32,9 @@ public sealed class ActorProbe
     public int Overlaps => Volatile.Read(ref _overlaps);
 
     public int MaxInside => Volatile.Read(ref _maxInside);
+
+    /// <summary>The most tracked calls seen running at once, over all actor ids.</summary>
+    public int MaxBusy => Volatile.Read(ref _maxBusy);
 
     /// <summary>Forgets where actors are active (their host process was killed without deactivating them).</summary>
     public void ForgetHost(string host)
@@ -70,7 +75,16 @@ public sealed class ActorProbe
         while (now > (seen = Volatile.Read(ref _maxInside)) && Interlocked.CompareExchange(ref _maxInside, now, seen) != seen)
         {
         }
+
+        var busy = Interlocked.Increment(ref _busy);
+        while (busy > (seen = Volatile.Read(ref _maxBusy)) && Interlocked.CompareExchange(ref _maxBusy, busy, seen) != seen)
+        {
+        }
     }
 
-    public void Exit(string id) => _inside.AddOrUpdate(id, 0, (_, n) => n - 1);
+    public void Exit(string id)
+    {
+        Interlocked.Decrement(ref _busy);
+        _inside.AddOrUpdate(id, 0, (_, n) => n - 1);
+    }
 }

@@ -15,7 +15,7 @@ public sealed class MetadataTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Lists_the_app_id_components_with_capabilities_and_extended_metadata()
+    public async Task Lists_the_app_id_components_in_scope_with_capabilities_and_extended_metadata()
     {
         using var folder = new TempFolder();
         var components = folder.Sub("components");
@@ -48,6 +48,26 @@ public sealed class MetadataTests
             spec:
               type: secretstores.local.env
               version: v1
+            ---
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: mine
+            spec:
+              type: state.in-memory
+              version: v1
+            scopes:
+            - metadata-app
+            ---
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: foreign
+            spec:
+              type: state.in-memory
+              version: v1
+            scopes:
+            - someone-else
             """);
         var config = folder.Write("config.yaml", """
             apiVersion: dapr.io/v1alpha1
@@ -85,7 +105,8 @@ public sealed class MetadataTests
         Assert.Equal("alice", root.GetProperty("extended").GetProperty("owner").GetString());
 
         Assert.Equal("metadata-app", sdk.Id);
-        Assert.Equal(["actorstore", "cache", "env"], sdk.Components.Select(c => c.Name).Order());
+        // A component scoped to other app ids is not loaded for this one.
+        Assert.Equal(["actorstore", "cache", "env", "mine"], sdk.Components.Select(c => c.Name).Order());
         Assert.Contains("ACTOR", sdk.Components.Single(c => c.Name == "actorstore").Capabilities);
         Assert.Equal("search", sdk.Extended["team"]);
     }

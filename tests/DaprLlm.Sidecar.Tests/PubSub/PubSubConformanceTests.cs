@@ -192,6 +192,61 @@ public abstract class PubSubConformanceTests
     }
 
     [Fact]
+    public async Task Retries_an_event_whose_delivery_outlasts_the_inbound_resiliency_timeout()
+    {
+        string topic = "";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher,
+            (app, r) => r.Map(app, "/slow").WithTopic(PubSub, topic = r.Topic("slow")), [], r => r.WriteResource("resiliency.yaml", $"""
+                apiVersion: dapr.io/v1alpha1
+                kind: Resiliency
+                metadata:
+                  name: inbound-timeout
+                spec:
+                  policies:
+                    timeouts:
+                      quick: 1s
+                    retries:
+                      again:
+                        policy: constant
+                        duration: 100ms
+                        maxRetries: 3
+                  targets:
+                    components:
+                      {PubSub}:
+                        inbound:
+                          timeout: quick
+                          retry: again
+                """));
+        try
+        {
+            // The first attempt never answers in time; the sidecar must give up on it and try again.
+            rig.Respond = async d =>
+            {
+                if (d.Attempt == 1)
+                {
+                    await release.Task;
+                }
+
+                return Results.Ok();
+            };
+            await rig.WaitSubscribedAsync(topic);
+
+            await rig.Client.PublishEventAsync(PubSub, topic, new { n = 21 }, Ct);
+
+            await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.Attempt == 2), "a second attempt after the timeout");
+            await WaitNothingPendingAsync(rig, topic);
+            Assert.False(release.Task.IsCompleted);
+            Assert.All(rig.Deliveries, d => Assert.Equal(21, d.N));
+            Assert.Single(rig.Deliveries.Select(d => d.Id).Distinct());
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task Drops_an_event_answered_with_DROP_without_redelivering_it()
     {
         string topic = "";
@@ -330,6 +385,16 @@ public abstract class PubSubConformanceTests
         Assert.Equal([2], rig.To("/v2-big").Select(d => d.N));
         Assert.Equal([3], rig.To("/v2-default").Select(d => d.N));
         Assert.DoesNotContain($"Subscribed to topic {other} ", rig.Subscriber.Output, StringComparison.Ordinal);
+
+        // GET /v1.0/metadata lists the subscriptions in effect, as daprd does.
+        var metadata = JsonNode.Parse(await rig.Http.GetStringAsync($"{rig.Subscriber.HttpEndpoint}/v1.0/metadata", Ct))!;
+        var listed = metadata["subscriptions"]!.AsArray().Select(x => x!.AsObject()).ToDictionary(x => x["topic"]!.GetValue<string>());
+        Assert.False(listed.ContainsKey(other));
+        Assert.Equal("DECLARATIVE", listed[v1]["type"]!.GetValue<string>());
+        Assert.Equal(PubSub, listed[v1]["pubsubname"]!.GetValue<string>());
+        Assert.Equal("/v1-orders", listed[v1]["rules"]![0]!["path"]!.GetValue<string>());
+        Assert.Equal(["/v2-big", "/v2-default"], listed[v2]["rules"]!.AsArray().Select(r => r!["path"]!.GetValue<string>()));
+        Assert.Equal("event.data.size == \"big\"", listed[v2]["rules"]![0]!["match"]!.GetValue<string>());
     }
 
     [Fact]

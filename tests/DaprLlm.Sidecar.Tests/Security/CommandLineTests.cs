@@ -14,7 +14,7 @@ public sealed class CommandLineTests
             ExtraArgs =
             [
                 "--placement-host-address", "localhost:50005", "--enable-mtls", "--app-max-concurrency", "10",
-                "--log-level", "info", "--enable-api-logging", "--no-such-daprd-flag", "some-value",
+                "--log-level", "info", "--enable-api-logging", "--metrics-port", "9099", "--no-such-daprd-flag", "some-value",
             ],
         };
 
@@ -23,7 +23,52 @@ public sealed class CommandLineTests
         await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("--no-such-daprd-flag", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
             "the unknown flag to be logged");
         Assert.Contains("--placement-host-address", sidecar.Output, StringComparison.Ordinal);
+        Assert.Contains("Flag --metrics-port is accepted for daprd compatibility and has no effect", sidecar.Output, StringComparison.Ordinal);
         Assert.False(sidecar.HasExited);
+    }
+
+    [Fact]
+    public async Task Resources_path_can_be_repeated_and_every_folder_is_loaded()
+    {
+        using var folder = new TempFolder();
+        foreach (var (sub, name) in new[] { ("first", "store-one"), ("second", "store-two") })
+        {
+            folder.Write($"{sub}/{name}.yaml", $"""
+                apiVersion: dapr.io/v1alpha1
+                kind: Component
+                metadata:
+                  name: {name}
+                spec:
+                  type: state.in-memory
+                  version: v1
+                """);
+        }
+
+        var settings = new SidecarSettings("paths-app", folder.Sub("first"), folder.Sub("registry")) { ExtraArgs = ["--resources-path", folder.Sub("second")] };
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+        using var client = new Dapr.Client.DaprClientBuilder().UseHttpEndpoint(sidecar.HttpEndpoint).UseGrpcEndpoint(sidecar.GrpcEndpoint).Build();
+
+        var metadata = await client.GetMetadataAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(["store-one", "store-two"], metadata.Components.Select(c => c.Name).Order());
+    }
+
+    [Fact]
+    public async Task Enable_api_logging_logs_each_http_and_grpc_api_call()
+    {
+        using var folder = new TempFolder();
+        var settings = new SidecarSettings("api-log-app", folder.Sub("components"), folder.Sub("registry")) { ExtraArgs = ["--enable-api-logging"] };
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+        using var http = new HttpClient();
+        using var client = new Dapr.Client.DaprClientBuilder().UseHttpEndpoint(sidecar.HttpEndpoint).UseGrpcEndpoint(sidecar.GrpcEndpoint).Build();
+
+        using var metadata = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/metadata", TestContext.Current.CancellationToken);
+        await client.GetMetadataAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, metadata.StatusCode);
+        await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("GET /v1.0/metadata", StringComparison.Ordinal) &&
+            sidecar.Output.Contains("POST /dapr.proto.runtime.v1.Dapr/GetMetadata", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "both API calls to be logged");
     }
 
     [Fact]
