@@ -157,6 +157,12 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         await session.ScreenshotAsync("queue");
         await session.Page.ClickAsync($"#claim-{id}");
         await session.WaitForInteractiveAsync("item");
+        // The item view shows the evidence: scores, rule hits and the surrounding conversation.
+        Assert.Contains("violence", await session.Page.TextContentAsync("#scores"), StringComparison.Ordinal);
+        Assert.Contains("0.71", await session.Page.TextContentAsync("#scores"), StringComparison.Ordinal);
+        Assert.Contains("deny-term:example", await session.Page.TextContentAsync("#rule-hits"), StringComparison.Ordinal);
+        Assert.Equal(2, await session.Page.Locator("#conversation li").CountAsync());
+        Assert.Contains("You are helpful.", await session.Page.TextContentAsync("#conversation"), StringComparison.Ordinal);
         await session.ScreenshotAsync("item");
         await session.GotoAsync("/review/stats", "stats");
         await session.ScreenshotAsync("stats");
