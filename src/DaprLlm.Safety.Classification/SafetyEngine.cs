@@ -159,6 +159,7 @@ public sealed class SafetyEngine
         {
             DenyTerms = policy.DenyTerms ?? [],
             AllowTerms = policy.AllowTerms ?? [],
+            RegexRules = policy.RegexRules(),
         }));
     }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using DaprLlm.Safety.Rules;
+
 namespace DaprLlm.Safety.Classification.Policies;
 
 /// <summary>
@@ -9,13 +12,22 @@ namespace DaprLlm.Safety.Classification.Policies;
 /// <param name="PiiAction">"allow" (report spans only), "review" or "block" when PII is found.</param>
 /// <param name="DenyTerms">Terms that block wherever they appear (after normalisation).</param>
 /// <param name="AllowTerms">Terms that suppress a deny term they overlap (e.g. "skills to kill it" idioms).</param>
+/// <param name="Patterns">Tenant regex rules by name; a match blocks. Run by the linear-time engine, so no pattern can hang a check.</param>
 public sealed record SafetyPolicy(
     string Version,
     IReadOnlyDictionary<string, CategoryThresholds> Categories,
     string PiiAction = Decisions.Allow,
     IReadOnlyList<string>? DenyTerms = null,
-    IReadOnlyList<string>? AllowTerms = null)
+    IReadOnlyList<string>? AllowTerms = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, string>? Patterns = null)
 {
+    /// <summary>Most tenant patterns one policy may carry: each one is a pass over every text.</summary>
+    public const int MaxPatterns = 64;
+
+    /// <summary>The policy's regex rules, as the rule layer takes them.</summary>
+    public IReadOnlyList<RegexRule> RegexRules() =>
+        Patterns is null ? [] : [.. Patterns.Select(p => new RegexRule(p.Key, p.Value))];
+
     /// <summary>Problems that make the policy unusable; empty when it is valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -47,6 +59,33 @@ public sealed record SafetyPolicy(
         if (PiiAction is not (Decisions.Allow or Decisions.Review or Decisions.Block))
         {
             problems.Add("piiAction must be allow, review or block");
+        }
+
+        // What the rule layer would refuse to build must be refused here: a stored policy that cannot be compiled
+        // would fail every later check of the tenant.
+        try
+        {
+            _ = new TermMatcher(DenyTerms ?? [], AllowTerms);
+        }
+        catch (ArgumentException e)
+        {
+            problems.Add("denyTerms/allowTerms: " + e.Message);
+        }
+
+        if (Patterns is { Count: > MaxPatterns })
+        {
+            problems.Add($"patterns: at most {MaxPatterns} patterns");
+        }
+        else if (Patterns is not null)
+        {
+            try
+            {
+                _ = new SafeRegexRules(RegexRules());
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add("patterns: " + e.Message);
+            }
         }
 
         return problems;

@@ -30,11 +30,11 @@ public static class ModerationApi
 
     public static WebApplication MapModerationApi(this WebApplication app)
     {
-        app.MapPost("/" + ServiceMethods.ModerateInput, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+        app.MapPost("/" + ServiceMethods.ModerateInput, (HttpRequest r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
             Moderate(r, ModerationDirection.Input, escalate: true, s, o.Value, ct));
-        app.MapPost("/" + ServiceMethods.ModerateOutput, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+        app.MapPost("/" + ServiceMethods.ModerateOutput, (HttpRequest r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
             Moderate(r, ModerationDirection.Output, escalate: true, s, o.Value, ct));
-        app.MapPost("/" + ServiceMethods.ModerateOutputWindow, (ModerationRequest? r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
+        app.MapPost("/" + ServiceMethods.ModerateOutputWindow, (HttpRequest r, ModerationService s, IOptions<ModerationOptions> o, CancellationToken ct) =>
             Moderate(r, ModerationDirection.Output, escalate: false, s, o.Value, ct));
         return app;
     }
@@ -44,8 +44,14 @@ public static class ModerationApi
         tenant is null || (tenant.Length is > 0 and <= 64 && tenant.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'));
 
     private static async Task<Results<Ok<ModerationVerdict>, JsonHttpResult<ErrorBody>>> Moderate(
-        ModerationRequest? request, ModerationDirection direction, bool escalate, ModerationService service, ModerationOptions options, CancellationToken cancellationToken)
+        HttpRequest http, ModerationDirection direction, bool escalate, ModerationService service, ModerationOptions options, CancellationToken cancellationToken)
     {
+        var (request, malformed) = await JsonRequestBody.ReadAsync<ModerationRequest>(http, cancellationToken);
+        if (malformed is not null)
+        {
+            return malformed;
+        }
+
         if (request?.Text is null)
         {
             return ErrorBody.Result(StatusCodes.Status400BadRequest, "text is required", "invalid_request_error", "text");

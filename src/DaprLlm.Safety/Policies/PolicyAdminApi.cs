@@ -40,16 +40,17 @@ public static class PolicyAdminApi
     }
 
     private static async Task<Results<Ok<PolicyView>, JsonHttpResult<ErrorBody>>> PutPolicy(
-        string tenant, PolicyUpdate? update, HttpRequest request, PolicyStore store, SafetyEngine engine, AdminKey key, CancellationToken cancellationToken)
+        string tenant, HttpRequest request, PolicyStore store, SafetyEngine engine, AdminKey key, CancellationToken cancellationToken)
     {
         if (await Authorize(request, key, cancellationToken) is { } denied)
         {
             return denied;
         }
 
+        var (update, malformed) = await JsonRequestBody.ReadAsync<PolicyUpdate>(request, cancellationToken);
         if (update is null)
         {
-            return ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
+            return malformed ?? ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
         }
 
         if (!ModerationApi.IsValidTenant(tenant))
@@ -66,7 +67,9 @@ public static class PolicyAdminApi
         var problems = store.Merge(tenant, 1, update).Validate();
         if (problems.Count > 0)
         {
-            return ErrorBody.Result(StatusCodes.Status400BadRequest, string.Join("; ", problems), "invalid_request_error", "categories");
+            // Each problem starts with the field it is about ("categories.violence: ...", "patterns: ...").
+            var param = problems[0].Split([':', '.', ' '], 2)[0];
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, string.Join("; ", problems), "invalid_request_error", param);
         }
 
         var stored = await store.UpdateAsync(tenant, update, cancellationToken);

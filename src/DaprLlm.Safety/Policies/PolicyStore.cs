@@ -84,6 +84,7 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
             categories,
             update.PiiAction ?? defaults.PiiAction,
             update.DenyTerms ?? defaults.DenyTerms,
-            update.AllowTerms ?? defaults.AllowTerms);
+            update.AllowTerms ?? defaults.AllowTerms,
+            update.Patterns ?? defaults.Patterns);
     }
 }

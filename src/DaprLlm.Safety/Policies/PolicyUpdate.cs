@@ -4,10 +4,11 @@ namespace DaprLlm.Safety.Policies;
 
 /// <summary>
 /// The admin API's request body. Omitted parts keep the default policy's values: a tenant that only tightens
-/// violence sends only that category.
+/// violence sends only that category. <c>patterns</c> maps rule names to tenant regexes (a match blocks).
 /// </summary>
 public sealed record PolicyUpdate(
     IReadOnlyDictionary<string, CategoryThresholds>? Categories = null,
     string? PiiAction = null,
     IReadOnlyList<string>? DenyTerms = null,
-    IReadOnlyList<string>? AllowTerms = null);
+    IReadOnlyList<string>? AllowTerms = null,
+    IReadOnlyDictionary<string, string>? Patterns = null);

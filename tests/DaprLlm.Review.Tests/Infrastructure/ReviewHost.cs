@@ -19,6 +19,9 @@ public sealed class ReviewHost : IAsyncDisposable
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
+    /// <summary>The policy admin key (secret <c>safety:adminKey</c>) in this host's secret store.</summary>
+    public const string AdminKey = "review-tests-admin-key";
+
     private readonly TempFolder _folder;
     private readonly RedisServer _redis;
 
@@ -61,6 +64,9 @@ public sealed class ReviewHost : IAsyncDisposable
             var components = folder.Sub("components");
             folder.Write("components/statestore.yaml", ComponentYaml.RedisState(redis.Address, actorStateStore: true));
             folder.Write("components/pubsub.yaml", ComponentYaml.RedisPubSub(redis.Address));
+            // The policy admin API reads its key from the secret store, as in components/local.
+            var secrets = folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new { safety = new { adminKey = AdminKey } }));
+            folder.Write("components/secretstore.yaml", ComponentYaml.FileSecrets(secrets));
             if (webhookUrl is not null)
             {
                 folder.Write("components/webhook.yaml", $$"""

@@ -23,6 +23,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("rhea", "rhea-pass", "reviewer", ["t-reveal"]),
         ("liv", "liv-pass", "reviewer", ["t-live"]),
         ("iso", "iso-pass", "reviewer", ["t-iso-a"]),
+        ("asg", "asg-pass", "reviewer", ["t-unassigned"]),
         ("shot", "shot-pass", "admin", ["*"]),
     ];
 

@@ -124,6 +124,32 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task An_admin_assigns_a_reviewers_tenants_with_the_keyboard_and_the_reviewer_then_sees_them()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-assign"), Ct);
+        await using (var before = await fixture.SignInAsync("asg", "asg-pass"))
+        {
+            await before.Page.WaitForSelectorAsync("#empty");
+            Assert.Equal(0, await before.Page.Locator($"tr[data-id='{id}']").CountAsync());
+        }
+
+        await using var admin = await fixture.SignInAsync("shot", "shot-pass");
+        await admin.Page.Keyboard.PressAsync("m");
+        await admin.WaitForInteractiveAsync("admin");
+        await admin.Page.FocusAsync("#tenants-asg");
+        await admin.Page.Keyboard.PressAsync("Control+A");
+        await admin.Page.Keyboard.TypeAsync("t-unassigned, t-assign");
+        await admin.Page.Keyboard.PressAsync("Enter");
+        await admin.Page.WaitForSelectorAsync("#message:has-text('Saved tenants of asg')");
+
+        // Tenants are read at sign-in: a fresh session of the reviewer sees the new tenant's item.
+        await using var after = await fixture.SignInAsync("asg", "asg-pass");
+        await after.Page.WaitForSelectorAsync($"tr[data-id='{id}']");
+        admin.AssertNoConsoleErrors();
+        after.AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task The_queue_updates_live_when_a_new_item_arrives()
     {
         await using var session = await fixture.SignInAsync("liv", "liv-pass");
@@ -157,6 +183,12 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         await session.ScreenshotAsync("queue");
         await session.Page.ClickAsync($"#claim-{id}");
         await session.WaitForInteractiveAsync("item");
+        // The item view shows the evidence: scores, rule hits and the surrounding conversation.
+        Assert.Contains("violence", await session.Page.TextContentAsync("#scores"), StringComparison.Ordinal);
+        Assert.Contains("0.71", await session.Page.TextContentAsync("#scores"), StringComparison.Ordinal);
+        Assert.Contains("deny-term:example", await session.Page.TextContentAsync("#rule-hits"), StringComparison.Ordinal);
+        Assert.Equal(2, await session.Page.Locator("#conversation li").CountAsync());
+        Assert.Contains("You are helpful.", await session.Page.TextContentAsync("#conversation"), StringComparison.Ordinal);
         await session.ScreenshotAsync("item");
         await session.GotoAsync("/review/stats", "stats");
         await session.ScreenshotAsync("stats");

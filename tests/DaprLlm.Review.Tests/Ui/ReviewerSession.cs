@@ -73,8 +73,12 @@ public sealed class ReviewerSession : IAsyncDisposable
     public Task WaitForInteractiveAsync(string page) =>
         Page.WaitForSelectorAsync($"#review-page[data-page='{page}'][data-interactive='true']");
 
-    public Task ScreenshotAsync(string name) =>
-        Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png"), FullPage = true });
+    /// <summary>Saves the page under screenshots/ and attaches it to the test's result (test runners show or keep attachments).</summary>
+    public async Task ScreenshotAsync(string name)
+    {
+        var png = await Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png"), FullPage = true });
+        TestContext.Current.AddAttachment(name + ".png", png, "image/png");
+    }
 
     public void AssertNoConsoleErrors() => Assert.True(Errors.Count == 0, string.Join(Environment.NewLine, Errors));
 

@@ -82,6 +82,52 @@ public sealed class ReviewWorkflowTests
     }
 
     [Fact]
+    public async Task The_SLA_follows_the_items_severity()
+    {
+        // Critical items get seconds, low ones the long wait: only the critical one times out and escalates.
+        await using var host = await ReviewHost.StartAsync(Long, extraSettings: new Dictionary<string, string> { ["Review:SlaBySeverity:critical"] = "00:00:02" });
+        var low = await host.Reviews.EscalateAsync(ReviewHost.Item(severity: "low"), Ct);
+        var critical = await host.Reviews.EscalateAsync(ReviewHost.Item(severity: "critical"), Ct);
+        // Critical outranks low in the queue whatever the scores.
+        Assert.Equal([critical, low], (await host.Reviews.QueueAsync(ReviewHost.Sam, Ct)).Select(i => i.Id).Where(i => i == low || i == critical));
+
+        // Escalated after the first SLA (and defaulted after the second: either proves the timer fired).
+        await host.WaitForStatusAsync(critical, s => s.Status is ReviewStatuses.Escalated or ReviewStatuses.Defaulted, Wait, "the critical item's escalation");
+
+        var lowItem = await host.Reviews.GetForAsync(ReviewHost.Sam, low, Ct);
+        var criticalItem = await host.Reviews.GetForAsync(ReviewHost.Sam, critical, Ct);
+        Assert.Equal(ReviewStatuses.Pending, lowItem.Status);
+        Assert.Equal(ReviewStatuses.StandardQueue, lowItem.Queue);
+        Assert.True(lowItem.SlaDeadline - lowItem.CreatedAt >= Long - TimeSpan.FromSeconds(1), $"low SLA {lowItem.SlaDeadline - lowItem.CreatedAt}");
+        Assert.True(criticalItem.Escalated);
+        Assert.Equal(ReviewStatuses.SeniorQueue, criticalItem.Queue);
+    }
+
+    [Fact]
+    public async Task A_reviewer_escalates_to_the_senior_queue_and_only_a_senior_decides()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Escalate, ["harassment"], "unsure: sarcasm?", Ct);
+
+        var escalated = await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Escalated, Wait, "the reviewer's escalation");
+        Assert.Null(escalated.DecidedBy);
+        // The senior queue was notified: review.created once per queue.
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.CreatedTopic, id)).Count == 2, Wait, "review.created for the senior queue");
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Bob, id, Ct))).Reason);
+        await host.Reviews.ClaimAsync(ReviewHost.Sam, id, Ct);
+        Assert.Equal(ReviewRefusal.Invalid, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Sam, id, ReviewStatuses.Escalate, [], null, Ct))).Reason);
+        await host.Reviews.DecideAsync(ReviewHost.Sam, id, ReviewStatuses.Block, ["harassment"], null, Ct);
+
+        var decided = await host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Blocked, Wait, "the senior's block");
+        Assert.Equal("sam", decided.DecidedBy);
+        await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.DecidedTopic, id)).Count > 0, Wait, "review.decided");
+        Assert.Contains("\"escalated\":true", Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_second_decision_is_refused_and_only_the_first_is_published()
     {
         await using var host = await ReviewHost.StartAsync(Long);

@@ -85,6 +85,49 @@ public sealed class SafetyEngineRoutingTests
     }
 
     [Fact]
+    public void A_tenant_pattern_of_the_policy_blocks_and_names_its_rule()
+    {
+        var engine = EngineScoring(0.01);
+        var policy = engine.DefaultPolicy with { Version = "patterns-v1", Patterns = new Dictionary<string, string> { ["project-codename"] = @"\bproject\s+blue\s*bird\b" } };
+
+        var hit = engine.Evaluate("What is the launch date of Project  BLUEBIRD?", ModerationDirection.Output, policy);
+        var miss = engine.Evaluate("A blue bird sang at the project site.", ModerationDirection.Output, policy);
+
+        Assert.Equal(Decisions.Block, hit.Decision);
+        Assert.Contains("regex:project-codename", hit.Reasons);
+        Assert.Equal(Decisions.Allow, miss.Decision);
+        // The default policy has no patterns: the same text passes there.
+        Assert.Equal(Decisions.Allow, engine.Evaluate("What is the launch date of Project BLUEBIRD?", ModerationDirection.Output).Decision);
+    }
+
+    [Fact]
+    public void A_pathological_tenant_pattern_does_not_stall_a_check_of_a_long_text()
+    {
+        var engine = EngineScoring(0.01);
+        var policy = engine.DefaultPolicy with { Version = "redos-v1", Patterns = new Dictionary<string, string> { ["evil"] = "(a+)+$", ["evil-2"] = "^(a|aa)+$" } };
+        Assert.Empty(policy.Validate());
+
+        // Exponential for a backtracking engine; linear here, so the check finishes and the rule simply does not match.
+        var assessment = engine.Evaluate(new string('a', 50_000) + "!", ModerationDirection.Input, policy);
+
+        Assert.DoesNotContain(assessment.Rules.Hits, h => h.Name.StartsWith("evil", StringComparison.Ordinal));
+        Assert.DoesNotContain(assessment.Reasons, r => r.StartsWith("regex", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_policy_the_rule_layer_cannot_build_is_invalid()
+    {
+        var engine = EngineScoring(0.01);
+
+        Assert.Contains((engine.DefaultPolicy with { DenyTerms = ["bomb", " "] }).Validate(), p => p.StartsWith("denyTerms/allowTerms:", StringComparison.Ordinal));
+        Assert.Contains((engine.DefaultPolicy with { AllowTerms = ["\u200B"] }).Validate(), p => p.StartsWith("denyTerms/allowTerms:", StringComparison.Ordinal));
+        Assert.Contains((engine.DefaultPolicy with { Patterns = new Dictionary<string, string> { ["backref"] = @"(a)\1" } }).Validate(), p => p.Contains("'backref'", StringComparison.Ordinal));
+        Assert.Contains((engine.DefaultPolicy with { Patterns = new Dictionary<string, string> { ["everything"] = ".*" } }).Validate(), p => p.Contains("empty string", StringComparison.Ordinal));
+        var tooMany = Enumerable.Range(0, SafetyPolicy.MaxPatterns + 1).ToDictionary(i => $"p{i}", i => $"word{i}");
+        Assert.Contains((engine.DefaultPolicy with { Patterns = tooMany }).Validate(), p => p.StartsWith("patterns: at most", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Invalid_policy_is_reported_with_every_problem()
     {
         var policy = new SafetyPolicy("", new Dictionary<string, CategoryThresholds> { ["violence"] = new(0.9, 0.2) }, "maybe");
