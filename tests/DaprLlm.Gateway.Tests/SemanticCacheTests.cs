@@ -73,13 +73,22 @@ public sealed class SemanticCacheTests(SemanticGateway gateway) : IClassFixture<
         using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
         try
         {
+            var seen = gateway.Backend.ModerationCalls.Count;
             Assert.Equal("miss", (await SendAsync(client, Question, ct)).Cache);
+            // The output check carries the tenant and the conversation (a reviewer sees the prompt behind an answer).
+            var (tenant, output) = OutputCheckOf(seen);
+            Assert.Contains(output.GetProperty("messages").EnumerateArray(), m => m.GetProperty("content").GetString() == Question);
 
             // p2 still allows the answer: the re-check passes and it is served.
             gateway.Backend.PolicyVersion = "p2";
             var checks = gateway.Backend.CallsTo("safety moderation/output");
+            seen = gateway.Backend.ModerationCalls.Count;
             Assert.Equal("semantic-hit", (await SendAsync(client, Paraphrase, ct)).Cache);
             Assert.Equal(checks + 1, gateway.Backend.CallsTo("safety moderation/output"));
+            // The re-check runs under the tenant's own policy, not the default one.
+            var (recheckTenant, recheck) = OutputCheckOf(seen);
+            Assert.Equal(tenant, recheckTenant);
+            Assert.Contains(recheck.GetProperty("messages").EnumerateArray(), m => m.GetProperty("content").GetString() == Paraphrase);
 
             // p3 blocks it: the cached answer is dropped, never served; the fresh answer is filtered too.
             gateway.Backend.BlockedOutputWords["sea"] = true;
@@ -117,6 +126,20 @@ public sealed class SemanticCacheTests(SemanticGateway gateway) : IClassFixture<
         // Alice's exact entry is gone too: the same question is no exact hit any more (carol's new entry answers it semantically).
         Assert.Equal("semantic-hit", (await SendAsync(client, Question, ct, user: "dave")).Cache);
         Assert.Equal("hit", (await SendAsync(client, "Where do penguins live in the wild?", ct, user: "bob")).Cache);
+    }
+
+    /// <summary>The tenant and body of the output check made since <paramref name="seen"/> calls, which must name the
+    /// same tenant as its request's input check.</summary>
+    private (string Tenant, System.Text.Json.JsonElement Body) OutputCheckOf(int seen)
+    {
+        var calls = gateway.Backend.ModerationCalls.Skip(seen).ToList();
+        var output = calls.Last(c => c.Direction == "output").Body;
+        var requestId = output.GetProperty("requestId").GetString();
+        var input = calls.First(c => c.Direction == "input" && c.Body.GetProperty("requestId").GetString() == requestId).Body;
+        var tenant = input.GetProperty("tenantId").GetString();
+        Assert.False(string.IsNullOrEmpty(tenant));
+        Assert.Equal(tenant, output.GetProperty("tenantId").GetString());
+        return (tenant!, output);
     }
 
     private static string? Content(JsonElement body) => body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();

@@ -1,3 +1,5 @@
+using DaprLlm.Contracts.Inference;
+
 namespace DaprLlm.Contracts.Safety;
 
 /// <summary>Text to moderate, with the request it belongs to.</summary>
@@ -5,4 +7,7 @@ namespace DaprLlm.Contracts.Safety;
 /// <param name="Text">The text to check.</param>
 /// <param name="TenantId">Whose policy applies; the default policy when null.</param>
 /// <param name="Region">The request's data region, copied into the moderation.decided event.</param>
-public sealed record ModerationRequest(string RequestId, string Text, string? TenantId = null, string? Region = null);
+/// <param name="Messages">The conversation the text belongs to (the request's chat messages). Not scored: a reviewer sees it
+/// beside the text when the text goes to human review, so an output item shows the prompt that produced it.</param>
+public sealed record ModerationRequest(
+    string RequestId, string Text, string? TenantId = null, string? Region = null, IReadOnlyList<ChatMessage>? Messages = null);

@@ -97,7 +97,9 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
 
     private async Task<bool> StillAllowedAsync(GenerationContext g, Entry entry, string policyVersion, CancellationToken ct)
     {
-        var verdict = await safety.ModerateOutputAsync(new DaprLlm.Contracts.Safety.ModerationRequest(g.RequestId, entry.Result.Text), ct);
+        // The tenant's own policy decides (its version is what changed), and a review item shows this request's prompt.
+        var verdict = await safety.ModerateOutputAsync(
+            new DaprLlm.Contracts.Safety.ModerationRequest(g.RequestId, entry.Result.Text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
         if (verdict.IsAllowed)
         {
             entry.PolicyVersion = policyVersion;

@@ -16,10 +16,10 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     Review.ReviewWebhooks webhooks, TimeProvider time)
 {
     public Task<SafetyVerdict> CheckInputAsync(GenerationContext g, CancellationToken ct) =>
-        safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt, g.Caller.TenantId, g.Caller.Tenant.HomeRegion), ct);
+        safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
     public Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, string text, CancellationToken ct) =>
-        safety.ModerateOutputAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion), ct);
+        safety.ModerateOutputAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
     /// <summary>Generates on the first healthy replica of the tenant's regions (home first).</summary>
     public async Task<(GenerationResult Result, string Region)> GenerateAsync(GenerationContext g, CancellationToken ct)

@@ -1,4 +1,5 @@
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Inference;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Outbox;
 using DaprLlm.Safety.Classification;
@@ -43,6 +44,35 @@ public static class ModerationApi
     public static bool IsValidTenant(string? tenant) =>
         tenant is null || (tenant.Length is > 0 and <= 64 && tenant.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'));
 
+    /// <summary>The conversation is only stored with a review item: bounded like the text, every message with a role.</summary>
+    private static string? ConversationProblem(IReadOnlyList<ChatMessage>? messages, int maxChars)
+    {
+        if (messages is null)
+        {
+            return null;
+        }
+
+        if (messages.Count > MaxConversationMessages)
+        {
+            return $"messages may hold at most {MaxConversationMessages} messages";
+        }
+
+        long chars = 0;
+        foreach (var message in messages)
+        {
+            if (message is null || string.IsNullOrEmpty(message.Role) || message.Content is null)
+            {
+                return "every message needs a role and a content";
+            }
+
+            chars += message.Content.Length;
+        }
+
+        return chars > maxChars ? $"messages are longer than {maxChars} characters in all" : null;
+    }
+
+    private const int MaxConversationMessages = 256;
+
     private static async Task<Results<Ok<ModerationVerdict>, JsonHttpResult<ErrorBody>>> Moderate(
         HttpRequest http, ModerationDirection direction, bool escalate, ModerationService service, ModerationOptions options, CancellationToken cancellationToken)
     {
@@ -72,7 +102,13 @@ public static class ModerationApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, "region must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "region");
         }
 
-        var (verdict, _) = await service.CheckAsync(request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken);
+        if (ConversationProblem(request.Messages, options.MaxTextChars) is { } problem)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, problem, "invalid_request_error", "messages");
+        }
+
+        var (verdict, _) = await service.CheckAsync(
+            request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken, request.Messages);
         return TypedResults.Ok(verdict);
     }
 }

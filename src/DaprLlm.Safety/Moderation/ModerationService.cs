@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using DaprLlm.Contracts.Events;
+using DaprLlm.Contracts.Inference;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Policies;
@@ -25,7 +26,8 @@ public sealed class ModerationService(
     ILogger<ModerationService> logger)
 {
     public async Task<(ModerationVerdict Verdict, SafetyAssessment Assessment)> CheckAsync(
-        string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, string? region, CancellationToken cancellationToken)
+        string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, string? region, CancellationToken cancellationToken,
+        IReadOnlyList<ChatMessage>? conversation = null)
     {
         var started = Stopwatch.GetTimestamp();
         var tenant = string.IsNullOrEmpty(tenantId) ? PolicyStore.DefaultTenant : tenantId;
@@ -46,7 +48,7 @@ public sealed class ModerationService(
         string? reviewId = null;
         if (assessment.Decision == Decisions.Review && escalate)
         {
-            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, assessment), cancellationToken);
+            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, assessment, conversation ?? []), cancellationToken);
             logger.LogInformation("Request {RequestId} sent to human review {ReviewId} ({Category})", requestId, reviewId, assessment.TopCategory);
         }
 
@@ -107,13 +109,14 @@ public sealed class ModerationService(
             assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow());
     }
 
-    private static ReviewEscalation ToEscalation(string requestId, string tenant, string direction, string text, SafetyAssessment assessment) =>
+    private static ReviewEscalation ToEscalation(
+        string requestId, string tenant, string direction, string text, SafetyAssessment assessment, IReadOnlyList<ChatMessage> conversation) =>
         new(tenant, requestId, direction, text,
             assessment.Scores,
             [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
             SeverityOf(assessment.TopCategory),
             assessment.PolicyVersion,
-            []);
+            conversation);
 
     // Severity sets the review SLA and the default when nobody decides: sexual/minors is critical; self-harm
     // intent/instructions, threats and illicit fail closed (issue #7); everything else is medium.

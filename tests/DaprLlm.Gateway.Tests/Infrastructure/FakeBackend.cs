@@ -40,6 +40,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>The last user message of every generate call, in the order they arrived.</summary>
     public ConcurrentQueue<string> GeneratePrompts { get; } = new();
 
+    /// <summary>Every moderation call's direction and body as the fake safety app received it, in arrival order.</summary>
+    public ConcurrentQueue<(string Direction, JsonElement Body)> ModerationCalls { get; } = new();
+
     /// <summary>The embedding model that answers bag-of-words vectors (similar wording, similar vector).</summary>
     public const string SemanticModel = "fake-semantic";
 
@@ -139,6 +142,7 @@ public sealed class FakeBackend : IAsyncDisposable
         {
             Count("safety", $"moderation/{direction}");
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
+            ModerationCalls.Enqueue((direction, body.RootElement.Clone()));
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
             return text.Contains("needs-review", StringComparison.Ordinal)
                 ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = ReviewIdFor(text) })

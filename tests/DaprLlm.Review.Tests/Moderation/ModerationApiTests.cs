@@ -9,7 +9,9 @@ using System.Text;
 using System.Text.Json;
 using DaprLlm.Contracts;
 using DaprLlm.Review.Tests.Infrastructure;
+using DaprLlm.Safety.Review;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DaprLlm.Review.Tests.Moderation;
 
@@ -33,6 +35,8 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     [InlineData("/" + ServiceMethods.ModerateInput, "application/json", "{\"requestId\": \"r1\"}", "text")]
     [InlineData("/" + ServiceMethods.ModerateOutput, "application/json", "{\"text\": \"hi\", \"tenantId\": \"a b\"}", "tenantId")]
     [InlineData("/" + ServiceMethods.ModerateOutputWindow, "application/json", "", null)]
+    [InlineData("/" + ServiceMethods.ModerateOutput, "application/json", "{\"text\": \"hi\", \"messages\": [{\"content\": \"no role\"}]}", "messages")]
+    [InlineData("/" + ServiceMethods.ModerateInput, "application/json", "{\"text\": \"hi\", \"messages\": [null]}", "messages")]
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": []}", "input")]
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": [\"ok\", 1]}", "input")]
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "not json", null)]
@@ -116,6 +120,34 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         Assert.StartsWith("default-v", result.GetProperty("policy_version").GetString(), StringComparison.Ordinal);
         // A review decision names the review item a human will decide; a block has none.
         Assert.Equal(decision == "review", result.GetProperty("review_id").ValueKind == JsonValueKind.String);
+    }
+
+    [Fact]
+    public async Task An_output_sent_to_review_keeps_the_conversation_that_produced_it_for_the_reviewer()
+    {
+        // PII set to "review": an answer holding an e-mail address goes to a human, who must see the prompt behind it.
+        var tenant = Tenant();
+        using var updated = await PutPolicyAsync(tenant, """{"piiAction": "review"}""");
+        Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
+        var requestId = "req-" + Guid.NewGuid().ToString("N");
+        object[] messages =
+        [
+            new { role = "system", content = "You are a helpful assistant." },
+            new { role = "user", content = "Who organises the parish picnic this year?" },
+        ];
+
+        using var response = await fixture.Sidecar.PostAsJsonAsync($"/v1.0/invoke/safety/method/{ServiceMethods.ModerateOutput}",
+            new { requestId, text = "Write to jane.roe@example.com, she organises it.", tenantId = tenant, messages }, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var verdict = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("review", verdict.RootElement.GetProperty("decision").GetString());
+        var reviewId = verdict.RootElement.GetProperty("reviewId").GetString()!;
+        var item = await fixture.Host.App.Services.GetRequiredService<ReviewStore>().GetAsync(reviewId, Ct);
+        Assert.NotNull(item);
+        Assert.Equal("output", item.Direction);
+        Assert.Equal(["system", "user"], item.Conversation.Select(m => m.Role));
+        Assert.Equal("Who organises the parish picnic this year?", item.Conversation[1].Content);
     }
 
     [Fact]
@@ -245,6 +277,8 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         public HttpClient App { get; private set; } = default!;
 
         public HttpClient Sidecar { get; private set; } = default!;
+
+        public ReviewHost Host => _host!;
 
         public async ValueTask InitializeAsync()
         {
