@@ -80,9 +80,7 @@ public static class SidecarCommandLine
             return null;
         }
 
-        // daprd serves Prometheus metrics on --metrics-port; this sidecar exports its metrics over OTLP only, so the
-        // metrics flags are parsed (the AppHost passes them) but say in the log that they change nothing.
-        foreach (var option in root.Options.Where(o => o.Hidden || o == metricsPort || o == enableMetrics))
+        foreach (var option in root.Options.Where(o => o.Hidden))
         {
             if (result.GetResult(option) is { Implicit: false })
             {
