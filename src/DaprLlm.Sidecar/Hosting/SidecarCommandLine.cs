@@ -95,6 +95,15 @@ public static class SidecarCommandLine
             return null;
         }
 
+        // daprd also speaks grpc, grpcs and h2c to its app; this sidecar's app channel is HTTP/1.1 only: refuse at start
+        // rather than talk HTTP to a gRPC app.
+        var protocol = result.GetValue(appProtocol) ?? "http";
+        if (protocol is not ("http" or "https"))
+        {
+            error.WriteLine($"error: --app-protocol {protocol} is not supported by the DaprLlm local sidecar (supported: http, https)");
+            return null;
+        }
+
         var registryPath = result.GetValue(registry)
             ?? Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR_REGISTRY")
             ?? Path.Combine(Path.GetTempPath(), "daprllm-sidecar-registry");
@@ -103,7 +112,7 @@ public static class SidecarCommandLine
         {
             AppId = id,
             AppPort = result.GetValue(appPort) is > 0 and var p ? p : null,
-            AppProtocol = result.GetValue(appProtocol) ?? "http",
+            AppProtocol = protocol,
             AppChannelAddress = result.GetValue(appChannelAddress) ?? "127.0.0.1",
             DaprHttpPort = result.GetValue(httpPort),
             DaprGrpcPort = result.GetValue(grpcPort),

@@ -35,9 +35,5 @@ public sealed class SidecarOptions
     /// <summary>Flags daprd accepts that this sidecar does not act on; logged at start.</summary>
     public IReadOnlyList<string> IgnoredFlags { get; init; } = [];
 
-    public Uri? AppBaseAddress => AppPort is { } port ? new Uri($"{AppProtocol switch
-    {
-        "https" or "grpcs" => "https",
-        _ => "http",
-    }}://{AppChannelAddress}:{port}/") : null;
+    public Uri? AppBaseAddress => AppPort is { } port ? new Uri($"{(AppProtocol == "https" ? "https" : "http")}://{AppChannelAddress}:{port}/") : null;
 }

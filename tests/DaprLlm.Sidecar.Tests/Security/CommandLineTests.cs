@@ -28,6 +28,30 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Log_level_debug_shows_debug_lines_and_error_hides_info_lines()
+    {
+        using var folder = new TempFolder();
+        SidecarSettings Settings(string appId, string level) =>
+            new(appId, folder.Sub("components"), folder.Sub("registry")) { ExtraArgs = ["--log-level", level] };
+        await using var debug = await SidecarProcess.StartAsync(Settings("debug-log-app", "debug"));
+        await using var error = await SidecarProcess.StartAsync(Settings("error-log-app", "error"));
+        using var http = new HttpClient();
+
+        // Invoking an unknown app id logs the failure at debug level (the caller gets the error in the answer).
+        foreach (var sidecar in new[] { debug, error })
+        {
+            using var response = await http.PostAsync($"{sidecar.HttpEndpoint}/v1.0/invoke/nobody-here/method/x", null, TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+        }
+
+        await Deadline.WaitUntilAsync(() => debug.Output.Contains("Service invocation of nobody-here failed", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the debug line");
+        Assert.Contains("Starting DaprLlm sidecar for app id debug-log-app", debug.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Service invocation of nobody-here failed", error.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Starting DaprLlm sidecar", error.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Resources_path_can_be_repeated_and_every_folder_is_loaded()
     {
         using var folder = new TempFolder();
