@@ -102,6 +102,24 @@ public sealed class MetricsEndpointTests
         Assert.Contains("no Prometheus endpoint (--enable-metrics=false)", sidecar.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_metrics_port_that_is_taken_stops_the_sidecar_at_start_naming_it()
+    {
+        using var folder = new TempFolder();
+        using var holder = new TcpListener(IPAddress.Loopback, Ports.GetFree());
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var settings = new SidecarSettings("taken-metrics-app", folder.Sub("components"), folder.Sub("registry"))
+        {
+            ExtraArgs = ["--metrics-port", port.ToString(CultureInfo.InvariantCulture)],
+        };
+
+        var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(settings, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"fatal: Failed to bind to address http://127.0.0.1:{port}", output, StringComparison.Ordinal);
+    }
+
     private static async Task<string> ScrapeAsync(HttpClient http, SidecarProcess sidecar, string path)
     {
         using var response = await http.GetAsync($"http://127.0.0.1:{sidecar.MetricsPort}{path}", TestContext.Current.CancellationToken);
