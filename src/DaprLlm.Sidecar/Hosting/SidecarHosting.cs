@@ -15,11 +15,23 @@ public static class SidecarHosting
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiGate>();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (options.LogAsJson)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
         {
             "debug" => LogLevel.Debug,

@@ -52,6 +52,26 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task Log_as_json_writes_one_structured_json_object_per_line()
+    {
+        using var folder = new TempFolder();
+        var settings = new SidecarSettings("json-log-app", folder.Sub("components"), folder.Sub("registry")) { ExtraArgs = ["--log-as-json"] };
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+
+        await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("Metrics: Prometheus endpoint", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "the start lines");
+        var lines = sidecar.Output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement).ToList();
+        var start = lines.Single(l => l.GetProperty("Message").GetString()!.StartsWith("Starting DaprLlm sidecar", StringComparison.Ordinal));
+
+        Assert.Equal("Information", start.GetProperty("LogLevel").GetString());
+        Assert.Equal("DaprLlm.Sidecar.Telemetry.TelemetryStartup", start.GetProperty("Category").GetString());
+        Assert.Equal("json-log-app", start.GetProperty("State").GetProperty("AppId").GetString());
+        Assert.Equal(sidecar.HttpPort, start.GetProperty("State").GetProperty("HttpPort").GetInt32());
+        Assert.EndsWith("Z", start.GetProperty("Timestamp").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Resources_path_can_be_repeated_and_every_folder_is_loaded()
     {
         using var folder = new TempFolder();
