@@ -46,6 +46,10 @@ public sealed class SidecarStartupTests
             await dapr.GetConfigurationAsync(new Autogen.GetConfigurationRequest { StoreName = "config" }, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(StatusCode.Unimplemented, refused.StatusCode);
+        Assert.Equal("dapr.proto.runtime.v1.Dapr/GetConfiguration is not implemented by the DaprLlm local sidecar", refused.Status.Detail);
+        var state = await dapr.GetStateAsync(new Autogen.GetStateRequest { StoreName = "nowhere", Key = "k" }, cancellationToken: TestContext.Current.CancellationToken)
+            .ResponseAsync.ContinueWith(t => t.Exception?.InnerException as RpcException, TestContext.Current.CancellationToken);
+        Assert.Equal(StatusCode.FailedPrecondition, state?.StatusCode); // an implemented API still reaches its service (no store configured)
         Assert.False(sidecar.HasExited);
     }
 

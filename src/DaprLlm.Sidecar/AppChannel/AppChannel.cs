@@ -10,7 +10,7 @@ public sealed class AppChannel(SidecarOptions options, ILogger<AppChannel> logge
 {
     // One handler (one connection pool) for the app, kept for the sidecar's life: the app's address never changes,
     // so the factory's handler rotation bought nothing, and its CreateClient cost showed in the invocation profile.
-    private readonly (HttpMessageInvoker Streamed, HttpClient Buffered) _senders = CreateSenders();
+    private readonly (HttpMessageInvoker Streamed, HttpClient Buffered) _senders = CreateSenders(options.AppProtocol == "https");
 
     public bool IsConfigured => options.AppBaseAddress is not null;
 
@@ -43,9 +43,16 @@ public sealed class AppChannel(SidecarOptions options, ILogger<AppChannel> logge
         _senders.Buffered.Dispose();
     }
 
-    private static (HttpMessageInvoker, HttpClient) CreateSenders()
+    private static (HttpMessageInvoker, HttpClient) CreateSenders(bool https)
     {
         var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+        if (https)
+        {
+            // As daprd's app channel: the app beside the sidecar usually has a self-signed certificate, so TLS encrypts
+            // but the certificate is not verified (InsecureSkipVerify).
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        }
+
         return (new HttpMessageInvoker(handler, disposeHandler: false), new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan });
     }
 

@@ -9,7 +9,7 @@ public static class SidecarCommandLine
     private static readonly string[] IgnoredValueFlags =
     [
         "--placement-host-address", "--scheduler-host-address", "--mode", "--control-plane-address",
-        "--sentry-address", "--log-as-json", "--profile-port", "--app-health-check-path",
+        "--sentry-address", "--profile-port", "--app-health-check-path",
         "--app-health-probe-interval", "--app-health-probe-timeout", "--app-health-threshold",
         "--dapr-listen-addresses", "--dapr-public-port", "--dapr-public-listen-address",
         "--dapr-graceful-shutdown-seconds", "--dapr-block-shutdown-duration", "--kubernetes-namespace",
@@ -39,6 +39,7 @@ public static class SidecarCommandLine
         var config = new Option<string?>("--config");
         var logLevel = new Option<string>("--log-level") { DefaultValueFactory = _ => "info" };
         var apiLogging = new Option<bool>("--enable-api-logging");
+        var logAsJson = new Option<bool>("--log-as-json");
         var maxConcurrency = new Option<int>("--app-max-concurrency") { DefaultValueFactory = _ => -1 };
         var listenAddress = new Option<string>("--dapr-listen-address") { DefaultValueFactory = _ => "127.0.0.1" };
         var maxBody = new Option<int>("--max-body-size") { DefaultValueFactory = _ => 4 };
@@ -47,7 +48,7 @@ public static class SidecarCommandLine
         var root = new RootCommand("DaprLlm local sidecar: a daprd-compatible Dapr runtime for development and CI.")
         {
             appId, appPort, appProtocol, appChannelAddress, httpPort, grpcPort, internalGrpcPort, metricsPort,
-            enableMetrics, resourcesPath, config, logLevel, apiLogging, maxConcurrency, listenAddress, maxBody, registry,
+            enableMetrics, resourcesPath, config, logLevel, apiLogging, logAsJson, maxConcurrency, listenAddress, maxBody, registry,
         };
         var ignored = new List<string>();
         foreach (var flag in IgnoredValueFlags)
@@ -80,9 +81,7 @@ public static class SidecarCommandLine
             return null;
         }
 
-        // daprd serves Prometheus metrics on --metrics-port; this sidecar exports its metrics over OTLP only, so the
-        // metrics flags are parsed (the AppHost passes them) but say in the log that they change nothing.
-        foreach (var option in root.Options.Where(o => o.Hidden || o == metricsPort || o == enableMetrics))
+        foreach (var option in root.Options.Where(o => o.Hidden))
         {
             if (result.GetResult(option) is { Implicit: false })
             {
@@ -97,6 +96,15 @@ public static class SidecarCommandLine
             return null;
         }
 
+        // daprd also speaks grpc, grpcs and h2c to its app; this sidecar's app channel is HTTP/1.1 only: refuse at start
+        // rather than talk HTTP to a gRPC app.
+        var protocol = result.GetValue(appProtocol) ?? "http";
+        if (protocol is not ("http" or "https"))
+        {
+            error.WriteLine($"error: --app-protocol {protocol} is not supported by the DaprLlm local sidecar (supported: http, https)");
+            return null;
+        }
+
         var registryPath = result.GetValue(registry)
             ?? Environment.GetEnvironmentVariable("DAPRLLM_SIDECAR_REGISTRY")
             ?? Path.Combine(Path.GetTempPath(), "daprllm-sidecar-registry");
@@ -105,7 +113,7 @@ public static class SidecarCommandLine
         {
             AppId = id,
             AppPort = result.GetValue(appPort) is > 0 and var p ? p : null,
-            AppProtocol = result.GetValue(appProtocol) ?? "http",
+            AppProtocol = protocol,
             AppChannelAddress = result.GetValue(appChannelAddress) ?? "127.0.0.1",
             DaprHttpPort = result.GetValue(httpPort),
             DaprGrpcPort = result.GetValue(grpcPort),
@@ -116,6 +124,7 @@ public static class SidecarCommandLine
             ConfigPath = result.GetValue(config),
             LogLevel = result.GetValue(logLevel) ?? "info",
             EnableApiLogging = result.GetValue(apiLogging),
+            LogAsJson = result.GetValue(logAsJson),
             AppMaxConcurrency = result.GetValue(maxConcurrency),
             ListenAddress = result.GetValue(listenAddress) ?? "127.0.0.1",
             MaxBodySizeBytes = Math.Max(1, result.GetValue(maxBody)) * 1024 * 1024,

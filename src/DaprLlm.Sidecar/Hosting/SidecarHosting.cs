@@ -15,11 +15,23 @@ public static class SidecarHosting
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiGate>();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        if (options.LogAsJson)
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss.fff ";
-        });
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss.fff ";
+            });
+        }
+
         builder.Logging.SetMinimumLevel(options.LogLevel.ToLowerInvariant() switch
         {
             "debug" => LogLevel.Debug,
@@ -88,6 +100,24 @@ public static class SidecarHosting
             "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
         app.MapFallback("/v1.0-beta1/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
             "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
+
+        // Grpc.AspNetCore answers a method no service overrides with a generic "Method is unimplemented." from an endpoint
+        // of its own ({unimplementedMethod:grpcunimplemented}); name the API instead, as daprd's UNIMPLEMENTED does.
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } pattern } &&
+                pattern.Contains("grpcunimplemented", StringComparison.Ordinal) &&
+                context.Request.Path.StartsWithSegments("/dapr.proto.runtime.v1.Dapr", out var method))
+            {
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "12"; // UNIMPLEMENTED, as a trailers-only response
+                context.Response.Headers["grpc-message"] = Uri.EscapeDataString(
+                    $"dapr.proto.runtime.v1.Dapr{method} is not implemented by the DaprLlm local sidecar");
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         return app;
     }
 }

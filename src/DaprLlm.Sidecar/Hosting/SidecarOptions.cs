@@ -16,6 +16,9 @@ public sealed class SidecarOptions
     public string? ConfigPath { get; init; }
     public string LogLevel { get; init; } = "info";
     public bool EnableApiLogging { get; init; }
+
+    /// <summary>--log-as-json: one JSON object per log line, with the message template's fields (for log collectors).</summary>
+    public bool LogAsJson { get; init; }
     public string ListenAddress { get; init; } = "127.0.0.1";
     public int AppMaxConcurrency { get; init; } = -1;
     public int MaxBodySizeBytes { get; init; } = 4 * 1024 * 1024;
@@ -35,9 +38,5 @@ public sealed class SidecarOptions
     /// <summary>Flags daprd accepts that this sidecar does not act on; logged at start.</summary>
     public IReadOnlyList<string> IgnoredFlags { get; init; } = [];
 
-    public Uri? AppBaseAddress => AppPort is { } port ? new Uri($"{AppProtocol switch
-    {
-        "https" or "grpcs" => "https",
-        _ => "http",
-    }}://{AppChannelAddress}:{port}/") : null;
+    public Uri? AppBaseAddress => AppPort is { } port ? new Uri($"{(AppProtocol == "https" ? "https" : "http")}://{AppChannelAddress}:{port}/") : null;
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Telemetry;
 
 namespace DaprLlm.Sidecar.PubSub;
 
@@ -28,6 +29,7 @@ public sealed class InMemoryPubSub(ComponentSpec spec, TimeProvider time, ILogge
             }
         }
 
+        SidecarTelemetry.RecordPubSubEgress(spec.Name, message.Topic, success: true, TimeSpan.Zero);
         return Task.CompletedTask;
     }
 

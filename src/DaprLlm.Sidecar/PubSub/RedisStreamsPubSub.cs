@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using DaprLlm.Sidecar.Components;
+using DaprLlm.Sidecar.Telemetry;
 using StackExchange.Redis;
 
 namespace DaprLlm.Sidecar.PubSub;
@@ -78,8 +80,18 @@ public sealed class RedisStreamsPubSub : IPubSub
         var fields = message.Metadata.Count == 0
             ? new[] { new NameValueEntry(DataField, data) }
             : [new NameValueEntry(DataField, data), new NameValueEntry(MetadataField, JsonSerializer.Serialize(message.Metadata))];
-        await _connection.GetDatabase().StreamAddAsync(message.Topic, fields, messageId: null,
-            maxLength: _maxLenApprox > 0 ? (int)_maxLenApprox : null, useApproximateMaxLength: _maxLenApprox > 0);
+        var started = Stopwatch.GetTimestamp();
+        var success = false;
+        try
+        {
+            await _connection.GetDatabase().StreamAddAsync(message.Topic, fields, messageId: null,
+                maxLength: _maxLenApprox > 0 ? (int)_maxLenApprox : null, useApproximateMaxLength: _maxLenApprox > 0);
+            success = true;
+        }
+        finally
+        {
+            SidecarTelemetry.RecordPubSubEgress(Spec.Name, message.Topic, success, Stopwatch.GetElapsedTime(started));
+        }
     }
 
     public async Task<IAsyncDisposable> SubscribeAsync(string topic, IReadOnlyDictionary<string, string> metadata, PubSubHandler handler, CancellationToken cancellationToken)

@@ -1,8 +1,10 @@
-using System.Text.Json;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using DaprLlm.Sidecar.Components;
 using DaprLlm.Sidecar.Hosting;
 using DaprLlm.Sidecar.Metadata;
+using DaprLlm.Sidecar.Telemetry;
 
 namespace DaprLlm.Sidecar.PubSub;
 
@@ -234,6 +236,7 @@ public sealed class SubscriptionManager(
         }
 
         DeliveryOutcome outcome;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             var (pipeline, fromResiliency) = pipelines.For(pubsub);
@@ -254,11 +257,14 @@ public sealed class SubscriptionManager(
         }
         catch (Exception e)
         {
+            SidecarTelemetry.RecordPubSubIngress(subscription.PubSubName, subscription.Topic, "retry", Stopwatch.GetElapsedTime(started));
             logger.LogWarning("Delivery of event {Id} on topic {Topic} to {Path} failed after retries: {Error}", cloudEvent.Id, subscription.Topic, route.Path, e.Message);
             await DeadLetterOrThrowAsync(subscription, pubsub, message, e);
             return;
         }
 
+        SidecarTelemetry.RecordPubSubIngress(subscription.PubSubName, subscription.Topic, outcome == DeliveryOutcome.Dropped ? "drop" : "success",
+            Stopwatch.GetElapsedTime(started));
         if (outcome == DeliveryOutcome.Dropped && subscription.DeadLetterTopic is not null)
         {
             await pubsub.PublishAsync(message with { Topic = subscription.DeadLetterTopic }, CancellationToken.None);

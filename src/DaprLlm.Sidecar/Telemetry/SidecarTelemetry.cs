@@ -23,6 +23,10 @@ public static class SidecarTelemetry
     private static readonly Histogram<double> InvocationLatency = Meter.CreateHistogram<double>("dapr_service_invocation_res_recv_latency_ms", "ms", "Service invocation latency to the response headers");
     private static readonly Counter<long> ComponentOperations = Meter.CreateCounter<long>("dapr_component_operation_count", description: "Component operations, per component, operation and outcome");
     private static readonly Histogram<double> ComponentLatency = Meter.CreateHistogram<double>("dapr_component_operation_latency", "ms", "Component operation latency");
+    private static readonly Counter<long> PubSubEgress = Meter.CreateCounter<long>("dapr_component_pubsub_egress_count", description: "Messages published to a pub/sub component, per topic and outcome");
+    private static readonly Histogram<double> PubSubEgressLatency = Meter.CreateHistogram<double>("dapr_component_pubsub_egress_latencies", "ms", "Publish latency");
+    private static readonly Counter<long> PubSubIngress = Meter.CreateCounter<long>("dapr_component_pubsub_ingress_count", description: "Messages delivered from a pub/sub component to the app, per topic and process status");
+    private static readonly Histogram<double> PubSubIngressLatency = Meter.CreateHistogram<double>("dapr_component_pubsub_ingress_latencies", "ms", "Delivery latency to the app");
 
     /// <summary>The app id all measurements are tagged with (set once at start).</summary>
     public static string AppId { get; set; } = "";
@@ -59,5 +63,31 @@ public static class SidecarTelemetry
         var tags = new TagList { { "app_id", AppId }, { "component", component }, { "operation", operation }, { "success", success } };
         ComponentOperations.Add(1, tags);
         ComponentLatency.Record(elapsed.TotalMilliseconds, tags);
+    }
+
+    /// <summary>One message handed to a broker (daprd's egress metrics).</summary>
+    public static void RecordPubSubEgress(string component, string topic, bool success, TimeSpan elapsed)
+    {
+        if (!PubSubEgress.Enabled && !PubSubEgressLatency.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList { { "app_id", AppId }, { "component", component }, { "namespace", "" }, { "success", success }, { "topic", topic } };
+        PubSubEgress.Add(1, tags);
+        PubSubEgressLatency.Record(elapsed.TotalMilliseconds, tags);
+    }
+
+    /// <summary>One message processed for the app (daprd's ingress metrics): process_status success, retry or drop.</summary>
+    public static void RecordPubSubIngress(string component, string topic, string processStatus, TimeSpan elapsed)
+    {
+        if (!PubSubIngress.Enabled && !PubSubIngressLatency.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList { { "app_id", AppId }, { "component", component }, { "namespace", "" }, { "process_status", processStatus }, { "topic", topic } };
+        PubSubIngress.Add(1, tags);
+        PubSubIngressLatency.Record(elapsed.TotalMilliseconds, tags);
     }
 }

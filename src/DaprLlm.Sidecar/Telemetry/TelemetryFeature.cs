@@ -11,7 +11,7 @@ namespace DaprLlm.Sidecar.Telemetry;
 /// <summary>
 /// OpenTelemetry traces, metrics and logs over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set or the --config
 /// Configuration asks for it (tracing.otel.endpointAddress, tracing.samplingRate); W3C trace context is
-/// propagated in every case.
+/// propagated in every case; Prometheus metrics on --metrics-port (<see cref="MetricsEndpoint"/>).
 /// </summary>
 public static class TelemetryFeature
 {
@@ -24,6 +24,7 @@ public static class TelemetryFeature
         HopTraceContext.SamplingRate = settings.SamplingRate;
         builder.Services.AddSingleton(settings);
         builder.Services.AddHostedService<TelemetryStartup>();
+        MetricsEndpoint.Add(builder, options);
 
         // A startup filter wraps the whole pipeline, so refused (401) and header-form calls are measured too.
         builder.Services.AddSingleton<IStartupFilter, ApiMetricsStartupFilter>();

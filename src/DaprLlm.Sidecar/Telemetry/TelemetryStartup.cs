@@ -8,7 +8,7 @@ namespace DaprLlm.Sidecar.Telemetry;
 /// propagated (parent-based sampling at tracing.samplingRate, as daprd), and logs what the sidecar was
 /// started with, including daprd flags it accepts without acting on them.
 /// </summary>
-internal sealed class TelemetryStartup(SidecarOptions options, TelemetrySettings settings, ILogger<TelemetryStartup> logger) : IHostedService, IDisposable
+internal sealed class TelemetryStartup(SidecarOptions options, TelemetrySettings settings, MetricsEndpointSettings metrics, ILogger<TelemetryStartup> logger) : IHostedService, IDisposable
 {
     private ActivityListener? _listener;
 
@@ -29,6 +29,15 @@ internal sealed class TelemetryStartup(SidecarOptions options, TelemetrySettings
         foreach (var flag in options.IgnoredFlags)
         {
             logger.LogInformation("Flag {Flag} is accepted for daprd compatibility and has no effect in the local sidecar", flag);
+        }
+
+        if (metrics.Port is { } metricsPort)
+        {
+            logger.LogInformation("Metrics: Prometheus endpoint on port {MetricsPort} (/ and /metrics)", metricsPort);
+        }
+        else
+        {
+            logger.LogInformation("Metrics: no Prometheus endpoint ({Reason})", metrics.Disabled);
         }
 
         logger.LogInformation(settings.Exports

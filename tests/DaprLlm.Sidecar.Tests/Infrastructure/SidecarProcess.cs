@@ -29,6 +29,7 @@ public sealed class SidecarProcess : IAsyncDisposable
         Settings = settings;
         HttpPort = Ports.GetFree();
         GrpcPort = Ports.GetFree();
+        MetricsPort = Ports.GetFree();
     }
 
     public SidecarSettings Settings { get; }
@@ -36,6 +37,9 @@ public sealed class SidecarProcess : IAsyncDisposable
     public int HttpPort { get; }
 
     public int GrpcPort { get; }
+
+    /// <summary>The Prometheus port passed as --metrics-port (unless the test passes its own metrics flags).</summary>
+    public int MetricsPort { get; }
 
     public string HttpEndpoint => $"http://127.0.0.1:{HttpPort}";
 
@@ -149,6 +153,12 @@ public sealed class SidecarProcess : IAsyncDisposable
         if (Settings.ConfigPath is { } config)
         {
             Arg("--config", config);
+        }
+
+        // A port of its own, as the AppHost gives each sidecar: daprd's default 9090 would be shared by all.
+        if (!Settings.ExtraArgs.Any(a => a.StartsWith("--metrics-port", StringComparison.Ordinal) || a.StartsWith("--enable-metrics", StringComparison.Ordinal)))
+        {
+            Arg("--metrics-port", MetricsPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         foreach (var extra in Settings.ExtraArgs)

@@ -14,7 +14,7 @@ public sealed class CommandLineTests
             ExtraArgs =
             [
                 "--placement-host-address", "localhost:50005", "--enable-mtls", "--app-max-concurrency", "10",
-                "--log-level", "info", "--enable-api-logging", "--metrics-port", "9099", "--no-such-daprd-flag", "some-value",
+                "--log-level", "info", "--enable-api-logging", "--metrics-port", Ports.GetFree().ToString(CultureInfo.InvariantCulture), "--no-such-daprd-flag", "some-value",
             ],
         };
 
@@ -23,8 +23,52 @@ public sealed class CommandLineTests
         await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("--no-such-daprd-flag", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
             "the unknown flag to be logged");
         Assert.Contains("--placement-host-address", sidecar.Output, StringComparison.Ordinal);
-        Assert.Contains("Flag --metrics-port is accepted for daprd compatibility and has no effect", sidecar.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Flag --metrics-port is accepted", sidecar.Output, StringComparison.Ordinal);
         Assert.False(sidecar.HasExited);
+    }
+
+    [Fact]
+    public async Task Log_level_debug_shows_debug_lines_and_error_hides_info_lines()
+    {
+        using var folder = new TempFolder();
+        SidecarSettings Settings(string appId, string level) =>
+            new(appId, folder.Sub("components"), folder.Sub("registry")) { ExtraArgs = ["--log-level", level] };
+        await using var debug = await SidecarProcess.StartAsync(Settings("debug-log-app", "debug"));
+        await using var error = await SidecarProcess.StartAsync(Settings("error-log-app", "error"));
+        using var http = new HttpClient();
+
+        // Invoking an unknown app id logs the failure at debug level (the caller gets the error in the answer).
+        foreach (var sidecar in new[] { debug, error })
+        {
+            using var response = await http.PostAsync($"{sidecar.HttpEndpoint}/v1.0/invoke/nobody-here/method/x", null, TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.InternalServerError, response.StatusCode);
+        }
+
+        await Deadline.WaitUntilAsync(() => debug.Output.Contains("Service invocation of nobody-here failed", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the debug line");
+        Assert.Contains("Starting DaprLlm sidecar for app id debug-log-app", debug.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Service invocation of nobody-here failed", error.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Starting DaprLlm sidecar", error.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Log_as_json_writes_one_structured_json_object_per_line()
+    {
+        using var folder = new TempFolder();
+        var settings = new SidecarSettings("json-log-app", folder.Sub("components"), folder.Sub("registry")) { ExtraArgs = ["--log-as-json"] };
+        await using var sidecar = await SidecarProcess.StartAsync(settings);
+
+        await Deadline.WaitUntilAsync(() => sidecar.Output.Contains("Metrics: Prometheus endpoint", StringComparison.Ordinal), TimeSpan.FromSeconds(10),
+            "the start lines");
+        var lines = sidecar.Output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement).ToList();
+        var start = lines.Single(l => l.GetProperty("Message").GetString()!.StartsWith("Starting DaprLlm sidecar", StringComparison.Ordinal));
+
+        Assert.Equal("Information", start.GetProperty("LogLevel").GetString());
+        Assert.Equal("DaprLlm.Sidecar.Telemetry.TelemetryStartup", start.GetProperty("Category").GetString());
+        Assert.Equal("json-log-app", start.GetProperty("State").GetProperty("AppId").GetString());
+        Assert.Equal(sidecar.HttpPort, start.GetProperty("State").GetProperty("HttpPort").GetInt32());
+        Assert.EndsWith("Z", start.GetProperty("Timestamp").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
