@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DaprLlm.Inference.Catalog;
 using DaprLlm.Inference.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Inference.Tests;
@@ -37,6 +39,28 @@ public sealed class CatalogValidationTests
         var error = Assert.ThrowsAny<OptionsValidationException>(() => app.CreateClient());
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configured_execution_providers_keep_their_order_and_none_configured_means_cpu()
+    {
+        using var app = new Factory(new()
+        {
+            [$"{Entry}:Path"] = "models/daprllm-kjv-small",
+            [$"{Entry}:Warm"] = "false",
+            [$"{Entry}:ExecutionProviders:0"] = "CUDA",
+            [$"{Entry}:ExecutionProviders:1"] = "CPU",
+            ["Inference:Models:plain:Path"] = "models/daprllm-kjv-small",
+            ["Inference:Models:plain:Warm"] = "false",
+        });
+        using var client = app.CreateClient();
+
+        var models = app.Services.GetRequiredService<IOptions<InferenceOptions>>().Value.Models;
+
+        // A configured list replaces the default, never extends it (CUDA must be tried first, not after CPU).
+        Assert.Equal(["CUDA", "CPU"], models["bad"].ProviderPreference);
+        Assert.Equal(["CUDA", "CPU"], models["daprllm-demo"].ProviderPreference);
+        Assert.Equal(["CPU"], models["plain"].ProviderPreference);
     }
 
     [Fact]

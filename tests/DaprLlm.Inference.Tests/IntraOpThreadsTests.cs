@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using DaprLlm.Inference.Onnx;
 using DaprLlm.Inference.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
@@ -91,25 +90,6 @@ public sealed class IntraOpThreadsTests
             }
 
             builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));
-        }
-    }
-
-    /// <summary>Keeps every formatted log message of the app.</summary>
-    private sealed class LogCapture : ILoggerProvider, ILogger
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Enqueue(formatter(state, exception));
-
-        public void Dispose()
-        {
         }
     }
 }

@@ -8,6 +8,7 @@ using DaprLlm.Inference.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Inference.Tests;
@@ -16,16 +17,37 @@ namespace DaprLlm.Inference.Tests;
 public sealed class ModelLoadingTests
 {
     [Fact]
-    public async Task Cuda_preference_falls_back_to_cpu_where_cuda_is_absent_and_reports_the_provider()
+    public async Task Cuda_preference_falls_back_to_cpu_where_cuda_is_absent_and_reports_and_logs_the_provider()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var app = Start(new() { ["Inference:Models:daprllm-demo:ExecutionProviders:0"] = "CUDA", ["Inference:Models:daprllm-demo:ExecutionProviders:1"] = "CPU" });
+        var logs = new LogCapture();
+        // The demo chat model and the embedding model both prefer CUDA (as in appsettings.json), set here explicitly.
+        await using var app = Start(new()
+        {
+            ["Inference:Models:daprllm-demo:ExecutionProviders:0"] = "CUDA",
+            ["Inference:Models:daprllm-demo:ExecutionProviders:1"] = "CPU",
+            ["Inference:Models:all-minilm-l6-v2:ExecutionProviders:0"] = "CUDA",
+            ["Inference:Models:all-minilm-l6-v2:ExecutionProviders:1"] = "CPU",
+        }, logs);
         using var client = app.CreateClient();
 
-        var model = JsonDocument.Parse(await client.GetStringAsync("/v1/models", ct)).RootElement.GetProperty("models")[0];
+        var models = JsonDocument.Parse(await client.GetStringAsync("/v1/models", ct)).RootElement.GetProperty("models").EnumerateArray().ToList();
 
         var hasGpu = File.Exists("/dev/nvidia0") || File.Exists("/dev/nvidiactl");
-        Assert.Equal(hasGpu ? "CUDA" : "CPU", model.GetProperty("executionProvider").GetString());
+        var expected = hasGpu ? "CUDA" : "CPU";
+        string ProviderOf(string id) => models.Single(m => m.GetProperty("id").GetString() == id).GetProperty("executionProvider").GetString()!;
+        Assert.Equal(expected, ProviderOf("daprllm-demo"));
+        Assert.Equal(expected, ProviderOf("all-minilm-l6-v2"));
+        var messages = logs.Messages.ToArray();
+        Assert.Contains(messages, m => m.StartsWith("Loaded ", StringComparison.Ordinal) && m.Contains("daprllm-kjv-small", StringComparison.Ordinal)
+            && m.EndsWith($"on execution provider {expected}", StringComparison.Ordinal));
+        Assert.Contains($"Loaded embedding model all-minilm-l6-v2 on execution provider {expected}", messages);
+        if (!hasGpu)
+        {
+            // The fallback is said once per model, as a warning naming CUDA.
+            Assert.True(2 == messages.Count(m => m.StartsWith("Execution provider CUDA unavailable", StringComparison.Ordinal)), string.Join("\n", messages));
+        }
+
         var answer = await Api.GenerateAsync(client, Api.Request("Jesus wept.", maxTokens: 4), ct);
         Assert.True(answer.GetProperty("completionTokens").GetInt32() > 0);
     }
@@ -38,6 +60,33 @@ public sealed class ModelLoadingTests
         var error = Assert.ThrowsAny<OptionsValidationException>(() => app.CreateClient());
 
         Assert.Contains("/nonexistent/model-folder", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_model_file_fails_the_start_naming_the_model_and_the_file()
+    {
+        var folder = Directory.CreateTempSubdirectory("daprllm-no-onnx-").FullName;
+        try
+        {
+            // A folder with its config and tokenizer but no graph: it passes the catalog check, so the load must say it.
+            foreach (var file in Directory.GetFiles(DemoModel.Folder).Where(f => Path.GetFileName(f) != "model.onnx"))
+            {
+                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            }
+
+            using var app = new ConfiguredFactory(new() { ["Inference:Models:daprllm-demo:Path"] = folder });
+
+            var error = Assert.ThrowsAny<Exception>(() => app.CreateClient());
+
+            var load = Assert.IsType<ModelLoadException>(error is AggregateException a ? a.InnerExceptions.Single() : error);
+            Assert.Contains("daprllm-demo", load.Message, StringComparison.Ordinal);
+            Assert.Contains(Path.Combine(folder, "model.onnx"), load.Message, StringComparison.Ordinal);
+            Assert.Contains("does not exist", load.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
@@ -122,9 +171,9 @@ public sealed class ModelLoadingTests
         }
     }
 
-    private static ConfiguredFactory Start(Dictionary<string, string?> settings) => new(settings);
+    private static ConfiguredFactory Start(Dictionary<string, string?> settings, LogCapture? logs = null) => new(settings, logs);
 
-    private sealed class ConfiguredFactory(Dictionary<string, string?> settings) : WebApplicationFactory<Program>
+    private sealed class ConfiguredFactory(Dictionary<string, string?> settings, LogCapture? logs = null) : WebApplicationFactory<Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -132,6 +181,11 @@ public sealed class ModelLoadingTests
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
+            }
+
+            if (logs is not null)
+            {
+                builder.ConfigureServices(services => services.AddSingleton<ILoggerProvider>(logs));
             }
         }
     }

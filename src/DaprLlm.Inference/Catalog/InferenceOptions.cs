@@ -110,8 +110,15 @@ public sealed class ModelEntryOptions
     /// <summary>Overrides genai_config.json's context_length when smaller (0 keeps the model's).</summary>
     public int ContextLength { get; set; }
 
-    /// <summary>Execution providers in order of preference: CUDA, CPU.</summary>
-    public List<string> ExecutionProviders { get; set; } = [ExecutionProviderNames.Cpu];
+    /// <summary>
+    /// Execution providers in order of preference: CUDA, CPU; none configured means CPU (<see cref="ProviderPreference"/>).
+    /// No default items: the configuration binder appends configured items to a list's existing ones, so a default
+    /// ["CPU"] turned a configured ["CUDA", "CPU"] into ["CPU", "CUDA", "CPU"] and CUDA was never tried.
+    /// </summary>
+    public List<string> ExecutionProviders { get; set; } = [];
+
+    /// <summary>The preference the loader follows: the configured providers, or CPU alone when none are configured.</summary>
+    public IReadOnlyList<string> ProviderPreference => ExecutionProviders.Count > 0 ? ExecutionProviders : [ExecutionProviderNames.Cpu];
 
     /// <summary>Loaded at start (readiness waits for it) or at its first request.</summary>
     public bool Warm { get; set; } = true;

@@ -38,8 +38,7 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
                 failures.Add($"{where}:ContextLength must not be negative.");
             }
 
-            if (model.ExecutionProviders.Count == 0 ||
-                model.ExecutionProviders.Any(p => p is not (ExecutionProviderNames.Cuda or ExecutionProviderNames.Cpu)))
+            if (model.ExecutionProviders.Any(p => p is not (ExecutionProviderNames.Cuda or ExecutionProviderNames.Cpu)))
             {
                 failures.Add($"{where}:ExecutionProviders must list CUDA and/or CPU.");
             }

@@ -9,9 +9,11 @@ using Microsoft.Extensions.Options;
 namespace DaprLlm.Inference.Catalog;
 
 /// <summary>Loads one catalog entry: config, tokenizer, chat template, ONNX session (CUDA then CPU) and scheduler.</summary>
-public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers,
+public sealed partial class ModelLoader(IOptions<InferenceOptions> options, IHostEnvironment environment, InferenceMetrics metrics, ILoggerFactory loggers,
     ApiKeyResolver apiKeys)
 {
+    private readonly ILogger _logger = loggers.CreateLogger<ModelLoader>();
+
     public LoadedModel Load(string id, ModelEntryOptions entry) =>
         entry.Provider == ModelProviders.OpenAI ? LoadRemote(id, entry)
         : entry.Kind == ModelKinds.Embedding ? LoadEmbedder(id, entry)
@@ -31,7 +33,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
     {
         var threads = options.Value.ResolveIntraOpThreads().Threads;
         var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = threads };
-        foreach (var provider in entry.ExecutionProviders)
+        foreach (var provider in entry.ProviderPreference)
         {
             using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads };
             if (!options.Value.IntraOpSpinning)
@@ -46,15 +48,18 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
                     session.AppendExecutionProvider_CUDA(0);
                 }
 
-                return new LoadedModel(id, new SentenceEmbedder(embedderOptions, session), embedderOptions.MaxTokens, provider);
+                var loaded = new LoadedModel(id, new SentenceEmbedder(embedderOptions, session), embedderOptions.MaxTokens, provider);
+                LogEmbedderProvider(_logger, id, provider);
+                return loaded;
             }
-            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException) when (provider == ExecutionProviderNames.Cuda)
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (provider == ExecutionProviderNames.Cuda)
             {
-                // No CUDA here: try the next preference.
+                // No CUDA here: try the next preference, and say so as the chat models' SessionFactory does.
+                LogEmbedderFallback(_logger, id, provider, e.Message);
             }
         }
 
-        throw new ModelLoadException($"model '{id}': no execution provider of [{string.Join(", ", entry.ExecutionProviders)}] could load the embedder");
+        throw new ModelLoadException($"model '{id}': no execution provider of [{string.Join(", ", entry.ProviderPreference)}] could load the embedder");
     }
 
     private LoadedModel LoadChat(string id, ModelEntryOptions entry)
@@ -66,7 +71,7 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             var tokenizer = ModelTokenizer.Load(folder);
             var template = ChatTemplate.For(tokenizer);
             var logger = loggers.CreateLogger<BatchScheduler>();
-            var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ExecutionProviders,
+            var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ProviderPreference,
                 options.Value.ResolveIntraOpThreads().Threads, logger, options.Value.IntraOpSpinning);
             decoder.SplitStepRows = options.Value.SplitStepRows;
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
@@ -80,4 +85,10 @@ public sealed class ModelLoader(IOptions<InferenceOptions> options, IHostEnviron
             throw new ModelLoadException($"model '{id}' ({folder}) cannot be loaded: {e.Message}", e);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded embedding model {Model} on execution provider {Provider}")]
+    private static partial void LogEmbedderProvider(ILogger logger, string model, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Execution provider {Provider} unavailable for embedding model {Model}, falling back: {Reason}")]
+    private static partial void LogEmbedderFallback(ILogger logger, string model, string provider, string reason);
 }
