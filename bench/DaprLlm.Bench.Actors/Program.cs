@@ -33,7 +33,8 @@ var httpPort = FreePort();
 var grpcPort = FreePort();
 var sidecarInfo = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
 foreach (var a in new[] { "exec", sidecarDll, "--app-id", "bench-actors", "--app-port", $"{appPort}", "--dapr-http-port", $"{httpPort}",
-             "--dapr-grpc-port", $"{grpcPort}", "--resources-path", work.FullName, "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn" })
+             "--dapr-grpc-port", $"{grpcPort}", "--resources-path", work.FullName, "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn",
+             "--metrics-port", $"{FreePort()}" })
 {
     sidecarInfo.ArgumentList.Add(a);
 }

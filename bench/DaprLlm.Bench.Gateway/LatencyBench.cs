@@ -676,7 +676,7 @@ static class LatencyBench
         Directory.CreateDirectory(registry);
         var sidecarDll = Path.Combine(root, "src", "DaprLlm.Sidecar", "bin", "Release", "net10.0", "daprllm-sidecar.dll");
         var sidecar = Start("dotnet", ["exec", sidecarDll, "--app-id", "gateway", "--dapr-http-port", Inv(httpPort), "--dapr-grpc-port", Inv(grpcPort),
-            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort)], new() { ["Logging__LogLevel__Default"] = "Warning" });
+            "--resources-path", components, "--registry-path", registry, "--app-port", Inv(appPort), "--metrics-port", Inv(FreePort())], new() { ["Logging__LogLevel__Default"] = "Warning" });
         processes.Add(sidecar);
         var gatewayDll = gatewayDllPath ?? Path.Combine(root, "src", "DaprLlm.Gateway", "bin", "Release", "net10.0", "DaprLlm.Gateway.dll");
         var env = new Dictionary<string, string>

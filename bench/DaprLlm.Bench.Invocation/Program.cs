@@ -213,7 +213,7 @@ Process StartSidecar(string appId, int? port, Variant variant, out int httpPort)
     var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
     foreach (var a in new[] { "exec", variant.Dll ?? sidecarDll, "--app-id", appId, "--dapr-http-port", httpPort.ToString(CultureInfo.InvariantCulture),
                  "--dapr-grpc-port", FreePort().ToString(CultureInfo.InvariantCulture), "--resources-path", Path.Combine(registry, "components"),
-                 "--registry-path", registry, "--log-level", "warn" })
+                 "--registry-path", registry, "--log-level", "warn", "--metrics-port", FreePort().ToString(CultureInfo.InvariantCulture) })
     {
         info.ArgumentList.Add(a);
     }

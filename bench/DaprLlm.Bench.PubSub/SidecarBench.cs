@@ -136,7 +136,8 @@ public static class SidecarBench
             .FirstOrDefault(File.Exists) ?? throw new FileNotFoundException("build src/DaprLlm.Sidecar first");
         var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { "exec", dll, "--app-id", "bench", "--app-port", $"{appPort}", "--dapr-http-port", $"{httpPort}",
-                     "--dapr-grpc-port", $"{grpcPort}", "--resources-path", resources, "--log-level", "warn" })
+                     "--dapr-grpc-port", $"{grpcPort}", "--resources-path", resources, "--log-level", "warn",
+                     "--metrics-port", $"{RedisProcess.FreePort()}" })
         {
             info.ArgumentList.Add(arg);
         }

@@ -45,7 +45,7 @@ try
     var sidecarDll = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "src", "DaprLlm.Sidecar", "bin",
         AppContext.BaseDirectory.Contains("Release", StringComparison.Ordinal) ? "Release" : "Debug", "net10.0", "daprllm-sidecar.dll");
     processes.Add(Start("dotnet", "exec", Path.GetFullPath(sidecarDll), "--app-id", "bench", "--dapr-http-port", Port(http), "--dapr-grpc-port", Port(grpc),
-        "--resources-path", components, "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn"));
+        "--resources-path", components, "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn", "--metrics-port", Port(FreePort())));
 
     using var dapr = new DaprClientBuilder().UseHttpEndpoint($"http://127.0.0.1:{http}").UseGrpcEndpoint($"http://127.0.0.1:{grpc}").Build();
     await WaitAsync(async () => await dapr.CheckHealthAsync(), "sidecar");

@@ -98,7 +98,7 @@ async Task RunStore(string name, string componentYaml)
     var grpcPort = FreePort();
     using var sidecar = Start("dotnet", "exec", sidecarDll, "--app-id", "bench-workflows", "--app-port", $"{appPort}",
         "--dapr-http-port", $"{httpPort}", "--dapr-grpc-port", $"{grpcPort}", "--resources-path", components,
-        "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn");
+        "--registry-path", Path.Combine(work.FullName, "registry"), "--log-level", "warn", "--metrics-port", $"{FreePort()}");
     WebApplication? app = null;
     try
     {
