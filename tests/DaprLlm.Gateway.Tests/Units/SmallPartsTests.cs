@@ -76,6 +76,26 @@ public sealed class SmallPartsTests
         Assert.Equal("large", breaker.Route("large"));
     }
 
+    [Fact]
+    public void A_probe_that_never_reports_does_not_keep_the_breaker_open_for_ever()
+    {
+        var time = new FakeTimeProvider();
+        var breaker = new ModelCircuitBreaker(Options.Create(new RoutingOptions
+        {
+            Fallbacks = new() { ["large"] = "small" }, BreakerFailures = 1, BreakerOpenFor = TimeSpan.FromSeconds(10),
+        }), time);
+        breaker.Failure("large");
+        time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal("large", breaker.Route("large")); // a probe whose client goes away: no Success, no Failure
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal("small", breaker.Route("large")); // within the open time of the lost probe: still falling back
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal("large", breaker.Route("large")); // a new probe
+        breaker.Success("large");
+        Assert.Equal("large", breaker.Route("large"));
+    }
+
     private static Tenant Tenant(string home = "eu", string[]? regions = null, string[]? allowedModels = null) =>
         new("t", Tiers.Pro, home, regions ?? [home], allowedModels ?? [], null, Tiers.PolicyWindow, DateTimeOffset.UnixEpoch);
 }
