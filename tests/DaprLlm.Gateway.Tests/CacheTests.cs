@@ -66,6 +66,31 @@ public sealed class CacheTests(SingleGateway gateway) : IClassFixture<SingleGate
         Assert.Equal("hit", (await SendAsync(client, request, ct)).Cache);
     }
 
+    [Fact]
+    public async Task A_new_safety_policy_version_never_gets_an_answer_checked_under_the_old_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        var request = new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "policy " + Guid.NewGuid() } }, temperature = 0 };
+        Assert.Equal("miss", (await SendAsync(client, request, ct)).Cache);
+        Assert.Equal("hit", (await SendAsync(client, request, ct)).Cache);
+
+        var previous = gateway.Backend.PolicyVersion;
+        gateway.Backend.PolicyVersion = "p-next";
+        try
+        {
+            // The version is part of the key: the answer is generated and checked again, then cached under the new version.
+            var before = gateway.Backend.CallsTo("inference-eu v1/generate");
+            Assert.Equal("miss", (await SendAsync(client, request, ct)).Cache);
+            Assert.Equal(before + 1, gateway.Backend.CallsTo("inference-eu v1/generate"));
+            Assert.Equal("hit", (await SendAsync(client, request, ct)).Cache);
+        }
+        finally
+        {
+            gateway.Backend.PolicyVersion = previous;
+        }
+    }
+
     private static string? Content(JsonElement body) => body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
 
     private static async Task<(string Cache, JsonElement Body)> SendAsync(HttpClient client, object request, CancellationToken ct)
