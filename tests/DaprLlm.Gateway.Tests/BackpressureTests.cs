@@ -67,6 +67,11 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             Assert.Equal("server_overloaded", completed.GetProperty("errorCode").GetString());
             Assert.Equal(0, completed.GetProperty("completionTokens").GetInt32());
             await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestReceived, shedId);
+
+            // Text completions share the same bounded admission: with the queue full they are shed too.
+            using var shedCompletion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = "hi", max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, shedCompletion.StatusCode);
+            Assert.Equal("server_overloaded", (await shedCompletion.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
         }
         finally
         {
@@ -101,6 +106,11 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             Assert.Equal(HttpStatusCode.OK, fallback.StatusCode);
             Assert.Equal("daprllm-demo", Assert.Single(fallback.Headers.GetValues("x-daprllm-fallback-model")));
             Assert.Equal("daprllm-demo", (await fallback.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString());
+
+            // Text completions follow the same breaker.
+            using var completion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-large", prompt = "hi", max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+            Assert.Equal("daprllm-demo", Assert.Single(completion.Headers.GetValues("x-daprllm-fallback-model")));
         }
         finally
         {
