@@ -135,6 +135,40 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", ct);
         using var get = await client.GetAsync("/v1/models/no-such-model", ct);
         await AssertErrorAsync(get, HttpStatusCode.NotFound, "model_not_found", ct);
+
+        // A served model outside the tenant's allowed models is as unknown to that tenant, for chat and for /models.
+        using var admin = gateway.Admin();
+        var id = $"m-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants", new { id, tier = "pro", allowedModels = new[] { "daprllm-demo" } }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "models" }, ct);
+        using var limited = gateway.Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+        using var large = await limited.PostAsJsonAsync("/v1/chat/completions", new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } } }, ct);
+        await AssertErrorAsync(large, HttpStatusCode.NotFound, "model_not_found", ct);
+        using var demo = await limited.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+        Assert.Equal(HttpStatusCode.OK, demo.StatusCode);
+        var listed = (await limited.GetFromJsonAsync<JsonElement>("/v1/models", ct)).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
+        Assert.Equal(["daprllm-demo"], listed);
+    }
+
+    [Fact]
+    public async Task Auto_routes_a_small_request_to_the_small_model_and_a_big_one_to_the_large_model()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(home: "us", regions: ["us"], ct: ct));
+        Assert.Equal("daprllm-demo", await ModelOfAsync(8));
+        Assert.Equal("daprllm-large", await ModelOfAsync(4_000)); // prompt + max_tokens past Chat:AutoTokensPerStep (2,048)
+
+        async Task<string?> ModelOfAsync(int maxTokens)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "auto", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = maxTokens }, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString();
+        }
     }
 
     [Fact]
@@ -378,7 +412,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
-    public async Task An_overloaded_backend_is_shed_with_503_and_retry_after()
+    public async Task An_overloaded_backend_is_shed_with_503_or_429_and_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;
         var key = await gateway.CreateTenantKeyAsync(ct: ct);
@@ -389,10 +423,17 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
             using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
             await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "service_unavailable", ct);
             Assert.Equal(TimeSpan.FromSeconds(3), response.Headers.RetryAfter?.Delta);
+
+            // A backend that answers 429 (its queue is full) is passed on as 429 rate_limit_exceeded, not retried or queued.
+            gateway.Backend.OverloadedStatus = 429;
+            using var limited = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            await AssertErrorAsync(limited, HttpStatusCode.TooManyRequests, "rate_limit_exceeded", ct);
+            Assert.Equal(TimeSpan.FromSeconds(3), limited.Headers.RetryAfter?.Delta);
         }
         finally
         {
             gateway.Backend.Overloaded = false;
+            gateway.Backend.OverloadedStatus = 503;
         }
     }
 
