@@ -22,6 +22,7 @@ public static class OpenAiApi
         builder.Services.AddOptions<ChatOptions>().BindSection(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ApiVersionOptions>().BindSection(ApiVersionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RoutingOptions>().BindSection(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RoutingOptions>, FallbackValidation>();
         builder.Services.AddSingleton<IUpstreamChannels, DaprUpstreamChannels>();
         builder.Services.AddSingleton<SafetyClient>();
         builder.Services.AddSingleton<InferenceClient>();

@@ -96,6 +96,18 @@ public sealed class SmallPartsTests
         Assert.Equal("large", breaker.Route("large"));
     }
 
+    [Theory]
+    [InlineData("large", "small", true)]
+    [InlineData("small", "large", false)] // a bigger model
+    [InlineData("large", "no-such-model", false)]
+    [InlineData("large", "large", false)]
+    public void A_fallback_must_be_a_served_model_of_the_same_or_a_lower_tier(string model, string fallback, bool valid)
+    {
+        var validation = new FallbackValidation(Options.Create(new ChatOptions { Models = ["small", "large"] }));
+        var result = validation.Validate(null, new RoutingOptions { Fallbacks = new() { [model] = fallback } });
+        Assert.Equal(valid, result.Succeeded);
+    }
+
     private static Tenant Tenant(string home = "eu", string[]? regions = null, string[]? allowedModels = null) =>
         new("t", Tiers.Pro, home, regions ?? [home], allowedModels ?? [], null, Tiers.PolicyWindow, DateTimeOffset.UnixEpoch);
 }
