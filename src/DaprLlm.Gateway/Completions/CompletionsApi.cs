@@ -27,7 +27,7 @@ public static class CompletionsApi
     }
 
     private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, Review.ReviewWebhooks webhooks,
-        Audit.RefusalAudit refusals, Backpressure.AdmissionGate gate, Routing.ModelCircuitBreaker breaker, IOptions<ChatOptions> options, TimeProvider time,
+        Audit.RefusalAudit refusals, Backpressure.AdmissionGates gates, Routing.ModelCircuitBreaker breaker, IOptions<ChatOptions> options, TimeProvider time,
         ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
@@ -93,7 +93,7 @@ public static class CompletionsApi
         IDisposable? place = null;
         try
         {
-            place = await gate.EnterAsync(caller.Tier, context.RequestAborted);
+            place = await gates.For(model).EnterAsync(caller.Tier, context.RequestAborted);
             if (place is null)
             {
                 ticket.Settle(0);

@@ -37,7 +37,7 @@ public static class OpenAiApi
         builder.Services.AddSingleton<Caching.SemanticCache>();
         builder.Services.AddOptions<AuditOptions>().BindSection(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindSection(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<Backpressure.AdmissionGate>();
+        builder.Services.AddSingleton<Backpressure.AdmissionGates>();
         builder.AddDurableOutbox(Contracts.AppIds.Gateway, Contracts.DaprComponents.PubSub);
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddSingleton<RefusalAudit>();
