@@ -1,4 +1,5 @@
 using DaprLlm.Gateway.Admin;
+using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.Events;
 using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Quotas;
@@ -17,6 +18,7 @@ builder.AddEvents();
 builder.AddApiDocs();
 
 var app = builder.Build();
+app.UseOpenAiErrors();
 app.MapDefaultEndpoints();
 app.MapQuotaActors();
 app.MapAdminApi();

@@ -36,6 +36,10 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
 
         var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, requestId);
         Assert.Equal("completed", completed.GetProperty("outcome").GetString());
+        Assert.Equal("allow", completed.GetProperty("inputDecision").GetString()); // moderated: both checks' decisions
+        Assert.Equal("allow", completed.GetProperty("outputDecision").GetString());
+        Assert.Equal(FakeBackend.PromptTokens, completed.GetProperty("promptTokens").GetInt32()); // usage
+        Assert.True(completed.GetProperty("completionTokens").GetInt32() > 0);
         Assert.Equal("inference-eu", completed.GetProperty("route").GetString());
         Assert.Equal("eu", completed.GetProperty("region").GetString());
         Assert.Equal("miss", completed.GetProperty("cache").GetString());

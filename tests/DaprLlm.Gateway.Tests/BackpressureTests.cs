@@ -8,7 +8,7 @@ namespace DaprLlm.Gateway.Tests;
 /// <summary>Bounded admission with tier priority, load shedding, disconnects, and the circuit breaker's fallback.</summary>
 public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<TightGateway>
 {
-    private AdmissionGate Gate => gateway.Node.Services.GetRequiredService<AdmissionGate>();
+    private AdmissionGate Gate => gateway.Node.Services.GetRequiredService<AdmissionGates>().For("daprllm-demo");
 
     [Fact]
     public async Task When_capacity_is_short_enterprise_is_served_before_free_that_waited_longer()
@@ -67,6 +67,15 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             Assert.Equal("server_overloaded", completed.GetProperty("errorCode").GetString());
             Assert.Equal(0, completed.GetProperty("completionTokens").GetInt32());
             await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestReceived, shedId);
+
+            // Text completions share the same bounded admission: with the queue full they are shed too.
+            using var shedCompletion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = "hi", max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, shedCompletion.StatusCode);
+            Assert.Equal("server_overloaded", (await shedCompletion.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+
+            // Admission is bounded per model: the full queue of daprllm-demo does not hold back daprllm-large.
+            using var large = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.OK, large.StatusCode);
         }
         finally
         {
@@ -101,6 +110,11 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             Assert.Equal(HttpStatusCode.OK, fallback.StatusCode);
             Assert.Equal("daprllm-demo", Assert.Single(fallback.Headers.GetValues("x-daprllm-fallback-model")));
             Assert.Equal("daprllm-demo", (await fallback.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString());
+
+            // Text completions follow the same breaker.
+            using var completion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-large", prompt = "hi", max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
+            Assert.Equal("daprllm-demo", Assert.Single(completion.Headers.GetValues("x-daprllm-fallback-model")));
         }
         finally
         {

@@ -95,6 +95,38 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task A_body_kestrel_cannot_read_and_unknown_routes_get_openai_errors_not_a_stack_trace()
+    {
+        var ct = TestContext.Current.CancellationToken;
+
+        // A chunked body with a malformed chunk size: Kestrel throws while the handler reads it. The gateway runs in
+        // Development here, where an unmapped exception would show the developer exception page (a stack trace).
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, gateway.Node.Port, ct);
+            var stream = tcp.GetStream();
+            var head = "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + gateway.DevKey
+                + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nZZZ\r\n{}\r\n0\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), ct);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var raw = await reader.ReadToEndAsync(ct);
+            Assert.StartsWith("HTTP/1.1 400", raw, StringComparison.Ordinal);
+            Assert.Contains("\"code\":\"invalid_request\"", raw, StringComparison.Ordinal);
+            Assert.Contains("x-request-id", raw, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Exception", raw, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", raw, StringComparison.Ordinal);
+        }
+
+        using var client = gateway.Client();
+        using var unknown = await client.GetAsync("/v1/no-such-route", ct);
+        await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "unknown_url", ct, requestId: false);
+        using var wrongMethod = await client.GetAsync("/v1/chat/completions", ct);
+        await AssertErrorAsync(wrongMethod, HttpStatusCode.MethodNotAllowed, "method_not_allowed", ct, requestId: false);
+        using var form = await client.PostAsync("/v1/chat/completions", new StringContent("model=daprllm-demo", Encoding.UTF8, "application/x-www-form-urlencoded"), ct);
+        await AssertErrorAsync(form, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
+    }
+
+    [Fact]
     public async Task Unknown_or_not_allowed_model_gets_404_model_not_found()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -103,6 +135,60 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         await AssertErrorAsync(response, HttpStatusCode.NotFound, "model_not_found", ct);
         using var get = await client.GetAsync("/v1/models/no-such-model", ct);
         await AssertErrorAsync(get, HttpStatusCode.NotFound, "model_not_found", ct);
+
+        // A served model outside the tenant's allowed models is as unknown to that tenant, for chat and for /models.
+        using var admin = gateway.Admin();
+        var id = $"m-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants", new { id, tier = "pro", allowedModels = new[] { "daprllm-demo" } }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "models" }, ct);
+        using var limited = gateway.Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+        using var large = await limited.PostAsJsonAsync("/v1/chat/completions", new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } } }, ct);
+        await AssertErrorAsync(large, HttpStatusCode.NotFound, "model_not_found", ct);
+        using var demo = await limited.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+        Assert.Equal(HttpStatusCode.OK, demo.StatusCode);
+        var listed = (await limited.GetFromJsonAsync<JsonElement>("/v1/models", ct)).GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString());
+        Assert.Equal(["daprllm-demo"], listed);
+    }
+
+    [Fact]
+    public async Task Auto_routes_a_small_request_to_the_small_model_and_a_big_one_to_the_large_model()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(home: "us", regions: ["us"], ct: ct));
+        Assert.Equal("daprllm-demo", await ModelOfAsync(8));
+        Assert.Equal("daprllm-large", await ModelOfAsync(4_000)); // prompt + max_tokens past Chat:AutoTokensPerStep (2,048)
+
+        async Task<string?> ModelOfAsync(int maxTokens)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "auto", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = maxTokens }, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString();
+        }
+    }
+
+    [Fact]
+    public async Task A_tenant_out_of_daily_tokens_gets_429_insufficient_quota_with_retry_after()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var admin = gateway.Admin();
+        var id = $"d-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants", new { id, tier = "pro", limits = new { tokensPerDay = 10 } }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "daily" }, ct);
+        using var client = gateway.Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+
+        await AssertErrorAsync(response, HttpStatusCode.TooManyRequests, "insufficient_quota", ct);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.True(response.Headers.Contains("x-ratelimit-remaining-tokens"));
     }
 
     [Fact]
@@ -170,7 +256,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     [Fact]
     public async Task Window_policy_stops_a_stream_with_content_filter_and_an_error_event_before_the_blocked_text()
     {
-        var (text, finish, hasError) = await StreamForbiddenAsync("window");
+        var (text, finish, hasError, _) = await StreamForbiddenAsync("window");
         Assert.Equal("content_filter", finish);
         Assert.True(hasError);
         Assert.DoesNotContain("forbidden", text, StringComparison.Ordinal);
@@ -180,7 +266,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     [Fact]
     public async Task Buffer_policy_releases_nothing_of_a_blocked_answer()
     {
-        var (text, finish, _) = await StreamForbiddenAsync("buffer");
+        var (text, finish, _, _) = await StreamForbiddenAsync("buffer");
         Assert.Equal("content_filter", finish);
         Assert.Equal("", text);
     }
@@ -188,11 +274,15 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     [Fact]
     public async Task Async_policy_releases_at_once_and_flags_afterwards()
     {
-        var (text, finish, hasError) = await StreamForbiddenAsync("async");
+        var (text, finish, hasError, requestId) = await StreamForbiddenAsync("async");
         Assert.Equal("stop", finish);
         Assert.False(hasError);
         Assert.Contains("forbidden", text, StringComparison.Ordinal);
-        await Deadline.WaitUntilAsync(() => gateway.Backend.CallsTo("safety moderation/output") > 0, TimeSpan.FromSeconds(10), "the output check");
+
+        // Checked after release all the same: the request is flagged in its audit event, not silently completed.
+        var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, requestId);
+        Assert.Equal("filtered_output", completed.GetProperty("outcome").GetString());
+        Assert.NotEqual("allow", completed.GetProperty("outputDecision").GetString());
     }
 
     [Fact]
@@ -322,7 +412,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
-    public async Task An_overloaded_backend_is_shed_with_503_and_retry_after()
+    public async Task An_overloaded_backend_is_shed_with_503_or_429_and_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;
         var key = await gateway.CreateTenantKeyAsync(ct: ct);
@@ -333,10 +423,17 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
             using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
             await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "service_unavailable", ct);
             Assert.Equal(TimeSpan.FromSeconds(3), response.Headers.RetryAfter?.Delta);
+
+            // A backend that answers 429 (its queue is full) is passed on as 429 rate_limit_exceeded, not retried or queued.
+            gateway.Backend.OverloadedStatus = 429;
+            using var limited = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+            await AssertErrorAsync(limited, HttpStatusCode.TooManyRequests, "rate_limit_exceeded", ct);
+            Assert.Equal(TimeSpan.FromSeconds(3), limited.Headers.RetryAfter?.Delta);
         }
         finally
         {
             gateway.Backend.Overloaded = false;
+            gateway.Backend.OverloadedStatus = 503;
         }
     }
 
@@ -355,7 +452,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.DoesNotContain("cdn.jsdelivr.net", html, StringComparison.Ordinal);
     }
 
-    private async Task<(string Text, string? Finish, bool HasError)> StreamForbiddenAsync(string policy)
+    private async Task<(string Text, string? Finish, bool HasError, string RequestId)> StreamForbiddenAsync(string policy)
     {
         var ct = TestContext.Current.CancellationToken;
         var key = await gateway.CreateTenantKeyAsync(policy: policy, ct: ct);
@@ -372,7 +469,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         var choices = docs.Where(d => d.TryGetProperty("choices", out var c) && c.GetArrayLength() > 0).Select(d => d.GetProperty("choices")[0]).ToList();
         var text = string.Concat(choices.Select(c => c.GetProperty("delta")).Where(d => d.TryGetProperty("content", out _)).Select(d => d.GetProperty("content").GetString()));
         var finish = choices.Select(c => c.GetProperty("finish_reason")).Where(f => f.ValueKind == JsonValueKind.String).Select(f => f.GetString()).LastOrDefault();
-        return (text, finish, hasError);
+        return (text, finish, hasError, Assert.Single(response.Headers.GetValues("x-request-id")));
     }
 
     private static async Task<List<string>> ReadEventsAsync(HttpResponseMessage response, CancellationToken ct)
@@ -381,13 +478,18 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         return body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.StartsWith("data: ", StringComparison.Ordinal) ? e[6..] : e).ToList();
     }
 
-    private static async Task<string> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code, CancellationToken ct)
+    // requestId: false for answers given before an endpoint runs (unknown route, method, media type).
+    private static async Task<string> AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code, CancellationToken ct, bool requestId = true)
     {
         var text = await response.Content.ReadAsStringAsync(ct);
         Assert.True(status == response.StatusCode, $"expected {status}, got {response.StatusCode}: {text}");
-        Assert.True(response.Headers.Contains("x-request-id"));
+        Assert.True(!requestId || response.Headers.Contains("x-request-id"));
         var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
         Assert.Equal(code, error.GetProperty("code").GetString());
+
+        // OpenAI's error object always has all four fields (param may be null).
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("type").GetString()));
+        Assert.True(error.TryGetProperty("param", out _), text);
         Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
         return error.GetProperty("message").GetString()!;

@@ -193,6 +193,46 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         }
     }
 
+    [Fact]
+    public async Task A_tenant_at_its_concurrency_limit_gets_429_until_a_running_request_ends()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var admin = cluster.Nodes[0].Client(GatewayEnvironment.AdminKey);
+        var id = $"c-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants",
+            new { id, tier = "pro", homeRegion = "eu", allowedRegions = new[] { "eu" }, streamingPolicy = "async", limits = new { maxConcurrentRequests = 1 } }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "c" }, ct);
+        using var client = cluster.Nodes[0].Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+        cluster.Backend.HangAfterTokens = 1;
+        try
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(Chat("hold", 8, stream: true)) };
+            using (var running = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct))
+            {
+                Assert.Equal(HttpStatusCode.OK, running.StatusCode);
+                using var second = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 8), ct);
+                Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+                Assert.Equal("rate_limit_exceeded", (await second.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+                cluster.Backend.HangAfterTokens = -1;
+            }
+
+            // The running stream's client went away: its slot is free again.
+            await Deadline.WaitUntilAsync(async () =>
+            {
+                using var third = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 8), ct);
+                return third.StatusCode == HttpStatusCode.OK;
+            }, TimeSpan.FromSeconds(10), "the freed slot to admit a new request");
+        }
+        finally
+        {
+            cluster.Backend.HangAfterTokens = -1;
+        }
+    }
+
     // Advances the shared clock past the idle-return time so leases give back what was not used, then reads the actor.
     private async Task<long> SettledTokensAsync(string key, long expected, CancellationToken ct)
     {

@@ -16,8 +16,9 @@ namespace DaprLlm.Gateway.Tests;
 
 /// <summary>
 /// Unchanged client libraries pointed at the gateway: the OpenAI .NET SDK, Microsoft.Extensions.AI's IChatClient,
-/// Semantic Kernel's OpenAI connector and the npm openai package. Each does chat, streaming, embeddings and
-/// moderations, and sees 401, 404 and 429 as its library's typed errors.
+/// Semantic Kernel's OpenAI connector and the npm openai package. Each does chat, streaming and embeddings, and sees
+/// 401, 404 and 429 as its library's typed errors; the OpenAI SDK and the npm package also do moderations
+/// (Microsoft.Extensions.AI and Semantic Kernel have no moderation API).
 /// </summary>
 public sealed class RealClientTests(SingleGateway gateway) : IClassFixture<SingleGateway>
 {
@@ -105,7 +106,7 @@ public sealed class RealClientTests(SingleGateway gateway) : IClassFixture<Singl
     }
 
     [Fact]
-    public async Task Semantic_kernel_openai_connector_chats_and_streams_and_sees_typed_errors()
+    public async Task Semantic_kernel_openai_connector_chats_streams_embeds_and_sees_typed_errors()
     {
         var ct = TestContext.Current.CancellationToken;
         var service = new OpenAIChatCompletionService("daprllm-demo", Sdk());
@@ -121,6 +122,14 @@ public sealed class RealClientTests(SingleGateway gateway) : IClassFixture<Singl
         }
 
         Assert.Equal(Expected, streamed);
+
+        // Embeddings the way Semantic Kernel registers them (its OpenAI connector's embedding generator).
+        // SKEXP0010: the connector's embedding generator is marked experimental; it is the one SK 1.82 recommends.
+#pragma warning disable SKEXP0010
+        var kernel = Kernel.CreateBuilder().AddOpenAIEmbeddingGenerator("daprllm-embed", Sdk()).Build();
+#pragma warning restore SKEXP0010
+        var vectors = await kernel.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>().GenerateAsync(["abcd", "ef"], cancellationToken: ct);
+        Assert.Equal([4f, 2f], vectors.Select(v => v.Vector.Span[0]));
 
         var notFound = await Assert.ThrowsAsync<HttpOperationException>(() => new OpenAIChatCompletionService("no-such-model", Sdk()).GetChatMessageContentAsync(history, cancellationToken: ct));
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace DaprLlm.Gateway.Backpressure;
 
 /// <summary>
-/// Bounded admission with weighted fair queuing between tiers: when a place frees up and several tiers wait, places
+/// Bounded admission for one model (see <see cref="AdmissionGates"/>) with weighted fair queuing between tenant tiers: when a place frees up and several tiers wait, places
 /// go round by weight (enterprise 6, pro 3, free 1 by default), so enterprise is served first but free is not starved.
 /// A full queue or a wait past MaxWait is shed rather than queued longer; a client that disconnects leaves the
 /// queue at once, and a finished request frees its place at once.

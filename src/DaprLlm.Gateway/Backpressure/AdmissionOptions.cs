@@ -2,16 +2,16 @@ using System.ComponentModel.DataAnnotations;
 
 namespace DaprLlm.Gateway.Backpressure;
 
-/// <summary>Bounded admission per replica (section "Admission"), validated at start.</summary>
+/// <summary>Bounded admission per model on each replica (section "Admission"), validated at start.</summary>
 public sealed class AdmissionOptions
 {
     public const string Section = "Admission";
 
-    /// <summary>Generation requests running at once on this replica.</summary>
+    /// <summary>Generation requests of one model running at once on this replica.</summary>
     [Range(1, 100_000)]
     public int MaxInFlight { get; set; } = 256;
 
-    /// <summary>Requests waiting for a place; beyond this the gateway sheds at once.</summary>
+    /// <summary>Requests of one model waiting for a place; beyond this the gateway sheds at once.</summary>
     [Range(0, 100_000)]
     public int MaxQueued { get; set; } = 512;
 

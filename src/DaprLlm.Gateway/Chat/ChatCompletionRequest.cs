@@ -30,7 +30,7 @@ public sealed record ChatCompletionRequest
 
     [JsonPropertyName("user")] public string? User { get; init; }
 
-    /// <summary>DaprLlm extension: "strict" (default) or "off" is not offered; "block_review" turns review into a plain refusal.</summary>
+    /// <summary>DaprLlm extension: <c>{"stream_policy":"buffer|window|async"}</c>, only as strict as the tenant's policy or stricter; moderation cannot be turned off.</summary>
     [JsonPropertyName("moderation")] public JsonElement? Moderation { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }

@@ -29,7 +29,7 @@ public static class ChatCompletionsApi
     }
 
     private static async Task<IResult> CreateChatCompletion(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, ExactCache cache, SemanticCache semantic,
-        AdmissionGate gate, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        AdmissionGates gates, ModelCircuitBreaker breaker, ReviewWebhooks webhooks, RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<ChatCompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -92,7 +92,7 @@ public static class ChatCompletionsApi
         IDisposable? place = null;
         try
         {
-            place = await gate.EnterAsync(caller.Tier, context.RequestAborted);
+            place = await gates.For(model).EnterAsync(caller.Tier, context.RequestAborted);
             if (place is null)
             {
                 ticket.Settle(0);

@@ -13,7 +13,8 @@ namespace DaprLlm.Gateway.Completions;
 
 /// <summary>
 /// POST /{version}/completions (OpenAI's legacy text completions): the prompt becomes one user message and goes
-/// through the same pipeline as chat (moderation, quotas, residency, audit), whole or streamed.
+/// through the same pipeline as chat (quotas, bounded admission, breaker fallback, moderation, residency, audit), whole
+/// or streamed. Not cached: the caches hold chat answers.
 /// </summary>
 public static class CompletionsApi
 {
@@ -26,7 +27,8 @@ public static class CompletionsApi
     }
 
     private static async Task<IResult> Complete(HttpContext context, GenerationPipeline pipeline, QuotaService quotas, Review.ReviewWebhooks webhooks,
-        Audit.RefusalAudit refusals, IOptions<ChatOptions> options, TimeProvider time, ILoggerFactory loggers)
+        Audit.RefusalAudit refusals, Backpressure.AdmissionGates gates, Routing.ModelCircuitBreaker breaker, IOptions<ChatOptions> options, TimeProvider time,
+        ILoggerFactory loggers)
     {
         var caller = context.GetCaller();
         var (request, error) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, options.Value.MaxRequestBytes);
@@ -62,7 +64,21 @@ public static class CompletionsApi
 
         var maxTokens = request.MaxTokens ?? 16;
         var estimate = GenerationContext.EstimatePromptTokens([prompt]);
-        var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) ?? request.Model! : request.Model!;
+        var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) : request.Model!;
+        if (model is null)
+        {
+            return ChatCompletionValidator.ModelNotFound(ChatOptions.AutoModel);
+        }
+
+        var routed = breaker.Route(model);
+        var fallback = routed != model;
+        if (fallback)
+        {
+            // As for chat: the asked model's backend is failing, its configured fallback answers and the client is told.
+            context.Response.Headers["x-daprllm-fallback-model"] = routed;
+            model = routed;
+        }
+
         var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate + maxTokens, time, refusals, request.Model!, model, request.User);
         if (ticket is null)
         {
@@ -72,10 +88,19 @@ public static class CompletionsApi
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
             request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
         {
-            RequestedModel = request.Model!, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
+            RequestedModel = request.Model!, FallbackUsed = fallback, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
         };
+        IDisposable? place = null;
         try
         {
+            place = await gates.For(model).EnterAsync(caller.Tier, context.RequestAborted);
+            if (place is null)
+            {
+                ticket.Settle(0);
+                refusals.Refused(context, caller, request.Model!, model, request.User, RequestCompletedV1.Outcomes.Shed, Backpressure.Shedding.Code);
+                return Backpressure.Shedding.Overloaded(context.Response);
+            }
+
             var input = await pipeline.CheckInputAsync(g, context.RequestAborted);
             if (!input.IsAllowed)
             {
@@ -111,6 +136,16 @@ public static class CompletionsApi
             ticket.Settle(0);
             pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
             return context.Response.HasStarted ? Results.Empty : UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(CompletionsApi)));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (while queued or generating): only the prompt estimate is charged.
+            ticket.Settle(estimate);
+            return Results.Empty;
+        }
+        finally
+        {
+            place?.Dispose();
         }
     }
 }

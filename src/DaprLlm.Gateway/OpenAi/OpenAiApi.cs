@@ -22,6 +22,7 @@ public static class OpenAiApi
         builder.Services.AddOptions<ChatOptions>().BindSection(ChatOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<ApiVersionOptions>().BindSection(ApiVersionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RoutingOptions>().BindSection(RoutingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<RoutingOptions>, FallbackValidation>();
         builder.Services.AddSingleton<IUpstreamChannels, DaprUpstreamChannels>();
         builder.Services.AddSingleton<SafetyClient>();
         builder.Services.AddSingleton<InferenceClient>();
@@ -36,7 +37,7 @@ public static class OpenAiApi
         builder.Services.AddSingleton<Caching.SemanticCache>();
         builder.Services.AddOptions<AuditOptions>().BindSection(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Backpressure.AdmissionOptions>().BindSection(Backpressure.AdmissionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<Backpressure.AdmissionGate>();
+        builder.Services.AddSingleton<Backpressure.AdmissionGates>();
         builder.AddDurableOutbox(Contracts.AppIds.Gateway, Contracts.DaprComponents.PubSub);
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddSingleton<RefusalAudit>();

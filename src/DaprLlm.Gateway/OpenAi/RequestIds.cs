@@ -5,7 +5,10 @@ public sealed class RequestIdFilter : IEndpointFilter
 {
     private static readonly object Slot = new();
 
-    public static string Get(HttpContext context) => context.Items[Slot] as string ?? throw new InvalidOperationException("no request id");
+    public static string Get(HttpContext context) => Find(context) ?? throw new InvalidOperationException("no request id");
+
+    /// <summary>The request id, or null before the API's filters ran (unknown route, rejected framing).</summary>
+    public static string? Find(HttpContext context) => context.Items[Slot] as string;
 
     public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

@@ -6,7 +6,9 @@ namespace DaprLlm.Gateway.Routing;
 /// <summary>
 /// One breaker per model backend: after <see cref="RoutingOptions.BreakerFailures"/> consecutive failures it opens for
 /// <see cref="RoutingOptions.BreakerOpenFor"/>, and requests for that model go to its configured fallback (same or
-/// lower tier). After the open time one request tries the model again (half-open); a success closes the breaker.
+/// lower tier). After the open time one request tries the model again (half-open); a success closes the breaker. A probe
+/// that reports neither (cancelled by its client, or refused as overloaded) does not hold the breaker open for ever:
+/// another probe is let through once the open time has passed again.
 /// </summary>
 public sealed class ModelCircuitBreaker(IOptions<RoutingOptions> options, TimeProvider time)
 {
@@ -23,9 +25,11 @@ public sealed class ModelCircuitBreaker(IOptions<RoutingOptions> options, TimePr
                 return model;
             }
 
-            if (time.GetUtcNow() >= until && !state.Probing)
+            var now = time.GetUtcNow();
+            if (now >= until && (!state.Probing || now >= state.ProbeStartedAt + options.Value.BreakerOpenFor))
             {
                 state.Probing = true; // half-open: this request tries the model again
+                state.ProbeStartedAt = now;
                 return model;
             }
 
@@ -67,5 +71,7 @@ public sealed class ModelCircuitBreaker(IOptions<RoutingOptions> options, TimePr
         public DateTimeOffset? OpenUntil { get; set; }
 
         public bool Probing { get; set; }
+
+        public DateTimeOffset ProbeStartedAt { get; set; }
     }
 }

@@ -25,6 +25,9 @@ public sealed class FakeBackend : IAsyncDisposable
 
     public volatile bool Overloaded;
 
+    /// <summary>The status an overloaded backend answers: 503, or 429 as a model queue that is full.</summary>
+    public volatile int OverloadedStatus = 503;
+
     /// <summary>Models whose generation answers 500 (a failing model backend).</summary>
     public ConcurrentDictionary<string, bool> FailingModels { get; } = new();
 
@@ -199,7 +202,7 @@ public sealed class FakeBackend : IAsyncDisposable
         if (Overloaded)
         {
             context.Response.Headers.RetryAfter = "3";
-            return Results.Json(new { error = new { message = "overloaded", type = "server_error", param = (string?)null, code = "overloaded" } }, statusCode: 503);
+            return Results.Json(new { error = new { message = "overloaded", type = "server_error", param = (string?)null, code = "overloaded" } }, statusCode: OverloadedStatus);
         }
 
         return null;

@@ -1,6 +1,6 @@
 namespace DaprLlm.Gateway.Tests.Infrastructure;
 
-/// <summary>A gateway with one place for generation, a queue of two, and a fast circuit breaker with a fallback model.</summary>
+/// <summary>A gateway with one place per model for generation, a queue of two per model, and a fast circuit breaker with a fallback model.</summary>
 public sealed class TightGateway : SingleGateway
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)

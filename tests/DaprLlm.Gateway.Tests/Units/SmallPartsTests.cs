@@ -76,6 +76,38 @@ public sealed class SmallPartsTests
         Assert.Equal("large", breaker.Route("large"));
     }
 
+    [Fact]
+    public void A_probe_that_never_reports_does_not_keep_the_breaker_open_for_ever()
+    {
+        var time = new FakeTimeProvider();
+        var breaker = new ModelCircuitBreaker(Options.Create(new RoutingOptions
+        {
+            Fallbacks = new() { ["large"] = "small" }, BreakerFailures = 1, BreakerOpenFor = TimeSpan.FromSeconds(10),
+        }), time);
+        breaker.Failure("large");
+        time.Advance(TimeSpan.FromSeconds(11));
+        Assert.Equal("large", breaker.Route("large")); // a probe whose client goes away: no Success, no Failure
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal("small", breaker.Route("large")); // within the open time of the lost probe: still falling back
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal("large", breaker.Route("large")); // a new probe
+        breaker.Success("large");
+        Assert.Equal("large", breaker.Route("large"));
+    }
+
+    [Theory]
+    [InlineData("large", "small", true)]
+    [InlineData("small", "large", false)] // a bigger model
+    [InlineData("large", "no-such-model", false)]
+    [InlineData("large", "large", false)]
+    public void A_fallback_must_be_a_served_model_of_the_same_or_a_lower_tier(string model, string fallback, bool valid)
+    {
+        var validation = new FallbackValidation(Options.Create(new ChatOptions { Models = ["small", "large"] }));
+        var result = validation.Validate(null, new RoutingOptions { Fallbacks = new() { [model] = fallback } });
+        Assert.Equal(valid, result.Succeeded);
+    }
+
     private static Tenant Tenant(string home = "eu", string[]? regions = null, string[]? allowedModels = null) =>
         new("t", Tiers.Pro, home, regions ?? [home], allowedModels ?? [], null, Tiers.PolicyWindow, DateTimeOffset.UnixEpoch);
 }
