@@ -113,10 +113,11 @@ public sealed class OutboxOptions
     public string SidecarHttpEndpoint { get; set; } = "";
 
     /// <summary>
-    /// Nice value (Linux, 1–19; 0: unchanged) of the writer thread and of the drain's thread, so committing and publishing
-    /// take the cores only when the requests leave them free. A bounded outbox still drains: with idle cores the background
-    /// threads run at full speed; only under contention do they wait.
+    /// Nice value (Linux, 1–19; 0: unchanged) of the writer thread and of a thread of the drain's own, so committing and
+    /// publishing take the cores only when the requests leave them free (with idle cores they run at full speed). Off by
+    /// default: at 10 it made no measurable difference to the gateway's latency on 2 cores (bench/RESULTS.md, session 9),
+    /// and a starved low-priority thread can hold up a GC's suspension of the whole process.
     /// </summary>
     [Range(0, 19)]
-    public int BackgroundNice { get; set; } = 10;
+    public int BackgroundNice { get; set; }
 }
