@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 
 namespace DaprLlm.Outbox;
 
@@ -44,19 +45,26 @@ public sealed class DaprHttpOutboxSink : IOutboxSink, IDisposable
     }
 
     /// <summary>
-    /// The sidecar's HTTP endpoint as the Dapr SDKs find it: <c>DAPR_HTTP_ENDPOINT</c>, else
-    /// <c>http://127.0.0.1:$DAPR_HTTP_PORT</c> (3500 when unset).
+    /// The sidecar's HTTP endpoint as the Dapr .NET SDK finds it: <c>DAPR_HTTP_ENDPOINT</c>, else
+    /// <c>http://127.0.0.1:$DAPR_HTTP_PORT</c> (3500 when unset), each from <paramref name="configuration"/> first (as the SDK
+    /// reads them; it includes the environment in a host) and else from the environment.
     /// </summary>
-    public static Uri DefaultEndpoint()
+    public static Uri DefaultEndpoint(IConfiguration? configuration = null)
     {
-        if (Environment.GetEnvironmentVariable("DAPR_HTTP_ENDPOINT") is { Length: > 0 } endpoint)
+        if (Setting(configuration, "DAPR_HTTP_ENDPOINT") is { Length: > 0 } endpoint)
         {
             return new Uri(endpoint);
         }
 
-        var port = Environment.GetEnvironmentVariable("DAPR_HTTP_PORT") is { Length: > 0 } p ? p : "3500";
+        var port = Setting(configuration, "DAPR_HTTP_PORT") is { Length: > 0 } p ? p : "3500";
         return new Uri($"http://127.0.0.1:{port}");
     }
+
+    /// <summary>DAPR_API_TOKEN, from <paramref name="configuration"/> first, else the environment.</summary>
+    public static string? DefaultApiToken(IConfiguration? configuration = null) => Setting(configuration, "DAPR_API_TOKEN");
+
+    private static string? Setting(IConfiguration? configuration, string name) =>
+        configuration?[name] is { Length: > 0 } configured ? configured : Environment.GetEnvironmentVariable(name);
 
     public async Task<IReadOnlyList<OutboxMessage>> PublishAsync(string topic, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Dapr.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -41,10 +42,11 @@ public static class OutboxExtensions
         builder.Services.AddSingleton<IOutboxSink>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<OutboxOptions>>().Value;
+            var configuration = sp.GetRequiredService<IConfiguration>();
             return o.SidecarProtocol == OutboxSidecarProtocol.Grpc
                 ? new DaprOutboxSink(sp.GetRequiredService<DaprClient>(), pubsubName)
-                : new DaprHttpOutboxSink(o.SidecarHttpEndpoint is { Length: > 0 } e ? new Uri(e) : DaprHttpOutboxSink.DefaultEndpoint(), pubsubName,
-                    Environment.GetEnvironmentVariable("DAPR_API_TOKEN"));
+                : new DaprHttpOutboxSink(o.SidecarHttpEndpoint is { Length: > 0 } e ? new Uri(e) : DaprHttpOutboxSink.DefaultEndpoint(configuration), pubsubName,
+                    DaprHttpOutboxSink.DefaultApiToken(configuration));
         });
         builder.Services.AddSingleton(sp => new OutboxDrain(sp.GetRequiredService<DurableOutbox>(), sp.GetRequiredService<IOutboxSink>(),
             sp.GetRequiredService<IOptions<OutboxOptions>>().Value, TimeProvider.System, sp.GetRequiredService<ILogger<OutboxDrain>>()));

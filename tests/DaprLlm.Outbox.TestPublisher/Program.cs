@@ -23,7 +23,7 @@ for (var first = 0; first < count; first += 10)
 Console.WriteLine("READY");
 IOutboxSink sink = Enum.Parse<OutboxSidecarProtocol>(Environment.GetEnvironmentVariable("OUTBOX_PROTOCOL") ?? "Http") == OutboxSidecarProtocol.Grpc
     ? new DaprOutboxSink(dapr, "pubsub")
-    : new DaprHttpOutboxSink(DaprHttpOutboxSink.DefaultEndpoint(), "pubsub", Environment.GetEnvironmentVariable("DAPR_API_TOKEN"));
+    : new DaprHttpOutboxSink(DaprHttpOutboxSink.DefaultEndpoint(), "pubsub", DaprHttpOutboxSink.DefaultApiToken());
 using var drain = new OutboxDrain(outbox, sink, options, TimeProvider.System, logs.CreateLogger<OutboxDrain>());
 await drain.StartAsync(CancellationToken.None);
 for (var next = count; continueEnqueuing; next += 10)
