@@ -16,9 +16,9 @@ public static class CloudEventWriter
     /// <summary>Record fields as Dapr's .NET SDK writes them (camelCase web defaults): subscribers read these names.</summary>
     public static readonly JsonSerializerOptions DataOptions = new(JsonSerializerDefaults.Web);
 
-    // One buffer and JSON writer per thread, reset for each event: an event then allocates only its final array. A fresh
-    // 1 KB buffer per event (grown, then copied out) made the gateway allocate ~9 KB per audited request and run
-    // half again as many gen0 collections (bench/RESULTS.md, session 9).
+    // One buffer and JSON writer per thread, reset for each event: an event then allocates only its final array. With a
+    // fresh 1 KB buffer per event (grown, then copied out) the audit-on gateway allocated ~9 KB more per request than
+    // audit off, and ran more gen0 collections (GC trace in bench/RESULTS.md, session 9).
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
