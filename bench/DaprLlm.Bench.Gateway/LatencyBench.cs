@@ -699,6 +699,8 @@ static class LatencyBench
             ["Audit__Enabled"] = audit ? "true" : "false",
             // A fresh durable outbox per gateway process: no events left from an earlier run are drained into this one.
             ["Outbox__Directory"] = Path.Combine(temp, $"outbox-{appPort}"), // inside the run's temp folder, deleted at the end
+            // The drain publishes over HTTP straight to this gateway's sidecar, not through the mock's forwarder.
+            ["Outbox__SidecarHttpEndpoint"] = $"http://127.0.0.1:{httpPort}",
             ["Logging__LogLevel__Default"] = "Warning",
         };
         foreach (var (k, v) in extraEnv ?? [])

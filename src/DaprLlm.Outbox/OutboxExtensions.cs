@@ -1,4 +1,5 @@
 using Dapr.Client;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ public static class OutboxExtensions
 {
     /// <summary>
     /// Adds <see cref="DurableOutbox"/> and its <see cref="OutboxDrain"/> for <paramref name="appId"/>, publishing to
-    /// <paramref name="pubsubName"/> through the app's <see cref="DaprClient"/>. <paramref name="defaults"/> sets the app's
+    /// <paramref name="pubsubName"/> through the sidecar (Outbox:SidecarProtocol: HTTP bulk publish, or the app's <see cref="DaprClient"/>). <paramref name="defaults"/> sets the app's
     /// own defaults (configuration still wins). The file is opened when the host starts, so a bad path fails the start.
     /// </summary>
     public static IHostApplicationBuilder AddDurableOutbox(this IHostApplicationBuilder builder, string appId, string pubsubName, Action<OutboxOptions>? defaults = null)
@@ -26,6 +27,8 @@ public static class OutboxExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.MaxBackoffMs >= o.MinBackoffMs, "Outbox:MaxBackoffMs must be at least Outbox:MinBackoffMs")
             .Validate(o => o.Instance.Length == 0 || IsSafeName(o.Instance), "Outbox:Instance may hold only letters, digits, '-', '_' and '.'")
+            .Validate(o => o.SidecarHttpEndpoint.Length == 0 || Uri.TryCreate(o.SidecarHttpEndpoint, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
+                "Outbox:SidecarHttpEndpoint must be empty or an absolute http(s) URL")
             .ValidateOnStart();
 
         var contentRoot = builder.Environment.ContentRootPath;
@@ -36,7 +39,15 @@ public static class OutboxExtensions
             // time, not business time, and must not stall under a test's fake clock.
             return new DurableOutbox(FilePath(o, appId, contentRoot), appId, o, TimeProvider.System, sp.GetRequiredService<ILogger<DurableOutbox>>());
         });
-        builder.Services.AddSingleton<IOutboxSink>(sp => new DaprOutboxSink(sp.GetRequiredService<DaprClient>(), pubsubName));
+        builder.Services.AddSingleton<IOutboxSink>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<OutboxOptions>>().Value;
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            return o.SidecarProtocol == OutboxSidecarProtocol.Grpc
+                ? new DaprOutboxSink(sp.GetRequiredService<DaprClient>(), pubsubName)
+                : new DaprHttpOutboxSink(o.SidecarHttpEndpoint is { Length: > 0 } e ? new Uri(e) : DaprHttpOutboxSink.DefaultEndpoint(configuration), pubsubName,
+                    DaprHttpOutboxSink.DefaultApiToken(configuration));
+        });
         builder.Services.AddSingleton(sp => new OutboxDrain(sp.GetRequiredService<DurableOutbox>(), sp.GetRequiredService<IOutboxSink>(),
             sp.GetRequiredService<IOptions<OutboxOptions>>().Value, TimeProvider.System, sp.GetRequiredService<ILogger<OutboxDrain>>()));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxDrain>());

@@ -22,6 +22,16 @@ public enum OutboxDurability
     Full,
 }
 
+/// <summary>Which Dapr API the drain publishes through.</summary>
+public enum OutboxSidecarProtocol
+{
+    /// <summary>HTTP bulk publish with the stored envelopes written as they are (the cheapest: no re-serialization).</summary>
+    Http,
+
+    /// <summary>The .NET SDK's gRPC bulk publish (each entry serialized again and copied into protobuf).</summary>
+    Grpc,
+}
+
 /// <summary>The durable outbox (section "Outbox"), validated at start.</summary>
 public sealed class OutboxOptions
 {
@@ -92,4 +102,22 @@ public sealed class OutboxOptions
 
     [Range(1, 600_000)]
     public int MaxBackoffMs { get; set; } = 30_000;
+
+    /// <summary>Dapr API the drain publishes through (both bulk, both keep the stored envelope and its id).</summary>
+    public OutboxSidecarProtocol SidecarProtocol { get; set; } = OutboxSidecarProtocol.Http;
+
+    /// <summary>
+    /// The sidecar's HTTP endpoint for <see cref="OutboxSidecarProtocol.Http"/>. Empty: where the Dapr SDK looks
+    /// (DAPR_HTTP_ENDPOINT, else http://127.0.0.1:DAPR_HTTP_PORT). DAPR_API_TOKEN is sent either way.
+    /// </summary>
+    public string SidecarHttpEndpoint { get; set; } = "";
+
+    /// <summary>
+    /// Nice value (Linux, 1–19; 0: unchanged) of the writer thread and of a thread of the drain's own, so committing and
+    /// publishing take the cores only when the requests leave them free (with idle cores they run at full speed). Off by
+    /// default: at 10 it made no measurable difference to the gateway's latency on 2 cores (bench/RESULTS.md, session 9),
+    /// and a starved low-priority thread can hold up a GC's suspension of the whole process.
+    /// </summary>
+    [Range(0, 19)]
+    public int BackgroundNice { get; set; }
 }

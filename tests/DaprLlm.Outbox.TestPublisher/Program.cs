@@ -3,7 +3,7 @@ using DaprLlm.Outbox;
 using Microsoft.Extensions.Logging;
 
 // Usage (environment): OUTBOX_PATH (the SQLite file), OUTBOX_COUNT (events to enqueue first), OUTBOX_TOPIC,
-// DAPR_GRPC_PORT / DAPR_HTTP_PORT (the sidecar, which may be down). Enqueues durably, 10 at a time (so the writer
+// OUTBOX_PROTOCOL (Http, the default, or Grpc: the drain's sink), DAPR_GRPC_PORT / DAPR_HTTP_PORT (the sidecar, which may be down). Enqueues durably, 10 at a time (so the writer
 // group-commits them), and prints "ENQUEUED <id>" only once an event's transaction committed: every acknowledged id
 // must survive the kill -9 that follows. Then "READY", then drains until killed; with OUTBOX_CONTINUE=1 it also goes
 // on enqueuing (and acknowledging) more events, 10 every ~5 ms, so the kill lands in the middle of commits.
@@ -21,7 +21,10 @@ for (var first = 0; first < count; first += 10)
 }
 
 Console.WriteLine("READY");
-using var drain = new OutboxDrain(outbox, new DaprOutboxSink(dapr, "pubsub"), options, TimeProvider.System, logs.CreateLogger<OutboxDrain>());
+IOutboxSink sink = Enum.Parse<OutboxSidecarProtocol>(Environment.GetEnvironmentVariable("OUTBOX_PROTOCOL") ?? "Http") == OutboxSidecarProtocol.Grpc
+    ? new DaprOutboxSink(dapr, "pubsub")
+    : new DaprHttpOutboxSink(DaprHttpOutboxSink.DefaultEndpoint(), "pubsub", DaprHttpOutboxSink.DefaultApiToken());
+using var drain = new OutboxDrain(outbox, sink, options, TimeProvider.System, logs.CreateLogger<OutboxDrain>());
 await drain.StartAsync(CancellationToken.None);
 for (var next = count; continueEnqueuing; next += 10)
 {

@@ -19,8 +19,10 @@ public sealed class CrashRecoveryTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Events_stored_while_the_sidecar_was_down_reach_the_subscriber_exactly_once_after_a_kill_and_restart()
+    [Theory]
+    [InlineData(OutboxSidecarProtocol.Http)]
+    [InlineData(OutboxSidecarProtocol.Grpc)]
+    public async Task Events_stored_while_the_sidecar_was_down_reach_the_subscriber_exactly_once_after_a_kill_and_restart(OutboxSidecarProtocol protocol)
     {
         using var folder = new TempFolder("daprllm-outbox-crash");
         await using var redis = new RedisServer();
@@ -56,7 +58,7 @@ public sealed class CrashRecoveryTests
         // acknowledging more until it is killed, so the kill lands between and inside group commits.
         List<string> acknowledged;
         long rowsAtKill;
-        await using (var first = PublisherProcess.Start(outboxPath, Events, publisherSidecar, continueEnqueuing: true))
+        await using (var first = PublisherProcess.Start(outboxPath, Events, publisherSidecar, continueEnqueuing: true, protocol))
         {
             await Deadline.WaitUntilAsync(() => first.Ready, timeout, "the publisher to store its events");
             Assert.Equal(Events, first.EnqueuedBeforeReady);
@@ -74,7 +76,7 @@ public sealed class CrashRecoveryTests
         Assert.Empty(received);
 
         await publisherSidecar.RestartAsync(timeout);
-        await using (var second = PublisherProcess.Start(outboxPath, 0, publisherSidecar, continueEnqueuing: false))
+        await using (var second = PublisherProcess.Start(outboxPath, 0, publisherSidecar, continueEnqueuing: false, protocol))
         {
             await Deadline.WaitUntilAsync(() => received.Count >= rowsAtKill, timeout, $"all {rowsAtKill} stored events at the subscriber");
             await Deadline.WaitUntilAsync(() => RowsOnDisk(outboxPath) == 0, timeout, "the accepted rows to be deleted");
@@ -112,7 +114,7 @@ public sealed class CrashRecoveryTests
 
         public string Output => string.Join(Environment.NewLine, _output);
 
-        public static PublisherProcess Start(string outboxPath, int count, SidecarProcess sidecar, bool continueEnqueuing)
+        public static PublisherProcess Start(string outboxPath, int count, SidecarProcess sidecar, bool continueEnqueuing, OutboxSidecarProtocol protocol)
         {
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
             var dll = Path.Combine(RepoPaths.Root, "tests", "DaprLlm.Outbox.TestPublisher", "bin", configuration, "net10.0", "DaprLlm.Outbox.TestPublisher.dll");
@@ -123,6 +125,7 @@ public sealed class CrashRecoveryTests
             info.Environment["OUTBOX_COUNT"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
             info.Environment["OUTBOX_TOPIC"] = Topic;
             info.Environment["OUTBOX_CONTINUE"] = continueEnqueuing ? "1" : "0";
+            info.Environment["OUTBOX_PROTOCOL"] = protocol.ToString();
             foreach (var (key, value) in sidecar.AppEnvironment)
             {
                 info.Environment[key] = value;
