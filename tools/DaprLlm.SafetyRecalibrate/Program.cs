@@ -5,28 +5,43 @@ using DaprLlm.SafetyRecalibrate;
 // Usage: dotnet run --project tools/DaprLlm.SafetyRecalibrate -- <feedback.jsonl>... [--precision 0.9] [--recall 0.95]
 // Reads the review app's labelled examples (GET /review/feedback.jsonl, admin) and prints one JSON line per
 // category with the proposed block and allow thresholds and the precision/recall they would give.
+const string Usage = "usage: DaprLlm.SafetyRecalibrate <feedback.jsonl>... [--precision 0.9] [--recall 0.95]";
 var files = new List<string>();
 double precision = 0.9, recall = 0.95;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
     {
-        case "--precision" when i + 1 < args.Length:
-            precision = double.Parse(args[++i], CultureInfo.InvariantCulture);
+        case "--precision" or "--recall":
+            // A bad value is a usage error with exit code 2, never an unhandled FormatException.
+            var name = args[i];
+            var raw = i + 1 < args.Length ? args[++i] : "";
+            if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value is <= 0 or > 1)
+            {
+                return Fail($"{name} needs a number in (0, 1], got '{raw}'");
+            }
+
+            if (name == "--precision")
+            {
+                precision = value;
+            }
+            else
+            {
+                recall = value;
+            }
+
             break;
-        case "--recall" when i + 1 < args.Length:
-            recall = double.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
+        case ['-', '-', ..]:
+            return Fail($"unknown option {args[i]}");
         default:
             files.Add(args[i]);
             break;
     }
 }
 
-if (files.Count == 0 || precision is <= 0 or > 1 || recall is <= 0 or > 1)
+if (files.Count == 0)
 {
-    Console.Error.WriteLine("usage: DaprLlm.SafetyRecalibrate <feedback.jsonl>... [--precision 0.9] [--recall 0.95]");
-    return 2;
+    return Fail("give at least one feedback.jsonl file");
 }
 
 var rows = new List<LabelledRow>();
@@ -34,15 +49,28 @@ foreach (var file in files)
 {
     if (!File.Exists(file))
     {
-        Console.Error.WriteLine($"no such file: {file}");
-        return 2;
+        return Fail($"no such file: {file}");
     }
 
-    foreach (var line in File.ReadLines(file).Where(l => !string.IsNullOrWhiteSpace(l)))
+    var number = 0;
+    foreach (var line in File.ReadLines(file))
     {
-        if (LabelledRow.Parse(line) is { } row)
+        number++;
+        if (string.IsNullOrWhiteSpace(line))
         {
-            rows.Add(row);
+            continue;
+        }
+
+        try
+        {
+            if (LabelledRow.Parse(line) is { } row)
+            {
+                rows.Add(row);
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            return Fail($"{file}:{number}: not a labelled example ({e.Message.Split('\n')[0]})");
         }
     }
 }
@@ -54,3 +82,10 @@ foreach (var proposal in Recalibration.Propose(rows, precision, recall))
 }
 
 return 0;
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"error: {message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}

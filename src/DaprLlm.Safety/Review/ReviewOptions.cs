@@ -18,8 +18,12 @@ public sealed class ReviewOptions
         ["critical"] = TimeSpan.FromMinutes(5),
     };
 
-    /// <summary>Categories that fail closed: when nobody decides, an item scoring at least <see cref="FailClosedScore"/> in one of them is blocked.</summary>
-    public List<string> FailClosedCategories { get; set; } =
+    /// <summary>Categories that fail closed: when nobody decides, an item scoring at least <see cref="FailClosedScore"/> in one of them is blocked.
+    /// Empty means <see cref="DefaultFailClosedCategories"/>: the configuration binder appends to a list's initial items, so a
+    /// non-empty default could never be narrowed by configuration.</summary>
+    public List<string> FailClosedCategories { get; set; } = [];
+
+    public static readonly IReadOnlyList<string> DefaultFailClosedCategories =
     [
         "sexual/minors", "hate/threatening", "harassment/threatening", "self-harm/intent", "self-harm/instructions",
         "violence/graphic", "illicit/violent", "jailbreak",
@@ -28,8 +32,10 @@ public sealed class ReviewOptions
     [Range(0.0, 1.0)]
     public double FailClosedScore { get; set; } = 0.3;
 
-    /// <summary>Severities that fail closed whatever the categories.</summary>
-    public List<string> FailClosedSeverities { get; set; } = ["high", "critical"];
+    /// <summary>Severities that fail closed whatever the categories; empty means <see cref="DefaultFailClosedSeverities"/> (see above).</summary>
+    public List<string> FailClosedSeverities { get; set; } = [];
+
+    public static readonly IReadOnlyList<string> DefaultFailClosedSeverities = ["high", "critical"];
 
     /// <summary>A category score at or above this makes the model's own suggestion "block" (for agreement statistics).</summary>
     [Range(0.0, 1.0)]
@@ -51,6 +57,14 @@ public sealed class ReviewOptions
 
     /// <summary>OpenID Connect sign-in for production; cookie sign-in with the seeded accounts when absent.</summary>
     public ReviewOidcOptions? Oidc { get; set; }
+
+    /// <summary>The fail-closed categories in force: the configured ones, or the defaults when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveFailClosedCategories =>
+        FailClosedCategories.Count > 0 ? FailClosedCategories : DefaultFailClosedCategories;
+
+    /// <summary>The fail-closed severities in force: the configured ones, or the defaults when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveFailClosedSeverities =>
+        FailClosedSeverities.Count > 0 ? FailClosedSeverities : DefaultFailClosedSeverities;
 
     public TimeSpan SlaFor(string severity) =>
         SlaBySeverity.TryGetValue(severity, out var sla) ? sla : SlaBySeverity.Values.Min();

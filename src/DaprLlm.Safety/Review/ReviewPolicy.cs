@@ -11,8 +11,8 @@ public sealed class ReviewPolicy(IOptions<ReviewOptions> options)
     public string DefaultDecision(ReviewEscalation item)
     {
         var o = options.Value;
-        var severe = o.FailClosedSeverities.Contains(item.Severity, StringComparer.OrdinalIgnoreCase)
-            || item.Categories.Any(c => c.Value >= o.FailClosedScore && o.FailClosedCategories.Contains(c.Key, StringComparer.OrdinalIgnoreCase));
+        var severe = o.EffectiveFailClosedSeverities.Contains(item.Severity, StringComparer.OrdinalIgnoreCase)
+            || item.Categories.Any(c => c.Value >= o.FailClosedScore && o.EffectiveFailClosedCategories.Contains(c.Key, StringComparer.OrdinalIgnoreCase));
         return severe ? ReviewStatuses.Block : ReviewStatuses.Allow;
     }
 

@@ -1,6 +1,8 @@
 using DaprLlm.Contracts.Inference;
 using DaprLlm.Safety.Review;
 using DaprLlm.Safety.Review.Accounts;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -23,6 +25,27 @@ public sealed class ReviewRulesTests
     [InlineData("critical", "harassment", 0.2, "block")]
     public void The_default_fails_closed_for_severe_categories_and_severities_and_open_otherwise(string severity, string category, double score, string expected) =>
         Assert.Equal(expected, Policy.DefaultDecision(Escalation(severity, (category, score))));
+
+    [Fact]
+    public void Configured_fail_closed_lists_replace_the_defaults_instead_of_being_appended_to_them()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Review:FailClosedSeverities:0"] = "critical",
+            ["Review:FailClosedCategories:0"] = "jailbreak",
+        }).Build();
+        using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration)
+            .AddOptions<ReviewOptions>().BindConfiguration(ReviewOptions.Section).Services.BuildServiceProvider();
+        var options = services.GetRequiredService<IOptions<ReviewOptions>>();
+        var policy = new ReviewPolicy(options);
+
+        Assert.Equal(["critical"], options.Value.EffectiveFailClosedSeverities);
+        Assert.Equal(["jailbreak"], options.Value.EffectiveFailClosedCategories);
+        Assert.Equal("allow", policy.DefaultDecision(Escalation("high", ("sexual/minors", 0.9))));
+        Assert.Equal("block", policy.DefaultDecision(Escalation("critical")));
+        Assert.Equal("block", policy.DefaultDecision(Escalation("low", ("jailbreak", 0.5))));
+        Assert.Equal(["high", "critical"], new ReviewOptions().EffectiveFailClosedSeverities);
+    }
 
     [Fact]
     public void Priority_orders_by_severity_then_by_the_highest_score()
