@@ -98,7 +98,7 @@ public sealed partial class DevTenantSeeder(
         LogGeneratedKey(logger, created.Key);
     }
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "A development API key is stored but the environment is Production; stopping.")]
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A development API key is stored but the environment is Production; refusing to run with a development key. Point Production at a state store that never ran in Development.")]
     private static partial void LogDevKeyInProduction(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant initialisation will be retried ({Error})")]
