@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using DaprLlm.Inference.Catalog;
 using DaprLlm.Inference.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,11 +76,16 @@ public sealed class StepTimeoutTests
     [Theory]
     [InlineData("0")]
     [InlineData("3601")]
-    public void A_step_timeout_out_of_range_fails_the_start(string seconds)
+    public async Task A_step_timeout_out_of_range_fails_the_start(string seconds)
     {
-        using var app = new Factory(new() { ["Inference:StepTimeoutSeconds"] = seconds });
+        // The app's own catalog wiring started by a plain host: WebApplicationFactory can race a failing start
+        // (DeferredHost resolves services from the host the failing entry point has already disposed).
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing", ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration["Inference:StepTimeoutSeconds"] = seconds;
+        builder.AddModelCatalog();
+        await using var app = builder.Build();
 
-        var error = Assert.ThrowsAny<OptionsValidationException>(() => app.CreateClient());
+        var error = await Assert.ThrowsAnyAsync<OptionsValidationException>(() => app.StartAsync(TestContext.Current.CancellationToken));
 
         Assert.Contains("StepTimeoutSeconds", error.Message, StringComparison.Ordinal);
     }
