@@ -119,6 +119,7 @@ public sealed partial class BatchScheduler
         float[] logits;
         try
         {
+            Watchdog.BeginPrefill();
             var (l, kv) = _decoder.PrefillBatch(prompts);
             logits = l;
             group = new PrefillGroup(kv, longest);
@@ -129,6 +130,10 @@ public sealed partial class BatchScheduler
             _lastStepFailed = true;
             FailRows(admitted, "the model failed while generating");
             return;
+        }
+        finally
+        {
+            Watchdog.EndPrefill();
         }
 
         var vocab = logits.Length / admitted.Count;

@@ -57,8 +57,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private readonly long _streamInterval;
 
     public BatchScheduler(string modelId, string executionProvider, OnnxDecoder decoder, ModelTokenizer tokenizer, IEnumerable<int> endIds,
-        int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger, TimeSpan streamInterval = default)
+        int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger, TimeSpan streamInterval = default,
+        TimeSpan stepTimeout = default)
     {
+        Watchdog = new StepWatchdog(stepTimeout > TimeSpan.Zero ? stepTimeout : TimeSpan.FromSeconds(30));
         _streamInterval = (long)(streamInterval.TotalSeconds * Stopwatch.Frequency);
         ModelId = modelId;
         ExecutionProvider = executionProvider;
@@ -86,8 +88,14 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
 
     public string ModelId { get; }
 
-    /// <summary>False after a prefill or decode step failed, until one succeeds again (the gateway routes to a fallback tier).</summary>
-    public bool Healthy => !_lastStepFailed;
+    /// <summary>
+    /// False after a prefill or decode step failed, until one succeeds again, and while a step runs past the step
+    /// timeout (the gateway routes to a fallback tier).
+    /// </summary>
+    public bool Healthy => !_lastStepFailed && Watchdog.Stalled is null;
+
+    /// <summary>When the running ONNX Runtime calls started; says why the model is stalled.</summary>
+    public StepWatchdog Watchdog { get; }
 
     public string ExecutionProvider { get; }
 
@@ -449,16 +457,24 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
             _logits = new float[Math.Max(batch, _maxBatch * 2) * vocab];
         }
 
-        if (_decoder.UpdatesKvInPlace)
+        Watchdog.BeginDecode();
+        try
         {
-            _decoder.StepInPlace(batch, pastLength, tokens, positions, pads, _past!, _logits);
+            if (_decoder.UpdatesKvInPlace)
+            {
+                _decoder.StepInPlace(batch, pastLength, tokens, positions, pads, _past!, _logits);
+            }
+            else
+            {
+                var present = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!, _logits);
+                ReleasePast();
+                _past = present;
+                _pastCapacity = pastLength + 1;
+            }
         }
-        else
+        finally
         {
-            var present = _decoder.Step(batch, pastLength, tokens, positions, pads, _past!, _logits);
-            ReleasePast();
-            _past = present;
-            _pastCapacity = pastLength + 1;
+            Watchdog.EndDecode();
         }
 
         var logits = _logits.AsSpan(0, batch * vocab);

@@ -67,6 +67,14 @@ public sealed class InferenceOptions
     [Range(1, 86_400)]
     public int GenerationTimeoutSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// Seconds one ONNX Runtime call (a prefill or a decode step) may run before the model is reported "stalled"
+    /// (unhealthy in /health and v1/models, new requests refused with 503) until the call returns. A step takes
+    /// milliseconds to a few seconds; one that runs this long is hung, and a native call cannot be cancelled.
+    /// </summary>
+    [Range(1, 3600)]
+    public int StepTimeoutSeconds { get; set; } = 30;
+
     /// <summary>The catalog, keyed by model id (the id clients send as "model").</summary>
     public Dictionary<string, ModelEntryOptions> Models { get; set; } = new(StringComparer.Ordinal);
 }

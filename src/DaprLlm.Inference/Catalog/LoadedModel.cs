@@ -53,6 +53,9 @@ public sealed class LoadedModel : IDisposable
     /// <summary>False while the model's last decode step or remote call failed (reported as status "failed").</summary>
     public bool Healthy => Scheduler?.Healthy != false && Remote?.Healthy != false;
 
+    /// <summary>Why the model is stalled (an ONNX Runtime call past Inference:StepTimeoutSeconds), or null.</summary>
+    public string? Stalled => Scheduler?.Watchdog.Stalled;
+
     public void Dispose()
     {
         Scheduler?.Dispose();

@@ -77,7 +77,8 @@ public sealed partial class ModelLoader(IOptions<InferenceOptions> options, IHos
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,
-                options.Value.QueueDepth, metrics, logger, TimeSpan.FromMilliseconds(options.Value.StreamIntervalMilliseconds));
+                options.Value.QueueDepth, metrics, logger, TimeSpan.FromMilliseconds(options.Value.StreamIntervalMilliseconds),
+                TimeSpan.FromSeconds(options.Value.StepTimeoutSeconds));
             return new LoadedModel(id, tokenizer, template, context, provider, scheduler);
         }
         catch (ModelLoadException e)

@@ -45,7 +45,12 @@ public sealed class ModelRegistry : IDisposable
 
         return lazy.Value.Status switch
         {
-            TaskStatus.RanToCompletion => lazy.Value.Result.Healthy ? "ready" : "failed",
+            TaskStatus.RanToCompletion => lazy.Value.Result switch
+            {
+                { Stalled: not null } => "stalled",
+                { Healthy: true } => "ready",
+                _ => "failed",
+            },
             TaskStatus.Faulted or TaskStatus.Canceled => "failed",
             _ => "loading",
         };

@@ -32,7 +32,7 @@ public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<Warm
     private static partial void LogLoadFailed(ILogger logger, string reason);
 }
 
-/// <summary>/health is ready only when every warm model is loaded; a lazy model that failed makes it degraded.</summary>
+/// <summary>/health is ready only when every warm model is loaded; a model that failed or is stalled makes it degraded.</summary>
 public sealed class ModelsHealthCheck(ModelRegistry registry) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -42,9 +42,13 @@ public sealed class ModelsHealthCheck(ModelRegistry registry) : IHealthCheck
             return Task.FromResult(HealthCheckResult.Unhealthy("warm models are not loaded"));
         }
 
-        var failed = registry.Options.Models.Keys.Where(id => registry.Status(id) == "failed").ToArray();
-        return Task.FromResult(failed.Length == 0
+        // Degraded, as a failed model: the replica still serves its other models; the reason names what is wrong.
+        var problems = registry.Options.Models.Keys
+            .Select(id => registry.IfLoaded(id)?.Stalled is { } stalled ? $"{id} stalled: {stalled}"
+                : registry.Status(id) == "failed" ? $"{id} failed" : null)
+            .OfType<string>().ToArray();
+        return Task.FromResult(problems.Length == 0
             ? HealthCheckResult.Healthy()
-            : HealthCheckResult.Degraded($"failed models: {string.Join(", ", failed)}"));
+            : HealthCheckResult.Degraded(string.Join("; ", problems)));
     }
 }

@@ -65,6 +65,13 @@ internal static class GenerationAdmission
             return (null, null, Errors.Result(400, $"the model '{request.Model}' is not a chat model", "model", "invalid_model"));
         }
 
+        if (model.Stalled is not null)
+        {
+            // A hung step holds the batch: queueing more would only hang too; 503 lets the gateway use the fallback tier.
+            return (null, null, Errors.Result(503, $"the model '{request.Model}' is stalled (a step is not returning); retry later", "model",
+                "model_unavailable", registry.Options.RetryAfterSeconds));
+        }
+
         var prompt = model.Template.Render(request.Messages);
         if (prompt.Count + request.MaxTokens > model.ContextLength)
         {
