@@ -6,7 +6,7 @@ public sealed record ModelList(IReadOnlyList<ModelDescriptor> Models);
 /// <summary>
 /// One catalog entry. Kind: chat or embedding; tier: small or large; provider: onnx or openai; executionProvider:
 /// CUDA or CPU once loaded (null before), remote for openai models; region: this replica's region; status: ready,
-/// loading, not_loaded, failed.
+/// loading, not_loaded, failed, or stalled (a step runs past Inference:StepTimeoutSeconds).
 /// </summary>
 public sealed record ModelDescriptor(
     string Id,
