@@ -107,9 +107,11 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;
 
     // The replica was not reached at all (no connection, or the sidecar could not invoke it: ERR_DIRECT_INVOKE),
-    // as opposed to a replica that answered with a failure of its own.
+    // as opposed to a replica that answered with a failure of its own. A call cut by the resiliency timeout
+    // ("context deadline exceeded") reached a replica that hung: a backend failure, not a residency one.
     private static bool IsUnreachable(UpstreamException e) =>
-        e.StatusCode is null || (e.StatusCode == 500 && e.Body?.Contains("ERR_DIRECT_INVOKE", StringComparison.Ordinal) == true);
+        e.StatusCode is null || (e.StatusCode == 500 && e.Body is { } body && body.Contains("ERR_DIRECT_INVOKE", StringComparison.Ordinal)
+            && !body.Contains("deadline exceeded", StringComparison.Ordinal));
 
     private Exception NoReplica(GenerationContext g, List<UpstreamException> failures)
     {

@@ -51,6 +51,23 @@ public sealed class FakeBackend : IAsyncDisposable
 
     public int CallsTo(string key) => Calls.TryGetValue(key, out var n) ? n : 0;
 
+    /// <summary>
+    /// When set, this fake is the app of that id behind its own sidecar: paths arrive without the /{appId} prefix
+    /// (the sidecar calls /v1/generate), so they are prefixed here before routing.
+    /// </summary>
+    public string? ServeAs { get; init; }
+
+    /// <summary>Per "appId method" (e.g. "safety v1/moderations"): how many of the next calls answer 503 (a transient failure).</summary>
+    public ConcurrentDictionary<string, int> TransientFailures { get; } = new();
+
+    /// <summary>"appId method" keys whose calls hang until the caller gives up (no answer, no error).</summary>
+    public ConcurrentDictionary<string, bool> Hanging { get; } = new();
+
+    /// <summary>Every call that reached this fake, per "appId method", failed and hung ones included.</summary>
+    public ConcurrentDictionary<string, int> Arrivals { get; } = new();
+
+    public int ArrivalsAt(string key) => Arrivals.TryGetValue(key, out var n) ? n : 0;
+
     public static string AnswerFor(string appId, string prompt) =>
         prompt.Contains("say forbidden", StringComparison.Ordinal)
             ? "one two three four five six seven eight nine ten forbidden eleven twelve"
@@ -66,6 +83,8 @@ public sealed class FakeBackend : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, Port));
         builder.Logging.ClearProviders();
         var app = builder.Build();
+        app.Use(InjectFaultsAsync);
+        app.UseRouting();
 
         app.MapPost("/{appId}/v1/generate", async (string appId, HttpContext context) =>
         {
@@ -188,6 +207,33 @@ public sealed class FakeBackend : IAsyncDisposable
         {
             await _app.DisposeAsync();
         }
+    }
+
+    private async Task InjectFaultsAsync(HttpContext context, RequestDelegate next)
+    {
+        if (ServeAs is { } self)
+        {
+            context.Request.Path = "/" + self + context.Request.Path;
+        }
+
+        var parts = context.Request.Path.Value!.Split('/', 3);
+        var key = parts.Length == 3 ? $"{parts[1]} {parts[2]}" : context.Request.Path.Value;
+        Arrivals.AddOrUpdate(key, 1, (_, n) => n + 1);
+        if (TransientFailures.TryGetValue(key, out var left) && left > 0 && TransientFailures.TryUpdate(key, left - 1, left))
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new { error = new { message = "briefly unavailable", type = "server_error", param = (string?)null, code = "unavailable" } });
+            return;
+        }
+
+        if (Hanging.ContainsKey(key))
+        {
+            // Until the caller (here: the sidecar's timeout) cuts the call.
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        await next(context);
     }
 
     private IResult? Fail(string appId, string method, HttpContext context)
