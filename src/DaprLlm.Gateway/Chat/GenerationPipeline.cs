@@ -110,8 +110,7 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     // as opposed to a replica that answered with a failure of its own. A call cut by the resiliency timeout
     // ("context deadline exceeded") reached a replica that hung: a backend failure, not a residency one.
     private static bool IsUnreachable(UpstreamException e) =>
-        e.StatusCode is null || (e.StatusCode == 500 && e.Body is { } body && body.Contains("ERR_DIRECT_INVOKE", StringComparison.Ordinal)
-            && !body.Contains("deadline exceeded", StringComparison.Ordinal));
+        e.StatusCode is null || (e.StatusCode == 500 && e.Body is { } body && body.Contains("ERR_DIRECT_INVOKE", StringComparison.Ordinal) && !e.TimedOut);
 
     private Exception NoReplica(GenerationContext g, List<UpstreamException> failures)
     {

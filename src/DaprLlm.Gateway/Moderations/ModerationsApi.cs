@@ -61,7 +61,7 @@ public static class ModerationsApi
             // Safety's answers are OpenAI-shaped JSON; anything else (a sidecar error page) is not passed on.
             if (status >= 500 || response.Content.Headers.ContentType?.MediaType != "application/json")
             {
-                throw new UpstreamException(AppIds.Safety, status, "safety answered a non-JSON or server error");
+                throw new UpstreamException(AppIds.Safety, status, "safety answered a non-JSON or server error", body: text);
             }
 
             return Results.Content(text, "application/json", System.Text.Encoding.UTF8, status);

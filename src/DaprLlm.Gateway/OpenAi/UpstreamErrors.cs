@@ -31,6 +31,10 @@ public static partial class UpstreamErrors
             case UpstreamException { StatusCode: 400 } bad:
                 LogUpstream(logger, bad.AppId, 400, context.TraceIdentifier);
                 return OpenAiError.InvalidRequest("The request was rejected by the model backend (check the parameters' values).");
+            case UpstreamException { TimedOut: true } slow:
+                LogUpstream(logger, slow.AppId, StatusCodes.Status504GatewayTimeout, context.TraceIdentifier);
+                return OpenAiError.Result(StatusCodes.Status504GatewayTimeout, "server_error", "upstream_timeout",
+                    "A backend service did not answer in time. Retry the request; if it persists, contact the operator.");
             case UpstreamException upstream:
                 LogUpstream(logger, upstream.AppId, upstream.StatusCode ?? 0, context.TraceIdentifier);
                 return OpenAiError.Result(StatusCodes.Status502BadGateway, "server_error", "upstream_error",
