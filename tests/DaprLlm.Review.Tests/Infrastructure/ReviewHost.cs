@@ -52,7 +52,11 @@ public sealed class ReviewHost : IAsyncDisposable
 
     /// <param name="sla">The standard and senior wait for every severity.</param>
     /// <param name="webhookUrl">When set, a bindings.http component "review-webhook" posts decisions there.</param>
-    public static async Task<ReviewHost> StartAsync(TimeSpan sla, string? webhookUrl = null, IReadOnlyDictionary<string, string>? extraSettings = null)
+    /// <param name="httpsCertificate">When set, the app also listens on HTTPS (<see cref="SafetyApp.HttpsAddress"/>).</param>
+    /// <param name="testServices">Service overrides applied after the app's own (e.g. a backchannel that trusts a test certificate).</param>
+    public static async Task<ReviewHost> StartAsync(
+        TimeSpan sla, string? webhookUrl = null, IReadOnlyDictionary<string, string>? extraSettings = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? httpsCertificate = null, Action<IServiceCollection>? testServices = null)
     {
         var folder = new TempFolder("daprllm-review");
         // Its own Redis per host: no test sees another's items, workflows or events.
@@ -104,7 +108,7 @@ public sealed class ReviewHost : IAsyncDisposable
                 settings[key] = value;
             }
 
-            var app = new SafetyApp(appPort, settings);
+            var app = new SafetyApp(appPort, settings, httpsCertificate: httpsCertificate, testServices: testServices);
             app.Start();
             return new ReviewHost(folder, redis, sidecar, app);
         }

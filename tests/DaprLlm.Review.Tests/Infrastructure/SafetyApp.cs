@@ -1,14 +1,22 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using DaprLlm.Sidecar.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DaprLlm.Review.Tests.Infrastructure;
 
 /// <summary>
 /// The real safety app (its Program) on a fixed loopback port, pointed at a real sidecar. Stopping disposes the
 /// host; starting again builds a new one on the same port, as a crashed and restarted app would.
+/// With <paramref name="httpsCertificate"/> it also listens on HTTPS (Secure cookies, OIDC); the sidecar keeps the HTTP port.
+/// <paramref name="testServices"/> runs after the app's own registrations.
 /// </summary>
-public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> settings, string environment = "Development") : IAsyncDisposable
+public sealed class SafetyApp(
+    int port, IReadOnlyDictionary<string, string> settings, string environment = "Development",
+    X509Certificate2? httpsCertificate = null, Action<IServiceCollection>? testServices = null) : IAsyncDisposable
 {
     private WebApplicationFactory<Program>? _factory;
 
@@ -18,6 +26,11 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
     public int Port { get; } = port;
 
     public string BaseAddress => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The HTTPS port; 0 without a certificate.</summary>
+    public int HttpsPort { get; } = httpsCertificate is null ? 0 : Ports.GetFree();
+
+    public string HttpsAddress => $"https://127.0.0.1:{HttpsPort}";
 
     public IServiceProvider Services => _factory?.Services ?? throw new InvalidOperationException("the app is not running");
 
@@ -36,8 +49,20 @@ public sealed class SafetyApp(int port, IReadOnlyDictionary<string, string> sett
             {
                 web.UseSetting(key, value);
             }
+
+            if (testServices is not null)
+            {
+                web.ConfigureTestServices(testServices);
+            }
         });
-        factory.UseKestrel(k => k.Listen(IPAddress.Loopback, Port));
+        factory.UseKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, Port);
+            if (httpsCertificate is not null)
+            {
+                k.Listen(IPAddress.Loopback, HttpsPort, listen => listen.UseHttps(httpsCertificate));
+            }
+        });
         try
         {
             factory.StartServer();
