@@ -32,7 +32,10 @@ public static class ReviewUiSetup
             o.AccessDeniedPath = LoginPath;
             o.Cookie.Name = "daprllm-review";
             o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Strict;
+            // With OIDC the sign-in ends in a navigation the provider started (its form post to the callback, then the
+            // redirect to /review): browsers withhold Strict cookies there, so the reviewer would bounce back to the
+            // provider. Lax still keeps the cookie off cross-site posts.
+            o.Cookie.SameSite = oidc is null ? SameSiteMode.Strict : SameSiteMode.Lax;
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
         });

@@ -74,6 +74,9 @@ public sealed partial class OidcSignInTests
         using var callback = await browser.PostAsync(action, new FormUrlEncodedContent(fields), Ct);
         Assert.Equal(HttpStatusCode.Redirect, callback.StatusCode);
         Assert.Equal("/review", new Uri(new Uri(host.App.HttpsAddress), callback.Headers.Location!).AbsolutePath);
+        // The session cookie must survive the provider-started navigation back to /review: Lax, not Strict.
+        var session = Assert.Single(callback.Headers.GetValues("Set-Cookie"), c => c.StartsWith("daprllm-review=", StringComparison.Ordinal));
+        Assert.Contains("samesite=lax", session, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(1, provider.Redeemed);
 
         // Signed in: the queue shows the provider's user with the mapped role, and only the claimed tenant's items.
