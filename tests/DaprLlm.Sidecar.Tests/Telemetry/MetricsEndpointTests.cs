@@ -48,21 +48,23 @@ public sealed class MetricsEndpointTests
             await Deadline.WaitUntilAsync(() => Task.FromResult(pair.Target.Bodies.Count >= n), TimeSpan.FromSeconds(20), $"delivery {n}");
         }
 
+        var sent = """dapr_service_invocation_req_sent_total{app_id="caller",destination_app_id="target",method="status/200"}""";
+        var egress = """dapr_component_pubsub_egress_count{app_id="target",component="metrics-pubsub",namespace="",success="true",topic="metered"}""";
+        var ingress = """dapr_component_pubsub_ingress_count{app_id="target",component="metrics-pubsub",namespace="",process_status="success",topic="metered"}""";
+
+        // A sidecar records a call once its answer is on the way, a moment after the client or the app has seen it:
+        // scrape until the expected count shows (deadline), then check the exact figures.
         await RoundAsync(1);
-        var callerFirst = await ScrapeAsync(http, pair.CallerSidecar, "/metrics");
-        var targetFirst = await ScrapeAsync(http, pair.TargetSidecar, "/");
+        var callerFirst = await ScrapeUntilAsync(http, pair.CallerSidecar, "/metrics", sent, 1);
+        var targetFirst = await ScrapeUntilAsync(http, pair.TargetSidecar, "/", ingress, 1);
         await RoundAsync(2);
         await RoundAsync(3);
-        var callerLater = await ScrapeAsync(http, pair.CallerSidecar, "/");
-        var targetLater = await ScrapeAsync(http, pair.TargetSidecar, "/metrics");
+        var callerLater = await ScrapeUntilAsync(http, pair.CallerSidecar, "/", sent, 3);
+        var targetLater = await ScrapeUntilAsync(http, pair.TargetSidecar, "/metrics", ingress, 3);
 
-        var sent = """dapr_service_invocation_req_sent_total{app_id="caller",destination_app_id="target",method="status/200"}""";
         Assert.Equal(1, Sample(callerFirst, sent));
         Assert.Equal(3, Sample(callerLater, sent));
         Assert.True(Sum(callerLater, "dapr_http_server_request_count") > Sum(callerFirst, "dapr_http_server_request_count"), callerLater);
-
-        var egress = """dapr_component_pubsub_egress_count{app_id="target",component="metrics-pubsub",namespace="",success="true",topic="metered"}""";
-        var ingress = """dapr_component_pubsub_ingress_count{app_id="target",component="metrics-pubsub",namespace="",process_status="success",topic="metered"}""";
         Assert.Equal(1, Sample(targetFirst, egress));
         Assert.Equal(3, Sample(targetLater, egress));
         Assert.True(Sample(targetLater, ingress) >= 3, targetLater);
@@ -129,6 +131,14 @@ public sealed class MetricsEndpointTests
     }
 
     /// <summary>The value of one sample line (name and labels exactly as given), or 0 when absent.</summary>
+    private static async Task<string> ScrapeUntilAsync(HttpClient http, SidecarProcess sidecar, string path, string series, double atLeast)
+    {
+        var scrape = "";
+        await Deadline.WaitUntilAsync(async () => Sample(scrape = await ScrapeAsync(http, sidecar, path), series) >= atLeast,
+            TimeSpan.FromSeconds(20), $"{series} >= {atLeast}");
+        return scrape;
+    }
+
     private static double Sample(string scrape, string series)
     {
         foreach (var line in scrape.Split('\n'))
