@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Review.Tests.Unit;
 
@@ -75,37 +75,8 @@ public sealed class RecalibrationToolTests : IDisposable
         return file;
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToolAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(ToolDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        // A guard against a hung tool, not a timing assertion.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunToolAsync(params string[] args) =>
+        DotnetTool.RunAsync(ToolDll, args, TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
 
     /// <summary>The tool as built by the project reference, copied next to the tests.</summary>
     private static string ToolDll

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Safety.Tests.Classification;
 
@@ -85,33 +85,8 @@ public sealed class EvaluationToolTests : IDisposable
         return JsonSerializer.Serialize(new { id, text, label = value is null ? 0 : 1, labels = new { }, spans });
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunToolAsync(string folder)
-    {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(ToolDll);
-        start.ArgumentList.Add(folder);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        // A guard against a hung tool, not a timing assertion.
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunToolAsync(string folder) =>
+        DotnetTool.RunAsync(ToolDll, [folder], TimeSpan.FromMinutes(5), TestContext.Current.CancellationToken);
 
     /// <summary>The tool as built by the project reference, same configuration as the tests.</summary>
     private static string ToolDll
