@@ -33,7 +33,6 @@ public sealed partial class DurableOutbox
     // file lock), and a pool thread blocked there is one fewer for requests on a small machine.
     private void WriteLoop()
     {
-        BackgroundPriority.LowerCurrentThread(_options.BackgroundNice);
         var batch = new List<WriteOp>(Math.Min(_options.CommitMaxEvents, 1_024));
         var reader = _handoff.Reader;
         var window = TimeSpan.FromMilliseconds(_options.CommitWindowMs);

@@ -43,10 +43,7 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        // With BackgroundNice the loop and its continuations run on a thread of their own at a lowered priority.
-        _loop = _options.BackgroundNice > 0
-            ? BackgroundContext.Run("outbox drain", _options.BackgroundNice, () => RunAsync(_stopping.Token, _abandon.Token))
-            : Task.Run(() => RunAsync(_stopping.Token, _abandon.Token), CancellationToken.None);
+        _loop = Task.Run(() => RunAsync(_stopping.Token, _abandon.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 

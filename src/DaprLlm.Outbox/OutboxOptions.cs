@@ -111,13 +111,4 @@ public sealed class OutboxOptions
     /// (DAPR_HTTP_ENDPOINT, else http://127.0.0.1:DAPR_HTTP_PORT). DAPR_API_TOKEN is sent either way.
     /// </summary>
     public string SidecarHttpEndpoint { get; set; } = "";
-
-    /// <summary>
-    /// Nice value (Linux, 1–19; 0: unchanged) of the writer thread and of a thread of the drain's own, so committing and
-    /// publishing take the cores only when the requests leave them free (with idle cores they run at full speed). Off by
-    /// default: at 10 it made no measurable difference to the gateway's latency on 2 cores (bench/RESULTS.md, session 9),
-    /// and a starved low-priority thread can hold up a GC's suspension of the whole process.
-    /// </summary>
-    [Range(0, 19)]
-    public int BackgroundNice { get; set; }
 }
