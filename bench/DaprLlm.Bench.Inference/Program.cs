@@ -23,8 +23,10 @@ const int Rounds = 3;
 var configuredThreads = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_INTRA_OP_THREADS") is { Length: > 0 } t
     ? int.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
 var (intraOpThreads, intraOpReason) = IntraOpThreadPolicy.Resolve(configuredThreads, Environment.ProcessorCount);
-// The service's Inference:SplitStepRows (default 0: a step is never split into two concurrent halves).
-var splitStepRows = int.Parse(Environment.GetEnvironmentVariable("DAPRLLM_BENCH_SPLIT_STEP_ROWS") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+// The service's Inference:SplitStepRows: unset = the service's automatic rule, 0 = never split a step into two halves, n = from n rows.
+var configuredSplit = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_SPLIT_STEP_ROWS") is { Length: > 0 } sp
+    ? int.Parse(sp, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
+var (splitStepRows, _) = SplitStepPolicy.Resolve(configuredSplit, Environment.ProcessorCount, intraOpThreads);
 // Experiment: DAPRLLM_BENCH_ORT_SPINNING=0 stops ORT's intra-op pool threads from spin-waiting between operators.
 var allowSpinning = Environment.GetEnvironmentVariable("DAPRLLM_BENCH_ORT_SPINNING") != "0";
 // Minimum interleaved rounds per batching cell (more for small stream counts); medians of per-round ratios need several.

@@ -36,6 +36,32 @@ public sealed class IntraOpThreadsTests
         Assert.StartsWith("configured", reason, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(2, 1, 8)]
+    [InlineData(64, 1, 8)]
+    [InlineData(1, 1, 0)]
+    [InlineData(2, 0, 0)]
+    [InlineData(64, 4, 0)]
+    public void Unset_split_steps_use_a_second_core_only_where_sessions_run_one_intra_op_thread(int processors, int intraOpThreads, int expected)
+    {
+        var (rows, reason) = SplitStepPolicy.Resolve(null, processors, intraOpThreads);
+
+        Assert.Equal(expected, rows);
+        Assert.StartsWith("automatic", reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 2, 1, 0)]
+    [InlineData(4, 1, 1, 4)]
+    [InlineData(16, 64, 0, 16)]
+    public void An_explicit_split_step_rows_value_is_used_as_configured(int configured, int processors, int intraOpThreads, int expected)
+    {
+        var (rows, reason) = SplitStepPolicy.Resolve(configured, processors, intraOpThreads);
+
+        Assert.Equal(expected, rows);
+        Assert.StartsWith("configured", reason, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_negative_split_step_rows_value_fails_the_start()
     {
@@ -72,6 +98,10 @@ public sealed class IntraOpThreadsTests
         Assert.Contains($"session: {expected.Threads} ", line, StringComparison.Ordinal);
         Assert.Contains(expected.Reason, line, StringComparison.Ordinal);
         Assert.EndsWith($"spinning {spinning != "false"}", line, StringComparison.Ordinal);
+        var split = SplitStepPolicy.Resolve(null, Environment.ProcessorCount, expected.Threads);
+        var splitLine = Assert.Single(logs.Messages, m => m.StartsWith("Decode steps split into two concurrent halves", StringComparison.Ordinal));
+        Assert.Contains($"from {split.Rows} rows", splitLine, StringComparison.Ordinal);
+        Assert.Contains(split.Reason, splitLine, StringComparison.Ordinal);
     }
 
     private sealed class Factory(Dictionary<string, string?> settings, LogCapture logs) : WebApplicationFactory<Program>

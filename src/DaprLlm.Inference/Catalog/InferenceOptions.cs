@@ -43,12 +43,15 @@ public sealed class InferenceOptions
 
     /// <summary>
     /// Rows from which a decode step runs as two concurrent ONNX Runtime calls, one per half of the batch, on two
-    /// threads (0, the default: never). Outputs do not depend on it. Measured on the shared 2-core machine it lost
-    /// throughput (the second core was rarely free and the step waits for the slower half; bench/RESULTS.md, session 8),
-    /// so it is an option for replicas with a core to spare, not the default.
+    /// threads: unset = automatic (8 rows where sessions run one intra-op thread on a replica that sees two or more
+    /// cores, else never; see <see cref="Onnx.SplitStepPolicy"/>), 0 = never, n = from n rows. Outputs do not depend on it.
     /// </summary>
     [Range(0, 1024)]
-    public int SplitStepRows { get; set; }
+    public int? SplitStepRows { get; set; }
+
+    /// <summary>The rows from which steps are split (0: never) and why; logged at start.</summary>
+    public (int Rows, string Reason) ResolveSplitStepRows() =>
+        Onnx.SplitStepPolicy.Resolve(SplitStepRows, Environment.ProcessorCount, ResolveIntraOpThreads().Threads);
 
     /// <summary>
     /// Milliseconds a streamed request's tokens may be held before its reader is woken again (0: every decode

@@ -73,7 +73,7 @@ public sealed partial class ModelLoader(IOptions<InferenceOptions> options, IHos
             var logger = loggers.CreateLogger<BatchScheduler>();
             var (decoder, provider) = OnnxDecoder.Open(folder, config, entry.ProviderPreference,
                 options.Value.ResolveIntraOpThreads().Threads, logger, options.Value.IntraOpSpinning);
-            decoder.SplitStepRows = options.Value.SplitStepRows;
+            decoder.SplitStepRows = options.Value.ResolveSplitStepRows().Rows;
             var context = entry.ContextLength > 0 ? Math.Min(entry.ContextLength, config.ContextLength) : config.ContextLength;
             var endIds = config.EosTokenIds.Append(template.EndOfTurnId);
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,

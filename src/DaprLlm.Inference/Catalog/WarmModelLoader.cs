@@ -12,6 +12,8 @@ public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<Warm
     {
         var (threads, reason) = registry.Options.ResolveIntraOpThreads();
         LogIntraOpThreads(logger, threads, reason, registry.Options.IntraOpSpinning);
+        var (splitRows, splitReason) = registry.Options.ResolveSplitStepRows();
+        LogSplitStepRows(logger, splitRows, splitReason);
         try
         {
             await registry.LoadWarmAsync().WaitAsync(cancellationToken);
@@ -27,6 +29,9 @@ public sealed partial class WarmModelLoader(ModelRegistry registry, ILogger<Warm
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ONNX Runtime intra-op threads per session: {Threads} (0 = ONNX Runtime decides; {Reason}), spinning {Spinning}")]
     private static partial void LogIntraOpThreads(ILogger logger, int threads, string reason, bool spinning);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Decode steps split into two concurrent halves from {Rows} rows (0 = never; {Reason})")]
+    private static partial void LogSplitStepRows(ILogger logger, int rows, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Warm model failed to load: {Reason}")]
     private static partial void LogLoadFailed(ILogger logger, string reason);
