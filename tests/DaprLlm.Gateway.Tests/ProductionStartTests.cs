@@ -62,7 +62,17 @@ public sealed class ProductionStartTests
 
         // The check needs the sidecar, so it runs right after start: the host stops itself, and nothing listens any more.
         var lifetime = factory.Services.GetRequiredService<IHostApplicationLifetime>();
-        await Deadline.WaitUntilAsync(() => lifetime.ApplicationStopped.IsCancellationRequested, TimeSpan.FromSeconds(30), "the production gateway to stop itself");
+        try
+        {
+            await Deadline.WaitUntilAsync(() => lifetime.ApplicationStopped.IsCancellationRequested, TimeSpan.FromSeconds(30), "the production gateway to stop itself");
+            // The gateway's process would exit non-zero (its Main returns void); the test runner's Main returns its own code.
+            Assert.Equal(1, Environment.ExitCode);
+        }
+        finally
+        {
+            Environment.ExitCode = 0;
+        }
+
         Assert.Contains("Critical DaprLlm.Gateway.Tenants.DevTenantSeeder: A development API key is stored but the environment is Production", logs.ToString(), StringComparison.Ordinal);
         using var http = new HttpClient();
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{port}/v1/models", ct));

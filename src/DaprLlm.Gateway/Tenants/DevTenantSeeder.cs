@@ -44,6 +44,8 @@ public sealed partial class DevTenantSeeder(
                     if (await store.HasDevKeyAsync(stoppingToken))
                     {
                         LogDevKeyInProduction(logger);
+                        // A refusal is a failed start: exit non-zero so an orchestrator reports it and does not count a clean stop.
+                        Environment.ExitCode = 1;
                         lifetime.StopApplication();
                         return;
                     }
