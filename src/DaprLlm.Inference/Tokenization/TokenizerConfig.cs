@@ -25,7 +25,7 @@ public sealed record TokenizerConfig(string? ChatTemplate, string? BosToken, str
             var root = doc.RootElement;
             return root.ValueKind != JsonValueKind.Object ? None : new(Template(root), Token(root, "bos_token"), Token(root, "eos_token"));
         }
-        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or JsonException or InvalidOperationException or KeyNotFoundException)
         {
             throw new ModelLoadException($"cannot read {path}: {e.Message}", e);
         }
