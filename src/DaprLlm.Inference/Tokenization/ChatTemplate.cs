@@ -6,21 +6,24 @@ namespace DaprLlm.Inference.Tokenization;
 /// <summary>
 /// Turns chat messages into prompt ids for the chat formats ORT GenAI model folders use, chosen by the special
 /// tokens the tokenizer declares: Phi-3 (&lt;|user|&gt; ... &lt;|end|&gt;, also the demo model), ChatML (Qwen) and
-/// Llama 3. Role markers are inserted by id; message text goes through BPE.
+/// Llama 3; or, for formats without role tokens, by tokenizer_config.json's chat_template: Llama 2 chat and Mistral
+/// instruct ([INST] ... [/INST]). Role markers and BOS/EOS are inserted by id; message text goes through BPE.
 /// </summary>
-public sealed class ChatTemplate
+public sealed partial class ChatTemplate
 {
     private readonly ModelTokenizer _tokenizer;
     private readonly Format _format;
     private readonly IReadOnlyList<int> _newline;
+    private readonly int _bos;
 
-    private enum Format { Phi3, ChatMl, Llama3 }
+    private enum Format { Phi3, ChatMl, Llama3, Llama2, Mistral }
 
-    private ChatTemplate(ModelTokenizer tokenizer, Format format, int endOfTurn)
+    private ChatTemplate(ModelTokenizer tokenizer, Format format, int endOfTurn, int bos = -1)
     {
         _tokenizer = tokenizer;
         _format = format;
         _newline = tokenizer.Encode("\n");
+        _bos = bos;
         EndOfTurnId = endOfTurn;
     }
 
@@ -47,7 +50,13 @@ public sealed class ChatTemplate
             return new ChatTemplate(tokenizer, Format.Llama3, eot);
         }
 
-        throw new ModelLoadException("the tokenizer declares no known chat format (Phi-3, ChatML or Llama 3 special tokens)");
+        if (tokenizer.Config.ChatTemplate is { } source && source.Contains("[INST]", StringComparison.Ordinal))
+        {
+            return Instruct(tokenizer, source);
+        }
+
+        throw new ModelLoadException("the tokenizer declares no known chat format (Phi-3, ChatML or Llama 3 special tokens, or a Llama 2 / " +
+            "Mistral [INST] chat_template in tokenizer_config.json)");
     }
 
     public List<int> Render(IReadOnlyList<ChatMessage> messages)
@@ -100,6 +109,9 @@ public sealed class ChatTemplate
                 ids.AddRange(_tokenizer.Encode("assistant"));
                 ids.Add(s["<|end_header_id|>"]);
                 ids.AddRange(_tokenizer.Encode("\n\n"));
+                break;
+            case Format.Llama2 or Format.Mistral:
+                RenderInstruct(messages, ids);
                 break;
         }
 

@@ -23,9 +23,13 @@ public sealed partial class ModelTokenizer
     private readonly byte[][] _tokenBytes;
     private readonly bool _stripDummyPrefix;
 
-    private ModelTokenizer(Tokenizer inner, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens, string kind, bool stripDummyPrefix)
+    private readonly IReadOnlyDictionary<string, int> _vocabulary;
+
+    private ModelTokenizer(Tokenizer inner, IReadOnlyDictionary<string, int> vocabulary, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens,
+        string kind, bool stripDummyPrefix)
     {
         _inner = inner;
+        _vocabulary = vocabulary;
         _tokenBytes = tokenBytes;
         SpecialTokens = specialTokens;
         Kind = kind;
@@ -40,7 +44,20 @@ public sealed partial class ModelTokenizer
     /// <summary>Which file and algorithm: "tokenizer.json byte-level BPE" or "tokenizer.model SentencePiece".</summary>
     public string Kind { get; }
 
+    /// <summary>The folder's tokenizer_config.json (chat_template, BOS/EOS tokens), or <see cref="TokenizerConfig.None"/>.</summary>
+    public TokenizerConfig Config { get; private set; } = TokenizerConfig.None;
+
     public static ModelTokenizer Load(string folder)
+    {
+        var tokenizer = LoadTokenizer(folder);
+        tokenizer.Config = TokenizerConfig.Load(folder);
+        return tokenizer;
+    }
+
+    /// <summary>The id of a token by its text: a special token, else a vocabulary entry (SentencePiece's &lt;s&gt;, &lt;/s&gt;).</summary>
+    public bool TryGetTokenId(string token, out int id) => SpecialTokens.TryGetValue(token, out id) || _vocabulary.TryGetValue(token, out id);
+
+    private static ModelTokenizer LoadTokenizer(string folder)
     {
         var json = Path.Combine(folder, "tokenizer.json");
         var sentencePiece = Path.Combine(folder, "tokenizer.model");
@@ -137,7 +154,7 @@ public sealed partial class ModelTokenizer
             tokenBytes[id] = specials.ContainsKey(text) ? Encoding.UTF8.GetBytes(text) : ByteLevel.ToBytes(text, unicodeToByte);
         }
 
-        return new ModelTokenizer(bpe, Complete(tokenBytes, specials), specials, "tokenizer.json byte-level BPE", stripDummyPrefix: false);
+        return new ModelTokenizer(bpe, vocab, Complete(tokenBytes, specials), specials, "tokenizer.json byte-level BPE", stripDummyPrefix: false);
     }
 
     private static ModelTokenizer LoadSentencePiece(string folder, string path)
@@ -159,7 +176,7 @@ public sealed partial class ModelTokenizer
                 tokenBytes[id] = PieceBytes(sp, piece);
             }
 
-            return new ModelTokenizer(sp, Complete(tokenBytes, specials), specials, "tokenizer.model SentencePiece", sp.AddDummyPrefix);
+            return new ModelTokenizer(sp, sp.Vocabulary, Complete(tokenBytes, specials), specials, "tokenizer.model SentencePiece", sp.AddDummyPrefix);
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or
             FormatException)
