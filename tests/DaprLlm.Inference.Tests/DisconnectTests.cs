@@ -31,7 +31,7 @@ public sealed class InProcessDisconnectTests(InferenceAppFactory app) : IClassFi
         using var finishes = new FinishReasons(app.Services);
         // Seeded sampling is deterministic: this request, left alone, runs to its max_tokens (checked first), so a
         // "cancelled" end can only come from the disconnect, not from the model ending its turn early.
-        var request = Api.Request(Verse, 200, temperature: 2.0, seed: 3);
+        var request = Api.Request(Verse, 200, temperature: 2.0, seed: 3, topP: 1.0, topK: 0);
         var uncut = await Api.GenerateAsync(client, request, ct);
         Assert.Equal("length", uncut.GetProperty("finishReason").GetString());
 

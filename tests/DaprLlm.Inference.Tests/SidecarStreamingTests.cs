@@ -125,7 +125,7 @@ public sealed class SidecarStreamingTests(SidecarPathFixture path) : IClassFixtu
         using var invoke = path.InvokeInference();
         // Seeded sampling is deterministic: left alone this request runs to its max_tokens (checked first), so a
         // "cancelled" end can only come from the disconnect.
-        var request = Api.Request(Verse, 200, temperature: 2.0, seed: 3);
+        var request = Api.Request(Verse, 200, temperature: 2.0, seed: 3, topP: 1.0, topK: 0);
         using (var uncut = await invoke.PostAsJsonAsync(ServiceMethods.Generate, request, ct))
         {
             var body = System.Text.Json.JsonDocument.Parse(await uncut.Content.ReadAsStringAsync(ct)).RootElement;

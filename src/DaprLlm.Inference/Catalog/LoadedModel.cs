@@ -1,5 +1,6 @@
 using DaprLlm.Embeddings;
 using DaprLlm.Inference.Batching;
+using DaprLlm.Inference.Onnx;
 using DaprLlm.Inference.Remote;
 using DaprLlm.Inference.Tokenization;
 
@@ -8,9 +9,11 @@ namespace DaprLlm.Inference.Catalog;
 /// <summary>A loaded catalog entry: a local chat model (tokenizer, template, scheduler), a local embedding model (embedder) or a remote model.</summary>
 public sealed class LoadedModel : IDisposable
 {
-    public LoadedModel(string id, ModelTokenizer tokenizer, ChatTemplate template, int contextLength, string executionProvider, BatchScheduler scheduler)
+    public LoadedModel(string id, ModelTokenizer tokenizer, ChatTemplate template, int contextLength, string executionProvider, BatchScheduler scheduler,
+        SamplingDefaults sampling)
     {
         Id = id;
+        Sampling = sampling;
         Tokenizer = tokenizer;
         Template = template;
         ContextLength = contextLength;
@@ -41,6 +44,9 @@ public sealed class LoadedModel : IDisposable
     public ChatTemplate? Template { get; }
 
     public int ContextLength { get; }
+
+    /// <summary>top_p / top_k for requests that leave them unset (the model folder's recommendation, else OpenAI's).</summary>
+    public SamplingDefaults Sampling { get; } = SamplingDefaults.OpenAi;
 
     public string ExecutionProvider { get; }
 

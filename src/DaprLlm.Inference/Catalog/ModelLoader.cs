@@ -79,7 +79,7 @@ public sealed partial class ModelLoader(IOptions<InferenceOptions> options, IHos
             var scheduler = new BatchScheduler(id, provider, decoder, tokenizer, endIds, context, options.Value.MaxBatchSize,
                 options.Value.QueueDepth, metrics, logger, TimeSpan.FromMilliseconds(options.Value.StreamIntervalMilliseconds),
                 TimeSpan.FromSeconds(options.Value.StepTimeoutSeconds));
-            return new LoadedModel(id, tokenizer, template, context, provider, scheduler);
+            return new LoadedModel(id, tokenizer, template, context, provider, scheduler, config.Sampling);
         }
         catch (ModelLoadException e)
         {

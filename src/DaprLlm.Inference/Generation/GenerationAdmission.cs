@@ -80,8 +80,8 @@ internal static class GenerationAdmission
                 "max_tokens", "context_length_exceeded"));
         }
 
-        var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? 1.0, request.TopK ?? 0, request.Seed,
-            request.Stop ?? []);
+        var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? model.Sampling.TopP,
+            request.TopK ?? model.Sampling.TopK, request.Seed, request.Stop ?? []);
         var job = new GenerationJob(prompt, parameters, cancellationToken, stream, TimeSpan.FromSeconds(registry.Options.GenerationTimeoutSeconds));
         if (!model.Scheduler.TryEnqueue(job))
         {

@@ -21,7 +21,8 @@ public sealed record GenAiConfig(
     string PastValueFormat,
     string Logits,
     string PresentKeyFormat,
-    string PresentValueFormat)
+    string PresentValueFormat,
+    SamplingDefaults Sampling)
 {
     public string PastKey(int layer) => PastKeyFormat.Replace("%d", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
@@ -73,7 +74,8 @@ public sealed record GenAiConfig(
                     Name(inputs, "past_value_names", "past_key_values.%d.value"),
                     Name(outputs, "logits", "logits"),
                     Name(outputs, "present_key_names", "present.%d.key"),
-                    Name(outputs, "present_value_names", "present.%d.value"));
+                    Name(outputs, "present_value_names", "present.%d.value"),
+                    SamplingDefaults.From(doc.RootElement, path));
             }
             catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
             {
