@@ -41,6 +41,7 @@ public sealed class DemoModelTextTests(InferenceAppFactory app) : IClassFixture<
 
         Report("sampled", scores);
         Assert.Empty(scores.Problems());
+        Assert.DoesNotContain(answers, a => a.Completion.Text.Contains("<|", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -55,6 +56,8 @@ public sealed class DemoModelTextTests(InferenceAppFactory app) : IClassFixture<
 
         Report("temperature 1, model defaults", scores);
         Assert.Empty(scores.Problems());
+        // A sampled role marker starts another turn: the answer ends there instead of printing "<|user|>" as text.
+        Assert.DoesNotContain(answers, a => a.Completion.Text.Contains("<|", StringComparison.Ordinal));
     }
 
     [Fact]
