@@ -38,10 +38,13 @@ internal static class EmbedServiceBench
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scores equal (bitwise) in process vs service: {equal}/{total}, max |difference| {maxDiff:G3}"));
 
+        // The hop alone: the same two sidecars to the inference app's liveness endpoint (no model, no JSON), to attribute the difference.
+        using var hop = new HttpClient { BaseAddress = new Uri(new Uri(sidecar), "v1.0/invoke/inference/method/"), Timeout = Timeout.InfiniteTimeSpan };
         var subjects = new (string Name, Func<string, ValueTask> Check)[]
         {
             ("ML layer, in process", t => { local.Score(t); return ValueTask.CompletedTask; }),
             ("ML layer, inference service", async t => remote.ScoreWithEmbedding(t, await source.EmbedAsync(EmbeddingInput.Prefix(t, maxTokens), CancellationToken.None))),
+            ("hop only: invoke inference /alive", async _ => (await hop.GetAsync("alive")).Dispose()),
         };
         foreach (var callers in new[] { 1, 8 })
         {
