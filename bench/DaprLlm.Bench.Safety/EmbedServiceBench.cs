@@ -65,6 +65,10 @@ internal static class EmbedServiceBench
             await check(text);
         }
 
+        // Every caller on a thread of its own from the start: the in-process check blocks its thread, and a pool that
+        // grows one thread at a time would run fewer callers at once than asked (less queueing for that subject only).
+        ThreadPool.GetMinThreads(out var workerThreads, out var ioThreads);
+        ThreadPool.SetMinThreads(Math.Max(workerThreads, callers + 4), ioThreads);
         var latencies = new List<double>();
         var cpuBefore = PathCpuMilliseconds(pathPids);
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
