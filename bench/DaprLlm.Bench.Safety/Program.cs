@@ -7,6 +7,7 @@ using DaprLlm.Safety.Classification.Models;
 using DaprLlm.Safety.Rules;
 
 // Usage: dotnet run -c Release --project bench/DaprLlm.Bench.Safety -- [data folder] [--seconds N] [--rules-only] [--rules-stages [--only <stage>]] [--rules-dump <file>] [--breakdown]
+//        ... -- [data folder] --embed-service http://127.0.0.1:<caller sidecar's HTTP port> [--pids <path pids>]   (embed-service.sh)
 //        ... -- [data folder] --overhead http://127.0.0.1:<a sidecar's HTTP port>   (against the running system)
 // Prompts come from the shared data when present (realistic text), otherwise from a built-in sample.
 var dataFolder = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? Path.Combine("..", "shared", "data");
@@ -16,6 +17,18 @@ Console.WriteLine($"{prompts.Count} prompts, {Environment.ProcessorCount} cores,
 if (args.Contains("--breakdown"))
 {
     Breakdown.Run(Prompts.ToTokenLength(prompts, 512), prompts, Path.Combine(AppContext.BaseDirectory, "models", "safety", "minilm-l6-int8.onnx"), 200);
+    return 0;
+}
+
+// --embed-service <sidecar HTTP endpoint> [--pids a,b,c]: the ML layer with its embeddings in process vs from the
+// inference service through the sidecars (started for you by embed-service.sh).
+var embedService = Array.IndexOf(args, "--embed-service") is var es and >= 0 && es + 1 < args.Length ? args[es + 1] : null;
+if (embedService is not null)
+{
+    var pids = Array.IndexOf(args, "--pids") is var pi and >= 0 && pi + 1 < args.Length
+        ? args[pi + 1].Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToList()
+        : [];
+    await EmbedServiceBench.RunAsync(embedService, pids, prompts, Prompts.ToTokenLength(prompts, 512), seconds);
     return 0;
 }
 

@@ -16,17 +16,51 @@ public sealed class SafetyEngine
     private const int MaxCachedRuleEngines = 256;
     private readonly ConcurrentDictionary<string, RuleEngine> _ruleEngines = new(StringComparer.Ordinal);
 
-    public SafetyEngine(LinearSafetyModel model)
+    /// <param name="embeddings">
+    /// Where the ML layer's vectors come from when not from the model's own in-process embedder (the inference
+    /// service); then only <see cref="EvaluateAsync"/> can score.
+    /// </param>
+    public SafetyEngine(LinearSafetyModel model, IEmbeddingSource? embeddings = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
+        _embeddings = embeddings;
     }
+
+    private readonly IEmbeddingSource? _embeddings;
 
     public LinearSafetyModel Model { get; }
 
     /// <summary>The policy shipped with the model (thresholds chosen on cross-validated predictions).</summary>
     public SafetyPolicy DefaultPolicy => Model.Manifest.DefaultPolicy;
 
-    public static SafetyEngine Load(string manifestPath) => new(LinearSafetyModel.Load(manifestPath));
+    /// <param name="embeddings">null: the model embeds in process; else the vectors come from this source and the model loads no embedder.</param>
+    public static SafetyEngine Load(string manifestPath, IEmbeddingSource? embeddings = null) =>
+        new(LinearSafetyModel.Load(manifestPath, embedInProcess: embeddings is null), embeddings);
+
+    /// <summary>
+    /// <see cref="Evaluate"/> with the embedding from the engine's source when it has one (awaited, so no thread waits
+    /// on the network); throws <see cref="EmbeddingsUnavailableException"/> when the source fails. The service calls this.
+    /// </summary>
+    public async ValueTask<SafetyAssessment> EvaluateAsync(string text, ModerationDirection direction, SafetyPolicy? policy, CancellationToken cancellationToken)
+    {
+        if (_embeddings is null || Model.Manifest.Embedding is not { } embedding)
+        {
+            return Evaluate(text, direction, policy);
+        }
+
+        ArgumentNullException.ThrowIfNull(text);
+        policy ??= DefaultPolicy;
+        var started = Stopwatch.GetTimestamp();
+        var rules = RulesFor(policy).Evaluate(text);
+        var afterRules = Stopwatch.GetTimestamp();
+        var vector = await _embeddings.EmbedAsync(EmbeddingInput.Prefix(text, embedding.MaxTokens), cancellationToken);
+        var scores = Model.ScoreWithEmbedding(text, vector);
+        var afterModel = Stopwatch.GetTimestamp();
+
+        var (decision, categoryDecisions, top, reasons) = Route(scores, rules, direction, policy);
+        return new SafetyAssessment(decision, scores, categoryDecisions, top, reasons, rules, policy.Version,
+            Stopwatch.GetElapsedTime(started, afterRules).TotalMicroseconds, Stopwatch.GetElapsedTime(afterRules, afterModel).TotalMicroseconds);
+    }
 
     public SafetyAssessment Evaluate(string text, ModerationDirection direction, SafetyPolicy? policy = null)
     {

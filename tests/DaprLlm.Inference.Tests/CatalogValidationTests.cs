@@ -39,6 +39,27 @@ public sealed class CatalogValidationTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string, string> BadEmbeddingEntries { get; } = new()
+    {
+        { "Path", "models/daprllm-kjv-small", $"{Entry}:Path 'models/daprllm-kjv-small' is not an ONNX file" },
+        { "MaxTokens", "513", $"{Entry}:MaxTokens must be between 3 and 512" },
+        { "Pooling", "max", $"{Entry}:Pooling must be mean or mean-max, not 'max'" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEmbeddingEntries))]
+    public async Task A_wrong_embedding_entry_fails_the_start_naming_the_setting(string key, string value, string expected)
+    {
+        var error = await StartFailure.OfAsync(new Dictionary<string, string?>
+        {
+            [$"{Entry}:Kind"] = "embedding",
+            [$"{Entry}:Warm"] = "false",
+            [$"{Entry}:{key}"] = value,
+        });
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Configured_execution_providers_keep_their_order_and_none_configured_means_cpu()
     {

@@ -44,6 +44,37 @@ public sealed class EmbeddingsApiTests(InferenceAppFactory app) : IClassFixture<
     }
 
     [Fact]
+    public async Task Safety_graph_vectors_equal_the_in_process_safety_embedder_bit_for_bit()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = app.CreateClient();
+        // What the safety app's LinearSafetyModel.CreateEmbedder builds from models/safety/safety-model.json.
+        using var reference = new SentenceEmbedder(new SentenceEmbedderOptions
+        {
+            MaxTokens = 64,
+            MaxBatchSize = 1,
+            IntraOpThreads = 1,
+            ModelPath = Path.Combine(AppContext.BaseDirectory, "models", "safety", "minilm-l6-int8.onnx"),
+        });
+        string[] texts = [.. Sentences, string.Join(' ', Enumerable.Repeat("A much longer text that runs well past the sixty-four tokens the safety layer reads.", 12))];
+
+        // One request with every text: the service must still run them one per call (an int8 graph's scale is per call).
+        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = Contracts.Inference.EmbeddingModels.SafetyMiniLm, input = texts }, ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
+        var data = body.GetProperty("data").EnumerateArray().Select(v => v.EnumerateArray().Select(x => x.GetSingle()).ToArray()).ToArray();
+        Assert.Equal(texts.Length, data.Length);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(reference.Embed(texts[i]), data[i]);
+        }
+
+        Assert.Equal(texts.Sum(reference.CountTokens), body.GetProperty("promptTokens").GetInt32());
+        Assert.Equal(64, reference.CountTokens(texts[^1]));
+    }
+
+    [Fact]
     public async Task Chat_model_refuses_embeddings_and_embedding_model_refuses_generation()
     {
         var ct = TestContext.Current.CancellationToken;

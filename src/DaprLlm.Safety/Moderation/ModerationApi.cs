@@ -3,6 +3,7 @@ using DaprLlm.Contracts.Inference;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Outbox;
 using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Models;
 using DaprLlm.Safety.Review;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,7 +21,16 @@ public static class ModerationApi
             .ValidateOnStart();
         builder.Services.AddDaprClient();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => SafetyEngine.Load(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.ResolvedModelPath));
+        builder.Services.AddOptions<ModerationEmbeddingsOptions>().BindConfiguration(ModerationEmbeddingsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => InferenceEmbeddings.Create(
+            sp.GetRequiredService<IOptions<ModerationEmbeddingsOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            // The service path loads no embedder here: the vectors come from the inference catalog's copy of the graph.
+            var fromService = sp.GetRequiredService<IOptions<ModerationEmbeddingsOptions>>().Value.Source == EmbeddingSource.InferenceService;
+            return SafetyEngine.Load(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.ResolvedModelPath,
+                fromService ? sp.GetRequiredService<ServiceEmbeddingSource>() : null);
+        });
         builder.Services.AddSingleton(sp => new VerdictCache(sp.GetRequiredService<IOptions<ModerationOptions>>().Value.VerdictCacheEntries));
         builder.Services.AddSingleton<SafetyTelemetry>();
         builder.AddDurableOutbox(AppIds.Safety, DaprComponents.PubSub, o => o.WhenFull = OutboxFullMode.Keep);
@@ -107,8 +117,15 @@ public static class ModerationApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, problem, "invalid_request_error", "messages");
         }
 
-        var (verdict, _) = await service.CheckAsync(
-            request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken, request.Messages);
-        return TypedResults.Ok(verdict);
+        try
+        {
+            var (verdict, _) = await service.CheckAsync(
+                request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken, request.Messages);
+            return TypedResults.Ok(verdict);
+        }
+        catch (EmbeddingsUnavailableException)
+        {
+            return ErrorBody.EmbeddingsUnavailable(http.HttpContext.Response);
+        }
     }
 }

@@ -5,6 +5,7 @@ using DaprLlm.Contracts.Events;
 using DaprLlm.Contracts.Inference;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Models;
 using DaprLlm.Safety.Classification.Policies;
 using DaprLlm.Safety.Policies;
 using DaprLlm.Safety.Review;
@@ -44,7 +45,18 @@ public sealed class ModerationService(
             return (cached.Verdict with { Cached = true }, cached.Assessment);
         }
 
-        var assessment = engine.Evaluate(text, direction, policy);
+        SafetyAssessment assessment;
+        try
+        {
+            assessment = await engine.EvaluateAsync(text, direction, policy, cancellationToken);
+        }
+        catch (EmbeddingsUnavailableException e)
+        {
+            // Fail closed: no verdict and nothing cached; the route answers 503 and the gateway refuses the request.
+            logger.LogWarning("Request {RequestId} not scored, the ML layer's embedding service failed: {Reason}", requestId, e.Message);
+            throw;
+        }
+
         string? reviewId = null;
         if (assessment.Decision == Decisions.Review && escalate)
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
+using DaprLlm.Safety.Classification.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -70,10 +71,17 @@ public static class ModerationsApi
 
         var id = "modr-" + Guid.NewGuid().ToString("N");
         var results = new List<ModerationResult>(texts.Count);
-        foreach (var text in texts)
+        try
         {
-            var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
-            results.Add(ToResult(verdict, assessment));
+            foreach (var text in texts)
+            {
+                var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
+                results.Add(ToResult(verdict, assessment));
+            }
+        }
+        catch (EmbeddingsUnavailableException)
+        {
+            return ErrorBody.EmbeddingsUnavailable(request.HttpContext.Response);
         }
 
         var model = $"{engine.Model.Manifest.Name}-{engine.Model.Manifest.Version}";

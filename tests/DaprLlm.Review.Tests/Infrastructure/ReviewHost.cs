@@ -33,6 +33,9 @@ public sealed class ReviewHost : IAsyncDisposable
         App = app;
     }
 
+    /// <summary>The components folder and name-resolution registry this host's sidecar uses: another app's sidecar given both joins the same system.</summary>
+    public (string Components, string Registry) SidecarPaths => (Path.Combine(_folder.Path, "components"), Path.Combine(_folder.Path, "registry"));
+
     public SidecarProcess Sidecar { get; }
 
     public SafetyApp App { get; }
@@ -54,9 +57,11 @@ public sealed class ReviewHost : IAsyncDisposable
     /// <param name="webhookUrl">When set, a bindings.http component "review-webhook" posts decisions there.</param>
     /// <param name="httpsCertificate">When set, the app also listens on HTTPS (<see cref="SafetyApp.HttpsAddress"/>).</param>
     /// <param name="testServices">Service overrides applied after the app's own (e.g. a backchannel that trusts a test certificate).</param>
+    /// <param name="extraComponents">More files for the components folder (name → YAML), e.g. components/local/resiliency.yaml.</param>
     public static async Task<ReviewHost> StartAsync(
         TimeSpan sla, string? webhookUrl = null, IReadOnlyDictionary<string, string>? extraSettings = null,
-        System.Security.Cryptography.X509Certificates.X509Certificate2? httpsCertificate = null, Action<IServiceCollection>? testServices = null)
+        System.Security.Cryptography.X509Certificates.X509Certificate2? httpsCertificate = null, Action<IServiceCollection>? testServices = null,
+        IReadOnlyDictionary<string, string>? extraComponents = null)
     {
         var folder = new TempFolder("daprllm-review");
         // Its own Redis per host: no test sees another's items, workflows or events.
@@ -71,6 +76,11 @@ public sealed class ReviewHost : IAsyncDisposable
             // The policy admin API reads its key from the secret store, as in components/local.
             var secrets = folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new { safety = new { adminKey = AdminKey } }));
             folder.Write("components/secretstore.yaml", ComponentYaml.FileSecrets(secrets));
+            foreach (var (name, yaml) in extraComponents ?? new Dictionary<string, string>())
+            {
+                folder.Write("components/" + name, yaml);
+            }
+
             if (webhookUrl is not null)
             {
                 folder.Write("components/webhook.yaml", $$"""
