@@ -16,7 +16,7 @@ namespace DaprLlm.Sidecar.Telemetry;
 public static class TelemetryFeature
 {
     /// <summary>The logger category of ASP.NET Core's per-request diagnostics (request activity and log scope).</summary>
-    public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+    private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
