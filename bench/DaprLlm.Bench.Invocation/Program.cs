@@ -8,7 +8,8 @@ using System.Net.Sockets;
 // request's scheduled start (open loop, no coordinated omission). Loopback only, bounded in time.
 // --variants "name[@sidecar.dll][:KEY=VALUE,...];..." runs several sidecar pairs (each its own build and extra
 // environment) in the same run, so builds and runtime settings are compared against the same baseline; the
-// baseline runs before and after them.
+// baseline runs before and after them. The key ARGS is not an environment variable: its value is added to the sidecars'
+// command line (space-separated), e.g. "off:ARGS=--enable-metrics=false".
 var rate = Arg("--rate", 1000);
 var seconds = Arg("--seconds", 10);
 var configuration = args.Contains("--debug") ? "Debug" : "Release";
@@ -226,6 +227,16 @@ Process StartSidecar(string appId, int? port, Variant variant, out int httpPort)
 
     foreach (var (key, value) in variant.Environment)
     {
+        if (key == "ARGS")
+        {
+            foreach (var extra in value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                info.ArgumentList.Add(extra);
+            }
+
+            continue;
+        }
+
         info.Environment[key] = value;
     }
 

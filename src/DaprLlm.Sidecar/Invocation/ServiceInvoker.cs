@@ -131,7 +131,7 @@ public sealed class ServiceInvoker(
         try
         {
             using var request = BuildRequest(call, BodyFrom(context.Request));
-            response = await SendToAppAsync(request, context.RequestAborted);
+            response = await SendToAppAsync(call, request, context.RequestAborted);
         }
         catch (InvocationFailedException e)
         {
@@ -210,13 +210,14 @@ public sealed class ServiceInvoker(
         HttpResponseMessage response;
         if (call.AppId == options.AppId)
         {
-            response = await SendToAppAsync(request, cancellationToken);
+            response = await SendToAppAsync(call, request, cancellationToken);
         }
         else
         {
             // Resolved on every attempt, so a retry reaches an instance that came back.
             var target = Pick(call.AppId) ?? throw new InvocationFailedException($"couldn't find service: {call.AppId}");
-            request.RequestUri = new Uri(target.HttpAddress, $"{InternalPrefix.TrimStart('/')}{Uri.EscapeDataString(call.AppId)}/{EscapePath(call.Method)}{call.Query}");
+            // One absolute URI parsed per call (no relative URI resolved against a base Uri built per call).
+            request.RequestUri = new Uri($"http://{target.Host}:{target.HttpPort}{InternalPrefix}{Uri.EscapeDataString(call.AppId)}/{call.Path}", UriKind.Absolute);
             request.Headers.TryAddWithoutValidation(InvocationHeaders.InternalToken, internalAuth.Token);
             try
             {
@@ -260,12 +261,15 @@ public sealed class ServiceInvoker(
         return instances.Count == 0 ? null : instances[(int)((uint)Interlocked.Increment(ref _roundRobin) % instances.Count)];
     }
 
-    private async Task<HttpResponseMessage> SendToAppAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendToAppAsync(OutgoingCall call, HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (!appChannel.IsConfigured)
         {
             throw new InvocationFailedException($"app '{options.AppId}' has no app channel (the sidecar was started without --app-port)");
         }
+
+        // AbsoluteUri of the app's base address is computed once by Uri and kept; it ends with '/'.
+        request.RequestUri = new Uri($"{appChannel.BaseAddress.AbsoluteUri}{call.Path}", UriKind.Absolute);
 
         try
         {
@@ -279,8 +283,10 @@ public sealed class ServiceInvoker(
 
     private HttpRequestMessage BuildRequest(OutgoingCall call, HttpContent? content)
     {
-        var request = new HttpRequestMessage(HttpMethod.Parse(call.Verb), new Uri($"{EscapePath(call.Method)}{call.Query}", UriKind.Relative))
+        // The URI is set where the target is known (the app or another sidecar): SendToAppAsync / SendAsync.
+        var request = new HttpRequestMessage
         {
+            Method = HttpMethod.Parse(call.Verb),
             Content = content,
             Version = HttpVersion.Version11,
         };
@@ -555,7 +561,11 @@ public sealed class ServiceInvoker(
         return method;
     }
 
-    private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar, HopTrace Trace);
+    private sealed record OutgoingCall(string AppId, string Verb, string Method, string Query, IHeaderDictionary Headers, bool FromSidecar, HopTrace Trace)
+    {
+        /// <summary>The escaped method path and query, as the target's app (or its sidecar after the app id) receives them.</summary>
+        public string Path { get; } = $"{EscapePath(Method)}{Query}";
+    }
 
     /// <summary>The span of a hop, or (when nothing records spans) just the trace context it passes on.</summary>
     private readonly record struct HopTrace(Activity? Activity, string? TraceParent, string? TraceState);

@@ -15,6 +15,9 @@ namespace DaprLlm.Sidecar.Telemetry;
 /// </summary>
 public static class TelemetryFeature
 {
+    /// <summary>The logger category of ASP.NET Core's per-request diagnostics (request activity and log scope).</summary>
+    private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
         var options = (SidecarOptions)builder.Services.First(d => d.ServiceType == typeof(SidecarOptions)).ImplementationInstance!;
@@ -30,6 +33,12 @@ public static class TelemetryFeature
         builder.Services.AddSingleton<IStartupFilter, ApiMetricsStartupFilter>();
         if (!settings.Exports)
         {
+            // ASP.NET Core starts an Activity and a log scope for every request while this category is enabled at any
+            // level (it is at Warning), and HttpClient then starts a child Activity per call because one is current:
+            // AsyncLocal changes and allocations on every hop that nothing reads when nothing exports. The
+            // category's own lines are per-request Information lines, already filtered out; trace context is passed
+            // on by HopTraceContext instead.
+            builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
             return builder;
         }
 

@@ -69,6 +69,13 @@ public sealed class MetricsEndpointTests
         Assert.Equal(3, Sample(targetLater, egress));
         Assert.True(Sample(targetLater, ingress) >= 3, targetLater);
         Assert.Contains("dapr_component_pubsub_ingress_latencies_bucket", targetLater, StringComparison.Ordinal);
+
+        // The target counts its own API calls (the publishes, over gRPC), not the sidecar-to-sidecar hop of each invocation,
+        // which has no API route (daprd makes it over its internal gRPC port).
+        var published = """dapr_http_server_request_count{app_id="target",method="POST",path="/dapr.proto.runtime.v1.Dapr/PublishEvent",status="200"}""";
+        var targetApi = await ScrapeUntilAsync(http, pair.TargetSidecar, "/metrics", published, 3);
+        Assert.Equal(3, Sample(targetApi, published));
+        Assert.DoesNotContain("path=\"unmatched\"", targetApi, StringComparison.Ordinal);
     }
 
     [Fact]
