@@ -48,6 +48,9 @@ public static class ReviewUiSetup
                 o.ClientSecret = oidc.ClientSecret;
                 o.ResponseType = "code";
                 o.CallbackPath = "/review/signin-oidc";
+                // Keep the provider's claim names: .NET's default mapping renames registered ones ("roles", Entra ID's
+                // "tid", ...), and RoleClaim / TenantClaim name the claims as the provider sends them.
+                o.MapInboundClaims = false;
                 o.TokenValidationParameters.NameClaimType = "preferred_username";
                 o.TokenValidationParameters.RoleClaimType = ClaimTypes.Role;
                 o.Events.OnTokenValidated = context =>

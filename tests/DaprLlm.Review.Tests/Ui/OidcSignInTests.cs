@@ -28,25 +28,31 @@ public sealed partial class OidcSignInTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task A_reviewer_signs_in_through_the_provider_and_gets_the_roles_and_tenants_of_their_claims()
+    /// <summary>
+    /// Claim names of the provider's own choosing, and the registered names that .NET's default inbound claim mapping
+    /// would rename ("roles", Entra ID's "tid"): the app must find each claim under the name the operator configured.
+    /// </summary>
+    [Theory]
+    [InlineData("review_roles", "review_tenants")]
+    [InlineData("roles", "tid")]
+    public async Task A_reviewer_signs_in_through_the_provider_and_gets_the_roles_and_tenants_of_their_claims(string roleClaim, string tenantClaim)
     {
         using var certificate = LoopbackCertificate();
         await using var provider = await Provider.StartAsync(certificate, new Dictionary<string, object>
         {
             ["sub"] = "u-olive",
             ["preferred_username"] = "olive",
-            // Claim names of this provider's own choosing: the app maps them through RoleClaim and TenantClaim.
-            ["review_roles"] = new[] { "reviewer" },
-            ["review_tenants"] = new[] { "acme" },
+            // The app maps these through RoleClaim and TenantClaim.
+            [roleClaim] = new[] { "reviewer" },
+            [tenantClaim] = new[] { "acme" },
         });
         await using var host = await ReviewHost.StartAsync(TimeSpan.FromHours(1), extraSettings: new Dictionary<string, string>
         {
             ["Review:Oidc:Authority"] = provider.Issuer,
             ["Review:Oidc:ClientId"] = Provider.ClientId,
             ["Review:Oidc:ClientSecret"] = Provider.ClientSecret,
-            ["Review:Oidc:RoleClaim"] = "review_roles",
-            ["Review:Oidc:TenantClaim"] = "review_tenants",
+            ["Review:Oidc:RoleClaim"] = roleClaim,
+            ["Review:Oidc:TenantClaim"] = tenantClaim,
         }, httpsCertificate: certificate, testServices: services => services.Configure<OpenIdConnectOptions>(
             OpenIdConnectDefaults.AuthenticationScheme, o => o.BackchannelHttpHandler = Pinned(certificate)));
         var acme = await host.Reviews.EscalateAsync(ReviewHost.Item("acme"), Ct);
