@@ -1,28 +1,16 @@
 """Writes the KJV word list that the demo model's text-quality test checks words against.
 
 The words come from the same public-domain text the demo model was trained on: Debian's bible-kjv, printed verse by
-verse with `bible -f Gen1:1-Rev22:21` and split into verses as train.py's load_verses does. A word is a run of ASCII
+verse with `bible -f Gen1:1-Rev22:21` and split into verses as kjv_verses.load_verses does. A word is a run of ASCII
 letters, optionally with a possessive 's (king's); it is listed lowercased without the 's, one per line, sorted.
 The test (tests/DaprLlm.Inference.Tests/DemoModelTextTests.cs) splits text into words the same way.
 """
 import argparse
 import re
-import subprocess
+
+from kjv_verses import load_verses
 
 WORD = re.compile(r"[A-Za-z]+(?:'s)?")
-
-
-def load_verses():
-    # The same parsing as train.py's load_verses (kept here so this script does not need torch).
-    text = subprocess.run(["bible", "-f", "Gen1:1-Rev22:21"], capture_output=True, text=True, check=True).stdout
-    verses = []
-    for line in text.splitlines():
-        m = re.match(r"^\S+?\d+:\d+ (.*)$", line)
-        if m:
-            verses.append(m.group(1).strip())
-        elif line.strip() and verses:
-            verses[-1] += " " + line.strip()
-    return verses
 
 
 def key(word):

@@ -6,12 +6,14 @@ Data: the King James Bible (public domain) printed by Debian's `bible` command (
 The model learns a "continue the scripture" chat task: the user sends a verse, the assistant answers with the next
 verses, in the Phi-3 chat format (<|user|> ... <|end|> <|assistant|> ... <|end|>), so <|end|> is a real stop token.
 """
-import argparse, collections, json, math, os, random, re, subprocess, sys, time
+import argparse, collections, json, math, os, random, re, sys, time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from kjv_verses import load_verses
 
 SPECIALS = ["<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
 # GPT-2's pre-tokenizer restricted to ASCII classes (identical to \p{L}/\p{N} on the ASCII KJV text).
@@ -32,18 +34,6 @@ def bytes_to_unicode():
 
 
 B2U = bytes_to_unicode()
-
-
-def load_verses():
-    text = subprocess.run(["bible", "-f", "Gen1:1-Rev22:21"], capture_output=True, text=True, check=True).stdout
-    verses = []
-    for line in text.splitlines():
-        m = re.match(r"^\S+?\d+:\d+ (.*)$", line)
-        if m:
-            verses.append(m.group(1).strip())
-        elif line.strip() and verses:
-            verses[-1] += " " + line.strip()
-    return verses
 
 
 def train_bpe(words_freq, num_merges):
