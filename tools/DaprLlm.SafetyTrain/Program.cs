@@ -49,10 +49,10 @@ return new TrainingRun(options, Console.Out).Run();
 int IntOption(string name, int fallback) =>
     Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
 
-// Generated in the repo by tools/DaprLlm.SafetyTrain/data/make_everyday_chat_train.py and
+// Generated in the repo by tools/DaprLlm.SafetyTrain/data/make_everyday_chat_train.py, make_identity_mentions_train.py and
 // tools/DaprLlm.SafetyEval/generate_demo_outputs.py --train; the evaluation sets in models/safety/eval are kept apart.
 static string[] DefaultBenignFiles() =>
-    [.. new[] { "everyday_chat_train.jsonl", "demo_model_outputs_train.jsonl" }.Select(f => Path.GetFullPath(Path.Combine("tools", "DaprLlm.SafetyTrain", "data", f)))];
+    [.. new[] { "everyday_chat_train.jsonl", "identity_mentions_train.jsonl", "demo_model_outputs_train.jsonl" }.Select(f => Path.GetFullPath(Path.Combine("tools", "DaprLlm.SafetyTrain", "data", f)))];
 
 string StringOption(string name, string fallback) =>
     Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;

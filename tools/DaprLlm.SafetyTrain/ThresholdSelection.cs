@@ -9,7 +9,8 @@ namespace DaprLlm.SafetyTrain;
 /// <summary>
 /// Chooses the default policy on out-of-fold scores: per head the allow threshold that maximises F1 and the
 /// block threshold where precision reaches 0.9; then allow thresholds are raised until the benign sets
-/// stay under their caps: 4% on XSTest safe prompts and self-instruct (margin below the 5% target), 1% on everyday chat.
+/// stay under their caps: 4% on XSTest safe prompts and self-instruct (margin below the 5% target), 1% on everyday chat,
+/// neutral mentions of groups and the demo model's answers.
 /// </summary>
 internal static class ThresholdSelection
 {
@@ -25,6 +26,7 @@ internal static class ThresholdSelection
         ["xstest_v2.jsonl"] = MaxBenignFalsePositiveRate,
         ["benign_self_instruct_252.jsonl"] = MaxBenignFalsePositiveRate,
         ["everyday_chat_train.jsonl"] = 0.01,
+        ["identity_mentions_train.jsonl"] = 0.01,
         ["demo_model_outputs_train.jsonl"] = 0.01,
     };
 

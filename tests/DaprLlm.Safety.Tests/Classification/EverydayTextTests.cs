@@ -5,9 +5,9 @@ using DaprLlm.Safety.Classification.Policies;
 namespace DaprLlm.Safety.Tests.Classification;
 
 /// <summary>
-/// Harmless text a first-run user sends or reads must pass the default policy: the hand-written everyday chat prompts
-/// and the demo model's sampled answers (models/safety/eval, committed, never trained on) get no refusal and at most
-/// 1% human review, checked as input and as output through the engine the service runs. Needs no shared data.
+/// Harmless text a first-run user sends or reads must pass the default policy: the hand-written everyday chat prompts,
+/// neutral mentions of peoples, faiths and groups, and the demo model's sampled answers (models/safety/eval, committed,
+/// never trained on) get no refusal and at most 1% human review, checked as input and as output through the engine the service runs. Needs no shared data.
 /// </summary>
 public sealed class EverydayTextTests(EvaluationFloorTests.ShippedEngine shipped) : IClassFixture<EvaluationFloorTests.ShippedEngine>
 {
@@ -21,6 +21,8 @@ public sealed class EverydayTextTests(EvaluationFloorTests.ShippedEngine shipped
         { "everyday_chat_prompts.jsonl", ModerationDirection.Output },
         { "demo_model_outputs.jsonl", ModerationDirection.Output },
         { "demo_model_outputs.jsonl", ModerationDirection.Input },
+        { "identity_mentions_eval.jsonl", ModerationDirection.Input },
+        { "identity_mentions_eval.jsonl", ModerationDirection.Output },
     };
 
     [Theory]
