@@ -90,6 +90,21 @@ public sealed class TokenizerFormatTests
     }
 
     [Fact]
+    public void A_byte_level_file_with_a_normalizer_we_do_not_apply_fails_clearly()
+    {
+        // Skipping the normalizer would silently encode text differently from the model's training.
+        using var folder = new TempFolder("daprllm-tok");
+        folder.Write("tokenizer.json", """
+            {"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},
+             "normalizer":{"type":"Sequence","normalizers":[{"type":"NFC"},{"type":"Lowercase"}]}}
+            """);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelTokenizer.Load(folder.Path));
+
+        Assert.Contains("normalizer 'Lowercase' is not supported", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_usable_tokenizer_fails_clearly()
     {
         var empty = Directory.CreateTempSubdirectory("daprllm-tok-").FullName;

@@ -8,7 +8,7 @@ namespace DaprLlm.Inference.Tokenization;
 
 /// <summary>
 /// The tokenizer of a model folder, through Microsoft.ML.Tokenizers: a byte-level BPE tokenizer.json (GPT-2, Qwen2.5,
-/// Llama 3; the split regex is the one the file declares) or, failing that, a SentencePiece tokenizer.model
+/// Llama 3; the split regex and Unicode normalization are the ones the file declares) or, failing that, a SentencePiece tokenizer.model
 /// (Llama 2, Phi-3; BPE with byte fallback). Special tokens are never produced from user text: the chat template
 /// inserts them by id, so a prompt cannot forge a role marker.
 /// </summary>
@@ -143,6 +143,7 @@ public sealed partial class ModelTokenizer
         {
             Merges = merges,
             ByteLevel = true,
+            Normalizer = UnicodeFormNormalizer.From(root),
             PreTokenizer = new RegexPreTokenizer(SplitRegex(root), null),
         });
 
