@@ -105,6 +105,21 @@ public sealed class TokenizerFormatTests
     }
 
     [Fact]
+    public void A_sentencepiece_style_file_with_a_metaspace_pre_tokenizer_fails_clearly()
+    {
+        // Newer files prepend ▁ only where the text lacks one; loading them as Llama 2's would shift every first token.
+        using var folder = new TempFolder("daprllm-tok");
+        folder.Write("tokenizer.json", """
+            {"model":{"type":"BPE","byte_fallback":true,"vocab":{"a":0},"merges":[]},"normalizer":null,
+             "pre_tokenizer":{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":false}}
+            """);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelTokenizer.Load(folder.Path));
+
+        Assert.Contains("add the folder's tokenizer.model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_usable_tokenizer_fails_clearly()
     {
         var empty = Directory.CreateTempSubdirectory("daprllm-tok-").FullName;

