@@ -186,7 +186,8 @@ public sealed partial class ModelTokenizer
                 tokenBytes[id] = PieceBytes(sp, piece);
             }
 
-            return new ModelTokenizer(text => sp.EncodeToIds(text), sp.Vocabulary, Complete(tokenBytes, specials), specials, "tokenizer.model SentencePiece", sp.AddDummyPrefix);
+            return new ModelTokenizer(text => sp.EncodeToIds(text), sp.Vocabulary, Complete(tokenBytes, specials), specials,
+                "tokenizer.model SentencePiece", sp.AddDummyPrefix);
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or
             FormatException)

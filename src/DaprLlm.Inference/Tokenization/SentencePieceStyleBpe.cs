@@ -60,14 +60,17 @@ internal sealed partial class SentencePieceStyleBpe
         var byteIds = new int[256];
         for (var b = 0; b < 256; b++)
         {
-            byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : throw new InvalidOperationException($"byte fallback piece <0x{b:X2}> is missing");
+            byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id)
+                ? id
+                : throw new InvalidOperationException($"byte fallback piece <0x{b:X2}> is missing");
         }
 
         // Single-character pieces, by code point: a character outside them takes the byte fallback.
         var known = new HashSet<int>();
         foreach (var piece in vocab.Keys)
         {
-            if (piece.Length <= 2 && Rune.TryGetRuneAt(piece, 0, out var rune) && rune.Utf16SequenceLength == piece.Length && !specials.ContainsKey(piece))
+            if (piece.Length <= 2 && Rune.TryGetRuneAt(piece, 0, out var rune) && rune.Utf16SequenceLength == piece.Length
+                && !specials.ContainsKey(piece))
             {
                 known.Add(rune.Value);
             }
