@@ -90,6 +90,36 @@ public sealed class TokenizerFormatTests
     }
 
     [Fact]
+    public void A_byte_level_file_with_a_normalizer_we_do_not_apply_fails_clearly()
+    {
+        // Skipping the normalizer would silently encode text differently from the model's training.
+        using var folder = new TempFolder("daprllm-tok");
+        folder.Write("tokenizer.json", """
+            {"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"},
+             "normalizer":{"type":"Sequence","normalizers":[{"type":"NFC"},{"type":"Lowercase"}]}}
+            """);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelTokenizer.Load(folder.Path));
+
+        Assert.Contains("normalizer 'Lowercase' is not supported", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_sentencepiece_style_file_with_a_metaspace_pre_tokenizer_fails_clearly()
+    {
+        // Newer files prepend ▁ only where the text lacks one; loading them as Llama 2's would shift every first token.
+        using var folder = new TempFolder("daprllm-tok");
+        folder.Write("tokenizer.json", """
+            {"model":{"type":"BPE","byte_fallback":true,"vocab":{"a":0},"merges":[]},"normalizer":null,
+             "pre_tokenizer":{"type":"Metaspace","replacement":"\u2581","prepend_scheme":"first","split":false}}
+            """);
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelTokenizer.Load(folder.Path));
+
+        Assert.Contains("add the folder's tokenizer.model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_usable_tokenizer_fails_clearly()
     {
         var empty = Directory.CreateTempSubdirectory("daprllm-tok-").FullName;

@@ -8,8 +8,9 @@ namespace DaprLlm.Inference.Tokenization;
 
 /// <summary>
 /// The tokenizer of a model folder, through Microsoft.ML.Tokenizers: a byte-level BPE tokenizer.json (GPT-2, Qwen2.5,
-/// Llama 3; the split regex is the one the file declares) or, failing that, a SentencePiece tokenizer.model
-/// (Llama 2, Phi-3; BPE with byte fallback). Special tokens are never produced from user text: the chat template
+/// Llama 3; the split regex and Unicode normalization are the ones the file declares) or, failing that, a SentencePiece
+/// tokenizer.model (Llama 2, Phi-3; BPE with byte fallback), or the SentencePiece-style tokenizer.json of such a folder
+/// without its tokenizer.model. Special tokens are never produced from user text: the chat template
 /// inserts them by id, so a prompt cannot forge a role marker.
 /// </summary>
 public sealed partial class ModelTokenizer
@@ -19,16 +20,16 @@ public sealed partial class ModelTokenizer
     [GeneratedRegex(@"'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
     private static partial Regex Gpt2Split();
 
-    private readonly Tokenizer _inner;
+    private readonly Func<string, IReadOnlyList<int>> _encode;
     private readonly byte[][] _tokenBytes;
     private readonly bool _stripDummyPrefix;
 
     private readonly IReadOnlyDictionary<string, int> _vocabulary;
 
-    private ModelTokenizer(Tokenizer inner, IReadOnlyDictionary<string, int> vocabulary, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens,
+    private ModelTokenizer(Func<string, IReadOnlyList<int>> encode, IReadOnlyDictionary<string, int> vocabulary, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens,
         string kind, bool stripDummyPrefix)
     {
-        _inner = inner;
+        _encode = encode;
         _vocabulary = vocabulary;
         _tokenBytes = tokenBytes;
         SpecialTokens = specialTokens;
@@ -41,7 +42,8 @@ public sealed partial class ModelTokenizer
 
     public int VocabularySize => _tokenBytes.Length;
 
-    /// <summary>Which file and algorithm: "tokenizer.json byte-level BPE" or "tokenizer.model SentencePiece".</summary>
+    /// <summary>Which file and algorithm: "tokenizer.json byte-level BPE", "tokenizer.model SentencePiece" or
+    /// "tokenizer.json SentencePiece-style BPE".</summary>
     public string Kind { get; }
 
     /// <summary>The folder's tokenizer_config.json (chat_template, BOS/EOS tokens), or <see cref="TokenizerConfig.None"/>.</summary>
@@ -70,6 +72,12 @@ public sealed partial class ModelTokenizer
                 if (IsByteLevelBpe(doc.RootElement))
                 {
                     return LoadByteLevel(doc.RootElement);
+                }
+
+                // tokenizer.model is the original of a SentencePiece-style tokenizer.json, so it wins when both are there.
+                if (!File.Exists(sentencePiece) && SentencePieceStyleBpe.Matches(doc.RootElement))
+                {
+                    return LoadSentencePieceStyle(doc.RootElement);
                 }
 
                 notByteLevel = $"{json} is not a byte-level BPE tokenizer";
@@ -143,6 +151,7 @@ public sealed partial class ModelTokenizer
         {
             Merges = merges,
             ByteLevel = true,
+            Normalizer = UnicodeFormNormalizer.From(root),
             PreTokenizer = new RegexPreTokenizer(SplitRegex(root), null),
         });
 
@@ -154,7 +163,8 @@ public sealed partial class ModelTokenizer
             tokenBytes[id] = specials.ContainsKey(text) ? Encoding.UTF8.GetBytes(text) : ByteLevel.ToBytes(text, unicodeToByte);
         }
 
-        return new ModelTokenizer(bpe, vocab, Complete(tokenBytes, specials), specials, "tokenizer.json byte-level BPE", stripDummyPrefix: false);
+        return new ModelTokenizer(text => bpe.EncodeToIds(text), vocab, Complete(tokenBytes, specials), specials, "tokenizer.json byte-level BPE",
+            stripDummyPrefix: false);
     }
 
     private static ModelTokenizer LoadSentencePiece(string folder, string path)
@@ -176,13 +186,28 @@ public sealed partial class ModelTokenizer
                 tokenBytes[id] = PieceBytes(sp, piece);
             }
 
-            return new ModelTokenizer(sp, sp.Vocabulary, Complete(tokenBytes, specials), specials, "tokenizer.model SentencePiece", sp.AddDummyPrefix);
+            return new ModelTokenizer(text => sp.EncodeToIds(text), sp.Vocabulary, Complete(tokenBytes, specials), specials,
+                "tokenizer.model SentencePiece", sp.AddDummyPrefix);
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or
             FormatException)
         {
             throw new ModelLoadException($"cannot load tokenizer {path}: {e.Message}", e);
         }
+    }
+
+    private static ModelTokenizer LoadSentencePieceStyle(JsonElement root)
+    {
+        var specials = AddedTokens(root);
+        var bpe = SentencePieceStyleBpe.Create(root, specials);
+        var tokenBytes = new byte[Math.Max(bpe.Vocabulary.Values.Max(), specials.Values.DefaultIfEmpty(-1).Max()) + 1][];
+        foreach (var (piece, id) in bpe.Vocabulary)
+        {
+            tokenBytes[id] = SentencePieceStyleBpe.PieceBytes(piece);
+        }
+
+        return new ModelTokenizer(bpe.Encode, bpe.Vocabulary, Complete(tokenBytes, specials), specials, "tokenizer.json SentencePiece-style BPE",
+            stripDummyPrefix: true);
     }
 
     /// <summary>What a SentencePiece piece stands for: a byte-fallback byte, nothing for control tokens, else its text with ▁ as space.</summary>
@@ -258,7 +283,7 @@ public sealed partial class ModelTokenizer
     }
 
     /// <summary>Token ids of plain text (special-token strings in it are tokenized as ordinary text).</summary>
-    public IReadOnlyList<int> Encode(string text) => text.Length == 0 ? [] : _inner.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => text.Length == 0 ? [] : _encode(text);
 
     /// <summary>The UTF-8 bytes a token stands for (a token may hold part of a character).</summary>
     public ReadOnlySpan<byte> TokenBytes(int id) => (uint)id < (uint)_tokenBytes.Length ? _tokenBytes[id] : [];
