@@ -7,7 +7,8 @@ namespace DaprLlm.Inference.Tokenization;
 /// Turns chat messages into prompt ids for the chat formats ORT GenAI model folders use, chosen by the special
 /// tokens the tokenizer declares: Phi-3 (&lt;|user|&gt; ... &lt;|end|&gt;, also the demo model), ChatML (Qwen) and
 /// Llama 3; or, for formats without role tokens, by tokenizer_config.json's chat_template: Llama 2 chat and Mistral
-/// instruct ([INST] ... [/INST]). Role markers and BOS/EOS are inserted by id; message text goes through BPE.
+/// instruct ([INST] ... [/INST]). Role markers and BOS/EOS are inserted by id; message text goes through BPE. A ChatML
+/// template's default system prompt (Qwen) is added when the conversation has no system message.
 /// </summary>
 public sealed partial class ChatTemplate
 {
@@ -15,12 +16,14 @@ public sealed partial class ChatTemplate
     private readonly Format _format;
     private readonly IReadOnlyList<int> _newline;
     private readonly int _bos;
+    private readonly string? _defaultSystem;
 
     private enum Format { Phi3, ChatMl, Llama3, Llama2, Mistral }
 
-    private ChatTemplate(ModelTokenizer tokenizer, Format format, int endOfTurn, int bos = -1)
+    private ChatTemplate(ModelTokenizer tokenizer, Format format, int endOfTurn, int bos = -1, string? defaultSystem = null)
     {
         _tokenizer = tokenizer;
+        _defaultSystem = defaultSystem;
         _format = format;
         _newline = tokenizer.Encode("\n");
         _bos = bos;
@@ -42,7 +45,7 @@ public sealed partial class ChatTemplate
 
         if (s.ContainsKey("<|im_start|>") && s.TryGetValue("<|im_end|>", out var imEnd))
         {
-            return new ChatTemplate(tokenizer, Format.ChatMl, imEnd);
+            return new ChatTemplate(tokenizer, Format.ChatMl, imEnd, defaultSystem: DefaultSystemPrompt(tokenizer.Config.ChatTemplate));
         }
 
         if (s.ContainsKey("<|start_header_id|>") && s.TryGetValue("<|eot_id|>", out var eot))
@@ -79,6 +82,11 @@ public sealed partial class ChatTemplate
                 ids.AddRange(_newline);
                 break;
             case Format.ChatMl:
+                if (_defaultSystem is not null && (messages.Count == 0 || messages[0].Role != "system"))
+                {
+                    messages = [new ChatMessage("system", _defaultSystem), .. messages];
+                }
+
                 foreach (var m in messages)
                 {
                     ids.Add(s["<|im_start|>"]);
