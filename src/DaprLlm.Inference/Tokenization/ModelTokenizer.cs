@@ -26,8 +26,8 @@ public sealed partial class ModelTokenizer
 
     private readonly IReadOnlyDictionary<string, int> _vocabulary;
 
-    private ModelTokenizer(Func<string, IReadOnlyList<int>> encode, IReadOnlyDictionary<string, int> vocabulary, byte[][] tokenBytes, IReadOnlyDictionary<string, int> specialTokens,
-        string kind, bool stripDummyPrefix)
+    private ModelTokenizer(Func<string, IReadOnlyList<int>> encode, IReadOnlyDictionary<string, int> vocabulary, byte[][] tokenBytes,
+        IReadOnlyDictionary<string, int> specialTokens, string kind, bool stripDummyPrefix)
     {
         _encode = encode;
         _vocabulary = vocabulary;

@@ -7,7 +7,8 @@ namespace DaprLlm.Safety.Tests.Classification;
 /// <summary>
 /// Harmless text a first-run user sends or reads must pass the default policy: the hand-written everyday chat prompts,
 /// neutral mentions of peoples, faiths and groups, and the demo model's sampled answers (models/safety/eval, committed,
-/// never trained on) get no refusal and at most 1% human review, checked as input and as output through the engine the service runs. Needs no shared data.
+/// never trained on) get no refusal and at most 1% human review, checked as input and as output through the engine the
+/// service runs. Needs no shared data.
 /// </summary>
 public sealed class EverydayTextTests(EvaluationFloorTests.ShippedEngine shipped) : IClassFixture<EvaluationFloorTests.ShippedEngine>
 {
