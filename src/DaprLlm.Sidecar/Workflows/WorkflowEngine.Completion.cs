@@ -403,6 +403,8 @@ public sealed partial class WorkflowEngine
         if (owner != options.AppId)
         {
             // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
+            // Marked finished first: a poll that read the queue before this removal must not run it again.
+            _finishedRemoteActivities.TryAdd(response.CompletionToken, 0);
             await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
                 list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, cancellationToken);
             _pendingActivities.TryRemove(response.CompletionToken, out _);

@@ -87,10 +87,17 @@ public sealed partial class WorkflowEngine
                 var (remote, _) = await Store.LoadListAsync<RemoteActivity>(Store.RemoteActivitiesKey, cancellationToken);
                 foreach (var activity in remote)
                 {
-                    if (!_pendingActivities.ContainsKey(activity.Token))
+                    if (!_pendingActivities.ContainsKey(activity.Token) && !_finishedRemoteActivities.ContainsKey(activity.Token))
                     {
                         EnqueueLocal(activity.Token, ActivityRequest.Parser.ParseFrom(activity.Request));
                     }
+                }
+
+                // A finished item absent from this read is off the queue for good: later reads cannot bring it back.
+                var queued = remote.Select(a => a.Token).ToHashSet(StringComparer.Ordinal);
+                foreach (var token in _finishedRemoteActivities.Keys.Where(t => !queued.Contains(t)))
+                {
+                    _finishedRemoteActivities.TryRemove(token, out _);
                 }
 
                 var woken = new List<string>();

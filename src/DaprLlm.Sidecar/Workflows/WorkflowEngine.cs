@@ -33,6 +33,8 @@ public sealed partial class WorkflowEngine(
     private readonly ConcurrentDictionary<string, Turn> _turns = new(StringComparer.Ordinal);
     private readonly Channel<ActivityItem> _activities = Channel.CreateUnbounded<ActivityItem>();
     private readonly ConcurrentDictionary<string, ActivityItem> _pendingActivities = new(StringComparer.Ordinal);
+    // Cross-app activities this app finished whose removal from the shared queue a poll may not have seen yet.
+    private readonly ConcurrentDictionary<string, byte> _finishedRemoteActivities = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _timers = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WorkflowStore? _store;
