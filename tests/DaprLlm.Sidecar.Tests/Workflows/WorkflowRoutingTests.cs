@@ -47,4 +47,28 @@ public sealed class WorkflowRoutingTests(RedisServer redis) : IClassFixture<Redi
         Assert.Equal("Hello, shipper!", greeting.ReadOutputAs<string>());
         Assert.Equal(nameof(OrderWorkflow), ordersView!.WorkflowName);
     }
+
+    [Fact]
+    public async Task Each_of_many_concurrent_cross_app_activities_runs_once()
+    {
+        // A completion that lands while the target's poll holds an older read of the shared queue used to run
+        // that activity a second time; many overlapping completions make that window likely.
+        const int parcels = 100;
+        using var shared = new TempFolder("daprllm-wf-shared");
+        await using var orders = await WorkflowHost.StartAsync("wf-fanout-orders",
+            o => o.RegisterWorkflow<FanOutShipWorkflow>(), WorkflowStoreKind.Redis, redis.Address, shared);
+        await using var shipping = await WorkflowHost.StartAsync(OrderWorkflow.ShippingAppId,
+            o => o.RegisterActivity<ShipParcelActivity>(), WorkflowStoreKind.Redis, redis.Address, shared);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var id = $"fanout-{Guid.NewGuid():N}";
+            var state = await orders.RunAsync(nameof(FanOutShipWorkflow), id, parcels);
+
+            Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
+            Assert.Equal(parcels, state.ReadOutputAs<int>());
+            var runs = Enumerable.Range(0, parcels).Select(p => shipping.Probe.Count($"parcel:{id}:{p}")).ToArray();
+            Assert.All(runs, count => Assert.Equal(1, count));
+        }
+    }
 }

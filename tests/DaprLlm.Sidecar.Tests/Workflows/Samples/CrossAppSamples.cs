@@ -36,3 +36,26 @@ public sealed class PackWorkflow : Workflow<string, string>
         return $"packed ({shipped})";
     }
 }
+
+/// <summary>Fans out many cross-app activities at once, so completions on the target app overlap its queue polls.</summary>
+public sealed class FanOutShipWorkflow : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(WorkflowContext context, int parcels)
+    {
+        var shipped = await Task.WhenAll(Enumerable.Range(0, parcels).Select(parcel =>
+            context.CallActivityAsync<int>(nameof(ShipParcelActivity), parcel, new WorkflowTaskOptions(TargetAppId: OrderWorkflow.ShippingAppId))));
+        return shipped.Length;
+    }
+}
+
+/// <summary>Only the shipping app registers it; counts each parcel's runs. Finishes after a delay spread over 2 s
+/// so that completions keep arriving across several of the target's queue polls.</summary>
+public sealed class ShipParcelActivity(WorkflowProbe probe) : WorkflowActivity<int, int>
+{
+    public override async Task<int> RunAsync(WorkflowActivityContext context, int parcel)
+    {
+        probe.Increment($"parcel:{context.InstanceId}:{parcel}");
+        await Task.Delay(TimeSpan.FromMilliseconds(parcel * 37 % 100 * 20));
+        return parcel;
+    }
+}
