@@ -1,3 +1,4 @@
+using Dapr.Client;
 using Microsoft.Extensions.Options;
 using DaprLlm.Gateway.Tenants;
 
@@ -9,13 +10,17 @@ namespace DaprLlm.Gateway.Auth;
 /// of recently revoked key ids (one state read per interval, not per request) and drops those keys from its cache.
 /// Pub/sub would reach only one replica of the app id (one consumer group), so a poll is the dependable broadcast.
 /// </summary>
-public sealed partial class RevocationWatcher(TenantStore store, ApiKeyAuthenticator auth, IOptions<TenantOptions> options, ILogger<RevocationWatcher> logger)
+public sealed partial class RevocationWatcher(
+    DaprClient dapr, TenantStore store, ApiKeyAuthenticator auth, IOptions<TenantOptions> options, ILogger<RevocationWatcher> logger)
     : BackgroundService
 {
     private readonly HashSet<string> _applied = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The app usually starts before its sidecar: polling earlier would only log refused connections.
+        await dapr.WaitForSidecarAsync(stoppingToken);
+
         // A real-time interval on purpose: it paces state reads, it is not business time (tests may fake that).
         using var timer = new PeriodicTimer(options.Value.RevocationPoll);
         do
@@ -32,11 +37,15 @@ public sealed partial class RevocationWatcher(TenantStore store, ApiKeyAuthentic
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogPollFailed(logger, e.GetType().Name);
+                LogPollFailed(logger, Cause(e));
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    // The SDK wraps the useful part (e.g. the gRPC status and the refused connection) in its DaprException.
+    private static string Cause(Exception e) =>
+        $"{e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}".ReplaceLineEndings(" ");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading recent key revocations failed ({Error}); retried at the next interval")]
     private static partial void LogPollFailed(ILogger logger, string error);

@@ -46,8 +46,10 @@ public static class SidecarHosting
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var address = options.ListenAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.ListenAddress);
-            kestrel.Listen(address, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            // gRPC first: Kestrel accepts on each port as it binds it, and an app that saw /v1.0/healthz/outbound answer
+            // on the HTTP port (the SDK's WaitForSidecarAsync) goes straight on to gRPC calls.
             kestrel.Listen(address, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
             kestrel.Limits.MaxRequestBodySize = options.MaxBodySizeBytes;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));

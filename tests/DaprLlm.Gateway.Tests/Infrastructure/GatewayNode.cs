@@ -30,11 +30,18 @@ public sealed class GatewayNode : IAsyncDisposable
     public IServiceProvider Services => _factory.Services;
 
     /// <param name="services">Service replacements after the test defaults (e.g. a fault-injecting dependency).</param>
+    /// <param name="sidecarLateBy">When set, the gateway runs this long before its sidecar comes up (as when an app wins the start race).</param>
     public static async Task<GatewayNode> StartAsync(GatewayEnvironment env, FakeBackend backend, TimeProvider time, IReadOnlyDictionary<string, string?> settings,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, TimeSpan? sidecarLateBy = null)
     {
         var port = Ports.GetFree();
         var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("gateway", env.Components, env.Registry) { AppPort = port });
+        if (sidecarLateBy is not null)
+        {
+            // Down, on the ports the gateway is given, until the gateway has run for sidecarLateBy.
+            await sidecar.KillAsync();
+        }
+
         var all = new Dictionary<string, string?>(sidecar.AppEnvironment.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value)))
         {
             ["DAPRLLM_DEV_API_KEY"] = env.DevKey,
@@ -72,6 +79,12 @@ public sealed class GatewayNode : IAsyncDisposable
         try
         {
             factory.StartServer();
+            if (sidecarLateBy is { } late)
+            {
+                await Task.Delay(late);
+                await sidecar.RestartAsync();
+            }
+
             using var http = new HttpClient();
             await Deadline.WaitUntilAsync(async () =>
             {
