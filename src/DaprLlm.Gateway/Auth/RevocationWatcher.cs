@@ -1,5 +1,6 @@
 using Dapr.Client;
 using Microsoft.Extensions.Options;
+using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.Tenants;
 
 namespace DaprLlm.Gateway.Auth;
@@ -37,15 +38,11 @@ public sealed partial class RevocationWatcher(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                LogPollFailed(logger, Cause(e));
+                LogPollFailed(logger, FailureCause.Describe(e));
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
-
-    // The SDK wraps the useful part (e.g. the gRPC status and the refused connection) in its DaprException.
-    private static string Cause(Exception e) =>
-        $"{e.GetBaseException().GetType().Name}: {e.GetBaseException().Message}".ReplaceLineEndings(" ");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading recent key revocations failed ({Error}); retried at the next interval")]
     private static partial void LogPollFailed(ILogger logger, string error);

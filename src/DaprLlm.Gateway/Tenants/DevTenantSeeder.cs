@@ -1,4 +1,5 @@
 using Dapr.Client;
+using DaprLlm.Gateway.Errors;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -61,7 +62,7 @@ public sealed partial class DevTenantSeeder(
             catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 // The sidecar or its state store may still be starting; try again shortly.
-                LogRetry(logger, e.GetType().Name);
+                LogRetry(logger, FailureCause.Describe(e));
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }

@@ -94,10 +94,13 @@ public sealed partial class WorkflowEngine
                 }
 
                 // A finished item absent from this read is off the queue for good: later reads cannot bring it back.
-                var queued = remote.Select(a => a.Token).ToHashSet(StringComparer.Ordinal);
-                foreach (var token in _finishedRemoteActivities.Keys.Where(t => !queued.Contains(t)))
+                // Both sets are small (items in flight), and enumerating the dictionary allocates no snapshot.
+                foreach (var (token, _) in _finishedRemoteActivities)
                 {
-                    _finishedRemoteActivities.TryRemove(token, out _);
+                    if (!remote.Exists(a => a.Token == token))
+                    {
+                        _finishedRemoteActivities.TryRemove(token, out _);
+                    }
                 }
 
                 var woken = new List<string>();
