@@ -58,6 +58,38 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
     }
 
     [Fact]
+    public async Task A_developer_message_is_answered_by_the_real_model_and_json_mode_is_refused_up_front()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        // OpenAI's SDKs send the system prompt as "developer" for newer models; the inference app knows only "system".
+        using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "developer", content = "Answer in one sentence." }, new { role = "user", content = "Say something about the hills." } },
+            max_tokens = 8,
+            temperature = 0,
+        }, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.False(string.IsNullOrWhiteSpace(body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
+
+        // The demo model cannot promise JSON: the request is refused before any quota or generation is spent on it.
+        using var json = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "List three hills." } },
+            response_format = new { type = "json_object" },
+        }, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, json.StatusCode);
+        using var error = JsonDocument.Parse(await json.Content.ReadAsStringAsync(ct));
+        Assert.Equal("unsupported_value", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("response_format", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task Malformed_json_gets_an_openai_error_object_with_400()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -77,6 +77,101 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         await AssertErrorAsync(response, HttpStatusCode.BadRequest, code, ct);
     }
 
+    [Theory]
+    [InlineData("\"logprobs\":true")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":3")]
+    [InlineData("\"response_format\":{\"type\":\"json_object\"}")]
+    [InlineData("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"required\"")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"f\"}}")]
+    [InlineData("\"modalities\":[\"text\",\"audio\"]")]
+    public async Task A_parameter_value_the_models_cannot_honour_gets_400_unsupported_value(string parameters)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," + parameters + "}";
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "unsupported_value", ct);
+        var param = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("error").GetProperty("param").GetString();
+        Assert.Contains($"\"{param}\"", parameters, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Default_values_of_the_parameters_clients_always_send_are_accepted()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"logprobs\":false,\"top_logprobs\":null,"
+            + "\"response_format\":{\"type\":\"text\"},\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"auto\","
+            + "\"modalities\":[\"text\"],\"frequency_penalty\":0,\"presence_penalty\":0,\"logit_bias\":{}}";
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_developer_message_reaches_the_model_as_a_system_message_and_tool_results_are_refused()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var before = gateway.Backend.GenerateRoles.Count;
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "developer", content = "Answer briefly." }, new { role = "user", content = "hi developer" } },
+        }, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(gateway.Backend.GenerateRoles.Skip(before), roles => roles.SequenceEqual(["system", "user"]));
+
+        using var tool = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "weather?" }, new { role = "tool", content = "sunny" } },
+        }, ct);
+        await AssertErrorAsync(tool, HttpStatusCode.BadRequest, "unsupported_value", ct);
+        var error = JsonDocument.Parse(await tool.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("error");
+        Assert.Equal("messages[1].role", error.GetProperty("param").GetString());
+    }
+
+    [Theory]
+    [InlineData("\"echo\":true", "unsupported_value")]
+    [InlineData("\"best_of\":3", "unsupported_value")]
+    [InlineData("\"suffix\":\" the end\"", "unsupported_value")]
+    [InlineData("\"logprobs\":0", "unsupported_value")]
+    [InlineData("\"echo\":false,\"best_of\":1,\"suffix\":null,\"logprobs\":null", null)]
+    public async Task Text_completion_parameters_that_cannot_be_honoured_are_refused(string parameters, string? code)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var body = "{\"model\":\"daprllm-demo\",\"prompt\":\"hi\",\"max_tokens\":3," + parameters + "}";
+        using var response = await client.PostAsync("/v1/completions", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        if (code is null)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        else
+        {
+            await AssertErrorAsync(response, HttpStatusCode.BadRequest, code, ct);
+        }
+    }
+
+    [Fact]
+    public async Task Embedding_dimensions_other_than_the_model_s_are_refused_not_ignored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+
+        // The fake embedding model returns 4 numbers per input.
+        using var same = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", dimensions = 4 }, ct);
+        Assert.Equal(HttpStatusCode.OK, same.StatusCode);
+        Assert.Equal(4, (await same.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
+
+        using var shorter = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", dimensions = 2 }, ct);
+        await AssertErrorAsync(shorter, HttpStatusCode.BadRequest, "unsupported_value", ct);
+
+        using var zero = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", dimensions = 0 }, ct);
+        await AssertErrorAsync(zero, HttpStatusCode.BadRequest, "invalid_value", ct);
+    }
+
     [Fact]
     public async Task Invalid_utf8_and_oversized_bodies_get_400()
     {

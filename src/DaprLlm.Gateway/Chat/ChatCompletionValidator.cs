@@ -1,12 +1,14 @@
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.OpenAi;
 
 namespace DaprLlm.Gateway.Chat;
 
 /// <summary>Checks a parsed request the way OpenAI does; returns the error to send, or null when valid.</summary>
 public static class ChatCompletionValidator
 {
-    private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant", "tool"];
+    // "developer" is OpenAI's newer name for the system role; it reaches the model as "system" (ChatCompletionsApi).
+    private static readonly HashSet<string> Roles = ["system", "developer", "user", "assistant"];
 
     // OpenAI parameters the gateway accepts and ignores (clients send them by default); anything else is rejected
     // as OpenAI does ("Unrecognized request argument supplied").
@@ -23,6 +25,11 @@ public static class ChatCompletionValidator
         if (request.Extra?.Keys.FirstOrDefault(k => !Ignored.Contains(k)) is { } unknown)
         {
             return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
+        }
+
+        if (UnsupportedValues.CheckChat(request.Extra) is { } unsupported)
+        {
+            return unsupported;
         }
 
         if (string.IsNullOrWhiteSpace(request.Model))
@@ -43,6 +50,12 @@ public static class ChatCompletionValidator
         for (var i = 0; i < request.Messages.Count; i++)
         {
             var message = request.Messages[i];
+            if (message?.Role == "tool")
+            {
+                // Only a model that called a tool gets its result back; the models here never call one.
+                return UnsupportedValues.Refuse($"messages[{i}].role", "tool results are not supported: the models of this deployment do not call tools");
+            }
+
             if (message is null || message.Role is null || !Roles.Contains(message.Role))
             {
                 return OpenAiError.InvalidRequest($"messages[{i}].role must be one of {string.Join(", ", Roles)}", $"messages[{i}].role", "invalid_value");

@@ -57,7 +57,8 @@ public static class ChatCompletionsApi
         var messages = new List<DaprLlm.Contracts.Inference.ChatMessage>(request.Messages!.Count);
         foreach (var m in request.Messages!)
         {
-            messages.Add(new DaprLlm.Contracts.Inference.ChatMessage(m.Role!, m.Content!));
+            // OpenAI's "developer" messages are its system messages under a newer name: models know only "system".
+            messages.Add(new DaprLlm.Contracts.Inference.ChatMessage(m.Role == "developer" ? "system" : m.Role!, m.Content!));
         }
 
         var maxTokens = request.MaxCompletionTokens ?? request.MaxTokens ?? options.Value.DefaultMaxTokens;

@@ -42,6 +42,11 @@ public static class CompletionsApi
             return OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {unknown}", unknown, "unknown_parameter");
         }
 
+        if (UnsupportedValues.CheckCompletion(request.Extra) is { } unsupported)
+        {
+            return unsupported;
+        }
+
         if (request.Prompt is not { ValueKind: JsonValueKind.String } promptElement || promptElement.GetString() is not { Length: > 0 } prompt)
         {
             return OpenAiError.InvalidRequest("prompt must be a non-empty string", "prompt", "invalid_value");

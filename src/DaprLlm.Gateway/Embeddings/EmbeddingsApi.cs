@@ -59,6 +59,11 @@ public static class EmbeddingsApi
             return OpenAiError.InvalidRequest("encoding_format must be 'float' or 'base64'", "encoding_format", "invalid_value");
         }
 
+        if (request.Dimensions is < 1)
+        {
+            return OpenAiError.InvalidRequest("dimensions must be at least 1", "dimensions", "invalid_value");
+        }
+
         var estimate = GenerationContext.EstimatePromptTokens(inputs);
         var (ticket, refusal) = await Admission.AdmitAsync(context, quotas, estimate, time, refusals, request.Model, request.Model, request.User);
         if (ticket is null)
@@ -86,6 +91,14 @@ public static class EmbeddingsApi
             if (answer is null)
             {
                 throw last ?? (Exception)new ResidencyException("No inference region is configured for your allowed regions.");
+            }
+
+            if (request.Dimensions is { } dimensions && answer.Data.Count > 0 && answer.Data[0].Length != dimensions)
+            {
+                // OpenAI's smaller vectors come from models trained to be cut short; these are not, so asking for another
+                // length is refused rather than answered with vectors of the wrong size. Nothing is charged.
+                ticket.Settle(0);
+                return UnsupportedValues.Refuse("dimensions", $"{request.Model} returns {answer.Data[0].Length}-dimensional vectors and cannot shorten them");
             }
 
             ticket.Settle(answer.PromptTokens);

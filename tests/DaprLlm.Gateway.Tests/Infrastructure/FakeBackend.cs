@@ -43,6 +43,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>The last user message of every generate call, in the order they arrived.</summary>
     public ConcurrentQueue<string> GeneratePrompts { get; } = new();
 
+    /// <summary>The message roles of every generate call, in arrival order.</summary>
+    public ConcurrentQueue<string[]> GenerateRoles { get; } = new();
+
     /// <summary>Every moderation call's direction and body as the fake safety app received it, in arrival order.</summary>
     public ConcurrentQueue<(string Direction, JsonElement Body)> ModerationCalls { get; } = new();
 
@@ -95,6 +98,7 @@ public sealed class FakeBackend : IAsyncDisposable
 
             var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
             GeneratePrompts.Enqueue(call!.Messages[^1].Content);
+            GenerateRoles.Enqueue([.. call.Messages.Select(m => m.Role)]);
             if (FailingModels.ContainsKey(call!.Model))
             {
                 return Results.StatusCode(500);
