@@ -90,6 +90,29 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
     }
 
     [Fact]
+    public async Task Max_tokens_beyond_the_model_s_context_gets_400_context_length_exceeded_with_the_sizes()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        // Within the gateway's own max_tokens limit, beyond the demo model's context: only the inference app knows that.
+        using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "Hello" } },
+            max_tokens = 4000,
+        }, ct);
+
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        using var body = JsonDocument.Parse(text);
+        var error = body.RootElement.GetProperty("error");
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("max_tokens", error.GetProperty("param").GetString());
+        Assert.Contains("4000", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Malformed_json_gets_an_openai_error_object_with_400()
     {
         var ct = TestContext.Current.CancellationToken;

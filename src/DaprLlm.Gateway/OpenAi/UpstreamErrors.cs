@@ -1,11 +1,15 @@
 using System.Globalization;
+using System.Text.Json;
 using DaprLlm.Gateway.Chat;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.Upstream;
 
 namespace DaprLlm.Gateway.OpenAi;
 
-/// <summary>Maps failures behind the gateway to OpenAI errors; upstream text is never passed through.</summary>
+/// <summary>
+/// Maps failures behind the gateway to OpenAI errors. Upstream text is never passed through, with one exception: the
+/// inference app's own <c>context_length_exceeded</c> message, which names the sizes the client has to change.
+/// </summary>
 public static partial class UpstreamErrors
 {
     public static IResult ToResult(Exception e, HttpContext context, ILogger logger)
@@ -28,6 +32,8 @@ public static partial class UpstreamErrors
                     : OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable", "The model is temporarily unavailable. Retry after the time in Retry-After.");
             case UpstreamException { StatusCode: 404, AppId: var app } when app.StartsWith("inference", StringComparison.Ordinal):
                 return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", "The model does not exist or is not loaded.", "model");
+            case UpstreamException { StatusCode: 400 } tooLong when ContextLengthMessage(tooLong) is { } message:
+                return OpenAiError.InvalidRequest(message, "max_tokens", "context_length_exceeded");
             case UpstreamException { StatusCode: 400 } bad:
                 LogUpstream(logger, bad.AppId, 400, context.TraceIdentifier);
                 return OpenAiError.InvalidRequest("The request was rejected by the model backend (check the parameters' values).");
@@ -43,6 +49,30 @@ public static partial class UpstreamErrors
                 LogUnexpected(logger, e.GetType().Name, context.TraceIdentifier);
                 return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable",
                     "The service is temporarily unavailable. Retry the request.");
+        }
+    }
+
+    /// <summary>The client-facing text of an inference app's 400 context_length_exceeded; null for any other answer.</summary>
+    private static string? ContextLengthMessage(UpstreamException e)
+    {
+        if (!e.AppId.StartsWith("inference", StringComparison.Ordinal) || e.Body is not { Length: > 0 and < 4_096 } body)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(body);
+            return json.RootElement.ValueKind == JsonValueKind.Object
+                && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+                && error.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && code.GetString() == "context_length_exceeded"
+                && error.TryGetProperty("message", out var message) && message.GetString() is { Length: > 0 and <= 300 } text
+                ? $"The request does not fit the model's context: {text}. Shorten the messages or lower max_tokens."
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
