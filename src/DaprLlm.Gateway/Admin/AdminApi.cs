@@ -3,7 +3,9 @@ using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Gateway.Audit;
 using DaprLlm.Gateway.Auth;
+using DaprLlm.Gateway.Chat;
 using DaprLlm.Gateway.Errors;
+using DaprLlm.Gateway.OpenAi;
 using DaprLlm.Gateway.Tenants;
 using Microsoft.Extensions.Options;
 
@@ -26,12 +28,29 @@ public static partial class AdminApi
         return app;
     }
 
+    // Admin bodies are small; anything larger is a mistake, refused before it is read whole.
+    private const int MaxBodyBytes = 64 * 1024;
+
+    private const int MaxKeyNameLength = 100;
+
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,62}$")]
     private static partial Regex TenantIdPattern();
 
-    private static async Task<IResult> CreateTenant(CreateTenantRequest? body, TenantStore store, IOptions<TenantOptions> options, AuditPublisher audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateTenant(HttpContext context, TenantStore store, IOptions<TenantOptions> options, IOptions<ChatOptions> chat,
+        AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
-        if (body is null || body.Id is null || !TenantIdPattern().IsMatch(body.Id))
+        var (body, error) = await JsonBody.ReadAsync<CreateTenantRequest>(context.Request, MaxBodyBytes);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if ((Unrecognized(body!.Unknown, "") ?? Unrecognized(body.Limits?.Unknown, "limits.")) is { } unknown)
+        {
+            return unknown;
+        }
+
+        if (body.Id is null || !TenantIdPattern().IsMatch(body.Id))
         {
             return OpenAiError.InvalidRequest("id must be 1-63 lowercase letters, digits or '-'", "id");
         }
@@ -56,7 +75,19 @@ public static partial class AdminApi
             return OpenAiError.InvalidRequest($"streamingPolicy must be one of {string.Join(", ", Tiers.Policies)}", "streamingPolicy");
         }
 
-        var tenant = new Tenant(body.Id, tier, home, allowed, body.AllowedModels ?? [], body.Limits, policy, time.GetUtcNow());
+        if (body.Limits?.FirstBelowOne() is { } limit)
+        {
+            return OpenAiError.InvalidRequest($"limits.{limit} must be at least 1 (leave it out to keep the tier's limit)", $"limits.{limit}", "invalid_value");
+        }
+
+        // A misspelt model would lock the tenant out of every model while looking like a restriction.
+        var served = chat.Value.Models.Concat(chat.Value.EmbeddingModels).ToArray();
+        if (body.AllowedModels?.FirstOrDefault(m => !served.Contains(m, StringComparer.Ordinal)) is { } unserved)
+        {
+            return OpenAiError.InvalidRequest($"allowedModels: '{unserved}' is not a model this gateway serves ({string.Join(", ", served)})", "allowedModels", "invalid_value");
+        }
+
+        var tenant = new Tenant(body.Id, tier, home, allowed, body.AllowedModels ?? [], body.Limits?.ToLimits(), policy, time.GetUtcNow());
         if (await store.CreateTenantAsync(tenant, ct))
         {
             Publish(audit, time, AdminActionV1.Actions.TenantCreated, tenant.Id, null, $"tier={tenant.Tier} home={tenant.HomeRegion} allowed={string.Join(',', tenant.AllowedRegions)}");
@@ -72,8 +103,29 @@ public static partial class AdminApi
     private static async Task<IResult> GetTenant(string id, TenantStore store, CancellationToken ct) =>
         await store.GetTenantAsync(id, ct) is { } tenant ? TypedResults.Ok(tenant) : TenantNotFound(id);
 
-    private static async Task<IResult> CreateKey(string id, CreateKeyRequest? body, TenantStore store, AuditPublisher audit, TimeProvider time, CancellationToken ct)
+    private static async Task<IResult> CreateKey(string id, HttpContext context, TenantStore store, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
+        // The body is optional: no body names the key "default".
+        CreateKeyRequest? body = null;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            (body, var error) = await JsonBody.ReadAsync<CreateKeyRequest>(context.Request, MaxBodyBytes);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            if (Unrecognized(body!.Unknown, "") is { } unknown)
+            {
+                return unknown;
+            }
+
+            if (body.Name is { } name && (name.Length is 0 or > MaxKeyNameLength || name.Any(char.IsControl)))
+            {
+                return OpenAiError.InvalidRequest($"name must be 1-{MaxKeyNameLength} characters without control characters", "name", "invalid_value");
+            }
+        }
+
         if (await store.GetTenantAsync(id, ct) is null)
         {
             return TenantNotFound(id);
@@ -131,6 +183,11 @@ public static partial class AdminApi
 
     private static void Publish(AuditPublisher audit, TimeProvider time, string action, string? tenantId, string? keyId, string? detail) =>
         audit.Enqueue(new AdminActionV1(action, AppIds.Gateway, tenantId, keyId, time.GetUtcNow(), detail));
+
+    private static IResult? Unrecognized(Dictionary<string, System.Text.Json.JsonElement>? unknown, string prefix) =>
+        unknown?.Keys.FirstOrDefault() is { } name
+            ? OpenAiError.InvalidRequest($"Unrecognized request argument supplied: {prefix}{name}", prefix + name, "unknown_parameter")
+            : null;
 
     private static IResult TenantNotFound(string id) =>
         OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "tenant_not_found", $"tenant '{id}' does not exist");
