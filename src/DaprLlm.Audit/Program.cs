@@ -8,8 +8,10 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.Services.AddDaprClient();
 builder.AddAuditTrail();
+builder.Services.AddBadRequestErrors();
 
 var app = builder.Build();
+app.UseBadRequestErrors();
 // No UseCloudEvents: ingestion reads the raw envelope to keep each event's id, type and source.
 app.MapSubscribeHandler();
 app.MapDefaultEndpoints();

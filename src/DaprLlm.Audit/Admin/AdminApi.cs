@@ -145,14 +145,24 @@ public static class AdminApi
             return error!;
         }
 
+        if (format is not (null or "" or "json" or "csv" or "html"))
+        {
+            return AdminAuth.Error(400, "bad_format", "format must be json, csv or html");
+        }
+
         var now = runtime.Time.GetUtcNow();
-        var report = await ComplianceReportBuilder.BuildAsync(writers.Select(w => w.Store), from ?? now.AddDays(-30), to ?? now.AddSeconds(1), tenantId, cancellationToken);
+        var (start, end) = (from ?? now.AddDays(-30), to ?? now.AddSeconds(1));
+        if (start >= end)
+        {
+            return AdminAuth.Error(400, "bad_range", $"from ({start:O}) must be before to ({end:O})");
+        }
+
+        var report = await ComplianceReportBuilder.BuildAsync(writers.Select(w => w.Store), start, end, tenantId, cancellationToken);
         return format switch
         {
-            null or "" or "json" => TypedResults.Ok(report),
             "csv" => TypedResults.Text(ReportFormats.ToCsv(report), "text/csv"),
             "html" => TypedResults.Text(ReportFormats.ToHtml(report), "text/html"),
-            _ => AdminAuth.Error(400, "bad_format", "format must be json, csv or html"),
+            _ => TypedResults.Ok(report),
         };
     }
 

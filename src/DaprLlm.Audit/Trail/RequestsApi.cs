@@ -34,6 +34,6 @@ public static class RequestsApi
             }
         }
 
-        return TypedResults.NotFound();
+        return Admin.AdminAuth.Error(404, "request_not_found", $"no completed request '{requestId}' is in the audit trail (yet: events arrive within seconds)");
     }
 }

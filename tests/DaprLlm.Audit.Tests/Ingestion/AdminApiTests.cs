@@ -163,6 +163,30 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     }
 
     [Fact]
+    public async Task Unreadable_queries_and_bodies_reversed_ranges_and_unknown_requests_get_json_errors()
+    {
+        await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, "/admin/reports?from=yesterday", AuditSystem.ComplianceKey), HttpStatusCode.BadRequest, "bad_request");
+        await AssertJsonErrorAsync(system.Admin(HttpMethod.Post, "/admin/subjects/erase", content: new StringContent("{\"tenantId\":", System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest, "bad_request");
+        await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, "/admin/reports?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", AuditSystem.ComplianceKey),
+            HttpStatusCode.BadRequest, "bad_range");
+        await AssertJsonErrorAsync(new HttpRequestMessage(HttpMethod.Get, $"{system.App.BaseAddress}/audit/requests/no-such-request"), HttpStatusCode.NotFound, "request_not_found");
+    }
+
+    private async Task AssertJsonErrorAsync(HttpRequestMessage request, HttpStatusCode status, string code)
+    {
+        using (request)
+        using (var response = await system.Http.SendAsync(request, Ct))
+        {
+            var text = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == status, $"{request.RequestUri}: {(int)response.StatusCode} {text}");
+            Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
+            using var error = JsonDocument.Parse(text);
+            Assert.Equal(code, error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+    }
+
+    [Fact]
     public async Task The_masked_record_of_a_request_is_served_by_request_id()
     {
         var id = (await PublishAsync("eu-corp", "lookup-user", 1))[0];
