@@ -45,9 +45,31 @@ public sealed class UpstreamResiliencyTests(ResilientGateway gateway) : IClassFi
             gateway.Safety.Hanging.TryRemove(Key, out _);
         }
 
-        // Safety answers again: the next call goes through (4 failures left the breaker, which trips at 5, closed).
+        // Safety answers again: the next call goes through.
         using var again = await client.PostAsJsonAsync("/v1/moderations", new { input = "a calm sea" }, ct);
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_s_bad_input_answered_400_is_neither_retried_nor_allowed_to_cut_off_other_clients()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Node.Client(gateway.Environment.DevKey);
+        const string Key = "safety v1/moderations";
+
+        // daprd counts every non-2xx answer against a circuit breaker: with one on the safety target, a handful of
+        // bad requests from one client would refuse moderation (so every chat request) to all tenants for its open time.
+        var before = gateway.Safety.ArrivalsAt(Key);
+        for (var i = 0; i < 8; i++)
+        {
+            using var bad = await client.PostAsJsonAsync("/v1/moderations", new { input = Array.Empty<string>() }, ct);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        Assert.Equal(before + 8, gateway.Safety.ArrivalsAt(Key)); // one attempt each: a 400 is not retried
+
+        using var good = await client.PostAsJsonAsync("/v1/moderations", new { input = "a calm sea" }, ct);
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
     }
 
     [Fact]

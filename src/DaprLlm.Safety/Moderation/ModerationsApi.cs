@@ -53,9 +53,21 @@ public static class ModerationsApi
         {
             texts = [.. input.EnumerateArray().Select(e => e.GetString()!)];
         }
+        else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Object))
+        {
+            // OpenAI's multi-modal form: the parts together are one input with one result.
+            if (TextOfParts(input) is not { } text)
+            {
+                return ErrorBody.Result(StatusCodes.Status400BadRequest,
+                    "only text parts ({\"type\":\"text\",\"text\":\"...\"}) can be moderated here; image inputs are not supported", "invalid_request_error", "input");
+            }
+
+            texts = [text];
+        }
         else
         {
-            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"'input' must be a string or an array of 1-{MaxInputs} strings", "invalid_request_error", "input");
+            return ErrorBody.Result(StatusCodes.Status400BadRequest,
+                $"'input' must be a string, an array of 1-{MaxInputs} strings or an array of text parts", "invalid_request_error", "input");
         }
 
         if (texts.Any(t => t.Length > options.Value.MaxTextChars))
@@ -103,6 +115,24 @@ public static class ModerationsApi
             verdict.PolicyVersion,
             verdict.ReviewId,
             verdict.Reasons);
+    }
+
+    /// <summary>The text parts of a multi-modal input joined by newlines; null when a part is not a text part.</summary>
+    private static string? TextOfParts(JsonElement parts)
+    {
+        var texts = new List<string>();
+        foreach (var part in parts.EnumerateArray())
+        {
+            if (!part.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "text"
+                || !part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
+            {
+                return null;
+            }
+
+            texts.Add(text.GetString()!);
+        }
+
+        return string.Join('\n', texts);
     }
 }
 

@@ -183,6 +183,12 @@ public sealed class FakeBackend : IAsyncDisposable
             Count("safety", "v1/moderations");
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var input = body.RootElement.GetProperty("input");
+            if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 0)
+            {
+                // As the real safety app: a client's bad input is its 400.
+                return Results.Json(new { error = new { message = "'input' must not be empty", type = "invalid_request_error", param = "input", code = (string?)null } }, statusCode: 400);
+            }
+
             var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : [input.GetString() ?? ""];
             return Results.Json(new
             {
