@@ -11,3 +11,10 @@ namespace DaprLlm.Contracts.Safety;
 /// beside the text when the text goes to human review, so an output item shows the prompt that produced it.</param>
 public sealed record ModerationRequest(
     string RequestId, string Text, string? TenantId = null, string? Region = null, IReadOnlyList<ChatMessage>? Messages = null);
+
+/// <summary>Limits of a moderation request that both its sender (the gateway) and the safety app enforce.</summary>
+public static class ModerationLimits
+{
+    /// <summary>The most chat messages a moderated conversation may hold.</summary>
+    public const int MaxConversationMessages = 256;
+}

@@ -1,3 +1,4 @@
+using DaprLlm.Contracts.Safety;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.OpenAi;
@@ -45,6 +46,12 @@ public static class ChatCompletionValidator
         if (request.Messages is not { Count: > 0 })
         {
             return OpenAiError.InvalidRequest("'messages' must be a non-empty array", "messages", "missing_required_parameter");
+        }
+
+        if (request.Messages.Count > ModerationLimits.MaxConversationMessages)
+        {
+            // Every message is moderated with the conversation; the safety app takes at most this many.
+            return OpenAiError.InvalidRequest($"'messages' may hold at most {ModerationLimits.MaxConversationMessages} messages", "messages", "invalid_value");
         }
 
         for (var i = 0; i < request.Messages.Count; i++)

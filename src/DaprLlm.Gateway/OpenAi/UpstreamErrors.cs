@@ -36,7 +36,9 @@ public static partial class UpstreamErrors
                 return OpenAiError.InvalidRequest(message, "max_tokens", "context_length_exceeded");
             case UpstreamException { StatusCode: 400 } bad:
                 LogUpstream(logger, bad.AppId, 400, context.TraceIdentifier);
-                return OpenAiError.InvalidRequest("The request was rejected by the model backend (check the parameters' values).");
+                return OpenAiError.InvalidRequest(bad.AppId.StartsWith("inference", StringComparison.Ordinal)
+                    ? "The request was rejected by the model backend (check the parameters' values)."
+                    : "The request was rejected by the safety check (check the messages' roles, sizes and count).");
             case UpstreamException { TimedOut: true } slow:
                 LogUpstream(logger, slow.AppId, StatusCodes.Status504GatewayTimeout, context.TraceIdentifier);
                 return OpenAiError.Result(StatusCodes.Status504GatewayTimeout, "server_error", "upstream_timeout",

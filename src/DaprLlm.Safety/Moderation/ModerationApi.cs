@@ -81,7 +81,7 @@ public static class ModerationApi
         return chars > maxChars ? $"messages are longer than {maxChars} characters in all" : null;
     }
 
-    private const int MaxConversationMessages = 256;
+    private const int MaxConversationMessages = DaprLlm.Contracts.Safety.ModerationLimits.MaxConversationMessages;
 
     private static async Task<Results<Ok<ModerationVerdict>, JsonHttpResult<ErrorBody>>> Moderate(
         HttpRequest http, ModerationDirection direction, bool escalate, ModerationService service, ModerationOptions options, CancellationToken cancellationToken)
