@@ -1,3 +1,4 @@
+using System.Text.Json;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Policies;
 using DaprLlm.Safety.Moderation;
@@ -47,10 +48,32 @@ public static class PolicyAdminApi
             return denied;
         }
 
-        var (update, malformed) = await JsonRequestBody.ReadAsync<PolicyUpdate>(request, cancellationToken);
-        if (update is null)
+        var (body, malformed) = await JsonRequestBody.ReadAsync<JsonDocument>(request, cancellationToken);
+        using var document = body;
+        if (document is null)
         {
             return malformed ?? ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
+        }
+
+        if (PolicyBodyCheck.Problem(document.RootElement) is { } problem)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, problem.Message, "invalid_request_error", problem.Param);
+        }
+
+        PolicyUpdate? update;
+        try
+        {
+            update = document.RootElement.Deserialize<PolicyUpdate>(JsonSerializerOptions.Web);
+        }
+        catch (JsonException e)
+        {
+            // The path says where; the exception's own text names .NET types.
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"the body is not valid JSON for this route (at {e.Path ?? "$"})", "invalid_request_error", null);
+        }
+
+        if (update is null)
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
         }
 
         if (!ModerationApi.IsValidTenant(tenant))

@@ -62,6 +62,12 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         await AssertErrorAsync(malformed, HttpStatusCode.BadRequest, "invalid_request_error", null);
         using var blankTerm = await PutPolicyAsync(tenant, """{"denyTerms": ["bomb", "  "]}""");
         await AssertErrorAsync(blankTerm, HttpStatusCode.BadRequest, "invalid_request_error", "denyTerms/allowTerms");
+        using var misspelt = await PutPolicyAsync(tenant, """{"piiActon": "block"}""");
+        await AssertErrorAsync(misspelt, HttpStatusCode.BadRequest, "invalid_request_error", "piiActon");
+        using var halfThreshold = await PutPolicyAsync(tenant, """{"categories": {"violence": {"alow": 0.2, "block": 0.6}}}""");
+        await AssertErrorAsync(halfThreshold, HttpStatusCode.BadRequest, "invalid_request_error", "categories.violence");
+        using var missingBlock = await PutPolicyAsync(tenant, """{"categories": {"violence": {"allow": 0.2}}}""");
+        await AssertErrorAsync(missingBlock, HttpStatusCode.BadRequest, "invalid_request_error", "categories.violence");
         using var backreference = await PutPolicyAsync(tenant, """{"patterns": {"twice": "(ab)\\1"}}""");
         var error = await AssertErrorAsync(backreference, HttpStatusCode.BadRequest, "invalid_request_error", "patterns");
         Assert.Contains("'twice'", error, StringComparison.Ordinal);
