@@ -177,6 +177,21 @@ public sealed class AuthenticationTests(SingleGateway gateway) : IClassFixture<S
 
         var tenant = $"cli-{Guid.NewGuid():N}"[..16];
         Assert.Equal(0, (await Run("tenants", "create", tenant, "--tier", "pro")).Exit);
+
+        // Models and limits from the command line; a model the gateway does not serve is refused with the API's reason.
+        var limited = $"cli-{Guid.NewGuid():N}"[..16];
+        var made = await Run("tenants", "create", limited, "--allowed-models", "daprllm-demo", "--requests-per-minute", "7", "--tokens-per-day", "5000");
+        Assert.True(made.Exit == 0, made.Output);
+        using (var shown = JsonDocument.Parse(made.Output))
+        {
+            Assert.Equal("daprllm-demo", Assert.Single(shown.RootElement.GetProperty("allowedModels").EnumerateArray()).GetString());
+            Assert.Equal(7, shown.RootElement.GetProperty("limits").GetProperty("requestsPerMinute").GetInt32());
+            Assert.Equal(5000, shown.RootElement.GetProperty("limits").GetProperty("tokensPerDay").GetInt64());
+        }
+
+        var refusedModel = await Run("tenants", "create", $"cli-{Guid.NewGuid():N}"[..16], "--allowed-models", "gpt-9");
+        Assert.NotEqual(0, refusedModel.Exit);
+        Assert.Contains("gpt-9", refusedModel.Output, StringComparison.Ordinal);
         var created = await Run("keys", "create", "--tenant", tenant);
         Assert.Equal(0, created.Exit);
         var keyId = JsonDocument.Parse(created.Output).RootElement.GetProperty("keyId").GetString()!;
