@@ -96,6 +96,21 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.Contains($"\"{param}\"", parameters, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("https://127.0.0.1/hook")]
+    [InlineData("https://localhost:8443/hook")]
+    [InlineData("https://169.254.169.254/latest/meta-data")]
+    [InlineData("https://[fd00::1]/hook")]
+    public async Task A_review_webhook_on_an_internal_address_is_refused_up_front(string url)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(Chat("hi")) };
+        request.Headers.Add("X-Review-Webhook", url);
+        using var response = await client.SendAsync(request, ct);
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, "invalid_value", ct);
+    }
+
     [Fact]
     public async Task Default_values_of_the_parameters_clients_always_send_are_accepted()
     {

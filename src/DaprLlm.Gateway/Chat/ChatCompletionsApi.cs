@@ -194,7 +194,7 @@ public static class ChatCompletionsApi
     }
 
     public static IResult InvalidWebhook() =>
-        OpenAiError.InvalidRequest($"{ReviewWebhooks.Header} must be an absolute https URL", ReviewWebhooks.Header, "invalid_value");
+        OpenAiError.InvalidRequest($"{ReviewWebhooks.Header} must be an absolute https URL of a public host", ReviewWebhooks.Header, "invalid_value");
 
     /// <summary>The API version of the route ("v1", "v2"), from the endpoint's group name.</summary>
     public static string ApiVersionOf(HttpContext context) =>

@@ -10,6 +10,12 @@ public sealed class ReviewWebhookOptions
     /// <summary>Accept http:// webhook URLs (local development and tests); otherwise only https://.</summary>
     public bool AllowHttp { get; set; }
 
+    /// <summary>
+    /// Deliver to loopback, private and other non-public addresses (local development and tests). Off by default: a
+    /// tenant's webhook must not reach the gateway's own network.
+    /// </summary>
+    public bool AllowPrivateNetworks { get; set; }
+
     [Range(1, 10)]
     public int Attempts { get; set; } = 3;
 

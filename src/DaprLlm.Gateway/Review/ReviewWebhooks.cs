@@ -40,7 +40,8 @@ public sealed partial class ReviewWebhooks(DaprClient dapr, IHttpClientFactory c
         }
 
         return value.Length <= 2_048 && Uri.TryCreate(value, UriKind.Absolute, out url)
-            && (url.Scheme == Uri.UriSchemeHttps || (options.Value.AllowHttp && url.Scheme == Uri.UriSchemeHttp));
+            && (url.Scheme == Uri.UriSchemeHttps || (options.Value.AllowHttp && url.Scheme == Uri.UriSchemeHttp))
+            && !WebhookAddressGuard.IsRefusedLiteral(url, options.Value.AllowPrivateNetworks);
     }
 
     public Task RememberAsync(string reviewId, Uri url, string tenantId, string requestId, CancellationToken ct) =>

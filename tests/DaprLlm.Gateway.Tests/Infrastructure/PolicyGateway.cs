@@ -7,5 +7,6 @@ public sealed class PolicyGateway : SingleGateway
     {
         ["Chat:ModerationWindowChars"] = "16",
         ["Chat:MaxRequestBytes"] = "4096",
+        ["ReviewWebhooks:AllowPrivateNetworks"] = "false", // as shipped: the API tests check that internal webhook hosts are refused
     };
 }

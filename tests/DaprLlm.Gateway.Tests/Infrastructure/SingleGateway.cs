@@ -21,6 +21,7 @@ public class SingleGateway : IAsyncLifetime
         // The semantic cache has its own fixture (SemanticGateway); elsewhere similar prompts must reach the backend.
         ["SemanticCache:Enabled"] = "false",
         ["ReviewWebhooks:AllowHttp"] = "true",
+        ["ReviewWebhooks:AllowPrivateNetworks"] = "true", // the tests' receivers listen on loopback
         ["ReviewWebhooks:FirstRetryDelay"] = "00:00:00.050",
         ["ApiVersions:Versions:v1:DeprecatedAt"] = "2026-01-01T00:00:00Z",
         ["ApiVersions:Versions:v1:SunsetAt"] = "2027-06-30T00:00:00Z",
