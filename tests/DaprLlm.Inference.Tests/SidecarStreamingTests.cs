@@ -132,15 +132,31 @@ public sealed class SidecarStreamingTests(SidecarPathFixture path) : IClassFixtu
             Assert.Equal("length", body.GetProperty("finishReason").GetString());
         }
 
-        using (var message = new HttpRequestMessage(HttpMethod.Post, ServiceMethods.GenerateStream) { Content = JsonContent.Create(request) })
-        using (var response = await invoke.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct))
+        // Decode steps slowed (the scheduler's test-only step hook) so that 200 tokens take seconds: on a loaded
+        // machine the unslowed model could reach max_tokens before the disconnect crossed both sidecars (seen once in CI).
+        scheduler.Watchdog.OnStep = kind =>
         {
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-            Assert.StartsWith("data: ", await reader.ReadLineAsync(ct));
-        }
+            if (kind == "decode")
+            {
+                Thread.Sleep(20);
+            }
+        };
+        try
+        {
+            using (var message = new HttpRequestMessage(HttpMethod.Post, ServiceMethods.GenerateStream) { Content = JsonContent.Create(request) })
+            using (var response = await invoke.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct))
+            {
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                Assert.StartsWith("data: ", await reader.ReadLineAsync(ct));
+            }
 
-        await Poll.UntilAsync(() => finishes.Seen.Count >= 2, TimeSpan.FromSeconds(30), "the streamed request to finish");
-        Assert.Equal(["cancelled", "length"], finishes.Seen.Order(StringComparer.Ordinal));
-        await Poll.UntilAsync(() => scheduler.ActiveRows == 0 && scheduler.QueueDepth == 0, TimeSpan.FromSeconds(30), "the cancelled row to leave the batch");
+            await Poll.UntilAsync(() => finishes.Seen.Count >= 2, TimeSpan.FromSeconds(30), "the streamed request to finish");
+            Assert.Equal(["cancelled", "length"], finishes.Seen.Order(StringComparer.Ordinal));
+            await Poll.UntilAsync(() => scheduler.ActiveRows == 0 && scheduler.QueueDepth == 0, TimeSpan.FromSeconds(30), "the cancelled row to leave the batch");
+        }
+        finally
+        {
+            scheduler.Watchdog.OnStep = null;
+        }
     }
 }
