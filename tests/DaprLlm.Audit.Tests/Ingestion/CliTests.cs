@@ -24,7 +24,7 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
             Out = new AnsiConsoleOutput(output),
         });
         console.Profile.Width = 200;
-        var exit = await CliApp.RunAsync([.. args, "--audit-url", system.App.BaseAddress], console);
+        var exit = await CliApp.RunAsync(args.Contains("--audit-url") ? args : [.. args, "--audit-url", system.App.BaseAddress], console);
         return (exit, output.ToString());
     }
 
@@ -58,6 +58,15 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         Assert.True(exit == 0, output);
         Assert.Contains("\"count\": 1", output, StringComparison.Ordinal);
 
+        // Without --yes a console that cannot prompt (a script, a pipe) refuses clearly and erases nothing.
+        (exit, output) = await RunAsync("subject", "erase", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 64, output);
+        Assert.Contains("pass --yes", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync("subject", "export", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == 0, output);
+        Assert.DoesNotContain("subject.erased", output, StringComparison.Ordinal);
+
         (exit, output) = await RunAsync("subject", "erase", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--yes", "--admin-key", AuditSystem.AdminKey);
         Assert.True(exit == 0, output);
         Assert.Contains("erased", output, StringComparison.Ordinal);
@@ -70,6 +79,24 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         (exit, output) = await RunAsync("retention", "run", "--admin-key", AuditSystem.AdminKey);
         Assert.True(exit == 0, output);
         Assert.Contains("Records archived", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_report_date_that_is_not_a_date_is_named_in_plain_words()
+    {
+        var (exit, output) = await RunAsync("report", "--from", "2026-13-45", "--admin-key", AuditSystem.ComplianceKey);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("'2026-13-45' is not a date", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.Nullable", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_app_is_named_without_a_made_up_status_code()
+    {
+        var (exit, output) = await RunAsync("audit", "verify", "--admin-key", AuditSystem.AdminKey, "--audit-url", $"http://127.0.0.1:{Ports.GetFree()}");
+        Assert.Equal(2, exit);
+        Assert.Contains("error: cannot reach", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("(0)", output, StringComparison.Ordinal);
     }
 
     [Fact]

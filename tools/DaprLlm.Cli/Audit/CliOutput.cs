@@ -7,7 +7,16 @@ public static class CliOutput
 {
     public static int Fail(IAnsiConsole console, AdminResponse response)
     {
-        console.MarkupLineInterpolated($"[red]error[/] ({response.Status}): {response.ErrorMessage}");
+        // Status 0: no answer at all (unreachable, timed out), so there is no HTTP status to show.
+        if (response.Status == 0)
+        {
+            console.MarkupLineInterpolated($"[red]error[/]: {response.ErrorMessage}");
+        }
+        else
+        {
+            console.MarkupLineInterpolated($"[red]error[/] ({response.Status}): {response.ErrorMessage}");
+        }
+
         return response.Status is 401 or 403 ? 3 : 2;
     }
 

@@ -27,10 +27,20 @@ public static class SubjectCommands
         var erase = new Command("erase", "Erase a data subject: destroy their key so every sealed copy is unreadable; recorded in the chain.") { tenant, user, region, yes };
         erase.SetAction(async (parse, ct) =>
         {
-            if (!parse.GetValue(yes) && !console.Confirm($"Erase user '{parse.GetValue(user)}' of tenant '{parse.GetValue(tenant)}'? This cannot be undone.", false))
+            if (!parse.GetValue(yes))
             {
-                console.MarkupLine("[yellow]cancelled[/]");
-                return 1;
+                // Scripts and pipes cannot answer the prompt: say so instead of failing inside it.
+                if (!console.Profile.Capabilities.Interactive)
+                {
+                    console.MarkupLine("[red]error[/]: erasure cannot be undone and this terminal cannot confirm it; pass --yes to erase without a prompt");
+                    return 64;
+                }
+
+                if (!console.Confirm($"Erase user '{parse.GetValue(user)}' of tenant '{parse.GetValue(tenant)}'? This cannot be undone.", false))
+                {
+                    console.MarkupLine("[yellow]cancelled[/]");
+                    return 1;
+                }
             }
 
             using var client = globals.Client(parse);
