@@ -90,6 +90,46 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
     }
 
     [Fact]
+    public async Task Penalties_change_the_real_model_s_greedy_answer_and_a_token_outside_its_vocabulary_is_named()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+        async Task<string> AnswerAsync(double penalty)
+        {
+            using var response = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "daprllm-demo",
+                messages = new[] { new { role = "user", content = "Tell me of the kings of the land and their sons." } },
+                max_tokens = 32,
+                temperature = 0,
+                presence_penalty = penalty,
+                frequency_penalty = penalty,
+            }, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            return JsonDocument.Parse(text).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        }
+
+        // Greedy decoding repeats common tokens; penalizing them must change what the model says.
+        Assert.NotEqual(await AnswerAsync(0), await AnswerAsync(2));
+
+        // Only the model knows its vocabulary: its answer reaches the client with the range.
+        using var outside = await gateway.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo",
+            messages = new[] { new { role = "user", content = "Say something." } },
+            max_tokens = 4,
+            logit_bias = new Dictionary<string, int> { ["9999999"] = -100 },
+        }, ct);
+        var body = await outside.Content.ReadAsStringAsync(ct);
+        Assert.True(outside.StatusCode == HttpStatusCode.BadRequest, body);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        Assert.Equal("invalid_value", error.GetProperty("code").GetString());
+        Assert.Equal("logit_bias", error.GetProperty("param").GetString());
+        Assert.Contains("vocabulary has", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Max_tokens_beyond_the_model_s_context_gets_400_context_length_exceeded_with_the_sizes()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -106,6 +106,22 @@ public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : ICla
 
         // The item waits in the queue with the held text (as a reviewer would see it).
         Assert.Equal("pending", await ReviewStatusAsync(safety, reviewId, ct));
+
+        // The client sees its own review through the gateway (no reviewer fields); another tenant cannot see it at all.
+        using (var own = await gateway.GetAsync($"/v1/reviews/{reviewId}", ct))
+        {
+            var view = JsonDocument.Parse(await own.Content.ReadAsStringAsync(ct)).RootElement;
+            Assert.True(own.StatusCode == HttpStatusCode.OK, view.GetRawText());
+            Assert.Equal("pending", view.GetProperty("status").GetString());
+            Assert.Equal(requestId, view.GetProperty("request_id").GetString());
+            Assert.False(view.TryGetProperty("decidedBy", out _) || view.TryGetProperty("decided_by", out _), view.GetRawText());
+        }
+
+        using (var devTenant = system.CreateClient("gateway"))
+        using (var foreign = await devTenant.GetAsync($"/v1/reviews/{reviewId}", ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        }
         var before = await ReviewItemAsync(reviewId, ct);
         Assert.Contains(marker, before.GetProperty("text").GetString(), StringComparison.Ordinal);
         await Poll.UntilAsync(async () =>
@@ -124,6 +140,8 @@ public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : ICla
         Assert.Equal("[erased]", after.GetProperty("text").GetString());
         Assert.Empty(after.GetProperty("conversation").EnumerateArray());
         Assert.DoesNotContain(marker, after.GetRawText(), StringComparison.Ordinal);
+        using var closed = await gateway.GetAsync($"/v1/reviews/{reviewId}", ct);
+        Assert.Equal("defaulted", JsonDocument.Parse(await closed.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("status").GetString());
     }
 
     private static async Task<string?> ReviewStatusAsync(HttpClient safety, string reviewId, CancellationToken ct)

@@ -96,6 +96,25 @@ public sealed class CacheTests(SingleGateway gateway) : IClassFixture<SingleGate
         }
     }
 
+    [Fact]
+    public async Task Penalties_and_logit_bias_are_part_of_the_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        var content = "biased " + Guid.NewGuid();
+        object Request(object? bias, double presence) => new
+        {
+            model = "daprllm-demo", messages = new[] { new { role = "user", content } }, temperature = 0, logit_bias = bias, presence_penalty = presence,
+        };
+
+        Assert.Equal("miss", (await SendAsync(client, Request(null, 0), ct)).Cache);
+        Assert.Equal("miss", (await SendAsync(client, Request(new Dictionary<string, int> { ["17"] = -100 }, 0), ct)).Cache);
+        Assert.Equal("miss", (await SendAsync(client, Request(new Dictionary<string, int> { ["17"] = -50 }, 0), ct)).Cache);
+        Assert.Equal("miss", (await SendAsync(client, Request(new Dictionary<string, int> { ["17"] = -100 }, 1), ct)).Cache);
+        Assert.Equal("hit", (await SendAsync(client, Request(new Dictionary<string, int> { ["17"] = -100 }, 1), ct)).Cache);
+        Assert.Equal("hit", (await SendAsync(client, Request(null, 0), ct)).Cache);
+    }
+
     private static string? Content(JsonElement body) => body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
 
     private static async Task<(string Cache, JsonElement Body)> SendAsync(HttpClient client, object request, CancellationToken ct)

@@ -169,6 +169,65 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         }
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", false)]
+    [InlineData("/v1/chat/completions", true)]
+    [InlineData("/v1/completions", false)]
+    public async Task Penalties_and_logit_bias_reach_the_inference_app(string path, bool stream)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var marker = "controls " + Guid.NewGuid();
+        object body = path.EndsWith("chat/completions", StringComparison.Ordinal)
+            ? new { model = "daprllm-demo", messages = new[] { new { role = "user", content = marker } }, max_tokens = 4, stream,
+                presence_penalty = 0.5, frequency_penalty = -1.25, logit_bias = new Dictionary<string, int> { ["42"] = -100, ["7"] = 5 } }
+            : new { model = "daprllm-demo", prompt = marker, max_tokens = 4, presence_penalty = 0.5, frequency_penalty = -1.25,
+                logit_bias = new Dictionary<string, int> { ["42"] = -100, ["7"] = 5 } };
+
+        using var response = await client.PostAsJsonAsync(path, body, ct);
+        await response.Content.ReadAsStringAsync(ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var call = gateway.Backend.GenerateCalls.Single(c => c.Messages[^1].Content == marker);
+        Assert.Equal(0.5, call.PresencePenalty);
+        Assert.Equal(-1.25, call.FrequencyPenalty);
+        Assert.Equal(new Dictionary<string, double> { ["42"] = -100, ["7"] = 5 }, call.LogitBias!.ToDictionary());
+    }
+
+    [Fact]
+    public async Task Requests_without_controls_send_none_to_the_inference_app()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var marker = "no controls " + Guid.NewGuid();
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new
+        {
+            model = "daprllm-demo", messages = new[] { new { role = "user", content = marker } }, max_tokens = 4,
+            presence_penalty = 0, frequency_penalty = 0, logit_bias = new Dictionary<string, int>(),
+        }, ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var call = gateway.Backend.GenerateCalls.Single(c => c.Messages[^1].Content == marker);
+        Assert.Equal((null, null, null), (call.PresencePenalty, call.FrequencyPenalty, call.LogitBias));
+    }
+
+    [Theory]
+    [InlineData("\"presence_penalty\":2.5", "presence_penalty", "invalid_value")]
+    [InlineData("\"frequency_penalty\":-2.01", "frequency_penalty", "invalid_value")]
+    [InlineData("\"logit_bias\":{\"abc\":1}", "logit_bias", "invalid_value")]
+    [InlineData("\"logit_bias\":{\"-3\":1}", "logit_bias", "invalid_value")]
+    [InlineData("\"logit_bias\":{\"5\":150}", "logit_bias", "invalid_value")]
+    public async Task Out_of_range_penalties_and_logit_bias_are_refused(string member, string param, string code)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var body = "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":3," + member + "}";
+        using var response = await client.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(response, HttpStatusCode.BadRequest, code, ct);
+        var error = (await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct)).RootElement.GetProperty("error");
+        Assert.Equal(param, error.GetProperty("param").GetString());
+    }
+
     [Fact]
     public async Task Embedding_dimensions_other_than_the_model_s_are_refused_not_ignored()
     {
@@ -358,9 +417,32 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.Contains("/v1/reviews/rev-42", message, StringComparison.Ordinal);
 
         using var status = await client.GetAsync("/v1/reviews/rev-42", ct);
-        Assert.Equal("pending", (await status.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("status").GetString());
+        var view = await status.Content.ReadFromJsonAsync<JsonElement>(ct);
+        Assert.Equal("pending", view.GetProperty("status").GetString());
+        Assert.Equal("review", view.GetProperty("object").GetString());
+        Assert.Equal(response.Headers.GetValues("x-request-id").Single(), view.GetProperty("request_id").GetString());
         using var missing = await client.GetAsync("/v1/reviews/nope", ct);
-        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        await AssertErrorAsync(missing, HttpStatusCode.NotFound, "not_found", ct);
+    }
+
+    [Fact]
+    public async Task A_review_s_status_is_shown_only_to_its_tenant_and_never_names_the_reviewer()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var owner = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        using var held = await owner.PostAsJsonAsync("/v1/chat/completions", Chat("this needs-review-tenanta please"), ct);
+        await AssertErrorAsync(held, HttpStatusCode.BadRequest, "content_under_review", ct);
+
+        using var mine = await owner.GetAsync("/v1/reviews/rev-tenanta", ct);
+        Assert.Equal(HttpStatusCode.OK, mine.StatusCode);
+        var text = await mine.Content.ReadAsStringAsync(ct);
+        Assert.DoesNotContain("reviewer-alice", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("violence", text, StringComparison.Ordinal);
+
+        // Another tenant's key cannot tell the review exists.
+        using var other = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        using var theirs = await other.GetAsync("/v1/reviews/rev-tenanta", ct);
+        Assert.Contains("was not found", await AssertErrorAsync(theirs, HttpStatusCode.NotFound, "not_found", ct), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -139,7 +139,7 @@ public sealed class GenerationApiTests(InferenceAppFactory app) : IClassFixture<
     [Theory]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[],"maxTokens":5,"temperature":0}""", "invalid_value")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":0,"temperature":0}""", "invalid_value")]
-    [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5,"temperature":0,"frequencyPenalty":1}""", "invalid_request")]
+    [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5,"temperature":0,"logprobs":1}""", "invalid_request")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5,"temperature":7}""", "invalid_value")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5,"temperature":0,"topP":0}""", "invalid_value")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"wizard","content":"hi"}],"maxTokens":5,"temperature":0}""", "invalid_value")]

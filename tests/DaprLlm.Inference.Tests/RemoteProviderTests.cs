@@ -82,6 +82,26 @@ public sealed class RemoteProviderTests(RemoteProviderFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Remote_chat_passes_the_penalties_and_the_logit_bias_to_the_remote()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var request = System.Text.Json.JsonSerializer.SerializeToNode(Api.Request("Bias it.", maxTokens: 100, model: RemoteProviderFixture.Chat))!.AsObject();
+        request["presencePenalty"] = 0.5;
+        request["frequencyPenalty"] = -0.25;
+        request["logitBias"] = new System.Text.Json.Nodes.JsonObject { ["42"] = -100, ["7"] = 3 };
+
+        var answer = await Api.GenerateAsync(_client, request, ct);
+
+        Assert.Equal(FakeOpenAiServer.Reply, answer.GetProperty("text").GetString());
+        var sent = fixture.Server.LastChatRequests[RemoteProviderFixture.ChatRemoteName];
+        Assert.Equal("Bias it.", sent["messages"]![0]!["content"]!.ToString());
+        Assert.Equal(0.5, sent["presence_penalty"]!.GetValue<double>());
+        Assert.Equal(-0.25, sent["frequency_penalty"]!.GetValue<double>());
+        Assert.Equal(-100, sent["logit_bias"]!["42"]!.GetValue<int>());
+        Assert.Equal(3, sent["logit_bias"]!["7"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Remote_chat_streams_tokens_in_order_then_an_end_with_length()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -54,6 +54,15 @@ public sealed class ExactCache(IOptions<CacheOptions> options) : IDisposable
                 w.WriteStringValue(s);
             }
 
+            // Penalties and bias change the answer, so they are part of the key (in a fixed order).
+            w.WriteNumberValue(g.Controls.PresencePenalty ?? 0);
+            w.WriteNumberValue(g.Controls.FrequencyPenalty ?? 0);
+            foreach (var (token, bias) in (g.Controls.LogitBias ?? new Dictionary<string, double>()).OrderBy(b => b.Key, StringComparer.Ordinal))
+            {
+                w.WriteStringValue(token);
+                w.WriteNumberValue(bias);
+            }
+
             w.WriteEndArray();
         }
 

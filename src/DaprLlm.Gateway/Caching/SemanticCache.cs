@@ -44,7 +44,8 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
     public async Task<Probe> LookupAsync(GenerationContext g, string policyVersion, CancellationToken ct)
     {
         var prompt = g.Prompt;
-        if (!Enabled || prompt.Length > options.Value.MaxPromptChars)
+        // A similar prompt's answer was sampled without this request's bias or penalties: only the exact cache applies.
+        if (!Enabled || prompt.Length > options.Value.MaxPromptChars || !g.Controls.IsNone)
         {
             return None;
         }

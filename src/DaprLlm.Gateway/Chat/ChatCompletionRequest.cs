@@ -30,6 +30,13 @@ public sealed record ChatCompletionRequest
 
     [JsonPropertyName("user")] public string? User { get; init; }
 
+    [JsonPropertyName("presence_penalty")] public double? PresencePenalty { get; init; }
+
+    [JsonPropertyName("frequency_penalty")] public double? FrequencyPenalty { get; init; }
+
+    /// <summary>Token id (the served model's tokenizer) to a bias in [-100, 100].</summary>
+    [JsonPropertyName("logit_bias")] public Dictionary<string, double>? LogitBias { get; init; }
+
     /// <summary>DaprLlm extension: <c>{"stream_policy":"buffer|window|async"}</c>, only as strict as the tenant's policy or stricter; moderation cannot be turned off.</summary>
     [JsonPropertyName("moderation")] public JsonElement? Moderation { get; init; }
 

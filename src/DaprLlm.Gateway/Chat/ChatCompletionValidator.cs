@@ -15,7 +15,7 @@ public static class ChatCompletionValidator
     // as OpenAI does ("Unrecognized request argument supplied").
     private static readonly HashSet<string> Ignored =
     [
-        "frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "response_format", "tools",
+        "logprobs", "top_logprobs", "response_format", "tools",
         "tool_choice", "parallel_tool_calls", "store", "metadata", "service_tier", "modalities", "reasoning_effort",
         "prediction", "audio", "functions", "function_call", "web_search_options", "verbosity", "prompt_cache_key",
         "safety_identifier",
@@ -88,6 +88,11 @@ public static class ChatCompletionValidator
         if (request.TopP is { } p && (double.IsNaN(p) || p <= 0 || p > 1))
         {
             return OpenAiError.InvalidRequest("top_p must be greater than 0 and at most 1", "top_p", "invalid_value");
+        }
+
+        if (DaprLlm.Contracts.Inference.SamplingLimits.Check(request.PresencePenalty, request.FrequencyPenalty, request.LogitBias) is { } sampling)
+        {
+            return OpenAiError.InvalidRequest(sampling.Message, sampling.Param, "invalid_value");
         }
 
         if (request.N is { } n && n != 1)

@@ -89,6 +89,7 @@ public static class ChatCompletionsApi
             request.TopP, request.Stop, request.User, policy, estimate, ticket)
         {
             RequestedModel = requested, FallbackUsed = fallback, ApiVersion = ApiVersionOf(context), ReviewWebhook = webhook,
+            Controls = SamplingControls.From(request),
         };
         IDisposable? place = null;
         try

@@ -24,6 +24,9 @@ public sealed record GenerationContext(
 
     public bool FallbackUsed { get; init; }
 
+    /// <summary>Penalties and logit bias; <see cref="SamplingControls.None"/> for most requests.</summary>
+    public SamplingControls Controls { get; init; } = SamplingControls.None;
+
     public string ApiVersion { get; init; } = "v1";
 
     /// <summary>Cache result for the audit events and the cache header; set as the request is served.</summary>

@@ -101,7 +101,8 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
     }
 
     private static GenerateCall Call(GenerationContext g) =>
-        new(g.RequestId, g.Model, g.Messages, g.MaxTokens, g.Temperature, g.Seed, g.TopP, null, g.Stop);
+        new(g.RequestId, g.Model, g.Messages, g.MaxTokens, g.Temperature, g.Seed, g.TopP, null, g.Stop,
+            g.Controls.PresencePenalty, g.Controls.FrequencyPenalty, g.Controls.LogitBias);
 
     // Transport failures and 5xx other than an overload answer move on to the next allowed region.
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;

@@ -18,7 +18,7 @@ namespace DaprLlm.Gateway.Completions;
 /// </summary>
 public static class CompletionsApi
 {
-    private static readonly HashSet<string> Ignored = ["frequency_penalty", "presence_penalty", "logit_bias", "logprobs", "best_of", "echo", "suffix"];
+    private static readonly HashSet<string> Ignored = ["logprobs", "best_of", "echo", "suffix"];
 
     public static RouteGroupBuilder MapCompletions(this RouteGroupBuilder api)
     {
@@ -56,6 +56,7 @@ public static class CompletionsApi
         {
             Model = request.Model, Messages = [new ChatCompletionMessage("user", prompt)], MaxTokens = request.MaxTokens,
             Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, N = request.N, Stop = request.Stop, User = request.User,
+            PresencePenalty = request.PresencePenalty, FrequencyPenalty = request.FrequencyPenalty, LogitBias = request.LogitBias,
         };
         if (ChatCompletionValidator.Validate(chat, options.Value, caller) is { } invalid)
         {
@@ -94,6 +95,7 @@ public static class CompletionsApi
             request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
         {
             RequestedModel = request.Model!, FallbackUsed = fallback, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
+            Controls = SamplingControls.From(chat),
         };
         IDisposable? place = null;
         try
@@ -179,6 +181,12 @@ public sealed record CompletionRequest
     [JsonPropertyName("stream_options")] public StreamOptions? StreamOptions { get; init; }
 
     [JsonPropertyName("user")] public string? User { get; init; }
+
+    [JsonPropertyName("presence_penalty")] public double? PresencePenalty { get; init; }
+
+    [JsonPropertyName("frequency_penalty")] public double? FrequencyPenalty { get; init; }
+
+    [JsonPropertyName("logit_bias")] public Dictionary<string, double>? LogitBias { get; init; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; init; }
 }

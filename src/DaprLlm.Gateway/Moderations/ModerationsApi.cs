@@ -9,14 +9,13 @@ namespace DaprLlm.Gateway.Moderations;
 
 /// <summary>
 /// POST /{version}/moderations is answered by the safety app (its OpenAI-shaped v1/moderations): the body and
-/// status are forwarded as they are. GET /{version}/reviews/{id} shows a human review's status.
+/// status are forwarded as they are.
 /// </summary>
 public static class ModerationsApi
 {
     public static RouteGroupBuilder MapModerations(this RouteGroupBuilder api)
     {
         api.MapPost("/moderations", Moderate);
-        api.MapGet("/reviews/{id}", GetReview);
         return api;
     }
 
@@ -38,16 +37,6 @@ public static class ModerationsApi
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
         };
         return await ForwardAsync(context, safety, request, loggers);
-    }
-
-    private static async Task<IResult> GetReview(string id, HttpContext context, SafetyClient safety, ILoggerFactory loggers)
-    {
-        if (id.Length > 128 || id.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
-        {
-            return OpenAiError.InvalidRequest("invalid review id", "id");
-        }
-
-        return await ForwardAsync(context, safety, new HttpRequestMessage(HttpMethod.Get, SafetyClient.ReviewsPrefix + id), loggers);
     }
 
     private static async Task<IResult> ForwardAsync(HttpContext context, SafetyClient safety, HttpRequestMessage request, ILoggerFactory loggers)

@@ -4,6 +4,7 @@ using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Chat;
 using DaprLlm.Gateway.Models;
 using DaprLlm.Gateway.Moderations;
+using DaprLlm.Gateway.Review;
 using DaprLlm.Gateway.Embeddings;
 using DaprLlm.Gateway.Completions;
 using DaprLlm.Gateway.Routing;
@@ -59,6 +60,7 @@ public static class OpenAiApi
             api.MapCompletions();
             api.MapEmbeddings();
             api.MapModerations();
+            api.MapReviewStatus();
             api.MapModels();
         }
 

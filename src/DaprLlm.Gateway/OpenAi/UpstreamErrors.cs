@@ -7,8 +7,9 @@ using DaprLlm.Gateway.Upstream;
 namespace DaprLlm.Gateway.OpenAi;
 
 /// <summary>
-/// Maps failures behind the gateway to OpenAI errors. Upstream text is never passed through, with one exception: the
-/// inference app's own <c>context_length_exceeded</c> message, which names the sizes the client has to change.
+/// Maps failures behind the gateway to OpenAI errors. Upstream text is never passed through, with two exceptions the
+/// client needs to fix its request: the inference app's <c>context_length_exceeded</c> message (the sizes) and its
+/// logit_bias vocabulary message (the model's token range).
 /// </summary>
 public static partial class UpstreamErrors
 {
@@ -32,8 +33,8 @@ public static partial class UpstreamErrors
                     : OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "service_unavailable", "The model is temporarily unavailable. Retry after the time in Retry-After.");
             case UpstreamException { StatusCode: 404, AppId: var app } when app.StartsWith("inference", StringComparison.Ordinal):
                 return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "model_not_found", "The model does not exist or is not loaded.", "model");
-            case UpstreamException { StatusCode: 400 } tooLong when ContextLengthMessage(tooLong) is { } message:
-                return OpenAiError.InvalidRequest(message, "max_tokens", "context_length_exceeded");
+            case UpstreamException { StatusCode: 400 } fixable when ClientFixable(fixable) is { } error:
+                return OpenAiError.InvalidRequest(error.Message, error.Param, error.Code);
             case UpstreamException { StatusCode: 400 } bad:
                 LogUpstream(logger, bad.AppId, 400, context.TraceIdentifier);
                 return OpenAiError.InvalidRequest(bad.AppId.StartsWith("inference", StringComparison.Ordinal)
@@ -54,8 +55,11 @@ public static partial class UpstreamErrors
         }
     }
 
-    /// <summary>The client-facing text of an inference app's 400 context_length_exceeded; null for any other answer.</summary>
-    private static string? ContextLengthMessage(UpstreamException e)
+    /// <summary>
+    /// The client-facing error for the inference app's 400s that only the model can judge and the client can fix: a
+    /// context overflow (the sizes) and a logit_bias token outside the model's vocabulary; null for any other answer.
+    /// </summary>
+    private static (string Message, string Param, string Code)? ClientFixable(UpstreamException e)
     {
         if (!e.AppId.StartsWith("inference", StringComparison.Ordinal) || e.Body is not { Length: > 0 and < 4_096 } body)
         {
@@ -65,12 +69,23 @@ public static partial class UpstreamErrors
         try
         {
             using var json = JsonDocument.Parse(body);
-            return json.RootElement.ValueKind == JsonValueKind.Object
-                && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
-                && error.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String && code.GetString() == "context_length_exceeded"
-                && error.TryGetProperty("message", out var message) && message.GetString() is { Length: > 0 and <= 300 } text
-                ? $"The request does not fit the model's context: {text}. Shorten the messages or lower max_tokens."
-                : null;
+            if (json.RootElement.ValueKind != JsonValueKind.Object
+                || !json.RootElement.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object
+                || !error.TryGetProperty("code", out var code) || code.ValueKind != JsonValueKind.String
+                || !error.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.String
+                || message.GetString() is not { Length: > 0 and <= 300 } text)
+            {
+                return null;
+            }
+
+            var param = error.TryGetProperty("param", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+            return (code.GetString(), param) switch
+            {
+                ("context_length_exceeded", _) => ($"The request does not fit the model's context: {text}. Shorten the messages or lower max_tokens.",
+                    "max_tokens", "context_length_exceeded"),
+                ("invalid_value", "logit_bias") => (text, "logit_bias", "invalid_value"),
+                _ => null,
+            };
         }
         catch (JsonException)
         {

@@ -13,7 +13,10 @@ public sealed record GenerateCall(
     int? Seed,
     double? TopP = null,
     int? TopK = null,
-    IReadOnlyList<string>? Stop = null);
+    IReadOnlyList<string>? Stop = null,
+    double? PresencePenalty = null,
+    double? FrequencyPenalty = null,
+    IReadOnlyDictionary<string, double>? LogitBias = null);
 
 /// <summary>One SSE event of inference v1/generate/stream.</summary>
 public sealed record GenerateStreamEvent(

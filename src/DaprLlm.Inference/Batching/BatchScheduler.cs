@@ -56,6 +56,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     // Stopwatch ticks between two wake-ups of one streamed request's reader (0: once per decode step).
     private readonly long _streamInterval;
 
+    /// <summary>Logits per step: token ids a request may name (logit_bias) are below this.</summary>
+    public int Vocabulary => _decoder.Vocabulary;
+
     public BatchScheduler(string modelId, string executionProvider, OnnxDecoder decoder, ModelTokenizer tokenizer, IEnumerable<int> endIds,
         int contextLength, int maxBatch, int queueDepth, InferenceMetrics metrics, ILogger logger, TimeSpan streamInterval = default,
         TimeSpan stepTimeout = default)
@@ -283,7 +286,10 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     private bool Accept(BatchRow row, ReadOnlySpan<float> logits, SamplerScratch scratch)
     {
         var job = row.Job;
-        var next = Sampler.Sample(logits, job.Parameters, job.Random, scratch);
+        var next = job.Logits is { } adjuster
+            ? Sampler.Sample(adjuster.Apply(logits, scratch.Adjusted(logits.Length)), job.Parameters, job.Random, scratch)
+            : Sampler.Sample(logits, job.Parameters, job.Random, scratch);
+        job.Logits?.Accepted(next);
         job.FirstTokenAt ??= Stopwatch.GetTimestamp();
         if (_endIds.Contains(next))
         {

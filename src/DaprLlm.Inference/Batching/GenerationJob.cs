@@ -52,6 +52,9 @@ public sealed class GenerationJob
 
     public SamplingParameters Parameters { get; }
 
+    /// <summary>The request's logit bias and penalties; null when it has none.</summary>
+    public LogitAdjuster? Logits { get; init; }
+
     public CancellationToken CancellationToken { get; }
 
     public Random Random { get; }

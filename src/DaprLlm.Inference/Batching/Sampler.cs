@@ -134,10 +134,14 @@ public sealed class SamplerScratch(int vocabulary = 0)
     private float[] _weights = new float[vocabulary];
     private float[] _keys = [];
     private int[] _order = [];
+    private float[] _adjusted = [];
 
     internal Span<float> Weights(int n) => (_weights.Length >= n ? _weights : _weights = new float[n]).AsSpan(0, n);
 
     internal Span<float> Keys(int n) => (_keys.Length >= n ? _keys : _keys = new float[n]).AsSpan(0, n);
+
+    /// <summary>Room for one row's logits after <see cref="LogitAdjuster.Apply"/> (only requests with a bias or penalty).</summary>
+    public Span<float> Adjusted(int n) => (_adjusted.Length >= n ? _adjusted : _adjusted = new float[n]).AsSpan(0, n);
 
     internal int[] Order(int n) => _order.Length == n ? _order : _order = new int[n];
 }

@@ -80,9 +80,19 @@ internal static class GenerationAdmission
                 "max_tokens", "context_length_exceeded"));
         }
 
+        var bias = LogitAdjuster.ParseBias(request.LogitBias);
+        if (bias?.Keys.FirstOrDefault(id => id >= model.Scheduler.Vocabulary, -1) is { } outside and >= 0)
+        {
+            return (null, null, Errors.Result(400, $"logit_bias names token {outside}, but this model's vocabulary has {model.Scheduler.Vocabulary} tokens (0 to {model.Scheduler.Vocabulary - 1})",
+                "logit_bias", "invalid_value"));
+        }
+
         var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? model.Sampling.TopP,
             request.TopK ?? model.Sampling.TopK, request.Seed, request.Stop ?? []);
-        var job = new GenerationJob(prompt, parameters, cancellationToken, stream, TimeSpan.FromSeconds(registry.Options.GenerationTimeoutSeconds));
+        var job = new GenerationJob(prompt, parameters, cancellationToken, stream, TimeSpan.FromSeconds(registry.Options.GenerationTimeoutSeconds))
+        {
+            Logits = LogitAdjuster.For(request.PresencePenalty, request.FrequencyPenalty, bias),
+        };
         if (!model.Scheduler.TryEnqueue(job))
         {
             return (null, null, Errors.Result(429, $"the model '{request.Model}' is at capacity; retry later", null, "queue_full", registry.Options.RetryAfterSeconds));
@@ -104,7 +114,9 @@ internal static class GenerationAdmission
         var parameters = new SamplingParameters(request.MaxTokens, request.Temperature, request.TopP ?? 1.0, request.TopK ?? 0, request.Seed,
             request.Stop ?? []);
         var job = new GenerationJob([], parameters, cancellationToken);
-        return remote.TryStart(job, request.Messages)
+        // The remote endpoint applies the controls itself; logit_bias ids are its tokenizer's.
+        var controls = new Remote.RemoteSampling(request.PresencePenalty, request.FrequencyPenalty, LogitAdjuster.ParseBias(request.LogitBias));
+        return remote.TryStart(job, request.Messages, controls)
             ? (job, model, null)
             : (null, null, Errors.Result(429, $"the model '{request.Model}' is at capacity; retry later", null, "queue_full", registry.Options.RetryAfterSeconds));
     }
@@ -148,6 +160,11 @@ internal static class GenerationAdmission
         if (r.Stop is { } stop && (stop.Count > MaxStopSequences || stop.Any(string.IsNullOrEmpty)))
         {
             return Errors.Result(400, $"stop takes up to {MaxStopSequences} non-empty strings", "stop", "invalid_value");
+        }
+
+        if (SamplingLimits.Check(r.PresencePenalty, r.FrequencyPenalty, r.LogitBias) is { } sampling)
+        {
+            return Errors.Result(400, sampling.Message, sampling.Param, "invalid_value");
         }
 
         return null;

@@ -66,18 +66,18 @@ public sealed partial class RemoteModel : IDisposable
     /// Starts streaming the completion into <paramref name="job"/>'s events; false when this model already runs
     /// as many calls as the service admits (the caller answers 429).
     /// </summary>
-    public bool TryStart(GenerationJob job, IReadOnlyList<ContractMessage> messages)
+    public bool TryStart(GenerationJob job, IReadOnlyList<ContractMessage> messages, RemoteSampling? sampling = null)
     {
         if (_chat is null || !_concurrency.Wait(0))
         {
             return false;
         }
 
-        _ = Task.Run(() => StreamAsync(job, messages));
+        _ = Task.Run(() => StreamAsync(job, messages, sampling ?? RemoteSampling.None));
         return true;
     }
 
-    private async Task StreamAsync(GenerationJob job, IReadOnlyList<ContractMessage> messages)
+    private async Task StreamAsync(GenerationJob job, IReadOnlyList<ContractMessage> messages, RemoteSampling sampling)
     {
         var p = job.Parameters;
         var options = new ChatOptions
@@ -89,6 +89,7 @@ public sealed partial class RemoteModel : IDisposable
             Seed = p.Seed,
             StopSequences = p.Stop.Count > 0 ? [.. p.Stop] : null,
         };
+        sampling.ApplyTo(options);
         var history = messages.Select(m => new AiChatMessage(new ChatRole(m.Role), m.Content)).ToList();
         string? finish = null;
         int promptTokens = 0, completionTokens = 0;

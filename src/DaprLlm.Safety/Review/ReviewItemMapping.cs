@@ -7,7 +7,7 @@ namespace DaprLlm.Safety.Review;
 public static class ReviewItemMapping
 {
     public static ReviewStatus ToStatus(this ReviewItem item) =>
-        new(item.Id, item.Status, item.DecidedBy, item.DecidedAt, item.Labels, item.Decision);
+        new(item.Id, item.Status, item.DecidedBy, item.DecidedAt, item.Labels, item.Decision, item.TenantId, item.RequestId);
 
     public static ReviewCreatedV1 ToCreatedEvent(this ReviewItem item) =>
         new(item.Id, item.TenantId, item.RequestId, item.Direction, item.Severity, item.Queue, item.Priority,

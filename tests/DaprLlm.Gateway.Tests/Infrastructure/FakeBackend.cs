@@ -46,8 +46,14 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>The message roles of every generate call, in arrival order.</summary>
     public ConcurrentQueue<string[]> GenerateRoles { get; } = new();
 
+    /// <summary>Every generate call as the gateway sent it (plain and streamed).</summary>
+    public ConcurrentQueue<GenerateCall> GenerateCalls { get; } = new();
+
     /// <summary>Every moderation call's direction and body as the fake safety app received it, in arrival order.</summary>
     public ConcurrentQueue<(string Direction, JsonElement Body)> ModerationCalls { get; } = new();
+
+    /// <summary>Reviews opened by "needs-review" prompts: id to the tenant and request it holds.</summary>
+    public ConcurrentDictionary<string, (string TenantId, string RequestId)> OpenReviews { get; } = new();
 
     /// <summary>The embedding model that answers bag-of-words vectors (similar wording, similar vector).</summary>
     public const string SemanticModel = "fake-semantic";
@@ -98,6 +104,7 @@ public sealed class FakeBackend : IAsyncDisposable
 
             var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
             GeneratePrompts.Enqueue(call!.Messages[^1].Content);
+            GenerateCalls.Enqueue(call);
             GenerateRoles.Enqueue([.. call.Messages.Select(m => m.Role)]);
             if (FailingModels.ContainsKey(call!.Model))
             {
@@ -120,6 +127,7 @@ public sealed class FakeBackend : IAsyncDisposable
             }
 
             var call = await context.Request.ReadFromJsonAsync<GenerateCall>(UpstreamCall.Json);
+            GenerateCalls.Enqueue(call!);
             var words = AnswerFor(appId, string.Join("\n", call!.Messages.Select(m => m.Content))).Split(' ');
             context.Response.ContentType = "text/event-stream";
             var sent = 0;
@@ -170,12 +178,17 @@ public sealed class FakeBackend : IAsyncDisposable
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             ModerationCalls.Enqueue((direction, body.RootElement.Clone()));
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
-            return text.Contains("needs-review", StringComparison.Ordinal)
-                ? Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId = ReviewIdFor(text) })
-                : text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
-                    || (direction == "output" && BlockedOutputWords.Keys.Any(w => text.Contains(w, StringComparison.Ordinal)))
-                    ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = PolicyVersion })
-                    : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = PolicyVersion });
+            if (text.Contains("needs-review", StringComparison.Ordinal))
+            {
+                var reviewId = ReviewIdFor(text);
+                OpenReviews[reviewId] = (body.RootElement.GetProperty("tenantId").GetString() ?? "", body.RootElement.GetProperty("requestId").GetString() ?? "");
+                return Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1", reviewId });
+            }
+
+            return text.Contains(direction == "output" ? "forbidden" : "blocked-input", StringComparison.Ordinal)
+                || (direction == "output" && BlockedOutputWords.Keys.Any(w => text.Contains(w, StringComparison.Ordinal)))
+                ? Results.Json(new { decision = "block", reasons = new[] { "deny-list" }, policyVersion = PolicyVersion })
+                : Results.Json(new { decision = "allow", reasons = Array.Empty<string>(), policyVersion = PolicyVersion });
         });
 
         app.MapPost("/safety/v1/moderations", async (HttpContext context) =>
@@ -203,8 +216,9 @@ public sealed class FakeBackend : IAsyncDisposable
             });
         });
 
-        app.MapGet("/safety/reviews/{id}", (string id) => id == "rev-42"
-            ? Results.Json(new { id, status = "pending" })
+        // Safety's internal status shape: the reviewer's name and labels are there for the gateway to keep inside.
+        app.MapGet("/safety/reviews/{id}", (string id) => OpenReviews.TryGetValue(id, out var review)
+            ? Results.Json(new { id, status = "pending", decidedBy = "reviewer-alice", labels = new[] { "violence" }, tenantId = review.TenantId, requestId = review.RequestId })
             : Results.Json(new { error = new { message = "no such review", type = "invalid_request_error", param = (string?)null, code = "not_found" } }, statusCode: 404));
 
         await app.StartAsync();

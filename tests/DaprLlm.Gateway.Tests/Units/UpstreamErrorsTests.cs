@@ -24,8 +24,20 @@ public sealed class UpstreamErrorsTests
         Assert.Contains("4000", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_inference_app_s_logit_bias_vocabulary_error_keeps_its_message()
+    {
+        const string body = "{\"error\":{\"message\":\"logit_bias names token 999999, but this model's vocabulary has 4096 tokens (0 to 4095)\",\"type\":\"invalid_request_error\",\"param\":\"logit_bias\",\"code\":\"invalid_value\"}}";
+        var error = await AnswerAsync(new UpstreamException("inference", 400, "inference answered 400", body: body));
+
+        Assert.Equal("invalid_value", error.GetProperty("code").GetString());
+        Assert.Equal("logit_bias", error.GetProperty("param").GetString());
+        Assert.Contains("4096 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("safety", ContextBody)]
+    [InlineData("inference", "{\"error\":{\"message\":\"secret internals\",\"param\":\"messages\",\"code\":\"invalid_value\"}}")]
     [InlineData("inference", "{\"error\":{\"message\":\"secret internals\",\"code\":\"invalid_value\"}}")]
     [InlineData("inference", "not json: secret internals")]
     [InlineData("inference", "{\"error\":\"context_length_exceeded secret internals\"}")]
