@@ -119,6 +119,43 @@ public sealed class SafetyModerationTests(DaprLlmAppFixture system) : IClassFixt
     }
 
     [Fact]
+    public async Task Openai_moderations_through_the_gateway_use_the_caller_s_policy_and_open_one_review_per_input_for_that_tenant()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+
+        // A tenant of its own whose policy sends every violence score to review.
+        var tenant = $"modr-{Guid.NewGuid():N}"[..16];
+        Assert.Equal(0, (await AdminCli.RunAsync(system, "tenants", "create", tenant, "--home-region", "eu")).Exit);
+        var key = await AdminCli.RunAsync(system, "keys", "create", "--tenant", tenant);
+        Assert.True(key.Exit == 0, key.Output);
+        gateway.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", JsonDocument.Parse(key.Output).RootElement.GetProperty("key").GetString());
+        var policy = await AdminCli.RunAsync(system, "policy", "set", tenant, "--json", """{"categories":{"violence":{"allow":0.0,"block":1.0}}}""");
+        Assert.True(policy.Exit == 0, policy.Output);
+
+        using var response = await gateway.PostAsJsonAsync("/v1/moderations",
+            new { input = new[] { "The shepherd walked his sheep over the hill.", "The fisherman mended his nets by the shore." } }, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var results = JsonDocument.Parse(text).RootElement.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(2, results.Length);
+        Assert.All(results, r => Assert.Equal("review", r.GetProperty("decision").GetString()));
+        Assert.All(results, r => Assert.DoesNotContain("default", r.GetProperty("policy_version").GetString(), StringComparison.Ordinal));
+        var reviews = results.Select(r => r.GetProperty("review_id").GetString()!).ToArray();
+        Assert.NotEqual(reviews[0], reviews[1]);
+
+        // Each review belongs to the caller's tenant: its key sees it, the development tenant's does not.
+        using var dev = system.CreateClient("gateway");
+        foreach (var review in reviews)
+        {
+            using var own = await gateway.GetAsync($"/v1/reviews/{review}", ct);
+            Assert.True(own.StatusCode == HttpStatusCode.OK, await own.Content.ReadAsStringAsync(ct));
+            using var foreign = await dev.GetAsync($"/v1/reviews/{review}", ct);
+            Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Policy_update_needs_the_admin_key_bumps_the_version_and_invalidates_cached_verdicts()
     {
         var ct = TestContext.Current.CancellationToken;

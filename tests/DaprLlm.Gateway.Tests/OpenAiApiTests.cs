@@ -407,6 +407,19 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task Moderations_are_checked_under_the_caller_s_tenant()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(ct: ct);
+        using var client = gateway.Client(key);
+
+        using var moderation = await client.PostAsJsonAsync("/v1/moderations", new { input = "fine" }, ct);
+
+        Assert.Equal(HttpStatusCode.OK, moderation.StatusCode);
+        Assert.Contains(tenantId, gateway.Backend.ModerationTenants);
+    }
+
+    [Fact]
     public async Task A_prompt_sent_to_review_is_refused_with_its_review_id_and_status_url()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -1,4 +1,5 @@
 using DaprLlm.Contracts;
+using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Chat;
 using DaprLlm.Gateway.Errors;
 using DaprLlm.Gateway.OpenAi;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Options;
 namespace DaprLlm.Gateway.Moderations;
 
 /// <summary>
-/// POST /{version}/moderations is answered by the safety app (its OpenAI-shaped v1/moderations): the body and
-/// status are forwarded as they are.
+/// POST /{version}/moderations is answered by the safety app (its OpenAI-shaped v1/moderations) under the caller's
+/// tenant: the body and status are forwarded as they are.
 /// </summary>
 public static class ModerationsApi
 {
@@ -36,6 +37,9 @@ public static class ModerationsApi
         {
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
         };
+
+        // The caller's tenant picks the safety policy and owns any review the check opens (GET /v1/reviews/{id}).
+        request.Headers.Add(SafetyClient.TenantHeader, context.GetCaller().TenantId);
         return await ForwardAsync(context, safety, request, loggers);
     }
 

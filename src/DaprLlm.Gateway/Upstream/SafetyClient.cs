@@ -9,6 +9,9 @@ public sealed class SafetyClient(IUpstreamChannels channels)
     public const string ModerationsMethod = "v1/moderations";
     public const string ReviewsPrefix = "reviews/";
 
+    /// <summary>Names the tenant of an OpenAI moderations call (safety applies that tenant's policy).</summary>
+    public const string TenantHeader = "x-tenant-id";
+
     public HttpClient Http => channels.For(AppIds.Safety);
 
     public Task<SafetyVerdict> ModerateInputAsync(ModerationRequest request, CancellationToken ct) =>

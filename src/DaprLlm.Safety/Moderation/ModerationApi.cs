@@ -119,8 +119,10 @@ public static class ModerationApi
 
         try
         {
+            // A caller that names no request still gets a check of its own: a review is keyed by the request id.
+            var requestId = string.IsNullOrEmpty(request.RequestId) ? "mod-" + Guid.NewGuid().ToString("N") : request.RequestId;
             var (verdict, _) = await service.CheckAsync(
-                request.RequestId ?? string.Empty, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken, request.Messages);
+                requestId, request.Text, direction, request.TenantId, escalate, request.Region, cancellationToken, request.Messages);
             return TypedResults.Ok(verdict);
         }
         catch (EmbeddingsUnavailableException)

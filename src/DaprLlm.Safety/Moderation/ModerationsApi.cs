@@ -85,9 +85,11 @@ public static class ModerationsApi
         var results = new List<ModerationResult>(texts.Count);
         try
         {
-            foreach (var text in texts)
+            for (var i = 0; i < texts.Count; i++)
             {
-                var (verdict, assessment) = await service.CheckAsync(id, text, ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
+                // Each input is its own check: a review opened for one never stands in for another's.
+                var checkId = texts.Count == 1 ? id : $"{id}-{i}";
+                var (verdict, assessment) = await service.CheckAsync(checkId, texts[i], ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
                 results.Add(ToResult(verdict, assessment));
             }
         }

@@ -46,6 +46,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>The message roles of every generate call, in arrival order.</summary>
     public ConcurrentQueue<string[]> GenerateRoles { get; } = new();
 
+    /// <summary>The x-tenant-id header of each OpenAI moderations call.</summary>
+    public ConcurrentQueue<string> ModerationTenants { get; } = new();
+
     /// <summary>Every generate call as the gateway sent it (plain and streamed).</summary>
     public ConcurrentQueue<GenerateCall> GenerateCalls { get; } = new();
 
@@ -194,6 +197,7 @@ public sealed class FakeBackend : IAsyncDisposable
         app.MapPost("/safety/v1/moderations", async (HttpContext context) =>
         {
             Count("safety", "v1/moderations");
+            ModerationTenants.Enqueue(context.Request.Headers["x-tenant-id"].ToString());
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var input = body.RootElement.GetProperty("input");
             if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 0)
