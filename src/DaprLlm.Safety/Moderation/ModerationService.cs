@@ -32,7 +32,7 @@ public sealed class ModerationService(
     {
         var started = Stopwatch.GetTimestamp();
         var tenant = string.IsNullOrEmpty(tenantId) ? PolicyStore.DefaultTenant : tenantId;
-        var directionName = direction == ModerationDirection.Input ? "input" : "output";
+        var directionName = direction == ModerationDirection.Input ? Review.ReviewDirections.Input : Review.ReviewDirections.Output;
         using var activity = SafetyTelemetry.StartGuardrail(directionName, tenant);
         var policy = await policies.GetAsync(tenant, cancellationToken);
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

@@ -33,10 +33,10 @@ public static partial class ReviewErasure
             return TypedResults.Ok();
         }
 
-        var items = (await store.ListOpenAsync(cancellationToken)).Concat(await store.ListClosedAsync(cancellationToken))
-            .Where(i => i.TenantId == erased.TenantId && requests.Contains(i.RequestId))
-            .DistinctBy(i => i.Id)
-            .ToList();
+        // Looked up by id, not through the indexes: the closed index keeps only the last decisions, while items stay
+        // in the store, so an item decided long ago must still be found.
+        var items = await store.GetManyAsync(
+            requests.SelectMany(r => ReviewDirections.All.Select(d => ReviewService.IdFor(erased.TenantId, r, d))).ToList(), cancellationToken);
         var now = time.GetUtcNow();
         foreach (var item in items)
         {

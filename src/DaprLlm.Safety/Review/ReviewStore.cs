@@ -68,13 +68,9 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
         throw new ReviewRefusedException(ReviewRefusal.Conflict, $"review '{id}' is changing too often; try again");
     }
 
-    public Task<IReadOnlyList<ReviewItem>> ListOpenAsync(CancellationToken cancellationToken) => ListAsync(OpenIndexKey, cancellationToken);
-
-    public Task<IReadOnlyList<ReviewItem>> ListClosedAsync(CancellationToken cancellationToken) => ListAsync(ClosedIndexKey, cancellationToken);
-
-    private async Task<IReadOnlyList<ReviewItem>> ListAsync(string indexKey, CancellationToken cancellationToken)
+    /// <summary>The items of these ids that exist (one bulk read).</summary>
+    public async Task<IReadOnlyList<ReviewItem>> GetManyAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        var ids = await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, indexKey, cancellationToken: cancellationToken) ?? [];
         if (ids.Count == 0)
         {
             return [];
@@ -82,6 +78,16 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
 
         var items = await dapr.GetBulkStateAsync<ReviewItem?>(DaprComponents.StateStore, ids.Select(i => ItemPrefix + i).ToList(), parallelism: 8, cancellationToken: cancellationToken);
         return items.Where(i => i.Value is not null).Select(i => i.Value!).ToList();
+    }
+
+    public Task<IReadOnlyList<ReviewItem>> ListOpenAsync(CancellationToken cancellationToken) => ListAsync(OpenIndexKey, cancellationToken);
+
+    public Task<IReadOnlyList<ReviewItem>> ListClosedAsync(CancellationToken cancellationToken) => ListAsync(ClosedIndexKey, cancellationToken);
+
+    private async Task<IReadOnlyList<ReviewItem>> ListAsync(string indexKey, CancellationToken cancellationToken)
+    {
+        var ids = await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, indexKey, cancellationToken: cancellationToken) ?? [];
+        return await GetManyAsync(ids, cancellationToken);
     }
 
     private static bool Add(List<string> ids, string id, int max)

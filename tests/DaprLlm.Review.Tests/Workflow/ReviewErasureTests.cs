@@ -18,7 +18,8 @@ public sealed class ReviewErasureTests
     [Fact]
     public async Task Erasure_redacts_the_subjects_items_closes_open_ones_and_drops_their_examples_leaving_others()
     {
-        await using var host = await ReviewHost.StartAsync(TimeSpan.FromMinutes(10));
+        // The closed index keeps only the last 10 decisions; erasure must still find an item decided before those.
+        await using var host = await ReviewHost.StartAsync(TimeSpan.FromMinutes(10), extraSettings: new Dictionary<string, string> { ["Review:ClosedHistory"] = "10" });
         var store = host.App.Services.GetRequiredService<ReviewStore>();
         var feedback = host.App.Services.GetRequiredService<FeedbackStore>();
         var openItem = ReviewHost.Item();
@@ -30,6 +31,14 @@ public sealed class ReviewErasureTests
         await host.Reviews.ClaimAsync(ReviewHost.Alice, decided, Ct);
         await host.Reviews.DecideAsync(ReviewHost.Alice, decided, ReviewStatuses.Block, ["harassment"], "rude", Ct);
         await Deadline.WaitUntilAsync(async () => (await feedback.ListAsync(Ct)).Any(e => e.Id == "review:" + decided), Wait, "the decided item's labelled example");
+        for (var i = 0; i < 10; i++)
+        {
+            var later = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+            await host.Reviews.ClaimAsync(ReviewHost.Alice, later, Ct);
+            await host.Reviews.DecideAsync(ReviewHost.Alice, later, ReviewStatuses.Allow, [], null, Ct);
+        }
+
+        Assert.DoesNotContain(await store.ListClosedAsync(Ct), i => i.Id == decided);
 
         using var dapr = new DaprClientBuilder().UseHttpEndpoint(host.Sidecar.HttpEndpoint).UseGrpcEndpoint(host.Sidecar.GrpcEndpoint).Build();
         await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
