@@ -30,8 +30,32 @@ public static class CliApp
         root.Subcommands.Add(ReportCommands.Build(globals, console));
         root.Subcommands.Add(RetentionCommands.Build(globals, console));
         var parse = root.Parse(args);
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = new ConsoleWriter(console), Error = new ConsoleWriter(console) });
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = new ConsoleWriter(console), Error = new ConsoleWriter(console), EnableDefaultExceptionHandler = false,
+            });
+        }
+        catch (Exception e) when (IsOperatorError(e))
+        {
+            // What an operator can fix (an address, a path, a file, a slow app) is one line, not a stack trace.
+            console.MarkupLineInterpolated($"[red]error[/]: {Describe(e)}");
+            return 2;
+        }
     }
+
+    private static bool IsOperatorError(Exception e) =>
+        e is UriFormatException or NotSupportedException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException
+            or TaskCanceledException or System.Security.SecurityException;
+
+    private static string Describe(Exception e) => e switch
+    {
+        UriFormatException or NotSupportedException => $"{e.Message} (an app address looks like http://localhost:5083)",
+        TaskCanceledException => "the app did not answer in time",
+        System.Text.Json.JsonException => $"the app answered something that is not the JSON expected: {e.Message}",
+        _ => e.Message,
+    };
 
     /// <summary>Forwards System.CommandLine's help and error text to the Spectre console (so tests can capture it).</summary>
     private sealed class ConsoleWriter(IAnsiConsole console) : TextWriter

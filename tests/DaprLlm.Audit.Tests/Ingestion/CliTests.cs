@@ -1,4 +1,8 @@
 using DaprLlm.Audit.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using DaprLlm.Cli;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
@@ -79,6 +83,42 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         (exit, output) = await RunAsync("retention", "run", "--admin-key", AuditSystem.AdminKey);
         Assert.True(exit == 0, output);
         Assert.Contains("Records archived", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_erasure_whose_purge_notice_was_not_sent_fails_and_says_to_run_it_again()
+    {
+        // The audit app answers 200 when the key is destroyed but subject.erased could not be published.
+        var port = Ports.GetFree();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        await using var audit = builder.Build();
+        audit.MapPost("/admin/subjects/erase", () => Results.Json(new
+        {
+            tenantId = "acme", subject = "psn_1", region = "eu", keyDestroyed = true, erasureEventId = "e-1", erasedAtMs = 1, subjectErasedPublished = false,
+        }));
+        await audit.StartAsync(Ct);
+
+        var (exit, output) = await RunAsync("subject", "erase", "--tenant", "acme", "--user", "u-1", "--region", "eu", "--yes",
+            "--admin-key", AuditSystem.AdminKey, "--audit-url", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("run the same erase again", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--audit-url", "10.0.0.5:5083")]
+    [InlineData("--audit-url", "audit.local:5083")]
+    [InlineData("--out", "/nonexistent-folder/report.json")]
+    public async Task An_address_or_path_the_operator_got_wrong_is_one_plain_line_not_a_stack_trace(string option, string value)
+    {
+        var (exit, output) = await RunAsync("report", "--admin-key", AuditSystem.ComplianceKey, option, value);
+
+        Assert.Equal(2, exit);
+        Assert.StartsWith("error: ", output.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -51,6 +51,13 @@ public static class SubjectCommands
             }
 
             console.MarkupLineInterpolated($"[green]erased[/] subject {response.Json.GetProperty("subject").GetString()} in {response.Json.GetProperty("region").GetString()} (key destroyed: {response.Json.GetProperty("keyDestroyed").GetBoolean()})");
+            if (response.Json.TryGetProperty("subjectErasedPublished", out var published) && published.ValueKind == System.Text.Json.JsonValueKind.False)
+            {
+                // The trail is erased, but caches and review items only purge on the notice: the operator must act.
+                console.MarkupLine("[red]error[/]: the purge notice (gateway caches, review queue) could not be sent; run the same erase again");
+                return 2;
+            }
+
             return 0;
         });
 
