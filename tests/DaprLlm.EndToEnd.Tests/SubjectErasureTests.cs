@@ -14,7 +14,6 @@ namespace DaprLlm.EndToEnd.Tests;
 /// </summary>
 public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : IClassFixture<DaprLlmAppFixture>
 {
-    private const string DevAdminKey = AdminCli.DevAdminKey;
     private static readonly TimeSpan EventualTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -63,7 +62,6 @@ public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : ICla
         Assert.Contains(requestId, export.Output, StringComparison.Ordinal);
 
         using var verify = new HttpRequestMessage(HttpMethod.Get, "/admin/verify");
-        verify.Headers.Add("X-Admin-Key", DevAdminKey);
         using var verified = await audit.SendAsync(verify, ct);
         var body = await verified.Content.ReadAsStringAsync(ct);
         Assert.Equal(HttpStatusCode.OK, verified.StatusCode);

@@ -173,7 +173,8 @@ public static class AdminApi
     /// Resolves the caller and the regional writers a request may touch. <paramref name="regions"/> is a comma list;
     /// when absent, every region the caller holds. A region the caller does not hold is refused, never silently dropped.
     /// </summary>
-    private static bool TryAuthorize(HttpRequest request, AuditRuntime runtime, string role, string? regions, out List<ChainWriter> writers, out IResult? error)
+    /// <summary>The caller's key, role and regions checked; on success the stores of the regions asked for (default: all the key holds).</summary>
+    internal static bool TryAuthorize(HttpRequest request, AuditRuntime runtime, string role, string? regions, out List<ChainWriter> writers, out IResult? error)
     {
         writers = [];
         error = null;

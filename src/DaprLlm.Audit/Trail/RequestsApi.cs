@@ -4,9 +4,9 @@ using DaprLlm.Contracts;
 namespace DaprLlm.Audit.Trail;
 
 /// <summary>
-/// The stored (PII-masked, pseudonymized) record of one request, by request id, from whichever regional store
-/// holds it, its sealed text opened while the subject's key exists. Serves the other apps through service invocation;
-/// originals are never returned here.
+/// The stored (PII-masked, pseudonymized) record of one request, by request id, from whichever regional store of
+/// the caller's regions holds it, its sealed text opened while the subject's key exists; originals are never returned.
+/// It opens sealed text, so it needs an admin key (X-Admin-Key, admin role) like the rest of the admin API.
 /// </summary>
 public static class RequestsApi
 {
@@ -16,14 +16,14 @@ public static class RequestsApi
         return app;
     }
 
-    private static async Task<IResult> GetRequestAsync(string requestId, AuditRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<IResult> GetRequestAsync(string requestId, HttpRequest request, AuditRuntime runtime, CancellationToken cancellationToken)
     {
-        if (!runtime.IsReady)
+        if (!Admin.AdminApi.TryAuthorize(request, runtime, Admin.AdminCaller.AdminRole, regions: null, out var writers, out var error))
         {
-            return TypedResults.Json(new { error = new { message = "the audit trail is starting", type = "unavailable", code = "not_ready" } }, statusCode: 503);
+            return error!;
         }
 
-        foreach (var writer in runtime.Writers.Values)
+        foreach (var writer in writers)
         {
             var records = await writer.Store.ReadByRefIdAsync(requestId, cancellationToken);
             if (records.FirstOrDefault(r => r.Entry.EventType == Topics.RequestCompleted) is { } record)

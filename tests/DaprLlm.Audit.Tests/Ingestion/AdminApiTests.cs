@@ -170,7 +170,7 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
             HttpStatusCode.BadRequest, "bad_request");
         await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, "/admin/reports?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z", AuditSystem.ComplianceKey),
             HttpStatusCode.BadRequest, "bad_range");
-        await AssertJsonErrorAsync(new HttpRequestMessage(HttpMethod.Get, $"{system.App.BaseAddress}/audit/requests/no-such-request"), HttpStatusCode.NotFound, "request_not_found");
+        await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, "/audit/requests/no-such-request"), HttpStatusCode.NotFound, "request_not_found");
     }
 
     private async Task AssertJsonErrorAsync(HttpRequestMessage request, HttpStatusCode status, string code)
@@ -190,7 +190,12 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     public async Task The_masked_record_of_a_request_is_served_by_request_id()
     {
         var id = (await PublishAsync("eu-corp", "lookup-user", 1))[0];
-        using var response = await system.Http.GetAsync($"{system.App.BaseAddress}/audit/requests/{id}", Ct);
+
+        // It opens sealed text: no key, a key without the admin role, or a key of other regions does not read it.
+        await AssertJsonErrorAsync(new HttpRequestMessage(HttpMethod.Get, $"{system.App.BaseAddress}/audit/requests/{id}"), HttpStatusCode.Unauthorized, "invalid_admin_key");
+        await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, $"/audit/requests/{id}", AuditSystem.ComplianceKey), HttpStatusCode.Forbidden, "missing_role");
+
+        using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, $"/audit/requests/{id}"), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var record = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
         Assert.Equal(id, record.RootElement.GetProperty("requestId").GetString());

@@ -68,6 +68,11 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DevApiKey);
         }
+        else if (resource == "audit")
+        {
+            // Every audit route the tests read (admin API, stored requests) needs the development admin key.
+            client.DefaultRequestHeaders.Add("X-Admin-Key", AdminCli.DevAdminKey);
+        }
 
         return client;
     }
