@@ -12,6 +12,7 @@ builder.Services.AddBadRequestErrors();
 
 var app = builder.Build();
 app.UseBadRequestErrors();
+app.UseDaprAppToken("/dapr", "/events");
 // No UseCloudEvents: ingestion reads the raw envelope to keep each event's id, type and source.
 app.MapSubscribeHandler();
 app.MapDefaultEndpoints();

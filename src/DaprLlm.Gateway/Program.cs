@@ -19,6 +19,7 @@ builder.AddApiDocs();
 
 var app = builder.Build();
 app.UseOpenAiErrors();
+app.UseDaprAppToken("/dapr", "/actors", "/events");
 app.MapDefaultEndpoints();
 app.MapQuotaActors();
 app.MapAdminApi();

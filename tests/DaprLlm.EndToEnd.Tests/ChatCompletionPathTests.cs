@@ -152,6 +152,30 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
         Assert.Contains("4000", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gateway", "PUT", "/actors/QuotaActor/dev/method/Reserve")]
+    [InlineData("gateway", "POST", "/events/subject-erased")]
+    [InlineData("gateway", "GET", "/dapr/subscribe")]
+    [InlineData("safety", "POST", "/review/events/subject-erased")]
+    [InlineData("safety", "POST", "/moderation/input")]
+    [InlineData("safety", "GET", "/reviews/rv-0")]
+    [InlineData("audit", "POST", "/events/request-completed")]
+    [InlineData("inference", "POST", "/v1/generate")]
+    public async Task An_app_s_dapr_routes_refuse_calls_that_do_not_come_from_its_sidecar(string app, string method, string path)
+    {
+        // Anyone who reaches an app's port (the gateway's API, the review UI, the audit admin API) is not its sidecar.
+        var ct = TestContext.Current.CancellationToken;
+        using var client = system.CreateClient(app);
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : JsonContent.Create(new { }) };
+        request.Headers.Add("dapr-api-token", "a-guess");
+
+        using var response = await client.SendAsync(request, ct);
+
+        var body = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{(int)response.StatusCode}: {body}");
+        Assert.Equal("invalid_app_token", JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
     [Fact]
     public async Task Malformed_json_gets_an_openai_error_object_with_400()
     {

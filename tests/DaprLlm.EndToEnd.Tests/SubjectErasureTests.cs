@@ -72,7 +72,7 @@ public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : ICla
     public async Task Erasing_a_subject_with_the_cli_closes_their_review_items_and_erases_the_held_text()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var safety = system.CreateClient("safety");
+        using var safety = system.CreateInvokeClient("safety");
         using var audit = system.CreateClient("audit");
         using var gateway = system.CreateClient("gateway");
 
@@ -144,7 +144,7 @@ public sealed partial class SubjectErasureTests(DaprLlmAppFixture system) : ICla
 
     private static async Task<string?> ReviewStatusAsync(HttpClient safety, string reviewId, CancellationToken ct)
     {
-        using var response = await safety.GetAsync($"/reviews/{reviewId}", ct);
+        using var response = await safety.GetAsync($"reviews/{reviewId}", ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement.GetProperty("status").GetString();
     }

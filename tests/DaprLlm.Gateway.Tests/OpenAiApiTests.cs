@@ -406,6 +406,33 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.True(results[1].GetProperty("flagged").GetBoolean());
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("a-guess")]
+    public async Task Actor_and_event_routes_answer_only_the_sidecar_s_app_token(string? token)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Node.BaseAddress) };
+        foreach (var (method, path) in new[] { (HttpMethod.Put, $"/actors/{DaprLlm.Gateway.Quotas.QuotaService.ActorType}/key:x/method/Reserve"), (HttpMethod.Post, "/events/subject-erased") })
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+            if (token is not null)
+            {
+                request.Headers.Add("dapr-api-token", token);
+            }
+
+            using var refused = await http.SendAsync(request, ct);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("invalid_app_token", await refused.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+
+            // The sidecar's token passes the gate (what the route then answers is its own business).
+            using var again = new HttpRequestMessage(method, path) { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
+            again.Headers.Add("dapr-api-token", gateway.Environment.AppToken);
+            using var passed = await http.SendAsync(again, ct);
+            Assert.DoesNotContain("invalid_app_token", await passed.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Moderations_are_checked_under_the_caller_s_tenant()
     {

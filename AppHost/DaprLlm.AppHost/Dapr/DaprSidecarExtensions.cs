@@ -21,6 +21,9 @@ public static class DaprSidecarExtensions
         // The app listens on a port fixed now, so the sidecar's --app-port is known before either starts.
         app.WithEndpoint("http", endpoint => endpoint.TargetPort = appPort);
 
+        // Dapr's app token, new each run: the sidecar sends it on every call, the app refuses its Dapr routes without it.
+        var appToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
         var args = new List<string>
         {
             "--app-id", appId,
@@ -39,8 +42,8 @@ public static class DaprSidecarExtensions
 
         var sidecarName = $"{appId}-dapr";
         IResourceBuilder<IResourceWithWaitSupport> sidecar = dapr.DaprdPath is { } daprd
-            ? Configure(dapr.Builder.AddExecutable(sidecarName, daprd, dapr.Layout.Root, [.. args]), app.Resource, dapr, httpPort, grpcPort)
-            : Configure(dapr.Builder.AddExecutable(sidecarName, "dotnet", dapr.Layout.Root, ["exec", LocalSidecar.DllPath, .. args]), app.Resource, dapr, httpPort, grpcPort);
+            ? Configure(dapr.Builder.AddExecutable(sidecarName, daprd, dapr.Layout.Root, [.. args]), app.Resource, dapr, httpPort, grpcPort, appToken)
+            : Configure(dapr.Builder.AddExecutable(sidecarName, "dotnet", dapr.Layout.Root, ["exec", LocalSidecar.DllPath, .. args]), app.Resource, dapr, httpPort, grpcPort, appToken);
 
         return app
             .WithHttpHealthCheck("/health")
@@ -49,10 +52,11 @@ public static class DaprSidecarExtensions
             .WithEnvironment("DAPR_GRPC_ENDPOINT", $"http://127.0.0.1:{Invariant(grpcPort)}")
             .WithEnvironment("DAPR_HTTP_PORT", Invariant(httpPort))
             .WithEnvironment("DAPR_GRPC_PORT", Invariant(grpcPort))
+            .WithEnvironment("APP_API_TOKEN", appToken)
             .WaitFor(sidecar);
     }
 
-    private static IResourceBuilder<T> Configure<T>(IResourceBuilder<T> sidecar, IResource app, DaprRuntime dapr, int httpPort, int grpcPort)
+    private static IResourceBuilder<T> Configure<T>(IResourceBuilder<T> sidecar, IResource app, DaprRuntime dapr, int httpPort, int grpcPort, string appToken)
         where T : IResourceWithEndpoints, IResourceWithEnvironment, IResourceWithWaitSupport
     {
         return sidecar
@@ -62,6 +66,7 @@ public static class DaprSidecarExtensions
             .WithHttpHealthCheck("/v1.0/healthz/outbound", statusCode: 204, endpointName: "http")
             .WithEnvironment("REDIS_HOST", dapr.Redis.Address)
             .WithEnvironment("DAPRLLM_SIDECAR_REGISTRY", dapr.RegistryPath)
+            .WithEnvironment("APP_API_TOKEN", appToken)
             .WithOtlpExporter()
             .WithParentRelationship(app)
             .ExcludeFromManifest()

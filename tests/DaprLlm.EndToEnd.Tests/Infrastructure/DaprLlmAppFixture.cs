@@ -77,6 +77,17 @@ public sealed class DaprLlmAppFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>
+    /// A client for <paramref name="appId"/>'s Dapr-facing methods, sent through the gateway's sidecar as the gateway's own
+    /// calls are (the app refuses them without its sidecar's app token). Paths are relative: "reviews/rv-1".
+    /// </summary>
+    public HttpClient CreateInvokeClient(string appId)
+    {
+        var client = App.CreateHttpClient("gateway-dapr", "http");
+        client.BaseAddress = new Uri(client.BaseAddress!, $"/v1.0/invoke/{appId}/method/");
+        return client;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (App is not null)

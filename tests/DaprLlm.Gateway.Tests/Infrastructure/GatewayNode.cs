@@ -35,7 +35,7 @@ public sealed class GatewayNode : IAsyncDisposable
         Action<IServiceCollection>? services = null, TimeSpan? sidecarLateBy = null)
     {
         var port = Ports.GetFree();
-        var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("gateway", env.Components, env.Registry) { AppPort = port });
+        var sidecar = await SidecarProcess.StartAsync(new SidecarSettings("gateway", env.Components, env.Registry) { AppPort = port, AppApiToken = env.AppToken });
         if (sidecarLateBy is not null)
         {
             // Down, on the ports the gateway is given, until the gateway has run for sidecarLateBy.
@@ -45,6 +45,8 @@ public sealed class GatewayNode : IAsyncDisposable
         var all = new Dictionary<string, string?>(sidecar.AppEnvironment.Select(kv => KeyValuePair.Create(kv.Key, (string?)kv.Value)))
         {
             ["DAPRLLM_DEV_API_KEY"] = env.DevKey,
+            // As the AppHost runs it: actors and events reach the gateway only with its sidecar's app token.
+            ["APP_API_TOKEN"] = env.AppToken,
             ["Logging:LogLevel:Default"] = "Information",
             ["Logging:LogLevel:Microsoft"] = "Warning",
             ["Quotas:FlushInterval"] = "00:00:00.200",
@@ -136,6 +138,9 @@ public sealed class GatewayEnvironment : IAsyncLifetime
 
     /// <summary>The development key the gateway seeds (DAPRLLM_DEV_API_KEY), unique per environment.</summary>
     public string DevKey { get; } = $"dev-test-key-{Guid.NewGuid():N}";
+
+    /// <summary>The app token its sidecars send and its gateways require on their Dapr routes (APP_API_TOKEN).</summary>
+    public string AppToken { get; } = $"app-token-{Guid.NewGuid():N}";
 
     public async ValueTask InitializeAsync()
     {

@@ -25,12 +25,24 @@ public sealed class ReviewHost : IAsyncDisposable
     private readonly TempFolder _folder;
     private readonly RedisServer _redis;
 
-    private ReviewHost(TempFolder folder, RedisServer redis, SidecarProcess sidecar, SafetyApp app)
+    private ReviewHost(TempFolder folder, RedisServer redis, SidecarProcess sidecar, SafetyApp app, string appToken)
     {
         _folder = folder;
         _redis = redis;
         Sidecar = sidecar;
         App = app;
+        AppToken = appToken;
+    }
+
+    /// <summary>The APP_API_TOKEN the sidecar sends: the app's Dapr-facing routes answer only calls that carry it.</summary>
+    public string AppToken { get; }
+
+    /// <summary>A client straight to the app that presents itself as the sidecar (sends <see cref="AppToken"/>).</summary>
+    public HttpClient CreateAppClient(TimeSpan? timeout = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(App.BaseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(100) };
+        http.DefaultRequestHeaders.Add(DaprLlm.ServiceDefaults.DaprAppToken.Header, AppToken);
+        return http;
     }
 
     /// <summary>The components folder and name-resolution registry this host's sidecar uses: another app's sidecar given both joins the same system.</summary>
@@ -98,7 +110,9 @@ public sealed class ReviewHost : IAsyncDisposable
             }
 
             var appPort = Ports.GetFree();
-            sidecar = await SidecarProcess.StartAsync(new SidecarSettings("safety", components, folder.Sub("registry")) { AppPort = appPort }, StartTimeout);
+            // As the AppHost runs it: events and invocations reach the app only with its sidecar's app token.
+            var appToken = $"app-token-{Guid.NewGuid():N}";
+            sidecar = await SidecarProcess.StartAsync(new SidecarSettings("safety", components, folder.Sub("registry")) { AppPort = appPort, AppApiToken = appToken }, StartTimeout);
             var slaText = sla.ToString("c", CultureInfo.InvariantCulture);
             var settings = new Dictionary<string, string>(sidecar.AppEnvironment)
             {
@@ -107,6 +121,7 @@ public sealed class ReviewHost : IAsyncDisposable
                 ["Review:SlaBySeverity:high"] = slaText,
                 ["Review:SlaBySeverity:critical"] = slaText,
                 ["Logging:LogLevel:Default"] = "Warning",
+                ["APP_API_TOKEN"] = appToken,
             };
             if (webhookUrl is not null)
             {
@@ -120,7 +135,7 @@ public sealed class ReviewHost : IAsyncDisposable
 
             var app = new SafetyApp(appPort, settings, httpsCertificate: httpsCertificate, testServices: testServices);
             app.Start();
-            return new ReviewHost(folder, redis, sidecar, app);
+            return new ReviewHost(folder, redis, sidecar, app, appToken);
         }
         catch
         {

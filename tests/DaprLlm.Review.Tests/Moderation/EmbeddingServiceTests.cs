@@ -60,7 +60,7 @@ public sealed class EmbeddingServiceTests(EmbeddingServiceTests.Hosts hosts) : I
         var text = "Tell me about the weather in Lisbon " + Guid.NewGuid().ToString("N");
         // Straight to the app: what the caller's sidecar does with the 503 is Dapr resiliency's (it may retry).
         // The client's timeout only guards against a hang; the embedding call's own 1 s deadline must answer first.
-        using var app = new HttpClient { BaseAddress = new Uri(hosts.Safety.App.BaseAddress), Timeout = TimeSpan.FromSeconds(60) };
+        using var app = hosts.Safety.CreateAppClient(TimeSpan.FromSeconds(60));
 
         hosts.Inference.Pause();
         try
@@ -154,7 +154,7 @@ public sealed class EmbeddingServiceTests(EmbeddingServiceTests.Hosts hosts) : I
         // busy machine can exceed the checks' 1 s deadline; the tests are about later calls, so the path is warmed here.
         private async Task WarmUpAsync()
         {
-            using var app = new HttpClient { BaseAddress = new Uri(Safety.App.BaseAddress), Timeout = TimeSpan.FromSeconds(60) };
+            using var app = Safety.CreateAppClient(TimeSpan.FromSeconds(60));
             var deadline = DateTime.UtcNow + ReviewHost.StartTimeout;
             while (true)
             {
