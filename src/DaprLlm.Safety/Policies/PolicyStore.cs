@@ -18,6 +18,8 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
 {
     public const string DefaultTenant = "default";
 
+    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
+
     private readonly ConcurrentDictionary<string, (SafetyPolicy Policy, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
 
     public static string Key(string tenant) => $"safety-policy:{tenant}";
@@ -47,18 +49,11 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
         var (current, etag) = await dapr.GetStateAndETagAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
         var revision = (current?.Revision ?? 0) + 1;
         var stored = new StoredPolicy(tenant, revision, Merge(tenant, revision, update), time.GetUtcNow());
-        bool saved;
-        if (string.IsNullOrEmpty(etag))
-        {
-            // First revision: no ETag to compare against; the state store still serialises the write.
-            await dapr.SaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, cancellationToken: cancellationToken);
-            saved = true;
-        }
-        else
-        {
-            saved = await dapr.TrySaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, etag, cancellationToken: cancellationToken);
-        }
-
+        // First revision: first-write concurrency with no ETag writes only if the key is still absent, so two admins
+        // creating a tenant's policy at once cannot both succeed (the loser gets a conflict, as on later revisions).
+        var saved = string.IsNullOrEmpty(etag)
+            ? await dapr.TrySaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, "", FirstWrite, cancellationToken: cancellationToken)
+            : await dapr.TrySaveStateAsync(DaprComponents.StateStore, Key(tenant), stored, etag, cancellationToken: cancellationToken);
         if (!saved)
         {
             return null;

@@ -1,5 +1,6 @@
 using Dapr.Client;
 using DaprLlm.Contracts;
+using Microsoft.Extensions.Logging;
 
 namespace DaprLlm.Safety.Review;
 
@@ -8,7 +9,7 @@ namespace DaprLlm.Safety.Review;
 /// racing for a claim or a decision cannot both win. Two index keys (open items; the last decided ones) let the
 /// queue and the statistics list items without a query API.
 /// </summary>
-public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IOptions<ReviewOptions> options)
+public sealed partial class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IOptions<ReviewOptions> options, ILogger<ReviewStore> logger)
 {
     private const string ItemPrefix = "review|";
     private const string OpenIndexKey = "review-index|open";
@@ -57,8 +58,9 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
             {
                 if (current.IsOpen && !updated.IsOpen)
                 {
-                    await UpdateIndexAsync(OpenIndexKey, ids => ids.Remove(id), cancellationToken);
-                    await UpdateIndexAsync(ClosedIndexKey, ids => Add(ids, id, options.Value.ClosedHistory), cancellationToken);
+                    // The item is written, so the change has happened: a failing index write must not hide that from
+                    // the caller (the decision event would not be raised). The indexes are repaired on the next listing.
+                    await TryMoveToClosedAsync([id], cancellationToken);
                 }
 
                 return updated;
@@ -80,7 +82,18 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
         return items.Where(i => i.Value is not null).Select(i => i.Value!).ToList();
     }
 
-    public Task<IReadOnlyList<ReviewItem>> ListOpenAsync(CancellationToken cancellationToken) => ListAsync(OpenIndexKey, cancellationToken);
+    public async Task<IReadOnlyList<ReviewItem>> ListOpenAsync(CancellationToken cancellationToken)
+    {
+        var items = await ListAsync(OpenIndexKey, cancellationToken);
+        var closed = items.Where(i => !i.IsOpen).Select(i => i.Id).ToList();
+        if (closed.Count > 0)
+        {
+            // Left behind by an index write that failed after its item was decided.
+            await TryMoveToClosedAsync(closed, cancellationToken);
+        }
+
+        return items.Where(i => i.IsOpen).ToList();
+    }
 
     public Task<IReadOnlyList<ReviewItem>> ListClosedAsync(CancellationToken cancellationToken) => ListAsync(ClosedIndexKey, cancellationToken);
 
@@ -89,6 +102,24 @@ public sealed class ReviewStore(DaprClient dapr, Microsoft.Extensions.Options.IO
         var ids = await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, indexKey, cancellationToken: cancellationToken) ?? [];
         return await GetManyAsync(ids, cancellationToken);
     }
+
+    /// <summary>Adds the ids to the closed index, then drops them from the open one; logs (and leaves for a later repair) on failure.</summary>
+    private async Task TryMoveToClosedAsync(IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Closed first: if the second write fails the ids stay in the open index, where the next listing finds them.
+            await UpdateIndexAsync(ClosedIndexKey, list => ids.Aggregate(false, (changed, id) => Add(list, id, options.Value.ClosedHistory) | changed), cancellationToken);
+            await UpdateIndexAsync(OpenIndexKey, list => list.RemoveAll(ids.Contains) > 0, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogIndexFailed(logger, e, ids.Count);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not move {Count} decided review item(s) out of the open index; the next queue listing retries")]
+    private static partial void LogIndexFailed(ILogger logger, Exception exception, int count);
 
     private static bool Add(List<string> ids, string id, int max)
     {

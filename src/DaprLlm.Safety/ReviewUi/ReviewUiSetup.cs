@@ -38,6 +38,16 @@ public static class ReviewUiSetup
             o.Cookie.SameSite = oidc is null ? SameSiteMode.Strict : SameSiteMode.Lax;
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
+            o.Events.OnValidatePrincipal = async context =>
+            {
+                // An account removed from configuration ends its sessions at their next request.
+                var directory = context.HttpContext.RequestServices.GetRequiredService<ReviewerDirectory>();
+                if (context.Principal is { } principal && !directory.IsStillValid(principal))
+                {
+                    context.RejectPrincipal();
+                    await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                }
+            };
         });
         if (oidc is not null)
         {
@@ -60,6 +70,7 @@ public static class ReviewUiSetup
                     {
                         identity.AddClaims(identity.FindAll(oidc.RoleClaim).Select(c => new Claim(ClaimTypes.Role, c.Value)).ToList());
                         identity.AddClaims(identity.FindAll(oidc.TenantClaim).Select(c => new Claim(ReviewRoles.TenantClaim, c.Value)).ToList());
+                        identity.AddClaim(new Claim(ReviewRoles.SignInClaim, ReviewRoles.OidcSignIn));
                     }
 
                     return Task.CompletedTask;

@@ -82,7 +82,32 @@ public sealed class SafetyApp(
         {
             await _factory.DisposeAsync();
             _factory = null;
+            // A real restart is a new process, whose old outbox lock the OS has released. In process the old host's
+            // singletons may still be finishing their disposal (a restart here once found the lock held), so wait for it.
+            await Deadline.WaitUntilAsync(OutboxUnlocked, TimeSpan.FromSeconds(15), "the stopped app to release its outbox lock");
         }
+    }
+
+    private bool OutboxUnlocked()
+    {
+        if (!Directory.Exists(_outbox))
+        {
+            return true;
+        }
+
+        foreach (var lockFile in Directory.EnumerateFiles(_outbox, "*.lock"))
+        {
+            try
+            {
+                using var probe = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public async ValueTask DisposeAsync()

@@ -104,6 +104,40 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     }
 
     [Fact]
+    public async Task Admins_writing_a_new_tenant_s_policy_at_once_get_one_revision_each_and_the_losers_a_409()
+    {
+        // The first revision has no ETag to compare; it must still be written only once, or one admin's policy
+        // silently replaces another's while both were told "revision 1".
+        for (var round = 0; round < 5; round++)
+        {
+            var tenant = Tenant();
+            var writes = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => PutPolicyAsync(tenant, $$"""{"denyTerms": ["term{{i}}"]}""")));
+            try
+            {
+                Assert.All(writes, w => Assert.True(w.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, $"{(int)w.StatusCode}"));
+                var revisions = new List<int>();
+                foreach (var write in writes.Where(w => w.StatusCode == HttpStatusCode.OK))
+                {
+                    using var view = JsonDocument.Parse(await write.Content.ReadAsStringAsync(Ct));
+                    revisions.Add(view.RootElement.GetProperty("revision").GetInt32());
+                }
+
+                Assert.Contains(1, revisions);
+                Assert.Equal(revisions.Count, revisions.Distinct().Count());
+                var stored = await fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Policies.PolicyStore>().GetStoredAsync(tenant, Ct);
+                Assert.Equal(revisions.Max(), stored!.Revision);
+            }
+            finally
+            {
+                foreach (var write in writes)
+                {
+                    write.Dispose();
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Text_parts_of_the_multi_modal_form_are_one_input_with_one_result()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/" + ServiceMethods.Moderations)
@@ -316,7 +350,7 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         public async ValueTask InitializeAsync()
         {
             _host = await ReviewHost.StartAsync(TimeSpan.FromMinutes(30));
-            App = new HttpClient { BaseAddress = new Uri(_host.App.BaseAddress) };
+            App = _host.CreateAppClient();
             Sidecar = new HttpClient { BaseAddress = new Uri(_host.Sidecar.HttpEndpoint) };
         }
 

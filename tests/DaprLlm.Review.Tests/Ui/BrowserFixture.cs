@@ -24,6 +24,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("liv", "liv-pass", "reviewer", ["t-live"]),
         ("iso", "iso-pass", "reviewer", ["t-iso-a"]),
         ("asg", "asg-pass", "reviewer", ["t-unassigned"]),
+        ("rvk", "rvk-pass", "reviewer", ["t-revoke"]),
+        ("out", "out-pass", "reviewer", ["t-outage"]),
         ("shot", "shot-pass", "admin", ["*"]),
     ];
 

@@ -1,6 +1,7 @@
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Review.Tests.Infrastructure;
 using DaprLlm.Safety.Review;
+using DaprLlm.Safety.ReviewUi.Components;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 using Microsoft.Playwright;
 
@@ -142,11 +143,92 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         await admin.Page.Keyboard.PressAsync("Enter");
         await admin.Page.WaitForSelectorAsync("#message:has-text('Saved tenants of asg')");
 
-        // Tenants are read at sign-in: a fresh session of the reviewer sees the new tenant's item.
+        // A fresh session of the reviewer sees the new tenant's item.
         await using var after = await fixture.SignInAsync("asg", "asg-pass");
         await after.Page.WaitForSelectorAsync($"tr[data-id='{id}']");
         admin.AssertNoConsoleErrors();
         after.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task A_tenant_taken_from_a_signed_in_reviewer_leaves_their_open_queue_at_once()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-revoke"), Ct);
+        await using var reviewer = await fixture.SignInAsync("rvk", "rvk-pass");
+        await reviewer.Page.WaitForSelectorAsync($"tr[data-id='{id}']");
+
+        await using var admin = await fixture.SignInAsync("shot", "shot-pass");
+        await admin.GotoAsync("/review/admin", "admin");
+        await admin.Page.FillAsync("#tenants-rvk", "t-elsewhere");
+        await admin.Page.FocusAsync("#tenants-rvk");
+        await admin.Page.Keyboard.PressAsync("Enter");
+        await admin.Page.WaitForSelectorAsync("#message:has-text('Saved tenants of rvk')");
+
+        // The reviewer's session is hours long; the change applies to it now, without signing in again.
+        await reviewer.Page.WaitForSelectorAsync("#empty");
+        await reviewer.GotoAsync($"/review/items/{id}", "item");
+        await reviewer.Page.WaitForSelectorAsync("#message:has-text('was not found')");
+        Assert.Equal(0, await reviewer.Page.Locator("#content").CountAsync());
+        reviewer.AssertNoConsoleErrors();
+        admin.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task A_sidecar_outage_shows_a_message_instead_of_ending_the_session_and_the_page_works_again_after_it()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-outage"), Ct);
+        await using var session = await fixture.SignInAsync("out", "out-pass");
+        var page = session.Page;
+        await page.WaitForSelectorAsync($"tr[data-id='{id}']");
+
+        await fixture.Host.Sidecar.KillAsync();
+        try
+        {
+            await page.ClickAsync($"#claim-{id}");
+            // Still the live queue page: the circuit survived and says what happened.
+            await page.WaitForSelectorAsync($"#message:has-text('{ReviewerPage.UnavailableMessage[..40]}')");
+            Assert.Equal(1, await page.Locator("#review-page[data-page='queue']").CountAsync());
+        }
+        finally
+        {
+            await fixture.Host.Sidecar.RestartAsync(ReviewHost.StartTimeout);
+            // The app's gRPC channel reconnects with backoff; the class's other tests need it back.
+            await Deadline.WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    await Reviews.QueueAsync(ReviewHost.Sam, Ct);
+                    return true;
+                }
+                catch (Dapr.DaprException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(90), "the app to reach its restarted sidecar");
+        }
+
+        // The same page, no reload: the next click goes through.
+        // (The app's gRPC channel to the sidecar reconnects with backoff, so the first clicks may still fail.)
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            if (await page.Locator($"#claim-{id}").CountAsync() > 0)
+            {
+                await page.ClickAsync($"#claim-{id}");
+            }
+
+            try
+            {
+                await page.WaitForSelectorAsync("#review-page[data-page='item']", new() { Timeout = 2000 });
+                return true;
+            }
+            catch (Exception e) when (e is TimeoutException or PlaywrightException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(90), "a claim after the sidecar is back");
+        await session.WaitForInteractiveAsync("item");
+        Assert.Equal("out", (await page.TextContentAsync("#claimed-by"))?.Trim());
+        session.AssertNoConsoleErrors();
     }
 
     [Fact]

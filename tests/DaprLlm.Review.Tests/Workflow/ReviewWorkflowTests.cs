@@ -1,8 +1,10 @@
+using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Review.Tests.Infrastructure;
 using DaprLlm.Safety.Review;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DaprLlm.Review.Tests.Workflow;
 
@@ -252,12 +254,31 @@ public sealed class ReviewWorkflowTests
     }
 
     [Fact]
+    public async Task A_decided_item_left_in_the_open_index_by_a_failed_index_write_is_moved_to_the_closed_one_at_the_next_listing()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var store = host.App.Services.GetRequiredService<ReviewStore>();
+        var dapr = host.App.Services.GetRequiredService<Dapr.Client.DaprClient>();
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct);
+        // What a sidecar outage between the item's write and the index writes leaves behind.
+        await dapr.SaveStateAsync(DaprComponents.StateStore, "review-index|open", new List<string> { id }, cancellationToken: Ct);
+        await dapr.SaveStateAsync(DaprComponents.StateStore, "review-index|closed", new List<string>(), cancellationToken: Ct);
+
+        Assert.DoesNotContain(await store.ListOpenAsync(Ct), i => i.Id == id);
+
+        Assert.Empty(await dapr.GetStateAsync<List<string>>(DaprComponents.StateStore, "review-index|open", cancellationToken: Ct));
+        Assert.Contains(await store.ListClosedAsync(Ct), i => i.Id == id && i.Status == ReviewStatuses.Allowed);
+    }
+
+    [Fact]
     public async Task The_status_route_answers_an_OpenAI_style_404_for_an_unknown_review()
     {
         await using var host = await ReviewHost.StartAsync(Long);
-        using var http = new HttpClient();
+        using var http = host.CreateAppClient();
 
-        using var response = await http.GetAsync($"{host.App.BaseAddress}/{ReviewNames.StatusMethodPrefix}rv-unknown", Ct);
+        using var response = await http.GetAsync($"/{ReviewNames.StatusMethodPrefix}rv-unknown", Ct);
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
         var body = await response.Content.ReadAsStringAsync(Ct);

@@ -11,4 +11,9 @@ public static class ReviewRoles
 
     /// <summary>Claim type carrying one assigned tenant per claim ("*" for all).</summary>
     public const string TenantClaim = "daprllm:tenant";
+
+    /// <summary>Claim marking a principal signed in through OIDC (its roles and tenants come from the provider).</summary>
+    public const string SignInClaim = "daprllm:sign-in";
+
+    public const string OidcSignIn = "oidc";
 }

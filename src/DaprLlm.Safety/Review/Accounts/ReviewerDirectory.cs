@@ -52,13 +52,41 @@ public sealed class ReviewerDirectory
         return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType, ClaimTypes.Name, ClaimTypes.Role));
     }
 
+    /// <summary>
+    /// The reviewer as the directory knows them now. A session lives for hours, and an admin's change to a seeded
+    /// account's tenants (or its removal from configuration) must apply to it at once, not at the next sign-in; so
+    /// pages ask for this before each load and action instead of trusting the cookie's claims. OIDC reviewers keep
+    /// the provider's claims: it is the authority on their roles and tenants.
+    /// </summary>
+    public async Task<Reviewer> CurrentAsync(ClaimsPrincipal principal, CancellationToken cancellationToken)
+    {
+        var signedIn = Reviewer.FromPrincipal(principal);
+        if (principal.HasClaim(ReviewRoles.SignInClaim, ReviewRoles.OidcSignIn))
+        {
+            return signedIn;
+        }
+
+        if (!_accounts.TryGetValue(signedIn.Name, out var entry))
+        {
+            // Removed from configuration since signing in: no roles, no tenants.
+            return new Reviewer(signedIn.Name, new HashSet<string>(), new HashSet<string>());
+        }
+
+        var tenants = await GetTenantsAsync(entry.Account.UserName, cancellationToken);
+        return new Reviewer(entry.Account.UserName, entry.Account.Roles.ToHashSet(StringComparer.Ordinal), tenants.ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>False for a password session whose account no longer exists (the cookie is then rejected).</summary>
+    public bool IsStillValid(ClaimsPrincipal principal) =>
+        principal.HasClaim(ReviewRoles.SignInClaim, ReviewRoles.OidcSignIn) || (principal.Identity?.Name is { } name && _accounts.ContainsKey(name));
+
     public async Task<IReadOnlyList<string>> GetTenantsAsync(string userName, CancellationToken cancellationToken)
     {
         var stored = await _dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, TenantKeyPrefix + userName.ToLowerInvariant(), cancellationToken: cancellationToken);
         return stored ?? (_accounts.TryGetValue(userName, out var entry) ? entry.Account.Tenants : []);
     }
 
-    /// <summary>Admin: replaces a reviewer's tenants (takes effect at their next sign-in).</summary>
+    /// <summary>Admin: replaces a reviewer's tenants (open sessions see the change at their next page load or action).</summary>
     public async Task AssignTenantsAsync(Reviewer admin, string userName, IReadOnlyList<string> tenants, CancellationToken cancellationToken)
     {
         if (!admin.IsAdmin)

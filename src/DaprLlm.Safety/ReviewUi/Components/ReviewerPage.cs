@@ -2,15 +2,19 @@ using DaprLlm.Safety.Review;
 using DaprLlm.Safety.Review.Accounts;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Logging;
 
 namespace DaprLlm.Safety.ReviewUi.Components;
 
 /// <summary>
 /// Base of the interactive review pages: the signed-in reviewer, reloads when the queue changes anywhere, and
-/// shows refusals as a message instead of an error page.
+/// shows refusals and outages (sidecar or state store not answering) as a message instead of ending the session.
 /// </summary>
-public abstract class ReviewerPage : ComponentBase, IDisposable
+public abstract partial class ReviewerPage : ComponentBase, IDisposable
 {
+    /// <summary>What a reviewer sees when the store or sidecar failed; the action may or may not have been applied.</summary>
+    public const string UnavailableMessage = "The review store did not answer, so this could not be completed. Reload the page to see the item's current state, then try again.";
+
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
@@ -20,6 +24,15 @@ public abstract class ReviewerPage : ComponentBase, IDisposable
     [Inject]
     protected TimeProvider Time { get; set; } = default!;
 
+    [Inject]
+    private ILogger<ReviewerPage> Logger { get; set; } = default!;
+
+    [Inject]
+    private ReviewerDirectory ReviewerAccounts { get; set; } = default!;
+
+    private System.Security.Claims.ClaimsPrincipal _principal = default!;
+
+    /// <summary>The reviewer as the directory knows them, refreshed before each load and action (tenants can change mid-session).</summary>
     protected Reviewer Me { get; private set; } = default!;
 
     protected string? Message { get; set; }
@@ -28,13 +41,14 @@ public abstract class ReviewerPage : ComponentBase, IDisposable
 
     protected override async Task OnInitializedAsync()
     {
-        Me = Reviewer.FromPrincipal((await AuthenticationState).User);
+        _principal = (await AuthenticationState).User;
+        Me = Reviewer.FromPrincipal(_principal);
         if (Live)
         {
             Notifier.Changed += OnChanged;
         }
 
-        await LoadAsync();
+        await TryAsync(LoadAsync);
     }
 
     protected abstract Task LoadAsync();
@@ -47,7 +61,14 @@ public abstract class ReviewerPage : ComponentBase, IDisposable
     {
         try
         {
+            Me = await ReviewerAccounts.CurrentAsync(_principal, CancellationToken.None);
             await action();
+            if (Message == UnavailableMessage)
+            {
+                // The store answers again: the outage notice no longer applies.
+                Message = null;
+            }
+
             return true;
         }
         catch (ReviewRefusedException e)
@@ -56,13 +77,24 @@ public abstract class ReviewerPage : ComponentBase, IDisposable
             MessageIsError = true;
             return false;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An unhandled exception would end the reviewer's circuit (and unsaved labels and notes with it).
+            LogFailed(Logger, e, GetType().Name);
+            Message = UnavailableMessage;
+            MessageIsError = true;
+            return false;
+        }
     }
 
     private void OnChanged() => _ = InvokeAsync(async () =>
     {
-        await LoadAsync();
+        await TryAsync(LoadAsync);
         StateHasChanged();
     });
+
+    [LoggerMessage(LogLevel.Error, "A review page action failed on {Page}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string page);
 
     public void Dispose()
     {
