@@ -93,33 +93,74 @@ public static class AdminApi
             return AdminAuth.Error(400, "missing_subject", "tenantId and userId are required");
         }
 
-        if (!TryAuthorize(request, runtime, AdminCaller.AdminRole, TenantRegion(runtime, body.TenantId, body.Region), out var writers, out var error))
+        // A tenant with a home region, or a region named in the request, is erased there; otherwise wherever the
+        // subject has data (a tenant allowed in several regions has records in each).
+        var pinned = TenantRegion(runtime, body.TenantId, body.Region);
+        if (!TryAuthorize(request, runtime, AdminCaller.AdminRole, pinned, out var writers, out var error))
         {
             return error!;
         }
 
-        if (writers.Count != 1)
+        var found = new List<ChainWriter>();
+        foreach (var writer in pinned is null ? runtime.Writers.Values.OrderBy(w => w.Store.Region, StringComparer.Ordinal) : writers.AsEnumerable())
         {
-            return AdminAuth.Error(400, "region_required", "name the tenant's region (region=...)");
+            if (await subjects.IsKnownAsync(writer.Store, body.TenantId, body.UserId, cancellationToken))
+            {
+                found.Add(writer);
+            }
+        }
+
+        var where = string.Join(", ", (pinned is null ? runtime.Writers.Keys : writers.Select(w => w.Store.Region)).Order(StringComparer.Ordinal));
+        if (found.Count == 0)
+        {
+            // Most likely a mistyped id: say so rather than record the erasure of nobody.
+            return AdminAuth.Error(404, "subject_not_found", $"no key or record of user '{body.UserId}' of tenant '{body.TenantId}' in {where}");
+        }
+
+        var unreachable = found.Where(w => !writers.Contains(w)).Select(w => w.Store.Region).ToList();
+        if (unreachable.Count > 0)
+        {
+            // Erasing only part would look complete; nothing is erased until a key holding every region asks.
+            return AdminAuth.Error(403, "region_forbidden", $"the subject also has data in {string.Join(", ", unreachable)}, which this key does not hold: erase with a key holding every region, or name one region");
         }
 
         var caller = AdminAuth.Identify(request, runtime.Options)!;
-        var result = await subjects.EraseAsync(writers[0], body.TenantId, body.UserId, caller.Name, cancellationToken);
-        // Caches and the review queue purge on this event; publishing after the key is gone makes erasure final first.
-        var published = true;
-        try
+        var results = new List<object>();
+        var allPublished = true;
+        var anyKeyDestroyed = false;
+        string? subject = null;
+        foreach (var writer in found)
         {
-            await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
-                new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name, result.RequestIds), cancellationToken);
-        }
-        catch (DaprException e)
-        {
-            // The erasure itself is done and recorded; the caller sees that the purge notice must be re-sent (erase again).
-            published = false;
-            logger.LogError("Erasure of {Subject} is done but subject.erased could not be published: {Error}", result.Subject, e.GetType().Name);
+            var result = await subjects.EraseAsync(writer, body.TenantId, body.UserId, caller.Name, cancellationToken);
+            subject = result.Subject;
+            anyKeyDestroyed |= result.KeyDestroyed;
+            // Caches and the review queue purge on this event; publishing after the key is gone makes erasure final first.
+            var published = true;
+            try
+            {
+                await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
+                    new SubjectErasedV1(body.TenantId, body.UserId, result.Subject, result.Region, DateTimeOffset.FromUnixTimeMilliseconds(result.ErasedAtMs), caller.Name, result.RequestIds), cancellationToken);
+            }
+            catch (DaprException e)
+            {
+                // The erasure itself is done and recorded; the caller sees that the purge notice must be re-sent (erase again).
+                published = false;
+                logger.LogError("Erasure of {Subject} in {Region} is done but subject.erased could not be published: {Error}", result.Subject, result.Region, e.GetType().Name);
+            }
+
+            allPublished &= published;
+            results.Add(new { result.Region, result.KeyDestroyed, result.ErasureEventId, result.ErasedAtMs, subjectErasedPublished = published });
         }
 
-        return TypedResults.Ok(new { result.TenantId, result.Subject, result.Region, result.KeyDestroyed, result.ErasureEventId, result.ErasedAtMs, subjectErasedPublished = published });
+        return TypedResults.Ok(new
+        {
+            tenantId = body.TenantId,
+            subject,
+            region = string.Join(",", found.Select(w => w.Store.Region)),
+            keyDestroyed = anyKeyDestroyed,
+            subjectErasedPublished = allPublished,
+            regions = results,
+        });
     }
 
     private static async Task<IResult> RunRetentionAsync(HttpRequest request, string? region, AuditRuntime runtime, RetentionJob retention, CancellationToken cancellationToken)

@@ -87,6 +87,36 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
         return body;
     }
 
+    /// <summary>Whether the region holds anything of the subject: its key, or a record hot or archived.</summary>
+    public async Task<bool> IsKnownAsync(IAuditStore store, string tenantId, string userId, CancellationToken cancellationToken)
+    {
+        var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
+        if (await store.GetSubjectKeyAsync(tenantId, subject, cancellationToken) is not null
+            || (await store.ReadBySubjectAsync(tenantId, subject, cancellationToken)).Count > 0)
+        {
+            return true;
+        }
+
+        var archive = retention.ArchiveFor(store.Region);
+        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        {
+            if (segment.DeletedAtMs is not null)
+            {
+                continue;
+            }
+
+            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
+            {
+                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     public async Task<ErasureResult> EraseAsync(ChainWriter writer, string tenantId, string userId, string requestedBy, CancellationToken cancellationToken)
     {
         var store = writer.Store;

@@ -43,6 +43,40 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     }
 
     [Fact]
+    public async Task Erasing_a_subject_of_a_tenant_without_a_home_region_erases_every_region_that_holds_it_and_an_unknown_subject_is_a_404()
+    {
+        var tenant = $"roam-{Guid.NewGuid():N}"[..13];
+        await PublishAsync(tenant, "roamer", 1, region: "eu");
+        await PublishAsync(tenant, "roamer", 1, region: "us");
+
+        // A mistyped id is not "erased": nothing of it exists anywhere, and nothing is recorded.
+        var unknown = await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.NotFound, body: new { tenantId = tenant, userId = "roamr" });
+        Assert.Equal("subject_not_found", unknown.GetProperty("error").GetProperty("code").GetString());
+        var typo = await SendAsync(HttpMethod.Get, $"/admin/subjects/export?tenantId={tenant}&userId=roamr&region=eu", HttpStatusCode.OK);
+        Assert.Empty(typo.GetProperty("records").EnumerateArray());
+
+        // A key holding only eu would leave the us copy readable: refused, nothing erased.
+        var partial = await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.Forbidden, AuditSystem.EuOnlyKey, new { tenantId = tenant, userId = "roamer" });
+        Assert.Contains("us", partial.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+        var untouched = await SendAsync(HttpMethod.Get, $"/admin/subjects/export?tenantId={tenant}&userId=roamer&region=us", HttpStatusCode.OK);
+        Assert.DoesNotContain(untouched.GetProperty("records").EnumerateArray(), r => r.GetProperty("eventType").GetString() == "audit.subject.erased");
+
+        var erased = await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.OK, body: new { tenantId = tenant, userId = "roamer" });
+        Assert.Equal("eu,us", erased.GetProperty("region").GetString());
+        Assert.Equal(["eu", "us"], erased.GetProperty("regions").EnumerateArray().Select(r => r.GetProperty("region").GetString()));
+        Assert.True(erased.GetProperty("subjectErasedPublished").GetBoolean());
+        foreach (var region in new[] { "eu", "us" })
+        {
+            var export = await SendAsync(HttpMethod.Get, $"/admin/subjects/export?tenantId={tenant}&userId=roamer&region={region}", HttpStatusCode.OK);
+            Assert.Contains(export.GetProperty("records").EnumerateArray(), r => r.GetProperty("eventType").GetString() == "audit.subject.erased");
+        }
+
+        // Naming a region erases there only, so a key of one region can still act on its own part.
+        var again = await SendAsync(HttpMethod.Post, "/admin/subjects/erase", HttpStatusCode.OK, AuditSystem.EuOnlyKey, new { tenantId = tenant, userId = "roamer", region = "eu" });
+        Assert.Equal("eu", again.GetProperty("region").GetString());
+    }
+
+    [Fact]
     public async Task Erasure_through_the_api_shreds_originals_keeps_the_chain_valid_and_publishes_subject_erased()
     {
         var requestIds = await PublishAsync("eu-corp", "gdpr-user", 3);
