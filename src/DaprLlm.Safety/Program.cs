@@ -12,6 +12,7 @@ builder.AddReview();
 builder.AddReviewUi();
 
 var app = builder.Build();
+app.UseJsonErrors();
 app.UseDaprAppToken("/dapr", "/actors", "/moderation", "/reviews", "/review/events", "/v1/moderations");
 app.MapDefaultEndpoints();
 app.MapModerationApi();

@@ -34,6 +34,11 @@ public static class PolicyAdminApi
             return denied;
         }
 
+        if (!ModerationApi.IsValidTenant(tenant))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "tenant must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "tenant");
+        }
+
         var stored = await store.GetStoredAsync(tenant, cancellationToken);
         return TypedResults.Ok(stored is null
             ? new PolicyView(tenant, "default", 0, engine.DefaultPolicy, null)

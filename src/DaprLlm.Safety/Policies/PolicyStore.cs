@@ -43,12 +43,13 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
     public Task<StoredPolicy?> GetStoredAsync(string tenant, CancellationToken cancellationToken) =>
         dapr.GetStateAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
 
-    /// <summary>Merges <paramref name="update"/> over the default policy and stores it as the next revision; null on a concurrent update.</summary>
+    /// <summary>Merges <paramref name="update"/> over the tenant's policy (the default for a new one) and stores it as the next revision; null on a concurrent update.</summary>
     public async Task<StoredPolicy?> UpdateAsync(string tenant, PolicyUpdate update, CancellationToken cancellationToken)
     {
         var (current, etag) = await dapr.GetStateAndETagAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
         var revision = (current?.Revision ?? 0) + 1;
-        var stored = new StoredPolicy(tenant, revision, Merge(tenant, revision, update), time.GetUtcNow());
+        // Over the tenant's current policy: an update that sets one thing leaves the tenant's other settings as they are.
+        var stored = new StoredPolicy(tenant, revision, Merge(tenant, revision, update, current?.Policy), time.GetUtcNow());
         // First revision: first-write concurrency with no ETag writes only if the key is still absent, so two admins
         // creating a tenant's policy at once cannot both succeed (the loser gets a conflict, as on later revisions).
         var saved = string.IsNullOrEmpty(etag)
@@ -63,13 +64,14 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
         return stored;
     }
 
-    /// <summary>The policy an update would produce (validated by the caller before storing).</summary>
-    public SafetyPolicy Merge(string tenant, int revision, PolicyUpdate update)
+    /// <summary>The policy an update would produce over <paramref name="basis"/> (default: the shipped policy); validated by the caller before storing.</summary>
+    public SafetyPolicy Merge(string tenant, int revision, PolicyUpdate update, SafetyPolicy? basis = null)
     {
         ArgumentNullException.ThrowIfNull(update);
-        var defaults = engine.DefaultPolicy;
-        var categories = new Dictionary<string, CategoryThresholds>(defaults.Categories, StringComparer.Ordinal);
-        foreach (var (category, thresholds) in update.Categories ?? new Dictionary<string, CategoryThresholds>())
+        var start = basis ?? engine.DefaultPolicy;
+        // Default thresholds first, so a category the model gained since the tenant's policy was stored has one.
+        var categories = new Dictionary<string, CategoryThresholds>(engine.DefaultPolicy.Categories, StringComparer.Ordinal);
+        foreach (var (category, thresholds) in start.Categories.Concat(update.Categories ?? new Dictionary<string, CategoryThresholds>()))
         {
             categories[category] = thresholds;
         }
@@ -77,9 +79,9 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
         return new SafetyPolicy(
             $"{tenant}-v{revision}",
             categories,
-            update.PiiAction ?? defaults.PiiAction,
-            update.DenyTerms ?? defaults.DenyTerms,
-            update.AllowTerms ?? defaults.AllowTerms,
-            update.Patterns ?? defaults.Patterns);
+            update.PiiAction ?? start.PiiAction,
+            update.DenyTerms ?? start.DenyTerms,
+            update.AllowTerms ?? start.AllowTerms,
+            update.Patterns ?? start.Patterns);
     }
 }

@@ -37,10 +37,18 @@ public static class ReviewApi
         return TypedResults.Ok();
     }
 
-    private static async Task ExportFeedback(HttpContext context, FeedbackStore feedback, CancellationToken cancellationToken)
+    private static async Task ExportFeedback(HttpContext context, FeedbackStore feedback, ReviewerDirectory directory, CancellationToken cancellationToken)
     {
+        // Admins see their tenants' examples only, as on every other page (an OIDC admin may hold one tenant).
+        var admin = await directory.CurrentAsync(context.User, cancellationToken);
+        if (!admin.IsAdmin)
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         context.Response.ContentType = "application/x-ndjson";
-        foreach (var example in await feedback.ListAsync(cancellationToken))
+        foreach (var example in (await feedback.ListAsync(cancellationToken)).Where(e => admin.CanSeeTenant(e.Meta.Tenant)))
         {
             await context.Response.WriteAsync(JsonSerializer.Serialize(example) + "\n", cancellationToken);
         }

@@ -104,6 +104,28 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     }
 
     [Fact]
+    public async Task An_update_that_sets_one_thing_keeps_the_tenant_s_other_settings()
+    {
+        var tenant = Tenant();
+        using var first = await PutPolicyAsync(tenant, """{"denyTerms": ["bluebird"], "patterns": {"acct": "ACCT-\\d{6}"}, "categories": {"violence": {"allow": 0.1, "block": 0.5}}}""");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        // What `daprllm policy set <tenant> --pii-action block` sends.
+        using var second = await PutPolicyAsync(tenant, """{"piiAction": "block"}""");
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        using var view = JsonDocument.Parse(await second.Content.ReadAsStringAsync(Ct));
+        var policy = view.RootElement.GetProperty("policy");
+        Assert.Equal(2, view.RootElement.GetProperty("revision").GetInt32());
+        Assert.Equal("block", policy.GetProperty("piiAction").GetString());
+        Assert.Equal(["bluebird"], policy.GetProperty("denyTerms").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal("ACCT-\\d{6}", policy.GetProperty("patterns").GetProperty("acct").GetString());
+        Assert.Equal(0.5, policy.GetProperty("categories").GetProperty("violence").GetProperty("block").GetDouble());
+        var hit = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "Your number is ACCT-123456.");
+        Assert.Equal("block", hit.GetProperty("decision").GetString());
+    }
+
+    [Fact]
     public async Task Admins_writing_a_new_tenant_s_policy_at_once_get_one_revision_each_and_the_losers_a_409()
     {
         // The first revision has no ETag to compare; it must still be written only once, or one admin's policy

@@ -26,6 +26,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("asg", "asg-pass", "reviewer", ["t-unassigned"]),
         ("rvk", "rvk-pass", "reviewer", ["t-revoke"]),
         ("out", "out-pass", "reviewer", ["t-outage"]),
+        ("scoped", "scoped-pass", "admin", ["t-scope"]),
         ("shot", "shot-pass", "admin", ["*"]),
     ];
 

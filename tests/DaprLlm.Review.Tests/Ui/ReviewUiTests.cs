@@ -315,6 +315,11 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         var refused = await reviewer.Page.APIRequest.GetAsync("/review/feedback.jsonl", new() { MaxRedirects = 0 });
         Assert.Equal(302, refused.Status);
         Assert.Contains("/review/login", refused.Headers["location"], StringComparison.Ordinal);
+        // An admin of other tenants gets the export without this tenant's example.
+        await using var scoped = await fixture.SignInAsync("scoped", "scoped-pass");
+        var other = await scoped.Page.APIRequest.GetAsync("/review/feedback.jsonl");
+        Assert.Equal(200, other.Status);
+        Assert.DoesNotContain(id, await other.TextAsync(), StringComparison.Ordinal);
         admin.AssertNoConsoleErrors();
     }
 
