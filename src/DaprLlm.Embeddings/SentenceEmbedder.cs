@@ -53,6 +53,24 @@ public sealed class SentenceEmbedder : IDisposable
     /// <summary>Number of model tokens <paramref name="text"/> becomes, [CLS] and [SEP] included, after truncation.</summary>
     public int CountTokens(string text) => Tokenize(text).Length;
 
+    /// <summary>
+    /// Number of model tokens <paramref name="text"/> would be without truncation ([CLS] and [SEP] included), or null when
+    /// it fits in <see cref="SentenceEmbedderOptions.MaxTokens"/>. Encodes only up to the limit for a text that fits.
+    /// </summary>
+    public int? TokensIfTooLong(string text)
+    {
+        var limit = _options.MaxTokens - 2;
+        _ = _tokenizer.EncodeToIds(text, limit, addSpecialTokens: false, out var normalized, out var consumed, considerPreTokenization: true, considerNormalization: true);
+        if (consumed >= (normalized ?? text).Length)
+        {
+            return null;
+        }
+
+        // Stopped early: the rest has more tokens, unless it is only what the encoder skips (trailing spaces).
+        var all = _tokenizer.EncodeToIds(text, addSpecialTokens: false, considerPreTokenization: true, considerNormalization: true).Count;
+        return all <= limit ? null : all + 2;
+    }
+
     /// <summary>Embeds one text.</summary>
     public float[] Embed(string text) => Embed([text]).Vectors[0];
 

@@ -152,6 +152,24 @@ public sealed class ChatCompletionPathTests(DaprLlmAppFixture system) : IClassFi
         Assert.Contains("4000", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_embedding_input_longer_than_the_model_reads_gets_400_context_length_exceeded_instead_of_a_vector_of_its_beginning()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var gateway = system.CreateClient("gateway");
+        var longText = string.Join(' ', Enumerable.Repeat("hello", 600));
+
+        using var response = await gateway.PostAsJsonAsync("/v1/embeddings", new { model = "all-minilm-l6-v2", input = new[] { "short", longText } }, ct);
+
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+        using var body = JsonDocument.Parse(text);
+        var error = body.RootElement.GetProperty("error");
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("input", error.GetProperty("param").GetString());
+        Assert.Contains("input[1] has 602 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("gateway", "PUT", "/actors/QuotaActor/dev/method/Reserve")]
     [InlineData("gateway", "POST", "/events/subject-erased")]

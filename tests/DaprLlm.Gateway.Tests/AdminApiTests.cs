@@ -12,6 +12,8 @@ public sealed class AdminApiTests(SingleGateway gateway) : IClassFixture<SingleG
     [Theory]
     [InlineData("{\"id\":\"t-limits\",\"limits\":{\"requestsPerMinute\":-5}}", "invalid_value", "limits.requestsPerMinute")]
     [InlineData("{\"id\":\"t-limits\",\"limits\":{\"tokensPerDay\":0}}", "invalid_value", "limits.tokensPerDay")]
+    [InlineData("{\"id\":\"t-huge\",\"tier\":\"enterprise\",\"limits\":{\"requestsPerMinute\":2147483647}}", "invalid_value", "limits.requestsPerMinute")]
+    [InlineData("{\"id\":\"t-huge\",\"limits\":{\"maxConcurrentRequests\":100001}}", "invalid_value", "limits.maxConcurrentRequests")]
     [InlineData("{\"id\":\"t-models\",\"allowedModels\":[\"daprllm-demo\",\"gpt-9\"]}", "invalid_value", "allowedModels")]
     [InlineData("{\"id\":\"t-typo\",\"allowedModel\":[\"daprllm-demo\"]}", "unknown_parameter", "allowedModel")]
     [InlineData("{\"id\":\"t-typo\",\"limits\":{\"requestsPerMin\":5}}", "unknown_parameter", "limits.requestsPerMin")]

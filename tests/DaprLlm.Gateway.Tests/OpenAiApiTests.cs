@@ -380,6 +380,60 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task A_completion_prompt_in_a_one_element_array_is_served_and_other_array_forms_say_what_to_send()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var single = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = new[] { "hi" }, max_tokens = 3 }, ct);
+        Assert.Equal(HttpStatusCode.OK, single.StatusCode);
+        Assert.Equal("Hello from inference-eu", (await single.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("choices")[0].GetProperty("text").GetString());
+
+        (object Prompt, string Code, string Words)[] refused =
+        [
+            (new[] { "one", "two" }, "unsupported_value", "send one request per prompt"),
+            (new[] { 15496, 995 }, "unsupported_value", "send the prompt as text"),
+            (new[] { new[] { 15496 } }, "unsupported_value", "send the prompt as text"),
+            ("", "invalid_value", "must not be empty"),
+            (new { text = "hi" }, "invalid_type", "a string or an array of one string"),
+        ];
+        foreach (var (prompt, code, words) in refused)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt, max_tokens = 3 }, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+            var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+            Assert.Equal(code, error.GetProperty("code").GetString());
+            Assert.Equal("prompt", error.GetProperty("param").GetString());
+            Assert.Contains(words, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Up_to_2048_embedding_inputs_are_sent_to_inference_in_calls_it_accepts_and_come_back_in_order()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        // Lengths 1, 2, 3, 1, ... (the fake's first component is the input's length; 256 is not a multiple of 3, so
+        // calls answered out of order would shift the pattern). Short texts keep the body under this gateway's 4 KB.
+        var inputs = Enumerable.Range(0, 600).Select(i => new string('x', i % 3 + 1)).ToArray();
+        gateway.Backend.EmbeddingCallSizes.Clear();
+
+        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = inputs }, ct);
+
+        var text = await response.Content.ReadAsStringAsync(ct);
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        var data = JsonDocument.Parse(text).RootElement.GetProperty("data");
+        Assert.Equal(600, data.GetArrayLength());
+        for (var i = 0; i < 600; i++)
+        {
+            Assert.Equal(i, data[i].GetProperty("index").GetInt32());
+            Assert.Equal(i % 3 + 1f, data[i].GetProperty("embedding")[0].GetSingle());
+        }
+
+        Assert.Equal([256, 256, 88], gateway.Backend.EmbeddingCallSizes.ToArray());
+    }
+
+    [Fact]
     public async Task Text_completions_embeddings_and_moderations_answer_in_openai_shape()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -22,6 +22,22 @@ public sealed class ProductionStartTests
         Assert.Contains("DAPRLLM_DEV_API_KEY", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("devkey123", "is 9 characters")]
+    [InlineData("sk-dev with a space in it", "contains white space")]
+    public void A_development_key_that_could_never_authenticate_stops_the_start(string key, string problem)
+    {
+        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment("Development");
+            web.UseSetting("DAPRLLM_DEV_API_KEY", key);
+            web.ConfigureLogging(l => l.ClearProviders());
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        Assert.Contains("DAPRLLM_DEV_API_KEY " + problem, error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Production_stops_when_a_development_key_is_stored_even_without_the_variable()
     {

@@ -233,6 +233,41 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         }
     }
 
+    [Fact]
+    public async Task An_embeddings_client_that_goes_away_frees_its_concurrency_slot()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var admin = cluster.Nodes[0].Client(GatewayEnvironment.AdminKey);
+        var id = $"e-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants",
+            new { id, tier = "pro", homeRegion = "eu", allowedRegions = new[] { "eu" }, limits = new { maxConcurrentRequests = 1 } }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "e" }, ct);
+        using var client = cluster.Nodes[0].Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+        cluster.Backend.HangEmbeddings = true;
+        try
+        {
+            using var gone = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            gone.CancelAfter(TimeSpan.FromSeconds(1));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                client.PostAsJsonAsync("/v1/embeddings", new { model = "all-minilm-l6-v2", input = "hold" }, gone.Token));
+        }
+        finally
+        {
+            cluster.Backend.HangEmbeddings = false;
+        }
+
+        // The slot was held by a request that ended: the next one is admitted (it stayed 429 for good before).
+        await Deadline.WaitUntilAsync(async () =>
+        {
+            using var next = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 8), ct);
+            return next.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(10), "the freed slot to admit a new request");
+    }
+
     // Advances the shared clock past the idle-return time so leases give back what was not used, then reads the actor.
     private async Task<long> SettledTokensAsync(string key, long expected, CancellationToken ct)
     {

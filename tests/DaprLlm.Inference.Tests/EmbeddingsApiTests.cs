@@ -59,7 +59,7 @@ public sealed class EmbeddingsApiTests(InferenceAppFactory app) : IClassFixture<
         string[] texts = [.. Sentences, string.Join(' ', Enumerable.Repeat("A much longer text that runs well past the sixty-four tokens the safety layer reads.", 12))];
 
         // One request with every text: the service must still run them one per call (an int8 graph's scale is per call).
-        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = Contracts.Inference.EmbeddingModels.SafetyMiniLm, input = texts }, ct);
+        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = Contracts.Inference.EmbeddingModels.SafetyMiniLm, input = texts, truncate = true }, ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct)).RootElement;
@@ -72,6 +72,38 @@ public sealed class EmbeddingsApiTests(InferenceAppFactory app) : IClassFixture<
 
         Assert.Equal(texts.Sum(reference.CountTokens), body.GetProperty("promptTokens").GetInt32());
         Assert.Equal(64, reference.CountTokens(texts[^1]));
+    }
+
+    [Fact]
+    public async Task A_text_longer_than_the_model_reads_is_refused_unless_truncation_is_asked_for()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = app.CreateClient();
+        using var reference = new SentenceEmbedder();
+        // "hello" is one token: 254 of them and [CLS], [SEP] fill the 256 the model reads; one more does not fit.
+        var fits = string.Join(' ', Enumerable.Repeat("hello", 254)) + "   ";
+        var over = string.Join(' ', Enumerable.Repeat("hello", 255));
+        Assert.Null(reference.TokensIfTooLong(fits));
+        Assert.Equal(257, reference.TokensIfTooLong(over));
+
+        using var accepted = await client.PostAsJsonAsync("/v1/embeddings", new { model = Model, input = new[] { fits } }, ct);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+
+        using var refused = await client.PostAsJsonAsync("/v1/embeddings", new { model = Model, input = new[] { "short", over } }, ct);
+        var text = await refused.Content.ReadAsStringAsync(ct);
+        Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, text);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("input", error.GetProperty("param").GetString());
+        Assert.Contains("256 tokens, however input[1] has 257 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        using var truncated = await client.PostAsJsonAsync("/v1/embeddings", new { model = Model, input = new[] { over }, truncate = true }, ct);
+        Assert.Equal(HttpStatusCode.OK, truncated.StatusCode);
+        var body = JsonDocument.Parse(await truncated.Content.ReadAsStringAsync(ct)).RootElement;
+        Assert.Equal(256, body.GetProperty("promptTokens").GetInt32());
+        var vector = body.GetProperty("data")[0].EnumerateArray().Select(x => x.GetSingle()).ToArray();
+        var cosine = vector.Zip(reference.Embed(over), (a, b) => (double)a * b).Sum();
+        Assert.True(cosine >= 0.9999, $"cosine {cosine}");
     }
 
     [Fact]

@@ -75,9 +75,10 @@ public static partial class AdminApi
             return OpenAiError.InvalidRequest($"streamingPolicy must be one of {string.Join(", ", Tiers.Policies)}", "streamingPolicy");
         }
 
-        if (body.Limits?.FirstBelowOne() is { } limit)
+        if (body.Limits?.FirstOutOfRange() is { } limit)
         {
-            return OpenAiError.InvalidRequest($"limits.{limit} must be at least 1 (leave it out to keep the tier's limit)", $"limits.{limit}", "invalid_value");
+            return OpenAiError.InvalidRequest($"limits.{limit.Name} must be from {limit.Min} to {limit.Max} (leave it out to keep the tier's limit)",
+                $"limits.{limit.Name}", "invalid_value");
         }
 
         // A misspelt model would lock the tenant out of every model while looking like a restriction.

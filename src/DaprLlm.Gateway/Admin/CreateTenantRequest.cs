@@ -24,7 +24,7 @@ public sealed record CreateKeyRequest([property: JsonPropertyName("name")] strin
     [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; init; }
 }
 
-/// <summary>The limits member of POST /admin/tenants: overrides of the tier's limits, each at least 1 when given.</summary>
+/// <summary>The limits member of POST /admin/tenants: overrides of the tier's limits, each within a tier limit's range when given.</summary>
 public sealed record TenantLimitsRequest(
     [property: JsonPropertyName("requestsPerMinute")] int? RequestsPerMinute,
     [property: JsonPropertyName("tokensPerMinute")] int? TokensPerMinute,
@@ -33,12 +33,15 @@ public sealed record TenantLimitsRequest(
 {
     [JsonExtensionData] public Dictionary<string, JsonElement>? Unknown { get; init; }
 
-    /// <summary>The first limit given below 1, by its JSON name; null when all are valid.</summary>
-    public string? FirstBelowOne() =>
-        RequestsPerMinute < 1 ? "requestsPerMinute"
-        : TokensPerMinute < 1 ? "tokensPerMinute"
-        : TokensPerDay < 1 ? "tokensPerDay"
-        : MaxConcurrentRequests < 1 ? "maxConcurrentRequests"
+    /// <summary>
+    /// The first limit given outside the range a tier's limit may take (QuotaLimits), by its JSON name with that range;
+    /// null when all are valid. Larger values would overflow once the tier's burst is added and refuse every request.
+    /// </summary>
+    public (string Name, long Min, long Max)? FirstOutOfRange() =>
+        RequestsPerMinute is < 1 or > 10_000_000 ? ("requestsPerMinute", 1, 10_000_000)
+        : TokensPerMinute is < 1 or > 1_000_000_000 ? ("tokensPerMinute", 1, 1_000_000_000)
+        : TokensPerDay is < 1 or > 100_000_000_000 ? ("tokensPerDay", 1, 100_000_000_000)
+        : MaxConcurrentRequests is < 1 or > 100_000 ? ("maxConcurrentRequests", 1, 100_000)
         : null;
 
     public TenantLimits ToLimits() => new(RequestsPerMinute, TokensPerMinute, TokensPerDay, MaxConcurrentRequests);

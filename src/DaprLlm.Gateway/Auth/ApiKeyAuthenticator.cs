@@ -21,9 +21,13 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
     private readonly ConcurrentDictionary<string, (Tenant? Tenant, DateTimeOffset Until)> _tenants = new();
     private readonly ConcurrentDictionary<string, byte> _tenantRefreshes = new();
 
+    public const int MinKeyLength = 16;
+
+    public const int MaxKeyLength = 256;
+
     public async ValueTask<Caller?> AuthenticateAsync(string presented, CancellationToken ct)
     {
-        if (presented.Length is < 16 or > 256)
+        if (presented.Length is < MinKeyLength or > MaxKeyLength)
         {
             return null;
         }

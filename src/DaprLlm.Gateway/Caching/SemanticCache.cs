@@ -58,6 +58,12 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
                 answer = await inference.EmbedAsync(appId, new EmbeddingsCall(options.Value.EmbeddingModel, [prompt]), ct);
                 break;
             }
+            catch (UpstreamException e) when (e.StatusCode == 400)
+            {
+                // Longer than the embedding model reads (dense text under MaxPromptChars): only its beginning could be
+                // compared, so no cache; another region's model would say the same.
+                return None;
+            }
             catch (UpstreamException e)
             {
                 LogEmbeddingFailed(logger, appId, e.StatusCode ?? 0);

@@ -47,9 +47,9 @@ public static class CompletionsApi
             return unsupported;
         }
 
-        if (request.Prompt is not { ValueKind: JsonValueKind.String } promptElement || promptElement.GetString() is not { Length: > 0 } prompt)
+        if (!CompletionPrompt.TryRead(request.Prompt, out var prompt, out var badPrompt))
         {
-            return OpenAiError.InvalidRequest("prompt must be a non-empty string", "prompt", "invalid_value");
+            return badPrompt;
         }
 
         var chat = new ChatCompletionRequest

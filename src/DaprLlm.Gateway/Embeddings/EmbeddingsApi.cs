@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DaprLlm.Contracts.Inference;
 using DaprLlm.Gateway.Auth;
 using DaprLlm.Gateway.Chat;
 using DaprLlm.Gateway.Errors;
@@ -79,7 +80,7 @@ public static class EmbeddingsApi
             {
                 try
                 {
-                    answer = await inference.EmbedAsync(appId, new EmbeddingsCall(request.Model, inputs), context.RequestAborted);
+                    answer = await EmbedInCallsAsync(inference, appId, request.Model, inputs, context.RequestAborted);
                     break;
                 }
                 catch (UpstreamException e) when (e.StatusCode is null or >= 500 and not 503)
@@ -112,6 +113,38 @@ public static class EmbeddingsApi
             ticket.Settle(0);
             return UpstreamErrors.ToResult(e, context, loggers.CreateLogger(typeof(EmbeddingsApi)));
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: its concurrency slot and reservation are returned, the estimate charged.
+            ticket.Settle(estimate);
+            return Results.Empty;
+        }
+        finally
+        {
+            // Settle is idempotent: this only acts when something unforeseen skipped the paths above, so a request never
+            // keeps its concurrency slot after it ends.
+            ticket.Settle(estimate);
+        }
+    }
+
+    /// <summary>The inputs in calls of at most <see cref="EmbeddingLimits.MaxInputsPerCall"/> to one inference app, concatenated in order.</summary>
+    private static async Task<EmbeddingsAnswer> EmbedInCallsAsync(InferenceClient inference, string appId, string model, List<string> inputs, CancellationToken ct)
+    {
+        if (inputs.Count <= EmbeddingLimits.MaxInputsPerCall)
+        {
+            return await inference.EmbedAsync(appId, new EmbeddingsCall(model, inputs), ct);
+        }
+
+        var vectors = new List<float[]>(inputs.Count);
+        var tokens = 0;
+        foreach (var chunk in inputs.Chunk(EmbeddingLimits.MaxInputsPerCall))
+        {
+            var part = await inference.EmbedAsync(appId, new EmbeddingsCall(model, chunk), ct);
+            vectors.AddRange(part.Data);
+            tokens += part.PromptTokens;
+        }
+
+        return new EmbeddingsAnswer(model, vectors, tokens);
     }
 
     private static List<string>? ReadInputs(JsonElement? input)

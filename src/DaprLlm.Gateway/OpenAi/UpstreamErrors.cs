@@ -81,6 +81,8 @@ public static partial class UpstreamErrors
             var param = error.TryGetProperty("param", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
             return (code.GetString(), param) switch
             {
+                // An embedding input longer than the model reads: inference names the input and both sizes.
+                ("context_length_exceeded", "input") => (text, "input", "context_length_exceeded"),
                 ("context_length_exceeded", _) => ($"The request does not fit the model's context: {text}. Shorten the messages or lower max_tokens.",
                     "max_tokens", "context_length_exceeded"),
                 ("invalid_value", "logit_bias") => (text, "logit_bias", "invalid_value"),

@@ -1,3 +1,4 @@
+using DaprLlm.Gateway.Auth;
 using Dapr.Client;
 using DaprLlm.Gateway.Errors;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -24,8 +25,21 @@ public sealed partial class DevTenantSeeder(
             throw new InvalidOperationException($"{DevTenant.KeyVariable} is set in the Production environment; refusing to start with a development key.");
         }
 
+        if (configuration[DevTenant.KeyVariable] is { Length: > 0 } preset && PresetKeyProblem(preset) is { } problem)
+        {
+            // Seeded as it is, such a key would be announced as active and then refused by authentication.
+            throw new InvalidOperationException($"{DevTenant.KeyVariable} {problem}; choose another key (for example sk-dev-<at least 9 more characters>).");
+        }
+
         return base.StartAsync(cancellationToken);
     }
+
+    /// <summary>Why a preset development key could never authenticate (the bounds and trimming of ApiKeyAuthenticator); null when it can.</summary>
+    public static string? PresetKeyProblem(string key) =>
+        key.Length < ApiKeyAuthenticator.MinKeyLength ? $"is {key.Length} characters; keys have at least {ApiKeyAuthenticator.MinKeyLength}"
+        : key.Length > ApiKeyAuthenticator.MaxKeyLength ? $"is {key.Length} characters; keys have at most {ApiKeyAuthenticator.MaxKeyLength}"
+        : key.Any(char.IsWhiteSpace) ? "contains white space, which a Bearer header cannot carry"
+        : null;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(_ready ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("tenants not initialised yet"));

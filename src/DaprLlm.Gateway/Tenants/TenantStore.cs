@@ -23,15 +23,14 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
     public Task<ApiKeyRecord?> GetKeyAsync(string keyId, CancellationToken ct) =>
         dapr.GetStateAsync<ApiKeyRecord?>(DaprComponents.StateStore, $"apikey:{keyId}", cancellationToken: ct);
 
-    /// <summary>Creates a tenant; false when one with that id exists.</summary>
+    /// <summary>Creates a tenant; false when one with that id exists (also when another admin created it a moment ago).</summary>
     public async Task<bool> CreateTenantAsync(Tenant tenant, CancellationToken ct)
     {
-        if (await GetTenantAsync(tenant.Id, ct) is not null)
+        if (await GetTenantAsync(tenant.Id, ct) is not null || !await TrySaveAsync($"tenant:{tenant.Id}", tenant, etag: null, ct))
         {
             return false;
         }
 
-        await dapr.SaveStateAsync(DaprComponents.StateStore, $"tenant:{tenant.Id}", tenant, cancellationToken: ct);
         await AddToIndexAsync(TenantIndex, tenant.Id, ct);
         return true;
     }
@@ -118,18 +117,7 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
                 ids.RemoveRange(0, ids.Count - MaxRecentRevocations);
             }
 
-            if (string.IsNullOrEmpty(etag))
-            {
-                await dapr.SaveStateAsync(DaprComponents.StateStore, RevocationList, ids, cancellationToken: ct);
-                if ((await RecentRevocationsAsync(ct)).Contains(keyId))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, RevocationList, ids, etag, cancellationToken: ct))
+            if (await TrySaveAsync(RevocationList, ids, etag, ct))
             {
                 return;
             }
@@ -169,6 +157,17 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
     public async Task SaveDevKeyAsync(string key, CancellationToken ct) =>
         await dapr.SaveStateAsync(DaprComponents.StateStore, DevKeyEntry, DevKeyProtector.Seal((await secrets.GetAsync(ct)).Pepper, key), cancellationToken: ct);
 
+    private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
+
+    /// <summary>
+    /// Writes <paramref name="value"/> if the key still has <paramref name="etag"/>; with no ETag (a key read as absent),
+    /// only if it is still absent (first-write), so two first writers cannot both succeed.
+    /// </summary>
+    private Task<bool> TrySaveAsync<T>(string key, T value, string? etag, CancellationToken ct) =>
+        string.IsNullOrEmpty(etag)
+            ? dapr.TrySaveStateAsync(DaprComponents.StateStore, key, value, "", FirstWrite, cancellationToken: ct)
+            : dapr.TrySaveStateAsync(DaprComponents.StateStore, key, value, etag, cancellationToken: ct);
+
     private async Task<List<string>> ReadIndexAsync(string index, CancellationToken ct) =>
         await dapr.GetStateAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct) ?? [];
 
@@ -184,20 +183,7 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
             }
 
             ids.Add(id);
-            if (string.IsNullOrEmpty(etag))
-            {
-                // First write of the index: a concurrent first write is caught by the re-read below.
-                await dapr.SaveStateAsync(DaprComponents.StateStore, index, ids, cancellationToken: ct);
-                var check = await ReadIndexAsync(index, ct);
-                if (check.Contains(id))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            if (await dapr.TrySaveStateAsync(DaprComponents.StateStore, index, ids, etag, cancellationToken: ct))
+            if (await TrySaveAsync(index, ids, etag, ct))
             {
                 return;
             }

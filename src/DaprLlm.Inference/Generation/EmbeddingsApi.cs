@@ -6,10 +6,10 @@ using DaprLlm.Inference.Onnx;
 
 namespace DaprLlm.Inference.Generation;
 
-/// <summary>POST v1/embeddings: batched, normalized all-MiniLM-L6-v2 vectors with token counts.</summary>
+/// <summary>POST v1/embeddings: batched, normalized all-MiniLM-L6-v2 vectors with token counts; over-long texts refused unless truncation is asked for.</summary>
 public static class EmbeddingsApi
 {
-    public const int MaxInputs = 256;
+    public const int MaxInputs = EmbeddingLimits.MaxInputsPerCall;
 
     public static WebApplication MapEmbeddingsApi(this WebApplication app)
     {
@@ -60,6 +60,20 @@ public static class EmbeddingsApi
         if (model.Embedder is null)
         {
             return Errors.Result(400, $"the model '{request.Model}' is not an embedding model", "model", "invalid_model");
+        }
+
+        if (!request.Truncate)
+        {
+            for (var i = 0; i < request.Input.Count; i++)
+            {
+                if (model.Embedder.TokensIfTooLong(request.Input[i]) is { } tokens)
+                {
+                    // Embedding only the first part of a text would answer for a text the client did not send.
+                    return Errors.Result(400,
+                        $"This model's maximum context length is {model.ContextLength} tokens, however input[{i}] has {tokens} tokens. Shorten or split the input.",
+                        "input", "context_length_exceeded");
+                }
+            }
         }
 
         var batch = model.Embedder.Embed(request.Input, context.RequestAborted);

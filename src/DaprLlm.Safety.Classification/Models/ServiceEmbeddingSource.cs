@@ -9,7 +9,7 @@ namespace DaprLlm.Safety.Classification.Models;
 /// <summary>
 /// The ML layer's embeddings from the inference app's v1/embeddings: one text per call, bounded by
 /// <paramref name="timeout"/>, no retries of its own. <paramref name="http"/> (owned and disposed here) has the inference
-/// app's method root as its base address; the safety app points it at its sidecar's service invocation, a benchmark
+/// app's method root as its base address; long texts are truncated, as the in-process embedder does; the safety app points it at its sidecar's service invocation, a benchmark
 /// at any sidecar. Every failure becomes <see cref="EmbeddingsUnavailableException"/>.
 /// </summary>
 public sealed class ServiceEmbeddingSource(HttpClient http, string model, TimeSpan timeout) : IEmbeddingSource, IDisposable
@@ -20,7 +20,7 @@ public sealed class ServiceEmbeddingSource(HttpClient http, string model, TimeSp
         deadline.CancelAfter(timeout);
         try
         {
-            using var response = await http.PostAsJsonAsync(ServiceMethods.Embeddings, new EmbeddingRequest(model, [text]),
+            using var response = await http.PostAsJsonAsync(ServiceMethods.Embeddings, new EmbeddingRequest(model, [text], Truncate: true),
                 EmbeddingsJson.Default.EmbeddingRequest, deadline.Token);
             if (!response.IsSuccessStatusCode)
             {

@@ -34,6 +34,12 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
     public volatile int HangAfterTokens = -1;
 
+    /// <summary>When set, embedding calls wait until the caller goes away.</summary>
+    public volatile bool HangEmbeddings;
+
+    /// <summary>The number of inputs of each embedding call, in arrival order.</summary>
+    public ConcurrentQueue<int> EmbeddingCallSizes { get; } = new();
+
     /// <summary>The safety policy version the fake safety app reports.</summary>
     public volatile string PolicyVersion = "p1";
 
@@ -168,7 +174,13 @@ public sealed class FakeBackend : IAsyncDisposable
                 return failure;
             }
 
+            if (HangEmbeddings)
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+
             var call = await context.Request.ReadFromJsonAsync<EmbeddingsCall>(UpstreamCall.Json);
+            EmbeddingCallSizes.Enqueue(call!.Input.Count);
             var data = call!.Model == SemanticModel
                 ? call.Input.Select(BagOfWords).ToList()
                 : call.Input.Select(text => new[] { text.Length, 1f, -0.5f, 0.25f }).ToList();

@@ -35,6 +35,18 @@ public sealed class UpstreamErrorsTests
         Assert.Contains("4096 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_embedding_input_too_long_for_the_model_names_the_input_not_max_tokens()
+    {
+        const string body = "{\"error\":{\"message\":\"This model's maximum context length is 256 tokens, however input[1] has 602 tokens. Shorten or split the input.\",\"type\":\"invalid_request_error\",\"param\":\"input\",\"code\":\"context_length_exceeded\"}}";
+        var error = await AnswerAsync(new UpstreamException("inference", 400, "inference answered 400", body: body));
+
+        Assert.Equal("context_length_exceeded", error.GetProperty("code").GetString());
+        Assert.Equal("input", error.GetProperty("param").GetString());
+        Assert.DoesNotContain("max_tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("input[1] has 602 tokens", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("safety", ContextBody)]
     [InlineData("inference", "{\"error\":{\"message\":\"secret internals\",\"param\":\"messages\",\"code\":\"invalid_value\"}}")]
