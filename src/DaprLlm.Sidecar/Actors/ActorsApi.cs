@@ -107,8 +107,13 @@ public static class ActorsApi
 
             foreach (var item in items)
             {
-                var operation = item?["operation"]?.ToString();
-                var request = item?["request"] as JsonObject;
+                if (item is not JsonObject entry)
+                {
+                    return DaprHttpErrors.Error(400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: each operation must be an object");
+                }
+
+                var operation = entry["operation"]?.ToString();
+                var request = entry["request"] as JsonObject;
                 var key = request?["key"]?.ToString();
                 if (string.IsNullOrEmpty(key))
                 {
@@ -119,8 +124,13 @@ public static class ActorsApi
                 switch (operation?.ToLowerInvariant())
                 {
                     case "upsert":
-                        var value = request!["value"]?.ToJsonString() ?? "null";
-                        TimeSpan? ttl = request["metadata"]?["ttlInSeconds"]?.ToString() is { } t &&
+                        if (request!["metadata"] is { } metadata && metadata is not JsonObject)
+                        {
+                            return DaprHttpErrors.Error(400, "ERR_MALFORMED_REQUEST", "failed deserializing HTTP body: metadata must be an object");
+                        }
+
+                        var value = request["value"]?.ToJsonString() ?? "null";
+                        TimeSpan? ttl = (request["metadata"] as JsonObject)?["ttlInSeconds"]?.ToString() is { } t &&
                                         int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
                             ? TimeSpan.FromSeconds(seconds)
                             : null;

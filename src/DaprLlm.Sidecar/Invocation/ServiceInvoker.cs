@@ -74,44 +74,62 @@ public sealed class ServiceInvoker(
             body = await ReadAllAsync(context.Request.Body, context.RequestAborted);
         }
 
-        var started = false;
+        // The policy covers getting an answer (status and headers), not streaming its body: once the first byte is with
+        // the caller, a retry would call the target again (a POST would run twice) and could not restart the stream.
+        HttpRequestMessage sent;
+        HttpResponseMessage answer;
         try
         {
-            if (failuresThrow)
-            {
-                await pipeline.ExecuteAsync(AttemptAsync, context.RequestAborted);
-            }
-            else
-            {
+            (sent, answer) = failuresThrow
+                ? await pipeline.ExecuteAsync(AttemptAsync, context.RequestAborted)
                 // No policy targets this app: one attempt, without Polly's context and callbacks on every call.
-                await AttemptAsync(context.RequestAborted);
-            }
+                : await AttemptAsync(context.RequestAborted);
         }
-        catch (Exception e) when (!started)
+        catch (Exception e)
         {
             await WriteFailureAsync(context, targetId, e, activity);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
-        {
-            // Part of the answer is already with the caller: all that is left is to cut the stream.
-            logger.LogWarning("Service invocation of {AppId}/{Method} failed while streaming the response: {Error}", appId, method, e.Message);
-            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
-            context.Abort();
+            return;
         }
 
-        async ValueTask AttemptAsync(CancellationToken ct)
+        using (sent)
+        using (answer)
         {
-            using var request = BuildRequest(call, body is null ? BodyFrom(context.Request) : new ByteArrayContent(body));
-            using var response = await SendAsync(call, request, ct);
-            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
-            var status = (int)response.StatusCode;
-            if (failuresThrow && (status < 200 || status > 399))
+            try
             {
-                throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
+                await CopyResponseAsync(context, answer, context.RequestAborted);
             }
+            catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+            {
+                // Part of the answer is already with the caller: all that is left is to cut the stream.
+                logger.LogWarning("Service invocation of {AppId}/{Method} failed while streaming the response: {Error}", appId, method, e.Message);
+                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+                context.Abort();
+            }
+        }
 
-            started = true;
-            await CopyResponseAsync(context, response, ct);
+        async ValueTask<(HttpRequestMessage, HttpResponseMessage)> AttemptAsync(CancellationToken ct)
+        {
+            var request = BuildRequest(call, body is null ? BodyFrom(context.Request) : new ByteArrayContent(body));
+            try
+            {
+                var response = await SendAsync(call, request, ct);
+                activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+                var status = (int)response.StatusCode;
+                if (failuresThrow && (status < 200 || status > 399))
+                {
+                    using (response)
+                    {
+                        throw new StatusCodeFailureException(status, await BufferAsync(response, ct));
+                    }
+                }
+
+                return (request, response);
+            }
+            catch
+            {
+                request.Dispose();
+                throw;
+            }
         }
     }
 

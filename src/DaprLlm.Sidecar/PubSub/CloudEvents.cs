@@ -126,9 +126,10 @@ public static class CloudEvents
 
         if (metadata.TryGetValue("ttlInSeconds", out var ttlText) && ttlText.Length > 0)
         {
-            if (!long.TryParse(ttlText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ttl) || ttl <= 0)
+            // Bounded as daprd's ParseTTL bounds it (int32 seconds), which also keeps the expiration a valid date.
+            if (!long.TryParse(ttlText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ttl) || ttl is <= 0 or > int.MaxValue)
             {
-                throw new FormatException($"metadata ttlInSeconds must be a positive integer, got '{ttlText}'");
+                throw new FormatException($"metadata ttlInSeconds must be an integer from 1 to {int.MaxValue}, got '{ttlText}'");
             }
 
             Set(overrides, "expiration", Rfc3339(now.AddSeconds(ttl)));

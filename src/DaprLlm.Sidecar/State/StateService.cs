@@ -44,6 +44,12 @@ public sealed class StateService(StateStores stores, IResiliencyPolicies policie
             throw new StateRequestException($"incorrect value for metadata 'ttlInSeconds': strconv.ParseInt: parsing \"{text}\": invalid syntax");
         }
 
+        // As components-contrib's ParseTTL: beyond int32 seconds (68 years) is refused, which also keeps expiry dates representable.
+        if (seconds > int.MaxValue)
+        {
+            throw new StateRequestException($"incorrect value for metadata 'ttlInSeconds': {seconds} is larger than {int.MaxValue}");
+        }
+
         return seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(-1);
     }
 

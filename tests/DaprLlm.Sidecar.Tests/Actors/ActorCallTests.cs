@@ -134,6 +134,29 @@ public sealed class ActorCallTests
     }
 
     [Fact]
+    public async Task An_actor_state_transaction_with_entries_that_are_not_objects_is_a_400_and_writes_nothing()
+    {
+        using var folder = new TempFolder();
+        var probe = new ActorProbe();
+        await using var node = await ActorNode.StartAsync("A", "actor-state-input", ActorComponents.InMemory(folder), folder.Sub("registry"), probe, ActorAppSettings.Default);
+        var id = Guid.NewGuid().ToString("N");
+        await node.Proxy(id).IncrementAsync(1);
+        using var http = new HttpClient();
+        var url = $"{node.Sidecar.HttpEndpoint}/v1.0/actors/{nameof(CounterActor)}/{id}/state";
+
+        foreach (var body in new[] { "[1]", """[{"operation":"upsert","request":{"key":"k","value":1,"metadata":"x"}}]""" })
+        {
+            using var response = await http.PostAsync(url, new StringContent(body, System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+            var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{body}: {(int)response.StatusCode} {text}");
+            Assert.Contains("ERR_MALFORMED_REQUEST", text, StringComparison.Ordinal);
+        }
+
+        using var read = await http.GetAsync($"{url}/k", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NoContent, read.StatusCode);
+    }
+
+    [Fact]
     public async Task Idle_actors_are_deactivated_in_the_app_and_keep_their_state()
     {
         using var folder = new TempFolder();

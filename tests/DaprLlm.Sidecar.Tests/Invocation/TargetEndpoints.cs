@@ -58,6 +58,18 @@ public static class TargetEndpoints
             await context.Response.WriteAsync("data: second\n\n", context.RequestAborted);
         });
 
+        // Starts a 200 stream, then drops the connection mid-body (a target that crashes while answering).
+        app.MapGet("/cut/{key}", async (string key, HttpContext context) =>
+        {
+            state.Hit(key);
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("data: first\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            // Cut only once the caller has the first event (an abort's reset would discard bytes still in flight).
+            await state.Gate(key).Task.WaitAsync(TimeSpan.FromSeconds(20), context.RequestAborted);
+            context.Abort();
+        });
+
         // Fails with 503 the first {failures} calls for a key, then answers 200.
         app.MapGet("/flaky/{key}/{failures:int}", (string key, int failures) =>
             state.Hit(key) <= failures ? Results.Text("not yet", statusCode: 503) : Results.Text("ok after retries"));

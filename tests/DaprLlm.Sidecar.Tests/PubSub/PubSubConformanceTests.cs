@@ -104,6 +104,7 @@ public abstract class PubSubConformanceTests
             ("[1]", "application/cloudevents+json", ""),
             ("""{"id":"a","id":"b"}""", "application/cloudevents+json", ""),
             ("""{"n":1}""", "application/json", "metadata.ttlInSeconds=abc"),
+            ("""{"n":1}""", "application/json", "metadata.ttlInSeconds=300000000000"),
         })
         {
             using var refused = await PostAsync(Encoding.UTF8.GetBytes(body), contentType, query);

@@ -55,6 +55,25 @@ public sealed class ResiliencyPolicyTests
     }
 
     [Fact]
+    public async Task An_answer_that_breaks_after_its_first_bytes_is_cut_for_the_caller_and_not_retried()
+    {
+        await using var pair = await InvocationPair.StartAsync(Policies);
+        using var http = pair.InvokeClient();
+
+        using var response = await http.GetAsync("http://target/cut/c1", HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await using var stream = await response.Content.ReadAsStreamAsync(Ct);
+        using var reader = new StreamReader(stream);
+        Assert.Equal("data: first", await reader.ReadLineAsync(Ct));
+        pair.Target.Gate("c1").TrySetResult();
+        await Assert.ThrowsAnyAsync<Exception>(async () => await reader.ReadToEndAsync(Ct));
+
+        // The caller's stream ends only after the sidecar has given up, so any retry would already have been made:
+        // calling the target again would repeat what it did (a POST twice) without a way to restart the stream.
+        Assert.Equal(1, pair.Target.HitsOf("c1"));
+    }
+
+    [Fact]
     public async Task Retries_send_the_request_body_again_on_every_attempt()
     {
         await using var pair = await InvocationPair.StartAsync(Policies);

@@ -210,6 +210,27 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_ttlInSeconds_beyond_int32_is_refused_with_daprd_s_error_and_a_transaction_holding_it_writes_nothing(string kind)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
+        using var client = StateSidecars.Client(sidecars[kind]);
+        var (a, b) = (Key(), Key());
+
+        using var save = await http.PostAsync("/v1.0/state/statestore", Json($$$"""[{"key":"{{{a}}}","value":1,"metadata":{"ttlInSeconds":"1000000000000"}}]"""), Ct);
+        using var transaction = await http.PostAsync("/v1.0/state/statestore/transaction", Json($$$"""
+            {"operations":[
+              {"operation":"upsert","request":{"key":"{{{a}}}","value":"a1"}},
+              {"operation":"upsert","request":{"key":"{{{b}}}","value":"b1","metadata":{"ttlInSeconds":"500000000000"} } }]}
+            """), Ct);
+
+        await AssertError(save, HttpStatusCode.InternalServerError, "ERR_STATE_SAVE");
+        await AssertError(transaction, HttpStatusCode.InternalServerError, "ERR_STATE_TRANSACTION");
+        Assert.Null(await client.GetStateAsync<string>("statestore", a, cancellationToken: Ct));
+        Assert.Null(await client.GetStateAsync<string>("statestore", b, cancellationToken: Ct));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task An_http_transaction_with_a_stale_etag_fails_whole_with_err_state_transaction(string kind)
     {
         using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
