@@ -31,6 +31,12 @@ public sealed class AdminClient(string baseAddress, string adminKey, bool bearer
 {
     private readonly HttpClient _http = new() { BaseAddress = new Uri(baseAddress.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(10) };
 
+    // A key read from a file often ends in a newline (CRLF from Windows editors): trimmed, as the apps trim what they
+    // receive; anything else that a header cannot carry is an operator error said in one line.
+    private readonly string _key = adminKey.Trim() is var key && key.Any(char.IsControl)
+        ? throw new FormatException("the admin key contains control characters; check the file or variable it comes from")
+        : key;
+
     public Task<AdminResponse> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
     public Task<AdminResponse> PostAsync(string path, object? body, CancellationToken cancellationToken) => SendAsync(HttpMethod.Post, path, body, cancellationToken);
@@ -48,11 +54,11 @@ public sealed class AdminClient(string baseAddress, string adminKey, bool bearer
         };
         if (bearer)
         {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _key);
         }
         else
         {
-            request.Headers.Add("X-Admin-Key", adminKey);
+            request.Headers.Add("X-Admin-Key", _key);
         }
         try
         {

@@ -47,13 +47,14 @@ public static class CliApp
 
     private static bool IsOperatorError(Exception e) =>
         e is UriFormatException or NotSupportedException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException
-            or TaskCanceledException or System.Security.SecurityException;
+            or TaskCanceledException or System.Security.SecurityException or FormatException or KeyNotFoundException or InvalidOperationException;
 
     private static string Describe(Exception e) => e switch
     {
         UriFormatException or NotSupportedException => $"{e.Message} (an app address looks like http://localhost:5083)",
         TaskCanceledException => "the app did not answer in time",
         System.Text.Json.JsonException => $"the app answered something that is not the JSON expected: {e.Message}",
+        KeyNotFoundException or InvalidOperationException => $"the app's answer does not have the shape this CLI expects (is it the right app and version?): {e.Message}",
         _ => e.Message,
     };
 

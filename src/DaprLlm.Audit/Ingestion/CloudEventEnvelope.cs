@@ -39,7 +39,15 @@ public sealed record CloudEventEnvelope(string Id, string Type, string Source, s
         }
         else if (Text(root, "data_base64") is { } base64)
         {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+            var bytes = new byte[base64.Length];
+            if (!Convert.TryFromBase64String(base64, bytes, out var length))
+            {
+                // Undecodable data can never be stored: dropped (and logged), not redelivered forever.
+                error = "data_base64 is not base64";
+                return false;
+            }
+
+            var text = Encoding.UTF8.GetString(bytes, 0, length);
             data = LooksLikeJson(text) ? Parse(text) : JsonSerializer.SerializeToElement(new { text });
         }
         else

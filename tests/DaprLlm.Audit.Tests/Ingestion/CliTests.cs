@@ -140,6 +140,37 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
     }
 
     [Fact]
+    public async Task A_key_read_with_its_line_ending_works_and_one_with_control_characters_is_one_plain_line()
+    {
+        var (exit, output) = await RunAsync("audit", "verify", "--admin-key", AuditSystem.AdminKey + "\r\n");
+        Assert.True(exit == 0, output);
+
+        var (badExit, badOutput) = await RunAsync("audit", "verify", "--admin-key", "abc\u0007def-0123456789");
+        Assert.Equal(2, badExit);
+        Assert.Contains("error: the admin key contains control characters", badOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", badOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_answer_of_an_unexpected_shape_is_one_plain_line()
+    {
+        // Something else answers on the audit port: 200 with JSON that is not a verify result.
+        var port = Ports.GetFree();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        await using var other = builder.Build();
+        other.MapGet("/admin/verify", () => Results.Json(new { hello = "world" }));
+        await other.StartAsync(Ct);
+
+        var (exit, output) = await RunAsync("audit", "verify", "--admin-key", AuditSystem.AdminKey, "--audit-url", $"http://127.0.0.1:{port}");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("error: the app's answer does not have the shape this CLI expects", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_wrong_key_fails_with_the_apis_message_and_exit_code_3()
     {
         var (exit, output) = await RunAsync("audit", "verify", "--admin-key", "not-a-valid-key-at-all");

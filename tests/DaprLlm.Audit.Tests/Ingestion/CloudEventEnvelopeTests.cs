@@ -30,6 +30,14 @@ public sealed class CloudEventEnvelopeTests
     }
 
     [Fact]
+    public void Data_base64_that_is_not_base64_is_refused_so_the_event_is_dropped_not_redelivered_forever()
+    {
+        using var document = JsonDocument.Parse("""{"id":"e3","type":"t","source":"s","data_base64":"%%%"}""");
+        Assert.False(CloudEventEnvelope.TryParse(document.RootElement, "t", out _, out var error));
+        Assert.Contains("not base64", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_event_without_an_id_is_refused()
     {
         using var document = JsonDocument.Parse("""{"type":"x","data":{}}""");

@@ -63,6 +63,22 @@ public sealed class ComplianceReportTests
     }
 
     [Fact]
+    public async Task A_number_beyond_double_s_range_in_an_event_is_ignored_so_the_report_still_serializes()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        await rig.IngestAsync(Topics.RequestCompleted, System.Text.Json.Nodes.JsonNode.Parse(
+            """{"requestId":"huge","tenantId":"acme","model":"demo","outcome":"completed","latencyMs":1e400,"promptTokens":3,"completionTokens":2}""")!);
+        await rig.IngestAsync(Topics.RequestCompleted, new { requestId = "fine", tenantId = "acme", model = "demo", outcome = "completed", latencyMs = 42.0 });
+
+        var report = await ReportAsync(rig, "eu");
+
+        Assert.Equal(2, report.Requests);
+        Assert.Equal(1, report.Safety.LatencySamples);
+        var json = System.Text.Json.JsonSerializer.Serialize(report);
+        Assert.Contains("\"LatencyP50Ms\":42", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Counts_requests_refusals_and_reviews_by_category_tenant_and_region()
     {
         await using var rig = await KnownSetAsync();
