@@ -56,6 +56,18 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time, IArchi
             }
 
             var fileName = SegmentArchive.FileNameFor(batch[0].Seq, batch[^1].Seq);
+            foreach (var leftover in archive.LeftoversOf(batch[0].Seq, fileName))
+            {
+                // A run interrupted before its commit wrote (and may have uploaded) a segment from this same first record
+                // that is no longer the one to keep (more records have aged since): nothing else would ever delete it.
+                if (uploader is not null)
+                {
+                    await uploader.DeleteAsync(store.Region, leftover, cancellationToken);
+                }
+
+                archive.Delete(leftover);
+            }
+
             var sha = await archive.WriteAsync(fileName, batch, cancellationToken);
             var segment = new ArchiveSegment(batch[0].Seq, batch[^1].Seq, batch[0].PrevHash, batch[^1].Hash, fileName, sha, now, deleteAfter, null);
             if (uploader is not null)

@@ -95,12 +95,20 @@ public sealed class SegmentArchive(string directory)
         return last.Seq == segment.LastSeq && last.Hash == segment.LastHash ? null : $"archive segment {segment.FileName} ends before its manifest's last record";
     }
 
-    public void Delete(ArchiveSegment segment)
+    public void Delete(ArchiveSegment segment) => Delete(segment.FileName);
+
+    public void Delete(string fileName)
     {
-        var path = Path.Combine(Directory, segment.FileName);
+        var path = Path.Combine(Directory, fileName);
         File.Delete(path);
         File.Delete(path + ".manifest.json");
     }
+
+    /// <summary>Segment files that start at <paramref name="firstSeq"/> other than <paramref name="keep"/>: left by a run interrupted before its commit.</summary>
+    public IReadOnlyList<string> LeftoversOf(long firstSeq, string keep) =>
+        System.IO.Directory.Exists(Directory)
+            ? System.IO.Directory.GetFiles(Directory, $"segment-{firstSeq:D12}-*.jsonl.gz").Select(Path.GetFileName).Where(n => n != keep).Select(n => n!).ToList()
+            : [];
 
     private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
     {

@@ -140,6 +140,30 @@ public sealed class RetentionTests
     }
 
     [Fact]
+    public async Task A_segment_left_by_an_interrupted_run_is_removed_when_the_next_run_archives_a_longer_one_from_the_same_record()
+    {
+        await using var rig = await TrailRig.StartAsync(o => o.SegmentMaxRecords = 4);
+        await IngestDaysAsync(rig, "acme", 10);
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        var crashes = 0;
+        rig.Retention.BeforeCommit = segment => segment.FirstSeq == 9 && crashes++ == 0 ? throw new IOException("simulated crash") : Task.CompletedTask;
+        await Assert.ThrowsAsync<IOException>(() => rig.Retention.RunAsync(rig.Writer("eu"), Ct));
+        var archive = rig.Retention.ArchiveFor("eu").Directory;
+        Assert.True(File.Exists(Path.Combine(archive, "segment-000000000009-000000000010.jsonl.gz")));
+
+        // Two more records age before the next run: the segment from record 9 is now 9-12.
+        await IngestDaysAsync(rig, "acme", 2);
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        await rig.Retention.RunAsync(rig.Writer("eu"), Ct);
+
+        var segments = await rig.Writer("eu").Store.ReadSegmentsAsync(Ct);
+        Assert.Equal([(1L, 4L), (5L, 8L), (9L, 12L)], segments.Select(s => (s.FirstSeq, s.LastSeq)));
+        Assert.Equal(segments.Select(s => s.FileName).Order(), Directory.GetFiles(archive, "*.jsonl.gz").Select(f => Path.GetFileName(f)).Order());
+        Assert.Equal(3, Directory.GetFiles(archive, "*.manifest.json").Length);
+        Assert.True((await rig.VerifyAsync("eu")).Ok);
+    }
+
+    [Fact]
     public async Task Erasure_makes_archived_originals_unreadable_while_the_archive_still_verifies()
     {
         await using var rig = await TrailRig.StartAsync(o => o.Tenants["acme"] = new TenantPolicy { KeepOriginals = true });
