@@ -22,7 +22,7 @@ public static partial class DaprDuration
                 value = System.Xml.XmlConvert.ToTimeSpan(text.ToUpperInvariant());
                 return true;
             }
-            catch (FormatException)
+            catch (Exception e) when (e is FormatException or OverflowException)
             {
                 return false;
             }
@@ -30,8 +30,8 @@ public static partial class DaprDuration
 
         if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
         {
-            value = TimeSpan.FromSeconds(seconds);
-            return true;
+            // "NaN", "Infinity" and values past TimeSpan's range are not durations (TimeSpan.FromSeconds would throw).
+            return Fits(seconds * 1000, out value);
         }
 
         var matches = GoDurationPart().Matches(text);
@@ -56,8 +56,17 @@ public static partial class DaprDuration
             };
         }
 
-        value = TimeSpan.FromMilliseconds(totalMs);
-        return true;
+        return Fits(totalMs, out value);
+    }
+
+    // 10,000 years: far past any timer or timeout, well inside TimeSpan's range.
+    private const double MaxMilliseconds = 10_000d * 365 * 86_400_000;
+
+    private static bool Fits(double milliseconds, out TimeSpan value)
+    {
+        var ok = double.IsFinite(milliseconds) && Math.Abs(milliseconds) <= MaxMilliseconds;
+        value = ok ? TimeSpan.FromMilliseconds(milliseconds) : TimeSpan.Zero;
+        return ok;
     }
 
     public static TimeSpan Parse(string text) =>

@@ -51,6 +51,9 @@ public static class SidecarHosting
             kestrel.Listen(address, options.DaprGrpcPort, l => l.Protocols = HttpProtocols.Http2);
             kestrel.Listen(address, options.DaprHttpPort, l => l.Protocols = HttpProtocols.Http1AndHttp2);
             kestrel.Limits.MaxRequestBodySize = options.MaxBodySizeBytes;
+            // HttpClient reads a target's header bytes as Latin-1; writing them back the same way passes any value through
+            // byte for byte, as daprd does (Kestrel's ASCII-only default turned a UTF-8 header into an unhandled 500).
+            kestrel.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 

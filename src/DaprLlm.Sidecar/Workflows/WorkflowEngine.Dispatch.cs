@@ -264,11 +264,6 @@ public sealed partial class WorkflowEngine
     private void ArmTimer(string instanceId, string executionId, int timerId, DateTimeOffset fireAt)
     {
         var delay = fireAt - Now;
-        if (delay > MaxArmedDelay)
-        {
-            return; // e.g. the "never" timer of WaitForExternalEvent without timeout
-        }
-
         var key = TimerKey(instanceId, executionId, timerId);
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
         if (!_timers.TryAdd(key, cts))
@@ -287,9 +282,11 @@ public sealed partial class WorkflowEngine
         {
             // Timers run on a coarse monotonic clock that can wake a millisecond before the wall clock reaches
             // fireAt; the workflow must never observe a timer firing early, so wait out any remainder.
+            // Waited in steps of at most MaxArmedDelay (one Task.Delay holds ~49 days): a 45-day timer fires on time while
+            // the sidecar stays up, and the "never" timer of WaitForExternalEvent without timeout just keeps waiting.
             while (delay > TimeSpan.Zero)
             {
-                await Task.Delay(delay, time, cts.Token);
+                await Task.Delay(delay > MaxArmedDelay ? MaxArmedDelay : delay, time, cts.Token);
                 delay = fireAt - Now;
             }
 
@@ -339,20 +336,25 @@ public sealed partial class WorkflowEngine
     /// <summary>Re-queues an instance at a scheduled start time.</summary>
     private void ArmWake(string instanceId, DateTimeOffset at)
     {
-        var delay = at - Now;
-        if (delay > MaxArmedDelay)
-        {
-            return;
-        }
+        _ = WakeAsync();
 
-        _ = Task.Delay(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, time, _stopping)
-            .ContinueWith(t =>
+        async Task WakeAsync()
+        {
+            try
             {
-                if (!t.IsCanceled)
+                // In steps, as timers: a start scheduled months ahead happens on time while the sidecar stays up.
+                for (var delay = at - Now; delay > TimeSpan.Zero; delay = at - Now)
                 {
-                    EnqueueOrchestration(instanceId);
+                    await Task.Delay(delay > MaxArmedDelay ? MaxArmedDelay : delay, time, _stopping);
                 }
-            }, TaskScheduler.Default);
+
+                EnqueueOrchestration(instanceId);
+            }
+            catch (OperationCanceledException)
+            {
+                // The sidecar is stopping; recovery at the next start arms it again.
+            }
+        }
     }
 
     private void CancelTimers(string instanceId)

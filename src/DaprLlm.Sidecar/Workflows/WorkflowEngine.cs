@@ -23,7 +23,7 @@ public sealed partial class WorkflowEngine(
     TimeProvider time,
     ILogger<WorkflowEngine> logger) : BackgroundService
 {
-    // Timers further out than this are not armed in memory; a restart re-arms them (Task.Delay's limit is ~49 days).
+    // The longest single wait of a timer or scheduled start (Task.Delay's limit is ~49 days); longer ones wait in steps.
     private static readonly TimeSpan MaxArmedDelay = TimeSpan.FromDays(30);
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);

@@ -134,7 +134,7 @@ public sealed class ActorCallTests
     }
 
     [Fact]
-    public async Task An_actor_state_transaction_with_entries_that_are_not_objects_is_a_400_and_writes_nothing()
+    public async Task An_actor_state_transaction_with_entries_that_are_not_objects_is_a_400_and_writes_nothing_and_a_timer_due_at_NaN_is_refused()
     {
         using var folder = new TempFolder();
         var probe = new ActorProbe();
@@ -154,6 +154,14 @@ public sealed class ActorCallTests
 
         using var read = await http.GetAsync($"{url}/k", TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.NoContent, read.StatusCode);
+
+        // Durations that are not durations get daprd's timer error, not an unhandled exception.
+        foreach (var dueTime in new[] { "NaN", "1e300", "Infinity" })
+        {
+            using var timer = await http.PutAsync($"{node.Sidecar.HttpEndpoint}/v1.0/actors/{nameof(CounterActor)}/{id}/timers/t",
+                new StringContent($$"""{"dueTime":"{{dueTime}}","callback":"IncrementAsync"}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+            Assert.Contains("ERR_ACTOR_TIMER_CREATE", await timer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -67,7 +67,10 @@ public sealed class InvocationPair : IAsyncDisposable
                 }
             }
 
-            pair.TargetApp = TestApp.Create(targetPort, pair.TargetSidecar.AppEnvironment, _ => { }, app => TargetEndpoints.Map(app, pair.Target));
+            // The target writes header values as UTF-8, as Go or Python apps do (Kestrel's default refuses non-ASCII).
+            pair.TargetApp = TestApp.Create(targetPort, pair.TargetSidecar.AppEnvironment,
+                builder => builder.WebHost.ConfigureKestrel(k => k.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.UTF8),
+                app => TargetEndpoints.Map(app, pair.Target));
             pair._owned.Add(pair.TargetApp);
             await pair.TargetApp.StartAsync();
             pair.CallerApp = TestApp.Create(callerPort, pair.CallerSidecar.AppEnvironment, _ => { }, app => TargetEndpoints.Map(app, pair.Caller));

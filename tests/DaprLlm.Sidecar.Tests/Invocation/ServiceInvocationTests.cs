@@ -83,6 +83,19 @@ public sealed class ServiceInvocationTests(InvocationPairFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task A_header_value_that_is_not_ascii_reaches_the_caller_byte_for_byte()
+    {
+        using var http = Pair.InvokeClient();
+
+        using var response = await http.GetAsync("http://target/utf8-header", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // HttpClient reads header bytes as Latin-1: turning them back into bytes gives what the target sent.
+        var value = Assert.Single(response.Headers.GetValues("x-user"));
+        Assert.Equal("José Ñúñez", System.Text.Encoding.UTF8.GetString(System.Text.Encoding.Latin1.GetBytes(value)));
+    }
+
+    [Fact]
     public async Task Server_sent_events_reach_the_caller_before_the_target_finishes_its_response()
     {
         var key = Guid.NewGuid().ToString("N");

@@ -58,6 +58,13 @@ public static class TargetEndpoints
             await context.Response.WriteAsync("data: second\n\n", context.RequestAborted);
         });
 
+        // Answers with a header whose value is not ASCII (sent as UTF-8 bytes).
+        app.MapGet("/utf8-header", (HttpContext context) =>
+        {
+            context.Response.Headers["x-user"] = "José Ñúñez";
+            return Results.Text("ok");
+        });
+
         // Starts a 200 stream, then drops the connection mid-body (a target that crashes while answering).
         app.MapGet("/cut/{key}", async (string key, HttpContext context) =>
         {
