@@ -293,6 +293,10 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         await AssertErrorAsync(wrongMethod, HttpStatusCode.MethodNotAllowed, "method_not_allowed", ct, requestId: false);
         using var form = await client.PostAsync("/v1/chat/completions", new StringContent("model=daprllm-demo", Encoding.UTF8, "application/x-www-form-urlencoded"), ct);
         await AssertErrorAsync(form, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
+        using var moderationText = await client.PostAsync("/v1/moderations", new StringContent("input=hello", Encoding.UTF8, "text/plain"), ct);
+        await AssertErrorAsync(moderationText, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
+        using var adminForm = await client.PostAsync("/admin/tenants", new StringContent("id=x", Encoding.UTF8, "application/x-www-form-urlencoded"), ct);
+        await AssertErrorAsync(adminForm, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker
     public async Task<EntryDecision> BuildAsync(CloudEventEnvelope envelope, Func<string, IAuditStore?> storeFor, CancellationToken cancellationToken)
     {
         var data = envelope.Data;
-        var tenant = Field(data, "tenantId") ?? UnknownTenant;
+        var tenant = Field(data, "tenantId") is { } named ? ColumnText.Clean(named) : UnknownTenant;
         var policy = options.PolicyFor(tenant);
         // Residency: the tenant's configured region wins over whatever the event claims.
         var region = policy.Region ?? Field(data, "region") ?? options.DefaultRegion;
@@ -54,7 +54,7 @@ public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker
         }
 
         var occurred = envelope.Time ?? DateTimeOffset.UnixEpoch;
-        var refId = Field(data, "requestId") ?? Field(data, "reviewId");
+        var refId = (Field(data, "requestId") ?? Field(data, "reviewId")) is { } reference ? ColumnText.Clean(reference) : null;
         var entry = new AuditEntry(envelope.Id, envelope.EventType, envelope.Source, tenant, region, subject, occurred.ToUnixTimeMilliseconds(), content, sealedOriginal, refId);
         return new EntryDecision(region, entry, null);
     }

@@ -24,10 +24,24 @@ public sealed record CloudEventEnvelope(string Id, string Type, string Source, s
             return false;
         }
 
+        if (HasLoneSurrogate(root))
+        {
+            // System.Text.Json cannot read such a string; every delivery would fail the same way.
+            error = "the CloudEvent has a string with a lone surrogate (\\uD800-\\uDFFF escape without its pair)";
+            return false;
+        }
+
         var id = Text(root, "id");
         if (string.IsNullOrWhiteSpace(id))
         {
             error = "the CloudEvent has no id";
+            return false;
+        }
+
+        if (!ColumnText.IsClean(id))
+        {
+            // Redelivery could never store it (PostgreSQL refuses NUL) and a cleaned copy could collide with another id.
+            error = "the CloudEvent id has a control character, which CloudEvents forbids";
             return false;
         }
 
@@ -61,8 +75,48 @@ public sealed record CloudEventEnvelope(string Id, string Type, string Source, s
         }
 
         DateTimeOffset? time = DateTimeOffset.TryParse(Text(root, "time"), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) ? t : null;
-        envelope = new CloudEventEnvelope(id, Text(root, "type") ?? "", Text(root, "source") ?? "", Text(root, "topic") ?? topic, time, data);
+        envelope = new CloudEventEnvelope(
+            id, ColumnText.Clean(Text(root, "type") ?? ""), ColumnText.Clean(Text(root, "source") ?? ""), ColumnText.Clean(Text(root, "topic") ?? topic), time, data);
         return true;
+    }
+
+    private static bool HasLoneSurrogate(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return false;
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        if (HasLoneSurrogate(property.Value) || property.Name is null)
+                        {
+                            return true;
+                        }
+                    }
+
+                    return false;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        if (HasLoneSurrogate(item))
+                        {
+                            return true;
+                        }
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
     }
 
     private static string? Text(JsonElement root, string name) =>

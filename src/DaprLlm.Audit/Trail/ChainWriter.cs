@@ -96,25 +96,70 @@ public sealed class ChainWriter : IAsyncDisposable
             }
             catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
             {
-                foreach (var item in batch)
+                if (batch.Count > 1 && await ReloadAfterFailureAsync(stopping))
                 {
-                    item.Done.TrySetException(e);
+                    // The database answers, so an entry it refuses (a value it cannot hold) must not keep the rest of
+                    // its batch out for good: each is retried alone, and only the ones that fail again are refused.
+                    await WriteOneByOneAsync(batch, stopping);
                 }
-
-                // The transaction rolled back; the database is the truth for where the chain ends.
-                try
+                else
                 {
-                    await ReloadAsync(stopping);
-                }
-                catch (Exception reload) when (reload is not OperationCanceledException)
-                {
-                    // Keep the old head; the next batch fails the same way until the database is back.
+                    FailAll(batch, e);
+                    if (batch.Count == 1)
+                    {
+                        await ReloadAfterFailureAsync(stopping);
+                    }
                 }
             }
             finally
             {
                 _exclusive.Release();
             }
+        }
+    }
+
+    private async Task WriteOneByOneAsync(List<Pending> batch, CancellationToken stopping)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                await WriteBatchAsync([batch[i]], stopping);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                batch[i].Done.TrySetException(e);
+                if (!await ReloadAfterFailureAsync(stopping))
+                {
+                    // The database went away meanwhile: the rest wait for redelivery instead of one timeout each.
+                    FailAll(batch[(i + 1)..], e);
+                    return;
+                }
+            }
+        }
+    }
+
+    private static void FailAll(List<Pending> items, Exception e)
+    {
+        foreach (var item in items)
+        {
+            item.Done.TrySetException(e);
+        }
+    }
+
+    /// <summary>Reads the committed head again after a rollback; false when the database does not answer.</summary>
+    private async Task<bool> ReloadAfterFailureAsync(CancellationToken stopping)
+    {
+        // The transaction rolled back; the database is the truth for where the chain ends.
+        try
+        {
+            await ReloadAsync(stopping);
+            return true;
+        }
+        catch (Exception reload) when (reload is not OperationCanceledException)
+        {
+            // Keep the old head; the next batch fails the same way until the database is back.
+            return false;
         }
     }
 

@@ -17,10 +17,11 @@ public static partial class AdminApi
     public static WebApplication MapAdminApi(this WebApplication app)
     {
         var admin = app.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>().ExcludeFromDescription();
-        admin.MapPost("/tenants", CreateTenant);
+        // Accepts: a body of another media type is a 415 (routing checks it), as on the OpenAI routes.
+        admin.MapPost("/tenants", CreateTenant).Accepts<CreateTenantRequest>("application/json");
         admin.MapGet("/tenants", ListTenants);
         admin.MapGet("/tenants/{id}", GetTenant);
-        admin.MapPost("/tenants/{id}/keys", CreateKey);
+        admin.MapPost("/tenants/{id}/keys", CreateKey).Accepts<CreateKeyRequest>(isOptional: true, "application/json");
         admin.MapGet("/tenants/{id}/keys", ListKeys);
         admin.MapPost("/keys/{keyId}/rotate", RotateKey);
         admin.MapDelete("/keys/{keyId}", RevokeKey);

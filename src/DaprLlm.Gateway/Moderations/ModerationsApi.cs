@@ -16,7 +16,7 @@ public static class ModerationsApi
 {
     public static RouteGroupBuilder MapModerations(this RouteGroupBuilder api)
     {
-        api.MapPost("/moderations", Moderate);
+        api.MapPost("/moderations", Moderate).Accepts<System.Text.Json.Nodes.JsonObject>("application/json");
         return api;
     }
 

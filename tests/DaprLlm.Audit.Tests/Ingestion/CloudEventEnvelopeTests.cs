@@ -44,4 +44,35 @@ public sealed class CloudEventEnvelopeTests
         Assert.False(CloudEventEnvelope.TryParse(document.RootElement, "t", out _, out var error));
         Assert.Contains("no id", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("evt\\u0000nul")]
+    [InlineData("evt\\u0007bell")]
+    public void An_id_with_a_control_character_is_refused(string jsonId)
+    {
+        using var document = JsonDocument.Parse("{\"id\":\"" + jsonId + "\",\"type\":\"t\",\"source\":\"s\"}");
+        Assert.False(CloudEventEnvelope.TryParse(document.RootElement, "t", out _, out var error));
+        Assert.Contains("control character", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"e\ud800","data":{}}""")]
+    [InlineData("""{"id":"e5","source":"s\udc00","data":{}}""")]
+    [InlineData("""{"id":"e6","data":{"messages":[{"content":"a\ud83d b"}]}}""")]
+    [InlineData("""{"id":"e7","data":{"n\ud800":1}}""")]
+    public void An_event_with_a_lone_surrogate_anywhere_is_refused_instead_of_failing_every_delivery(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        Assert.False(CloudEventEnvelope.TryParse(document.RootElement, "t", out _, out var error));
+        Assert.Contains("lone surrogate", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Control_characters_in_type_and_source_are_replaced_so_the_event_is_still_stored()
+    {
+        using var document = JsonDocument.Parse("""{"id":"e4","type":"a\u0000b","source":"s\u001f","data":{"text":"a\ud83d\ude00 b"}}""");
+        Assert.True(CloudEventEnvelope.TryParse(document.RootElement, "t", out var envelope, out _));
+        Assert.Equal("a\uFFFDb", envelope!.Type);
+        Assert.Equal("s\uFFFD", envelope.Source);
+    }
 }

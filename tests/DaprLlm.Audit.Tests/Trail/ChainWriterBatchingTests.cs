@@ -35,61 +35,31 @@ public sealed class ChainWriterBatchingTests : IDisposable
         Assert.Equal(101, report.RecordsChecked);
     }
 
-    public void Dispose() => _folder.Dispose();
-
-    /// <summary>The real SQLite store, with its first commit held until the test releases it; records each batch's size.</summary>
-    private sealed class GatedStore(IAuditStore inner) : IAuditStore
+    [Fact]
+    public async Task When_the_database_is_down_a_failed_batch_is_refused_at_once_not_retried_entry_by_entry()
     {
-        public TaskCompletionSource FirstCommitEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var store = new GatedStore(new SqliteAuditStore("eu", Path.Combine(_folder.Path, "down.db")));
+        await using var writer = new ChainWriter(store, new CheckpointSigner(Entries.CheckpointKey), TimeProvider.System, maxBatch: 64, checkpointEvery: 1000);
+        await writer.StartAsync(Ct);
 
-        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = writer.AppendAsync(Entries.Make(1), Ct);
+        await store.FirstCommitEntered.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var rest = Enumerable.Range(2, 10).Select(n => writer.AppendAsync(Entries.Make(n), Ct)).ToList();
+        store.Unreachable = true;
+        store.Release.SetResult();
 
-        public List<int> BatchSizes { get; } = [];
-
-        public string Region => inner.Region;
-
-        public async Task AppendAsync(IReadOnlyList<AuditRecord> records, Checkpoint? checkpoint, CancellationToken cancellationToken)
+        await Assert.ThrowsAsync<IOException>(() => first);
+        foreach (var append in rest)
         {
-            BatchSizes.Add(records.Count);
-            if (FirstCommitEntered.TrySetResult())
-            {
-                await Release.Task.WaitAsync(cancellationToken);
-            }
-
-            await inner.AppendAsync(records, checkpoint, cancellationToken);
+            await Assert.ThrowsAsync<IOException>(() => append);
         }
 
-        public Task InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
+        // One try for the held entry and one for the batch: the head could not be read, so no entry-by-entry retry.
+        Assert.Equal([1, 10], store.BatchSizes);
 
-        public Task<ChainHead> ReadHeadAsync(CancellationToken cancellationToken) => inner.ReadHeadAsync(cancellationToken);
-
-        public Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken) => inner.FindExistingAsync(eventIds, cancellationToken);
-
-        public IAsyncEnumerable<AuditRecord> ReadAsync(long fromSeq, long toSeq, CancellationToken cancellationToken) => inner.ReadAsync(fromSeq, toSeq, cancellationToken);
-
-        public IAsyncEnumerable<ChainLink> ReadLinksAsync(long fromSeq, CancellationToken cancellationToken) => inner.ReadLinksAsync(fromSeq, cancellationToken);
-
-        public Task<AuditRecord?> GetByEventIdAsync(string eventId, CancellationToken cancellationToken) => inner.GetByEventIdAsync(eventId, cancellationToken);
-
-        public Task<List<AuditRecord>> ReadByRefIdAsync(string refId, CancellationToken cancellationToken) => inner.ReadByRefIdAsync(refId, cancellationToken);
-
-        public Task<List<AuditRecord>> ReadBySubjectAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.ReadBySubjectAsync(tenantId, subject, cancellationToken);
-
-        public Task<List<Checkpoint>> ReadCheckpointsAsync(CancellationToken cancellationToken) => inner.ReadCheckpointsAsync(cancellationToken);
-
-        public Task<List<ArchiveSegment>> ReadSegmentsAsync(CancellationToken cancellationToken) => inner.ReadSegmentsAsync(cancellationToken);
-
-        public Task CommitSegmentAsync(ArchiveSegment segment, CancellationToken cancellationToken) => inner.CommitSegmentAsync(segment, cancellationToken);
-
-        public Task MarkSegmentDeletedAsync(long firstSeq, long deletedAtMs, CancellationToken cancellationToken) => inner.MarkSegmentDeletedAsync(firstSeq, deletedAtMs, cancellationToken);
-
-        public Task<byte[]> GetOrCreateSubjectKeyAsync(string tenantId, string subject, Func<byte[]> newKey, CancellationToken cancellationToken) =>
-            inner.GetOrCreateSubjectKeyAsync(tenantId, subject, newKey, cancellationToken);
-
-        public Task<byte[]?> GetSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.GetSubjectKeyAsync(tenantId, subject, cancellationToken);
-
-        public Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.DeleteSubjectKeyAsync(tenantId, subject, cancellationToken);
-
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
+        store.Unreachable = false;
+        Assert.Equal(AppendOutcome.Stored, await writer.AppendAsync(Entries.Make(1), Ct));
     }
+
+    public void Dispose() => _folder.Dispose();
 }

@@ -42,4 +42,30 @@ public sealed class PostgresAuditStoreTests(PostgresCluster postgres) : AuditSto
         Assert.Equal(1, (await eu.ReadHeadAsync(Ct)).Seq);
         Assert.Equal(0, (await us.ReadHeadAsync(Ct)).Seq);
     }
+
+    [Fact]
+    public async Task An_entry_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync();
+        await using var store = new GatedStore(new PostgresAuditStore("eu", connectionString));
+        await store.InitializeAsync(Ct);
+        await using var writer = new ChainWriter(store, Signer, TimeProvider.System);
+        await writer.StartAsync(Ct);
+
+        var first = writer.AppendAsync(Infrastructure.Entries.Make(1), Ct);
+        await store.FirstCommitEntered.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        // Queued while the first commit is held, so the three go to the database in one batch. PostgreSQL text cannot hold NUL.
+        var before = writer.AppendAsync(Infrastructure.Entries.Make(2), Ct);
+        var refused = writer.AppendAsync(Infrastructure.Entries.Make(3) with { EventId = "evt-\0-3" }, Ct);
+        var after = writer.AppendAsync(Infrastructure.Entries.Make(4), Ct);
+        store.Release.SetResult();
+
+        Assert.Equal(AppendOutcome.Stored, await first);
+        Assert.Equal(AppendOutcome.Stored, await before);
+        Assert.Equal(AppendOutcome.Stored, await after);
+        await Assert.ThrowsAnyAsync<Exception>(() => refused);
+        var report = await new ChainVerifier(Signer).VerifyAsync(store, null, Ct);
+        Assert.True(report.Ok, report.FirstProblem?.Detail);
+        Assert.Equal(3, report.RecordsChecked);
+    }
 }
