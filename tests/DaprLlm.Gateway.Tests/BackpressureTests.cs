@@ -115,6 +115,23 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
             using var completion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-large", prompt = "hi", max_tokens = 8 }, ct);
             Assert.Equal(HttpStatusCode.OK, completion.StatusCode);
             Assert.Equal("daprllm-demo", Assert.Single(completion.Headers.GetValues("x-daprllm-fallback-model")));
+
+            // A tenant allowed only the failing model is not served by the fallback it may not use.
+            using var admin = gateway.Admin();
+            var onlyLarge = $"t-{Guid.NewGuid():N}"[..20];
+            using (var created = await admin.PostAsJsonAsync("/admin/tenants",
+                new { id = onlyLarge, tier = "enterprise", homeRegion = "eu", allowedRegions = new[] { "eu" }, allowedModels = new[] { "daprllm-large" } }, ct))
+            {
+                created.EnsureSuccessStatusCode();
+            }
+
+            using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{onlyLarge}/keys", new { name = "large" }, ct);
+            using var restricted = gateway.Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
+            using var refused = await restricted.PostAsJsonAsync("/v1/chat/completions", large, ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.False(refused.Headers.Contains("x-daprllm-fallback-model"));
+            using var refusedText = await restricted.PostAsJsonAsync("/v1/completions", new { model = "daprllm-large", prompt = "hi", max_tokens = 8 }, ct);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refusedText.StatusCode);
         }
         finally
         {

@@ -31,6 +31,21 @@ public sealed class CacheTests(SingleGateway gateway) : IClassFixture<SingleGate
     }
 
     [Fact]
+    public async Task Stop_strings_and_messages_never_pass_for_each_other_in_the_key()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        var question = "which key " + Guid.NewGuid();
+        var withStops = new { model = "daprllm-demo", messages = new[] { new { role = "user", content = question } }, temperature = 0, stop = new[] { "assistant", "Hello" } };
+        var withTurn = new { model = "daprllm-demo", messages = new[] { new { role = "user", content = question }, new { role = "assistant", content = "Hello" } }, temperature = 0 };
+
+        Assert.Equal("miss", (await SendAsync(client, withStops, ct)).Cache);
+        // Written flat into the key, these two were one entry: the second got the first's answer.
+        Assert.Equal("miss", (await SendAsync(client, withTurn, ct)).Cache);
+        Assert.Equal("hit", (await SendAsync(client, withTurn, ct)).Cache);
+    }
+
+    [Fact]
     public async Task Tenants_never_share_cache_entries()
     {
         var ct = TestContext.Current.CancellationToken;

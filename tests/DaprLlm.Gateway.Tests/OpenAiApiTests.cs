@@ -56,6 +56,30 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.Equal(6, usage.GetProperty("completion_tokens").GetInt32());
     }
 
+    [Fact]
+    public async Task A_stream_the_backend_ends_before_its_end_event_is_reported_as_interrupted_not_finished()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        gateway.Backend.CloseStreamsAfterTokens = 2;
+        try
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, stream = true }, ct);
+            var events = await ReadEventsAsync(response, ct);
+
+            Assert.Equal("[DONE]", events[^1]);
+            var parsed = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+            Assert.Contains(parsed, e => e.TryGetProperty("error", out var error) && error.GetProperty("code").GetString() == "upstream_error");
+            Assert.DoesNotContain(parsed, c => c.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
+                && choices[0].GetProperty("finish_reason").ValueKind == JsonValueKind.String);
+        }
+        finally
+        {
+            gateway.Backend.CloseStreamsAfterTokens = -1;
+        }
+    }
+
     [Theory]
     [InlineData("{\"model\": \"daprllm-demo\", \"messages\": [", "invalid_json")]
     [InlineData("[1,2,3]", "invalid_json")]
@@ -295,6 +319,8 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         await AssertErrorAsync(form, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
         using var moderationText = await client.PostAsync("/v1/moderations", new StringContent("input=hello", Encoding.UTF8, "text/plain"), ct);
         await AssertErrorAsync(moderationText, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
+        using var repeated = await client.PostAsync("/v1/moderations", new StringContent("""{"input":"a","input":"b"}""", Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(repeated, HttpStatusCode.BadRequest, "invalid_json", ct, requestId: false);
         using var adminForm = await client.PostAsync("/admin/tenants", new StringContent("id=x", Encoding.UTF8, "application/x-www-form-urlencoded"), ct);
         await AssertErrorAsync(adminForm, HttpStatusCode.UnsupportedMediaType, "unsupported_media_type", ct, requestId: false);
     }

@@ -42,6 +42,8 @@ public sealed class ExactCache(IOptions<CacheOptions> options) : IDisposable
             w.WriteNumberValue(g.Temperature);
             w.WriteNumberValue(g.TopP ?? 1);
             w.WriteNumberValue(g.Seed ?? -1);
+            // Each list in its own array: flat, a stop string could pass for a message (and the other way round).
+            w.WriteStartArray();
             foreach (var m in g.Messages)
             {
                 // Normalized: roles as given, content trimmed with line endings unified.
@@ -49,10 +51,14 @@ public sealed class ExactCache(IOptions<CacheOptions> options) : IDisposable
                 w.WriteStringValue(m.Content.Trim().Replace("\r\n", "\n", StringComparison.Ordinal));
             }
 
+            w.WriteEndArray();
+            w.WriteStartArray();
             foreach (var s in g.Stop ?? [])
             {
                 w.WriteStringValue(s);
             }
+
+            w.WriteEndArray();
 
             // Penalties and bias change the answer, so they are part of the key (in a fixed order).
             w.WriteNumberValue(g.Controls.PresencePenalty ?? 0);

@@ -71,6 +71,12 @@ public static class ChatCompletionsApi
 
         var requested = request.Model!;
         var routed = breaker.Route(model);
+        if (!caller.Tenant.MayUse(routed))
+        {
+            // A fallback the tenant may not use is no fallback for it: the asked model answers (or fails) as without one.
+            routed = model;
+        }
+
         var fallback = routed != model;
         if (fallback)
         {
@@ -143,7 +149,8 @@ public static class ChatCompletionsApi
             pipeline.Received(g, pipeline.PlannedRegion(g));
             return await CompleteAsync(pipeline, cache, cacheKey, semantic, probe, g, input, time, context.RequestAborted);
         }
-        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException
+            || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             ticket.Settle(0);
             pipeline.Publish(g, DaprLlm.Contracts.Events.RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
@@ -157,6 +164,9 @@ public static class ChatCompletionsApi
         }
         finally
         {
+            // Whatever ended the request (an exception no catch above expected included), its reservation goes back:
+            // a leaked one would hold the key's concurrency slot and leased tokens on every replica. No-op if settled.
+            ticket.Settle(estimate);
             place?.Dispose();
         }
     }

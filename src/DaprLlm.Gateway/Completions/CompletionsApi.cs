@@ -77,6 +77,12 @@ public static class CompletionsApi
         }
 
         var routed = breaker.Route(model);
+        if (!caller.Tenant.MayUse(routed))
+        {
+            // A fallback the tenant may not use is no fallback for it: the asked model answers (or fails) as without one.
+            routed = model;
+        }
+
         var fallback = routed != model;
         if (fallback)
         {
@@ -138,7 +144,8 @@ public static class CompletionsApi
                 [new CompletionChoice(text, 0, null, finish)],
                 new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));
         }
-        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException)
+        catch (Exception e) when (e is UpstreamException or ResidencyException or BackendFailedException or Dapr.DaprException or HttpRequestException
+            || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             ticket.Settle(0);
             pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, null, 0, 0, null, null, null, null);
@@ -152,6 +159,9 @@ public static class CompletionsApi
         }
         finally
         {
+            // Whatever ended the request (an exception no catch above expected included), its reservation goes back:
+            // a leaked one would hold the key's concurrency slot and leased tokens on every replica. No-op if settled.
+            ticket.Settle(estimate);
             place?.Dispose();
         }
     }

@@ -70,6 +70,11 @@ public static class JsonBody
         try
         {
             var value = JsonSerializer.Deserialize<T>(body, Options);
+            if (value is System.Text.Json.Nodes.JsonObject node && HasDuplicateProperty(node))
+            {
+                return (null, OpenAiError.InvalidRequest("The request body has a property name more than once.", code: "invalid_json"));
+            }
+
             return value is null
                 ? (null, OpenAiError.InvalidRequest("The request body must be a JSON object.", code: "invalid_json"))
                 : (value, null);
@@ -91,6 +96,20 @@ public static class JsonBody
         {
             // Invalid UTF-8 inside a string value surfaces as a transcoding error rather than a JsonException.
             return (null, InvalidText());
+        }
+    }
+
+    // A JsonObject reads its properties lazily and throws on a repeated name at first use, outside this reader.
+    private static bool HasDuplicateProperty(System.Text.Json.Nodes.JsonObject node)
+    {
+        try
+        {
+            _ = node.Count;
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
         }
     }
 

@@ -40,6 +40,11 @@ public static partial class UpstreamErrors
                 return OpenAiError.InvalidRequest(bad.AppId.StartsWith("inference", StringComparison.Ordinal)
                     ? "The request was rejected by the model backend (check the parameters' values)."
                     : "The request was rejected by the safety check (check the messages' roles, sizes and count).");
+            case OperationCanceledException or TimeoutException:
+                // Not the client's cancellation (that one is handled before): a call behind the gateway timed out.
+                LogUpstream(logger, "sidecar", StatusCodes.Status504GatewayTimeout, context.TraceIdentifier);
+                return OpenAiError.Result(StatusCodes.Status504GatewayTimeout, "server_error", "upstream_timeout",
+                    "A backend service did not answer in time. Retry the request; if it persists, contact the operator.");
             case UpstreamException { TimedOut: true } slow:
                 LogUpstream(logger, slow.AppId, StatusCodes.Status504GatewayTimeout, context.TraceIdentifier);
                 return OpenAiError.Result(StatusCodes.Status504GatewayTimeout, "server_error", "upstream_timeout",

@@ -51,5 +51,8 @@ public sealed class InferenceClient(IUpstreamChannels channels)
                 }
             }
         }
+
+        // A clean close before the end event (a proxy ending the response) is a cut answer, not a finished one.
+        throw new UpstreamException(appId, 502, "inference stream ended before its end event");
     }
 }

@@ -34,6 +34,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
     public volatile int HangAfterTokens = -1;
 
+    /// <summary>When set, streams send this many tokens and then end the response cleanly, without their end event.</summary>
+    public volatile int CloseStreamsAfterTokens = -1;
+
     /// <summary>When set, embedding calls wait until the caller goes away.</summary>
     public volatile bool HangEmbeddings;
 
@@ -145,6 +148,11 @@ public sealed class FakeBackend : IAsyncDisposable
                 if (HangAfterTokens >= 0 && sent == HangAfterTokens)
                 {
                     await Task.Delay(Timeout.Infinite, context.RequestAborted);
+                }
+
+                if (CloseStreamsAfterTokens >= 0 && sent == CloseStreamsAfterTokens)
+                {
+                    return;
                 }
 
                 await Send(context, new { type = "token", text = sent == 0 ? word : " " + word });
