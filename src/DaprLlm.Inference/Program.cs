@@ -7,6 +7,7 @@ builder.AddServiceDefaults();
 builder.AddModelCatalog();
 
 var app = builder.Build();
+app.UseJsonErrors();
 app.UseDaprAppToken("/dapr", "/v1");
 app.MapDefaultEndpoints();
 app.MapCatalogApi();

@@ -144,6 +144,7 @@ public sealed class GenerationApiTests(InferenceAppFactory app) : IClassFixture<
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5,"temperature":0,"topP":0}""", "invalid_value")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"wizard","content":"hi"}],"maxTokens":5,"temperature":0}""", "invalid_value")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":5000,"temperature":0}""", "context_length_exceeded")]
+    [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[{"role":"user","content":"hi"}],"maxTokens":2147483647,"temperature":0}""", "context_length_exceeded")]
     [InlineData("""{"requestId":"r","model":"daprllm-demo","messages":[""", "invalid_request")]
     public async Task Invalid_request_is_400_with_an_openai_error(string body, string code)
     {

@@ -13,6 +13,18 @@ public sealed class SamplerTests
         Assert.Equal(1, Sampler.Sample(Logits, Params(0), new Random(1)));
     }
 
+    [Theory]
+    [InlineData(0, 1.0)]
+    [InlineData(0, 0.9)]
+    [InlineData(5, 1.0)]
+    public void A_temperature_below_float_range_is_greedy_not_nan(int topK, double topP)
+    {
+        for (var seed = 0; seed < 20; seed++)
+        {
+            Assert.Equal(1, Sampler.Sample(Logits, Params(1e-40, topP, topK), new Random(seed)));
+        }
+    }
+
     [Fact]
     public void Top_k_one_is_greedy_whatever_the_temperature()
     {

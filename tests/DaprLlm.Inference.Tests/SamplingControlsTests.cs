@@ -64,6 +64,7 @@ public sealed class SamplingControlsTests(InferenceAppFactory app) : IClassFixtu
     [Theory]
     [InlineData("\"logitBias\":{\"999999\":-100}", "vocabulary has")]
     [InlineData("\"logitBias\":{\"light\":-100}", "token ids")]
+    [InlineData("\"logitBias\":{\"1\":5,\"01\":5}", "'01' is not")]
     [InlineData("\"logitBias\":{\"5\":-101}", "between -100 and 100")]
     [InlineData("\"presencePenalty\":2.5", "presence_penalty")]
     [InlineData("\"frequencyPenalty\":-3", "frequency_penalty")]

@@ -73,8 +73,10 @@ public static class SamplingLimits
         return null;
     }
 
+    /// <summary>A token id written the one way ("7", not "07"), so two keys never name the same token.</summary>
     public static bool TryParseTokenId(string text, out int id) =>
-        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out id);
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out id)
+        && (text.Length == 1 || text[0] != '0');
 
     private static string Shorten(string text) => text.Length <= 32 ? text : text[..32] + "…";
 }

@@ -21,6 +21,12 @@ public static class Sampler
 
         var n = logits.Length;
         var invT = (float)(1.0 / p.Temperature);
+        if (float.IsInfinity(invT))
+        {
+            // A temperature below float's range (1e-40) is greedy: 0 × ∞ would make the best token's weight NaN.
+            return ArgMax(logits);
+        }
+
         var weights = scratch.Weights(n);
         if (p.TopK <= 0 && p.TopP >= 1.0)
         {

@@ -73,7 +73,7 @@ internal static class GenerationAdmission
         }
 
         var prompt = model.Template.Render(request.Messages);
-        if (prompt.Count + request.MaxTokens > model.ContextLength)
+        if (request.MaxTokens > model.ContextLength - prompt.Count) // not prompt + max: a max_tokens near int.MaxValue would wrap
         {
             return (null, null, Errors.Result(400,
                 $"this model's context is {model.ContextLength} tokens; the messages take {prompt.Count} and max_tokens asks for {request.MaxTokens}",
