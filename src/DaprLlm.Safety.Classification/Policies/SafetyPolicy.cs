@@ -7,7 +7,7 @@ namespace DaprLlm.Safety.Classification.Policies;
 /// A tenant's moderation policy: thresholds per category, what PII and rule hits do, and optional term lists.
 /// Versioned data (stored in Dapr state); every verdict records <see cref="Version"/>.
 /// </summary>
-/// <param name="Version">Opaque version string, e.g. "default-v1" or "acme-v3"; part of the verdict cache key.</param>
+/// <param name="Version">Opaque version string, e.g. "default-v4" (shipped with the model) or "acme-r3" (a tenant's third stored revision); part of the verdict cache key.</param>
 /// <param name="Categories">Thresholds per category; a category missing here is reported but never routes.</param>
 /// <param name="PiiAction">"allow" (report spans only), "review" or "block" when PII is found.</param>
 /// <param name="DenyTerms">Terms that block wherever they appear (after normalisation).</param>

@@ -76,8 +76,10 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
             categories[category] = thresholds;
         }
 
+        // "-r": the shipped policy is "default-v<model version>", so "-v" revisions of tenant "default" could repeat it
+        // (and keep its cached verdicts after a change).
         return new SafetyPolicy(
-            $"{tenant}-v{revision}",
+            $"{tenant}-r{revision}",
             categories,
             update.PiiAction ?? start.PiiAction,
             update.DenyTerms ?? start.DenyTerms,

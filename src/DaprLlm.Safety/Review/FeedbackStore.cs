@@ -11,6 +11,9 @@ public sealed class FeedbackStore(DaprClient dapr, ReviewStore reviews)
     public Task SaveAsync(string reviewId, LabelledExample example, CancellationToken cancellationToken) =>
         dapr.SaveStateAsync(DaprComponents.StateStore, Prefix + reviewId, example, cancellationToken: cancellationToken);
 
+    public Task DeleteAsync(string reviewId, CancellationToken cancellationToken) =>
+        dapr.DeleteStateAsync(DaprComponents.StateStore, Prefix + reviewId, cancellationToken: cancellationToken);
+
     /// <summary>The examples of the recently decided items (as many as the closed history keeps), oldest first.</summary>
     public async Task<IReadOnlyList<LabelledExample>> ListAsync(CancellationToken cancellationToken)
     {

@@ -76,7 +76,7 @@ public sealed class ReviewService(
             .ThenBy(i => i.Id, StringComparer.Ordinal)
             .ToList();
 
-    /// <summary>An item the reviewer may see (their tenants; senior items for seniors); refused as not found otherwise.</summary>
+    /// <summary>An item the reviewer may see: their tenants (others are not found), senior items for seniors (forbidden otherwise).</summary>
     public async Task<ReviewItem> GetForAsync(Reviewer reviewer, string id, CancellationToken cancellationToken)
     {
         var item = await store.GetAsync(id, cancellationToken);
@@ -84,6 +84,12 @@ public sealed class ReviewService(
         if (item is null || !reviewer.CanSeeTenant(item.TenantId))
         {
             throw new ReviewRefusedException(ReviewRefusal.NotFound, $"review '{id}' was not found");
+        }
+
+        // An escalated item's scores, rule hits and conversation are for the senior queue, as its claim is.
+        if (!reviewer.CanWorkQueue(item.Queue))
+        {
+            throw new ReviewRefusedException(ReviewRefusal.Forbidden, "this item is in the senior queue");
         }
 
         return item;
@@ -172,10 +178,6 @@ public sealed class ReviewService(
         }
 
         var item = await GetForAsync(reviewer, id, cancellationToken);
-        if (!reviewer.CanWorkQueue(item.Queue))
-        {
-            throw new ReviewRefusedException(ReviewRefusal.Forbidden, "this item is in the senior queue");
-        }
 
         await dapr.PublishEventAsync(DaprComponents.PubSub, ReviewNames.PiiRevealedTopic,
             new ReviewPiiRevealedV1(id, item.TenantId, reviewer.Name, reason.Trim(), time.GetUtcNow()), cancellationToken);

@@ -78,6 +78,19 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     }
 
     [Fact]
+    public void A_stored_revision_never_repeats_the_shipped_policy_s_version()
+    {
+        // The shipped policy is "default-v<model version>"; revisions named "-v" made tenant "default"'s fourth one
+        // "default-v4" too, so its cached verdicts (keyed by version) outlived the change.
+        var store = fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Policies.PolicyStore>();
+        var engine = fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Classification.SafetyEngine>();
+        var revisions = Enumerable.Range(1, 20).Select(r => store.Merge("default", r, new DaprLlm.Safety.Policies.PolicyUpdate()).Version).ToList();
+
+        Assert.DoesNotContain(engine.DefaultPolicy.Version, revisions);
+        Assert.Equal(20, revisions.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
     public async Task A_tenant_pattern_set_through_the_admin_api_blocks_and_a_pathological_one_cannot_hang_a_check()
     {
         var tenant = Tenant();
@@ -85,14 +98,14 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
         using (var view = JsonDocument.Parse(await updated.Content.ReadAsStringAsync(Ct)))
         {
-            Assert.Equal($"{tenant}-v1", view.RootElement.GetProperty("policy").GetProperty("version").GetString());
+            Assert.Equal($"{tenant}-r1", view.RootElement.GetProperty("policy").GetProperty("version").GetString());
             Assert.Equal("(a+)+$", view.RootElement.GetProperty("policy").GetProperty("patterns").GetProperty("evil").GetString());
         }
 
         var hit = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "The launch of Project  BLUEBIRD moves to May.");
         Assert.Equal("block", hit.GetProperty("decision").GetString());
         Assert.Contains(hit.GetProperty("reasons").EnumerateArray(), r => r.GetString() == "regex:codename");
-        Assert.Equal($"{tenant}-v1", hit.GetProperty("policyVersion").GetString());
+        Assert.Equal($"{tenant}-r1", hit.GetProperty("policyVersion").GetString());
 
         // Exponential for a backtracking engine; the check answers and the rule does not match (the text ends in '!').
         var adversarial = await ModerateAsync(ServiceMethods.ModerateInput, tenant, new string('a', 50_000) + "!");

@@ -119,6 +119,9 @@ public sealed class ReviewWorkflowTests
         // The senior queue was notified: review.created once per queue.
         await Deadline.WaitUntilAsync(async () => (await host.PublishedAsync(ReviewNames.CreatedTopic, id)).Count == 2, Wait, "review.created for the senior queue");
         Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Bob, id, Ct))).Reason);
+        // Nor may a reviewer open it (scores, rule hits, conversation): the senior queue's, like the claim.
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.GetForAsync(ReviewHost.Alice, id, Ct))).Reason);
+        Assert.Equal(id, (await host.Reviews.GetForAsync(ReviewHost.Sam, id, Ct)).Id);
         await host.Reviews.ClaimAsync(ReviewHost.Sam, id, Ct);
         Assert.Equal(ReviewRefusal.Invalid, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Sam, id, ReviewStatuses.Escalate, [], null, Ct))).Reason);
         await host.Reviews.DecideAsync(ReviewHost.Sam, id, ReviewStatuses.Block, ["harassment"], null, Ct);
@@ -168,6 +171,17 @@ public sealed class ReviewWorkflowTests
         Assert.Equal(ReviewRefusal.ClaimedByOther, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.ClaimAsync(ReviewHost.Bob, acme, Ct))).Reason);
         Assert.Equal(ReviewRefusal.ClaimedByOther, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Bob, acme, ReviewStatuses.Block, [], null, Ct))).Reason);
         Assert.Equal(ReviewStatuses.Pending, (await host.GetStatusViaDaprAsync(acme))!.Status);
+
+        // An admin scoped to acme assigns only acme: not every tenant ("*"), not another one, to nobody, itself included.
+        var directory = host.App.Services.GetRequiredService<DaprLlm.Safety.Review.Accounts.ReviewerDirectory>();
+        var acmeAdmin = ReviewHost.Account("ada", ["admin"], ["acme"]);
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => directory.AssignTenantsAsync(acmeAdmin, "ada", ["*"], Ct))).Reason);
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => directory.AssignTenantsAsync(acmeAdmin, "alice", ["acme", "globex"], Ct))).Reason);
+        // Bob holds globex too: an acme admin cannot take it away either.
+        Assert.Equal(ReviewRefusal.Forbidden, (await Assert.ThrowsAsync<ReviewRefusedException>(() => directory.AssignTenantsAsync(acmeAdmin, "bob", ["acme"], Ct))).Reason);
+        Assert.Equal(["acme"], await directory.GetTenantsAsync("alice", Ct));
+        await directory.AssignTenantsAsync(acmeAdmin, "alice", [], Ct);
+        Assert.Empty(await directory.GetTenantsAsync("alice", Ct));
     }
 
     [Fact]

@@ -99,6 +99,14 @@ public sealed class ReviewerDirectory
             throw new ReviewRefusedException(ReviewRefusal.NotFound, $"no reviewer '{userName}'");
         }
 
+        // An admin scoped to some tenants hands out only those ("*" only with "*"), and cannot take away others it does
+        // not hold: otherwise it could give itself every tenant.
+        var current = await GetTenantsAsync(userName, cancellationToken);
+        if (tenants.Concat(current).FirstOrDefault(t => !admin.CanSeeTenant(t)) is { } outside)
+        {
+            throw new ReviewRefusedException(ReviewRefusal.Forbidden, $"tenant '{outside}' is not one of yours to assign");
+        }
+
         await _dapr.SaveStateAsync(DaprComponents.StateStore, TenantKeyPrefix + userName.ToLowerInvariant(), tenants.ToList(), cancellationToken: cancellationToken);
     }
 

@@ -19,6 +19,12 @@ public sealed class PublishDecisionActivity(ReviewStore store, FeedbackStore fee
         if (LabelledExample.From(item, PiiDetector.Default.Mask) is { } example)
         {
             await feedback.SaveAsync(reviewId, example, CancellationToken.None);
+
+            // An erasure that redacted the item after it was read above deleted no example yet: this one must go too.
+            if ((await store.GetAsync(reviewId, CancellationToken.None))?.Text == ReviewErasure.Redacted)
+            {
+                await feedback.DeleteAsync(reviewId, CancellationToken.None);
+            }
         }
 
         await dapr.PublishEventAsync(DaprComponents.PubSub, ReviewNames.DecidedTopic, item.ToDecidedEvent());
