@@ -31,9 +31,12 @@ public sealed partial class WorkflowEngine
         }
 
         var effects = new TurnEffects();
-        InstanceRecord? record;
+        InstanceRecord? record = null;
+        var committed = false;
         try
         {
+            // The engine's token, not the caller's: a worker that hangs up while we wait for the instance lock
+            // must not cancel a commit halfway, nor leave the turn's effects unapplied once it is committed.
             record = await MutateAsync(instanceId, r =>
             {
                 if (r is null || r.IsTerminal)
@@ -43,11 +46,17 @@ public sealed partial class WorkflowEngine
 
                 effects = new TurnEffects();
                 return ApplyTurn(r, turn, response, effects);
-            }, cancellationToken);
+            }, _stopping);
+            committed = true;
         }
         finally
         {
-            _turns.TryRemove(KeyValuePair.Create(instanceId, turn));
+            // A turn that failed to commit (store error, lost ETag races) is run again: nothing else would
+            // re-queue the instance, and its inbox would wait for the next event or a restart.
+            if (_turns.TryRemove(KeyValuePair.Create(instanceId, turn)) && !committed)
+            {
+                RetryLater(instanceId);
+            }
         }
 
         if (record is null)
@@ -55,7 +64,7 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        await ApplyEffectsAsync(record, effects, cancellationToken);
+        await ApplyEffectsAsync(record, effects, _stopping);
         if (record.Inbox.Count > 0 && !record.IsTerminal)
         {
             EnqueueOrchestration(instanceId);
