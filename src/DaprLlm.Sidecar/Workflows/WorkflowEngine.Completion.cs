@@ -370,17 +370,53 @@ public sealed partial class WorkflowEngine
         var owner = parsed?.OwnerAppId ?? options.AppId;
         var instanceId = parsed?.InstanceId ?? response.InstanceId;
         var taskId = parsed?.TaskId ?? response.TaskId;
-        // A cross-app item stays "pending" until it is off the shared queue, or the poller would hand it out again.
+        // The item stays "pending" until its result is stored: a cross-app one also until it is off the shared
+        // queue, or the poller would hand it out again.
         var remote = owner != options.AppId;
-        var item = remote ? _pendingActivities.GetValueOrDefault(response.CompletionToken)
-            : _pendingActivities.TryRemove(response.CompletionToken, out var removed) ? removed : null;
-        if (item is { DispatchedAt: > 0 })
+        var item = _pendingActivities.GetValueOrDefault(response.CompletionToken);
+        var appended = false;
+        try
+        {
+            // The engine's token: once the worker has the result, a request cancelled now must not lose it.
+            await MutateAsync(Store.For(owner), instanceId, AppendResult, _stopping);
+        }
+        catch when (!remote && item is not null)
+        {
+            // The result was not stored: run the activity again (at-least-once, as when a worker disconnects).
+            RetryActivityLater(item);
+            throw;
+        }
+
+        var removed = !remote && _pendingActivities.TryRemove(response.CompletionToken, out _);
+        if ((remote || removed) && item is { DispatchedAt: > 0 })
         {
             metrics.ActivityCompleted(Stopwatch.GetElapsedTime(item.DispatchedAt), response.FailureDetails is not null);
         }
 
-        var appended = false;
-        await MutateAsync(Store.For(owner), instanceId, r =>
+        if (remote)
+        {
+            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
+            // Marked finished first: a poll that read the queue before this removal must not run it again.
+            _finishedRemoteActivities.TryAdd(response.CompletionToken, 0);
+            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
+                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, _stopping);
+            _pendingActivities.TryRemove(response.CompletionToken, out _);
+            if (appended)
+            {
+                await WakeAsync(owner, instanceId, _stopping);
+            }
+        }
+        else if (appended)
+        {
+            EnqueueOrchestration(instanceId);
+        }
+
+        if (!appended)
+        {
+            LogStaleCompletion(logger, instanceId);
+        }
+
+        List<StateOperation>? AppendResult(InstanceRecord? r)
         {
             if (r is null || r.IsTerminal || (parsed is { } p && p.ExecutionId != r.ExecutionId))
             {
@@ -407,29 +443,6 @@ public sealed partial class WorkflowEngine
                 });
             appended = true;
             return [];
-        }, cancellationToken);
-
-        if (owner != options.AppId)
-        {
-            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
-            // Marked finished first: a poll that read the queue before this removal must not run it again.
-            _finishedRemoteActivities.TryAdd(response.CompletionToken, 0);
-            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
-                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, cancellationToken);
-            _pendingActivities.TryRemove(response.CompletionToken, out _);
-            if (appended)
-            {
-                await WakeAsync(owner, instanceId, cancellationToken);
-            }
-        }
-        else if (appended)
-        {
-            EnqueueOrchestration(instanceId);
-        }
-
-        if (!appended)
-        {
-            LogStaleCompletion(logger, instanceId);
         }
     }
 

@@ -39,6 +39,33 @@ public sealed class WorkflowStoreFailureTests
         Assert.Equal("\"done\"", state.WorkflowState.Output);
     }
 
+    [Fact]
+    public async Task An_activity_whose_result_could_not_be_stored_runs_again()
+    {
+        await using var rig = await RawWorker.StartAsync();
+        var id = $"activity-{Guid.NewGuid():N}";
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = id, Name = "W", Input = "\"in\"" }, cancellationToken: Ct);
+        var first = await rig.NextAsync();
+        var schedule = new WorkflowResponse { InstanceId = id, CompletionToken = first.CompletionToken };
+        schedule.Actions.Add(new WorkflowAction { Id = 0, ScheduleTask = new ScheduleTaskAction { Name = "A", Input = "1", TaskExecutionId = "exec-0" } });
+        await rig.Hub.CompleteWorkflowTaskAsync(schedule, cancellationToken: Ct);
+        var activity = await rig.NextAsync();
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.InstanceKey(id), SqliteFault.Error))
+        {
+            await Assert.ThrowsAsync<RpcException>(() => rig.Hub.CompleteActivityTaskAsync(
+                new ActivityResponse { InstanceId = id, TaskId = 0, Result = "\"lost\"", CompletionToken = activity.CompletionToken }, cancellationToken: Ct).ResponseAsync);
+        }
+
+        var again = await rig.NextAsync();
+        await rig.Hub.CompleteActivityTaskAsync(
+            new ActivityResponse { InstanceId = id, TaskId = 0, Result = "\"stored\"", CompletionToken = again.CompletionToken }, cancellationToken: Ct);
+        var turn = await rig.NextAsync();
+
+        Assert.Equal("exec-0", again.ActivityRequest.TaskExecutionId);
+        Assert.Equal("\"stored\"", Assert.Single(turn.WorkflowRequest.NewEvents, e => e.TaskCompleted is not null).TaskCompleted.Result);
+    }
+
     private static WorkflowResponse Done(string id, string token)
     {
         var response = new WorkflowResponse { InstanceId = id, CompletionToken = token };
