@@ -12,7 +12,7 @@ public sealed partial class WorkflowEngine
     {
         public List<(int TaskId, TaskScheduledEvent Scheduled, TaskRouter? Router)> Activities { get; } = [];
         public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
-        public List<(InstanceRecord Child, string HostAppId)> Children { get; } = [];
+        public List<(InstanceRecord Child, string HostAppId, string? ETag)> Children { get; } = [];
         public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
         public List<(string InstanceId, string? Reason, bool Recurse)> Terminations { get; } = [];
         public bool ContinuedAsNew { get; set; }
@@ -37,6 +37,7 @@ public sealed partial class WorkflowEngine
         {
             // The engine's token, not the caller's: a worker that hangs up while we wait for the instance lock
             // must not cancel a commit halfway, nor leave the turn's effects unapplied once it is committed.
+            var children = await LoadChildrenAsync(instanceId, response, _stopping);
             record = await MutateAsync(instanceId, r =>
             {
                 if (r is null || r.IsTerminal)
@@ -45,7 +46,7 @@ public sealed partial class WorkflowEngine
                 }
 
                 effects = new TurnEffects();
-                return ApplyTurn(r, turn, response, effects);
+                return ApplyTurn(r, turn, response, children, effects);
             }, _stopping);
             committed = true;
         }
@@ -71,7 +72,39 @@ public sealed partial class WorkflowEngine
         }
     }
 
-    private List<StateOperation> ApplyTurn(InstanceRecord r, Turn turn, WorkflowResponse response, TurnEffects effects)
+    /// <summary>
+    /// Reads the instances a turn's child workflows would take the ids of (the change applied under the parent's
+    /// lock cannot wait for the store). Their ETags guard the creation, so a child never replaces an instance that
+    /// became active after this read.
+    /// </summary>
+    private async Task<Dictionary<(string AppId, string InstanceId), LoadedInstance?>> LoadChildrenAsync(string parentId,
+        WorkflowResponse response, CancellationToken cancellationToken)
+    {
+        var children = new Dictionary<(string AppId, string InstanceId), LoadedInstance?>();
+        foreach (var action in response.Actions)
+        {
+            if (action.CreateChildWorkflow is not null)
+            {
+                var key = (ChildHostAppId(action), ChildId(parentId, action));
+                if (!children.ContainsKey(key))
+                {
+                    children[key] = await Store.For(key.Item1).LoadAsync(key.Item2, cancellationToken);
+                }
+            }
+        }
+
+        return children;
+    }
+
+    private static string ChildId(string parentId, WorkflowAction action) =>
+        string.IsNullOrEmpty(action.CreateChildWorkflow.InstanceId) ? $"{parentId}:{action.Id:X4}" : action.CreateChildWorkflow.InstanceId;
+
+    // A child routed to another app is created in that app's scope and run by its worker, as daprd does.
+    private string ChildHostAppId(WorkflowAction action) =>
+        (action.CreateChildWorkflow.Router ?? action.Router)?.TargetAppID is { Length: > 0 } target ? target : options.AppId;
+
+    private List<StateOperation> ApplyTurn(InstanceRecord r, Turn turn, WorkflowResponse response,
+        Dictionary<(string AppId, string InstanceId), LoadedInstance?> children, TurnEffects effects)
     {
         var ops = new List<StateOperation>();
         var delivered = r.Inbox.Take(turn.InboxCount).ToList();
@@ -126,10 +159,9 @@ public sealed partial class WorkflowEngine
                 case WorkflowAction.WorkflowActionTypeOneofCase.CreateChildWorkflow:
                 {
                     var a = action.CreateChildWorkflow;
-                    var childId = string.IsNullOrEmpty(a.InstanceId) ? $"{r.InstanceId}:{action.Id:X4}" : a.InstanceId;
+                    var childId = ChildId(r.InstanceId, action);
                     var router = a.Router ?? action.Router;
-                    // A child routed to another app is created in that app's scope and run by its worker, as daprd does.
-                    var hostAppId = router?.TargetAppID is { Length: > 0 } target ? target : options.AppId;
+                    var hostAppId = ChildHostAppId(action);
                     r.AddHistory(new HistoryEvent
                     {
                         EventId = action.Id,
@@ -137,6 +169,28 @@ public sealed partial class WorkflowEngine
                         ChildWorkflowInstanceCreated = new ChildWorkflowInstanceCreatedEvent { InstanceId = childId, Name = a.Name, Version = a.Version, Input = a.Input },
                         Router = router,
                     });
+                    children.TryGetValue((hostAppId, childId), out var existing);
+                    if (existing is { Record.IsTerminal: false } || effects.Children.Exists(c => c.HostAppId == hostAppId && c.Child.InstanceId == childId))
+                    {
+                        // An active instance (the parent itself included) is never replaced: like daprd, the
+                        // parent's task fails instead.
+                        r.AddInbox(new HistoryEvent
+                        {
+                            EventId = -1,
+                            Timestamp = now,
+                            ChildWorkflowInstanceFailed = new ChildWorkflowInstanceFailedEvent
+                            {
+                                TaskScheduledId = action.Id,
+                                FailureDetails = new TaskFailureDetails
+                                {
+                                    ErrorType = "AlreadyExists",
+                                    ErrorMessage = $"an active workflow with ID '{childId}' already exists",
+                                },
+                            },
+                        });
+                        break;
+                    }
+
                     var child = NewInstance(childId, a.Name, a.Version, a.Input, null, null, null, new ParentInstanceInfo
                     {
                         TaskScheduledId = action.Id,
@@ -144,7 +198,7 @@ public sealed partial class WorkflowEngine
                         WorkflowInstance = new WorkflowInstance { InstanceId = r.InstanceId, ExecutionId = r.ExecutionId },
                         AppID = options.AppId,
                     }, hostAppId);
-                    effects.Children.Add((child, hostAppId));
+                    effects.Children.Add((child, hostAppId, existing?.ETag));
                     break;
                 }
 
@@ -181,10 +235,11 @@ public sealed partial class WorkflowEngine
             }
         }
 
-        foreach (var (child, hostAppId) in effects.Children)
+        foreach (var (child, hostAppId, etag) in effects.Children)
         {
-            // A child id reused from a finished instance is replaced, as StartInstance does.
-            ops.Add(StateOperation.Upsert(new StateSetRequest(Store.For(hostAppId).InstanceKey(child.InstanceId), child.Serialize())));
+            // A child id reused from a finished instance is replaced, as StartInstance does; the ETag read before the
+            // turn makes the write fail (and the turn run again) if the id was taken meanwhile.
+            ops.Add(Store.For(hostAppId).Save(child, etag));
         }
 
         return ops;
@@ -254,7 +309,7 @@ public sealed partial class WorkflowEngine
             ArmTimer(record.InstanceId, record.ExecutionId, timerId, fireAt);
         }
 
-        foreach (var (child, hostAppId) in effects.Children)
+        foreach (var (child, hostAppId, _) in effects.Children)
         {
             metrics.Started();
             await AddToIndexAsync(Store.For(hostAppId), [child.InstanceId], cancellationToken);
