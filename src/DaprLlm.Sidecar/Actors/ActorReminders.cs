@@ -23,6 +23,7 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
     private IStateStore Store => stores.Store ?? throw new InvalidOperationException(ActorStateStoreResolver.MissingMessage);
 
     /// <summary>Registers or replaces a reminder; returns an error message for a bad schedule.</summary>
+    /// <exception cref="StateETagException">Every attempt to write lost a race with another writer.</exception>
     public async Task<string?> RegisterAsync(ActorKey key, string name, JsonObject body, CancellationToken cancellationToken)
     {
         var dueTime = body["dueTime"]?.ToString() ?? "";
@@ -44,6 +45,7 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
         return null;
     }
 
+    /// <exception cref="StateETagException">Every attempt to write lost a race with another writer.</exception>
     public Task UnregisterAsync(ActorKey key, string name, CancellationToken cancellationToken) =>
         UpdateAsync(key.Type, list => list.RemoveAll(r => r.ActorId == key.Id && r.Name == name) > 0, cancellationToken);
 
@@ -96,24 +98,33 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
         }
 
         List<StoredReminder> claimed = [];
-        var won = await UpdateAsync(type, current =>
+        bool won;
+        try
         {
-            claimed = current.Where(r => r.NextDue <= now).ToList();
-            foreach (var reminder in claimed)
+            won = await UpdateAsync(type, current =>
             {
-                var index = current.IndexOf(reminder);
-                if (reminder.AfterFiring(now) is { } next)
+                claimed = current.Where(r => r.NextDue <= now).ToList();
+                foreach (var reminder in claimed)
                 {
-                    current[index] = next;
+                    var index = current.IndexOf(reminder);
+                    if (reminder.AfterFiring(now) is { } next)
+                    {
+                        current[index] = next;
+                    }
+                    else
+                    {
+                        current.RemoveAt(index);
+                    }
                 }
-                else
-                {
-                    current.RemoveAt(index);
-                }
-            }
 
-            return claimed.Count > 0;
-        }, cancellationToken, attempts: 1);
+                return claimed.Count > 0;
+            }, cancellationToken, attempts: 1);
+        }
+        catch (StateETagException)
+        {
+            return; // another host (or a registration) wrote first; the next scan looks again
+        }
+
         if (!won)
         {
             return;
@@ -185,10 +196,14 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
         return (list, entry?.ETag);
     }
 
-    /// <summary>Read-modify-write with the document's ETag; returns false when nothing changed or every attempt lost a race.</summary>
+    /// <summary>
+    /// Read-modify-write with the document's ETag; returns false when <paramref name="change"/> wanted no write.
+    /// Throws the last <see cref="StateETagException"/> when every attempt lost a race, so that no caller reports
+    /// a write that did not happen.
+    /// </summary>
     private async Task<bool> UpdateAsync(string type, Func<List<StoredReminder>, bool> change, CancellationToken cancellationToken, int attempts = 50)
     {
-        for (var attempt = 0; attempt < attempts; attempt++)
+        for (var attempt = 1; ; attempt++)
         {
             var (list, etag) = await ReadAsync(type, cancellationToken);
             if (!change(list))
@@ -201,13 +216,11 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
                 await Store.SetAsync(new StateSetRequest(DocumentKey(type), JsonSerializer.SerializeToUtf8Bytes(list, Json), etag, StateConcurrency.FirstWrite), cancellationToken);
                 return true;
             }
-            catch (StateETagException)
+            catch (StateETagException) when (attempt < attempts)
             {
                 await Task.Delay(Random.Shared.Next(2, 30), cancellationToken);
             }
         }
-
-        return false;
     }
 
     private static string DocumentKey(string type) => $"daprllm||actors||reminders||{type}";

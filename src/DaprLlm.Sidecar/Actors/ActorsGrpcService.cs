@@ -82,14 +82,33 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
             body["ttl"] = request.Ttl;
         }
 
-        var error = await reminders.RegisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, body, context.CancellationToken);
+        string? error;
+        try
+        {
+            error = await reminders.RegisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, body, context.CancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // daprd's ErrActorReminderCreate: the reminder was not written.
+            throw new RpcException(new Status(StatusCode.Internal, $"error creating actor reminder: {e.Message}"));
+        }
+
         return error is null ? new Empty() : throw new RpcException(new Status(StatusCode.InvalidArgument, error));
     }
 
     public virtual async Task<Empty> UnregisterActorReminder(UnregisterActorReminderRequest request, ServerCallContext context)
     {
         RequireStore();
-        await reminders.UnregisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, context.CancellationToken);
+        try
+        {
+            await reminders.UnregisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, context.CancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // daprd's ErrActorReminderDelete: the reminder was not removed.
+            throw new RpcException(new Status(StatusCode.Internal, $"error deleting actor reminder: {e.Message}"));
+        }
+
         return new Empty();
     }
 

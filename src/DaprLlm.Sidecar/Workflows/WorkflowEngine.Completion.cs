@@ -12,7 +12,7 @@ public sealed partial class WorkflowEngine
     {
         public List<(int TaskId, TaskScheduledEvent Scheduled, TaskRouter? Router)> Activities { get; } = [];
         public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
-        public List<(InstanceRecord Child, string HostAppId)> Children { get; } = [];
+        public List<(InstanceRecord Child, string HostAppId, string? ETag)> Children { get; } = [];
         public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
         public List<(string InstanceId, string? Reason, bool Recurse)> Terminations { get; } = [];
         public bool ContinuedAsNew { get; set; }
@@ -31,9 +31,13 @@ public sealed partial class WorkflowEngine
         }
 
         var effects = new TurnEffects();
-        InstanceRecord? record;
+        InstanceRecord? record = null;
+        var committed = false;
         try
         {
+            // The engine's token, not the caller's: a worker that hangs up while we wait for the instance lock
+            // must not cancel a commit halfway, nor leave the turn's effects unapplied once it is committed.
+            var children = await LoadChildrenAsync(instanceId, response, _stopping);
             record = await MutateAsync(instanceId, r =>
             {
                 if (r is null || r.IsTerminal)
@@ -42,12 +46,18 @@ public sealed partial class WorkflowEngine
                 }
 
                 effects = new TurnEffects();
-                return ApplyTurn(r, turn, response, effects);
-            }, cancellationToken);
+                return ApplyTurn(r, turn, response, children, effects);
+            }, _stopping);
+            committed = true;
         }
         finally
         {
-            _turns.TryRemove(KeyValuePair.Create(instanceId, turn));
+            // A turn that failed to commit (store error, lost ETag races) is run again: nothing else would
+            // re-queue the instance, and its inbox would wait for the next event or a restart.
+            if (_turns.TryRemove(KeyValuePair.Create(instanceId, turn)) && !committed)
+            {
+                RetryLater(instanceId);
+            }
         }
 
         if (record is null)
@@ -55,14 +65,46 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        await ApplyEffectsAsync(record, effects, cancellationToken);
+        await ApplyEffectsAsync(record, effects, _stopping);
         if (record.Inbox.Count > 0 && !record.IsTerminal)
         {
             EnqueueOrchestration(instanceId);
         }
     }
 
-    private List<StateOperation> ApplyTurn(InstanceRecord r, Turn turn, WorkflowResponse response, TurnEffects effects)
+    /// <summary>
+    /// Reads the instances a turn's child workflows would take the ids of (the change applied under the parent's
+    /// lock cannot wait for the store). Their ETags guard the creation, so a child never replaces an instance that
+    /// became active after this read.
+    /// </summary>
+    private async Task<Dictionary<(string AppId, string InstanceId), LoadedInstance?>> LoadChildrenAsync(string parentId,
+        WorkflowResponse response, CancellationToken cancellationToken)
+    {
+        var children = new Dictionary<(string AppId, string InstanceId), LoadedInstance?>();
+        foreach (var action in response.Actions)
+        {
+            if (action.CreateChildWorkflow is not null)
+            {
+                var key = (ChildHostAppId(action), ChildId(parentId, action));
+                if (!children.ContainsKey(key))
+                {
+                    children[key] = await Store.For(key.Item1).LoadAsync(key.Item2, cancellationToken);
+                }
+            }
+        }
+
+        return children;
+    }
+
+    private static string ChildId(string parentId, WorkflowAction action) =>
+        string.IsNullOrEmpty(action.CreateChildWorkflow.InstanceId) ? $"{parentId}:{action.Id:X4}" : action.CreateChildWorkflow.InstanceId;
+
+    // A child routed to another app is created in that app's scope and run by its worker, as daprd does.
+    private string ChildHostAppId(WorkflowAction action) =>
+        (action.CreateChildWorkflow.Router ?? action.Router)?.TargetAppID is { Length: > 0 } target ? target : options.AppId;
+
+    private List<StateOperation> ApplyTurn(InstanceRecord r, Turn turn, WorkflowResponse response,
+        Dictionary<(string AppId, string InstanceId), LoadedInstance?> children, TurnEffects effects)
     {
         var ops = new List<StateOperation>();
         var delivered = r.Inbox.Take(turn.InboxCount).ToList();
@@ -117,10 +159,9 @@ public sealed partial class WorkflowEngine
                 case WorkflowAction.WorkflowActionTypeOneofCase.CreateChildWorkflow:
                 {
                     var a = action.CreateChildWorkflow;
-                    var childId = string.IsNullOrEmpty(a.InstanceId) ? $"{r.InstanceId}:{action.Id:X4}" : a.InstanceId;
+                    var childId = ChildId(r.InstanceId, action);
                     var router = a.Router ?? action.Router;
-                    // A child routed to another app is created in that app's scope and run by its worker, as daprd does.
-                    var hostAppId = router?.TargetAppID is { Length: > 0 } target ? target : options.AppId;
+                    var hostAppId = ChildHostAppId(action);
                     r.AddHistory(new HistoryEvent
                     {
                         EventId = action.Id,
@@ -128,6 +169,28 @@ public sealed partial class WorkflowEngine
                         ChildWorkflowInstanceCreated = new ChildWorkflowInstanceCreatedEvent { InstanceId = childId, Name = a.Name, Version = a.Version, Input = a.Input },
                         Router = router,
                     });
+                    children.TryGetValue((hostAppId, childId), out var existing);
+                    if (existing is { Record.IsTerminal: false } || effects.Children.Exists(c => c.HostAppId == hostAppId && c.Child.InstanceId == childId))
+                    {
+                        // An active instance (the parent itself included) is never replaced: like daprd, the
+                        // parent's task fails instead.
+                        r.AddInbox(new HistoryEvent
+                        {
+                            EventId = -1,
+                            Timestamp = now,
+                            ChildWorkflowInstanceFailed = new ChildWorkflowInstanceFailedEvent
+                            {
+                                TaskScheduledId = action.Id,
+                                FailureDetails = new TaskFailureDetails
+                                {
+                                    ErrorType = "AlreadyExists",
+                                    ErrorMessage = $"an active workflow with ID '{childId}' already exists",
+                                },
+                            },
+                        });
+                        break;
+                    }
+
                     var child = NewInstance(childId, a.Name, a.Version, a.Input, null, null, null, new ParentInstanceInfo
                     {
                         TaskScheduledId = action.Id,
@@ -135,7 +198,7 @@ public sealed partial class WorkflowEngine
                         WorkflowInstance = new WorkflowInstance { InstanceId = r.InstanceId, ExecutionId = r.ExecutionId },
                         AppID = options.AppId,
                     }, hostAppId);
-                    effects.Children.Add((child, hostAppId));
+                    effects.Children.Add((child, hostAppId, existing?.ETag));
                     break;
                 }
 
@@ -172,10 +235,11 @@ public sealed partial class WorkflowEngine
             }
         }
 
-        foreach (var (child, hostAppId) in effects.Children)
+        foreach (var (child, hostAppId, etag) in effects.Children)
         {
-            // A child id reused from a finished instance is replaced, as StartInstance does.
-            ops.Add(StateOperation.Upsert(new StateSetRequest(Store.For(hostAppId).InstanceKey(child.InstanceId), child.Serialize())));
+            // A child id reused from a finished instance is replaced, as StartInstance does; the ETag read before the
+            // turn makes the write fail (and the turn run again) if the id was taken meanwhile.
+            ops.Add(Store.For(hostAppId).Save(child, etag));
         }
 
         return ops;
@@ -245,7 +309,7 @@ public sealed partial class WorkflowEngine
             ArmTimer(record.InstanceId, record.ExecutionId, timerId, fireAt);
         }
 
-        foreach (var (child, hostAppId) in effects.Children)
+        foreach (var (child, hostAppId, _) in effects.Children)
         {
             metrics.Started();
             await AddToIndexAsync(Store.For(hostAppId), [child.InstanceId], cancellationToken);
@@ -361,17 +425,53 @@ public sealed partial class WorkflowEngine
         var owner = parsed?.OwnerAppId ?? options.AppId;
         var instanceId = parsed?.InstanceId ?? response.InstanceId;
         var taskId = parsed?.TaskId ?? response.TaskId;
-        // A cross-app item stays "pending" until it is off the shared queue, or the poller would hand it out again.
+        // The item stays "pending" until its result is stored: a cross-app one also until it is off the shared
+        // queue, or the poller would hand it out again.
         var remote = owner != options.AppId;
-        var item = remote ? _pendingActivities.GetValueOrDefault(response.CompletionToken)
-            : _pendingActivities.TryRemove(response.CompletionToken, out var removed) ? removed : null;
-        if (item is { DispatchedAt: > 0 })
+        var item = _pendingActivities.GetValueOrDefault(response.CompletionToken);
+        var appended = false;
+        try
+        {
+            // The engine's token: once the worker has the result, a request cancelled now must not lose it.
+            await MutateAsync(Store.For(owner), instanceId, AppendResult, _stopping);
+        }
+        catch when (!remote && item is not null)
+        {
+            // The result was not stored: run the activity again (at-least-once, as when a worker disconnects).
+            RetryActivityLater(item);
+            throw;
+        }
+
+        var removed = !remote && _pendingActivities.TryRemove(response.CompletionToken, out _);
+        if ((remote || removed) && item is { DispatchedAt: > 0 })
         {
             metrics.ActivityCompleted(Stopwatch.GetElapsedTime(item.DispatchedAt), response.FailureDetails is not null);
         }
 
-        var appended = false;
-        await MutateAsync(Store.For(owner), instanceId, r =>
+        if (remote)
+        {
+            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
+            // Marked finished first: a poll that read the queue before this removal must not run it again.
+            _finishedRemoteActivities.TryAdd(response.CompletionToken, 0);
+            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
+                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, _stopping);
+            _pendingActivities.TryRemove(response.CompletionToken, out _);
+            if (appended)
+            {
+                await WakeAsync(owner, instanceId, _stopping);
+            }
+        }
+        else if (appended)
+        {
+            EnqueueOrchestration(instanceId);
+        }
+
+        if (!appended)
+        {
+            LogStaleCompletion(logger, instanceId);
+        }
+
+        List<StateOperation>? AppendResult(InstanceRecord? r)
         {
             if (r is null || r.IsTerminal || (parsed is { } p && p.ExecutionId != r.ExecutionId))
             {
@@ -398,29 +498,6 @@ public sealed partial class WorkflowEngine
                 });
             appended = true;
             return [];
-        }, cancellationToken);
-
-        if (owner != options.AppId)
-        {
-            // Done with the cross-app item (also when the result was a duplicate): drop it from our shared queue.
-            // Marked finished first: a poll that read the queue before this removal must not run it again.
-            _finishedRemoteActivities.TryAdd(response.CompletionToken, 0);
-            await Store.UpdateListAsync<RemoteActivity>(Store.RemoteActivitiesKey,
-                list => list.RemoveAll(a => a.Token == response.CompletionToken) > 0, cancellationToken);
-            _pendingActivities.TryRemove(response.CompletionToken, out _);
-            if (appended)
-            {
-                await WakeAsync(owner, instanceId, cancellationToken);
-            }
-        }
-        else if (appended)
-        {
-            EnqueueOrchestration(instanceId);
-        }
-
-        if (!appended)
-        {
-            LogStaleCompletion(logger, instanceId);
         }
     }
 

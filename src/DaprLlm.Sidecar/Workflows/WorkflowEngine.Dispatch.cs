@@ -163,6 +163,19 @@ public sealed partial class WorkflowEngine
     private void RetryLater(string instanceId) => _ = Task.Delay(TimeSpan.FromSeconds(1), time, _stopping)
         .ContinueWith(_ => EnqueueOrchestration(instanceId), TaskScheduler.Default);
 
+    /// <summary>Hands a local activity out again after a pause, unless it was completed or dropped meanwhile.</summary>
+    private void RetryActivityLater(ActivityItem item)
+    {
+        item.Connection = null; // re-queued here, not again by the worker's disconnect
+        _ = Task.Delay(TimeSpan.FromSeconds(1), time, _stopping).ContinueWith(_ =>
+        {
+            if (_pendingActivities.ContainsKey(item.Token))
+            {
+                _activities.Writer.TryWrite(item);
+            }
+        }, TaskScheduler.Default);
+    }
+
     private async Task DispatchTurnAsync(string instanceId, CancellationToken cancellationToken)
     {
         if (_turns.ContainsKey(instanceId))

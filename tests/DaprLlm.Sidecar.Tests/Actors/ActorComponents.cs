@@ -22,6 +22,27 @@ public static class ActorComponents
         return folder.Sub("components");
     }
 
+    /// <summary>A state.sqlite actor store in the folder; <paramref name="database"/> is its file (for fault injection).</summary>
+    public static string Sqlite(TempFolder folder, out string database)
+    {
+        database = Path.Combine(folder.Path, "actors.db");
+        folder.Write("components/actorstore.yaml", $"""
+            apiVersion: dapr.io/v1alpha1
+            kind: Component
+            metadata:
+              name: actorstore
+            spec:
+              type: state.sqlite
+              version: v1
+              metadata:
+              - name: connectionString
+                value: "{database}"
+              - name: actorStateStore
+                value: "true"
+            """);
+        return folder.Sub("components");
+    }
+
     public static string Redis(TempFolder folder, RedisServer redis)
     {
         folder.Write("components/actorstore.yaml", $"""

@@ -10,7 +10,8 @@ namespace DaprLlm.Sidecar.Tests.Workflows;
 
 /// <summary>
 /// TaskHubSidecarService details the SDK does not expose directly: idempotent completions (the test plays the
-/// worker with the SDK's own gRPC client), purge by filter with children, and rerun from an event.
+/// worker with the SDK's own gRPC client), purge by filter with children, rerun from an event, and child
+/// workflow ids that are taken.
 /// </summary>
 public sealed class WorkflowProtocolTests
 {
@@ -98,6 +99,37 @@ public sealed class WorkflowProtocolTests
         Assert.Equal(4, purged.DeletedInstanceCount); // parent, its child, the greeting and the rerun
         Assert.Equal([running], ids.InstanceIds);
         await host.Client.TerminateWorkflowAsync(running, null, Ct);
+    }
+
+    [Fact]
+    public async Task A_child_workflow_never_replaces_an_active_instance_or_its_parent_the_parents_task_fails_instead()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-child-ids");
+        var active = $"active-{Guid.NewGuid():N}";
+        var parent = $"parent-{Guid.NewGuid():N}";
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = active, Name = "Active", Input = "\"a\"" }, cancellationToken: Ct);
+        var activeTurn = await rig.NextAsync();
+        var wait = new WorkflowResponse { InstanceId = active, CompletionToken = activeTurn.CompletionToken };
+        wait.Actions.Add(new WorkflowAction { Id = 0, CreateTimer = new CreateTimerAction { FireAt = Timestamp.FromDateTime(DateTime.UtcNow.AddDays(1)) } });
+        await rig.Hub.CompleteWorkflowTaskAsync(wait, cancellationToken: Ct);
+
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = parent, Name = "Parent", Input = "\"p\"" }, cancellationToken: Ct);
+        var parentTurn = await rig.NextAsync();
+        var calls = new WorkflowResponse { InstanceId = parent, CompletionToken = parentTurn.CompletionToken };
+        calls.Actions.Add(new WorkflowAction { Id = 0, CreateChildWorkflow = new CreateChildWorkflowAction { InstanceId = active, Name = "Child", Input = "\"c\"" } });
+        calls.Actions.Add(new WorkflowAction { Id = 1, CreateChildWorkflow = new CreateChildWorkflowAction { InstanceId = parent, Name = "Child", Input = "\"c\"" } });
+        await rig.Hub.CompleteWorkflowTaskAsync(calls, cancellationToken: Ct);
+        var next = await rig.NextAsync();
+        var activeState = (await rig.Hub.GetInstanceAsync(new GetInstanceRequest { InstanceId = active, GetInputsAndOutputs = true }, cancellationToken: Ct)).WorkflowState;
+        var parentState = (await rig.Hub.GetInstanceAsync(new GetInstanceRequest { InstanceId = parent, GetInputsAndOutputs = true }, cancellationToken: Ct)).WorkflowState;
+
+        Assert.Equal(parent, next.WorkflowRequest?.InstanceId);
+        Assert.Equal(2, next.WorkflowRequest!.PastEvents.Count(e => e.ChildWorkflowInstanceCreated is not null));
+        var failed = next.WorkflowRequest.NewEvents.Where(e => e.ChildWorkflowInstanceFailed is not null).Select(e => e.ChildWorkflowInstanceFailed).ToList();
+        Assert.Equal([0, 1], failed.Select(f => f.TaskScheduledId).Order());
+        Assert.All(failed, f => Assert.Contains("already exists", f.FailureDetails.ErrorMessage, StringComparison.Ordinal));
+        Assert.Equal(("Active", "\"a\"", OrchestrationStatus.Running), (activeState.Name, activeState.Input, activeState.WorkflowStatus));
+        Assert.Equal(("Parent", "\"p\"", OrchestrationStatus.Running), (parentState.Name, parentState.Input, parentState.WorkflowStatus));
     }
 
     private static async Task<WorkItem> NextAsync(Grpc.Core.AsyncServerStreamingCall<WorkItem> stream, CancellationToken cancellationToken)

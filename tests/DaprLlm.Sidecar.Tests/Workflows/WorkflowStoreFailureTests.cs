@@ -1,0 +1,72 @@
+using Dapr.DurableTask.Protobuf;
+using DaprLlm.Sidecar.Tests.Infrastructure;
+using Grpc.Core;
+
+namespace DaprLlm.Sidecar.Tests.Workflows;
+
+/// <summary>
+/// A worker's answer that the store fails to write is not lost: once the store works again, the work is handed
+/// out again and the workflow goes on. The test plays the worker with the SDK's gRPC client, on state.sqlite,
+/// and makes the instance's writes fail with a trigger.
+/// </summary>
+public sealed class WorkflowStoreFailureTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_turn_whose_result_could_not_be_stored_is_handed_to_the_worker_again()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-store-failure");
+        var id = $"turn-{Guid.NewGuid():N}";
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = id, Name = "W", Input = "\"in\"" }, cancellationToken: Ct);
+        var first = await rig.NextAsync();
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.InstanceKey(id), SqliteFault.Error))
+        {
+            await Assert.ThrowsAsync<RpcException>(() => rig.Hub.CompleteWorkflowTaskAsync(Done(id, first.CompletionToken), cancellationToken: Ct).ResponseAsync);
+        }
+
+        var again = await rig.NextAsync();
+        await rig.Hub.CompleteWorkflowTaskAsync(Done(id, again.CompletionToken), cancellationToken: Ct);
+        var state = await rig.WaitForCompletionAsync(id);
+
+        Assert.Equal(id, again.WorkflowRequest.InstanceId);
+        Assert.Contains(again.WorkflowRequest.NewEvents, e => e.ExecutionStarted is not null);
+        Assert.Equal(OrchestrationStatus.Completed, state.WorkflowState.WorkflowStatus);
+        Assert.Equal("\"done\"", state.WorkflowState.Output);
+    }
+
+    [Fact]
+    public async Task An_activity_whose_result_could_not_be_stored_runs_again()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-store-failure");
+        var id = $"activity-{Guid.NewGuid():N}";
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = id, Name = "W", Input = "\"in\"" }, cancellationToken: Ct);
+        var first = await rig.NextAsync();
+        var schedule = new WorkflowResponse { InstanceId = id, CompletionToken = first.CompletionToken };
+        schedule.Actions.Add(new WorkflowAction { Id = 0, ScheduleTask = new ScheduleTaskAction { Name = "A", Input = "1", TaskExecutionId = "exec-0" } });
+        await rig.Hub.CompleteWorkflowTaskAsync(schedule, cancellationToken: Ct);
+        var activity = await rig.NextAsync();
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.InstanceKey(id), SqliteFault.Error))
+        {
+            await Assert.ThrowsAsync<RpcException>(() => rig.Hub.CompleteActivityTaskAsync(
+                new ActivityResponse { InstanceId = id, TaskId = 0, Result = "\"lost\"", CompletionToken = activity.CompletionToken }, cancellationToken: Ct).ResponseAsync);
+        }
+
+        var again = await rig.NextAsync();
+        await rig.Hub.CompleteActivityTaskAsync(
+            new ActivityResponse { InstanceId = id, TaskId = 0, Result = "\"stored\"", CompletionToken = again.CompletionToken }, cancellationToken: Ct);
+        var turn = await rig.NextAsync();
+
+        Assert.Equal("exec-0", again.ActivityRequest.TaskExecutionId);
+        Assert.Equal("\"stored\"", Assert.Single(turn.WorkflowRequest.NewEvents, e => e.TaskCompleted is not null).TaskCompleted.Result);
+    }
+
+    private static WorkflowResponse Done(string id, string token)
+    {
+        var response = new WorkflowResponse { InstanceId = id, CompletionToken = token };
+        response.Actions.Add(new WorkflowAction { Id = 0, CompleteWorkflow = new CompleteWorkflowAction { WorkflowStatus = OrchestrationStatus.Completed, Result = "\"done\"" } });
+        return response;
+    }
+}
