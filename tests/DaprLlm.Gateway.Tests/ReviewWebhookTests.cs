@@ -42,6 +42,37 @@ public sealed class ReviewWebhookTests(SingleGateway gateway) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task An_answer_held_for_review_names_the_review_on_text_completions_and_streams_keep_the_webhook()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(policy: "buffer", ct: ct);
+        await using var receiver = await Receiver.StartAsync(failFirst: 0);
+        using var client = gateway.Client(key);
+        client.DefaultRequestHeaders.Add("X-Review-Webhook", receiver.Url);
+
+        // Text completions answered 200 with an empty text before: now the held answer is named, as on chat.
+        var plain = Guid.NewGuid().ToString("N")[..12];
+        using var completion = await client.PostAsJsonAsync("/v1/completions", new { model = "daprllm-demo", prompt = $"say doubtful-{plain}", max_tokens = 16 }, ct);
+        var error = (await completion.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
+        Assert.Equal(HttpStatusCode.BadRequest, completion.StatusCode);
+        Assert.Equal("content_under_review", error.GetProperty("code").GetString());
+        Assert.Contains($"rev-{plain}", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        // A stream whose answer went to review keeps the client's webhook (it was never stored before).
+        var streamed = Guid.NewGuid().ToString("N")[..12];
+        using var stream = await client.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "daprllm-demo", messages = new[] { new { role = "user", content = $"say doubtful-{streamed}" } }, stream = true, max_tokens = 16 }, ct);
+        Assert.Contains("content_filter", await stream.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        var requestId = Assert.Single(stream.Headers.GetValues("x-request-id"));
+        var dapr = gateway.Node.Services.GetRequiredService<DaprClient>();
+        await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewDecided,
+            new ReviewDecidedV1($"rev-{streamed}", tenantId, requestId, "output", "allowed", "allow", "reviewer-1", DateTimeOffset.UtcNow, [], "p1", false), ct);
+
+        await Deadline.WaitUntilAsync(() => !receiver.Delivered.IsEmpty, TimeSpan.FromSeconds(20), "the stream's webhook to be delivered");
+        Assert.Equal($"rev-{streamed}", JsonDocument.Parse(Assert.Single(receiver.Delivered)).RootElement.GetProperty("review_id").GetString());
+    }
+
+    [Fact]
     public async Task A_webhook_that_is_not_an_absolute_url_is_a_400()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -88,6 +88,7 @@ public static class ChatStream
 
             var prompt = promptTokens ?? g.EstimatedPromptTokens;
             g.Ticket.Settle(prompt + completionTokens);
+            await pipeline.RememberReviewAsync(g, blocked ?? lateFlag, ct);
             if (blocked is not null)
             {
                 finishReason = "content_filter";

@@ -12,8 +12,8 @@ namespace DaprLlm.Gateway.Chat;
 /// The hops of one generation, shared by chat and text completions: input moderation (safety), generation on an
 /// inference replica the tenant may use (residency), output moderation (safety) and the audit event.
 /// </summary>
-public sealed class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit,
-    Review.ReviewWebhooks webhooks, TimeProvider time)
+public sealed partial class GenerationPipeline(SafetyClient safety, InferenceClient inference, InferenceRouter router, ModelCircuitBreaker breaker, AuditPublisher audit,
+    Review.ReviewWebhooks webhooks, TimeProvider time, ILogger<GenerationPipeline> logger)
 {
     public Task<SafetyVerdict> CheckInputAsync(GenerationContext g, CancellationToken ct) =>
         safety.ModerateInputAsync(new ModerationRequest(g.RequestId, g.Prompt, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
@@ -79,10 +79,29 @@ public sealed class GenerationPipeline(SafetyClient safety, InferenceClient infe
             g.Prompt, completion, g.Cache, g.Route, g.FallbackUsed ? g.Model : null, g.CachedTokens));
 
     /// <summary>When safety opened a review and the client gave a webhook, remembers it for the decision.</summary>
-    public Task RememberReviewAsync(GenerationContext g, SafetyVerdict verdict, CancellationToken ct) =>
-        verdict is { IsReview: true, ReviewId: { } reviewId } && g.ReviewWebhook is { } url
-            ? webhooks.RememberAsync(reviewId, url, g.Caller.TenantId, g.RequestId, ct)
-            : Task.CompletedTask;
+    /// <summary>
+    /// Keeps the client's webhook for a review the verdict opened. Best effort: the answer (a refusal naming the
+    /// review, which GET /v1/reviews/{id} tracks) matters more than the callback, and was already recorded.
+    /// </summary>
+    public async Task RememberReviewAsync(GenerationContext g, SafetyVerdict? verdict, CancellationToken ct)
+    {
+        if (verdict is not { IsReview: true, ReviewId: { } reviewId } || g.ReviewWebhook is not { } url)
+        {
+            return;
+        }
+
+        try
+        {
+            await webhooks.RememberAsync(reviewId, url, g.Caller.TenantId, g.RequestId, ct);
+        }
+        catch (Exception e) when (e is Dapr.DaprException or Grpc.Core.RpcException or HttpRequestException)
+        {
+            LogWebhookNotKept(logger, reviewId, g.RequestId, e.GetType().Name);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "The webhook for review {ReviewId} (request {RequestId}) was not kept ({Error}); the client can poll the review")]
+    private static partial void LogWebhookNotKept(ILogger logger, string reviewId, string requestId, string error);
 
     /// <summary>request.received, once the gateway knows how it serves the request (cache result, region).</summary>
     public void Received(GenerationContext g, string? region) =>

@@ -136,10 +136,17 @@ public static class CompletionsApi
             var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
             ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
             var output = await pipeline.CheckOutputAsync(g, generation.Text, context.RequestAborted);
+            await pipeline.RememberReviewAsync(g, output, context.RequestAborted);
             var (text, finish, outcome) = output.IsAllowed
                 ? (generation.Text, generation.FinishReason, RequestCompletedV1.Outcomes.Completed)
                 : ("", "content_filter", RequestCompletedV1.Outcomes.FilteredOutput);
             pipeline.Publish(g, outcome, finish, generation.PromptTokens, generation.CompletionTokens, input.Decision, output.Decision, region, generation.Text);
+            if (output.IsReview)
+            {
+                // As chat: the answer is held, and the client learns which review holds it.
+                return Refusals.OutputReview(output);
+            }
+
             return TypedResults.Ok(new CompletionResponse(g.RequestId, "text_completion", time.GetUtcNow().ToUnixTimeSeconds(), generation.Model,
                 [new CompletionChoice(text, 0, null, finish)],
                 new ChatCompletionUsage(generation.PromptTokens, generation.CompletionTokens, generation.PromptTokens + generation.CompletionTokens)));

@@ -34,6 +34,12 @@ public sealed class LeaseExchange
     /// <summary>Unused tokens leased in an earlier minute of today: they only credit the day total.</summary>
     [DataMember] public long ReturnDayTokens { get; set; }
 
+    /// <summary>
+    /// The UTC day (days since the epoch) <see cref="ReturnDayTokens"/> were charged to; returns for another day credit
+    /// nothing (yesterday's leftovers must not make room today). 0: not said (an older gateway), credited as before.
+    /// </summary>
+    [DataMember] public long ReturnDay { get; set; }
+
     /// <summary>Tokens used beyond a reservation (the prompt estimate was low): charged, never refused.</summary>
     [DataMember] public long ChargeTokens { get; set; }
 

@@ -18,6 +18,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
     private int _slots;
     private int _inFlight;
     private long _pendingDayReturn;
+    private long _pendingDay; // the UTC day _pendingDayReturn was charged to
     private long _pendingCharge;
     private DateTimeOffset _lastUse;
     private LeaseGrant _lastSeen = new();
@@ -88,6 +89,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
                 {
                     Limits = Limits,
                     ReturnDayTokens = _pendingDayReturn,
+                    ReturnDay = _pendingDay,
                     ChargeTokens = _pendingCharge,
                     NeedRequests = _requests >= 1 ? 0 : 1,
                     NeedTokens = Math.Max(0, tokens - _tokens),
@@ -135,7 +137,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
             }
             else
             {
-                _pendingDayReturn += unused;
+                ReturnToDay(unused, DayOf(window));
             }
         }
     }
@@ -154,7 +156,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
             }
             else
             {
-                _pendingDayReturn += tokens;
+                ReturnToDay(tokens, DayOf(window));
             }
         }
     }
@@ -184,6 +186,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
                 {
                     Limits = Limits,
                     ReturnDayTokens = _pendingDayReturn,
+                    ReturnDay = _pendingDay,
                     ChargeTokens = _pendingCharge,
                     ReturnWindow = _window,
                 };
@@ -242,6 +245,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
                 {
                     Limits = Limits,
                     ReturnDayTokens = _pendingDayReturn,
+                    ReturnDay = _pendingDay,
                     ChargeTokens = _pendingCharge,
                     NeedRequests = 1,
                     NeedSlots = Math.Max(0, _inFlight - _slots),
@@ -293,7 +297,8 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
             // The actor did not answer: keep what must still be settled for the next exchange.
             lock (_lock)
             {
-                _pendingDayReturn += exchange.ReturnDayTokens + exchange.ReturnTokens;
+                ReturnToDay(exchange.ReturnDayTokens, exchange.ReturnDay);
+                ReturnToDay(exchange.ReturnTokens, DayOf(exchange.ReturnWindow));
                 _pendingCharge += exchange.ChargeTokens;
             }
 
@@ -346,7 +351,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
             && grant.Tokens >= asked.NeedTokens + asked.ExtraTokens && grant.Slots >= asked.NeedSlots + asked.ExtraSlots;
         if (grant.Window != _window)
         {
-            _pendingDayReturn += _tokens;
+            ReturnToDay(_tokens, DayOf(_window));
             _requests = 0;
             _tokens = 0;
             _slots = 0;
@@ -396,13 +401,36 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
         }
     }
 
+    private static long DayOf(long minuteWindow) => minuteWindow * 60_000 / 86_400_000;
+
+    // Unused tokens go back to the day they were charged to; once a later day's come in, the earlier day is over and
+    // its leftovers are dropped (credited today they would let the day's total pass its limit).
+    private void ReturnToDay(long tokens, long day)
+    {
+        if (tokens <= 0 || day < 0)
+        {
+            return;
+        }
+
+        if (day > _pendingDay)
+        {
+            _pendingDayReturn = 0;
+            _pendingDay = day;
+        }
+
+        if (day == _pendingDay)
+        {
+            _pendingDayReturn += tokens;
+        }
+    }
+
     // At the end of the minute the lease is void: unused tokens only credit the day, requests and slots lapse
     // (the actor resets its counters for the new minute, so in-flight requests re-lease their slots).
     private void Roll(DateTimeOffset now)
     {
         if (_window >= 0 && now >= _validUntil)
         {
-            _pendingDayReturn += _tokens;
+            ReturnToDay(_tokens, DayOf(_window));
             _requests = 0;
             _tokens = 0;
             _slots = 0;

@@ -19,7 +19,8 @@ public static class QuotaRules
         }
 
         // Tokens leased but never used do not count toward today's total, whichever minute they were leased in.
-        var dayCredit = (exchange.ReturnWindow * 60_000 / 86_400_000 == state.DayWindow ? exchange.ReturnTokens : 0) + exchange.ReturnDayTokens;
+        var dayCredit = (exchange.ReturnWindow * 60_000 / 86_400_000 == state.DayWindow ? exchange.ReturnTokens : 0)
+            + (exchange.ReturnDay == 0 || exchange.ReturnDay == state.DayWindow ? exchange.ReturnDayTokens : 0);
         state.DayTokensCharged = Math.Max(0, state.DayTokensCharged - dayCredit + exchange.ChargeTokens);
         state.TokensCharged += exchange.ChargeTokens;
 

@@ -8,7 +8,8 @@ namespace DaprLlm.Gateway.Tests.Infrastructure;
 /// <summary>
 /// Stand-ins for the inference and safety apps on a real loopback port, one path prefix per app id
 /// (/inference-eu/..., /safety/...), speaking their wire contracts. Safety blocks output containing "forbidden",
-/// input containing "blocked-input", and opens a review for "needs-review". Tests can take an app id down, make inference overloaded, or make a stream hang.
+/// input containing "blocked-input", and opens a review for "needs-review" (a prompt "say doubtful-X" gets an
+/// answer with "needs-review-X", so its output goes to review). Tests can take an app id down, make inference overloaded, or make a stream hang.
 /// </summary>
 public sealed class FakeBackend : IAsyncDisposable
 {
@@ -90,7 +91,9 @@ public sealed class FakeBackend : IAsyncDisposable
     public int ArrivalsAt(string key) => Arrivals.TryGetValue(key, out var n) ? n : 0;
 
     public static string AnswerFor(string appId, string prompt) =>
-        prompt.Contains("say forbidden", StringComparison.Ordinal)
+        prompt.Contains("say doubtful-", StringComparison.Ordinal)
+            ? "I am not sure about this: needs-review-" + new string(prompt[(prompt.IndexOf("say doubtful-", StringComparison.Ordinal) + 13)..].TakeWhile(char.IsLetterOrDigit).ToArray())
+            : prompt.Contains("say forbidden", StringComparison.Ordinal)
             ? "one two three four five six seven eight nine ten forbidden eleven twelve"
             : prompt.Contains("long answer", StringComparison.Ordinal)
                 ? string.Join(' ', Enumerable.Range(1, 40).Select(i => $"word{i}"))

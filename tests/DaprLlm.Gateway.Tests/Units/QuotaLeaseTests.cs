@@ -53,6 +53,31 @@ public sealed class QuotaLeaseTests
     }
 
     [Fact]
+    public async Task Tokens_left_over_from_yesterday_never_make_room_today()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 3, 2, 23, 59, 50, TimeSpan.Zero));
+        var actor = new LocalQuotaActor(time);
+        var limits = new QuotaLimits { TokensPerMinute = 10_000, BurstTokens = 0, TokensPerDay = 1_000 };
+        var late = new QuotaLease("late", actor) { Limits = limits };
+        var early = new QuotaLease("early", actor) { Limits = limits };
+        var (yesterday, _) = await late.AcquireAsync(500, 16, time, CancellationToken.None);
+        Assert.NotNull(yesterday);
+
+        // After midnight another replica takes most of today's tokens; then the late request ends unused.
+        time.Advance(TimeSpan.FromSeconds(20));
+        var (today, _) = await early.AcquireAsync(800, 16, time, CancellationToken.None);
+        Assert.NotNull(today);
+        var chargedToday = actor.State.DayTokensCharged;
+        late.Release(yesterday.Value, reserved: 500, used: 0, time.GetUtcNow());
+        time.Advance(TimeSpan.FromSeconds(3));
+        await late.FlushAsync(time, TimeSpan.FromSeconds(2));
+
+        // Credited today, yesterday's 500 let another 500 through past the 1,000 a day.
+        Assert.Equal(chargedToday, actor.State.DayTokensCharged);
+        Assert.Null((await late.AcquireAsync(500, 16, time, CancellationToken.None)).Window);
+    }
+
+    [Fact]
     public async Task Usage_beyond_the_reservation_is_charged_at_the_next_settle()
     {
         var actor = new LocalQuotaActor(_time);
