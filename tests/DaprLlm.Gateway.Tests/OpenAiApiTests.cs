@@ -176,6 +176,7 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     [InlineData("\"best_of\":3", "unsupported_value")]
     [InlineData("\"suffix\":\" the end\"", "unsupported_value")]
     [InlineData("\"logprobs\":0", "unsupported_value")]
+    [InlineData("\"stream_options\":{\"include_usage\":true}", "invalid_value")]
     [InlineData("\"echo\":false,\"best_of\":1,\"suffix\":null,\"logprobs\":null", null)]
     public async Task Text_completion_parameters_that_cannot_be_honoured_are_refused(string parameters, string? code)
     {

@@ -57,6 +57,7 @@ public static class CompletionsApi
             Model = request.Model, Messages = [new ChatCompletionMessage("user", prompt)], MaxTokens = request.MaxTokens,
             Temperature = request.Temperature, TopP = request.TopP, Seed = request.Seed, N = request.N, Stop = request.Stop, User = request.User,
             PresencePenalty = request.PresencePenalty, FrequencyPenalty = request.FrequencyPenalty, LogitBias = request.LogitBias,
+            Stream = request.Stream, StreamOptions = request.StreamOptions, // validated as on chat: stream_options needs stream
         };
         if (ChatCompletionValidator.Validate(chat, options.Value, caller) is { } invalid)
         {

@@ -152,10 +152,43 @@ public sealed class ActorRuntime(
             actor.Timers[name] = registration;
         }
 
-        var due = schedule.FirstDue - time.GetUtcNow();
-        registration.Timer = time.CreateTimer(_ => _ = FireTimerAsync(actor, registration), null,
-            due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        Arm(actor, registration, schedule.FirstDue);
         return null;
+    }
+
+    // One System.Threading timer waits at most ~49.7 days (it threw for a longer dueTime or period, an unhandled 500):
+    // longer waits are armed in steps and only the last step fires.
+    private static readonly TimeSpan MaxArmedDelay = TimeSpan.FromDays(30);
+
+    private void Arm(ActiveActor actor, ActorTimerRegistration registration, DateTimeOffset dueAt)
+    {
+        registration.DueAt = dueAt;
+        var delay = dueAt - time.GetUtcNow();
+        delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxArmedDelay ? MaxArmedDelay : delay;
+        if (registration.Timer is { } armed)
+        {
+            armed.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            registration.Timer = time.CreateTimer(_ => OnTimerStep(actor, registration), null, delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnTimerStep(ActiveActor actor, ActorTimerRegistration registration)
+    {
+        if (registration.Stopped)
+        {
+            return;
+        }
+
+        if (time.GetUtcNow() < registration.DueAt)
+        {
+            Arm(actor, registration, registration.DueAt); // an intermediate step of a long wait
+            return;
+        }
+
+        _ = FireTimerAsync(actor, registration);
     }
 
     public void UnregisterTimer(ActorKey key, string name)
@@ -498,7 +531,7 @@ public sealed class ActorRuntime(
 
         if (!timer.Stopped)
         {
-            timer.Timer?.Change(schedule.Period!.Value, Timeout.InfiniteTimeSpan);
+            Arm(actor, timer, time.GetUtcNow() + schedule.Period!.Value);
         }
     }
 

@@ -14,6 +14,9 @@ public sealed class ActorTimerRegistration(string name, JsonObject body, ActorSc
 
     public ITimer? Timer { get; set; }
 
+    /// <summary>When the next firing is due (the timer may be armed for an earlier step of a long wait).</summary>
+    public DateTimeOffset DueAt { get; set; }
+
     public int Fired { get; set; }
 
     public bool Stopped { get; private set; }

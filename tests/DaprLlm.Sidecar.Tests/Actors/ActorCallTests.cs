@@ -162,6 +162,15 @@ public sealed class ActorCallTests
                 new StringContent($$"""{"dueTime":"{{dueTime}}","callback":"IncrementAsync"}""", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
             Assert.Contains("ERR_ACTOR_TIMER_CREATE", await timer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
         }
+
+        // Longer than one System.Threading timer can wait (~49.7 days): accepted, armed in steps (a 500 before).
+        foreach (var (dueTime, period) in new[] { ("1200h", ""), ("1300h", "2000h") })
+        {
+            using var timer = await http.PutAsync($"{node.Sidecar.HttpEndpoint}/v1.0/actors/{nameof(CounterActor)}/{id}/timers/long-{dueTime}",
+                new StringContent($$"""{"dueTime":"{{dueTime}}","period":"{{period}}","callback":"IncrementAsync"}""", System.Text.Encoding.UTF8, "application/json"),
+                TestContext.Current.CancellationToken);
+            Assert.True(timer.IsSuccessStatusCode, $"{dueTime}/{period}: {(int)timer.StatusCode} {await timer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        }
     }
 
     [Fact]
