@@ -27,21 +27,9 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
         var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
         var key = await store.GetSubjectKeyAsync(tenantId, subject, cancellationToken);
         var records = new List<AuditRecord>();
-        var archive = retention.ArchiveFor(store.Region);
-        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        await foreach (var record in ArchivedRecordsAsync(store, tenantId, subject, cancellationToken))
         {
-            if (segment.DeletedAtMs is not null)
-            {
-                continue;
-            }
-
-            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
-            {
-                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject)
-                {
-                    records.Add(record);
-                }
-            }
+            records.Add(record);
         }
 
         records.AddRange(await store.ReadBySubjectAsync(tenantId, subject, cancellationToken));
@@ -97,21 +85,9 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
             return true;
         }
 
-        var archive = retention.ArchiveFor(store.Region);
-        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        await foreach (var _ in ArchivedRecordsAsync(store, tenantId, subject, cancellationToken))
         {
-            if (segment.DeletedAtMs is not null)
-            {
-                continue;
-            }
-
-            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
-            {
-                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject)
-                {
-                    return true;
-                }
-            }
+            return true;
         }
 
         return false;
@@ -135,20 +111,11 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
     private async Task<IReadOnlyList<string>> RequestIdsAsync(IAuditStore store, string tenantId, string subject, CancellationToken cancellationToken)
     {
         var ids = new SortedSet<string>(StringComparer.Ordinal);
-        var archive = retention.ArchiveFor(store.Region);
-        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        await foreach (var record in ArchivedRecordsAsync(store, tenantId, subject, cancellationToken))
         {
-            if (segment.DeletedAtMs is not null)
+            if (record.Entry.RefId is { } refId)
             {
-                continue;
-            }
-
-            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
-            {
-                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject && record.Entry.RefId is { } refId)
-                {
-                    ids.Add(refId);
-                }
+                ids.Add(refId);
             }
         }
 
@@ -161,5 +128,27 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
         }
 
         return [.. ids];
+    }
+
+    /// <summary>The subject's records in the region's archive segments that are not yet deleted, oldest first.</summary>
+    private async IAsyncEnumerable<AuditRecord> ArchivedRecordsAsync(IAuditStore store, string tenantId, string subject,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var archive = retention.ArchiveFor(store.Region);
+        foreach (var segment in await store.ReadSegmentsAsync(cancellationToken))
+        {
+            if (segment.DeletedAtMs is not null)
+            {
+                continue;
+            }
+
+            await foreach (var record in archive.ReadAsync(segment, cancellationToken))
+            {
+                if (record.Entry.TenantId == tenantId && record.Entry.Subject == subject)
+                {
+                    yield return record;
+                }
+            }
+        }
     }
 }
