@@ -44,6 +44,24 @@ public sealed class SemanticCacheTests(SemanticGateway gateway) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_system_message_is_never_taken_for_the_same_words_in_the_question()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        async Task<string> Send(object[] messages)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "daprllm-demo", messages, temperature = 0 }, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return Assert.Single(response.Headers.GetValues("x-daprllm-cache"));
+        }
+
+        // The same words, once split into an instruction and a question, once all in the question: alike as vectors.
+        Assert.Equal("miss", await Send([new { role = "system", content = "Answer in French." }, new { role = "user", content = Question }]));
+        Assert.Equal("miss", await Send([new { role = "user", content = "Answer in French. " + Question }]));
+        Assert.Equal("semantic-hit", await Send([new { role = "system", content = "Answer in French." }, new { role = "user", content = Paraphrase }]));
+    }
+
+    [Fact]
     public async Task Tenants_never_share_semantic_entries()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -116,8 +116,28 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
         return false;
     }
 
-    // Tenants never share a partition; the model and max tokens must match for an answer to fit the request.
-    private static string Partition(GenerationContext g) => string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    // Tenants never share a partition; the model and max tokens must match for an answer to fit the request, and so must
+    // the system messages exactly: the prompt vector joins every message's text, so "answer in French" as a system
+    // message and the same words in the user's question would otherwise look alike.
+    private static string Partition(GenerationContext g) =>
+        string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), SystemDigest(g));
+
+    private static string SystemDigest(GenerationContext g)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var any = false;
+        foreach (var m in g.Messages)
+        {
+            if (m.Role == "system")
+            {
+                sha.AppendData(System.Text.Encoding.UTF8.GetBytes(m.Content));
+                sha.AppendData([0]);
+                any = true;
+            }
+        }
+
+        return any ? Convert.ToHexString(sha.GetHashAndReset(), 0, 16) : "";
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Semantic cache: embedding on {AppId} failed ({Status}); treated as a miss")]
     private static partial void LogEmbeddingFailed(ILogger logger, string appId, int status);
