@@ -40,7 +40,8 @@ public static class AdminApi
         foreach (var writer in writers)
         {
             var archive = retention.ArchiveFor(writer.Store.Region);
-            var report = await runtime.Verifier().VerifyAsync(writer.Store, archive.CheckAsync, cancellationToken);
+            var report = await retention.ExclusiveAsync(writer.Store.Region,
+                () => runtime.Verifier().VerifyAsync(writer.Store, archive.CheckAsync, cancellationToken), cancellationToken);
             reports.Add(report);
         }
 

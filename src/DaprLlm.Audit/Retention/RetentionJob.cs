@@ -18,13 +18,35 @@ public sealed class RetentionJob(AuditOptions options, TimeProvider time, IArchi
     /// <summary>Test hook: runs after a segment file is written, before the database commit (to simulate a crash).</summary>
     public Func<ArchiveSegment, Task>? BeforeCommit { get; set; }
 
+    // One run per region at a time (the hourly job, the admin API and the CLI can start one together), and verify
+    // waits for it: two runs reading the same aged records deleted each other's segment files as "leftovers".
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _regionLocks = new(StringComparer.Ordinal);
+
     public SegmentArchive ArchiveFor(string region) => new(Path.Combine(options.ArchiveDirectory, region));
+
+    /// <summary>Runs work while no retention run changes this region's segments (verify reads a consistent archive).</summary>
+    public async Task<T> ExclusiveAsync<T>(string region, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        var gate = _regionLocks.GetOrAdd(region, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     /// <summary>
     /// Runs beside ingestion without blocking it: the writer only appends after its in-memory head, and this job only
     /// reads and removes records before the first one still hot, so the two never touch the same rows.
     /// </summary>
-    public async Task<RetentionResult> RunAsync(ChainWriter writer, CancellationToken cancellationToken)
+    public Task<RetentionResult> RunAsync(ChainWriter writer, CancellationToken cancellationToken) =>
+        ExclusiveAsync(writer.Store.Region, () => RunExclusiveAsync(writer, cancellationToken), cancellationToken);
+
+    private async Task<RetentionResult> RunExclusiveAsync(ChainWriter writer, CancellationToken cancellationToken)
     {
         var store = writer.Store;
         var archive = ArchiveFor(store.Region);

@@ -232,11 +232,20 @@ public abstract class SqlAuditStore(string region) : IAuditStore
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var exists = Command(connection, transaction, $"SELECT COUNT(*) FROM {T("segments")} WHERE first_seq = @first", ("@first", segment.FirstSeq)))
+        await using (var exists = Command(connection, transaction, $"SELECT last_seq, file_sha256 FROM {T("segments")} WHERE first_seq = @first", ("@first", segment.FirstSeq)))
+        await using (var reader = await exists.ExecuteReaderAsync(cancellationToken))
         {
-            if (Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) > 0)
+            if (await reader.ReadAsync(cancellationToken))
             {
-                return;
+                // The same segment committed again (a rerun) is a no-op; another one from the same record is a bug that
+                // would leave its file unreferenced, so it is refused rather than ignored.
+                if (reader.GetInt64(0) == segment.LastSeq && reader.GetString(1) == segment.FileSha256)
+                {
+                    return;
+                }
+
+                throw new InvalidOperationException(
+                    $"a different segment starting at record {segment.FirstSeq} (to {reader.GetInt64(0)}) is already committed in {Region}");
             }
         }
 

@@ -164,6 +164,56 @@ public sealed class RetentionTests
     }
 
     [Fact]
+    public async Task Two_runs_started_together_in_one_region_take_turns_and_lose_no_segment()
+    {
+        await using var rig = await TrailRig.StartAsync(o => o.SegmentMaxRecords = 4);
+        await IngestDaysAsync(rig, "acme", 2);
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        var firstHeld = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondAtCommit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseSecond = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Retention.BeforeCommit = async segment =>
+        {
+            if (segment is { FirstSeq: 1, LastSeq: 2 })
+            {
+                firstHeld.TrySetResult();
+                await releaseFirst.Task;
+            }
+            else if (segment is { FirstSeq: 1, LastSeq: 4 })
+            {
+                // Only reachable when the second run read records the first one was still archiving.
+                secondAtCommit.TrySetResult();
+                await releaseSecond.Task;
+            }
+        };
+
+        var first = rig.Retention.RunAsync(rig.Writer("eu"), Ct);
+        await firstHeld.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await IngestDaysAsync(rig, "acme", 2);
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        var second = rig.Retention.RunAsync(rig.Writer("eu"), Ct);
+
+        // Without the per-region lock the second run gets to its commit at once (having deleted the first run's file
+        // as a leftover); with it, it waits. Two seconds is only how long it is given to show the first behaviour.
+        await Task.WhenAny(secondAtCommit.Task, Task.Delay(TimeSpan.FromSeconds(2), Ct));
+        releaseFirst.SetResult();
+        await first;
+        releaseSecond.TrySetResult();
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await second;
+            throw new OperationCanceledException("completed"); // either way the assertions below decide
+        });
+
+        var segments = await rig.Writer("eu").Store.ReadSegmentsAsync(Ct);
+        var archive = rig.Retention.ArchiveFor("eu").Directory;
+        Assert.All(segments, s => Assert.True(File.Exists(Path.Combine(archive, s.FileName)), $"{s.FileName} is missing"));
+        Assert.Equal([(1L, 2L), (3L, 4L)], segments.Select(s => (s.FirstSeq, s.LastSeq)));
+        Assert.True((await rig.VerifyAsync("eu")).Ok);
+    }
+
+    [Fact]
     public async Task Erasure_makes_archived_originals_unreadable_while_the_archive_still_verifies()
     {
         await using var rig = await TrailRig.StartAsync(o => o.Tenants["acme"] = new TenantPolicy { KeepOriginals = true });
