@@ -63,6 +63,12 @@ catch (Exception e) when (e is ComponentConfigException || e is AggregateExcepti
     // A resource checked while the host starts (e.g. Resiliency) was invalid; it has been logged with its file.
     return 1;
 }
+catch (Microsoft.Extensions.Options.OptionsValidationException e)
+{
+    // A DaprLlm setting from the environment (e.g. DaprLlm__Reminders__ClaimDuration) is out of range: say which.
+    Console.Error.WriteLine($"fatal: {e.Message}");
+    return 1;
+}
 catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
 {
     // A port given on the command line (API, gRPC, metrics) is taken: say which, as daprd does, without a stack trace.

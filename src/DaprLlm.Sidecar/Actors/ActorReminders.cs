@@ -2,23 +2,30 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DaprLlm.Sidecar.State;
+using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Sidecar.Actors;
 
 /// <summary>
 /// Durable reminders. All reminders of a type live in one document of the actor state store
 /// (<c>daprllm||actors||reminders||TYPE</c>) with their next due time. Every sidecar hosting the type scans it;
-/// a sidecar fires a due reminder only after it advanced that reminder's due time with an ETag-checked write,
-/// so each due time fires once even with several hosts, and reminders survive sidecar and app restarts.
+/// a sidecar fires a due reminder only after it claimed it with an ETag-checked write, so each due time fires on one
+/// host at a time even with several hosts, and reminders survive sidecar and app restarts.
+/// Firing is at least once, as with daprd's scheduler: a claim lasts <see cref="ActorReminderOptions.ClaimDuration"/>
+/// and is renewed while the app's callback runs; the reminder is advanced (or, after its last firing, removed) only
+/// once the app answered 2xx. If the host dies mid-callback, its claim runs out and a later scan fires it again.
 /// The firing goes through the normal call path, so it runs on whichever sidecar holds the actor.
-/// A firing that fails (app down, error status) is put back and retried a second later.
+/// A firing that fails (app down, error status) is retried a second later.
 /// </summary>
-public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver stores, TimeProvider time, ILogger<ActorReminders> logger)
+public sealed class ActorReminders(
+    ActorRuntime runtime, ActorStateStoreResolver stores, TimeProvider time, IOptions<ActorReminderOptions> options, ILogger<ActorReminders> logger)
     : BackgroundService
 {
     private static readonly TimeSpan ScanEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly TimeSpan _claimDuration = options.Value.ClaimDuration;
 
     private IStateStore Store => stores.Store ?? throw new InvalidOperationException(ActorStateStoreResolver.MissingMessage);
 
@@ -92,28 +99,25 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
     {
         var now = time.GetUtcNow();
         var (list, _) = await ReadAsync(type, cancellationToken);
-        if (!list.Any(r => r.NextDue <= now))
+        if (!list.Any(r => r.IsDue(now)))
         {
             return;
         }
 
+        // The reminders stay in the document, claimed: nothing is advanced or removed before the app has answered.
         List<StoredReminder> claimed = [];
         bool won;
         try
         {
             won = await UpdateAsync(type, current =>
             {
-                claimed = current.Where(r => r.NextDue <= now).ToList();
-                foreach (var reminder in claimed)
+                claimed = [];
+                for (var i = 0; i < current.Count; i++)
                 {
-                    var index = current.IndexOf(reminder);
-                    if (reminder.AfterFiring(now) is { } next)
+                    if (current[i].IsDue(now))
                     {
-                        current[index] = next;
-                    }
-                    else
-                    {
-                        current.RemoveAt(index);
+                        current[i] = current[i] with { ClaimedUntil = now + _claimDuration };
+                        claimed.Add(current[i]);
                     }
                 }
 
@@ -132,62 +136,98 @@ public sealed class ActorReminders(ActorRuntime runtime, ActorStateStoreResolver
 
         foreach (var reminder in claimed)
         {
-            _ = FireAsync(type, reminder, cancellationToken);
+            _ = FireAsync(type, reminder, now, cancellationToken);
         }
     }
 
-    private async Task FireAsync(string type, StoredReminder reminder, CancellationToken cancellationToken)
+    private async Task FireAsync(string type, StoredReminder reminder, DateTimeOffset claimedAt, CancellationToken cancellationToken)
     {
         var key = new ActorKey(type, reminder.ActorId);
         ActorCallResult result;
-        try
+        using (var firing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var body = Encoding.UTF8.GetBytes(reminder.CallbackBody().ToJsonString());
-            result = await runtime.InvokeAsync(new ActorCall(key, $"remind/{reminder.Name}", body, "application/json", []), cancellationToken);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            result = ActorCallResult.Error(500, "ERR_ACTOR_REMINDER", e.Message);
-        }
-
-        if (result.IsSuccess)
-        {
-            return;
-        }
-
-        logger.LogWarning("Reminder {Name} of {Actor} failed with status {Status}; retrying in {Delay}", reminder.Name, key, result.StatusCode, RetryAfter);
-        try
-        {
-            // Put the due time back unless the reminder was re-registered or removed meanwhile.
-            await UpdateAsync(type, list =>
+            var renewing = KeepClaimAsync(type, reminder, firing.Token);
+            try
             {
-                var index = list.FindIndex(r => r.ActorId == reminder.ActorId && r.Name == reminder.Name);
-                var retry = reminder with { NextDue = time.GetUtcNow() + RetryAfter };
-                if (index >= 0)
-                {
-                    if (list[index].Registration != reminder.Registration)
-                    {
-                        return false;
-                    }
+                var body = Encoding.UTF8.GetBytes(reminder.CallbackBody().ToJsonString());
+                result = await runtime.InvokeAsync(new ActorCall(key, $"remind/{reminder.Name}", body, "application/json", []), cancellationToken);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                result = ActorCallResult.Error(500, "ERR_ACTOR_REMINDER", e.Message);
+            }
 
-                    list[index] = retry;
-                    return true;
-                }
+            await firing.CancelAsync();
+            await renewing;
+        }
 
-                if (reminder.AfterFiring(time.GetUtcNow()) is null)
-                {
-                    list.Add(retry);
-                    return true;
-                }
+        if (!result.IsSuccess)
+        {
+            logger.LogWarning("Reminder {Name} of {Actor} failed with status {Status}; retrying in {Delay}", reminder.Name, key, result.StatusCode, RetryAfter);
+        }
 
-                return false;
-            }, CancellationToken.None);
+        try
+        {
+            // Due times are counted from the claim, as when the firing started.
+            await UpdateFiringAsync(type, reminder, stored => result.IsSuccess
+                ? stored.AfterFiring(claimedAt)
+                : stored with { NextDue = time.GetUtcNow() + RetryAfter, ClaimedUntil = null }, CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogWarning(e, "Could not reschedule reminder {Name} of {Actor}", reminder.Name, key);
+            // The claim runs out and a scan fires the reminder again: once more than needed rather than never.
+            logger.LogWarning(e, "Could not record the firing of reminder {Name} of {Actor}; it fires again when its claim runs out", reminder.Name, key);
         }
     }
+
+    /// <summary>Renews the claim while the app's callback runs, so that no scan fires a slow callback a second time.</summary>
+    private async Task KeepClaimAsync(string type, StoredReminder reminder, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_claimDuration / 3, time, cancellationToken);
+                if (!await UpdateFiringAsync(type, reminder, stored => stored with { ClaimedUntil = time.GetUtcNow() + _claimDuration }, cancellationToken))
+                {
+                    return; // removed or re-registered meanwhile: nothing left to hold
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the callback returned
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                logger.LogWarning(e, "Could not renew the claim on reminder {Name} of actor {Id}", reminder.Name, reminder.ActorId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces the claimed firing with <paramref name="change"/>'s result (null removes it). Does nothing when the store no
+    /// longer holds that firing: the reminder was removed or re-registered, or another host fired it after the claim ran out.
+    /// </summary>
+    private Task<bool> UpdateFiringAsync(string type, StoredReminder claimed, Func<StoredReminder, StoredReminder?> change, CancellationToken cancellationToken) =>
+        UpdateAsync(type, list =>
+        {
+            var index = list.FindIndex(claimed.IsSameFiring);
+            if (index < 0)
+            {
+                return false;
+            }
+
+            if (change(list[index]) is { } next)
+            {
+                list[index] = next;
+            }
+            else
+            {
+                list.RemoveAt(index);
+            }
+
+            return true;
+        }, cancellationToken);
 
     private async Task<(List<StoredReminder> List, string? ETag)> ReadAsync(string type, CancellationToken cancellationToken)
     {

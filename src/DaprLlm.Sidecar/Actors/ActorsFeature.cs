@@ -12,6 +12,7 @@ public static class ActorsFeature
         services.AddSingleton<ActorPlacement>();
         services.AddSingleton<ActorRuntime>();
         services.AddHostedService(sp => sp.GetRequiredService<ActorRuntime>());
+        services.AddOptions<ActorReminderOptions>().BindConfiguration(ActorReminderOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ActorReminders>();
         services.AddHostedService(sp => sp.GetRequiredService<ActorReminders>());
         services.AddSingleton<IMetadataContributor, ActorsMetadata>();

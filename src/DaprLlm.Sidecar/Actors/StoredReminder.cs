@@ -2,7 +2,10 @@ using System.Text.Json.Nodes;
 
 namespace DaprLlm.Sidecar.Actors;
 
-/// <summary>A durable reminder as kept in the actor state store, with its firing track (next due time, count).</summary>
+/// <summary>
+/// A durable reminder as kept in the actor state store, with its firing track (next due time, count) and, while a host
+/// fires it, until when that host's claim holds.
+/// </summary>
 public sealed record StoredReminder(
     string Registration,
     string ActorId,
@@ -15,7 +18,8 @@ public sealed record StoredReminder(
     int Fired,
     int? Repetitions,
     TimeSpan? Every,
-    DateTimeOffset? ExpiresAt)
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? ClaimedUntil = null)
 {
     /// <summary>The body daprd sends to the app's remind callback.</summary>
     public JsonObject CallbackBody() => new()
@@ -24,6 +28,12 @@ public sealed record StoredReminder(
         ["dueTime"] = DueTime,
         ["period"] = Period,
     };
+
+    /// <summary>Due at <paramref name="now"/> and not being fired by a host whose claim still holds.</summary>
+    public bool IsDue(DateTimeOffset now) => NextDue <= now && !(ClaimedUntil > now);
+
+    /// <summary>Whether <paramref name="stored"/> is still this firing: same registration, not yet counted as fired.</summary>
+    public bool IsSameFiring(StoredReminder stored) => stored.Registration == Registration && stored.Fired == Fired;
 
     /// <summary>The reminder after one firing, or null when that was its last.</summary>
     public StoredReminder? AfterFiring(DateTimeOffset now)
@@ -41,6 +51,6 @@ public sealed record StoredReminder(
             next += every * Math.Ceiling((now - next) / every + 1e-9);
         }
 
-        return ExpiresAt is { } expires && next > expires ? null : this with { NextDue = next, Fired = fired };
+        return ExpiresAt is { } expires && next > expires ? null : this with { NextDue = next, Fired = fired, ClaimedUntil = null };
     }
 }

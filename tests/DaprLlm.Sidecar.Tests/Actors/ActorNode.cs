@@ -30,10 +30,16 @@ public sealed class ActorNode : IAsyncDisposable
 
     public TestApp App { get; }
 
-    public static async Task<ActorNode> StartAsync(string name, string appId, string components, string registry, ActorProbe probe, ActorAppSettings settings)
+    /// <param name="sidecarEnvironment">Extra environment of the sidecar process (DaprLlm__... settings).</param>
+    public static async Task<ActorNode> StartAsync(string name, string appId, string components, string registry, ActorProbe probe, ActorAppSettings settings,
+        IReadOnlyDictionary<string, string>? sidecarEnvironment = null)
     {
         var appPort = Ports.GetFree();
-        var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, registry) { AppPort = appPort });
+        var sidecar = await SidecarProcess.StartAsync(new SidecarSettings(appId, components, registry)
+        {
+            AppPort = appPort,
+            Environment = sidecarEnvironment ?? new Dictionary<string, string>(),
+        });
         var app = TestApp.Create(appPort, sidecar.AppEnvironment, builder =>
         {
             builder.Services.AddSingleton(probe);

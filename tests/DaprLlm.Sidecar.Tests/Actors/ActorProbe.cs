@@ -13,6 +13,7 @@ public sealed class ActorProbe
 {
     private readonly ConcurrentDictionary<string, string> _activeOn = new();
     private readonly ConcurrentDictionary<string, int> _inside = new();
+    private readonly TaskCompletionSource _releaseHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _overlaps;
     private int _maxInside;
     private int _busy;
@@ -25,6 +26,13 @@ public sealed class ActorProbe
     public ConcurrentQueue<(string Id, string Name, string Host, DateTimeOffset At)> Timers { get; } = new();
 
     public ConcurrentQueue<(string Id, string Name, string Host, DateTimeOffset At)> Reminders { get; } = new();
+
+    /// <summary>Reminder callbacks of this name are recorded, then do not return until <see cref="ReleaseHeldReminders"/> (an app busy in a callback).</summary>
+    public string? HoldRemindersNamed { get; init; }
+
+    public Task HeldReminders => _releaseHeld.Task;
+
+    public void ReleaseHeldReminders() => _releaseHeld.TrySetResult();
 
     /// <summary>Activations of an id while it was already active on another host.</summary>
     public ConcurrentQueue<string> DoubleActivations { get; } = new();

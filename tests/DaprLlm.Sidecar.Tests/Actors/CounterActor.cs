@@ -63,12 +63,15 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe, ActorHostName
 
     public Task RemoveReminderAsync(string name) => UnregisterReminderAsync(name);
 
-    public Task ReceiveReminderAsync(string reminderName, byte[] state, TimeSpan dueTime, TimeSpan period)
+    public async Task ReceiveReminderAsync(string reminderName, byte[] state, TimeSpan dueTime, TimeSpan period)
     {
         // The payload travels through the sidecar and back: check it is the one registered.
         var name = Encoding.UTF8.GetString(state) == reminderName ? reminderName : $"{reminderName}:bad-data";
         probe.Reminders.Enqueue((Id.GetId(), name, hostName.Name, DateTimeOffset.UtcNow));
-        return Task.CompletedTask;
+        if (reminderName == probe.HoldRemindersNamed)
+        {
+            await probe.HeldReminders;
+        }
     }
 
     protected override Task OnActivateAsync()
