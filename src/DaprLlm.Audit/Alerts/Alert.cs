@@ -16,6 +16,9 @@ public sealed record Alert(
     public const string Critical = "critical";
     public const string Warning = "warning";
 
+    /// <summary>A hit of an always-critical category (key "critical/…"): one incident per tenant, not per category.</summary>
+    public bool IsPerTenantIncident => Key.StartsWith("critical/", StringComparison.Ordinal) && TenantId is not null;
+
     public DateTimeOffset? AcknowledgedAt { get; init; }
 
     public string? AcknowledgedBy { get; init; }

@@ -28,7 +28,7 @@ public static class AlertPayloads
         ["routing_key"] = routingKey ?? "",
         ["event_action"] = "trigger",
         // PagerDuty folds events with the same dedup key into one incident, matching our de-duplication.
-        ["dedup_key"] = "daprllm-" + alert.Category,
+        ["dedup_key"] = "daprllm-" + alert.Category + (alert.IsPerTenantIncident ? "-" + alert.TenantId : ""),
         ["payload"] = new JsonObject
         {
             ["summary"] = alert.Summary,

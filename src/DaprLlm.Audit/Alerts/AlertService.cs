@@ -138,7 +138,9 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             // One incident, one alert: a category already alerted within the window absorbs this one and keeps the
             // peak count. A sliding window sees a spike rise slide by slide, so a warning often turns critical within
             // one incident: the alert escalates in place and is delivered again under the same id (an escalation is news).
-            var open = _history.FindLastIndex(a => a.Category == alert.Category && alert.RaisedAt - a.RaisedAt < options.Dedup);
+            // An always-critical hit is its tenant's incident: another tenant's hit is news, not a repeat.
+            var open = _history.FindLastIndex(a => a.Category == alert.Category && alert.RaisedAt - a.RaisedAt < options.Dedup
+                && (!alert.IsPerTenantIncident || a.TenantId == alert.TenantId));
             if (open >= 0)
             {
                 var current = _history[open];

@@ -155,5 +155,15 @@ public static class ReportFormats
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Escape(string text) => text.Contains(',') || text.Contains('"') || text.Contains('\n') ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
+    // RFC 4180 quoting, and a cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first: event types, rule
+    // and key names come from event data) starts with an apostrophe, so it is shown as text (OWASP CSV injection).
+    private static string Escape(string text)
+    {
+        if (text.Length > 0 && text[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            text = "'" + text;
+        }
+
+        return text.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
+    }
 }

@@ -128,6 +128,24 @@ public sealed class AnomalyDetectorTests
     }
 
     [Fact]
+    public void A_sexual_minors_hit_of_another_tenant_is_its_own_incident()
+    {
+        var (service, time) = Create();
+        service.Observe(Refusal("t1", "sexual/minors", 1));
+        time.Advance(TimeSpan.FromMinutes(1));
+        service.Observe(Refusal("t2", "sexual/minors", 2));
+        time.Advance(TimeSpan.FromMinutes(1));
+        service.Observe(Refusal("t1", "sexual/minors", 3));
+
+        // Folded by category alone, t2's hit was counted into t1's alert and never delivered.
+        var alerts = service.History();
+        Assert.Equal(["t1", "t2"], alerts.Select(a => a.TenantId).Order());
+        Assert.Equal(2, alerts.Single(a => a.TenantId == "t1").Occurrences);
+        Assert.Equal(["t1", "t2"], ReadOutbox(service).Select(a => a.TenantId).Order());
+        Assert.NotEqual(AlertPayloads.PagerDuty(alerts[0], null)["dedup_key"]!.GetValue<string>(), AlertPayloads.PagerDuty(alerts[1], null)["dedup_key"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void An_acknowledged_alert_keeps_who_and_when()
     {
         var (service, _) = Create();

@@ -148,6 +148,15 @@ public sealed class ComplianceReportTests
         Assert.Contains("review_sla_compliance,,0.5", csv, StringComparison.Ordinal);
         Assert.Contains("refusals_by_category,hate,1", csv, StringComparison.Ordinal);
         Assert.Contains("rule_hits,deny-term:slur,2", csv, StringComparison.Ordinal);
+
+        // Keys come from event data: one a spreadsheet would run as a formula is written as text.
+        var hostile = ReportFormats.ToCsv(eu with
+        {
+            AdminActionsByAction = new SortedDictionary<string, long>(StringComparer.Ordinal) { ["=HYPERLINK(\"http://x\",\"x\")"] = 1, ["@SUM(A1)"] = 1, ["a\rb"] = 1 },
+        });
+        Assert.Contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"x\"\")\",1", hostile, StringComparison.Ordinal);
+        Assert.Contains(",'@SUM(A1),1", hostile, StringComparison.Ordinal);
+        Assert.Contains(",\"a\rb\",1", hostile, StringComparison.Ordinal);
         Assert.Contains("key_requests,acme/key-a,6", csv, StringComparison.Ordinal);
         var html = ReportFormats.ToHtml(eu);
         Assert.Contains("Safety incidents beside latency", html, StringComparison.Ordinal);
