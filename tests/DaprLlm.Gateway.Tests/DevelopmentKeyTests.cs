@@ -41,6 +41,33 @@ public sealed partial class DevelopmentKeyTests
         await AssertWorksAndIsShownAsync(second, key, ct);
     }
 
+    [Fact]
+    public async Task A_revoked_preset_key_stays_revoked_when_the_gateway_restarts()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var environment = new GatewayEnvironment();
+        await environment.InitializeAsync();
+        await using var backend = new FakeBackend();
+        await backend.StartAsync();
+        var preset = new Dictionary<string, string?>(Settings) { ["DAPRLLM_DEV_API_KEY"] = environment.DevKey };
+        var keyId = DaprLlm.Gateway.Tenants.ApiKeyFormat.Split(environment.DevKey).KeyId;
+
+        await using (var first = await GatewayNode.StartAsync(environment, backend, TimeProvider.System, preset))
+        {
+            using var admin = first.Client(GatewayEnvironment.AdminKey);
+            using var revoked = await admin.DeleteAsync($"/admin/keys/{keyId}", ct);
+            Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        }
+
+        // Same DAPRLLM_DEV_API_KEY, same store: the key was created again on start and worked again (a leaked key came back).
+        await using var second = await GatewayNode.StartAsync(environment, backend, TimeProvider.System, preset);
+        await Deadline.WaitUntilAsync(() => second.Logs.ToString().Contains("stays revoked", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(10), "the restarted gateway to see the revoked development key");
+        using var client = second.Client(environment.DevKey);
+        using var models = await client.GetAsync("/v1/models", ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, models.StatusCode);
+    }
+
     private static async Task AssertWorksAndIsShownAsync(GatewayNode node, string key, CancellationToken ct)
     {
         using var admin = node.Client(GatewayEnvironment.AdminKey);

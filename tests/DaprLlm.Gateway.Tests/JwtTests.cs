@@ -24,6 +24,24 @@ public sealed class JwtTests(JwtGateway gateway) : IClassFixture<JwtGateway>
     }
 
     [Fact]
+    public async Task The_same_subject_in_two_tenants_has_two_quotas()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (acme, _) = await gateway.CreateTenantAsync(tier: "enterprise", ct: ct);
+        var (globex, _) = await gateway.CreateTenantAsync(tier: "enterprise", ct: ct);
+        async Task<string> RemainingAfterOneRequest(string tenant)
+        {
+            using var client = WithToken(Token(tenant, gateway.SigningKey));
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return Assert.Single(response.Headers.GetValues("x-ratelimit-remaining-requests"));
+        }
+
+        // Both tokens say sub "user-1": hashed without the tenant, globex's first request was counted on acme's quota.
+        Assert.Equal(await RemainingAfterOneRequest(acme), await RemainingAfterOneRequest(globex));
+    }
+
+    [Fact]
     public async Task Tokens_of_other_tiers_or_with_a_wrong_signature_audience_issuer_or_lifetime_are_refused()
     {
         var ct = TestContext.Current.CancellationToken;

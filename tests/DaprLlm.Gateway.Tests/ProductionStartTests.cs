@@ -8,12 +8,14 @@ namespace DaprLlm.Gateway.Tests;
 /// <summary>A production gateway never runs with a development key.</summary>
 public sealed class ProductionStartTests
 {
-    [Fact]
-    public void Production_refuses_to_start_when_a_development_key_is_set()
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Staging")]
+    public void Production_refuses_to_start_when_a_development_key_is_set(string environment)
     {
         using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
-            web.UseEnvironment("Production");
+            web.UseEnvironment(environment);
             web.UseSetting("DAPRLLM_DEV_API_KEY", "dev-key-that-must-not-run-in-production");
             web.ConfigureLogging(l => l.ClearProviders());
         });
@@ -89,7 +91,7 @@ public sealed class ProductionStartTests
             Environment.ExitCode = 0;
         }
 
-        Assert.Contains("Critical DaprLlm.Gateway.Tenants.DevTenantSeeder: A development API key is stored but the environment is Production", logs.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Critical DaprLlm.Gateway.Tenants.DevTenantSeeder: A development API key is stored but the environment is not Development", logs.ToString(), StringComparison.Ordinal);
         using var http = new HttpClient();
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{port}/v1/models", ct));
     }

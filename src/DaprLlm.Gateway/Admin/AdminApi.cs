@@ -174,8 +174,8 @@ public static partial class AdminApi
 
     private static async Task<IResult> GetDevKey(TenantStore store, IHostEnvironment environment, CancellationToken ct)
     {
-        // Never in production: there the development key must not exist at all.
-        if (environment.IsProduction() || await store.GetDevKeyAsync(ct) is not { } key)
+        // Only on a local (Development) run: elsewhere the development key must not exist at all.
+        if (!environment.IsDevelopment() || await store.GetDevKeyAsync(ct) is not { } key)
         {
             return OpenAiError.Result(StatusCodes.Status404NotFound, "invalid_request_error", "not_found", "no development key on this deployment");
         }

@@ -65,7 +65,9 @@ public sealed class JwtAuthenticator
         }
 
         var subject = result.Claims.TryGetValue("sub", out var sub) ? sub?.ToString() ?? "" : "";
-        var keyId = "jwt-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{_options.Issuer}\n{subject}")))[..12];
+        // The per-key quota of a subject within its tenant: the same sub (or none, client credentials) in two tenants
+        // must not share one quota actor.
+        var keyId = "jwt-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{_options.Issuer}\n{tenant.Id}\n{subject}")))[..12];
         return new Caller(new ApiKeyRecord(keyId, tenant.Id, $"jwt:{subject}", "", "", DateTimeOffset.UnixEpoch), tenant);
     }
 

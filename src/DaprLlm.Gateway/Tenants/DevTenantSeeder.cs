@@ -19,10 +19,12 @@ public sealed partial class DevTenantSeeder(
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        if (environment.IsProduction() && !string.IsNullOrEmpty(configuration[DevTenant.KeyVariable]))
+        if (!environment.IsDevelopment() && !string.IsNullOrEmpty(configuration[DevTenant.KeyVariable]))
         {
-            // Throwing here fails the host's start: a production gateway never runs with a development key.
-            throw new InvalidOperationException($"{DevTenant.KeyVariable} is set in the Production environment; refusing to start with a development key.");
+            // Throwing here fails the host's start: only a Development gateway (a local run) has a development key;
+            // Staging is as public as Production.
+            throw new InvalidOperationException(
+                $"{DevTenant.KeyVariable} is set in the {environment.EnvironmentName} environment; refusing to start with a development key outside Development.");
         }
 
         if (configuration[DevTenant.KeyVariable] is { Length: > 0 } preset && PresetKeyProblem(preset) is { } problem)
@@ -54,7 +56,7 @@ public sealed partial class DevTenantSeeder(
             try
             {
                 await dapr.WaitForSidecarAsync(stoppingToken);
-                if (environment.IsProduction())
+                if (!environment.IsDevelopment())
                 {
                     if (await store.HasDevKeyAsync(stoppingToken))
                     {
@@ -92,9 +94,15 @@ public sealed partial class DevTenantSeeder(
         if (!string.IsNullOrEmpty(preset))
         {
             var (keyId, _) = ApiKeyFormat.Split(preset);
-            if (await store.GetKeyAsync(keyId, ct) is not { IsRevoked: false })
+            switch (await store.GetKeyAsync(keyId, ct))
             {
-                await store.CreateKeyAsync(DevTenant.TenantId, DevTenant.KeyName, ct, preset);
+                case null:
+                    await store.CreateKeyAsync(DevTenant.TenantId, DevTenant.KeyName, ct, preset);
+                    break;
+                case { IsRevoked: true }:
+                    // Revoked on purpose (it leaked, say): a restart must not bring it back. The run needs a new value.
+                    LogPresetRevoked(logger, keyId, DevTenant.KeyVariable);
+                    return;
             }
 
             await store.SaveDevKeyAsync(preset, ct);
@@ -115,7 +123,10 @@ public sealed partial class DevTenantSeeder(
         LogGeneratedKey(logger, created.Key);
     }
 
-    [LoggerMessage(Level = LogLevel.Critical, Message = "A development API key is stored but the environment is Production; refusing to run with a development key. Point Production at a state store that never ran in Development.")]
+    [LoggerMessage(LogLevel.Warning, "The development key {KeyId} from {Variable} was revoked; it stays revoked. Give the variable a new key for this run")]
+    private static partial void LogPresetRevoked(ILogger logger, string keyId, string variable);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "A development API key is stored but the environment is not Development; refusing to run with a development key. Point this deployment at a state store that never ran in Development.")]
     private static partial void LogDevKeyInProduction(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Tenant initialisation will be retried ({Error})")]
