@@ -44,7 +44,15 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
     }
 
     /// <summary>Drops cached entries after an admin change on this replica.</summary>
-    public void Forget(string keyId) => _keys.TryRemove(keyId, out _);
+    public void Forget(string keyId)
+    {
+        Interlocked.Increment(ref _forgets);
+        _keys.TryRemove(keyId, out _);
+    }
+
+    // Counts Forget calls: a read that started before one may carry the record from before a revocation, so it is
+    // used for its own request but not cached (cached, it would outlive the revocation for CacheFor on this replica).
+    private long _forgets;
 
     public void ForgetTenant(string tenantId) => _tenants.TryRemove(tenantId, out _);
 
@@ -85,8 +93,13 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
             return cached;
         }
 
+        var forgets = Interlocked.Read(ref _forgets);
         var entry = await ReadKeyAsync(keyId, null, ct);
-        _keys[keyId] = entry;
+        if (Interlocked.Read(ref _forgets) == forgets)
+        {
+            _keys[keyId] = entry;
+        }
+
         return entry;
     }
 

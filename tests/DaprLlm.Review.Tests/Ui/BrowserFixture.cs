@@ -28,6 +28,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("out", "out-pass", "reviewer", ["t-outage"]),
         ("scoped", "scoped-pass", "admin", ["t-scope"]),
         ("shot", "shot-pass", "admin", ["*"]),
+        ("tab", "tab-pass", "reviewer", ["t-tab"]),
     ];
 
     private IPlaywright? _playwright;

@@ -75,7 +75,8 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
     [Fact]
     public async Task Revealing_PII_asks_for_a_reason_and_is_audited()
     {
-        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-reveal", text: "Call me at jane.doe@example.com tonight"), Ct);
+        var escalation = ReviewHost.Item(tenant: "t-reveal", text: "Call me at jane.doe@example.com tonight");
+        var id = await Reviews.EscalateAsync(escalation, Ct);
         await using var session = await fixture.SignInAsync("rhea", "rhea-pass");
         await session.Page.ClickAsync($"#claim-{id}");
         await session.WaitForInteractiveAsync("item");
@@ -100,6 +101,16 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         var audited = Assert.Single(await fixture.Host.PublishedAsync(ReviewNames.PiiRevealedTopic, id));
         Assert.Contains("\"reviewer\":\"rhea\"", audited, StringComparison.Ordinal);
         Assert.Contains("checking the address is a real person", audited, StringComparison.Ordinal);
+
+        // The subject is erased while the page shows the revealed original: the live reload must not keep it on screen.
+        using (var dapr = new Dapr.Client.DaprClientBuilder().UseHttpEndpoint(fixture.Host.Sidecar.HttpEndpoint).UseGrpcEndpoint(fixture.Host.Sidecar.GrpcEndpoint).Build())
+        {
+            await dapr.PublishEventAsync(DaprLlm.Contracts.DaprComponents.PubSub, DaprLlm.Contracts.Topics.SubjectErased,
+                new DaprLlm.Contracts.Events.SubjectErasedV1("t-reveal", "user-1", "psn_x", "eu", DateTimeOffset.UtcNow, "root", [escalation.RequestId]), Ct);
+        }
+
+        await page.WaitForSelectorAsync("#content:has-text('[erased]')");
+        Assert.DoesNotContain("jane.doe@example.com", await page.TextContentAsync("#review-page"), StringComparison.Ordinal);
         session.AssertNoConsoleErrors();
     }
 
@@ -321,6 +332,32 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
         Assert.Equal(200, other.Status);
         Assert.DoesNotContain(id, await other.TextAsync(), StringComparison.Ordinal);
         admin.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Enter_on_a_focused_button_is_that_button_s_action_and_a_scoped_admin_lists_only_its_reviewers()
+    {
+        var first = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-tab", severity: "critical"), Ct);
+        var second = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-tab"), Ct);
+        await using (var session = await fixture.SignInAsync("tab", "tab-pass"))
+        {
+            await session.WaitForInteractiveAsync("queue");
+            await session.Page.WaitForSelectorAsync($"tr.selected[data-id='{first}']");
+
+            // The keyboard user tabbed to the second row's Claim: Enter claims that row, not the highlighted first one.
+            await session.Page.FocusAsync($"#claim-{second}");
+            await session.Page.Keyboard.PressAsync("Enter");
+            await session.WaitForInteractiveAsync("item");
+            Assert.Contains(second, session.Page.Url, StringComparison.Ordinal);
+            session.AssertNoConsoleErrors();
+        }
+
+        // An admin of t-scope sees no reviewer of other tenants (their tenant ids are other customers' business).
+        await using var scoped = await fixture.SignInAsync("scoped", "scoped-pass");
+        await scoped.GotoAsync("/review/admin", "admin");
+        Assert.Equal(0, await scoped.Page.Locator("#tenants-kira").CountAsync());
+        Assert.Equal(0, await scoped.Page.Locator("#tenants-shot").CountAsync());
+        scoped.AssertNoConsoleErrors();
     }
 
     private static async Task<ReviewerSession> WhichAsync(ReviewerSession first, ReviewerSession second, string id)

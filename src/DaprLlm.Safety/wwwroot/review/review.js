@@ -8,6 +8,9 @@ document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') { target.blur(); e.preventDefault(); }
     return;
   }
+  // Enter and Space on a focused button or link are that control's own action, not a shortcut for another one.
+  const control = target instanceof HTMLElement && (target.tagName === 'BUTTON' || target.tagName === 'A' || target.tagName === 'SELECT');
+  if (control && (e.key === 'Enter' || e.key === ' ')) return;
   const element = document.querySelector(`[data-key="${CSS.escape(e.key)}"]`);
   if (!element || element.disabled) return;
   e.preventDefault();
