@@ -186,4 +186,21 @@ public sealed class ModelLoadingTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_model_limited_to_other_regions_is_neither_listed_nor_served_by_this_replica()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = new ResidencyAppFactory();
+        using var client = app.CreateClient();
+
+        var models = await client.GetFromJsonAsync<System.Text.Json.JsonElement>("/v1/models", ct);
+        var ids = models.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+        Assert.Contains(InferenceAppFactory.Model, ids);
+        Assert.DoesNotContain(ResidencyAppFactory.UsOnlyModel, ids);
+
+        // Before, only the gateway's /v1/models hid it: a direct or routed call ran the us-only model in eu.
+        using var response = await client.PostAsJsonAsync("/v1/generate", Api.Request("Praise ye the LORD.", maxTokens: 2, model: ResidencyAppFactory.UsOnlyModel), ct);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+    }
 }

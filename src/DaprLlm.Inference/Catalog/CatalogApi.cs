@@ -13,6 +13,9 @@ public static class CatalogApi
     {
         builder.Services.AddOptions<InferenceOptions>()
             .BindConfiguration(InferenceOptions.Section)
+            // Residency: a model limited to other regions is not deployed on this replica at all (not listed, loaded or
+            // served), so no route, fallback or direct call can run it outside its regions.
+            .PostConfigure(o => o.RemoveModelsOutsideRegion())
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<InferenceOptions>, InferenceOptionsValidator>();

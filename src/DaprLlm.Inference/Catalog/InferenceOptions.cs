@@ -7,6 +7,18 @@ public sealed class InferenceOptions
 {
     public const string Section = "Inference";
 
+    /// <summary>Drops the models whose <see cref="ModelEntryOptions.Regions"/> exclude <see cref="Region"/>.</summary>
+    public void RemoveModelsOutsideRegion()
+    {
+        foreach (var (id, model) in Models.ToList())
+        {
+            if (model.Regions.Count > 0 && !model.Regions.Contains(Region, StringComparer.Ordinal))
+            {
+                Models.Remove(id);
+            }
+        }
+    }
+
     /// <summary>Region this replica serves (env Inference__Region); reported by v1/models.</summary>
     [Required, MinLength(1)]
     public string Region { get; set; } = "local";

@@ -46,6 +46,22 @@ public sealed class LazyModelAppFactory : InferenceAppFactory
     };
 }
 
+/// <summary>An eu replica whose configuration also names a model limited to the us region.</summary>
+public sealed class ResidencyAppFactory : InferenceAppFactory
+{
+    public const string UsOnlyModel = "daprllm-demo-us";
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        [$"Inference:Models:{UsOnlyModel}:Path"] = "models/daprllm-kjv-small",
+        [$"Inference:Models:{UsOnlyModel}:Tier"] = "small",
+        [$"Inference:Models:{UsOnlyModel}:Warm"] = "false",
+        [$"Inference:Models:{UsOnlyModel}:Regions:0"] = "us",
+        [$"Inference:Models:{UsOnlyModel}:ExecutionProviders:0"] = "CPU",
+        ["Inference:Region"] = "eu",
+    };
+}
+
 /// <summary>Every streamed request's reader woken at every decode step (no holding between steps).</summary>
 public sealed class PerStepStreamAppFactory : InferenceAppFactory
 {
