@@ -41,13 +41,16 @@ public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker
         else
         {
             // A subject's free text is stored only sealed with their key, so erasure (key destruction) reaches it everywhere.
-            var key = await store.GetOrCreateSubjectKeyAsync(tenant, subject, SubjectSealer.NewKey, cancellationToken);
+            // An event from before the subject's erasure that arrives after it is sealed with a key nobody keeps: it is
+            // recorded (the chain stays complete) but born erased, and no original is kept.
+            var erasedLate = store.ErasedAt(tenant, subject) is { } erasedAt && (envelope.Time?.ToUnixTimeMilliseconds() ?? long.MinValue) < erasedAt;
+            var key = erasedLate ? SubjectSealer.NewKey() : await store.GetOrCreateSubjectKeyAsync(tenant, subject, SubjectSealer.NewKey, cancellationToken);
             using (var sealer = new SubjectFieldSealer(key, envelope.Id))
             {
                 content = masker.Mask(data, subject, sealer);
             }
 
-            if (policy.KeepOriginals)
+            if (policy.KeepOriginals && !erasedLate)
             {
                 sealedOriginal = SubjectSealer.Seal(key, envelope.Id, CanonicalJson.Canonicalize(data));
             }

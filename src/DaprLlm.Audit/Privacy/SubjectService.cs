@@ -98,8 +98,8 @@ public sealed class SubjectService(AuditRuntime runtime, RetentionJob retention)
         var store = writer.Store;
         var subject = runtime.Pseudonymizer.Pseudonymize(tenantId, userId);
         var requestIds = await RequestIdsAsync(store, tenantId, subject, cancellationToken);
-        var destroyed = await store.DeleteSubjectKeyAsync(tenantId, subject, cancellationToken);
         var now = runtime.Time.GetUtcNow();
+        var destroyed = await store.DeleteSubjectKeyAsync(tenantId, subject, now.ToUnixTimeMilliseconds(), cancellationToken);
         var eventId = $"erasure-{tenantId}-{subject}-{now.ToUnixTimeMilliseconds()}";
         var content = CanonicalJson.Canonicalize(JsonSerializer.Serialize(new { tenantId, subject, keyDestroyed = destroyed, requestedBy }, Json));
         // The erasure is itself a record of the chain: who erased whom and when, without the user id in clear.

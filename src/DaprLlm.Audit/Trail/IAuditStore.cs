@@ -51,8 +51,13 @@ public interface IAuditStore : IAsyncDisposable
 
     Task<byte[]?> GetSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken);
 
-    /// <summary>Destroys the subject's key (crypto-shredding); true when there was one.</summary>
-    Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken);
+    /// <summary>
+    /// Destroys the subject's key (crypto-shredding) and remembers when (<paramref name="erasedAtMs"/>); true when there was one.
+    /// </summary>
+    Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, long erasedAtMs, CancellationToken cancellationToken);
+
+    /// <summary>When the subject was last erased (ms since the epoch), or null: events from before must stay unreadable.</summary>
+    long? ErasedAt(string tenantId, string subject);
 }
 
 /// <summary>A compressed JSONL file of records [FirstSeq, LastSeq] that continues the chain from <see cref="PrevHash"/>.</summary>

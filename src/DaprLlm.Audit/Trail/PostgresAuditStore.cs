@@ -42,7 +42,10 @@ public sealed class PostgresAuditStore : SqlAuditStore
     [
         $"CREATE SCHEMA IF NOT EXISTS {KeySchema}",
         $"CREATE TABLE IF NOT EXISTS {KeyTable} (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, key_material TEXT NOT NULL, PRIMARY KEY (tenant_id, subject))",
+        $"CREATE TABLE IF NOT EXISTS {ErasedTable} (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, erased_at BIGINT NOT NULL, PRIMARY KEY (tenant_id, subject))",
     ];
+
+    protected override string ErasedTable => $"{KeySchema}.erased_subjects";
 
     // One parameter (a text[]) instead of one per id: a batch of 1,000 ids is one short statement to parse and plan.
     public override async Task<HashSet<string>> FindExistingAsync(IReadOnlyCollection<string> eventIds, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 
@@ -36,6 +37,12 @@ public abstract class SqlAuditStore(string region) : IAuditStore
 
     protected abstract IEnumerable<string> KeySchemaStatements();
 
+    /// <summary>The qualified name of the table of erasures (tenant, subject, when), beside the keys.</summary>
+    protected abstract string ErasedTable { get; }
+
+    // Erasures are rare and every subject event consults them: all of them are kept in memory, read at start.
+    private readonly ConcurrentDictionary<(string Tenant, string Subject), long> _erased = new();
+
     public virtual async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using (var connection = await OpenAsync(cancellationToken))
@@ -52,8 +59,17 @@ public abstract class SqlAuditStore(string region) : IAuditStore
             {
                 await ExecuteAsync(keys, null, statement, cancellationToken);
             }
+
+            await using var read = Command(keys, null, $"SELECT tenant_id, subject, erased_at FROM {ErasedTable}");
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                _erased[(reader.GetString(0), reader.GetString(1))] = reader.GetInt64(2);
+            }
         }
     }
+
+    public long? ErasedAt(string tenantId, string subject) => _erased.TryGetValue((tenantId, subject), out var at) ? at : null;
 
     public async Task<ChainHead> ReadHeadAsync(CancellationToken cancellationToken)
     {
@@ -316,11 +332,17 @@ public abstract class SqlAuditStore(string region) : IAuditStore
         return await command.ExecuteScalarAsync(cancellationToken) is string key ? Convert.FromBase64String(key) : null;
     }
 
-    public async Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken)
+    public async Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, long erasedAtMs, CancellationToken cancellationToken)
     {
         bool deleted;
         await using (var connection = await OpenKeysAsync(cancellationToken))
         {
+            // Remembered first: an event of this subject that arrives late (a redelivery, an outbox backlog) must not
+            // get a fresh key that would make its text readable again.
+            await ExecuteAsync(connection, null,
+                $"INSERT INTO {ErasedTable} (tenant_id, subject, erased_at) VALUES (@tenant, @subject, @at) ON CONFLICT (tenant_id, subject) DO UPDATE SET erased_at = @at",
+                cancellationToken, ("@tenant", tenantId), ("@subject", subject), ("@at", erasedAtMs));
+            _erased[(tenantId, subject)] = erasedAtMs;
             deleted = await ExecuteAsync(connection, null, $"DELETE FROM {KeyTable} WHERE tenant_id = @tenant AND subject = @subject",
                 cancellationToken, ("@tenant", tenantId), ("@subject", subject)) > 0;
         }

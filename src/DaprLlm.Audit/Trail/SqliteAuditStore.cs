@@ -122,5 +122,8 @@ public sealed class SqliteAuditStore(string region, string path) : SqlAuditStore
     protected override IEnumerable<string> KeySchemaStatements() =>
     [
         "CREATE TABLE IF NOT EXISTS subject_keys (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, key_material TEXT NOT NULL, PRIMARY KEY (tenant_id, subject))",
+        "CREATE TABLE IF NOT EXISTS erased_subjects (tenant_id TEXT NOT NULL, subject TEXT NOT NULL, erased_at INTEGER NOT NULL, PRIMARY KEY (tenant_id, subject))",
     ];
+
+    protected override string ErasedTable => "erased_subjects";
 }

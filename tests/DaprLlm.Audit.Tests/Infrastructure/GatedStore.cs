@@ -64,7 +64,10 @@ public sealed class GatedStore(IAuditStore inner) : IAuditStore
 
     public Task<byte[]?> GetSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.GetSubjectKeyAsync(tenantId, subject, cancellationToken);
 
-    public Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.DeleteSubjectKeyAsync(tenantId, subject, cancellationToken);
+    public Task<bool> DeleteSubjectKeyAsync(string tenantId, string subject, long erasedAtMs, CancellationToken cancellationToken) =>
+        inner.DeleteSubjectKeyAsync(tenantId, subject, erasedAtMs, cancellationToken);
+
+    public long? ErasedAt(string tenantId, string subject) => inner.ErasedAt(tenantId, subject);
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 

@@ -49,7 +49,8 @@ public sealed class TrailRig : IAsyncDisposable
     }
 
     /// <summary>Ingests an event as the HTTP endpoint would: envelope → masked entry → its region's writer.</summary>
-    public async Task<EntryDecision> IngestAsync(string topic, object data, string? id = null)
+    /// <param name="time">The event's CloudEvent time (default: now on the fake clock), e.g. an old event delivered late.</param>
+    public async Task<EntryDecision> IngestAsync(string topic, object data, string? id = null, DateTimeOffset? time = null)
     {
         var envelope = JsonSerializer.SerializeToElement(new
         {
@@ -57,7 +58,7 @@ public sealed class TrailRig : IAsyncDisposable
             type = CloudEventEnvelope.DaprDefaultType,
             source = "gateway",
             topic,
-            time = Time.GetUtcNow(),
+            time = time ?? Time.GetUtcNow(),
             data,
         });
         Assert.True(CloudEventEnvelope.TryParse(envelope, topic, out var parsed, out var error), error);

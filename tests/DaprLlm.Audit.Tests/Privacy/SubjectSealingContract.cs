@@ -43,6 +43,34 @@ public abstract class SubjectSealingContract
     private static void Acme(AuditOptions o) => o.Tenants["acme"] = new TenantPolicy { Region = "eu", HotDays = 1 };
 
     [Fact]
+    public async Task An_event_from_before_an_erasure_that_arrives_after_it_is_born_erased_and_a_later_one_is_readable()
+    {
+        await using var rig = await StartRigAsync(o => o.Tenants["acme"] = new TenantPolicy { Region = "eu", HotDays = 1, KeepOriginals = true });
+        var beforeErasure = rig.Time.GetUtcNow();
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-late", $"first: {Secret}"));
+        rig.Time.Advance(TimeSpan.FromMinutes(1));
+        await rig.Subjects.EraseAsync(rig.Writer("eu"), "acme", "u-late", "tester", Ct);
+        rig.Time.Advance(TimeSpan.FromMinutes(1));
+
+        // A redelivery of an event from before the erasure, then the person's new activity.
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-late", $"late: {Secret}", "req-late"), time: beforeErasure);
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-late", "after: a new question", "req-after"));
+
+        var export = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-late", Ct);
+        var text = export.ToJsonString();
+        // Before, the late event got a fresh key: its text and its kept original were readable again.
+        Assert.DoesNotContain("violet-harbour-7731", text, StringComparison.Ordinal);
+        var records = export["records"]!.AsArray();
+        var late = records.Single(r => r!["seq"]!.GetValue<long>() == 3); // 1: first, 2: the erasure, 3: late, 4: after
+        Assert.Equal(ContentStates.Erased, late!["contentState"]!.GetValue<string>());
+        Assert.Equal("not_kept", late["originalState"]!.GetValue<string>());
+        var after = records.Single(r => r!["seq"]!.GetValue<long>() == 4);
+        Assert.Equal(ContentStates.Readable, after!["contentState"]!.GetValue<string>());
+        Assert.Contains("a new question", after.ToJsonString(), StringComparison.Ordinal);
+        Assert.True((await rig.VerifyAsync("eu")).Ok);
+    }
+
+    [Fact]
     public async Task A_backup_of_the_trail_holds_no_subject_key_so_erasure_reaches_it_too()
     {
         await using var rig = await StartRigAsync(Acme);
