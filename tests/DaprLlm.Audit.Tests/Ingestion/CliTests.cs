@@ -211,6 +211,12 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
             Assert.True(exit == 1, output);
             Assert.Contains("TAMPERED", output, StringComparison.Ordinal);
             Assert.Contains($"seq {seq} altered", output, StringComparison.OrdinalIgnoreCase);
+
+            // A key that holds eu only: us is refused, and that must not hide eu's tampering (it printed only the 403, exit 3).
+            var (mixedExit, mixed) = await RunAsync("audit", "verify", "--region", "eu,us", "--admin-key", AuditSystem.EuOnlyKey);
+            Assert.True(mixedExit == 1, mixed);
+            Assert.Contains("TAMPERED", mixed, StringComparison.Ordinal);
+            Assert.Contains("may not read region 'us'", mixed, StringComparison.Ordinal);
         }
         finally
         {

@@ -15,22 +15,25 @@ public static class AuditCommands
         {
             using var client = globals.Client(parse);
             var reports = new List<System.Text.Json.JsonElement>();
-            AdminResponse? failure = null;
+            var failures = new List<AdminResponse>();
             await CliProgress.ForEachAsync(console, "Verifying", Regions(parse.GetValue(region)), async r =>
             {
+                // A region that cannot be verified (no access, timeout) must not hide what the others showed: go on.
                 var response = await client.GetAsync("admin/verify" + (r.Length == 0 ? "" : "?region=" + Uri.EscapeDataString(r)), ct);
-                if (!response.Ok)
+                if (response.Ok)
                 {
-                    failure = response;
-                    return false;
+                    reports.AddRange(response.Json.GetProperty("regions").EnumerateArray());
+                }
+                else
+                {
+                    failures.Add(response);
                 }
 
-                reports.AddRange(response.Json.GetProperty("regions").EnumerateArray());
                 return true;
             });
-            if (failure is not null)
+            if (reports.Count == 0 && failures.Count > 0)
             {
-                return CliOutput.Fail(console, failure);
+                return CliOutput.Fail(console, failures[0]);
             }
 
             var table = new Table().AddColumns("Region", "Result", "Records", "Checkpoints", "Segments", "Unsigned tail", "First problem");
@@ -53,7 +56,9 @@ public static class AuditCommands
             }
 
             console.Write(table);
-            return ok ? 0 : 1;
+            var failed = failures.Select(f => CliOutput.Fail(console, f)).ToList();
+            // Tampering found is the news (1) even when another region could not be read; then that region's error code.
+            return !ok ? 1 : failed.Count > 0 ? failed[0] : 0;
         });
 
         var checkpoint = new Command("checkpoint", "Sign the current head of each chain now.") { region };
