@@ -61,13 +61,24 @@ public static class ReviewUiSetup
                 // Keep the provider's claim names: .NET's default mapping renames registered ones ("roles", Entra ID's
                 // "tid", ...), and RoleClaim / TenantClaim name the claims as the provider sends them.
                 o.MapInboundClaims = false;
-                o.TokenValidationParameters.NameClaimType = "preferred_username";
+                o.TokenValidationParameters.NameClaimType = ReviewerNameClaim;
                 o.TokenValidationParameters.RoleClaimType = ClaimTypes.Role;
                 o.Events.OnTokenValidated = context =>
                 {
                     // The provider's role and tenant claims become the ones the review service reads.
                     if (context.Principal?.Identity is ClaimsIdentity identity)
                     {
+                        // Claims and decisions are matched by name, so the name must be unique and stable: the subject
+                        // (unique per issuer) with a readable label. preferred_username alone is neither, and some
+                        // providers do not send it at all (every page then failed).
+                        if (identity.FindFirst("sub")?.Value is not { Length: > 0 } subject)
+                        {
+                            context.Fail("the identity token has no 'sub' claim");
+                            return Task.CompletedTask;
+                        }
+
+                        var label = identity.FindFirst("preferred_username")?.Value ?? identity.FindFirst("email")?.Value ?? identity.FindFirst("name")?.Value;
+                        identity.AddClaim(new Claim(ReviewerNameClaim, label is { Length: > 0 } ? $"{label} [{subject}]" : subject));
                         identity.AddClaims(identity.FindAll(oidc.RoleClaim).Select(c => new Claim(ClaimTypes.Role, c.Value)).ToList());
                         identity.AddClaims(identity.FindAll(oidc.TenantClaim).Select(c => new Claim(ReviewRoles.TenantClaim, c.Value)).ToList());
                         identity.AddClaim(new Claim(ReviewRoles.SignInClaim, ReviewRoles.OidcSignIn));
@@ -84,6 +95,9 @@ public static class ReviewUiSetup
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         return builder;
     }
+
+    // The claim an OIDC reviewer's name is read from (set at sign-in from "sub" and a readable label).
+    private const string ReviewerNameClaim = "daprllm_reviewer";
 
     public static WebApplication MapReviewUi(this WebApplication app)
     {
