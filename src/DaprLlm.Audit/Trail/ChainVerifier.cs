@@ -31,6 +31,14 @@ public sealed class ChainVerifier(CheckpointSigner signer)
                     $"archive segment {segment.FileName} does not continue the chain at seq {anchor.Seq + 1}"));
             }
 
+            // A tombstone before the segment's retention ended is how a deleted (or swapped) archive would hide: only
+            // the retention job marks segments deleted, and never early.
+            if (segment.DeletedAtMs is { } deletedAt && deletedAt < segment.DeleteAfterMs)
+            {
+                return Fail(store.Region, 0, segmentsChecked, segment.FirstSeq, new ChainProblem(segment.FirstSeq, ChainProblem.BadSegment,
+                    $"archive segment {segment.FileName} is marked deleted before its retention ended"));
+            }
+
             if (segment.DeletedAtMs is null && checkSegmentFile is not null && await checkSegmentFile(segment, cancellationToken) is { } segmentProblem)
             {
                 return Fail(store.Region, 0, segmentsChecked, segment.FirstSeq, new ChainProblem(segment.FirstSeq, ChainProblem.BadSegment, segmentProblem));

@@ -245,4 +245,22 @@ public sealed class RetentionTests
         Assert.False(report.Ok);
         Assert.Equal((1L, ChainProblem.BadSegment), (report.FirstProblem!.Seq, report.FirstProblem.Kind));
     }
+
+    [Fact]
+    public async Task Verify_fails_when_a_segment_is_marked_deleted_before_its_retention_ended()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        await IngestDaysAsync(rig, "acme", 5);
+        rig.Time.Advance(TimeSpan.FromDays(30));
+        await rig.Retention.RunAsync(rig.Writer("eu"), Ct);
+        var segment = Assert.Single(await rig.Writer("eu").Store.ReadSegmentsAsync(Ct));
+
+        // Someone with database access hides an archive (then edits or deletes its file): verify said ok before.
+        await rig.Writer("eu").Store.MarkSegmentDeletedAsync(segment.FirstSeq, rig.Time.GetUtcNow().ToUnixTimeMilliseconds(), Ct);
+        File.Delete(Path.Combine(rig.Retention.ArchiveFor("eu").Directory, segment.FileName));
+
+        var report = await rig.VerifyAsync("eu");
+        Assert.False(report.Ok);
+        Assert.Equal((1L, ChainProblem.BadSegment), (report.FirstProblem!.Seq, report.FirstProblem.Kind));
+    }
 }
