@@ -338,11 +338,29 @@ public sealed class RedisStreamsPubSub : IPubSub
                 }
                 else if (field.Name == MetadataField && field.Value.HasValue)
                 {
-                    metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(field.Value.ToString()) ?? [];
+                    metadata = ReadMetadata(entry.Id, field.Value);
                 }
             }
 
             return new PubSubMessage(topic, data, null, metadata);
+        }
+
+        /// <summary>
+        /// The metadata field, or none when it is not a JSON map of strings: contrib logs that and delivers the entry
+        /// without metadata. Throwing would leave the entry pending, to fail again on every redelivery.
+        /// </summary>
+        private IReadOnlyDictionary<string, string> ReadMetadata(RedisValue id, RedisValue value)
+        {
+            try
+            {
+                return JsonSerializer.Deserialize<Dictionary<string, string>>(value.ToString()) ?? NoMetadata;
+            }
+            catch (JsonException e)
+            {
+                owner._logger.LogWarning("redis pubsub {Name}: could not read the metadata of entry {Id} on topic {Topic}, delivering it without: {Error}",
+                    owner.Spec.Name, id, topic, e.Message);
+                return NoMetadata;
+            }
         }
 
         private async Task DelayQuietlyAsync(TimeSpan delay)

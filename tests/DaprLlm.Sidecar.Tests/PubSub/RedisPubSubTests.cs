@@ -123,6 +123,25 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
     }
 
     [Fact]
+    public async Task Delivers_an_entry_whose_metadata_field_is_not_a_map_of_strings_without_its_metadata()
+    {
+        var topic = $"meta-{Guid.NewGuid():N}";
+        var group = $"group-{Guid.NewGuid():N}";
+        await using var rig = await PubSubRig.StartAsync(_ => RedeliveryYaml("100", "200", group), false,
+            (app, r) => r.Map(app, "/meta").WithTopic(PubSub, topic), [topic]);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+        var db = connection.GetDatabase();
+
+        // Written by another publisher or by hand: contrib logs the metadata as unreadable and delivers the entry.
+        await db.StreamAddAsync(topic, CloudEventEntry(topic, 1, new NameValueEntry("metadata", "not json")));
+        await db.StreamAddAsync(topic, CloudEventEntry(topic, 2, new NameValueEntry("metadata", """{"ttlInSeconds":60}""")));
+
+        await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 1) && rig.Deliveries.Any(d => d.N == 2), "both entries");
+        await Deadline.WaitUntilAsync(async () => (await db.StreamPendingAsync(topic, group)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(30), "both entries to be acknowledged");
+    }
+
+    [Fact]
     public async Task Redelivers_pending_and_in_flight_events_after_the_subscriber_sidecar_is_killed()
     {
         string topic = "";
