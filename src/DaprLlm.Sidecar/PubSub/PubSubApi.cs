@@ -99,10 +99,12 @@ public static class PubSubApi
                     }
                 }
 
-                // A string event is sent as its text; other JSON values as their JSON.
-                byte[] data = !entry.TryGetProperty("event", out var ev) ? "null"u8.ToArray()
-                    : ev.ValueKind == JsonValueKind.String && !IsJson(contentType) ? Encoding.UTF8.GetBytes(ev.GetString()!)
-                    : JsonMarshal.GetRawUtf8Value(ev).ToArray();
+                if (EventBytes(entry, contentType, out var problem) is not { } data)
+                {
+                    return DaprHttpErrors.Error(StatusCodes.Status400BadRequest, "ERR_PUBSUB_EVENTS_SER",
+                        $"error when marshalling cloud event envelope for topic {topic} pubsub {pubsubname}: {problem}");
+                }
+
                 items.Add(new BulkEntry(entryId, data, contentType, metadata));
             }
         }
@@ -155,9 +157,56 @@ public static class PubSubApi
     private static string? StringProperty(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static bool IsJson(string? contentType) =>
-        contentType is not null && (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||
-            contentType.Split(';')[0].Trim().EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// An entry's event as the bytes to publish, as daprd's ConvertEventToBytes: application/octet-stream takes a base64
+    /// string (JSON cannot carry bytes), text/* and application/xml a string (sent as its text), application/json and
+    /// application/cloudevents+json any JSON value (sent as JSON). Any other pairing, or no contentType, is refused.
+    /// </summary>
+    private static byte[]? EventBytes(JsonElement entry, string? contentType, out string? problem)
+    {
+        const string mismatch = "error: mismatch between contentType and event";
+        problem = null;
+        var ev = entry.TryGetProperty("event", out var value) ? value : default;
+        var isString = ev.ValueKind == JsonValueKind.String;
+        var type = (contentType ?? "").ToLowerInvariant();
+        if (IsContentType(type, "application/octet-stream"))
+        {
+            if (!isString)
+            {
+                problem = mismatch;
+                return null;
+            }
+
+            try
+            {
+                return Convert.FromBase64String(ev.GetString()!);
+            }
+            catch (FormatException e)
+            {
+                problem = $"error: unable to decode base64 application/octect-stream data: {e.Message}"; // daprd's wording, typo included
+                return null;
+            }
+        }
+
+        if (type.StartsWith("text/", StringComparison.Ordinal) || IsContentType(type, "application/xml"))
+        {
+            problem = isString ? null : mismatch;
+            return isString ? Encoding.UTF8.GetBytes(ev.GetString()!) : null;
+        }
+
+        if (IsContentType(type, "application/json") || IsContentType(type, CloudEvents.ContentType))
+        {
+            // A missing event is JSON null, as daprd marshals it.
+            return ev.ValueKind == JsonValueKind.Undefined ? "null"u8.ToArray() : JsonMarshal.GetRawUtf8Value(ev).ToArray();
+        }
+
+        problem = mismatch;
+        return null;
+    }
+
+    // contrib's isContentType: the whole (lower-cased) value, or the part before its first ';', with no trimming.
+    private static bool IsContentType(string lowerContentType, string expected) =>
+        lowerContentType == expected || (lowerContentType.IndexOf(';') is var semicolon and >= 0 && lowerContentType[..semicolon] == expected);
 
     private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -12,7 +12,8 @@ namespace DaprLlm.Sidecar.PubSub;
 /// pubsub.redis on Redis Streams, as components-contrib does it: XADD to a stream named after the topic, one
 /// consumer group per <c>consumerID</c> (default: the app id), XREADGROUP, XACK once the handler succeeded.
 /// Entries left pending (handler failed, app or sidecar crashed) are claimed again with XAUTOCLAIM once idle for
-/// <c>processingTimeout</c>, checked every <c>redeliverInterval</c> (0 turns redelivery off).
+/// <c>processingTimeout</c> (default 60s), checked right after subscribing and then every <c>redeliverInterval</c>
+/// (default 15s); either set to 0 turns redelivery off.
 /// </summary>
 public sealed class RedisStreamsPubSub : IPubSub
 {
@@ -24,8 +25,7 @@ public sealed class RedisStreamsPubSub : IPubSub
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly string _consumerId;
-    private readonly TimeSpan _processingTimeout;
-    private readonly TimeSpan _redeliverInterval;
+    private readonly Redelivery _redelivery;
     private readonly int _queueDepth;
     private readonly int _concurrency;
     private readonly long _maxLenApprox;
@@ -38,14 +38,38 @@ public sealed class RedisStreamsPubSub : IPubSub
         _time = time;
         _logger = logger;
         _consumerId = spec.GetOrDefault("consumerID", appId);
-        _processingTimeout = spec.GetDuration("processingTimeout", TimeSpan.FromSeconds(60));
-        _redeliverInterval = spec.GetDuration("redeliverInterval", TimeSpan.FromSeconds(60));
+        _redelivery = Redelivery.Read(spec);
         _queueDepth = Math.Max(1, spec.GetInt("queueDepth", 100));
         _concurrency = Math.Max(1, spec.GetInt("concurrency", 10));
         _maxLenApprox = spec.GetInt("maxLenApprox", 0);
     }
 
     public ComponentSpec Spec { get; }
+
+    /// <summary>
+    /// processingTimeout and redeliverInterval as contrib reads them: defaults 60s and 15s, redelivery off when either
+    /// is zero, and a bare number in milliseconds ("for legacy reasons": "600000" is 10 minutes), where our duration
+    /// parser would read seconds; anything else ("30s", "PT1M") is a duration as usual.
+    /// </summary>
+    private readonly record struct Redelivery(TimeSpan ProcessingTimeout, TimeSpan Interval)
+    {
+        public bool Enabled => ProcessingTimeout > TimeSpan.Zero && Interval > TimeSpan.Zero;
+
+        public static Redelivery Read(ComponentSpec spec) =>
+            new(Duration(spec, "processingTimeout", TimeSpan.FromSeconds(60)), Duration(spec, "redeliverInterval", TimeSpan.FromSeconds(15)));
+
+        private static TimeSpan Duration(ComponentSpec spec, string key, TimeSpan fallback)
+        {
+            if (spec.Get(key) is not { Length: > 0 } text || !text.All(char.IsAsciiDigit))
+            {
+                return spec.GetDuration(key, fallback);
+            }
+
+            return DaprDuration.TryParse(text + "ms", out var value)
+                ? value
+                : throw new ComponentConfigException(spec, $"metadata '{key}' has value '{text}', expected a duration");
+        }
+    }
 
     /// <summary>Connects to <c>redisHost</c> and checks the server answers (daprd fails init otherwise).</summary>
     public static async Task<RedisStreamsPubSub> ConnectAsync(ComponentSpec spec, string appId, TimeProvider time, ILogger logger)
@@ -148,7 +172,7 @@ public sealed class RedisStreamsPubSub : IPubSub
         public void Start()
         {
             _readLoop = Task.Run(ReadLoopAsync);
-            if (owner._redeliverInterval > TimeSpan.Zero)
+            if (owner._redelivery.Enabled)
             {
                 _reclaimLoop = Task.Run(ReclaimLoopAsync);
             }
@@ -218,21 +242,16 @@ public sealed class RedisStreamsPubSub : IPubSub
 
         private async Task ReclaimLoopAsync()
         {
+            // The first pass runs at once, as contrib's: entries a crashed sidecar left pending need not wait an interval.
             while (!_stop.IsCancellationRequested)
             {
-                await DelayQuietlyAsync(owner._redeliverInterval);
-                if (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
                 try
                 {
                     RedisValue start = "0-0";
                     do
                     {
                         var result = await Db.StreamAutoClaimAsync(topic, owner._consumerId, owner._consumerId,
-                            (long)owner._processingTimeout.TotalMilliseconds, start, owner._queueDepth);
+                            (long)owner._redelivery.ProcessingTimeout.TotalMilliseconds, start, owner._queueDepth);
                         if (result.DeletedIds.Length > 0)
                         {
                             // Trimmed away (maxLenApprox) while pending: nothing left to deliver.
@@ -259,6 +278,8 @@ public sealed class RedisStreamsPubSub : IPubSub
                 {
                     owner._logger.LogWarning("redis pubsub {Name}: reclaiming pending entries of {Topic} failed: {Error}", owner.Spec.Name, topic, e.Message);
                 }
+
+                await DelayQuietlyAsync(owner._redelivery.Interval);
             }
         }
 
@@ -297,7 +318,7 @@ public sealed class RedisStreamsPubSub : IPubSub
             {
                 // Not acknowledged: the entry stays pending and the reclaim loop delivers it again.
                 owner._logger.LogWarning("redis pubsub {Name}: entry {Id} of topic {Topic} not processed ({Error}); it will be redelivered after {Timeout}",
-                    owner.Spec.Name, id, topic, e.Message, owner._processingTimeout);
+                    owner.Spec.Name, id, topic, e.Message, owner._redelivery.ProcessingTimeout);
             }
             finally
             {
@@ -317,11 +338,29 @@ public sealed class RedisStreamsPubSub : IPubSub
                 }
                 else if (field.Name == MetadataField && field.Value.HasValue)
                 {
-                    metadata = JsonSerializer.Deserialize<Dictionary<string, string>>(field.Value.ToString()) ?? [];
+                    metadata = ReadMetadata(entry.Id, field.Value);
                 }
             }
 
             return new PubSubMessage(topic, data, null, metadata);
+        }
+
+        /// <summary>
+        /// The metadata field, or none when it is not a JSON map of strings: contrib logs that and delivers the entry
+        /// without metadata. Throwing would leave the entry pending, to fail again on every redelivery.
+        /// </summary>
+        private IReadOnlyDictionary<string, string> ReadMetadata(RedisValue id, RedisValue value)
+        {
+            try
+            {
+                return JsonSerializer.Deserialize<Dictionary<string, string>>(value.ToString()) ?? NoMetadata;
+            }
+            catch (JsonException e)
+            {
+                owner._logger.LogWarning("redis pubsub {Name}: could not read the metadata of entry {Id} on topic {Topic}, delivering it without: {Error}",
+                    owner.Spec.Name, id, topic, e.Message);
+                return NoMetadata;
+            }
         }
 
         private async Task DelayQuietlyAsync(TimeSpan delay)

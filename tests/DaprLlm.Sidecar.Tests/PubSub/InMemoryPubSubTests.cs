@@ -1,3 +1,7 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
 namespace DaprLlm.Sidecar.Tests.PubSub;
 
 /// <summary>pubsub.in-memory: topics live in one sidecar, so the subscriber's sidecar is also the publisher's.</summary>
@@ -27,4 +31,44 @@ public sealed class InMemoryPubSubTests : PubSubConformanceTests
         """;
 
     protected override Task<long?> PendingAsync(PubSubRig rig, string topic) => Task.FromResult<long?>(null);
+
+    [Fact]
+    public async Task Bulk_publish_over_http_decodes_base64_binary_events_and_refuses_events_that_do_not_fit_their_contentType()
+    {
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher,
+            (app, r) => r.Map(app, "/bulk").WithTopic(PubSub, topic = r.Topic("bulk")), [], null);
+        await rig.WaitSubscribedAsync(topic);
+
+        // JSON cannot carry bytes, so daprd's ConvertEventToBytes takes a binary entry's event as base64.
+        using var binary = await BulkPublishAsync(rig, topic, new JsonObject
+        {
+            ["entryId"] = "bin", ["event"] = Convert.ToBase64String([0x00, 0xFF, 0x10]), ["contentType"] = "application/octet-stream",
+        });
+        Assert.Equal(HttpStatusCode.NoContent, binary.StatusCode);
+        await rig.WaitForAsync(() => !rig.Deliveries.IsEmpty, "the binary entry");
+        var delivered = rig.Deliveries.Single().Envelope;
+        Assert.Equal("application/octet-stream", delivered["datacontenttype"]!.GetValue<string>());
+        Assert.Equal([0x00, 0xFF, 0x10], Convert.FromBase64String(delivered["data_base64"]!.GetValue<string>()));
+
+        JsonObject[] misfits =
+        [
+            new() { ["entryId"] = "obj", ["event"] = new JsonObject { ["n"] = 1 }, ["contentType"] = "text/plain" },
+            new() { ["entryId"] = "obj", ["event"] = new JsonObject { ["n"] = 1 }, ["contentType"] = "application/octet-stream" },
+            new() { ["entryId"] = "b64", ["event"] = "not base64!", ["contentType"] = "application/octet-stream" },
+            new() { ["entryId"] = "none", ["event"] = new JsonObject { ["n"] = 1 } },
+        ];
+        foreach (var misfit in misfits)
+        {
+            using var refused = await BulkPublishAsync(rig, topic, misfit);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("ERR_PUBSUB_EVENTS_SER", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<HttpResponseMessage> BulkPublishAsync(PubSubRig rig, string topic, JsonObject entry)
+    {
+        using var content = new StringContent(new JsonArray(entry).ToJsonString(), Encoding.UTF8, "application/json");
+        return await rig.Http.PostAsync($"{rig.Publisher.HttpEndpoint}/v1.0-alpha1/publish/bulk/{PubSub}/{topic}", content, Ct);
+    }
 }

@@ -40,6 +40,107 @@ public sealed class RedisPubSubTests(RedisServer redis) : PubSubConformanceTests
         return pending.PendingMessageCount;
     }
 
+    /// <summary>A pubsub.redis component as a user writes it: given redelivery settings and consumer group, no retries.</summary>
+    private string RedeliveryYaml(string processingTimeout, string redeliverInterval, string consumerId) => $"""
+        apiVersion: dapr.io/v1alpha1
+        kind: Component
+        metadata:
+          name: {PubSub}
+        spec:
+          type: pubsub.redis
+          version: v1
+          metadata:
+          - name: redisHost
+            value: {redis.Address}
+          - name: consumerID
+            value: {consumerId}
+          - name: processingTimeout
+            value: "{processingTimeout}"
+          - name: redeliverInterval
+            value: "{redeliverInterval}"
+          - name: backOffMaxRetries
+            value: "0"
+        """;
+
+    /// <summary>A stream entry as a publishing sidecar writes it: a CloudEvent carrying {"n": n}, plus any other fields.</summary>
+    private static NameValueEntry[] CloudEventEntry(string topic, int n, params NameValueEntry[] more) =>
+    [
+        new("data", PubSubRig.Json(new
+        {
+            specversion = "1.0", id = $"entry-{n}", source = "test", type = "com.dapr.event.sent", datacontenttype = "application/json",
+            topic, pubsubname = PubSub, data = new { n },
+        })),
+        .. more,
+    ];
+
+    [Fact]
+    public async Task Reads_bare_numbers_in_processingTimeout_and_redeliverInterval_as_milliseconds()
+    {
+        var topic = $"ms-{Guid.NewGuid():N}";
+        await using var rig = await PubSubRig.StartAsync(_ => RedeliveryYaml("100", "200", $"group-{Guid.NewGuid():N}"), false,
+            (app, r) => r.Map(app, "/ms").WithTopic(PubSub, topic), [topic]);
+        rig.Respond = d => Task.FromResult(d.Attempt == 1 ? Results.StatusCode(500) : Results.Ok());
+
+        await rig.Client.PublishEventAsync(PubSub, topic, new { n = 1 }, Ct);
+
+        // 100 ms and 200 ms as contrib reads them; read as seconds, the failed first attempt would come back after 100 s.
+        await rig.WaitForAsync(() => rig.Deliveries.Count(d => d.N == 1) >= 2, "the failed event to be redelivered");
+    }
+
+    [Fact]
+    public async Task Redelivers_a_failed_event_after_the_default_redeliverInterval_of_15_seconds()
+    {
+        var topic = $"default-{Guid.NewGuid():N}";
+        await using var rig = await PubSubRig.StartAsync(_ => RedeliveryYaml("1ms", "", $"group-{Guid.NewGuid():N}"), false,
+            (app, r) => r.Map(app, "/default").WithTopic(PubSub, topic), [topic]);
+        rig.Respond = d => Task.FromResult(d.Attempt == 1 ? Results.StatusCode(500) : Results.Ok());
+
+        await rig.Client.PublishEventAsync(PubSub, topic, new { n = 1 }, Ct);
+
+        // contrib's default interval is 15 s (the wait below gives up after 45 s, before a 60 s interval would come round).
+        await rig.WaitForAsync(() => rig.Deliveries.Count(d => d.N == 1) >= 2, "the failed event to be redelivered");
+    }
+
+    [Fact]
+    public async Task Reclaims_entries_a_dead_consumer_left_pending_right_after_subscribing()
+    {
+        // A consumer of the group read an entry and died before acknowledging it.
+        var topic = $"left-{Guid.NewGuid():N}";
+        var group = $"group-{Guid.NewGuid():N}";
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+        var db = connection.GetDatabase();
+        await db.StreamCreateConsumerGroupAsync(topic, group, StreamPosition.Beginning, createStream: true);
+        await db.StreamAddAsync(topic, CloudEventEntry(topic, 7));
+        Assert.Single(await db.StreamReadGroupAsync(topic, group, "dead-consumer", StreamPosition.NewMessages));
+
+        // The next reclaim pass is 10 minutes away: only the pass contrib runs at subscription time delivers it now.
+        await using var rig = await PubSubRig.StartAsync(_ => RedeliveryYaml("1ms", "10m", group), false,
+            (app, r) => r.Map(app, "/left").WithTopic(PubSub, topic), [topic]);
+
+        await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 7), "the entry left pending to be reclaimed");
+        await Deadline.WaitUntilAsync(async () => (await db.StreamPendingAsync(topic, group)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(30), "the reclaimed entry to be acknowledged");
+    }
+
+    [Fact]
+    public async Task Delivers_an_entry_whose_metadata_field_is_not_a_map_of_strings_without_its_metadata()
+    {
+        var topic = $"meta-{Guid.NewGuid():N}";
+        var group = $"group-{Guid.NewGuid():N}";
+        await using var rig = await PubSubRig.StartAsync(_ => RedeliveryYaml("100", "200", group), false,
+            (app, r) => r.Map(app, "/meta").WithTopic(PubSub, topic), [topic]);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+        var db = connection.GetDatabase();
+
+        // Written by another publisher or by hand: contrib logs the metadata as unreadable and delivers the entry.
+        await db.StreamAddAsync(topic, CloudEventEntry(topic, 1, new NameValueEntry("metadata", "not json")));
+        await db.StreamAddAsync(topic, CloudEventEntry(topic, 2, new NameValueEntry("metadata", """{"ttlInSeconds":60}""")));
+
+        await rig.WaitForAsync(() => rig.Deliveries.Any(d => d.N == 1) && rig.Deliveries.Any(d => d.N == 2), "both entries");
+        await Deadline.WaitUntilAsync(async () => (await db.StreamPendingAsync(topic, group)).PendingMessageCount == 0,
+            TimeSpan.FromSeconds(30), "both entries to be acknowledged");
+    }
+
     [Fact]
     public async Task Redelivers_pending_and_in_flight_events_after_the_subscriber_sidecar_is_killed()
     {
