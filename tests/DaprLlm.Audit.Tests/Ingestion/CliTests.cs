@@ -83,6 +83,12 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         (exit, output) = await RunAsync("retention", "run", "--admin-key", AuditSystem.AdminKey);
         Assert.True(exit == 0, output);
         Assert.Contains("Records archived", output, StringComparison.Ordinal);
+
+        // A region the key may not run (us) does not hide the region it ran (eu): both are shown, the exit says 403.
+        (exit, output) = await RunAsync("retention", "run", "--region", "eu,us", "--admin-key", AuditSystem.EuOnlyKey);
+        Assert.True(exit == 3, output);
+        Assert.Contains("Records archived", output, StringComparison.Ordinal);
+        Assert.Contains("may not read region 'us'", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -33,19 +33,25 @@ public sealed partial class OidcSignInTests
     /// would rename ("roles", Entra ID's "tid"): the app must find each claim under the name the operator configured.
     /// </summary>
     [Theory]
-    [InlineData("review_roles", "review_tenants")]
-    [InlineData("roles", "tid")]
-    public async Task A_reviewer_signs_in_through_the_provider_and_gets_the_roles_and_tenants_of_their_claims(string roleClaim, string tenantClaim)
+    [InlineData("review_roles", "review_tenants", true)]
+    [InlineData("roles", "tid", true)]
+    [InlineData("roles", "tid", false)] // a provider that sends no preferred_username (every page failed)
+    public async Task A_reviewer_signs_in_through_the_provider_and_gets_the_roles_and_tenants_of_their_claims(string roleClaim, string tenantClaim, bool userName)
     {
         using var certificate = LoopbackCertificate();
-        await using var provider = await Provider.StartAsync(certificate, new Dictionary<string, object>
+        var claims = new Dictionary<string, object>
         {
             ["sub"] = "u-olive",
-            ["preferred_username"] = "olive",
             // The app maps these through RoleClaim and TenantClaim.
             [roleClaim] = new[] { "reviewer" },
             [tenantClaim] = new[] { "acme" },
-        });
+        };
+        if (userName)
+        {
+            claims["preferred_username"] = "olive";
+        }
+
+        await using var provider = await Provider.StartAsync(certificate, claims);
         await using var host = await ReviewHost.StartAsync(TimeSpan.FromHours(1), extraSettings: new Dictionary<string, string>
         {
             ["Review:Oidc:Authority"] = provider.Issuer,
@@ -89,7 +95,8 @@ public sealed partial class OidcSignInTests
         using var queue = await browser.GetAsync(new Uri("/review", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, queue.StatusCode);
         var page = await queue.Content.ReadAsStringAsync(Ct);
-        Assert.Contains(">olive (reviewer)<", page, StringComparison.Ordinal);
+        // The name is unique and stable per provider: its subject, with the readable name when there is one.
+        Assert.Contains(userName ? ">olive [u-olive] (reviewer)<" : ">u-olive (reviewer)<", page, StringComparison.Ordinal);
         Assert.Contains($"data-id=\"{acme}\"", page, StringComparison.Ordinal);
         Assert.DoesNotContain($"data-id=\"{globex}\"", page, StringComparison.Ordinal);
     }

@@ -15,22 +15,25 @@ public static class RetentionCommands
         {
             using var client = globals.Client(parse);
             var results = new List<System.Text.Json.JsonElement>();
-            AdminResponse? failure = null;
+            var failures = new List<AdminResponse>();
             await CliProgress.ForEachAsync(console, "Retention", AuditCommands.Regions(parse.GetValue(region)), async r =>
             {
+                // A region that fails must not hide what the others archived: go on, and report both.
                 var response = await client.PostAsync("admin/retention/run" + (r.Length == 0 ? "" : "?region=" + Uri.EscapeDataString(r)), null, ct);
-                if (!response.Ok)
+                if (response.Ok)
                 {
-                    failure = response;
-                    return false;
+                    results.AddRange(response.Json.GetProperty("regions").EnumerateArray());
+                }
+                else
+                {
+                    failures.Add(response);
                 }
 
-                results.AddRange(response.Json.GetProperty("regions").EnumerateArray());
                 return true;
             });
-            if (failure is not null)
+            if (results.Count == 0 && failures.Count > 0)
             {
-                return CliOutput.Fail(console, failure);
+                return CliOutput.Fail(console, failures[0]);
             }
 
             var table = new Table().AddColumns("Region", "Segments archived", "Records archived", "Segments deleted");
@@ -43,7 +46,8 @@ public static class RetentionCommands
             }
 
             console.Write(table);
-            return 0;
+            var failed = failures.Select(f => CliOutput.Fail(console, f)).ToList();
+            return failed.Count > 0 ? failed[0] : 0;
         });
         return new Command("retention", "Hot → archive → deletion lifecycle of the audit trail.") { run };
     }
