@@ -117,4 +117,43 @@ public sealed class SidecarStartupTests
         Assert.Contains("broken-sub", output, StringComparison.Ordinal);
         Assert.Contains(problem, output, StringComparison.Ordinal);
     }
+
+    /// <summary>Shapes daprd's decoder refuses; read leniently, each one widened access (no scopes = every app).</summary>
+    [Theory]
+    [InlineData("spec:\n  type: secretstores.local.env\n  version: v1\nscopes: gateway", "scopes must be a list")]
+    [InlineData("spec:\n  type: secretstores.local.env\n  version: v1\n  metadata:\n    prefix: GW_", "spec.metadata must be a list")]
+    [InlineData("spec:\n  type: state.in-memory\n  version: v1\n  metadata:\n  - name: x\n    secretKeyRef: plain", "secretKeyRef that is not a mapping")]
+    public async Task Stops_at_start_on_a_component_whose_scopes_or_metadata_have_the_wrong_shape(string body, string problem)
+    {
+        using var folder = new TempFolder();
+        var components = folder.Sub("components");
+        var file = folder.Write("components/shape.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: shaped\n" + body + "\n");
+
+        var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
+            new SidecarSettings("shape-app", components, folder.Sub("registry")), TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(file, output, StringComparison.Ordinal);
+        Assert.Contains(problem, output, StringComparison.Ordinal);
+    }
+
+    /// <summary>daprd validates secrets.scopes at start; each of these mistakes read as "every secret allowed".</summary>
+    [Theory]
+    [InlineData("    scopes:\n      storeName: env", "must be a list")]
+    [InlineData("    scopes:\n    - storeName: env\n      allowedSecrets: a", "allowedSecrets must be a list")]
+    [InlineData("    scopes:\n    - storeName: env\n      defaultAccess: denied", "defaultAccess must be 'allow' or 'deny'")]
+    [InlineData("    scopes:\n    - storeName: env\n    - storeName: env", "twice")]
+    public async Task Stops_at_start_on_secret_scopes_that_would_fail_open(string scopes, string problem)
+    {
+        using var folder = new TempFolder();
+        var components = folder.Sub("components");
+        var config = folder.Write("config.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Configuration\nmetadata:\n  name: cfg\nspec:\n  secrets:\n" + scopes + "\n");
+
+        var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
+            new SidecarSettings("scopes-app", components, folder.Sub("registry")) { ConfigPath = config }, TimeSpan.FromSeconds(30));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(config, output, StringComparison.Ordinal);
+        Assert.Contains(problem, output, StringComparison.Ordinal);
+    }
 }

@@ -58,6 +58,7 @@ public sealed class ComponentRegistry(SidecarOptions options, IEnumerable<ICompo
             var config = ResourceLoader.LoadFile(configPath).FirstOrDefault(d => d.Kind == "Configuration")
                 ?? throw new ComponentConfigException($"{configPath}: --config file has no Configuration document");
             Configuration = config.Spec;
+            SecretScopesRules.Validate(Configuration, configPath);
         }
 
         var byType = new Dictionary<string, IComponentFactory>(StringComparer.Ordinal);

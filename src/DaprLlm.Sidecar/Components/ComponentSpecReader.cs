@@ -22,6 +22,12 @@ public static class ComponentSpecReader
         var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var secretStore = doc.Auth?["secretStore"]?.GetValue<string>();
 
+        if (doc.Spec["metadata"] is not null and not JsonArray)
+        {
+            // A mapping here ("metadata: {prefix: GW_}") was dropped without a word, and the component ran without it.
+            throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: spec.metadata must be a list of name/value items");
+        }
+
         if (doc.Spec["metadata"] is JsonArray items)
         {
             foreach (var item in items)
@@ -29,6 +35,11 @@ public static class ComponentSpecReader
                 if (item is not JsonObject entry || entry["name"]?.GetValue<string>() is not { Length: > 0 } key)
                 {
                     throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: every metadata item needs a name");
+                }
+
+                if (entry["secretKeyRef"] is not null and not JsonObject)
+                {
+                    throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: metadata '{key}' has a secretKeyRef that is not a mapping (name, key)");
                 }
 
                 if (entry["secretKeyRef"] is JsonObject secretRef)

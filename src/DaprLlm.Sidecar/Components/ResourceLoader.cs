@@ -94,7 +94,19 @@ public static class ResourceLoader
         }
 
         var spec = root["spec"] as JsonObject ?? [];
-        var scopes = root["scopes"] is JsonArray arr ? arr.Select(s => s?.GetValue<string>() ?? "").Where(s => s.Length > 0).ToList() : [];
+        // Fail closed, as daprd's decoder does: a scopes value that is not a list (e.g. "scopes: gateway") would
+        // otherwise read as no scopes, which means every app.
+        var scopes = root["scopes"] switch
+        {
+            null => [],
+            JsonArray arr when arr.All(s => s is JsonValue) => arr.Select(s => s!.GetValue<string>()).Where(s => s.Length > 0).ToList(),
+            _ => throw new ComponentConfigException($"{file}: {kind} '{name}': scopes must be a list of app ids"),
+        };
+        if (root["spec"] is not null and not JsonObject)
+        {
+            throw new ComponentConfigException($"{file}: {kind} '{name}': spec must be a mapping");
+        }
+
         return new ResourceDocument(apiVersion, kind, name, (JsonObject)spec.DeepClone(), scopes, root["auth"] as JsonObject, file);
     }
 
