@@ -156,4 +156,16 @@ public sealed class SidecarStartupTests
         Assert.Contains(config, output, StringComparison.Ordinal);
         Assert.Contains(problem, output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Stops_at_start_on_an_app_id_with_a_dot()
+    {
+        using var folder = new TempFolder();
+        var (exitCode, output) = await SidecarProcess.RunExpectingFailureAsync(
+            new SidecarSettings("my.app", folder.Sub("components"), folder.Sub("registry")), TimeSpan.FromSeconds(30));
+
+        // Accepted before, and unreachable: callers took "my.app" for app "my" in namespace "app".
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("cannot contain dots", output, StringComparison.Ordinal);
+    }
 }

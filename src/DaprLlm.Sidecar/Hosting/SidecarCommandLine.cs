@@ -96,6 +96,13 @@ public static class SidecarCommandLine
             return null;
         }
 
+        if (id.Contains('.', StringComparison.Ordinal))
+        {
+            // As daprd: callers read "a.b" as app "a" in namespace "b", so such an app could never be reached.
+            error.WriteLine($"error: --app-id '{id}' cannot contain dots");
+            return null;
+        }
+
         // daprd also speaks grpc, grpcs and h2c to its app; this sidecar's app channel is HTTP/1.1 only: refuse at start
         // rather than talk HTTP to a gRPC app.
         var protocol = result.GetValue(appProtocol) ?? "http";
