@@ -22,7 +22,7 @@ public static class ComponentSpecReader
         var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var secretStore = doc.Auth?["secretStore"]?.GetValue<string>();
 
-        if (doc.Spec["metadata"] is not null and not JsonArray)
+        if (doc.Spec["metadata"] is not null and not JsonArray && !ResourceLoader.IsEmptyScalar(doc.Spec["metadata"]))
         {
             // A mapping here ("metadata: {prefix: GW_}") was dropped without a word, and the component ran without it.
             throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: spec.metadata must be a list of name/value items");
@@ -37,7 +37,7 @@ public static class ComponentSpecReader
                     throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: every metadata item needs a name");
                 }
 
-                if (entry["secretKeyRef"] is not null and not JsonObject)
+                if (entry["secretKeyRef"] is not null and not JsonObject && !ResourceLoader.IsEmptyScalar(entry["secretKeyRef"]))
                 {
                     throw new ComponentConfigException($"component '{doc.Name}' in {doc.SourceFile}: metadata '{key}' has a secretKeyRef that is not a mapping (name, key)");
                 }

@@ -99,16 +99,20 @@ public static class ResourceLoader
         var scopes = root["scopes"] switch
         {
             null => [],
+            JsonValue empty when IsEmptyScalar(empty) => [], // "scopes:" with nothing after it is YAML's null
             JsonArray arr when arr.All(s => s is JsonValue) => arr.Select(s => s!.GetValue<string>()).Where(s => s.Length > 0).ToList(),
             _ => throw new ComponentConfigException($"{file}: {kind} '{name}': scopes must be a list of app ids"),
         };
-        if (root["spec"] is not null and not JsonObject)
+        if (root["spec"] is not null and not JsonObject && !(root["spec"] is JsonValue emptySpec && IsEmptyScalar(emptySpec)))
         {
             throw new ComponentConfigException($"{file}: {kind} '{name}': spec must be a mapping");
         }
 
         return new ResourceDocument(apiVersion, kind, name, (JsonObject)spec.DeepClone(), scopes, root["auth"] as JsonObject, file);
     }
+
+    /// <summary>A key with nothing after it ("metadata:"), which YAML reads as null and this converter as "".</summary>
+    public static bool IsEmptyScalar(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) && text.Length == 0;
 
     /// <summary>Converts a YAML node to JSON; every scalar becomes a string.</summary>
     public static JsonNode? ToJson(YamlNode node) => node switch

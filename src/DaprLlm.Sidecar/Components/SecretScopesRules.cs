@@ -11,12 +11,12 @@ public static class SecretScopesRules
 {
     public static void Validate(JsonObject configuration, string file)
     {
-        if (configuration["secrets"] is not { } secrets)
+        if (configuration["secrets"] is not { } secrets || ResourceLoader.IsEmptyScalar(secrets))
         {
             return;
         }
 
-        if (secrets is not JsonObject || secrets["scopes"] is not { } scopes)
+        if (secrets is not JsonObject || secrets["scopes"] is not { } scopes || ResourceLoader.IsEmptyScalar(scopes))
         {
             Require(secrets is JsonObject, file, "spec.secrets must be a mapping");
             return;
@@ -33,10 +33,11 @@ public static class SecretScopesRules
             Require(names.Add(store!), file, $"spec.secrets.scopes names store '{store}' twice");
             foreach (var list in new[] { "allowedSecrets", "deniedSecrets" })
             {
-                Require(entry[list] is null or JsonArray, file, $"spec.secrets.scopes '{store}': {list} must be a list");
+                Require(entry[list] is null or JsonArray || ResourceLoader.IsEmptyScalar(entry[list]), file, $"spec.secrets.scopes '{store}': {list} must be a list");
             }
 
-            var access = entry["defaultAccess"] is JsonValue a ? a.GetValue<string>() : entry["defaultAccess"] is null ? "allow" : null;
+            var access = entry["defaultAccess"] is null || ResourceLoader.IsEmptyScalar(entry["defaultAccess"]) ? "allow"
+                : entry["defaultAccess"] is JsonValue a ? a.GetValue<string>() : null;
             Require(access is not null && (access.Equals("allow", StringComparison.OrdinalIgnoreCase) || access.Equals("deny", StringComparison.OrdinalIgnoreCase)),
                 file, $"spec.secrets.scopes '{store}': defaultAccess must be 'allow' or 'deny'");
         }
