@@ -21,7 +21,7 @@ static class SemanticLookupBench
         for (var i = 0; i < entries; i++)
         {
             vectors[i] = Unit(RandomVector(random, dimensions));
-            index.Add("tenant\nmodel\n64", vectors[i], i.ToString(CultureInfo.InvariantCulture), expires);
+            index.Add("tenant\nmodel\n64", vectors[i], i.ToString(CultureInfo.InvariantCulture), expires, DateTimeOffset.UtcNow);
         }
 
         var after = GC.GetTotalMemory(forceFullCollection: true);

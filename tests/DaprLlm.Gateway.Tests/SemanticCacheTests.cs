@@ -62,6 +62,30 @@ public sealed class SemanticCacheTests(SemanticGateway gateway) : IClassFixture<
     }
 
     [Fact]
+    public async Task Another_seed_temperature_or_stop_list_is_never_served_a_similar_prompt_s_sample()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        async Task<string> Send(string content, object settings)
+        {
+            var body = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(settings))!.AsObject();
+            body["model"] = "daprllm-demo";
+            body["messages"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["role"] = "user", ["content"] = content });
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", body, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return Assert.Single(response.Headers.GetValues("x-daprllm-cache"));
+        }
+
+        // A seeded client asks again with other seeds for other samples; each setting is its own partition.
+        Assert.Equal("miss", await Send(Question, new { temperature = 1.2, seed = 1 }));
+        Assert.Equal("miss", await Send(Paraphrase, new { temperature = 1.2, seed = 2 }));
+        Assert.Equal("miss", await Send(Paraphrase, new { temperature = 0.7, seed = 1 }));
+        Assert.Equal("miss", await Send(Paraphrase, new { temperature = 1.2, seed = 1, stop = new[] { "\n" } }));
+        Assert.Equal("miss", await Send(Paraphrase, new { temperature = 1.2, seed = 1, top_p = 0.5 }));
+        Assert.Equal("semantic-hit", await Send(Paraphrase + "?", new { temperature = 1.2, seed = 1 }));
+    }
+
+    [Fact]
     public async Task Tenants_never_share_semantic_entries()
     {
         var ct = TestContext.Current.CancellationToken;

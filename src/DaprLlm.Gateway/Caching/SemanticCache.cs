@@ -94,7 +94,8 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
     {
         if (probe.Vector is { } vector)
         {
-            _index.Add(Partition(g), vector, new Entry(result, region, g.Caller.TenantId, g.User, policyVersion), time.GetUtcNow() + options.Value.TimeToLive);
+            var now = time.GetUtcNow();
+            _index.Add(Partition(g), vector, new Entry(result, region, g.Caller.TenantId, g.User, policyVersion), now + options.Value.TimeToLive, now);
         }
     }
 
@@ -116,24 +117,27 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
         return false;
     }
 
-    // Tenants never share a partition; the model and max tokens must match for an answer to fit the request, and so must
-    // the system messages exactly: the prompt vector joins every message's text, so "answer in French" as a system
-    // message and the same words in the user's question would otherwise look alike.
-    private static string Partition(GenerationContext g) =>
-        string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), SystemDigest(g));
+    // Tenants never share a partition; the model, max tokens and sampling settings (temperature, top_p, seed, stop)
+    // must match for an answer to fit the request (a seeded client asking again with another seed wants another
+    // sample), and so must the system messages exactly: the prompt vector joins every message's text, so "answer in
+    // French" as a system message and the same words in the user's question would otherwise look alike.
+    private static string Partition(GenerationContext g)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        return string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(invariant), g.Temperature.ToString("R", invariant),
+            (g.TopP ?? 1).ToString("R", invariant), g.Seed?.ToString(invariant) ?? "-", Digest(g.Messages.Where(m => m.Role == "system").Select(m => m.Content)),
+            Digest(g.Stop ?? []));
+    }
 
-    private static string SystemDigest(GenerationContext g)
+    private static string Digest(IEnumerable<string> texts)
     {
         using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         var any = false;
-        foreach (var m in g.Messages)
+        foreach (var text in texts)
         {
-            if (m.Role == "system")
-            {
-                sha.AppendData(System.Text.Encoding.UTF8.GetBytes(m.Content));
-                sha.AppendData([0]);
-                any = true;
-            }
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(text));
+            sha.AppendData([0]);
+            any = true;
         }
 
         return any ? Convert.ToHexString(sha.GetHashAndReset(), 0, 16) : "";

@@ -9,13 +9,30 @@ namespace DaprLlm.Gateway.Caching;
 /// popcounts per entry) to keep the closest <c>candidates</c>, then reranks those by exact cosine similarity
 /// (TensorPrimitives.Dot on unit vectors). At 384 dimensions that is 6 ulongs per entry in the scan, which keeps a
 /// 100,000-entry partition well under a millisecond. Each partition is a bounded ring: when full, the oldest
-/// entry is overwritten, so memory does not grow with traffic.
+/// entry is overwritten, so memory does not grow with traffic. Expired entries are swept now and then (their slots
+/// reused, their count given back to the global cap) and a partition left with no live entry is dropped, so a run
+/// of one-off partitions (tenants, system prompts) cannot hold the cap or memory for good.
 /// </summary>
-public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries, int candidates)
+public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries, int candidates, TimeSpan? sweepInterval = null)
     where T : class
 {
     private readonly Dictionary<string, Partition> _partitions = new(StringComparer.Ordinal);
+    private readonly long _sweepTicks = (sweepInterval ?? TimeSpan.FromSeconds(30)).Ticks;
     private int _total;
+    private long _lastSweep;
+    private int _sweeping;
+
+    /// <summary>Partitions held (live or not yet swept).</summary>
+    public int PartitionCount
+    {
+        get
+        {
+            lock (_partitions)
+            {
+                return _partitions.Count;
+            }
+        }
+    }
 
     /// <summary>Live entries over all partitions.</summary>
     public int Count => Volatile.Read(ref _total);
@@ -24,36 +41,99 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
     public readonly record struct Match(T Value, float Similarity, string Partition, int Slot);
 
     /// <summary>Stores a vector (any length; it is normalized here) with its value until <paramref name="expires"/>.</summary>
-    public void Add(string partition, ReadOnlySpan<float> vector, T value, DateTimeOffset expires)
+    public void Add(string partition, ReadOnlySpan<float> vector, T value, DateTimeOffset expires, DateTimeOffset now)
     {
         if (vector.Length == 0)
         {
             return;
         }
 
-        Partition p;
-        lock (_partitions)
+        var nowTicks = now.UtcTicks;
+        var sinceSweep = nowTicks - Interlocked.Read(ref _lastSweep);
+        if (sinceSweep >= _sweepTicks || (Count >= maxEntries && sinceSweep >= TimeSpan.TicksPerSecond))
         {
-            if (!_partitions.TryGetValue(partition, out p!))
+            Sweep(nowTicks);
+        }
+
+        while (true)
+        {
+            Partition p;
+            lock (_partitions)
             {
-                _partitions[partition] = p = new Partition(vector.Length, maxEntriesPerPartition);
+                if (!_partitions.TryGetValue(partition, out p!))
+                {
+                    _partitions[partition] = p = new Partition(vector.Length, maxEntriesPerPartition);
+                }
+            }
+
+            if (p.Dimensions != vector.Length)
+            {
+                return; // a different embedding model answered: never compare vectors of different spaces
+            }
+
+            p.Gate.EnterWriteLock();
+            try
+            {
+                if (p.Dropped)
+                {
+                    continue; // swept away between the lookup and the lock: make or find its successor
+                }
+
+                var added = p.Add(vector, value, expires.UtcTicks, nowTicks, allowGrow: Count < maxEntries);
+                Interlocked.Add(ref _total, added);
+                return;
+            }
+            finally
+            {
+                p.Gate.ExitWriteLock();
             }
         }
+    }
 
-        if (p.Dimensions != vector.Length)
+    /// <summary>
+    /// Frees every expired entry and drops partitions with no live entry left. An add runs it once per sweep interval,
+    /// and once a second while the global cap is reached (a sweep is what relieves it); one caller at a time.
+    /// </summary>
+    public void Sweep(long nowTicks)
+    {
+        if (Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
-            return; // a different embedding model answered: never compare vectors of different spaces
+            return;
         }
 
-        p.Gate.EnterWriteLock();
         try
         {
-            var added = p.Add(vector, value, expires.UtcTicks, allowGrow: Count < maxEntries);
-            Interlocked.Add(ref _total, added);
+            Interlocked.Exchange(ref _lastSweep, nowTicks);
+            KeyValuePair<string, Partition>[] all;
+            lock (_partitions)
+            {
+                all = [.. _partitions];
+            }
+
+            foreach (var (key, p) in all)
+            {
+                p.Gate.EnterWriteLock();
+                try
+                {
+                    Interlocked.Add(ref _total, -p.FreeExpired(nowTicks));
+                    if (p.Live == 0)
+                    {
+                        p.Dropped = true;
+                        lock (_partitions)
+                        {
+                            _partitions.Remove(key);
+                        }
+                    }
+                }
+                finally
+                {
+                    p.Gate.ExitWriteLock();
+                }
+            }
         }
         finally
         {
-            p.Gate.ExitWriteLock();
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 
@@ -81,18 +161,12 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
         p.Gate.EnterReadLock();
         try
         {
-            var found = p.Nearest(code, slots, distances);
+            var found = p.Nearest(code, slots, distances, now.UtcTicks);
             var best = -1;
             var bestSimilarity = float.NegativeInfinity;
-            var nowTicks = now.UtcTicks;
             for (var i = 0; i < found; i++)
             {
                 var slot = slots[i];
-                if (p.Values[slot] is null || p.Expires[slot] <= nowTicks)
-                {
-                    continue;
-                }
-
                 var similarity = TensorPrimitives.Dot<float>(unit, p.Vectors.AsSpan(slot * p.Dimensions, p.Dimensions));
                 if (similarity > bestSimilarity)
                 {
@@ -207,14 +281,24 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
         public T?[] Values = new T?[16];
         public long[] Expires = new long[16];
         public int Used;
+        public bool Dropped;
         private readonly Stack<int> _free = new();
         private int _next;
 
-        // Returns 1 when the entry is new, 0 when it took the place of another (or was refused).
-        public int Add(ReadOnlySpan<float> vector, T value, long expires, bool allowGrow)
+        public int Live => Used - _free.Count;
+
+        // Returns the change in live entries: 1 when the entry is new, 0 when it took the place of another (or was
+        // refused), less any expired entries freed to make room.
+        public int Add(ReadOnlySpan<float> vector, T value, long expires, long now, bool allowGrow)
         {
             int slot;
             var added = 1;
+            if (_free.Count == 0 && (Used >= max || !allowGrow))
+            {
+                // Full: expired entries make room before a live one is overwritten.
+                added -= FreeExpired(now);
+            }
+
             if (_free.Count > 0)
             {
                 slot = _free.Pop();
@@ -233,7 +317,7 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
                 // Full: overwrite the oldest slot (slots are filled in order, so the ring pointer walks oldest first).
                 slot = _next;
                 _next = (_next + 1) % Used;
-                added = Values[slot] is null ? 1 : 0;
+                added = 0;
             }
             else
             {
@@ -254,8 +338,25 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
             _free.Push(slot);
         }
 
-        // The k slots with the smallest Hamming distance to the code (unordered); returns how many were found.
-        public int Nearest(ReadOnlySpan<ulong> code, Span<int> slots, Span<int> distances)
+        public int FreeExpired(long now)
+        {
+            var freed = 0;
+            for (var slot = 0; slot < Used; slot++)
+            {
+                if (Values[slot] is not null && Expires[slot] <= now)
+                {
+                    Free(slot);
+                    freed++;
+                }
+            }
+
+            return freed;
+        }
+
+        // The k live slots with the smallest Hamming distance to the code (unordered); returns how many were found.
+        // Expired slots are skipped here, not after: copies of a popular prompt re-cached after each expiry would
+        // otherwise fill every candidate place and hide the live copy.
+        public int Nearest(ReadOnlySpan<ulong> code, Span<int> slots, Span<int> distances, long now)
         {
             var k = slots.Length;
             var filled = 0;
@@ -263,10 +364,9 @@ public sealed class SemanticIndex<T>(int maxEntriesPerPartition, int maxEntries,
             var worstAt = 0;
             var codes = Codes.AsSpan(0, Used * Words);
             var words = Words;
-            var holes = _free.Count > 0;
             for (var slot = 0; slot < Used; slot++)
             {
-                if (holes && Values[slot] is null)
+                if (Values[slot] is null || Expires[slot] <= now)
                 {
                     continue;
                 }

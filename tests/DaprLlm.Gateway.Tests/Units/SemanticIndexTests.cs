@@ -16,7 +16,7 @@ public sealed class SemanticIndexTests
         var vectors = Enumerable.Range(0, 5_000).Select(_ => RandomVector(random, 384)).ToList();
         for (var i = 0; i < vectors.Count; i++)
         {
-            index.Add("t", vectors[i], $"v{i}", Now.AddHours(1));
+            index.Add("t", vectors[i], $"v{i}", Now.AddHours(1), Now);
         }
 
         for (var i = 0; i < 50; i++)
@@ -37,7 +37,7 @@ public sealed class SemanticIndexTests
         var random = new Random(7);
         var index = new SemanticIndex<string>(100, 1_000, 4);
         var v = RandomVector(random, 64);
-        index.Add("tenant-a", v, "a", Now.AddMinutes(1));
+        index.Add("tenant-a", v, "a", Now.AddMinutes(1), Now);
         Assert.Null(index.Search("tenant-b", v, 0.5f, Now));
         Assert.Equal("a", index.Search("tenant-a", v, 0.99f, Now)?.Value);
         Assert.Null(index.Search("tenant-a", v, 0.5f, Now.AddMinutes(2)));
@@ -55,7 +55,7 @@ public sealed class SemanticIndexTests
         var vectors = Enumerable.Range(0, 25).Select(_ => RandomVector(random, 32)).ToList();
         for (var i = 0; i < vectors.Count; i++)
         {
-            index.Add("p", vectors[i], $"v{i}", Now.AddHours(1));
+            index.Add("p", vectors[i], $"v{i}", Now.AddHours(1), Now);
         }
 
         Assert.Equal(10, index.Count);
