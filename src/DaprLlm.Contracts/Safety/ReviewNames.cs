@@ -4,13 +4,14 @@ namespace DaprLlm.Contracts.Safety;
 public static class ReviewNames
 {
     /// <summary>Topic: a review item was created or moved to another queue; carries <see cref="Events.ReviewCreatedV1"/>.</summary>
-    public const string CreatedTopic = "review.created";
+    public const string CreatedTopic = Topics.ReviewCreated;
 
     /// <summary>Topic: a review item was decided (by a reviewer or by default); carries <see cref="Events.ReviewDecidedV1"/>.</summary>
-    public const string DecidedTopic = "review.decided";
+    public const string DecidedTopic = Topics.ReviewDecided;
 
-    /// <summary>Topic: a reviewer revealed masked PII; carries <see cref="Events.ReviewPiiRevealedV1"/>.</summary>
-    public const string PiiRevealedTopic = "review.pii_revealed";
+    /// <summary>Topic: a reviewer revealed masked PII; carries <see cref="Events.ReviewPiiRevealedV1"/>. The audit app
+    /// records it: the names are the audited topics themselves, so the two can never drift apart again.</summary>
+    public const string PiiRevealedTopic = Topics.PiiRevealed;
 
     /// <summary>The workflow type that drives one review item (instance id = review id).</summary>
     public const string Workflow = "ReviewWorkflow";
