@@ -291,6 +291,67 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         return used;
     }
 
+    [Fact]
+    public async Task A_tenant_s_own_request_limit_gets_a_burst_in_proportion_and_the_headers_show_the_tighter_quota()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // pro keys allow 10,000 a minute; this tenant allows 3 (the tier's burst of 100 scaled to 3/10,000 is 0).
+        using var client = cluster.Nodes[0].Client(await CreateLimitedTenantKeyAsync(new { requestsPerMinute = 3 }, ct));
+        var admitted = 0;
+        var limits = new List<string>();
+        var remaining = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 4), ct);
+            admitted += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+            limits.Add(Assert.Single(response.Headers.GetValues("x-ratelimit-limit-requests")));
+            remaining.Add(Assert.Single(response.Headers.GetValues("x-ratelimit-remaining-requests")));
+        }
+
+        // A minute boundary between requests would reset the window; then at most 3 more fit.
+        Assert.InRange(admitted, 3, 6);
+        Assert.All(limits, l => Assert.Equal("3", l));
+        Assert.Equal("0", remaining[^1]);
+    }
+
+    [Theory]
+    [InlineData("tokensPerMinute", "tokens per min (TPM): Limit 60,")]
+    [InlineData("tokensPerDay", "tokens per day (TPD): Limit 40,")]
+    public async Task A_request_larger_than_any_window_allows_is_told_to_shrink_not_to_retry(string limit, string expected)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // 50 tokens a minute (+ the tier's burst scaled: 1,000 x 50/5,000 = 10) or 40 a day; the request reserves 100 + its prompt.
+        var limits = new Dictionary<string, int> { [limit] = limit == "tokensPerMinute" ? 50 : 40 };
+        using var client = cluster.Nodes[0].Client(await CreateLimitedTenantKeyAsync(limits, ct));
+
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 100), ct);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        Assert.Null(response.Headers.RetryAfter);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
+        Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
+        Assert.Contains("Request too large on " + expected, error.GetProperty("message").GetString());
+
+        // A request that fits is still served.
+        using var small = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi", 4), ct);
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+    }
+
+    private async Task<string> CreateLimitedTenantKeyAsync(object limits, CancellationToken ct)
+    {
+        using var admin = cluster.Nodes[0].Client(GatewayEnvironment.AdminKey);
+        var id = $"l-{Guid.NewGuid():N}"[..20];
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants",
+            new { id, tier = "pro", homeRegion = "eu", allowedRegions = new[] { "eu" }, limits }, ct))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "l" }, ct);
+        keyResponse.EnsureSuccessStatusCode();
+        return (await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString()!;
+    }
+
     private static object Chat(string content, int maxTokens, bool stream = false) =>
         new { model = "daprllm-demo", messages = new[] { new { role = "user", content } }, max_tokens = maxTokens, stream };
 }

@@ -30,10 +30,17 @@ public static partial class Admission
                 "The rate-limit service is temporarily unavailable. Retry after the time in Retry-After."));
         }
 
-        RateLimitHeaders.Write(context.Response, decision.KeyLease, time);
+        RateLimitHeaders.Write(context.Response, decision.KeyLease, decision.TenantLease, time);
         if (decision.Ticket is { } ticket)
         {
             return (ticket, null);
+        }
+
+        if (decision.TooLarge is { } reason)
+        {
+            // As OpenAI answers it: a 429 with no Retry-After, since waiting never helps; the message says what to cut.
+            audit.Refused(context, caller, requestedModel, model, user, RequestCompletedV1.Outcomes.RefusedQuota, "rate_limit_exceeded");
+            return (null, OpenAiError.Result(StatusCodes.Status429TooManyRequests, "tokens", "rate_limit_exceeded", reason));
         }
 
         audit.Refused(context, caller, requestedModel, model, user, RequestCompletedV1.Outcomes.RefusedQuota, decision.Refusal!.RefusalCode ?? "rate_limit_exceeded");

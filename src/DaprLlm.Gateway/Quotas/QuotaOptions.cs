@@ -58,14 +58,20 @@ public sealed class QuotaOptions : IValidatableObject
     {
         var key = Tiers[tenant.Tier];
         var o = tenant.Limits;
+        var requests = o?.RequestsPerMinute ?? key.RequestsPerMinute * TenantFactor;
+        var tokens = o?.TokensPerMinute ?? key.TokensPerMinute * TenantFactor;
         return new QuotaLimits
         {
-            RequestsPerMinute = o?.RequestsPerMinute ?? key.RequestsPerMinute * TenantFactor,
-            TokensPerMinute = o?.TokensPerMinute ?? key.TokensPerMinute * TenantFactor,
+            RequestsPerMinute = requests,
+            TokensPerMinute = tokens,
             TokensPerDay = o?.TokensPerDay ?? key.TokensPerDay * TenantFactor,
             MaxConcurrentRequests = o?.MaxConcurrentRequests ?? key.MaxConcurrentRequests * TenantFactor,
-            BurstRequests = key.BurstRequests * TenantFactor,
-            BurstTokens = key.BurstTokens * TenantFactor,
+            // The burst keeps the tier's proportion to the limit it goes with: a tenant set to 5 requests a minute
+            // must not get the tier's 100 x TenantFactor on top.
+            BurstRequests = (int)Scale(key.BurstRequests, requests, key.RequestsPerMinute),
+            BurstTokens = Scale(key.BurstTokens, tokens, key.TokensPerMinute),
         };
     }
+
+    private static long Scale(long burst, long limit, long tierLimit) => tierLimit <= 0 ? 0 : (long)((decimal)burst * limit / tierLimit);
 }

@@ -22,6 +22,10 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
     {
         var key = Lease($"key:{caller.KeyId}", options.Value.ForKey(caller.Tenant));
         var tenant = Lease($"tenant:{caller.TenantId}", options.Value.ForTenant(caller.Tenant));
+        if (TooLarge(tokens, key.Limits, tenant.Limits) is { } reason)
+        {
+            return QuotaDecision.TooLargeFor(key, tenant, reason);
+        }
 
         // Both at once: when both leases must call their actors (the first request after an idle spell), the two calls
         // overlap instead of one waiting for the other. Whatever one took is put back when the other refuses or fails.
@@ -65,10 +69,23 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
             }
 
-            return QuotaDecision.Refused(key, keyResult.Window is null ? keyResult.Refusal! : tenantResult.Refusal!);
+            return QuotaDecision.Refused(key, tenant, keyResult.Window is null ? keyResult.Refusal! : tenantResult.Refusal!);
         }
 
-        return QuotaDecision.Admitted(key, new QuotaTicket(time, tokens, (key, keyResult.Window.Value), (tenant, tenantResult.Window.Value)));
+        return QuotaDecision.Admitted(key, tenant, new QuotaTicket(time, tokens, (key, keyResult.Window.Value), (tenant, tenantResult.Window.Value)));
+    }
+
+    /// <summary>
+    /// Why a request can never be admitted, however long it waits: it needs more tokens than a minute's limit and
+    /// burst, or a day's limit, of its key or tenant (the smaller one counts). Null when it fits.
+    /// </summary>
+    public static string? TooLarge(long tokens, QuotaLimits key, QuotaLimits tenant)
+    {
+        var minute = Math.Min(key.TokensPerMinute + key.BurstTokens, tenant.TokensPerMinute + tenant.BurstTokens);
+        var day = Math.Min(key.TokensPerDay, tenant.TokensPerDay);
+        var (kind, limit) = tokens > minute ? ("tokens per min (TPM)", minute) : tokens > day ? ("tokens per day (TPD)", day) : (null, 0L);
+        return kind is null ? null
+            : $"Request too large on {kind}: Limit {limit}, Requested {tokens} (prompt estimate + max_tokens). The input or output tokens must be reduced in order to run successfully.";
     }
 
     private async ValueTask<(long? Window, LeaseGrant? Refusal)> TakeAsync(QuotaLease lease, long tokens, CancellationToken ct)
@@ -120,12 +137,17 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
     }
 }
 
-/// <summary>The outcome of admission; the key's lease feeds the x-ratelimit-* headers either way.</summary>
-public sealed record QuotaDecision(QuotaLease KeyLease, QuotaTicket? Ticket, LeaseGrant? Refusal)
+/// <summary>
+/// The outcome of admission; the key's and tenant's leases feed the x-ratelimit-* headers either way. <see cref="TooLarge"/>
+/// says why a request could never be admitted (no waiting helps).
+/// </summary>
+public sealed record QuotaDecision(QuotaLease KeyLease, QuotaLease TenantLease, QuotaTicket? Ticket, LeaseGrant? Refusal, string? TooLarge = null)
 {
-    public static QuotaDecision Admitted(QuotaLease lease, QuotaTicket ticket) => new(lease, ticket, null);
+    public static QuotaDecision Admitted(QuotaLease key, QuotaLease tenant, QuotaTicket ticket) => new(key, tenant, ticket, null);
 
-    public static QuotaDecision Refused(QuotaLease lease, LeaseGrant refusal) => new(lease, null, refusal);
+    public static QuotaDecision Refused(QuotaLease key, QuotaLease tenant, LeaseGrant refusal) => new(key, tenant, null, refusal);
+
+    public static QuotaDecision TooLargeFor(QuotaLease key, QuotaLease tenant, string reason) => new(key, tenant, null, null, reason);
 }
 
 /// <summary>An admitted request's reservation. Settle once with the real token usage (0 when nothing ran).</summary>

@@ -6,16 +6,26 @@ namespace DaprLlm.Gateway.Quotas;
 /// <summary>OpenAI's x-ratelimit-* headers and the 429 answer of a refused admission.</summary>
 public static class RateLimitHeaders
 {
-    public static void Write(HttpResponse response, QuotaLease lease, TimeProvider time)
+    /// <summary>
+    /// Writes the headers from whichever of the key's and the tenant's allowances is tighter, requests and tokens each
+    /// on their own: a client pacing itself by them must see the quota that will refuse it first.
+    /// </summary>
+    public static void Write(HttpResponse response, QuotaLease key, QuotaLease tenant, TimeProvider time)
     {
-        var (requests, tokens, reset) = lease.Remaining(time.GetUtcNow());
+        var now = time.GetUtcNow();
+        var (keyRequests, keyTokens, keyReset) = key.Remaining(now);
+        var (tenantRequests, tenantTokens, tenantReset) = tenant.Remaining(now);
+        var (requestLimit, requests, requestReset) = tenantRequests < keyRequests
+            ? (tenant.Limits.RequestsPerMinute, tenantRequests, tenantReset) : (key.Limits.RequestsPerMinute, keyRequests, keyReset);
+        var (tokenLimit, tokens, tokenReset) = tenantTokens < keyTokens
+            ? (tenant.Limits.TokensPerMinute, tenantTokens, tenantReset) : (key.Limits.TokensPerMinute, keyTokens, keyReset);
         var h = response.Headers;
-        h["x-ratelimit-limit-requests"] = lease.Limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
-        h["x-ratelimit-limit-tokens"] = lease.Limits.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
+        h["x-ratelimit-limit-requests"] = requestLimit.ToString(CultureInfo.InvariantCulture);
+        h["x-ratelimit-limit-tokens"] = tokenLimit.ToString(CultureInfo.InvariantCulture);
         h["x-ratelimit-remaining-requests"] = Math.Max(0, requests).ToString(CultureInfo.InvariantCulture);
         h["x-ratelimit-remaining-tokens"] = Math.Max(0, tokens).ToString(CultureInfo.InvariantCulture);
-        h["x-ratelimit-reset-requests"] = Format(reset);
-        h["x-ratelimit-reset-tokens"] = Format(reset);
+        h["x-ratelimit-reset-requests"] = Format(requestReset);
+        h["x-ratelimit-reset-tokens"] = Format(tokenReset);
     }
 
     public static IResult Refusal(HttpResponse response, LeaseGrant refusal)
