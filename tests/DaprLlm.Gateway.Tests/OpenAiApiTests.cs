@@ -377,15 +377,24 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         var ct = TestContext.Current.CancellationToken;
         using var admin = gateway.Admin();
         var id = $"d-{Guid.NewGuid():N}"[..20];
-        using (var created = await admin.PostAsJsonAsync("/admin/tenants", new { id, tier = "pro", limits = new { tokensPerDay = 10 } }, ct))
+        // A day's 60 tokens: each request reserves its prompt estimate + 16 and is charged what it used, so a few fit.
+        using (var created = await admin.PostAsJsonAsync("/admin/tenants", new { id, tier = "pro", limits = new { tokensPerDay = 60 } }, ct))
         {
             created.EnsureSuccessStatusCode();
         }
 
         using var keyResponse = await admin.PostAsJsonAsync($"/admin/tenants/{id}/keys", new { name = "daily" }, ct);
         using var client = gateway.Client((await keyResponse.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString());
-        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct);
+        HttpResponseMessage response;
+        var served = 0;
+        while ((response = await client.PostAsJsonAsync("/v1/chat/completions", Chat("hi"), ct)).StatusCode == HttpStatusCode.OK && served < 20)
+        {
+            response.Dispose();
+            served++;
+        }
 
+        using var _ = response;
+        Assert.InRange(served, 1, 19);
         await AssertErrorAsync(response, HttpStatusCode.TooManyRequests, "insufficient_quota", ct);
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         Assert.True(response.Headers.Contains("x-ratelimit-remaining-tokens"));
@@ -408,6 +417,24 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
 
         using var one = await client.GetAsync("/v1/models/daprllm-demo", ct);
         Assert.Equal("model", (await one.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("object").GetString());
+    }
+
+    [Fact]
+    public async Task A_retired_version_answers_410_naming_the_newest_and_a_configured_new_version_is_served_and_documented()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var retired = await client.PostAsJsonAsync("/v0/chat/completions", new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } } }, ct);
+        Assert.Equal(HttpStatusCode.Gone, retired.StatusCode);
+        var error = (await retired.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error");
+        Assert.Equal("api_version_retired", error.GetProperty("code").GetString());
+        Assert.Equal("API version v0 was retired on 2026-06-30. Use /v3 instead.", error.GetProperty("message").GetString());
+
+        using var v3 = await client.GetAsync("/v3/models", ct);
+        Assert.Equal(HttpStatusCode.OK, v3.StatusCode);
+        Assert.Contains("/v3/chat/completions", await client.GetStringAsync("/openapi/v3.json", ct));
+        using var noDocument = await client.GetAsync("/openapi/v0.json", ct);
+        Assert.Equal(HttpStatusCode.NotFound, noDocument.StatusCode);
     }
 
     [Fact]

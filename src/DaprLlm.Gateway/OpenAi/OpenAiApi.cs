@@ -47,10 +47,16 @@ public static class OpenAiApi
 
     public static WebApplication MapOpenAiApi(this WebApplication app)
     {
-        var versions = app.Services.GetRequiredService<IOptions<ApiVersionOptions>>().Value.Versions;
+        var options = app.Services.GetRequiredService<IOptions<ApiVersionOptions>>().Value;
         var time = app.Services.GetRequiredService<TimeProvider>();
-        foreach (var (version, policy) in versions)
+        foreach (var (version, policy) in options.Versions)
         {
+            if (policy.Retired)
+            {
+                app.MapRetiredVersion(version, policy, options.Newest);
+                continue;
+            }
+
             var api = app.MapGroup($"/{version}")
                 .AddEndpointFilter<RequestIdFilter>()
                 .AddEndpointFilter(new DeprecationFilter(policy, time))

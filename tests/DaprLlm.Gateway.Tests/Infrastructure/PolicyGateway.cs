@@ -8,5 +8,10 @@ public sealed class PolicyGateway : SingleGateway
         ["Chat:ModerationWindowChars"] = "16",
         ["Chat:MaxRequestBytes"] = "4096",
         ["ReviewWebhooks:AllowPrivateNetworks"] = "false", // as shipped: the API tests check that internal webhook hosts are refused
+
+        // A version past its sunset, switched off, and a new one added by configuration.
+        ["ApiVersions:Versions:v0:SunsetAt"] = "2026-06-30T00:00:00Z",
+        ["ApiVersions:Versions:v0:Retired"] = "true",
+        ["ApiVersions:Versions:v3:Retired"] = "false",
     };
 }
