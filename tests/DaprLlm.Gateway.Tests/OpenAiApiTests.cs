@@ -417,6 +417,18 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
 
         using var one = await client.GetAsync("/v1/models/daprllm-demo", ct);
         Assert.Equal("model", (await one.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("object").GetString());
+
+        // An id with a slash is retrieved as written and with the slash escaped, as SDKs send it.
+        Assert.Contains("org/daprllm-slashed", ids);
+        foreach (var path in new[] { "/v1/models/org/daprllm-slashed", "/v1/models/org%2Fdaprllm-slashed" })
+        {
+            using var slashed = await client.GetAsync(path, ct);
+            Assert.Equal(HttpStatusCode.OK, slashed.StatusCode);
+            Assert.Equal("org/daprllm-slashed", (await slashed.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString());
+        }
+
+        using var unknown = await client.GetAsync("/v1/models/org/nothing", ct);
+        await AssertErrorAsync(unknown, HttpStatusCode.NotFound, "model_not_found", ct);
     }
 
     [Fact]
@@ -683,8 +695,8 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         var ct = TestContext.Current.CancellationToken;
         using var euOnly = gateway.Client(await gateway.CreateTenantKeyAsync(home: "eu", regions: ["eu"], ct: ct));
         using var usOnly = gateway.Client(await gateway.CreateTenantKeyAsync(home: "us", regions: ["us"], ct: ct));
-        Assert.Equal(["daprllm-demo", "daprllm-embed"], await IdsAsync(euOnly, ct));
-        Assert.Equal(["daprllm-demo", "daprllm-large", "daprllm-embed"], await IdsAsync(usOnly, ct));
+        Assert.Equal(["daprllm-demo", "daprllm-embed", "org/daprllm-slashed"], await IdsAsync(euOnly, ct));
+        Assert.Equal(["daprllm-demo", "daprllm-large", "daprllm-embed", "org/daprllm-slashed"], await IdsAsync(usOnly, ct));
         using (var large = await euOnly.GetAsync("/v1/models/daprllm-large", ct))
         {
             await AssertErrorAsync(large, HttpStatusCode.NotFound, "model_not_found", ct);

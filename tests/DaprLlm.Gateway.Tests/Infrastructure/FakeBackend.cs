@@ -173,7 +173,7 @@ public sealed class FakeBackend : IAsyncDisposable
                 return failure;
             }
 
-            string[] ids = appId == "inference-us" ? ["daprllm-demo", "daprllm-large", "daprllm-embed", "not-configured"] : ["daprllm-demo", "daprllm-embed"];
+            string[] ids = appId == "inference-us" ? ["daprllm-demo", "daprllm-large", "daprllm-embed", "not-configured", "org/daprllm-slashed"] : ["daprllm-demo", "daprllm-embed", "org/daprllm-slashed"];
             return Results.Json(new { models = ids.Select(id => new { id, kind = "chat", tier = "small", regions = Array.Empty<string>(), contextLength = 512,
                 provider = "onnx", executionProvider = "CPU", region = appId[^2..], status = "ready" }) });
         });

@@ -6,6 +6,7 @@ public sealed class PolicyGateway : SingleGateway
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
     {
         ["Chat:ModerationWindowChars"] = "16",
+        ["Chat:Models:2"] = "org/daprllm-slashed", // an id with a slash, as hub-style names have
         ["Chat:MaxRequestBytes"] = "4096",
         ["ReviewWebhooks:AllowPrivateNetworks"] = "false", // as shipped: the API tests check that internal webhook hosts are refused
 
