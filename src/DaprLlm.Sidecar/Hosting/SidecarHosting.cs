@@ -97,8 +97,7 @@ public static class SidecarHosting
     /// <summary>Health and shutdown endpoints and the 501 answer for APIs the local sidecar does not implement.</summary>
     public static WebApplication MapSidecarCore(this WebApplication app)
     {
-        app.MapGet("/v1.0/healthz", () => Results.NoContent());
-        app.MapGet("/v1.0/healthz/outbound", () => Results.NoContent());
+        app.MapHealthzApi();
         app.MapShutdownApi();
         app.MapFallback("/v1.0/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
             "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
