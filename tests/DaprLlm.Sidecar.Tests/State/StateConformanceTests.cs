@@ -230,6 +230,58 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
     }
 
     [Theory]
+    [InlineData("in-memory")]
+    [InlineData("sqlite")]
+    public async Task A_metadata_query_parameter_wins_over_the_item_s_own_metadata_on_save_and_in_transactions(string kind)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
+        var (a, b) = (Key(), Key());
+
+        using var save = await http.PostAsync("/v1.0/state/statestore?metadata.ttlInSeconds=3600",
+            Json($$$"""[{"key":"{{{a}}}","value":1,"metadata":{"ttlInSeconds":"60"}}]"""), Ct);
+        using var transaction = await http.PostAsync("/v1.0/state/statestore/transaction?metadata.ttlInSeconds=3600", Json($$$"""
+            {"operations":[{"operation":"upsert","request":{"key":"{{{b}}}","value":2,"metadata":{"ttlInSeconds":"60"} } }]}
+            """), Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, save.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, transaction.StatusCode);
+        foreach (var key in new[] { a, b })
+        {
+            using var read = await http.GetAsync($"/v1.0/state/statestore/{key}", Ct);
+            var expires = DateTimeOffset.Parse(read.Headers.GetValues("metadata.ttlExpireTime").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(expires > DateTimeOffset.UtcNow.AddMinutes(30), $"{key} expires at {expires:O}: the item's 60 s won over the query's 3600 s");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_ttlInSeconds_below_minus_one_is_refused_by_sqlite_and_means_no_expiry_for_redis_and_in_memory(string kind)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
+        using var client = StateSidecars.Client(sidecars[kind]);
+        var (a, b) = (Key(), Key());
+
+        using var save = await http.PostAsync("/v1.0/state/statestore", Json($$$"""[{"key":"{{{a}}}","value":"a1","metadata":{"ttlInSeconds":"-5"}}]"""), Ct);
+        using var minusOne = await http.PostAsync("/v1.0/state/statestore", Json($$$"""[{"key":"{{{b}}}","value":"b1","metadata":{"ttlInSeconds":"-1"}}]"""), Ct);
+
+        // components-contrib: state.sqlite parses with ParseTTL (-1 or greater); state.redis and state.in-memory take any integer.
+        if (kind == "sqlite")
+        {
+            await AssertError(save, HttpStatusCode.InternalServerError, "ERR_STATE_SAVE");
+            Assert.Contains("must be -1 or greater", await save.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Null(await client.GetStateAsync<string>("statestore", a, cancellationToken: Ct));
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.NoContent, save.StatusCode);
+            Assert.Equal("a1", await client.GetStateAsync<string>("statestore", a, cancellationToken: Ct));
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, minusOne.StatusCode);
+        Assert.Equal("b1", await client.GetStateAsync<string>("statestore", b, cancellationToken: Ct));
+    }
+
+    [Theory]
     [MemberData(nameof(Kinds))]
     public async Task An_http_transaction_with_a_stale_etag_fails_whole_with_err_state_transaction(string kind)
     {
