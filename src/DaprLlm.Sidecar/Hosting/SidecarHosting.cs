@@ -70,7 +70,7 @@ public static class SidecarHosting
         return builder;
     }
 
-    /// <summary>Path normalisation, API token check and API logging; call before mapping any API.</summary>
+    /// <summary>Path normalisation, API token check, API logging and daprd's unescaping of route parameters; call before mapping any API.</summary>
     public static WebApplication UseSidecarPipeline(this WebApplication app)
     {
         var gate = app.Services.GetRequiredService<ApiGate>();
@@ -91,6 +91,7 @@ public static class SidecarHosting
 
             await next(context);
         });
+        app.UseDaprPathParameters();
         return app;
     }
 

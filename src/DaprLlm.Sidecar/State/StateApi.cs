@@ -9,7 +9,7 @@ public static class StateApi
 {
     public static WebApplication MapStateApi(this WebApplication app)
     {
-        var group = app.MapGroup("/v1.0/state/{storeName}");
+        var group = app.MapGroup("/v1.0/state/{storeName}").UnescapeLikeDaprd();
         group.MapGet("/{key}", GetStateAsync);
         group.MapPost("/", SaveStateAsync);
         group.MapPut("/", SaveStateAsync);

@@ -304,6 +304,33 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
     }
 
     [Fact]
+    public async Task Keys_in_the_http_path_are_query_unescaped_as_daprd_does_and_a_bad_escape_is_400()
+    {
+        var sidecar = sidecars["in-memory"];
+        using var client = StateSidecars.Client(sidecar);
+        using var http = new HttpClient();
+        var id = Key();
+        await client.SaveStateAsync("statestore", $"{id}/orders/1", "slash", cancellationToken: Ct);
+        await client.SaveStateAsync("statestore", $"{id} b", "space", cancellationToken: Ct);
+        await client.SaveStateAsync("statestore", $"{id}%", "percent", cancellationToken: Ct);
+        Uri Raw(string path) => new(sidecar.HttpEndpoint + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+
+        using var slash = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%2Forders%2F1"), Ct);
+        using var plus = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}+b"), Ct);
+        using var percent = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%25"), Ct);
+        using var bad = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%zz"), Ct);
+        using var deleted = await http.DeleteAsync(Raw($"/v1.0/state/statestore/{id}%2Forders%2F1"), Ct);
+
+        Assert.Equal("\"slash\"", await slash.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("\"space\"", await plus.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("\"percent\"", await percent.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("failed to unescape request parameter \"key\". Error: invalid URL escape \"%zz\"\n", await bad.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Null(await client.GetStateAsync<string>("statestore", $"{id}/orders/1", cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task A_missing_store_is_invalid_argument_over_grpc()
     {
         using var client = StateSidecars.Client(sidecars["in-memory"]);
