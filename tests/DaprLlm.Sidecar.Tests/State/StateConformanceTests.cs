@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Dapr;
 using Dapr.Client;
+using Dapr.Common.Exceptions;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Sidecar.Tests.State;
@@ -331,7 +332,7 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_missing_store_is_invalid_argument_over_grpc()
+    public async Task A_missing_store_is_invalid_argument_over_grpc_with_daprd_s_error_info()
     {
         using var client = StateSidecars.Client(sidecars["in-memory"]);
 
@@ -340,6 +341,14 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
         var rpc = Assert.IsType<Grpc.Core.RpcException>(error.InnerException);
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, rpc.StatusCode);
         Assert.Contains("nostore", rpc.Status.Detail, StringComparison.Ordinal);
+
+        // daprd's kit error: a google.rpc.Status with an ErrorInfo detail in grpc-status-details-bin.
+        Assert.True(error.TryGetExtendedErrorInfo(out var extended));
+        Assert.Equal((int)Grpc.Core.StatusCode.InvalidArgument, extended!.Code);
+        var info = GrpcErrorInfo.Read(error);
+        Assert.Equal("DAPR_STATE_NOT_FOUND", info.Reason);
+        Assert.Equal("dapr.io", info.Domain);
+        Assert.Equal(StateSidecars.AppId("in-memory"), info.Metadata["appID"]);
     }
 
     private static string Key() => "k-" + Guid.NewGuid().ToString("N")[..12];
