@@ -9,7 +9,7 @@ namespace DaprLlm.Sidecar.Tests;
 public sealed class SidecarStartupTests
 {
     [Fact]
-    public async Task Answers_healthz_with_204_and_unknown_apis_with_501()
+    public async Task Answers_healthz_with_204_a_foreign_appid_probe_with_500_and_unknown_apis_with_501()
     {
         using var folder = new TempFolder();
         var components = folder.Sub("components");
@@ -27,8 +27,15 @@ public sealed class SidecarStartupTests
 
         using var health = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/healthz", TestContext.Current.CancellationToken);
         using var unknown = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/no-such-api", TestContext.Current.CancellationToken);
+        using var sameApp = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/healthz?appid=startup-app", TestContext.Current.CancellationToken);
+        using var otherApp = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/healthz?appid=other-app", TestContext.Current.CancellationToken);
+        using var emptyAppId = await http.GetAsync($"{sidecar.HttpEndpoint}/v1.0/healthz?appid=", TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.NoContent, health.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, sameApp.StatusCode);
+        Assert.Equal(HttpStatusCode.InternalServerError, otherApp.StatusCode);
+        Assert.Contains("ERR_HEALTH_APPID_NOT_MATCH", await otherApp.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.InternalServerError, emptyAppId.StatusCode);
         Assert.Equal(HttpStatusCode.NotImplemented, unknown.StatusCode);
         Assert.Contains("ERR_NOT_IMPLEMENTED", await unknown.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }

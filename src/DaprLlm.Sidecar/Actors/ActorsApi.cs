@@ -16,7 +16,7 @@ public static class ActorsApi
 
     public static WebApplication MapActorsApi(this WebApplication app)
     {
-        var actors = app.MapGroup("/v1.0/actors/{actorType}/{actorId}");
+        var actors = app.MapGroup("/v1.0/actors/{actorType}/{actorId}").UnescapeLikeDaprd();
         actors.MapMethods("/method/{**method}", CallVerbs, InvokeMethod);
         actors.MapGet("/state/{key}", GetState);
         actors.MapMethods("/state", WriteVerbs, ExecuteStateTransaction);

@@ -28,12 +28,16 @@ public sealed class BindingService(ComponentRegistry registry, IResiliencyPolici
         {
             var response = await policies.ComponentOutbound(name).ExecuteAsync(async ct =>
             {
+                // daprd's runner retries any error of the binding, a 4xx of bindings.http included.
                 var r = await binding.InvokeAsync(request, ct);
-                return r.Error is not null && r.Metadata.TryGetValue("statusCode", out var code) && code.StartsWith('5')
-                    ? throw new TransientFailureException(r.Error)
-                    : r;
+                return r.Error is null ? r : throw new BindingFailedException(r);
             }, cancellationToken);
-            return (response, response.Error);
+            return (response, null);
+        }
+        catch (BindingFailedException e)
+        {
+            // As daprd: the last answer's metadata (statusCode, status, headers) still reaches the caller.
+            return (e.Response, e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -8,7 +8,7 @@ public static class BindingsApi
 {
     public static WebApplication MapBindingsApi(this WebApplication app)
     {
-        app.MapMethods("/v1.0/bindings/{name}", ["POST", "PUT"], InvokeAsync);
+        app.MapMethods("/v1.0/bindings/{name}", ["POST", "PUT"], InvokeAsync).UnescapeLikeDaprd();
         return app;
     }
 

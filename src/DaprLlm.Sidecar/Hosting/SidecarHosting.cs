@@ -70,7 +70,7 @@ public static class SidecarHosting
         return builder;
     }
 
-    /// <summary>Path normalisation, API token check and API logging; call before mapping any API.</summary>
+    /// <summary>Path normalisation, API token check, API logging and daprd's unescaping of route parameters; call before mapping any API.</summary>
     public static WebApplication UseSidecarPipeline(this WebApplication app)
     {
         var gate = app.Services.GetRequiredService<ApiGate>();
@@ -91,14 +91,15 @@ public static class SidecarHosting
 
             await next(context);
         });
+        app.UseDaprPathParameters();
         return app;
     }
 
-    /// <summary>Health endpoints and the 501 answer for APIs the local sidecar does not implement.</summary>
+    /// <summary>Health and shutdown endpoints and the 501 answer for APIs the local sidecar does not implement.</summary>
     public static WebApplication MapSidecarCore(this WebApplication app)
     {
-        app.MapGet("/v1.0/healthz", () => Results.NoContent());
-        app.MapGet("/v1.0/healthz/outbound", () => Results.NoContent());
+        app.MapHealthzApi();
+        app.MapShutdownApi();
         app.MapFallback("/v1.0/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,
             "ERR_NOT_IMPLEMENTED", $"{context.Request.Method} {context.Request.Path} is not implemented by the DaprLlm local sidecar"));
         app.MapFallback("/v1.0-alpha1/{**rest}", (HttpContext context) => DaprHttpErrors.Error(StatusCodes.Status501NotImplemented,

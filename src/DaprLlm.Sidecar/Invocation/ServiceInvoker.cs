@@ -58,7 +58,7 @@ public sealed class ServiceInvoker(
     public async Task InvokeFromAppAsync(HttpContext context, string targetId, string method)
     {
         var appId = StripNamespace(targetId);
-        method = CleanMethod(method);
+        method = CleanMethod(DecodeSlashes(context, method));
         var trace = StartHop(local: false, appId, method, context.Request.Headers);
         using var activity = trace.Activity;
         var call = new OutgoingCall(appId, context.Request.Method, method, context.Request.QueryString.Value ?? "", context.Request.Headers, FromSidecar: false, trace);
@@ -511,6 +511,21 @@ public sealed class ServiceInvoker(
         using var buffer = new MemoryStream();
         await body.CopyToAsync(buffer, cancellationToken);
         return buffer.ToArray();
+    }
+
+    // daprd (1.18+) takes the method from Go's decoded path, %2F included: "orders%2F1" reaches the app as /orders/1 and
+    // "a%2F..%2Fb" is cleaned to "b". Kestrel keeps %2F encoded and decodes "%252F" to the same text, so only a method
+    // holding "%2F" is read again from the raw target (its last segments, as many as the method has).
+    private static string DecodeSlashes(HttpContext context, string method)
+    {
+        if (!method.Contains("%2F", StringComparison.OrdinalIgnoreCase) || DaprPathParameters.RawPath(context) is not { } raw)
+        {
+            return method;
+        }
+
+        var count = method.Split('/').Length;
+        var segments = raw.Split('/');
+        return segments.Length < count ? method : Uri.UnescapeDataString(string.Join('/', segments[^count..]));
     }
 
     // daprd cleans the method path (no "..", no "."), then sends it as the app's path.

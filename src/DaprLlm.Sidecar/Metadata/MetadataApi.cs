@@ -8,7 +8,7 @@ public static class MetadataApi
     public static WebApplication MapMetadataApi(this WebApplication app)
     {
         app.MapGet("/v1.0/metadata", (MetadataService metadata) => Results.Json(metadata.Build(), DaprJson.Options));
-        app.MapPut("/v1.0/metadata/{key}", PutAsync);
+        app.MapPut("/v1.0/metadata/{key}", PutAsync).UnescapeLikeDaprd();
         return app;
     }
 

@@ -11,8 +11,8 @@ public static class PubSubApi
 {
     public static WebApplication MapPubSubApi(this WebApplication app)
     {
-        app.MapPost("/v1.0/publish/{pubsubname}/{**topic}", PublishAsync);
-        app.MapPost("/v1.0-alpha1/publish/bulk/{pubsubname}/{**topic}", BulkPublishAsync);
+        app.MapPost("/v1.0/publish/{pubsubname}/{**topic}", PublishAsync).UnescapeLikeDaprd();
+        app.MapPost("/v1.0-alpha1/publish/bulk/{pubsubname}/{**topic}", BulkPublishAsync).UnescapeLikeDaprd();
 
         // What the routes above cannot match: an empty pubsub name ("/publish//topic") or no topic segment at all.
         app.MapPost("/v1.0/publish/{**rest}", IncompletePublish);

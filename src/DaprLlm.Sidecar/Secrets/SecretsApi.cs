@@ -8,8 +8,8 @@ public static class SecretsApi
 {
     public static WebApplication MapSecretsApi(this WebApplication app)
     {
-        app.MapGet("/v1.0/secrets/{secretStoreName}/bulk", GetBulkSecretAsync);
-        app.MapGet("/v1.0/secrets/{secretStoreName}/{key}", GetSecretAsync);
+        app.MapGet("/v1.0/secrets/{secretStoreName}/bulk", GetBulkSecretAsync).UnescapeLikeDaprd();
+        app.MapGet("/v1.0/secrets/{secretStoreName}/{key}", GetSecretAsync).UnescapeLikeDaprd();
         return app;
     }
 

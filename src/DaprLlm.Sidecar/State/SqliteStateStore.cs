@@ -137,6 +137,12 @@ public sealed partial class SqliteStateStore : IStateStore, IDisposable
         // Stored as daprd does: JSON as text, other bytes base64 with is_binary = 1.
         var isJson = IsJson(set.Value);
         var value = isJson ? Encoding.UTF8.GetString(set.Value) : Convert.ToBase64String(set.Value);
+        // components-contrib's ParseTTL, which state.sqlite uses (state.redis and state.in-memory accept any negative).
+        if (set.Ttl < TimeSpan.FromSeconds(-1))
+        {
+            throw new StateRequestException("error parsing TTL: incorrect value for metadata 'ttlInSeconds': must be -1 or greater");
+        }
+
         var ttlSeconds = set.Ttl is { } ttl && ttl > TimeSpan.Zero ? Math.Max(1, (long)Math.Ceiling(ttl.TotalSeconds)) : 0;
         var expiration = ttlSeconds > 0 ? $"DATETIME(CURRENT_TIMESTAMP, '+{ttlSeconds.ToString(CultureInfo.InvariantCulture)} seconds')" : "NULL";
         using var command = connection.CreateCommand();

@@ -9,7 +9,7 @@ public static class StateApi
 {
     public static WebApplication MapStateApi(this WebApplication app)
     {
-        var group = app.MapGroup("/v1.0/state/{storeName}");
+        var group = app.MapGroup("/v1.0/state/{storeName}").UnescapeLikeDaprd();
         group.MapGet("/{key}", GetStateAsync);
         group.MapPost("/", SaveStateAsync);
         group.MapPut("/", SaveStateAsync);
@@ -332,13 +332,19 @@ public static class StateApi
             return null;
         }
 
-        var metadata = new Dictionary<string, string>(queryMetadata, StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (item.TryGetProperty("metadata", out var m) && m.ValueKind == JsonValueKind.Object)
         {
             foreach (var p in m.EnumerateObject())
             {
                 metadata[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
             }
+        }
+
+        // daprd copies the metadata.* query parameters over the item's own metadata (maps.Copy): the query wins.
+        foreach (var (name, fromQuery) in queryMetadata)
+        {
+            metadata[name] = fromQuery;
         }
 
         // daprd re-marshals the JSON value, so what is stored is compact JSON ("null" when absent).

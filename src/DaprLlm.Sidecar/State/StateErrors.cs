@@ -1,3 +1,4 @@
+using DaprLlm.Sidecar.Grpc;
 using DaprLlm.Sidecar.Http;
 using Grpc.Core;
 
@@ -53,5 +54,8 @@ public sealed class StateApiException(int httpStatus, StatusCode grpcCode, strin
         return Results.Json(new { errorCode = ErrorCode, message = Message, details = new[] { detail } }, DaprJson.Options, statusCode: HttpStatus);
     }
 
-    public RpcException ToGrpc() => new(new Status(GrpcCode, Message));
+    /// <summary>The gRPC error; with a <see cref="Reason"/> it carries the same ErrorInfo detail as the HTTP body.</summary>
+    public RpcException ToGrpc() => Reason is null
+        ? new(new Status(GrpcCode, Message))
+        : GrpcErrorDetails.WithErrorInfo(GrpcCode, Message, Reason, AppId is null ? null : new Dictionary<string, string> { ["appID"] = AppId });
 }

@@ -31,7 +31,10 @@ public sealed class StateService(StateStores stores, IResiliencyPolicies policie
         }
     }
 
-    /// <summary>ttlInSeconds request metadata: positive expires, zero or negative never expires, absent keeps the store's default.</summary>
+    /// <summary>
+    /// ttlInSeconds request metadata as given: positive expires, zero or negative never expires, absent keeps the
+    /// store's default. Negatives are kept as they are because stores differ on them (SQLite refuses below -1).
+    /// </summary>
     public static TimeSpan? ParseTtl(IReadOnlyDictionary<string, string>? metadata)
     {
         if (metadata is null || !metadata.TryGetValue("ttlInSeconds", out var text) || string.IsNullOrEmpty(text))
@@ -50,7 +53,7 @@ public sealed class StateService(StateStores stores, IResiliencyPolicies policie
             throw new StateRequestException($"incorrect value for metadata 'ttlInSeconds': {seconds} is larger than {int.MaxValue}");
         }
 
-        return seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.FromSeconds(-1);
+        return TimeSpan.FromSeconds(seconds);
     }
 
     /// <summary>daprd's concurrency option names; empty means last-write.</summary>

@@ -36,6 +36,11 @@ public sealed class HttpBindingSidecar : IAsyncLifetime
                 }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
             });
             app.MapGet("/api/missing", () => Results.Text("nothing here", statusCode: 404));
+            app.MapGet("/api/overloaded", (HttpContext context) =>
+            {
+                context.Response.Headers["X-Reason"] = "queue-full";
+                return Results.Text("try later", statusCode: 503);
+            });
         });
         await _listener.StartAsync();
 

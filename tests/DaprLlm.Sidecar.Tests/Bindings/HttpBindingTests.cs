@@ -4,6 +4,9 @@ using System.Text.Json;
 using Dapr;
 using Dapr.Client;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Autogen = Dapr.Client.Autogen.Grpc.v1;
 
 namespace DaprLlm.Sidecar.Tests.Bindings;
 
@@ -51,6 +54,31 @@ public sealed class HttpBindingTests(HttpBindingSidecar fixture) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, tolerated.StatusCode);
         Assert.Equal("nothing here", await tolerated.Content.ReadAsStringAsync(Ct));
         await Assert.ThrowsAsync<DaprException>(() => client.InvokeBindingAsync(grpcRequest, Ct));
+    }
+
+    [Fact]
+    public async Task A_5xx_answer_still_returns_its_status_and_headers_as_metadata_over_http_and_grpc()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(fixture.Sidecar.HttpEndpoint) };
+        using var channel = GrpcChannel.ForAddress(fixture.Sidecar.GrpcEndpoint);
+        var dapr = new Autogen.Dapr.DaprClient(channel);
+        var grpcRequest = new Autogen.InvokeBindingRequest { Name = "webhook", Operation = "get" };
+        grpcRequest.Metadata["path"] = "/overloaded";
+
+        using var failed = await http.PostAsync("/v1.0/bindings/webhook",
+            new StringContent("""{"operation":"get","metadata":{"path":"/overloaded"}}""", Encoding.UTF8, "application/json"), Ct);
+        using var call = dapr.InvokeBindingAsync(grpcRequest, cancellationToken: Ct);
+        var headers = await call.ResponseHeadersAsync;
+        var grpcError = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal("503", failed.Headers.GetValues("metadata.statusCode").Single());
+        Assert.Equal("503 Service Unavailable", failed.Headers.GetValues("metadata.status").Single());
+        Assert.Equal("queue-full", failed.Headers.GetValues("metadata.X-Reason").Single());
+        Assert.Contains("received status code 503", await Message(failed), StringComparison.Ordinal);
+        Assert.Equal(StatusCode.Internal, grpcError.StatusCode);
+        Assert.Equal("503", headers.GetValue("metadata.statuscode"));
+        Assert.Equal("queue-full", headers.GetValue("metadata.x-reason"));
     }
 
     [Fact]

@@ -236,6 +236,23 @@ public sealed class ServiceInvocationTests(InvocationPairFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task An_escaped_slash_in_the_method_reaches_the_app_as_a_path_separator_as_in_daprd()
+    {
+        using var http = new HttpClient();
+        Uri Raw(string method) => new($"{Pair.CallerSidecar.HttpEndpoint}/v1.0/invoke/target/method/{method}", new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+
+        using var slash = await http.GetAsync(Raw("echo/orders%2F1"), Ct);
+        using var traversal = await http.GetAsync(Raw("echo/a%2F..%2Fb"), Ct);
+        using var literal = await http.GetAsync(Raw("echo/x%252Fy"), Ct);
+
+        Assert.Equal("/echo/orders/1", (await slash.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct))!.Path);
+        Assert.Equal("/echo/b", (await traversal.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct))!.Path);
+
+        // %252F decodes once to the text "%2F", which stays one segment.
+        Assert.Equal("/echo/x%2Fy", (await literal.Content.ReadFromJsonAsync<EchoReply>(TargetEndpoints.Json, Ct))!.Path);
+    }
+
+    [Fact]
     public async Task Method_paths_are_cleaned_and_escaped_and_connection_nominated_headers_stay_behind()
     {
         // The hot path skips cleaning and escaping for plain methods; these are the cases that still need them.

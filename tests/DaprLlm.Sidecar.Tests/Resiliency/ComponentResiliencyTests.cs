@@ -23,6 +23,11 @@ public sealed class ComponentResiliencyTests
             // 503 for the first <failures> calls of a key, then 200.
             app.MapGet("/api/flaky/{key}/{failures:int}", (string key, int failures) =>
                 hits.AddOrUpdate(key, 1, (_, n) => n + 1) <= failures ? Results.Text("not yet", statusCode: 503) : Results.Text("recovered"));
+            app.MapGet("/api/gone/{key}", (string key) =>
+            {
+                hits.AddOrUpdate(key, 1, (_, n) => n + 1);
+                return Results.Text("gone", statusCode: 404);
+            });
             app.MapGet("/api/hang/{key}", async (string key, HttpContext context) =>
             {
                 hits.AddOrUpdate(key, 1, (_, n) => n + 1);
@@ -63,14 +68,21 @@ public sealed class ComponentResiliencyTests
             using var recovered = await InvokeAsync(http, "/flaky/f1/2");
             using var givenUp = await InvokeAsync(http, "/flaky/f2/9");
             using var cut = await InvokeAsync(http, "/hang/h1");
+            using var gone = await InvokeAsync(http, "/gone/g1");
 
             Assert.Equal(HttpStatusCode.OK, recovered.StatusCode);
             Assert.Equal("recovered", await recovered.Content.ReadAsStringAsync(Ct));
             Assert.Equal(3, hits["f1"]);
 
-            // 1 call + 3 retries, then the last failure is the answer.
+            // 1 call + 3 retries, then the last failure is the answer, with its metadata.
             Assert.Equal(HttpStatusCode.InternalServerError, givenUp.StatusCode);
             Assert.Equal(4, hits["f2"]);
+            Assert.Equal("503", givenUp.Headers.GetValues("metadata.statusCode").Single());
+
+            // daprd's runner retries any binding error, not only 5xx.
+            Assert.Equal(HttpStatusCode.InternalServerError, gone.StatusCode);
+            Assert.Equal(4, hits["g1"]);
+            Assert.Equal("404", gone.Headers.GetValues("metadata.statusCode").Single());
 
             // Each attempt is cut by the 1 s timeout and retried: the app saw 4 attempts, none answered.
             Assert.Equal(HttpStatusCode.InternalServerError, cut.StatusCode);

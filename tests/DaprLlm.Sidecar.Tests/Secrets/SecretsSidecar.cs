@@ -25,7 +25,7 @@ public sealed class SecretsSidecar : IAsyncLifetime
             db = new { password = "p@ss", hosts = new[] { "a", "b" } },
             sqlite = new { connection = "file:" + DatabaseFile },
         }));
-        var multi = _folder.Write("multi.json", """{"db": {"user": "admin", "password": "pw"}, "single": "one"}""");
+        var multi = _folder.Write("multi.json", """{"db": {"user": "admin", "password": "pw"}, "single": "one", "team/token": "t-1", "a b": "spaced"}""");
         _folder.Write("components/file.yaml", $"""
             apiVersion: dapr.io/v1alpha1
             kind: Component

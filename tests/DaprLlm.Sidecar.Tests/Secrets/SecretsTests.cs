@@ -72,6 +72,21 @@ public sealed class SecretsTests(SecretsSidecar fixture) : IClassFixture<Secrets
     }
 
     [Fact]
+    public async Task Secret_names_in_the_path_are_query_unescaped_as_daprd_does()
+    {
+        using var http = new HttpClient();
+
+        // Sent exactly as written: .NET's Uri would otherwise rewrite the escapes.
+        using var slash = await http.GetAsync(RawUri("/v1.0/secrets/multistore/team%2Ftoken"), Ct);
+        using var plus = await http.GetAsync(RawUri("/v1.0/secrets/multistore/a+b"), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, slash.StatusCode);
+        Assert.Equal("t-1", JsonDocument.Parse(await slash.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("team/token").GetString());
+        Assert.Equal(HttpStatusCode.OK, plus.StatusCode);
+        Assert.Equal("spaced", JsonDocument.Parse(await plus.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("a b").GetString());
+    }
+
+    [Fact]
     public async Task A_missing_secret_over_grpc_is_a_dapr_exception()
     {
         using var client = Client();
@@ -94,4 +109,7 @@ public sealed class SecretsTests(SecretsSidecar fixture) : IClassFixture<Secrets
         new DaprClientBuilder().UseHttpEndpoint(fixture.Sidecar.HttpEndpoint).UseGrpcEndpoint(fixture.Sidecar.GrpcEndpoint).Build();
 
     private static string? ErrorCode(string body) => JsonDocument.Parse(body).RootElement.GetProperty("errorCode").GetString();
+
+    private Uri RawUri(string path) =>
+        new(fixture.Sidecar.HttpEndpoint + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
 }

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Dapr;
+using Dapr.Client;
+using Dapr.Common.Exceptions;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Sidecar.Tests.State;
@@ -28,6 +31,17 @@ public sealed class NotConfiguredTests
         await AssertError(transaction, HttpStatusCode.InternalServerError, "ERR_STATE_STORE_NOT_CONFIGURED");
         await AssertError(secret, HttpStatusCode.InternalServerError, "ERR_SECRET_STORES_NOT_CONFIGURED");
         await AssertError(binding, HttpStatusCode.InternalServerError, "ERR_INVOKE_OUTPUT_BINDING");
+
+        // Over gRPC, daprd's kit error carries a google.rpc.Status with an ErrorInfo detail.
+        using var client = new DaprClientBuilder().UseHttpEndpoint(sidecar.HttpEndpoint).UseGrpcEndpoint(sidecar.GrpcEndpoint).Build();
+        var error = await Assert.ThrowsAsync<DaprException>(() => client.GetStateAsync<string>("statestore", "k", cancellationToken: Ct));
+        Assert.True(error.TryGetExtendedErrorInfo(out var extended));
+        Assert.Equal((int)Grpc.Core.StatusCode.FailedPrecondition, extended!.Code);
+        Assert.Equal("state store statestore is not configured", extended.Message);
+        var info = GrpcErrorInfo.Read(error);
+        Assert.Equal("DAPR_STATE_NOT_CONFIGURED", info.Reason);
+        Assert.Equal("dapr.io", info.Domain);
+        Assert.Equal("bare-app", info.Metadata["appID"]);
     }
 
     private static async Task AssertError(HttpResponseMessage response, HttpStatusCode status, string errorCode)

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Dapr;
 using Dapr.Client;
+using Dapr.Common.Exceptions;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 
 namespace DaprLlm.Sidecar.Tests.State;
@@ -230,6 +231,58 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
     }
 
     [Theory]
+    [InlineData("in-memory")]
+    [InlineData("sqlite")]
+    public async Task A_metadata_query_parameter_wins_over_the_item_s_own_metadata_on_save_and_in_transactions(string kind)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
+        var (a, b) = (Key(), Key());
+
+        using var save = await http.PostAsync("/v1.0/state/statestore?metadata.ttlInSeconds=3600",
+            Json($$$"""[{"key":"{{{a}}}","value":1,"metadata":{"ttlInSeconds":"60"}}]"""), Ct);
+        using var transaction = await http.PostAsync("/v1.0/state/statestore/transaction?metadata.ttlInSeconds=3600", Json($$$"""
+            {"operations":[{"operation":"upsert","request":{"key":"{{{b}}}","value":2,"metadata":{"ttlInSeconds":"60"} } }]}
+            """), Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, save.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, transaction.StatusCode);
+        foreach (var key in new[] { a, b })
+        {
+            using var read = await http.GetAsync($"/v1.0/state/statestore/{key}", Ct);
+            var expires = DateTimeOffset.Parse(read.Headers.GetValues("metadata.ttlExpireTime").Single(), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(expires > DateTimeOffset.UtcNow.AddMinutes(30), $"{key} expires at {expires:O}: the item's 60 s won over the query's 3600 s");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_ttlInSeconds_below_minus_one_is_refused_by_sqlite_and_means_no_expiry_for_redis_and_in_memory(string kind)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(sidecars[kind].HttpEndpoint) };
+        using var client = StateSidecars.Client(sidecars[kind]);
+        var (a, b) = (Key(), Key());
+
+        using var save = await http.PostAsync("/v1.0/state/statestore", Json($$$"""[{"key":"{{{a}}}","value":"a1","metadata":{"ttlInSeconds":"-5"}}]"""), Ct);
+        using var minusOne = await http.PostAsync("/v1.0/state/statestore", Json($$$"""[{"key":"{{{b}}}","value":"b1","metadata":{"ttlInSeconds":"-1"}}]"""), Ct);
+
+        // components-contrib: state.sqlite parses with ParseTTL (-1 or greater); state.redis and state.in-memory take any integer.
+        if (kind == "sqlite")
+        {
+            await AssertError(save, HttpStatusCode.InternalServerError, "ERR_STATE_SAVE");
+            Assert.Contains("must be -1 or greater", await save.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+            Assert.Null(await client.GetStateAsync<string>("statestore", a, cancellationToken: Ct));
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.NoContent, save.StatusCode);
+            Assert.Equal("a1", await client.GetStateAsync<string>("statestore", a, cancellationToken: Ct));
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, minusOne.StatusCode);
+        Assert.Equal("b1", await client.GetStateAsync<string>("statestore", b, cancellationToken: Ct));
+    }
+
+    [Theory]
     [MemberData(nameof(Kinds))]
     public async Task An_http_transaction_with_a_stale_etag_fails_whole_with_err_state_transaction(string kind)
     {
@@ -252,7 +305,34 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_missing_store_is_invalid_argument_over_grpc()
+    public async Task Keys_in_the_http_path_are_query_unescaped_as_daprd_does_and_a_bad_escape_is_400()
+    {
+        var sidecar = sidecars["in-memory"];
+        using var client = StateSidecars.Client(sidecar);
+        using var http = new HttpClient();
+        var id = Key();
+        await client.SaveStateAsync("statestore", $"{id}/orders/1", "slash", cancellationToken: Ct);
+        await client.SaveStateAsync("statestore", $"{id} b", "space", cancellationToken: Ct);
+        await client.SaveStateAsync("statestore", $"{id}%", "percent", cancellationToken: Ct);
+        Uri Raw(string path) => new(sidecar.HttpEndpoint + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+
+        using var slash = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%2Forders%2F1"), Ct);
+        using var plus = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}+b"), Ct);
+        using var percent = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%25"), Ct);
+        using var bad = await http.GetAsync(Raw($"/v1.0/state/statestore/{id}%zz"), Ct);
+        using var deleted = await http.DeleteAsync(Raw($"/v1.0/state/statestore/{id}%2Forders%2F1"), Ct);
+
+        Assert.Equal("\"slash\"", await slash.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("\"space\"", await plus.Content.ReadAsStringAsync(Ct));
+        Assert.Equal("\"percent\"", await percent.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("failed to unescape request parameter \"key\". Error: invalid URL escape \"%zz\"\n", await bad.Content.ReadAsStringAsync(Ct));
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Null(await client.GetStateAsync<string>("statestore", $"{id}/orders/1", cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task A_missing_store_is_invalid_argument_over_grpc_with_daprd_s_error_info()
     {
         using var client = StateSidecars.Client(sidecars["in-memory"]);
 
@@ -261,6 +341,14 @@ public sealed class StateConformanceTests(StateSidecars sidecars) : IClassFixtur
         var rpc = Assert.IsType<Grpc.Core.RpcException>(error.InnerException);
         Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, rpc.StatusCode);
         Assert.Contains("nostore", rpc.Status.Detail, StringComparison.Ordinal);
+
+        // daprd's kit error: a google.rpc.Status with an ErrorInfo detail in grpc-status-details-bin.
+        Assert.True(error.TryGetExtendedErrorInfo(out var extended));
+        Assert.Equal((int)Grpc.Core.StatusCode.InvalidArgument, extended!.Code);
+        var info = GrpcErrorInfo.Read(error);
+        Assert.Equal("DAPR_STATE_NOT_FOUND", info.Reason);
+        Assert.Equal("dapr.io", info.Domain);
+        Assert.Equal(StateSidecars.AppId("in-memory"), info.Metadata["appID"]);
     }
 
     private static string Key() => "k-" + Guid.NewGuid().ToString("N")[..12];
