@@ -148,7 +148,13 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
                 current = current with { Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count) };
                 if (escalates)
                 {
-                    current = current with { Severity = alert.Severity, Key = alert.Key, TenantId = alert.TenantId, Baseline = alert.Baseline, Z = alert.Z, Summary = alert.Summary };
+                    // An acknowledged warning is not an acknowledged critical: the escalation opens the incident again,
+                    // or an open-alerts view would hide it.
+                    current = current with
+                    {
+                        Severity = alert.Severity, Key = alert.Key, TenantId = alert.TenantId, Baseline = alert.Baseline, Z = alert.Z, Summary = alert.Summary,
+                        AcknowledgedAt = null, AcknowledgedBy = null,
+                    };
                 }
 
                 _history[open] = current;

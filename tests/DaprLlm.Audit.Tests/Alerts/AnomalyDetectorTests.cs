@@ -158,6 +158,25 @@ public sealed class AnomalyDetectorTests
     }
 
     [Fact]
+    public void An_acknowledged_warning_that_escalates_to_critical_is_open_again()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10);
+        Steady(service, time, 1, 28);
+        var warning = Assert.Single(service.History());
+        Assert.Equal(Alert.Warning, warning.Severity);
+        service.Acknowledge(warning.Id, "oncall");
+
+        // Within the de-duplication window the spike escalates the same alert: before, it kept the acknowledgement.
+        Steady(service, time, 3, 120);
+        var alert = Assert.Single(service.History());
+        Assert.Equal(warning.Id, alert.Id);
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Null(alert.AcknowledgedAt);
+        Assert.Null(alert.AcknowledgedBy);
+    }
+
+    [Fact]
     public void Allowed_requests_are_not_triggers()
     {
         var (service, time) = Create();
