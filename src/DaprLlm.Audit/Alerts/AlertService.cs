@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapr.Client;
+using DaprLlm.Audit.Reports;
 using DaprLlm.Audit.Trail;
 using DaprLlm.Contracts;
-using DaprLlm.Contracts.Events;
 
 namespace DaprLlm.Audit.Alerts;
 
@@ -195,19 +195,22 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
         }
     }
 
-    /// <summary>The safety category a record counts against, or null when it is not a safety trigger.</summary>
+    /// <summary>
+    /// The safety category a record counts against, or null when it is not a safety trigger. The trigger is the
+    /// moderation decision that blocks or sends to review, by the category it names (as reports count it): the
+    /// request.completed refusal and the review.created of that same decision carry no category and are the same
+    /// incident, so they are not counted again.
+    /// </summary>
     private static string? TriggerCategory(AuditEntry entry)
     {
-        using var content = JsonDocument.Parse(entry.Content);
-        var root = content.RootElement;
-        var category = root.TryGetProperty("category", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        if (entry.EventType == Topics.RequestCompleted)
+        if (entry.EventType != Topics.ModerationDecided)
         {
-            var outcome = root.TryGetProperty("outcome", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
-            return outcome is RequestCompletedV1.Outcomes.RefusedInput or RequestCompletedV1.Outcomes.FilteredOutput ? category ?? outcome : null;
+            return null;
         }
 
-        return entry.EventType == Topics.ReviewDecided ? null : category;
+        using var content = JsonDocument.Parse(entry.Content);
+        var root = content.RootElement;
+        return SafetyCategory.IsAllow(SafetyCategory.Action(root)) ? null : SafetyCategory.Of(root) ?? SafetyCategory.Uncategorized;
     }
 
     [LoggerMessage(LogLevel.Warning, "Safety alert {Severity}: {Category}, {Count} triggers, z={Z}")]

@@ -14,7 +14,7 @@ namespace DaprLlm.Audit.Reports;
 /// </summary>
 public static class ComplianceReportBuilder
 {
-    private const string Uncategorized = "uncategorized";
+    private const string Uncategorized = SafetyCategory.Uncategorized;
     private const int TopRules = 10;
 
     /// <summary>Aggregates the hot records of the given stores recorded in [from, to), optionally of one tenant.</summary>
@@ -50,7 +50,7 @@ public static class ComplianceReportBuilder
             var root = document.RootElement.Clone();
             parsed.Add((entry, root));
             var requestId = Text(root, "requestId");
-            if (entry.EventType == Topics.ModerationDecided && requestId is not null && Category(root) is { } flagged && !IsAllow(Action(root)))
+            if (entry.EventType == Topics.ModerationDecided && requestId is not null && SafetyCategory.Of(root) is { } flagged && !SafetyCategory.IsAllow(SafetyCategory.Action(root)))
             {
                 c.ModerationCategory[requestId] = flagged;
             }
@@ -67,7 +67,7 @@ public static class ComplianceReportBuilder
             Bump(c.ByType, e.EventType);
             Bump(c.ByTenant, e.TenantId);
             Bump(c.ByRegion, e.Region);
-            if (Category(root) is { } category)
+            if (SafetyCategory.Of(root) is { } category)
             {
                 Bump(c.ByCategory, category);
             }
@@ -81,7 +81,7 @@ public static class ComplianceReportBuilder
                     CountCompleted(c, e, root);
                     break;
                 case Topics.ModerationDecided:
-                    Bump(c.ModerationByAction, Action(root) ?? "unknown");
+                    Bump(c.ModerationByAction, SafetyCategory.Action(root) ?? "unknown");
                     foreach (var rule in Strings(root, "ruleHits").Concat(Strings(root, "rules")))
                     {
                         Bump(c.RuleHits, rule);
@@ -124,7 +124,7 @@ public static class ComplianceReportBuilder
         c.FilteredOutput += outcome == RequestCompletedV1.Outcomes.FilteredOutput ? 1 : 0;
         if (refused)
         {
-            Bump(c.RefusalsByCategory, Category(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
+            Bump(c.RefusalsByCategory, SafetyCategory.Of(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
             Bump(c.RefusalsByTenant, e.TenantId);
             Bump(c.RefusalsByRegion, e.Region);
         }
@@ -174,7 +174,7 @@ public static class ComplianceReportBuilder
 
         c.ReviewCreated[reviewId] = (created, deadline);
         var requestId = Text(root, "requestId");
-        Bump(c.ReviewsByCategory, Category(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
+        Bump(c.ReviewsByCategory, SafetyCategory.Of(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
         Bump(c.ReviewsByTenant, e.TenantId);
         Bump(c.ReviewsByRegion, e.Region);
     }
@@ -256,43 +256,9 @@ public static class ComplianceReportBuilder
 
     private static double Rate(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
 
-    private static bool IsAllow(string? action) => action is null or "allow" or "allowed" or "pass";
-
-    private static string? Action(JsonElement root) => Text(root, "action") ?? Text(root, "decision");
-
-    /// <summary>
-    /// The category a record names ("category", or moderation.decided's "topCategory"), else the highest-scoring one
-    /// of a "categories" or "scores" map.
-    /// </summary>
-    private static string? Category(JsonElement root)
-    {
-        if ((Text(root, "category") ?? Text(root, "topCategory")) is { } category)
-        {
-            return category;
-        }
-
-        if ((root.TryGetProperty("categories", out var scores) || root.TryGetProperty("scores", out scores)) && scores.ValueKind == JsonValueKind.Object)
-        {
-            string? best = null;
-            var bestScore = double.MinValue;
-            foreach (var score in scores.EnumerateObject())
-            {
-                if (score.Value.ValueKind == JsonValueKind.Number && score.Value.GetDouble() > bestScore)
-                {
-                    (best, bestScore) = (score.Name, score.Value.GetDouble());
-                }
-            }
-
-            return best;
-        }
-
-        return null;
-    }
-
     private static void Bump(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
 
-    private static string? Text(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? Text(JsonElement root, string name) => SafetyCategory.Text(root, name);
 
     // A literal beyond double's range reads as infinity, which the report's JSON cannot hold: such a value is ignored.
     private static double? Number(JsonElement root, string name) =>

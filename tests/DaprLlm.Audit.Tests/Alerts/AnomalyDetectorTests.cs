@@ -1,7 +1,9 @@
 using Dapr.Client;
 using DaprLlm.Audit.Alerts;
-using DaprLlm.Audit.Trail;
+using DaprLlm.Audit.Reports;
+using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -12,28 +14,36 @@ public sealed class AnomalyDetectorTests
 {
     private static readonly TimeSpan Bucket = TimeSpan.FromMinutes(1);
 
-    private static (AlertService Service, FakeTimeProvider Time) Create(TimeSpan? step = null)
+    private static (AlertService Service, FakeTimeProvider Time) Create(TimeSpan? step = null, params string[] criticalCategories)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var options = new AlertOptions { Bucket = Bucket, Step = step ?? TimeSpan.FromSeconds(10), WarmupBuckets = 5, MinCount = 5, WarningZ = 4, CriticalZ = 10, Dedup = TimeSpan.FromMinutes(30) };
+        options.CriticalCategories.AddRange(criticalCategories);
         options.ApplyDefaults();
         // Delivery is not exercised here (the end-to-end test covers the bindings), so the client is never called.
         var dapr = new DaprClientBuilder().UseHttpEndpoint("http://127.0.0.1:9").UseGrpcEndpoint("http://127.0.0.1:9").Build();
         return (new AlertService(options, time, dapr, NullLogger<AlertService>.Instance), time);
     }
 
-    internal static AuditEntry Refusal(string tenant, string category, int n) =>
-        new($"e-{Guid.NewGuid():N}", Topics.RequestCompleted, "gateway", tenant, "eu", null, 0,
-            $$"""{"category":"{{category}}","outcome":"refused_input","requestId":"r{{n}}"}""", null);
+    /// <summary>
+    /// One blocked request as the apps report it: safety's moderation decision, then the gateway's refusal of the same
+    /// request (one incident: counting both would double every rate).
+    /// </summary>
+    internal static void Block(AlertService service, string tenant, string category, int n, string action = "block")
+    {
+        var requestId = $"r{n}-{Guid.NewGuid():N}";
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, tenant, ContractEvents.Decision(tenant, category, requestId, action)));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, tenant, ContractEvents.Refused(tenant, requestId)));
+    }
 
-    /// <summary>Feeds <paramref name="perBucket"/> refusals of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
+    /// <summary>Feeds <paramref name="perBucket"/> blocked requests of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
     internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
     {
         for (var b = 0; b < buckets; b++)
         {
             for (var i = 0; i < perBucket; i++)
             {
-                service.Observe(Refusal("t" + (i % 3), category, i));
+                Block(service, "t" + (i % 3), category, i);
                 time.Advance(Bucket / (perBucket + 1));
             }
 
@@ -91,7 +101,7 @@ public sealed class AnomalyDetectorTests
         service.Tick();
         for (var i = 0; i < 50; i++)
         {
-            service.Observe(Refusal("t" + (i % 3), "violence", i));
+            Block(service, "t" + (i % 3), "violence", i);
             time.Advance(TimeSpan.FromSeconds(1.2));
             service.Tick();
         }
@@ -119,9 +129,9 @@ public sealed class AnomalyDetectorTests
     public void A_single_sexual_minors_hit_is_critical_at_once_and_repeats_fold_into_it()
     {
         var (service, time) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t1", "sexual/minors", 2));
+        Block(service, "t1", "sexual/minors", 2);
         var alert = Assert.Single(service.History());
         Assert.Equal(Alert.Critical, alert.Severity);
         Assert.Equal(2, alert.Occurrences);
@@ -131,11 +141,11 @@ public sealed class AnomalyDetectorTests
     public void A_sexual_minors_hit_of_another_tenant_is_its_own_incident()
     {
         var (service, time) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t2", "sexual/minors", 2));
+        Block(service, "t2", "sexual/minors", 2);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t1", "sexual/minors", 3));
+        Block(service, "t1", "sexual/minors", 3);
 
         // Folded by category alone, t2's hit was counted into t1's alert and never delivered.
         var alerts = service.History();
@@ -149,7 +159,7 @@ public sealed class AnomalyDetectorTests
     public void An_acknowledged_alert_keeps_who_and_when()
     {
         var (service, _) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         var id = service.History()[0].Id;
         var acked = service.Acknowledge(id, "oncall");
         Assert.Equal("oncall", acked!.AcknowledgedBy);
@@ -182,12 +192,43 @@ public sealed class AnomalyDetectorTests
         var (service, time) = Create();
         for (var i = 0; i < 500; i++)
         {
-            service.Observe(new AuditEntry($"a{i}", Topics.RequestCompleted, "gateway", "t", "eu", null, 0, """{"outcome":"completed"}""", null));
+            // An allow may still name the category closest to its threshold.
+            service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t", ContractEvents.Decision("t", "sexual/minors", $"a{i}", "allow")));
+            service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t",
+                new RequestCompletedV1($"a{i}", "daprllm-demo", RequestCompletedV1.Outcomes.Completed, "stop", 3, 4, "allow", "allow", null, ContractEvents.At, "t")));
             time.Advance(TimeSpan.FromSeconds(1));
         }
 
         service.Tick();
         Assert.Empty(service.History());
+    }
+
+    [Fact]
+    public void A_review_decision_counts_by_its_top_category_and_the_review_item_it_creates_is_not_counted_again()
+    {
+        var (service, _) = Create();
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", ContractEvents.Decision("t1", "sexual/minors", "r1", "review")));
+        service.Observe(ContractEvents.Entry(Topics.ReviewCreated, "t1", ContractEvents.ReviewCreated("t1", "r1")));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t1", ContractEvents.Refused("t1", "r1")));
+
+        // Before, only a made-up "category" field was read: real decisions (topCategory) never reached the detector.
+        var alert = Assert.Single(service.History());
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Equal("sexual/minors", alert.Category);
+        Assert.Equal(1, alert.Occurrences);
+    }
+
+    [Fact]
+    public void A_filtered_output_counts_once_by_its_decision_and_a_decision_without_a_category_is_uncategorized()
+    {
+        var (service, _) = Create(null, SafetyCategory.Uncategorized, "sexual/minors");
+        var decision = ContractEvents.Decision("t1", null, "r1", "block", "output") with { Scores = new Dictionary<string, double>() };
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", decision));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t1", ContractEvents.Refused("t1", "r1", RequestCompletedV1.Outcomes.FilteredOutput)));
+
+        var alert = Assert.Single(service.History());
+        Assert.Equal(SafetyCategory.Uncategorized, alert.Category);
+        Assert.Equal(1, alert.Occurrences);
     }
 
     [Fact]

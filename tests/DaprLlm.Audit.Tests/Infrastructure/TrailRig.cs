@@ -59,7 +59,8 @@ public sealed class TrailRig : IAsyncDisposable
             source = "gateway",
             topic,
             time = time ?? Time.GetUtcNow(),
-            data,
+            // As the publishing apps' Dapr clients write it: contract records arrive camelCase.
+            data = JsonSerializer.SerializeToElement(data, data.GetType(), JsonSerializerOptions.Web),
         });
         Assert.True(CloudEventEnvelope.TryParse(envelope, topic, out var parsed, out var error), error);
         var decision = await Runtime.Entries.BuildAsync(parsed!, Runtime.Store, TestContext.Current.CancellationToken);

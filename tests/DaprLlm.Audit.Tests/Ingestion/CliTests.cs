@@ -238,8 +238,7 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
     public async Task Alerts_list_shows_a_raised_alert_and_ack_acknowledges_it()
     {
         var tenant = "cli-alert-" + Guid.NewGuid().ToString("N")[..6];
-        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewCreated,
-            new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = tenant, category = "sexual/minors", requestId = $"req-{tenant}" }, Ct);
+        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ModerationDecided, ContractEvents.Decision(tenant, "sexual/minors", $"req-{tenant}"), Ct);
         string? id = null;
         await system.WaitAsync(async () =>
         {
