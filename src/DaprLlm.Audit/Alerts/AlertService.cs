@@ -41,7 +41,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
 
         lock (_gate)
         {
-            Raise(_detector.Observe(category, entry.TenantId == Ingestion.AuditEntryFactory.UnknownTenant ? null : entry.TenantId, time.GetUtcNow()));
+            Raise(_detector.Observe(category, entry.TenantId == Ingestion.AuditEntryFactory.UnknownTenant ? null : entry.TenantId, entry.Region, time.GetUtcNow()));
         }
     }
 
@@ -98,12 +98,13 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
         InterlockedMax(ref _savedVersion, version);
     }
 
-    public Alert? Acknowledge(string id, string by)
+    /// <summary>Acknowledges an alert the caller may see (<paramref name="visible"/>); null when there is none.</summary>
+    public Alert? Acknowledge(string id, string by, Func<Alert, bool>? visible = null)
     {
         lock (_gate)
         {
             var index = _history.FindIndex(a => a.Id == id);
-            if (index < 0)
+            if (index < 0 || visible?.Invoke(_history[index]) == false)
             {
                 return null;
             }
@@ -145,7 +146,11 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             {
                 var current = _history[open];
                 var escalates = alert.Severity == Alert.Critical && current.Severity == Alert.Warning;
-                current = current with { Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count) };
+                // The folded alert's count may come from another region's records: the incident now spans both.
+                current = current with
+                {
+                    Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count), Regions = Alert.MergeRegions(current.Regions, alert.Regions),
+                };
                 if (escalates)
                 {
                     // An acknowledged warning is not an acknowledged critical: the escalation opens the incident again,

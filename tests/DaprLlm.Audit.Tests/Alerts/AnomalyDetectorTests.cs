@@ -29,21 +29,22 @@ public sealed class AnomalyDetectorTests
     /// One blocked request as the apps report it: safety's moderation decision, then the gateway's refusal of the same
     /// request (one incident: counting both would double every rate).
     /// </summary>
-    internal static void Block(AlertService service, string tenant, string category, int n, string action = "block")
+    internal static void Block(AlertService service, string tenant, string category, int n, string action = "block", string region = "eu")
     {
         var requestId = $"r{n}-{Guid.NewGuid():N}";
-        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, tenant, ContractEvents.Decision(tenant, category, requestId, action)));
-        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, tenant, ContractEvents.Refused(tenant, requestId)));
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, tenant, ContractEvents.Decision(tenant, category, requestId, action), region));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, tenant, ContractEvents.Refused(tenant, requestId), region));
     }
 
     /// <summary>Feeds <paramref name="perBucket"/> blocked requests of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
-    internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
+    internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence", Func<string, string>? regionOf = null)
     {
         for (var b = 0; b < buckets; b++)
         {
             for (var i = 0; i < perBucket; i++)
             {
-                Block(service, "t" + (i % 3), category, i);
+                var tenant = "t" + (i % 3);
+                Block(service, tenant, category, i, region: regionOf?.Invoke(tenant) ?? "eu");
                 time.Advance(Bucket / (perBucket + 1));
             }
 
@@ -187,6 +188,43 @@ public sealed class AnomalyDetectorTests
     }
 
     [Fact]
+    public void An_alert_lists_the_regions_whose_records_fed_it_and_only_a_key_holding_them_all_sees_or_acknowledges_it()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10, "violence", t => t == "t2" ? "us" : "eu");
+        Steady(service, time, 3, 120, "violence", t => t == "t2" ? "us" : "eu");
+        Block(service, "t-eu", "sexual/minors", 1, region: "eu");
+
+        var spike = Assert.Single(service.History(), a => a.Category == "violence");
+        Assert.Equal(["eu", "us"], spike.Regions);
+        var hit = Assert.Single(service.History(), a => a.Category == "sexual/minors");
+        Assert.Equal(["eu"], hit.Regions);
+        HashSet<string> euOnly = ["eu"], both = ["eu", "us"];
+        Assert.False(spike.IsVisibleTo(euOnly, both));
+        Assert.True(spike.IsVisibleTo(both, both));
+        Assert.True(hit.IsVisibleTo(euOnly, both));
+        Assert.Null(service.Acknowledge(spike.Id, "eu-admin", a => a.IsVisibleTo(euOnly, both)));
+        Assert.Null(service.History().Single(a => a.Id == spike.Id).AcknowledgedAt);
+    }
+
+    [Fact]
+    public void An_alert_saved_before_regions_were_recorded_reads_back_and_counts_as_every_region()
+    {
+        var (service, _) = Create();
+        // A history entry as an earlier build saved it in the state store (no "regions").
+        var stored = System.Text.Json.JsonSerializer.Deserialize<List<Alert>>(
+            """[{"id":"old1","severity":"critical","key":"critical/sexual/minors","category":"sexual/minors","tenantId":"t1","count":1,"baseline":0,"z":null,"raisedAt":"2026-02-01T00:00:00+00:00","summary":"s","occurrences":2}]""",
+            System.Text.Json.JsonSerializerOptions.Web)!;
+        service.Restore(stored);
+
+        var old = Assert.Single(service.History());
+        Assert.Empty(old.Regions);
+        Assert.Equal(2, old.Occurrences);
+        Assert.False(old.IsVisibleTo(new HashSet<string> { "eu" }, ["eu", "us"]));
+        Assert.True(old.IsVisibleTo(new HashSet<string> { "eu", "us" }, ["eu", "us"]));
+    }
+
+    [Fact]
     public void Allowed_requests_are_not_triggers()
     {
         var (service, time) = Create();
@@ -241,7 +279,7 @@ public sealed class AnomalyDetectorTests
         {
             for (var i = 0; i < 10; i++)
             {
-                Assert.Empty(detector.Observe("violence", "t1", at));
+                Assert.Empty(detector.Observe("violence", "t1", "eu", at));
                 at += TimeSpan.FromSeconds(6);
             }
 
@@ -263,7 +301,7 @@ public sealed class AnomalyDetectorTests
         var alerts = new List<Alert>();
         for (var i = 0; i < 40; i++)
         {
-            alerts.AddRange(detector.Observe("violence", "t1", at));
+            alerts.AddRange(detector.Observe("violence", "t1", "eu", at));
             at += TimeSpan.FromSeconds(1);
         }
 
@@ -282,7 +320,7 @@ public sealed class AnomalyDetectorTests
         {
             for (var i = 0; i < 10; i++)
             {
-                detector.Observe("hate", null, at);
+                detector.Observe("hate", null, "eu", at);
                 at += TimeSpan.FromSeconds(6);
             }
 
@@ -291,13 +329,13 @@ public sealed class AnomalyDetectorTests
 
         for (var i = 0; i < 60; i++)
         {
-            detector.Observe("hate", null, at);
+            detector.Observe("hate", null, "eu", at);
         }
 
         // A trigger of another category does no work for the hate key (constant cost per event however many keys
         // exist); the hate spike is not lost: the timer's Tick closes its window and raises it.
         at += TimeSpan.FromMinutes(2);
-        Assert.Empty(detector.Observe("violence", null, at));
+        Assert.Empty(detector.Observe("violence", null, "eu", at));
         Assert.Contains(detector.Tick(at), a => a.Category == "hate" && a.Severity == Alert.Critical);
     }
 

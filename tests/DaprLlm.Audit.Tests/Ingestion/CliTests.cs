@@ -244,7 +244,7 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
         {
             using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
             var alert = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()
-                .FirstOrDefault(a => a.GetProperty("category").GetString() == "sexual/minors");
+                .FirstOrDefault(a => a.GetProperty("category").GetString() == "sexual/minors" && a.GetProperty("tenantId").GetString() == tenant);
             id = alert.ValueKind == System.Text.Json.JsonValueKind.Object ? alert.GetProperty("id").GetString() : null;
             return id is not null;
         }, TimeSpan.FromSeconds(60), "the critical alert");
