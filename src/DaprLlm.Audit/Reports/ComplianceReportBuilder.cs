@@ -199,6 +199,9 @@ public static class ComplianceReportBuilder
             }
         }
 
+        // What a compliance reader asks is "of the items that were due, how many were decided in time": an item still
+        // open past its deadline is a breach, and with nothing due there is no rate to give (null, not 100 %).
+        var due = within + breached + overdue;
         var incidents = c.RefusedInput + c.FilteredOutput;
         return new ComplianceReport
         {
@@ -216,7 +219,7 @@ public static class ComplianceReportBuilder
             Erasures = c.Erasures,
             BlockRate = Rate(incidents, c.Requests),
             ReviewRate = Rate(c.ReviewCreated.Count, c.Requests),
-            ReviewSla = new ReviewSla(within + breached, within, breached, within + breached == 0 ? 1 : (double)within / (within + breached), overdue,
+            ReviewSla = new ReviewSla(within + breached, within, breached, due == 0 ? null : (double)within / due, overdue,
                 Percentile(minutes, 0.50), Percentile(minutes, 0.95)),
             Safety = new SafetySli(incidents, Rate(incidents, c.Requests), c.Latencies.Count,
                 Percentile(c.Latencies, 0.50), Percentile(c.Latencies, 0.95), Percentile(c.Latencies, 0.99)),
