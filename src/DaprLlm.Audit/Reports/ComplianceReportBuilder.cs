@@ -11,6 +11,8 @@ namespace DaprLlm.Audit.Reports;
 /// the known topics add their own figures. Fields are read by name, so a payload that grows a field (or an event type
 /// this build does not know yet) never breaks a report. Records are joined by request id (a refusal's category comes
 /// from the moderation decision of the same request) and by review id (creation → decision for the SLA).
+/// A record belongs to a period, and to an hour of it, by when audit recorded it (the chain's time, which every record
+/// has): an event delivered late, or sent without a time, is still counted inside the period that selected it.
 /// </summary>
 public static class ComplianceReportBuilder
 {
@@ -21,7 +23,7 @@ public static class ComplianceReportBuilder
     public static async Task<ComplianceReport> BuildAsync(IEnumerable<IAuditStore> stores, DateTimeOffset from, DateTimeOffset to, string? tenantId, CancellationToken cancellationToken)
     {
         var regions = new List<string>();
-        var records = new List<AuditEntry>();
+        var records = new List<AuditRecord>();
         long fromMs = from.ToUnixTimeMilliseconds(), toMs = to.ToUnixTimeMilliseconds();
         foreach (var store in stores)
         {
@@ -30,7 +32,7 @@ public static class ComplianceReportBuilder
             {
                 if (record.RecordedAtMs >= fromMs && record.RecordedAtMs < toMs && (tenantId is null || record.Entry.TenantId == tenantId))
                 {
-                    records.Add(record.Entry);
+                    records.Add(record);
                 }
             }
         }
@@ -38,17 +40,18 @@ public static class ComplianceReportBuilder
         return Aggregate(regions, from, to, records);
     }
 
-    /// <summary>The report of a known set of entries (what <see cref="BuildAsync"/> selected).</summary>
-    public static ComplianceReport Aggregate(IReadOnlyList<string> regions, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<AuditEntry> entries)
+    /// <summary>The report of a known set of records (what <see cref="BuildAsync"/> selected).</summary>
+    public static ComplianceReport Aggregate(IReadOnlyList<string> regions, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<AuditRecord> records)
     {
         var c = new Counts();
-        var parsed = new List<(AuditEntry Entry, JsonElement Content)>(entries.Count);
+        var parsed = new List<(AuditEntry Entry, long RecordedAtMs, JsonElement Content)>(records.Count);
         // Pass 1: what later records are joined against (moderation categories, request starts).
-        foreach (var entry in entries)
+        foreach (var record in records)
         {
+            var entry = record.Entry;
             using var document = JsonDocument.Parse(entry.Content);
             var root = document.RootElement.Clone();
-            parsed.Add((entry, root));
+            parsed.Add((entry, record.RecordedAtMs, root));
             var requestId = Text(root, "requestId");
             if (entry.EventType == Topics.ModerationDecided && requestId is not null && SafetyCategory.Of(root) is { } flagged && !SafetyCategory.IsAllow(SafetyCategory.Action(root)))
             {
@@ -61,7 +64,7 @@ public static class ComplianceReportBuilder
         }
 
         // Pass 2: the counts.
-        foreach (var (e, root) in parsed)
+        foreach (var (e, recordedAtMs, root) in parsed)
         {
             c.Records++;
             Bump(c.ByType, e.EventType);
@@ -78,7 +81,7 @@ public static class ComplianceReportBuilder
                     c.Received++;
                     break;
                 case Topics.RequestCompleted:
-                    CountCompleted(c, e, root);
+                    CountCompleted(c, e, recordedAtMs, root);
                     break;
                 case Topics.ModerationDecided:
                     Bump(c.ModerationByAction, SafetyCategory.Action(root) ?? "unknown");
@@ -111,7 +114,7 @@ public static class ComplianceReportBuilder
         return Build(regions, from, to, c);
     }
 
-    private static void CountCompleted(Counts c, AuditEntry e, JsonElement root)
+    private static void CountCompleted(Counts c, AuditEntry e, long recordedAtMs, JsonElement root)
     {
         c.Requests++;
         Bump(c.RequestsByTenant, e.TenantId);
@@ -140,7 +143,8 @@ public static class ComplianceReportBuilder
             c.Latencies.Add(ms);
         }
 
-        var hour = new DateTimeOffset(e.OccurredAtMs / 3_600_000 * 3_600_000 * TimeSpan.TicksPerMillisecond + DateTimeOffset.UnixEpoch.Ticks, TimeSpan.Zero);
+        // The hour it was recorded in, as the period was selected: its event time may lie outside the period, or be missing.
+        var hour = new DateTimeOffset(recordedAtMs / 3_600_000 * 3_600_000 * TimeSpan.TicksPerMillisecond + DateTimeOffset.UnixEpoch.Ticks, TimeSpan.Zero);
         if (!c.Hours.TryGetValue(hour, out var bucket))
         {
             c.Hours[hour] = bucket = new HourBucket();

@@ -1,5 +1,6 @@
 using DaprLlm.Audit.Reports;
 using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Audit.Trail;
 using DaprLlm.Contracts;
 using DaprLlm.Contracts.Events;
 
@@ -99,6 +100,30 @@ public sealed class ComplianceReportTests
         Assert.Contains("\"Compliance\":null", System.Text.Json.JsonSerializer.Serialize(quiet), StringComparison.Ordinal);
         Assert.Contains("review_sla_compliance,,\n", ReportFormats.ToCsv(quiet), StringComparison.Ordinal);
         Assert.Contains("<td>review sla compliance</td><td>n/a</td>", ReportFormats.ToHtml(quiet), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hourly_rows_use_the_recorded_time_that_selects_the_period_so_late_and_timeless_events_stay_inside_it()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        var from = rig.Time.GetUtcNow();
+        rig.Time.Advance(TimeSpan.FromMinutes(10));
+        // Delivered late: it happened two hours before audit recorded it.
+        var happened = from.AddHours(-2);
+        await rig.IngestAsync(Topics.RequestCompleted,
+            new RequestCompletedV1("late", "demo", RequestCompletedV1.Outcomes.Completed, "stop", 1, 1, "allow", "allow", null, happened, "acme"), time: happened);
+
+        var report = await ComplianceReportBuilder.BuildAsync([rig.Writer("eu").Store], from, from.AddHours(1), null, Ct);
+
+        Assert.Equal(1, report.Requests);
+        // Before, its row was the hour it happened (22:00 the day before), outside the period the report covers.
+        Assert.Equal(from, Assert.Single(report.Hourly).Hour);
+
+        // An event sent without a time (stored with time 0) is in the hour it was recorded, not in 1970.
+        var timeless = new AuditRecord(1,
+            new AuditEntry("e-timeless", Topics.RequestCompleted, "gateway", "acme", "eu", null, 0, """{"outcome":"completed","requestId":"x"}""", null),
+            from.AddMinutes(30).ToUnixTimeMilliseconds(), ChainHead.GenesisHash, ChainHead.GenesisHash);
+        Assert.Equal(from, Assert.Single(ComplianceReportBuilder.Aggregate(["eu"], from, from.AddHours(1), [timeless]).Hourly).Hour);
     }
 
     [Fact]
