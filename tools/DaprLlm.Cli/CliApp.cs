@@ -12,10 +12,15 @@ namespace DaprLlm.Cli;
 /// </summary>
 public static class CliApp
 {
+    /// <summary>Exit code of a command line that does not parse or a confirmation a script cannot give (sysexits' EX_USAGE).</summary>
+    public const int UsageError = 64;
+
     public static async Task<int> RunAsync(string[] args, IAnsiConsole console)
     {
         var globals = new CliGlobals();
-        var root = new RootCommand("daprllm: administer a DaprLlm deployment (API keys, safety policies, audit and compliance, alerts).");
+        var root = new RootCommand("daprllm: administer a DaprLlm deployment (API keys, safety policies, audit and compliance, alerts).\n"
+            + "Exit codes: 0 done; 1 audit verify found tampering (or a prompt was declined); 2 the app failed, answered an error "
+            + "or could not be reached; 3 the key was refused (401/403); 64 usage error (the command line does not parse or names unreadable input, or --yes is needed).");
         foreach (var option in globals.All)
         {
             root.Options.Add(option);
@@ -32,10 +37,13 @@ public static class CliApp
         var parse = root.Parse(args);
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration
+            var exit = await parse.InvokeAsync(new InvocationConfiguration
             {
                 Output = new ConsoleWriter(console), Error = new ConsoleWriter(console), EnableDefaultExceptionHandler = false,
             });
+            // System.CommandLine answers a parse error (after printing it and the help) with 1, which is audit verify's
+            // "tampering found": a script must be able to tell a typo from a tampered trail.
+            return parse.Errors.Count > 0 ? UsageError : exit;
         }
         catch (Exception e) when (IsOperatorError(e))
         {

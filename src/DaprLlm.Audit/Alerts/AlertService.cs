@@ -1,9 +1,9 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapr.Client;
+using DaprLlm.Audit.Reports;
 using DaprLlm.Audit.Trail;
 using DaprLlm.Contracts;
-using DaprLlm.Contracts.Events;
 
 namespace DaprLlm.Audit.Alerts;
 
@@ -41,7 +41,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
 
         lock (_gate)
         {
-            Raise(_detector.Observe(category, entry.TenantId == Ingestion.AuditEntryFactory.UnknownTenant ? null : entry.TenantId, time.GetUtcNow()));
+            Raise(_detector.Observe(category, entry.TenantId == Ingestion.AuditEntryFactory.UnknownTenant ? null : entry.TenantId, entry.Region, time.GetUtcNow()));
         }
     }
 
@@ -98,12 +98,13 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
         InterlockedMax(ref _savedVersion, version);
     }
 
-    public Alert? Acknowledge(string id, string by)
+    /// <summary>Acknowledges an alert the caller may see (<paramref name="visible"/>); null when there is none.</summary>
+    public Alert? Acknowledge(string id, string by, Func<Alert, bool>? visible = null)
     {
         lock (_gate)
         {
             var index = _history.FindIndex(a => a.Id == id);
-            if (index < 0)
+            if (index < 0 || visible?.Invoke(_history[index]) == false)
             {
                 return null;
             }
@@ -145,10 +146,20 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
             {
                 var current = _history[open];
                 var escalates = alert.Severity == Alert.Critical && current.Severity == Alert.Warning;
-                current = current with { Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count) };
+                // The folded alert's count may come from another region's records: the incident now spans both.
+                current = current with
+                {
+                    Occurrences = current.Occurrences + 1, Count = Math.Max(current.Count, alert.Count), Regions = Alert.MergeRegions(current.Regions, alert.Regions),
+                };
                 if (escalates)
                 {
-                    current = current with { Severity = alert.Severity, Key = alert.Key, TenantId = alert.TenantId, Baseline = alert.Baseline, Z = alert.Z, Summary = alert.Summary };
+                    // An acknowledged warning is not an acknowledged critical: the escalation opens the incident again,
+                    // or an open-alerts view would hide it.
+                    current = current with
+                    {
+                        Severity = alert.Severity, Key = alert.Key, TenantId = alert.TenantId, Baseline = alert.Baseline, Z = alert.Z, Summary = alert.Summary,
+                        AcknowledgedAt = null, AcknowledgedBy = null,
+                    };
                 }
 
                 _history[open] = current;
@@ -189,19 +200,22 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
         }
     }
 
-    /// <summary>The safety category a record counts against, or null when it is not a safety trigger.</summary>
+    /// <summary>
+    /// The safety category a record counts against, or null when it is not a safety trigger. The trigger is the
+    /// moderation decision that blocks or sends to review, by the category it names (as reports count it): the
+    /// request.completed refusal and the review.created of that same decision carry no category and are the same
+    /// incident, so they are not counted again.
+    /// </summary>
     private static string? TriggerCategory(AuditEntry entry)
     {
-        using var content = JsonDocument.Parse(entry.Content);
-        var root = content.RootElement;
-        var category = root.TryGetProperty("category", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        if (entry.EventType == Topics.RequestCompleted)
+        if (entry.EventType != Topics.ModerationDecided)
         {
-            var outcome = root.TryGetProperty("outcome", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString() : null;
-            return outcome is RequestCompletedV1.Outcomes.RefusedInput or RequestCompletedV1.Outcomes.FilteredOutput ? category ?? outcome : null;
+            return null;
         }
 
-        return entry.EventType == Topics.ReviewDecided ? null : category;
+        using var content = JsonDocument.Parse(entry.Content);
+        var root = content.RootElement;
+        return SafetyCategory.IsAllow(SafetyCategory.Action(root)) ? null : SafetyCategory.Of(root) ?? SafetyCategory.Uncategorized;
     }
 
     [LoggerMessage(LogLevel.Warning, "Safety alert {Severity}: {Category}, {Count} triggers, z={Z}")]

@@ -27,8 +27,11 @@ public sealed class AnomalyDetector(AlertOptions options)
 
     private static int SlicesOf(AlertOptions o) => Math.Max(1, (int)Math.Round(o.Bucket / StepOf(o)));
 
-    /// <summary>Counts one trigger at <paramref name="at"/>; returns the alerts of buckets this closes plus any immediate critical.</summary>
-    public List<Alert> Observe(string category, string? tenantId, DateTimeOffset at)
+    /// <summary>
+    /// Counts one trigger of a record stored in <paramref name="region"/> at <paramref name="at"/>; returns the alerts
+    /// of buckets this closes plus any immediate critical.
+    /// </summary>
+    public List<Alert> Observe(string category, string? tenantId, string region, DateTimeOffset at)
     {
         // Only the keys this trigger counts against are brought up to date here (constant work per event however
         // many tenants there are); every other key closes its slices on the caller's timer (Tick).
@@ -39,12 +42,16 @@ public sealed class AnomalyDetector(AlertOptions options)
             CatchUp(state, at, alerts);
             state.Slices[state.Head]++;
             state.Window++;
+            state.Regions.Add(region);
         }
 
         if (options.CriticalCategories.Contains(category, StringComparer.OrdinalIgnoreCase))
         {
             alerts.Add(new Alert(Guid.NewGuid().ToString("N"), Alert.Critical, "critical/" + category, category, tenantId, 1, 0, null, at,
-                $"A '{category}' trigger was recorded{(tenantId is null ? "" : $" for tenant {tenantId}")}: this category is always critical."));
+                $"A '{category}' trigger was recorded{(tenantId is null ? "" : $" for tenant {tenantId}")}: this category is always critical.")
+            {
+                Regions = [region],
+            });
         }
 
         return alerts;
@@ -156,7 +163,11 @@ public sealed class AnomalyDetector(AlertOptions options)
 
         var end = state.SliceStart + _step;
         return new Alert(Guid.NewGuid().ToString("N"), severity, state.Key, state.Category, state.Tenant, count, Math.Round(state.Mean, 2), Math.Round(z, 2), end,
-            $"{count} '{state.Category}' triggers in {options.Bucket.TotalSeconds:0}s{(state.Tenant is null ? "" : $" for tenant {state.Tenant}")} against a baseline of {state.Mean:0.0} (z = {z:0.0}).");
+            $"{count} '{state.Category}' triggers in {options.Bucket.TotalSeconds:0}s{(state.Tenant is null ? "" : $" for tenant {state.Tenant}")} against a baseline of {state.Mean:0.0} (z = {z:0.0}).")
+        {
+            // Every region that fed the key's baseline or window: its count and baseline are made of their records.
+            Regions = [.. state.Regions],
+        };
     }
 
     private KeyState State(string key, string category, string? tenant, DateTimeOffset at)
@@ -196,5 +207,6 @@ public sealed class AnomalyDetector(AlertOptions options)
         public double Mean { get; set; }
         public double Variance { get; set; }
         public long Learned { get; set; }
+        public SortedSet<string> Regions { get; } = new(StringComparer.Ordinal);
     }
 }

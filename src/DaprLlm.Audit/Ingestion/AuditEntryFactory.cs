@@ -43,8 +43,18 @@ public sealed class AuditEntryFactory(AuditOptions options, ContentMasker masker
             // A subject's free text is stored only sealed with their key, so erasure (key destruction) reaches it everywhere.
             // An event from before the subject's erasure that arrives after it is sealed with a key nobody keeps: it is
             // recorded (the chain stays complete) but born erased, and no original is kept.
-            var erasedLate = store.ErasedAt(tenant, subject) is { } erasedAt && (envelope.Time?.ToUnixTimeMilliseconds() ?? long.MinValue) < erasedAt;
+            var occurredMs = envelope.Time?.ToUnixTimeMilliseconds() ?? long.MinValue;
+            bool ErasedSince() => store.ErasedAt(tenant, subject) is { } erasedAt && occurredMs < erasedAt;
+            var erasedLate = ErasedSince();
             var key = erasedLate ? SubjectSealer.NewKey() : await store.GetOrCreateSubjectKeyAsync(tenant, subject, SubjectSealer.NewKey, cancellationToken);
+            // Asked again once the key is in hand: an erasure that ran between the first check and the lookup has
+            // deleted the key, and the lookup then created a fresh one that would open this pre-erasure text. An
+            // erasure is remembered before its key is deleted, so a key created after the deletion is always caught here.
+            if (!erasedLate && ErasedSince())
+            {
+                erasedLate = true;
+                key = SubjectSealer.NewKey();
+            }
             using (var sealer = new SubjectFieldSealer(key, envelope.Id))
             {
                 content = masker.Mask(data, subject, sealer);

@@ -84,8 +84,12 @@ public sealed record ComplianceReport
     public required IReadOnlyList<HourlySli> Hourly { get; init; }
 }
 
-/// <summary>Review decision times against their deadlines (the deadline of the queue the item was decided in).</summary>
-public sealed record ReviewSla(long Decided, long WithinSla, long Breached, double Compliance, long OpenOverdue, double? MedianMinutes, double? P95Minutes);
+/// <summary>
+/// Review decision times against their deadlines (the deadline of the queue the item was decided in).
+/// <see cref="Compliance"/> is WithinSla / (Decided + OpenOverdue): an item still open past its deadline counts as a
+/// breach; null (n/a) when no item was due.
+/// </summary>
+public sealed record ReviewSla(long Decided, long WithinSla, long Breached, double? Compliance, long OpenOverdue, double? MedianMinutes, double? P95Minutes);
 
 /// <summary>Safety incidents (refused or filtered requests, blocked reviews) and request latency (request.received → request.completed).</summary>
 public sealed record SafetySli(long Incidents, double IncidentRate, long LatencySamples, double? LatencyP50Ms, double? LatencyP95Ms, double? LatencyP99Ms);

@@ -11,17 +11,19 @@ namespace DaprLlm.Audit.Reports;
 /// the known topics add their own figures. Fields are read by name, so a payload that grows a field (or an event type
 /// this build does not know yet) never breaks a report. Records are joined by request id (a refusal's category comes
 /// from the moderation decision of the same request) and by review id (creation → decision for the SLA).
+/// A record belongs to a period, and to an hour of it, by when audit recorded it (the chain's time, which every record
+/// has): an event delivered late, or sent without a time, is still counted inside the period that selected it.
 /// </summary>
 public static class ComplianceReportBuilder
 {
-    private const string Uncategorized = "uncategorized";
+    private const string Uncategorized = SafetyCategory.Uncategorized;
     private const int TopRules = 10;
 
     /// <summary>Aggregates the hot records of the given stores recorded in [from, to), optionally of one tenant.</summary>
     public static async Task<ComplianceReport> BuildAsync(IEnumerable<IAuditStore> stores, DateTimeOffset from, DateTimeOffset to, string? tenantId, CancellationToken cancellationToken)
     {
         var regions = new List<string>();
-        var records = new List<AuditEntry>();
+        var records = new List<AuditRecord>();
         long fromMs = from.ToUnixTimeMilliseconds(), toMs = to.ToUnixTimeMilliseconds();
         foreach (var store in stores)
         {
@@ -30,7 +32,7 @@ public static class ComplianceReportBuilder
             {
                 if (record.RecordedAtMs >= fromMs && record.RecordedAtMs < toMs && (tenantId is null || record.Entry.TenantId == tenantId))
                 {
-                    records.Add(record.Entry);
+                    records.Add(record);
                 }
             }
         }
@@ -38,19 +40,20 @@ public static class ComplianceReportBuilder
         return Aggregate(regions, from, to, records);
     }
 
-    /// <summary>The report of a known set of entries (what <see cref="BuildAsync"/> selected).</summary>
-    public static ComplianceReport Aggregate(IReadOnlyList<string> regions, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<AuditEntry> entries)
+    /// <summary>The report of a known set of records (what <see cref="BuildAsync"/> selected).</summary>
+    public static ComplianceReport Aggregate(IReadOnlyList<string> regions, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<AuditRecord> records)
     {
         var c = new Counts();
-        var parsed = new List<(AuditEntry Entry, JsonElement Content)>(entries.Count);
+        var parsed = new List<(AuditEntry Entry, long RecordedAtMs, JsonElement Content)>(records.Count);
         // Pass 1: what later records are joined against (moderation categories, request starts).
-        foreach (var entry in entries)
+        foreach (var record in records)
         {
+            var entry = record.Entry;
             using var document = JsonDocument.Parse(entry.Content);
             var root = document.RootElement.Clone();
-            parsed.Add((entry, root));
+            parsed.Add((entry, record.RecordedAtMs, root));
             var requestId = Text(root, "requestId");
-            if (entry.EventType == Topics.ModerationDecided && requestId is not null && Category(root) is { } flagged && !IsAllow(Action(root)))
+            if (entry.EventType == Topics.ModerationDecided && requestId is not null && SafetyCategory.Of(root) is { } flagged && !SafetyCategory.IsAllow(SafetyCategory.Action(root)))
             {
                 c.ModerationCategory[requestId] = flagged;
             }
@@ -61,13 +64,13 @@ public static class ComplianceReportBuilder
         }
 
         // Pass 2: the counts.
-        foreach (var (e, root) in parsed)
+        foreach (var (e, recordedAtMs, root) in parsed)
         {
             c.Records++;
             Bump(c.ByType, e.EventType);
             Bump(c.ByTenant, e.TenantId);
             Bump(c.ByRegion, e.Region);
-            if (Category(root) is { } category)
+            if (SafetyCategory.Of(root) is { } category)
             {
                 Bump(c.ByCategory, category);
             }
@@ -78,10 +81,10 @@ public static class ComplianceReportBuilder
                     c.Received++;
                     break;
                 case Topics.RequestCompleted:
-                    CountCompleted(c, e, root);
+                    CountCompleted(c, e, recordedAtMs, root);
                     break;
                 case Topics.ModerationDecided:
-                    Bump(c.ModerationByAction, Action(root) ?? "unknown");
+                    Bump(c.ModerationByAction, SafetyCategory.Action(root) ?? "unknown");
                     foreach (var rule in Strings(root, "ruleHits").Concat(Strings(root, "rules")))
                     {
                         Bump(c.RuleHits, rule);
@@ -111,7 +114,7 @@ public static class ComplianceReportBuilder
         return Build(regions, from, to, c);
     }
 
-    private static void CountCompleted(Counts c, AuditEntry e, JsonElement root)
+    private static void CountCompleted(Counts c, AuditEntry e, long recordedAtMs, JsonElement root)
     {
         c.Requests++;
         Bump(c.RequestsByTenant, e.TenantId);
@@ -124,7 +127,7 @@ public static class ComplianceReportBuilder
         c.FilteredOutput += outcome == RequestCompletedV1.Outcomes.FilteredOutput ? 1 : 0;
         if (refused)
         {
-            Bump(c.RefusalsByCategory, Category(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
+            Bump(c.RefusalsByCategory, SafetyCategory.Of(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
             Bump(c.RefusalsByTenant, e.TenantId);
             Bump(c.RefusalsByRegion, e.Region);
         }
@@ -140,7 +143,8 @@ public static class ComplianceReportBuilder
             c.Latencies.Add(ms);
         }
 
-        var hour = new DateTimeOffset(e.OccurredAtMs / 3_600_000 * 3_600_000 * TimeSpan.TicksPerMillisecond + DateTimeOffset.UnixEpoch.Ticks, TimeSpan.Zero);
+        // The hour it was recorded in, as the period was selected: its event time may lie outside the period, or be missing.
+        var hour = new DateTimeOffset(recordedAtMs / 3_600_000 * 3_600_000 * TimeSpan.TicksPerMillisecond + DateTimeOffset.UnixEpoch.Ticks, TimeSpan.Zero);
         if (!c.Hours.TryGetValue(hour, out var bucket))
         {
             c.Hours[hour] = bucket = new HourBucket();
@@ -174,7 +178,7 @@ public static class ComplianceReportBuilder
 
         c.ReviewCreated[reviewId] = (created, deadline);
         var requestId = Text(root, "requestId");
-        Bump(c.ReviewsByCategory, Category(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
+        Bump(c.ReviewsByCategory, SafetyCategory.Of(root) ?? (requestId is not null ? c.ModerationCategory.GetValueOrDefault(requestId) : null) ?? Uncategorized);
         Bump(c.ReviewsByTenant, e.TenantId);
         Bump(c.ReviewsByRegion, e.Region);
     }
@@ -199,6 +203,9 @@ public static class ComplianceReportBuilder
             }
         }
 
+        // What a compliance reader asks is "of the items that were due, how many were decided in time": an item still
+        // open past its deadline is a breach, and with nothing due there is no rate to give (null, not 100 %).
+        var due = within + breached + overdue;
         var incidents = c.RefusedInput + c.FilteredOutput;
         return new ComplianceReport
         {
@@ -216,7 +223,7 @@ public static class ComplianceReportBuilder
             Erasures = c.Erasures,
             BlockRate = Rate(incidents, c.Requests),
             ReviewRate = Rate(c.ReviewCreated.Count, c.Requests),
-            ReviewSla = new ReviewSla(within + breached, within, breached, within + breached == 0 ? 1 : (double)within / (within + breached), overdue,
+            ReviewSla = new ReviewSla(within + breached, within, breached, due == 0 ? null : (double)within / due, overdue,
                 Percentile(minutes, 0.50), Percentile(minutes, 0.95)),
             Safety = new SafetySli(incidents, Rate(incidents, c.Requests), c.Latencies.Count,
                 Percentile(c.Latencies, 0.50), Percentile(c.Latencies, 0.95), Percentile(c.Latencies, 0.99)),
@@ -256,43 +263,9 @@ public static class ComplianceReportBuilder
 
     private static double Rate(long part, long whole) => whole == 0 ? 0 : (double)part / whole;
 
-    private static bool IsAllow(string? action) => action is null or "allow" or "allowed" or "pass";
-
-    private static string? Action(JsonElement root) => Text(root, "action") ?? Text(root, "decision");
-
-    /// <summary>
-    /// The category a record names ("category", or moderation.decided's "topCategory"), else the highest-scoring one
-    /// of a "categories" or "scores" map.
-    /// </summary>
-    private static string? Category(JsonElement root)
-    {
-        if ((Text(root, "category") ?? Text(root, "topCategory")) is { } category)
-        {
-            return category;
-        }
-
-        if ((root.TryGetProperty("categories", out var scores) || root.TryGetProperty("scores", out scores)) && scores.ValueKind == JsonValueKind.Object)
-        {
-            string? best = null;
-            var bestScore = double.MinValue;
-            foreach (var score in scores.EnumerateObject())
-            {
-                if (score.Value.ValueKind == JsonValueKind.Number && score.Value.GetDouble() > bestScore)
-                {
-                    (best, bestScore) = (score.Name, score.Value.GetDouble());
-                }
-            }
-
-            return best;
-        }
-
-        return null;
-    }
-
     private static void Bump(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
 
-    private static string? Text(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static string? Text(JsonElement root, string name) => SafetyCategory.Text(root, name);
 
     // A literal beyond double's range reads as infinity, which the report's JSON cannot hold: such a value is ignored.
     private static double? Number(JsonElement root, string name) =>

@@ -46,12 +46,12 @@ public sealed class HourlyReportJob(AuditOptions options, TimeProvider time)
             }
 
             // One pass over the hot store for all the missing hours, not one per hour.
-            var byHour = missing.ToDictionary(h => h.ToUnixTimeMilliseconds() / 3_600_000, _ => new List<AuditEntry>());
+            var byHour = missing.ToDictionary(h => h.ToUnixTimeMilliseconds() / 3_600_000, _ => new List<AuditRecord>());
             await foreach (var record in writer.Store.ReadAsync(1, long.MaxValue, cancellationToken))
             {
-                if (byHour.TryGetValue(record.RecordedAtMs / 3_600_000, out var entries))
+                if (byHour.TryGetValue(record.RecordedAtMs / 3_600_000, out var records))
                 {
-                    entries.Add(record.Entry);
+                    records.Add(record);
                 }
             }
 

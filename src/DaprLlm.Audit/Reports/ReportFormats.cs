@@ -51,7 +51,8 @@ public static class ReportFormats
             .Append("<h1>Compliance report</h1><p>Regions: ").Append(Encode(string.Join(", ", report.Regions)))
             .Append(" · from ").Append(Encode(report.From.ToString("u", CultureInfo.InvariantCulture)))
             .Append(" to ").Append(Encode(report.To.ToString("u", CultureInfo.InvariantCulture))).Append("</p>");
-        Table(html, ["Metric", "Value"], Scalars(report).Select(s => new[] { s.Metric.Replace('_', ' '), s.Value }));
+        // An empty value (no samples, nothing due) reads as "n/a" on the page; the CSV keeps it empty.
+        Table(html, ["Metric", "Value"], Scalars(report).Select(s => new[] { s.Metric.Replace('_', ' '), s.Value.Length == 0 ? "n/a" : s.Value }));
 
         html.Append("<h2>Safety incidents beside latency, per hour</h2>");
         Table(html, ["Hour (UTC)", "Requests", "Incident rate", "Latency p95 (ms)"], report.Hourly.Select(h => new[]
@@ -149,7 +150,7 @@ public static class ReportFormats
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static string Rate(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+    private static string Rate(double? value) => value?.ToString("0.####", CultureInfo.InvariantCulture) ?? "";
 
     private static string Ms(double? value) => value?.ToString("0.##", CultureInfo.InvariantCulture) ?? "";
 

@@ -1,7 +1,9 @@
 using Dapr.Client;
 using DaprLlm.Audit.Alerts;
-using DaprLlm.Audit.Trail;
+using DaprLlm.Audit.Reports;
+using DaprLlm.Audit.Tests.Infrastructure;
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -12,28 +14,37 @@ public sealed class AnomalyDetectorTests
 {
     private static readonly TimeSpan Bucket = TimeSpan.FromMinutes(1);
 
-    private static (AlertService Service, FakeTimeProvider Time) Create(TimeSpan? step = null)
+    private static (AlertService Service, FakeTimeProvider Time) Create(TimeSpan? step = null, params string[] criticalCategories)
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         var options = new AlertOptions { Bucket = Bucket, Step = step ?? TimeSpan.FromSeconds(10), WarmupBuckets = 5, MinCount = 5, WarningZ = 4, CriticalZ = 10, Dedup = TimeSpan.FromMinutes(30) };
+        options.CriticalCategories.AddRange(criticalCategories);
         options.ApplyDefaults();
         // Delivery is not exercised here (the end-to-end test covers the bindings), so the client is never called.
         var dapr = new DaprClientBuilder().UseHttpEndpoint("http://127.0.0.1:9").UseGrpcEndpoint("http://127.0.0.1:9").Build();
         return (new AlertService(options, time, dapr, NullLogger<AlertService>.Instance), time);
     }
 
-    internal static AuditEntry Refusal(string tenant, string category, int n) =>
-        new($"e-{Guid.NewGuid():N}", Topics.RequestCompleted, "gateway", tenant, "eu", null, 0,
-            $$"""{"category":"{{category}}","outcome":"refused_input","requestId":"r{{n}}"}""", null);
+    /// <summary>
+    /// One blocked request as the apps report it: safety's moderation decision, then the gateway's refusal of the same
+    /// request (one incident: counting both would double every rate).
+    /// </summary>
+    internal static void Block(AlertService service, string tenant, string category, int n, string action = "block", string region = "eu")
+    {
+        var requestId = $"r{n}-{Guid.NewGuid():N}";
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, tenant, ContractEvents.Decision(tenant, category, requestId, action), region));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, tenant, ContractEvents.Refused(tenant, requestId), region));
+    }
 
-    /// <summary>Feeds <paramref name="perBucket"/> refusals of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
-    internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence")
+    /// <summary>Feeds <paramref name="perBucket"/> blocked requests of <paramref name="category"/> per one-minute bucket, evenly spaced, for <paramref name="buckets"/> buckets.</summary>
+    internal static void Steady(AlertService service, FakeTimeProvider time, int buckets, int perBucket, string category = "violence", Func<string, string>? regionOf = null)
     {
         for (var b = 0; b < buckets; b++)
         {
             for (var i = 0; i < perBucket; i++)
             {
-                service.Observe(Refusal("t" + (i % 3), category, i));
+                var tenant = "t" + (i % 3);
+                Block(service, tenant, category, i, region: regionOf?.Invoke(tenant) ?? "eu");
                 time.Advance(Bucket / (perBucket + 1));
             }
 
@@ -91,7 +102,7 @@ public sealed class AnomalyDetectorTests
         service.Tick();
         for (var i = 0; i < 50; i++)
         {
-            service.Observe(Refusal("t" + (i % 3), "violence", i));
+            Block(service, "t" + (i % 3), "violence", i);
             time.Advance(TimeSpan.FromSeconds(1.2));
             service.Tick();
         }
@@ -119,9 +130,9 @@ public sealed class AnomalyDetectorTests
     public void A_single_sexual_minors_hit_is_critical_at_once_and_repeats_fold_into_it()
     {
         var (service, time) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t1", "sexual/minors", 2));
+        Block(service, "t1", "sexual/minors", 2);
         var alert = Assert.Single(service.History());
         Assert.Equal(Alert.Critical, alert.Severity);
         Assert.Equal(2, alert.Occurrences);
@@ -131,11 +142,11 @@ public sealed class AnomalyDetectorTests
     public void A_sexual_minors_hit_of_another_tenant_is_its_own_incident()
     {
         var (service, time) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t2", "sexual/minors", 2));
+        Block(service, "t2", "sexual/minors", 2);
         time.Advance(TimeSpan.FromMinutes(1));
-        service.Observe(Refusal("t1", "sexual/minors", 3));
+        Block(service, "t1", "sexual/minors", 3);
 
         // Folded by category alone, t2's hit was counted into t1's alert and never delivered.
         var alerts = service.History();
@@ -149,7 +160,7 @@ public sealed class AnomalyDetectorTests
     public void An_acknowledged_alert_keeps_who_and_when()
     {
         var (service, _) = Create();
-        service.Observe(Refusal("t1", "sexual/minors", 1));
+        Block(service, "t1", "sexual/minors", 1);
         var id = service.History()[0].Id;
         var acked = service.Acknowledge(id, "oncall");
         Assert.Equal("oncall", acked!.AcknowledgedBy);
@@ -158,17 +169,104 @@ public sealed class AnomalyDetectorTests
     }
 
     [Fact]
+    public void An_acknowledged_warning_that_escalates_to_critical_is_open_again()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10);
+        Steady(service, time, 1, 28);
+        var warning = Assert.Single(service.History());
+        Assert.Equal(Alert.Warning, warning.Severity);
+        service.Acknowledge(warning.Id, "oncall");
+
+        // Within the de-duplication window the spike escalates the same alert: before, it kept the acknowledgement.
+        Steady(service, time, 3, 120);
+        var alert = Assert.Single(service.History());
+        Assert.Equal(warning.Id, alert.Id);
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Null(alert.AcknowledgedAt);
+        Assert.Null(alert.AcknowledgedBy);
+    }
+
+    [Fact]
+    public void An_alert_lists_the_regions_whose_records_fed_it_and_only_a_key_holding_them_all_sees_or_acknowledges_it()
+    {
+        var (service, time) = Create();
+        Steady(service, time, 30, 10, "violence", t => t == "t2" ? "us" : "eu");
+        Steady(service, time, 3, 120, "violence", t => t == "t2" ? "us" : "eu");
+        Block(service, "t-eu", "sexual/minors", 1, region: "eu");
+
+        var spike = Assert.Single(service.History(), a => a.Category == "violence");
+        Assert.Equal(["eu", "us"], spike.Regions);
+        var hit = Assert.Single(service.History(), a => a.Category == "sexual/minors");
+        Assert.Equal(["eu"], hit.Regions);
+        HashSet<string> euOnly = ["eu"], both = ["eu", "us"];
+        Assert.False(spike.IsVisibleTo(euOnly, both));
+        Assert.True(spike.IsVisibleTo(both, both));
+        Assert.True(hit.IsVisibleTo(euOnly, both));
+        Assert.Null(service.Acknowledge(spike.Id, "eu-admin", a => a.IsVisibleTo(euOnly, both)));
+        Assert.Null(service.History().Single(a => a.Id == spike.Id).AcknowledgedAt);
+    }
+
+    [Fact]
+    public void An_alert_saved_before_regions_were_recorded_reads_back_and_counts_as_every_region()
+    {
+        var (service, _) = Create();
+        // A history entry as an earlier build saved it in the state store (no "regions").
+        var stored = System.Text.Json.JsonSerializer.Deserialize<List<Alert>>(
+            """[{"id":"old1","severity":"critical","key":"critical/sexual/minors","category":"sexual/minors","tenantId":"t1","count":1,"baseline":0,"z":null,"raisedAt":"2026-02-01T00:00:00+00:00","summary":"s","occurrences":2}]""",
+            System.Text.Json.JsonSerializerOptions.Web)!;
+        service.Restore(stored);
+
+        var old = Assert.Single(service.History());
+        Assert.Empty(old.Regions);
+        Assert.Equal(2, old.Occurrences);
+        Assert.False(old.IsVisibleTo(new HashSet<string> { "eu" }, ["eu", "us"]));
+        Assert.True(old.IsVisibleTo(new HashSet<string> { "eu", "us" }, ["eu", "us"]));
+    }
+
+    [Fact]
     public void Allowed_requests_are_not_triggers()
     {
         var (service, time) = Create();
         for (var i = 0; i < 500; i++)
         {
-            service.Observe(new AuditEntry($"a{i}", Topics.RequestCompleted, "gateway", "t", "eu", null, 0, """{"outcome":"completed"}""", null));
+            // An allow may still name the category closest to its threshold.
+            service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t", ContractEvents.Decision("t", "sexual/minors", $"a{i}", "allow")));
+            service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t",
+                new RequestCompletedV1($"a{i}", "daprllm-demo", RequestCompletedV1.Outcomes.Completed, "stop", 3, 4, "allow", "allow", null, ContractEvents.At, "t")));
             time.Advance(TimeSpan.FromSeconds(1));
         }
 
         service.Tick();
         Assert.Empty(service.History());
+    }
+
+    [Fact]
+    public void A_review_decision_counts_by_its_top_category_and_the_review_item_it_creates_is_not_counted_again()
+    {
+        var (service, _) = Create();
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", ContractEvents.Decision("t1", "sexual/minors", "r1", "review")));
+        service.Observe(ContractEvents.Entry(Topics.ReviewCreated, "t1", ContractEvents.ReviewCreated("t1", "r1")));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t1", ContractEvents.Refused("t1", "r1")));
+
+        // Before, only a made-up "category" field was read: real decisions (topCategory) never reached the detector.
+        var alert = Assert.Single(service.History());
+        Assert.Equal(Alert.Critical, alert.Severity);
+        Assert.Equal("sexual/minors", alert.Category);
+        Assert.Equal(1, alert.Occurrences);
+    }
+
+    [Fact]
+    public void A_filtered_output_counts_once_by_its_decision_and_a_decision_without_a_category_is_uncategorized()
+    {
+        var (service, _) = Create(null, SafetyCategory.Uncategorized, "sexual/minors");
+        var decision = ContractEvents.Decision("t1", null, "r1", "block", "output") with { Scores = new Dictionary<string, double>() };
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", decision));
+        service.Observe(ContractEvents.Entry(Topics.RequestCompleted, "t1", ContractEvents.Refused("t1", "r1", RequestCompletedV1.Outcomes.FilteredOutput)));
+
+        var alert = Assert.Single(service.History());
+        Assert.Equal(SafetyCategory.Uncategorized, alert.Category);
+        Assert.Equal(1, alert.Occurrences);
     }
 
     [Fact]
@@ -181,7 +279,7 @@ public sealed class AnomalyDetectorTests
         {
             for (var i = 0; i < 10; i++)
             {
-                Assert.Empty(detector.Observe("violence", "t1", at));
+                Assert.Empty(detector.Observe("violence", "t1", "eu", at));
                 at += TimeSpan.FromSeconds(6);
             }
 
@@ -203,7 +301,7 @@ public sealed class AnomalyDetectorTests
         var alerts = new List<Alert>();
         for (var i = 0; i < 40; i++)
         {
-            alerts.AddRange(detector.Observe("violence", "t1", at));
+            alerts.AddRange(detector.Observe("violence", "t1", "eu", at));
             at += TimeSpan.FromSeconds(1);
         }
 
@@ -222,7 +320,7 @@ public sealed class AnomalyDetectorTests
         {
             for (var i = 0; i < 10; i++)
             {
-                detector.Observe("hate", null, at);
+                detector.Observe("hate", null, "eu", at);
                 at += TimeSpan.FromSeconds(6);
             }
 
@@ -231,13 +329,13 @@ public sealed class AnomalyDetectorTests
 
         for (var i = 0; i < 60; i++)
         {
-            detector.Observe("hate", null, at);
+            detector.Observe("hate", null, "eu", at);
         }
 
         // A trigger of another category does no work for the hate key (constant cost per event however many keys
         // exist); the hate spike is not lost: the timer's Tick closes its window and raises it.
         at += TimeSpan.FromMinutes(2);
-        Assert.Empty(detector.Observe("violence", null, at));
+        Assert.Empty(detector.Observe("violence", null, "eu", at));
         Assert.Contains(detector.Tick(at), a => a.Category == "hate" && a.Severity == Alert.Critical);
     }
 

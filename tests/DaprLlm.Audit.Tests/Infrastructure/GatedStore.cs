@@ -5,6 +5,7 @@ namespace DaprLlm.Audit.Tests.Infrastructure;
 /// <summary>
 /// A real store, with its first commit held until the test releases it; records each batch's size. While
 /// <see cref="Unreachable"/> is set, commits and head reads fail as they do when the database is down.
+/// <see cref="BeforeSubjectKey"/> interleaves work with a key lookup.
 /// </summary>
 public sealed class GatedStore(IAuditStore inner) : IAuditStore
 {
@@ -15,6 +16,9 @@ public sealed class GatedStore(IAuditStore inner) : IAuditStore
     public List<int> BatchSizes { get; } = [];
 
     public bool Unreachable { get; set; }
+
+    /// <summary>Runs once, before the next subject key lookup (to land an erasure between ingestion's check and its key).</summary>
+    public Func<Task>? BeforeSubjectKey { get; set; }
 
     public string Region => inner.Region;
 
@@ -59,8 +63,16 @@ public sealed class GatedStore(IAuditStore inner) : IAuditStore
 
     public Task MarkSegmentDeletedAsync(long firstSeq, long deletedAtMs, CancellationToken cancellationToken) => inner.MarkSegmentDeletedAsync(firstSeq, deletedAtMs, cancellationToken);
 
-    public Task<byte[]> GetOrCreateSubjectKeyAsync(string tenantId, string subject, Func<byte[]> newKey, CancellationToken cancellationToken) =>
-        inner.GetOrCreateSubjectKeyAsync(tenantId, subject, newKey, cancellationToken);
+    public async Task<byte[]> GetOrCreateSubjectKeyAsync(string tenantId, string subject, Func<byte[]> newKey, CancellationToken cancellationToken)
+    {
+        if (BeforeSubjectKey is { } hook)
+        {
+            BeforeSubjectKey = null;
+            await hook();
+        }
+
+        return await inner.GetOrCreateSubjectKeyAsync(tenantId, subject, newKey, cancellationToken);
+    }
 
     public Task<byte[]?> GetSubjectKeyAsync(string tenantId, string subject, CancellationToken cancellationToken) => inner.GetSubjectKeyAsync(tenantId, subject, cancellationToken);
 

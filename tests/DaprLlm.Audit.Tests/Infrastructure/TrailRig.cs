@@ -50,7 +50,8 @@ public sealed class TrailRig : IAsyncDisposable
 
     /// <summary>Ingests an event as the HTTP endpoint would: envelope → masked entry → its region's writer.</summary>
     /// <param name="time">The event's CloudEvent time (default: now on the fake clock), e.g. an old event delivered late.</param>
-    public async Task<EntryDecision> IngestAsync(string topic, object data, string? id = null, DateTimeOffset? time = null)
+    /// <param name="storeFor">The stores ingestion consults for the event's region (default: the rig's), e.g. a hooked one.</param>
+    public async Task<EntryDecision> IngestAsync(string topic, object data, string? id = null, DateTimeOffset? time = null, Func<string, IAuditStore?>? storeFor = null)
     {
         var envelope = JsonSerializer.SerializeToElement(new
         {
@@ -59,10 +60,11 @@ public sealed class TrailRig : IAsyncDisposable
             source = "gateway",
             topic,
             time = time ?? Time.GetUtcNow(),
-            data,
+            // As the publishing apps' Dapr clients write it: contract records arrive camelCase.
+            data = JsonSerializer.SerializeToElement(data, data.GetType(), JsonSerializerOptions.Web),
         });
         Assert.True(CloudEventEnvelope.TryParse(envelope, topic, out var parsed, out var error), error);
-        var decision = await Runtime.Entries.BuildAsync(parsed!, Runtime.Store, TestContext.Current.CancellationToken);
+        var decision = await Runtime.Entries.BuildAsync(parsed!, storeFor ?? Runtime.Store, TestContext.Current.CancellationToken);
         if (decision.Entry is not null)
         {
             await Runtime.Writer(decision.Region)!.AppendAsync(decision.Entry, TestContext.Current.CancellationToken);

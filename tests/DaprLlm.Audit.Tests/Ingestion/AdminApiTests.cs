@@ -197,6 +197,47 @@ public sealed class AdminApiTests(AuditSystem system) : IClassFixture<AuditSyste
     }
 
     [Fact]
+    public async Task Alerts_are_listed_and_acknowledged_only_with_a_key_holding_their_region()
+    {
+        var euTenant = "al-eu-" + Guid.NewGuid().ToString("N")[..8];
+        var usTenant = "al-us-" + Guid.NewGuid().ToString("N")[..8];
+        foreach (var (tenant, region) in new[] { (euTenant, "eu"), (usTenant, "us") })
+        {
+            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ModerationDecided,
+                ContractEvents.Decision(tenant, "sexual/minors", $"req-{tenant}") with { Region = region }, Ct);
+        }
+
+        static JsonElement? Of(JsonElement list, string tenant) =>
+            list.EnumerateArray().Where(a => a.GetProperty("tenantId").GetString() == tenant).Select(a => (JsonElement?)a).FirstOrDefault();
+        var all = default(JsonElement);
+        await system.WaitAsync(async () =>
+        {
+            all = await SendAsync(HttpMethod.Get, "/admin/alerts", HttpStatusCode.OK);
+            return Of(all, euTenant) is not null && Of(all, usTenant) is not null;
+        }, TimeSpan.FromSeconds(60), "both critical alerts");
+        var (euAlert, usAlert) = (Of(all, euTenant)!.Value, Of(all, usTenant)!.Value);
+        Assert.Equal(["us"], usAlert.GetProperty("regions").EnumerateArray().Select(r => r.GetString()));
+
+        // Before, an eu-only key saw (and could acknowledge) the us tenant's alert.
+        var euView = await SendAsync(HttpMethod.Get, "/admin/alerts", HttpStatusCode.OK, AuditSystem.EuOnlyKey);
+        Assert.NotNull(Of(euView, euTenant));
+        Assert.Null(Of(euView, usTenant));
+        var usId = usAlert.GetProperty("id").GetString()!;
+        await system.WaitAsync(async () =>
+        {
+            // 503 until the persisted history has been read back.
+            using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Post, $"/admin/alerts/{euAlert.GetProperty("id").GetString()}/ack", AuditSystem.EuOnlyKey), Ct);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(60), "the eu alert to be acknowledged by the eu key");
+        var refused = await SendAsync(HttpMethod.Post, $"/admin/alerts/{usId}/ack", HttpStatusCode.NotFound, AuditSystem.EuOnlyKey);
+        Assert.Equal("alert_not_found", refused.GetProperty("error").GetProperty("code").GetString());
+        var open = await SendAsync(HttpMethod.Get, "/admin/alerts?unacknowledged=true", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        Assert.NotNull(Of(open, usTenant));
+        var acked = await SendAsync(HttpMethod.Post, $"/admin/alerts/{usId}/ack", HttpStatusCode.OK, AuditSystem.ComplianceKey);
+        Assert.Equal("auditor", acked.GetProperty("acknowledgedBy").GetString());
+    }
+
+    [Fact]
     public async Task Unreadable_queries_and_bodies_reversed_ranges_and_unknown_requests_get_json_errors()
     {
         await AssertJsonErrorAsync(system.Admin(HttpMethod.Get, "/admin/reports?from=yesterday", AuditSystem.ComplianceKey), HttpStatusCode.BadRequest, "bad_request");

@@ -16,8 +16,9 @@ public sealed class AlertDeliveryTests(AuditSystem system) : IClassFixture<Audit
     {
         for (var i = 0; i < 3; i++)
         {
-            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewCreated,
-                new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = "eu-corp", category = "sexual/minors", requestId = $"req-{i}" }, Ct);
+            // Safety's decision to send the text to review, as safety publishes it (its top category is the trigger).
+            await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ModerationDecided,
+                ContractEvents.Decision("eu-corp", "sexual/minors", $"req-{Guid.NewGuid():N}", "review"), Ct);
         }
 
         await system.WaitAsync(() => Task.FromResult(system.Webhooks.Any(w => w.Path == "/hooks/slack") && system.Webhooks.Any(w => w.Path == "/hooks/pagerduty")),

@@ -53,6 +53,23 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
     }
 
     [Fact]
+    public async Task A_command_line_that_does_not_parse_exits_64_so_it_is_never_read_as_tampering()
+    {
+        // Before, System.CommandLine's parse error exit code (1) was the same as audit verify's "tampered".
+        var (exit, output) = await RunAsync("audit", "verify", "--regoin", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.True(exit == CliApp.UsageError, output);
+        Assert.Contains("--regoin", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("TAMPERED", output, StringComparison.Ordinal);
+        (exit, output) = await RunAsync("report", "--format", "xml", "--admin-key", AuditSystem.ComplianceKey);
+        Assert.True(exit == 64, output);
+
+        (exit, output) = await RunAsync("--help");
+        Assert.True(exit == 0, output);
+        Assert.Contains("1 audit verify found tampering", output, StringComparison.Ordinal);
+        Assert.Contains("64 usage error", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Subject_export_erase_report_and_retention_commands_work()
     {
         var tenant = "cli-" + Guid.NewGuid().ToString("N")[..6];
@@ -64,7 +81,7 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
 
         // Without --yes a console that cannot prompt (a script, a pipe) refuses clearly and erases nothing.
         (exit, output) = await RunAsync("subject", "erase", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
-        Assert.True(exit == 64, output);
+        Assert.True(exit == CliApp.UsageError, output);
         Assert.Contains("pass --yes", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
         (exit, output) = await RunAsync("subject", "export", "--tenant", tenant, "--user", "cli-subject", "--region", "eu", "--admin-key", AuditSystem.AdminKey);
@@ -238,14 +255,13 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
     public async Task Alerts_list_shows_a_raised_alert_and_ack_acknowledges_it()
     {
         var tenant = "cli-alert-" + Guid.NewGuid().ToString("N")[..6];
-        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewCreated,
-            new { reviewId = $"rv-{Guid.NewGuid():N}", tenantId = tenant, category = "sexual/minors", requestId = $"req-{tenant}" }, Ct);
+        await system.Publisher.PublishEventAsync(DaprComponents.PubSub, Topics.ModerationDecided, ContractEvents.Decision(tenant, "sexual/minors", $"req-{tenant}"), Ct);
         string? id = null;
         await system.WaitAsync(async () =>
         {
             using var response = await system.Http.SendAsync(system.Admin(HttpMethod.Get, "/admin/alerts"), Ct);
             var alert = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.EnumerateArray()
-                .FirstOrDefault(a => a.GetProperty("category").GetString() == "sexual/minors");
+                .FirstOrDefault(a => a.GetProperty("category").GetString() == "sexual/minors" && a.GetProperty("tenantId").GetString() == tenant);
             id = alert.ValueKind == System.Text.Json.JsonValueKind.Object ? alert.GetProperty("id").GetString() : null;
             return id is not null;
         }, TimeSpan.FromSeconds(60), "the critical alert");

@@ -71,6 +71,32 @@ public abstract class SubjectSealingContract
     }
 
     [Fact]
+    public async Task An_erasure_that_lands_between_ingestions_erasure_check_and_its_key_lookup_still_leaves_the_event_erased()
+    {
+        await using var rig = await StartRigAsync(o => o.Tenants["acme"] = new TenantPolicy { Region = "eu", HotDays = 1, KeepOriginals = true });
+        var beforeErasure = rig.Time.GetUtcNow();
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-race", "first: a plain question"));
+        rig.Time.Advance(TimeSpan.FromMinutes(1));
+
+        // An event from before the erasure passes the erasure check; the erasure then deletes the key before the
+        // event's key lookup, which finds none and creates another.
+        var hooked = new GatedStore(rig.Writer("eu").Store)
+        {
+            BeforeSubjectKey = async () => await rig.Subjects.EraseAsync(rig.Writer("eu"), "acme", "u-race", "tester", Ct),
+        };
+        await rig.IngestAsync(Topics.RequestCompleted, Completed("u-race", $"racing: {Secret}", "req-race"), time: beforeErasure, storeFor: _ => hooked);
+        Assert.Null(hooked.BeforeSubjectKey);
+
+        // Before, the racing text was sealed with that new key, which stays: it was readable after the erasure.
+        var export = await rig.Subjects.ExportAsync(rig.Writer("eu"), "acme", "u-race", Ct);
+        Assert.DoesNotContain("violet-harbour-7731", export.ToJsonString(), StringComparison.Ordinal);
+        var racing = export["records"]!.AsArray().Single(r => (string?)r!["content"]!["requestId"] == "req-race");
+        Assert.Equal(ContentStates.Erased, (string?)racing!["contentState"]);
+        Assert.Equal("not_kept", (string?)racing["originalState"]);
+        Assert.True((await rig.VerifyAsync("eu")).Ok);
+    }
+
+    [Fact]
     public async Task A_backup_of_the_trail_holds_no_subject_key_so_erasure_reaches_it_too()
     {
         await using var rig = await StartRigAsync(Acme);

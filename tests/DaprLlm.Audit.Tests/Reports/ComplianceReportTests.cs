@@ -1,6 +1,8 @@
 using DaprLlm.Audit.Reports;
 using DaprLlm.Audit.Tests.Infrastructure;
+using DaprLlm.Audit.Trail;
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
 
 namespace DaprLlm.Audit.Tests.Reports;
 
@@ -79,6 +81,52 @@ public sealed class ComplianceReportTests
     }
 
     [Fact]
+    public async Task Review_sla_compliance_counts_open_items_past_their_deadline_as_breaches_and_is_empty_when_none_was_due()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        var quiet = await ReportAsync(rig, "eu");
+        var t = rig.Time.GetUtcNow();
+        foreach (var id in new[] { "rv-a", "rv-b" })
+        {
+            await rig.IngestAsync(Topics.ReviewCreated, new ReviewCreatedV1(id, "acme", "req-" + id, "input", "high", "standard", 1, t.AddMinutes(5), "p1", t));
+        }
+
+        var overdue = await ReportAsync(rig, "eu");
+
+        // Before, nothing decided read as 100 % compliance however many items were overdue.
+        Assert.Equal(new ReviewSla(0, 0, 0, 0, 2, null, null), overdue.ReviewSla);
+        Assert.Contains("review_sla_compliance,,0\n", ReportFormats.ToCsv(overdue), StringComparison.Ordinal);
+        Assert.Null(quiet.ReviewSla.Compliance);
+        Assert.Contains("\"Compliance\":null", System.Text.Json.JsonSerializer.Serialize(quiet), StringComparison.Ordinal);
+        Assert.Contains("review_sla_compliance,,\n", ReportFormats.ToCsv(quiet), StringComparison.Ordinal);
+        Assert.Contains("<td>review sla compliance</td><td>n/a</td>", ReportFormats.ToHtml(quiet), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hourly_rows_use_the_recorded_time_that_selects_the_period_so_late_and_timeless_events_stay_inside_it()
+    {
+        await using var rig = await TrailRig.StartAsync();
+        var from = rig.Time.GetUtcNow();
+        rig.Time.Advance(TimeSpan.FromMinutes(10));
+        // Delivered late: it happened two hours before audit recorded it.
+        var happened = from.AddHours(-2);
+        await rig.IngestAsync(Topics.RequestCompleted,
+            new RequestCompletedV1("late", "demo", RequestCompletedV1.Outcomes.Completed, "stop", 1, 1, "allow", "allow", null, happened, "acme"), time: happened);
+
+        var report = await ComplianceReportBuilder.BuildAsync([rig.Writer("eu").Store], from, from.AddHours(1), null, Ct);
+
+        Assert.Equal(1, report.Requests);
+        // Before, its row was the hour it happened (22:00 the day before), outside the period the report covers.
+        Assert.Equal(from, Assert.Single(report.Hourly).Hour);
+
+        // An event sent without a time (stored with time 0) is in the hour it was recorded, not in 1970.
+        var timeless = new AuditRecord(1,
+            new AuditEntry("e-timeless", Topics.RequestCompleted, "gateway", "acme", "eu", null, 0, """{"outcome":"completed","requestId":"x"}""", null),
+            from.AddMinutes(30).ToUnixTimeMilliseconds(), ChainHead.GenesisHash, ChainHead.GenesisHash);
+        Assert.Equal(from, Assert.Single(ComplianceReportBuilder.Aggregate(["eu"], from, from.AddHours(1), [timeless]).Hourly).Hour);
+    }
+
+    [Fact]
     public async Task Counts_requests_refusals_and_reviews_by_category_tenant_and_region()
     {
         await using var rig = await KnownSetAsync();
@@ -113,7 +161,8 @@ public sealed class ComplianceReportTests
         await using var rig = await KnownSetAsync();
         var report = await ReportAsync(rig, "eu", "us");
 
-        Assert.Equal(new ReviewSla(2, 1, 1, 0.5, 1, 4, 25), report.ReviewSla);
+        // rv1 in time, rv2 late, rv3 still open past its deadline: one of three due items met its SLA.
+        Assert.Equal(new ReviewSla(2, 1, 1, 1.0 / 3, 1, 4, 25), report.ReviewSla);
         Assert.Equal([new RuleHitCount("deny-term:slur", 2), new RuleHitCount("injection:ignore-previous", 1)], report.TopRuleHits);
         Assert.Equal(2, report.AdminActions);
         Assert.Equal(1, report.AdminActionsByAction["key.created"]);
@@ -145,7 +194,7 @@ public sealed class ComplianceReportTests
 
         var eu = await ReportAsync(rig, "eu");
         var csv = ReportFormats.ToCsv(eu);
-        Assert.Contains("review_sla_compliance,,0.5", csv, StringComparison.Ordinal);
+        Assert.Contains("review_sla_compliance,,0.3333\n", csv, StringComparison.Ordinal);
         Assert.Contains("refusals_by_category,hate,1", csv, StringComparison.Ordinal);
         Assert.Contains("rule_hits,deny-term:slur,2", csv, StringComparison.Ordinal);
 

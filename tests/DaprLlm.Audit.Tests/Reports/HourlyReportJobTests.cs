@@ -27,6 +27,9 @@ public sealed class HourlyReportJobTests
             await rig.IngestAsync(Topics.RequestCompleted, new { requestId = $"h{i}", tenantId = "acme", outcome = i == 0 ? "refused_input" : "completed" });
         }
 
+        // Recorded in this hour, happened in the one before (a late delivery): it belongs to this hour's report.
+        await rig.IngestAsync(Topics.RequestCompleted, new { requestId = "late", tenantId = "acme", outcome = "completed" }, time: rig.Time.GetUtcNow().AddMinutes(-40));
+
         // 01:00:30: the 00:00 hour is inside its grace period; only the two catch-up hours before it are written.
         rig.Time.Advance(TimeSpan.FromSeconds(50 * 60 + 30));
         var first = await job.RunDueAsync(rig.Runtime.Writers.Values, Ct);
@@ -40,13 +43,17 @@ public sealed class HourlyReportJobTests
         Assert.EndsWith("report-20260301T00Z.json", eu, StringComparison.Ordinal);
         using (var report = JsonDocument.Parse(await File.ReadAllTextAsync(eu, Ct)))
         {
-            Assert.Equal(3, report.RootElement.GetProperty("requests").GetInt64());
+            Assert.Equal(4, report.RootElement.GetProperty("requests").GetInt64());
             Assert.Equal(1, report.RootElement.GetProperty("refusedInput").GetInt64());
+            // One row, this hour: rows are grouped by the recorded time the hour was selected by.
+            var row = Assert.Single(report.RootElement.GetProperty("hourly").EnumerateArray());
+            Assert.Equal(DateTimeOffset.Parse("2026-03-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture), row.GetProperty("hour").GetDateTimeOffset());
+            Assert.Equal(4, row.GetProperty("requests").GetInt64());
             Assert.Equal(["eu"], report.RootElement.GetProperty("regions").EnumerateArray().Select(r => r.GetString()));
         }
 
         Assert.True(File.Exists(Path.ChangeExtension(eu, ".html")));
-        Assert.Contains("requests,,3", await File.ReadAllTextAsync(Path.ChangeExtension(eu, ".csv"), Ct), StringComparison.Ordinal);
+        Assert.Contains("requests,,4", await File.ReadAllTextAsync(Path.ChangeExtension(eu, ".csv"), Ct), StringComparison.Ordinal);
         var us = Assert.Single(second, p => p.Contains(Path.Combine("reports", "us"), StringComparison.Ordinal));
         using (var report = JsonDocument.Parse(await File.ReadAllTextAsync(us, Ct)))
         {

@@ -53,7 +53,7 @@ public sealed class TelemetryTests
         var options = new AlertOptions { CriticalCategories = [category] };
         using var dapr = new DaprClientBuilder().UseHttpEndpoint("http://127.0.0.1:9").UseGrpcEndpoint("http://127.0.0.1:9").Build();
         var alerts = new AlertService(options, rig.Time, dapr, NullLogger<AlertService>.Instance);
-        alerts.Observe(new AuditEntry("tel-alert", Topics.ReviewCreated, "safety", "tel-corp", region, null, 0, $$"""{"category":"{{category}}"}""", null));
+        alerts.Observe(ContractEvents.Entry(Topics.ModerationDecided, "tel-corp", ContractEvents.Decision("tel-corp", category, "tel-alert", "review"), region));
 
         List<(string Name, double Value, Dictionary<string, object?> Tags)> Mine(string name) =>
             [.. seen.Where(m => m.Name == name && (Equals(m.Tags.GetValueOrDefault("region"), region) || Equals(m.Tags.GetValueOrDefault("category"), category)))];

@@ -20,7 +20,7 @@ public static class AlertCommands
                 return CliOutput.Fail(console, response);
             }
 
-            var table = new Table().AddColumns("Id", "Severity", "Category", "Tenant", "Count", "Raised", "Occurrences", "Acknowledged");
+            var table = new Table().AddColumns("Id", "Severity", "Category", "Tenant", "Regions", "Count", "Raised", "Occurrences", "Acknowledged");
             foreach (var alert in response.Json.EnumerateArray())
             {
                 var acked = alert.TryGetProperty("acknowledgedBy", out var by) && by.ValueKind == System.Text.Json.JsonValueKind.String ? by.GetString()! : "-";
@@ -29,6 +29,9 @@ public static class AlertCommands
                     new Markup(alert.GetProperty("severity").GetString() == "critical" ? "[red]critical[/]" : "[yellow]warning[/]"),
                     new Text(alert.GetProperty("category").GetString() ?? ""),
                     new Text(alert.TryGetProperty("tenantId", out var t) && t.ValueKind == System.Text.Json.JsonValueKind.String ? t.GetString()! : "*"),
+                    // An alert saved before regions were recorded lists none: it counts as every region.
+                    new Text(alert.TryGetProperty("regions", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.Array && r.GetArrayLength() > 0
+                        ? string.Join(",", r.EnumerateArray().Select(e => e.GetString())) : "*"),
                     new Text(alert.GetProperty("count").GetInt64().ToString(CultureInfo.InvariantCulture)),
                     new Text(alert.GetProperty("raisedAt").GetDateTimeOffset().ToString("u", CultureInfo.InvariantCulture)),
                     new Text(alert.GetProperty("occurrences").GetInt32().ToString(CultureInfo.InvariantCulture)),

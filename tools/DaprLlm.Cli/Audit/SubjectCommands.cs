@@ -33,7 +33,7 @@ public static class SubjectCommands
                 if (!console.Profile.Capabilities.Interactive)
                 {
                     console.MarkupLine("[red]error[/]: erasure cannot be undone and this terminal cannot confirm it; pass --yes to erase without a prompt");
-                    return 64;
+                    return CliApp.UsageError;
                 }
 
                 if (!console.Confirm($"Erase user '{parse.GetValue(user)}' of tenant '{parse.GetValue(tenant)}'? This cannot be undone.", false))

@@ -36,7 +36,7 @@ public static class PolicyCommands
             catch (Exception e) when (e is JsonException or IOException or ArgumentException)
             {
                 console.MarkupLineInterpolated($"[red]error[/]: {e.Message}");
-                return 64;
+                return CliApp.UsageError;
             }
 
             using var client = globals.Safety(parse);
