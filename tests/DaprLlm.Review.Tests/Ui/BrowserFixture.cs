@@ -29,6 +29,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("scoped", "scoped-pass", "admin", ["t-scope"]),
         ("shot", "shot-pass", "admin", ["*"]),
         ("tab", "tab-pass", "reviewer", ["t-tab"]),
+        ("wdr", "wdr-pass", "reviewer", ["t-withdraw"]),
     ];
 
     private IPlaywright? _playwright;
