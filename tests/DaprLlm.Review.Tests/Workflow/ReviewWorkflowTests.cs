@@ -204,12 +204,20 @@ public sealed class ReviewWorkflowTests
         var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
 
         await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
-        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, ["harassment"], "internal note", Ct);
 
         await Deadline.WaitUntilAsync(() => !received.IsEmpty, Wait, "the webhook call");
         var body = Assert.Single(received);
-        Assert.Contains(id, body, StringComparison.Ordinal);
-        Assert.Contains("\"status\":\"allowed\"", body, StringComparison.Ordinal);
+        // Only what the gateway's public review status shows: one binding receives every tenant's decisions, so the
+        // reviewer's identity, the labels, the note and the tenant stay inside.
+        var json = System.Text.Json.JsonDocument.Parse(body).RootElement;
+        Assert.Equal(["decided_at", "decision", "id", "object", "request_id", "status"], json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(id, json.GetProperty("id").GetString());
+        Assert.Equal("review", json.GetProperty("object").GetString());
+        Assert.Equal(ReviewStatuses.Allowed, json.GetProperty("status").GetString());
+        Assert.Equal(ReviewStatuses.Allow, json.GetProperty("decision").GetString());
+        Assert.Equal((await host.GetStatusViaDaprAsync(id))!.RequestId, json.GetProperty("request_id").GetString());
+        Assert.DoesNotContain("alice", body, StringComparison.Ordinal);
     }
 
     [Fact]
