@@ -51,7 +51,9 @@ public static partial class ReviewErasure
                 wasOpen = current.IsOpen;
                 var redacted = current with { Text = Redacted, Conversation = [], Note = null, ClaimedBy = null, ClaimExpiresAt = null };
                 return current.IsOpen
-                    ? redacted with { Status = ReviewStatuses.Defaulted, Decision = current.DefaultDecision, DecidedAt = now, SlaBreached = now > current.SlaDeadline }
+                    // The contract's status is still "defaulted" (the category default applies), but marked as the erasure's
+                    // doing, so statistics do not count it as a default or an SLA failure.
+                    ? redacted with { Status = ReviewStatuses.Defaulted, Decision = current.DefaultDecision, DecidedAt = now, SlaBreached = false, ClosedByErasure = true }
                     : redacted;
             }, cancellationToken);
             await dapr.DeleteStateAsync(DaprComponents.StateStore, FeedbackStore.Prefix + item.Id, cancellationToken: cancellationToken);

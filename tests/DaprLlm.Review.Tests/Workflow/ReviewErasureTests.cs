@@ -46,6 +46,9 @@ public sealed class ReviewErasureTests
 
         var status = await host.WaitForStatusAsync(open, s => s.Status == ReviewStatuses.Defaulted, Wait, "the open item to leave the queue");
         Assert.Null(status.DecidedBy);
+        // Closed by the erasure, not left to its default: the stats count no default (nor SLA failure) for it.
+        Assert.Equal(0, ReviewStats.From(await store.ListOpenAsync(Ct), await store.ListClosedAsync(Ct), DateTimeOffset.UtcNow).Defaulted);
+        Assert.True((await store.GetAsync(open, Ct))!.ClosedByErasure);
         await Deadline.WaitUntilAsync(async () => (await store.GetAsync(decided, Ct))!.Text == ReviewErasure.Redacted, Wait, "the decided item to be redacted");
         foreach (var id in new[] { open, decided })
         {
