@@ -121,7 +121,10 @@ public sealed class ReviewService(
         notifier.Notify();
     }
 
-    /// <summary>Allow, block or escalate an item the reviewer holds; a second decision is refused.</summary>
+    /// <summary>
+    /// Allow, block or escalate an item the reviewer holds; a second decision is refused, except the same reviewer's same
+    /// allow or block again (a retry), which raises the workflow's event once more.
+    /// </summary>
     public async Task<ReviewItem> DecideAsync(Reviewer reviewer, string id, string action, IReadOnlyList<string> labels, string? note, CancellationToken cancellationToken)
     {
         if (action is not (ReviewStatuses.Allow or ReviewStatuses.Block or ReviewStatuses.Escalate))
@@ -132,6 +135,14 @@ public sealed class ReviewService(
         var now = time.GetUtcNow();
         var item = await store.UpdateAsync(id, current =>
         {
+            // A retry of a decision whose event was not raised (the sidecar failed after the write): without the event
+            // the workflow would only notice at its SLA timer, hours later. Raising it again is harmless: the workflow
+            // reads the item's status, and an event it does not wait for (or for a finished instance) is ignored.
+            if (IsSameDecision(reviewer, current, action))
+            {
+                return null;
+            }
+
             CheckCanWork(reviewer, current);
             if (current.ClaimedBy != reviewer.Name)
             {
@@ -183,6 +194,10 @@ public sealed class ReviewService(
             new ReviewPiiRevealedV1(id, item.TenantId, reviewer.Name, reason.Trim(), time.GetUtcNow()), cancellationToken);
         return item.Text;
     }
+
+    private static bool IsSameDecision(Reviewer reviewer, ReviewItem item, string action) =>
+        !item.IsOpen && action is (ReviewStatuses.Allow or ReviewStatuses.Block) && item.Decision == action
+        && item.DecidedBy == reviewer.Name && reviewer.CanSeeTenant(item.TenantId);
 
     private static void CheckCanWork(Reviewer reviewer, ReviewItem item)
     {

@@ -152,6 +152,34 @@ public sealed class ReviewWorkflowTests
     }
 
     [Fact]
+    public async Task A_decision_retried_after_its_event_was_lost_wakes_the_workflow_instead_of_being_refused()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var store = host.App.Services.GetRequiredService<ReviewStore>();
+        var id = await host.Reviews.EscalateAsync(ReviewHost.Item(), Ct);
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        // What a decision leaves when the item was written but raising its event failed (the sidecar went away between).
+        await store.UpdateAsync(id, c => c with
+        {
+            Status = ReviewStatuses.Blocked, Decision = ReviewStatuses.Block, DecidedBy = "alice", DecidedAt = DateTimeOffset.UtcNow,
+            ClaimedBy = null, ClaimExpiresAt = null,
+        }, Ct);
+
+        // The reviewer retries the same decision: it is accepted and the workflow (waiting for 10 minutes) finishes now.
+        var item = await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Block, [], null, Ct);
+
+        Assert.Equal(ReviewStatuses.Blocked, item.Status);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(Wait);
+        var workflow = await host.Workflows.WaitForWorkflowCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(ReviewStatuses.Blocked, workflow.ReadOutputAs<ReviewStatus>()!.Status);
+        Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id));
+        // Another decision, or the same one by someone else, is still refused.
+        Assert.Equal(ReviewRefusal.AlreadyDecided, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct))).Reason);
+        Assert.Equal(ReviewRefusal.AlreadyDecided, (await Assert.ThrowsAsync<ReviewRefusedException>(() => host.Reviews.DecideAsync(ReviewHost.Bob, id, ReviewStatuses.Block, [], null, Ct))).Reason);
+    }
+
+    [Fact]
     public async Task Refuses_reviewers_without_the_role_the_tenant_or_the_claim()
     {
         await using var host = await ReviewHost.StartAsync(Long);
