@@ -30,6 +30,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("shot", "shot-pass", "admin", ["*"]),
         ("tab", "tab-pass", "reviewer", ["t-tab"]),
         ("wdr", "wdr-pass", "reviewer", ["t-withdraw"]),
+        ("chk", "chk-pass", "reviewer", ["t-check"]),
     ];
 
     private IPlaywright? _playwright;

@@ -74,6 +74,26 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task Shortcuts_still_work_after_a_label_checkbox_is_clicked()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-check"), Ct);
+        await using var session = await fixture.SignInAsync("chk", "chk-pass");
+        var page = session.Page;
+        await page.ClickAsync($"#claim-{id}");
+        await session.WaitForInteractiveAsync("item");
+
+        // Clicking a checkbox leaves the focus on it; it is not a text field, so "a" is still the allow shortcut.
+        await page.ClickAsync("input[data-label='harassment']");
+        await page.WaitForSelectorAsync("input[data-label='harassment']:checked:focus");
+        await page.Keyboard.PressAsync("a");
+        await session.WaitForInteractiveAsync("queue");
+
+        var status = await fixture.Host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Allowed, Wait, "the shortcut's decision");
+        Assert.Equal(["harassment"], status.Labels);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task Revealing_PII_asks_for_a_reason_and_is_audited()
     {
         var escalation = ReviewHost.Item(tenant: "t-reveal", text: "Call me at jane.doe@example.com tonight");
