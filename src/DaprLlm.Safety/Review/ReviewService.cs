@@ -40,11 +40,7 @@ public sealed class ReviewService(
             item.Severity, item.PolicyVersion, item.Conversation, ReviewPolicy.Priority(item.Severity, item.Categories),
             policy.DefaultDecision(item), policy.ModelSuggestion(item.Categories), now, now + sla,
             ReviewStatuses.Pending, ReviewStatuses.StandardQueue);
-        if (await store.CreateAsync(stored, cancellationToken))
-        {
-            metrics.Created(stored);
-        }
-
+        var created = await store.CreateAsync(stored, cancellationToken);
         try
         {
             await workflows.ScheduleNewWorkflowAsync(ReviewNames.Workflow, id,
@@ -54,7 +50,22 @@ public sealed class ReviewService(
         {
             // Already started by an earlier attempt.
         }
+        catch (Exception) when (created)
+        {
+            // Queued without a workflow, the item would never time out, default or have its decision published: it
+            // joins the queue only once the workflow runs, and is taken back so the caller's retry starts afresh.
+            await store.TryRemoveUnstartedAsync(id, CancellationToken.None);
+            throw;
+        }
 
+        await store.AddToQueueAsync(id, created, cancellationToken);
+        if (created)
+        {
+            metrics.Created(stored);
+        }
+
+        // The workflow may have announced the item before it was in the queue: open pages reload now.
+        notifier.Notify();
         return id;
     }
 

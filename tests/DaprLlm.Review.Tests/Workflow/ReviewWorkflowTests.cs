@@ -180,6 +180,37 @@ public sealed class ReviewWorkflowTests
     }
 
     [Fact]
+    public async Task An_item_whose_workflow_could_not_be_scheduled_is_not_left_in_the_queue_and_a_retry_creates_both()
+    {
+        await using var host = await ReviewHost.StartAsync(Long);
+        var escalation = ReviewHost.Item();
+        var id = ReviewService.IdFor(escalation.TenantId, escalation.RequestId, escalation.Direction);
+        // Review items and indexes may be written, the workflow engine's records may not: scheduling fails after the item is stored.
+        await host.SetRedisAclAsync("resetkeys", "~safety||review*");
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => host.Reviews.EscalateAsync(escalation, Ct));
+        }
+        finally
+        {
+            await host.SetRedisAclAsync("allkeys");
+        }
+
+        // No item that nothing would ever time out, default or publish.
+        Assert.Null(await host.GetStatusViaDaprAsync(id));
+        Assert.DoesNotContain(await host.Reviews.QueueAsync(ReviewHost.Sam, Ct), i => i.Id == id);
+
+        // The caller's retry creates the item and its workflow.
+        Assert.Equal(id, await host.Reviews.EscalateAsync(escalation, Ct));
+        await host.Reviews.ClaimAsync(ReviewHost.Alice, id, Ct);
+        await host.Reviews.DecideAsync(ReviewHost.Alice, id, ReviewStatuses.Allow, [], null, Ct);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(Wait);
+        var workflow = await host.Workflows.WaitForWorkflowCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(ReviewStatuses.Allowed, workflow.ReadOutputAs<ReviewStatus>()!.Status);
+    }
+
+    [Fact]
     public async Task Refuses_reviewers_without_the_role_the_tenant_or_the_claim()
     {
         await using var host = await ReviewHost.StartAsync(Long);
