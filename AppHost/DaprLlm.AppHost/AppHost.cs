@@ -16,7 +16,8 @@ builder.AddProject<Projects.DaprLlm_Inference>(AppIds.InferenceUs).WithDaprSidec
 // The gateway and safety keep their audit and moderation events in a durable outbox file until the sidecar accepts them.
 // Safety embeds in process (Moderation:Embeddings:Source default): on one machine the inference service path costs more
 // than the ML layer's budget (bench/RESULTS.md); Moderation__Embeddings__Source=InferenceService switches it.
-builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr).WithEnvironment("Outbox__Directory", layout.DataDirectory("outbox"));
+builder.AddProject<Projects.DaprLlm_Safety>(AppIds.Safety).WithDaprSidecar(dapr).WithEnvironment("Outbox__Directory", layout.DataDirectory("outbox"))
+    .WithEnvironment("Review__KeyRing__Directory", layout.DataDirectory("review-keys"));
 builder.AddProject<Projects.DaprLlm_Audit>(AppIds.Audit).WithDaprSidecar(dapr)
     .WithEnvironment("Audit__DataDirectory", layout.DataDirectory("audit"))
     .WithEnvironment("Audit__ArchiveDirectory", layout.DataDirectory("audit-archive"))

@@ -11,7 +11,8 @@ namespace DaprLlm.Safety.Review;
 /// GDPR erasure reaches the review queue: on <c>subject.erased</c> every review item of the subject's requests (the
 /// queue keys items by tenant and request, so audit names the requests) loses its evidence — text and conversation —
 /// and its labelled example. An open item leaves the queue with its category default (nobody may review content that
-/// no longer exists); its workflow is woken to publish that. Redelivery finds the items already redacted and does nothing.
+/// no longer exists); its workflow is woken to publish that. Redelivery finds the items already redacted and only wakes
+/// the workflows of the items the erasure closed again (a delivery that failed after the write must not leave them asleep).
 /// </summary>
 public static partial class ReviewErasure
 {
@@ -40,23 +41,25 @@ public static partial class ReviewErasure
         var now = time.GetUtcNow();
         foreach (var item in items)
         {
-            var wasOpen = false;
-            await store.UpdateAsync(item.Id, current =>
+            var updated = await store.UpdateAsync(item.Id, current =>
             {
                 if (!current.IsOpen && current.Text == Redacted && current.Conversation.Count == 0)
                 {
                     return null;
                 }
 
-                wasOpen = current.IsOpen;
                 var redacted = current with { Text = Redacted, Conversation = [], Note = null, ClaimedBy = null, ClaimExpiresAt = null };
                 return current.IsOpen
-                    ? redacted with { Status = ReviewStatuses.Defaulted, Decision = current.DefaultDecision, DecidedAt = now, SlaBreached = now > current.SlaDeadline }
+                    // The contract's status is still "defaulted" (the category default applies), but marked as the erasure's
+                    // doing, so statistics do not count it as a default or an SLA failure.
+                    ? redacted with { Status = ReviewStatuses.Defaulted, Decision = current.DefaultDecision, DecidedAt = now, SlaBreached = false, ClosedByErasure = true }
                     : redacted;
             }, cancellationToken);
             await dapr.DeleteStateAsync(DaprComponents.StateStore, FeedbackStore.Prefix + item.Id, cancellationToken: cancellationToken);
-            if (wasOpen)
+            if (updated.ClosedByErasure)
             {
+                // Also on a redelivery: the event may not have been raised the first time. A workflow that already
+                // finished ignores it.
                 await workflows.RaiseEventAsync(item.Id, ReviewNames.DecisionEvent, new ReviewDecisionEvent(ReviewStatuses.Defaulted, "erasure"), cancellationToken);
             }
         }

@@ -46,6 +46,12 @@ public sealed record ReviewItem(
     /// <summary>Whether the SLA deadline of the queue it was decided in had passed when it was decided.</summary>
     public bool SlaBreached { get; init; }
 
+    /// <summary>
+    /// True when a GDPR erasure closed the item (status defaulted, nobody decided): not a default for want of a reviewer.
+    /// Items stored before this flag existed read as false.
+    /// </summary>
+    public bool ClosedByErasure { get; init; }
+
     public bool IsOpen => Status is ReviewStatuses.Pending or ReviewStatuses.Escalated;
 
     public bool IsClaimedByOther(string reviewer, DateTimeOffset now) =>

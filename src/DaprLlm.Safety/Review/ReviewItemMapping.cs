@@ -13,6 +13,10 @@ public static class ReviewItemMapping
         new(item.Id, item.TenantId, item.RequestId, item.Direction, item.Severity, item.Queue, item.Priority,
             item.SlaDeadline, item.PolicyVersion, item.CreatedAt);
 
+    /// <summary>The public view sent to the client webhook, as the gateway shows a review's status.</summary>
+    public static ReviewWebhookBody ToWebhookBody(this ReviewItem item) =>
+        new(item.Id, "review", item.RequestId, item.Status, item.Decision, item.DecidedAt);
+
     public static ReviewDecidedV1 ToDecidedEvent(this ReviewItem item) =>
         new(item.Id, item.TenantId, item.RequestId, item.Direction, item.Status,
             item.Decision ?? throw new InvalidOperationException($"review '{item.Id}' is not decided"),

@@ -14,7 +14,7 @@ public sealed class ReviewMetrics
     {
         var meter = meters.Create(MeterName);
         _created = meter.CreateCounter<long>("daprllm.review.created", description: "Review items created, by tenant and severity");
-        _decided = meter.CreateCounter<long>("daprllm.review.decided", description: "Review items decided, by tenant, status, decision and whether escalated");
+        _decided = meter.CreateCounter<long>("daprllm.review.decided", description: "Review items decided, by tenant, status, decision, whether escalated and whether closed by an erasure");
     }
 
     public void Created(ReviewItem item) =>
@@ -25,5 +25,6 @@ public sealed class ReviewMetrics
             new KeyValuePair<string, object?>("tenant", item.TenantId),
             new KeyValuePair<string, object?>("status", item.Status),
             new KeyValuePair<string, object?>("decision", item.Decision),
-            new KeyValuePair<string, object?>("escalated", item.Escalated));
+            new KeyValuePair<string, object?>("escalated", item.Escalated),
+            new KeyValuePair<string, object?>("erased", item.ClosedByErasure));
 }

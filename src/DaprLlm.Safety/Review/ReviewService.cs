@@ -40,11 +40,7 @@ public sealed class ReviewService(
             item.Severity, item.PolicyVersion, item.Conversation, ReviewPolicy.Priority(item.Severity, item.Categories),
             policy.DefaultDecision(item), policy.ModelSuggestion(item.Categories), now, now + sla,
             ReviewStatuses.Pending, ReviewStatuses.StandardQueue);
-        if (await store.CreateAsync(stored, cancellationToken))
-        {
-            metrics.Created(stored);
-        }
-
+        var created = await store.CreateAsync(stored, cancellationToken);
         try
         {
             await workflows.ScheduleNewWorkflowAsync(ReviewNames.Workflow, id,
@@ -54,7 +50,22 @@ public sealed class ReviewService(
         {
             // Already started by an earlier attempt.
         }
+        catch (Exception) when (created)
+        {
+            // Queued without a workflow, the item would never time out, default or have its decision published: it
+            // joins the queue only once the workflow runs, and is taken back so the caller's retry starts afresh.
+            await store.TryRemoveUnstartedAsync(id, CancellationToken.None);
+            throw;
+        }
 
+        await store.AddToQueueAsync(id, created, cancellationToken);
+        if (created)
+        {
+            metrics.Created(stored);
+        }
+
+        // The workflow may have announced the item before it was in the queue: open pages reload now.
+        notifier.Notify();
         return id;
     }
 
@@ -121,7 +132,10 @@ public sealed class ReviewService(
         notifier.Notify();
     }
 
-    /// <summary>Allow, block or escalate an item the reviewer holds; a second decision is refused.</summary>
+    /// <summary>
+    /// Allow, block or escalate an item the reviewer holds; a second decision is refused, except the same reviewer's same
+    /// allow or block again (a retry), which raises the workflow's event once more.
+    /// </summary>
     public async Task<ReviewItem> DecideAsync(Reviewer reviewer, string id, string action, IReadOnlyList<string> labels, string? note, CancellationToken cancellationToken)
     {
         if (action is not (ReviewStatuses.Allow or ReviewStatuses.Block or ReviewStatuses.Escalate))
@@ -132,6 +146,14 @@ public sealed class ReviewService(
         var now = time.GetUtcNow();
         var item = await store.UpdateAsync(id, current =>
         {
+            // A retry of a decision whose event was not raised (the sidecar failed after the write): without the event
+            // the workflow would only notice at its SLA timer, hours later. Raising it again is harmless: the workflow
+            // reads the item's status, and an event it does not wait for (or for a finished instance) is ignored.
+            if (IsSameDecision(reviewer, current, action))
+            {
+                return null;
+            }
+
             CheckCanWork(reviewer, current);
             if (current.ClaimedBy != reviewer.Name)
             {
@@ -183,6 +205,10 @@ public sealed class ReviewService(
             new ReviewPiiRevealedV1(id, item.TenantId, reviewer.Name, reason.Trim(), time.GetUtcNow()), cancellationToken);
         return item.Text;
     }
+
+    private static bool IsSameDecision(Reviewer reviewer, ReviewItem item, string action) =>
+        !item.IsOpen && action is (ReviewStatuses.Allow or ReviewStatuses.Block) && item.Decision == action
+        && item.DecidedBy == reviewer.Name && reviewer.CanSeeTenant(item.TenantId);
 
     private static void CheckCanWork(Reviewer reviewer, ReviewItem item)
     {

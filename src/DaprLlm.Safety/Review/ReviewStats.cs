@@ -2,7 +2,8 @@ namespace DaprLlm.Safety.Review;
 
 /// <summary>
 /// Queue and decision figures for the stats page: depth per queue, SLA breaches (open past the deadline, decided
-/// late, or defaulted), decisions per reviewer, and how often the model's own suggestion matched the reviewer.
+/// late, or defaulted), items closed by a GDPR erasure (not defaults: nobody could review them any more), decisions
+/// per reviewer, and how often the model's own suggestion matched the reviewer.
 /// </summary>
 public sealed record ReviewStats(
     int StandardDepth,
@@ -10,6 +11,7 @@ public sealed record ReviewStats(
     int OpenPastDeadline,
     int DecidedLate,
     int Defaulted,
+    int ClosedByErasure,
     IReadOnlyList<(string Reviewer, int Allowed, int Blocked)> DecisionsByReviewer,
     int HumanDecisions,
     int ModelAgreements)
@@ -26,7 +28,8 @@ public sealed record ReviewStats(
             openList.Count(i => i.Queue == ReviewStatuses.SeniorQueue),
             openList.Count(i => i.SlaDeadline < now),
             human.Count(i => i.SlaBreached),
-            closedList.Count(i => i.Status == ReviewStatuses.Defaulted),
+            closedList.Count(i => i.Status == ReviewStatuses.Defaulted && !i.ClosedByErasure),
+            closedList.Count(i => i.ClosedByErasure),
             human.GroupBy(i => i.DecidedBy!, StringComparer.Ordinal)
                 .Select(g => (g.Key, g.Count(i => i.Decision == ReviewStatuses.Allow), g.Count(i => i.Decision == ReviewStatuses.Block)))
                 .OrderBy(r => r.Key, StringComparer.Ordinal)

@@ -17,18 +17,42 @@ public sealed partial class ReviewStore(DaprClient dapr, Microsoft.Extensions.Op
     private const int MaxAttempts = 50;
     private static readonly StateOptions FirstWrite = new() { Concurrency = ConcurrencyMode.FirstWrite };
 
-    /// <summary>Stores a new item; false when one with the same id exists already (a retried escalation).</summary>
-    public async Task<bool> CreateAsync(ReviewItem item, CancellationToken cancellationToken)
-    {
+    /// <summary>
+    /// Stores a new item, not yet in the queue (see <see cref="AddToQueueAsync"/>); false when one with the same id exists
+    /// already (a retried escalation).
+    /// </summary>
+    public Task<bool> CreateAsync(ReviewItem item, CancellationToken cancellationToken) =>
         // First-write: a retried escalation with the same id cannot overwrite an item a reviewer already worked on.
-        var created = await dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + item.Id, item, "", FirstWrite, cancellationToken: cancellationToken);
-        // Indexed on a retry too, in case the first attempt stopped between the two writes.
-        if (created || (await GetAsync(item.Id, cancellationToken))?.IsOpen == true)
-        {
-            await UpdateIndexAsync(OpenIndexKey, ids => Add(ids, item.Id, int.MaxValue), cancellationToken);
-        }
+        dapr.TrySaveStateAsync(DaprComponents.StateStore, ItemPrefix + item.Id, item, "", FirstWrite, cancellationToken: cancellationToken);
 
-        return created;
+    /// <summary>Lists the item in the open queue once its workflow runs; on a retry only while it is still open.</summary>
+    public async Task AddToQueueAsync(string id, bool isNew, CancellationToken cancellationToken)
+    {
+        // Indexed on a retry too, in case the first attempt stopped between the writes.
+        if (isNew || (await GetAsync(id, cancellationToken))?.IsOpen == true)
+        {
+            await UpdateIndexAsync(OpenIndexKey, ids => Add(ids, id, int.MaxValue), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Takes back a new item whose workflow could not be started, unless something changed it since; best effort (an
+    /// item left behind is not in the queue, and a retried escalation uses it).
+    /// </summary>
+    public async Task TryRemoveUnstartedAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (current, etag) = await dapr.GetStateAndETagAsync<ReviewItem?>(DaprComponents.StateStore, ItemPrefix + id, cancellationToken: cancellationToken);
+            if (current is { Status: ReviewStatuses.Pending, ClaimedBy: null })
+            {
+                await dapr.TryDeleteStateAsync(DaprComponents.StateStore, ItemPrefix + id, etag, cancellationToken: cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogRemoveFailed(logger, e, id);
+        }
     }
 
     public Task<ReviewItem?> GetAsync(string id, CancellationToken cancellationToken) =>
@@ -117,6 +141,9 @@ public sealed partial class ReviewStore(DaprClient dapr, Microsoft.Extensions.Op
             LogIndexFailed(logger, e, ids.Count);
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "Could not remove review item {Id}, whose workflow did not start; it stays out of the queue until a retried escalation")]
+    private static partial void LogRemoveFailed(ILogger logger, Exception exception, string id);
 
     [LoggerMessage(LogLevel.Warning, "Could not move {Count} decided review item(s) out of the open index; the next queue listing retries")]
     private static partial void LogIndexFailed(ILogger logger, Exception exception, int count);

@@ -4,6 +4,10 @@ using DaprLlm.Safety.Review.Accounts;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Safety.ReviewUi;
 
@@ -15,8 +19,15 @@ public static class ReviewUiSetup
 {
     public const string LoginPath = "/review/login";
 
+    /// <summary>
+    /// The data-protection application name: fixed, so every replica (and every build, wherever it is installed) reads
+    /// the others' cookies; the default derives it from the content root path.
+    /// </summary>
+    public const string DataProtectionApplicationName = "DaprLlm.Safety.Review";
+
     public static WebApplicationBuilder AddReviewUi(this WebApplicationBuilder builder)
     {
+        builder.Services.AddReviewKeyRing();
         // Read once at start to pick the schemes; the same section is validated with the other review options.
         var oidc = builder.Configuration.GetSection(ReviewOptions.Section).GetSection(nameof(ReviewOptions.Oidc)).Get<ReviewOidcOptions>();
         var authentication = builder.Services.AddAuthentication(o =>
@@ -94,6 +105,21 @@ public static class ReviewUiSetup
         builder.Services.AddAntiforgery();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         return builder;
+    }
+
+    /// <summary>
+    /// Data protection (cookies, antiforgery) with its key ring in <see cref="ReviewKeyRingOptions"/>' folder: the default
+    /// ring lives in memory or in the user profile, so a restarted container signed every reviewer out and two replicas
+    /// refused each other's cookies.
+    /// </summary>
+    public static IServiceCollection AddReviewKeyRing(this IServiceCollection services)
+    {
+        services.AddOptions<ReviewKeyRingOptions>().BindConfiguration(ReviewKeyRingOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ReviewKeyRingOptions>, ReviewKeyRingOptionsValidator>();
+        services.AddDataProtection().SetApplicationName(DataProtectionApplicationName);
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<ReviewKeyRingOptions>, IHostEnvironment, ILoggerFactory>((o, ring, environment, logs) =>
+            o.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(ring.Value.ResolveDirectory(environment.ContentRootPath)), logs));
+        return services;
     }
 
     // The claim an OIDC reviewer's name is read from (set at sign-in from "sub" and a readable label).

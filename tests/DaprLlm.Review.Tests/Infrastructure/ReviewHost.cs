@@ -181,6 +181,20 @@ public sealed class ReviewHost : IAsyncDisposable
         return entries.SelectMany(e => e.Values).Select(v => v.Value.ToString()).Where(v => v.Contains(needle, StringComparison.Ordinal)).ToList();
     }
 
+    /// <summary>
+    /// Changes what the sidecar may do in Redis (<c>ACL SETUSER default ...</c>): "-xadd" takes pub/sub down and "+xadd"
+    /// brings it back; "resetkeys ~pattern" refuses every other key until "allkeys".
+    /// </summary>
+    public async Task SetRedisAclAsync(params string[] rules)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(_redis.Address);
+        await redis.GetDatabase().ExecuteAsync("ACL", ["SETUSER", "default", .. rules]);
+    }
+
+    /// <summary>How many activity attempts of the workflow failed so far (each retry is one).</summary>
+    public async Task<int> FailedActivitiesAsync(string instanceId) =>
+        (await Workflows.GetInstanceHistoryAsync(instanceId)).Count(e => e.EventType == Dapr.Workflow.Client.WorkflowHistoryEventType.TaskFailed);
+
     public async Task RestartAppAsync()
     {
         await App.StopAsync();

@@ -23,6 +23,9 @@ public sealed class SafetyApp(
     // This app's durable outbox: kept across a stop and start (a restarted replica drains what it left), removed at dispose.
     private readonly string _outbox = Path.Combine(Path.GetTempPath(), "daprllm-safety-outbox", Guid.NewGuid().ToString("N"));
 
+    /// <summary>The reviewer UI's key ring (Review:KeyRing:Directory): kept across a stop and start, removed at dispose.</summary>
+    public string KeyRingDirectory { get; } = Path.Combine(Path.GetTempPath(), "daprllm-safety-keys", Guid.NewGuid().ToString("N"));
+
     public int Port { get; } = port;
 
     public string BaseAddress => $"http://127.0.0.1:{Port}";
@@ -45,6 +48,7 @@ public sealed class SafetyApp(
         {
             web.UseEnvironment(environment);
             web.UseSetting("Outbox:Directory", _outbox);
+            web.UseSetting("Review:KeyRing:Directory", KeyRingDirectory);
             foreach (var (key, value) in settings)
             {
                 web.UseSetting(key, value);
@@ -113,9 +117,12 @@ public sealed class SafetyApp(
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        if (Directory.Exists(_outbox))
+        foreach (var folder in new[] { _outbox, KeyRingDirectory })
         {
-            Directory.Delete(_outbox, recursive: true);
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ public sealed class BrowserFixture : IAsyncLifetime
         ("scoped", "scoped-pass", "admin", ["t-scope"]),
         ("shot", "shot-pass", "admin", ["*"]),
         ("tab", "tab-pass", "reviewer", ["t-tab"]),
+        ("wdr", "wdr-pass", "reviewer", ["t-withdraw"]),
+        ("chk", "chk-pass", "reviewer", ["t-check"]),
     ];
 
     private IPlaywright? _playwright;

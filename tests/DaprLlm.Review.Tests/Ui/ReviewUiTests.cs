@@ -3,6 +3,7 @@ using DaprLlm.Review.Tests.Infrastructure;
 using DaprLlm.Safety.Review;
 using DaprLlm.Safety.ReviewUi.Components;
 using DaprLlm.Sidecar.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace DaprLlm.Review.Tests.Ui;
@@ -73,6 +74,26 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
     }
 
     [Fact]
+    public async Task Shortcuts_still_work_after_a_label_checkbox_is_clicked()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-check"), Ct);
+        await using var session = await fixture.SignInAsync("chk", "chk-pass");
+        var page = session.Page;
+        await page.ClickAsync($"#claim-{id}");
+        await session.WaitForInteractiveAsync("item");
+
+        // Clicking a checkbox leaves the focus on it; it is not a text field, so "a" is still the allow shortcut.
+        await page.ClickAsync("input[data-label='harassment']");
+        await page.WaitForSelectorAsync("input[data-label='harassment']:checked:focus");
+        await page.Keyboard.PressAsync("a");
+        await session.WaitForInteractiveAsync("queue");
+
+        var status = await fixture.Host.WaitForStatusAsync(id, s => s.Status == ReviewStatuses.Allowed, Wait, "the shortcut's decision");
+        Assert.Equal(["harassment"], status.Labels);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
     public async Task Revealing_PII_asks_for_a_reason_and_is_audited()
     {
         var escalation = ReviewHost.Item(tenant: "t-reveal", text: "Call me at jane.doe@example.com tonight");
@@ -111,6 +132,32 @@ public sealed class ReviewUiTests(BrowserFixture fixture) : IClassFixture<Browse
 
         await page.WaitForSelectorAsync("#content:has-text('[erased]')");
         Assert.DoesNotContain("jane.doe@example.com", await page.TextContentAsync("#review-page"), StringComparison.Ordinal);
+        session.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task Revealed_content_leaves_the_open_item_page_when_the_reviewers_access_is_withdrawn()
+    {
+        var id = await Reviews.EscalateAsync(ReviewHost.Item(tenant: "t-withdraw", text: "Call me at jane.doe@example.com tonight"), Ct);
+        await using var session = await fixture.SignInAsync("wdr", "wdr-pass");
+        var page = session.Page;
+        await page.ClickAsync($"#claim-{id}");
+        await session.WaitForInteractiveAsync("item");
+        await page.ClickAsync("#reveal");
+        await page.FillAsync("#reveal-reason", "checking the address is a real person's");
+        await page.Keyboard.PressAsync("Enter");
+        await page.WaitForSelectorAsync("#content:has-text('jane.doe@example.com')");
+
+        // An admin takes the tenant away while the page shows the original (as the admin page does: save, then notify).
+        var directory = fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Review.Accounts.ReviewerDirectory>();
+        await directory.AssignTenantsAsync(ReviewHost.Account("root", ["admin"], ["*"]), "wdr", ["t-elsewhere"], Ct);
+        fixture.Host.App.Services.GetRequiredService<ReviewQueueNotifier>().Notify();
+
+        // The live reload is refused: the page says why and keeps neither the content nor the decide buttons.
+        await page.WaitForSelectorAsync("#message:has-text('was not found')");
+        Assert.Equal(0, await page.Locator("#content").CountAsync());
+        Assert.Equal(0, await page.Locator("#block").CountAsync());
+        Assert.DoesNotContain("jane.doe", await page.TextContentAsync("#review-page"), StringComparison.Ordinal);
         session.AssertNoConsoleErrors();
     }
 

@@ -96,6 +96,33 @@ public sealed class ReviewRulesTests
     }
 
     [Fact]
+    public void Stats_count_an_item_closed_by_erasure_apart_from_the_defaults()
+    {
+        var closed = new[]
+        {
+            Item("5", ReviewStatuses.Defaulted, ReviewStatuses.SeniorQueue, Now) with { Decision = "block", SlaBreached = true },
+            Item("6", ReviewStatuses.Defaulted, ReviewStatuses.StandardQueue, Now) with { Decision = "allow", ClosedByErasure = true },
+        };
+
+        var stats = ReviewStats.From([], closed, Now);
+
+        Assert.Equal((1, 1, 0), (stats.Defaulted, stats.ClosedByErasure, stats.DecidedLate));
+    }
+
+    [Fact]
+    public void An_item_stored_before_the_erasure_flag_existed_reads_as_not_closed_by_erasure()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(
+            Item("8", ReviewStatuses.Defaulted, ReviewStatuses.StandardQueue, Now) with { Decision = "allow" }, System.Text.Json.JsonSerializerOptions.Web))!.AsObject();
+        Assert.True(json.Remove("closedByErasure"));
+
+        var item = System.Text.Json.JsonSerializer.Deserialize<ReviewItem>(json, System.Text.Json.JsonSerializerOptions.Web)!;
+
+        Assert.False(item.ClosedByErasure);
+        Assert.Equal(1, ReviewStats.From([], [item], Now).Defaulted);
+    }
+
+    [Fact]
     public void A_human_decision_becomes_a_masked_labelled_example_and_a_default_does_not()
     {
         var decided = Item("7", ReviewStatuses.Blocked, ReviewStatuses.StandardQueue, Now) with { DecidedBy = "alice", Decision = "block", Labels = ["hate"] };

@@ -11,6 +11,7 @@ public sealed class ReviewStartupTests
     [InlineData("Review:Accounts:0:Password", "clear", "only accepted in Development")]
     [InlineData("Review:Oidc:ClientId", "reviewers", "Review:Oidc needs Authority and ClientId")]
     [InlineData("Review:SlaBySeverity:high", "-00:01:00", "every SLA must be positive")]
+    [InlineData("Review:KeyRing:Directory", "/dev/null/keys", "cannot hold the reviewer UI's key ring")]
     public async Task The_app_refuses_to_start_with_invalid_review_options(string key, string value, string message)
     {
         var settings = new Dictionary<string, string>

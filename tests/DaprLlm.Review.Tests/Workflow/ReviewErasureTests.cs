@@ -46,6 +46,9 @@ public sealed class ReviewErasureTests
 
         var status = await host.WaitForStatusAsync(open, s => s.Status == ReviewStatuses.Defaulted, Wait, "the open item to leave the queue");
         Assert.Null(status.DecidedBy);
+        // Closed by the erasure, not left to its default: the stats count no default (nor SLA failure) for it.
+        Assert.Equal(0, ReviewStats.From(await store.ListOpenAsync(Ct), await store.ListClosedAsync(Ct), DateTimeOffset.UtcNow).Defaulted);
+        Assert.True((await store.GetAsync(open, Ct))!.ClosedByErasure);
         await Deadline.WaitUntilAsync(async () => (await store.GetAsync(decided, Ct))!.Text == ReviewErasure.Redacted, Wait, "the decided item to be redacted");
         foreach (var id in new[] { open, decided })
         {
@@ -64,5 +67,34 @@ public sealed class ReviewErasureTests
         var kept = (await store.GetAsync(other, Ct))!;
         Assert.Equal(otherItem.Text, kept.Text);
         Assert.Contains(await host.Reviews.QueueAsync(ReviewHost.Alice, Ct), i => i.Id == other);
+    }
+
+    [Fact]
+    public async Task A_redelivered_erasure_wakes_the_workflow_of_an_item_it_closed_when_the_first_delivery_could_not()
+    {
+        await using var host = await ReviewHost.StartAsync(TimeSpan.FromMinutes(10));
+        var store = host.App.Services.GetRequiredService<ReviewStore>();
+        var escalation = ReviewHost.Item();
+        var id = await host.Reviews.EscalateAsync(escalation, Ct);
+        // What a first delivery leaves when raising the event failed after the item was written (the handler failed, so
+        // pub/sub delivers the event again).
+        await store.UpdateAsync(id, c => c with
+        {
+            Text = ReviewErasure.Redacted, Conversation = [], Status = ReviewStatuses.Defaulted, Decision = c.DefaultDecision,
+            DecidedAt = DateTimeOffset.UtcNow, ClosedByErasure = true,
+        }, Ct);
+
+        using (var dapr = new DaprClientBuilder().UseHttpEndpoint(host.Sidecar.HttpEndpoint).UseGrpcEndpoint(host.Sidecar.GrpcEndpoint).Build())
+        {
+            await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.SubjectErased,
+                new SubjectErasedV1("acme", "user-1", "psn_x", "eu", DateTimeOffset.UtcNow, "root", [escalation.RequestId]), Ct);
+        }
+
+        // The workflow (waiting for 10 minutes) publishes the erasure's default now.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(Wait);
+        var workflow = await host.Workflows.WaitForWorkflowCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(ReviewStatuses.Defaulted, workflow.ReadOutputAs<ReviewStatus>()!.Status);
+        Assert.Single(await host.PublishedAsync(ReviewNames.DecidedTopic, id));
     }
 }
