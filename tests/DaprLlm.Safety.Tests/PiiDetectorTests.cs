@@ -228,6 +228,31 @@ public sealed class PiiDetectorTests
         None($"Value {text} here", PiiEntityTypes.IpAddress);
     }
 
+    // \d matches every script's decimal digits; the octet check used to int.Parse them and threw (a 500 in safety,
+    // an event audit ingestion retried forever). Other scripts' digits are no address, card or SSN of ours.
+    [Theory]
+    [InlineData("host \u0661.\u0661.\u0661.\u0661 is down")] // Arabic-Indic
+    [InlineData("host \u06F1\u06F2.\u06F1\u06F6\u06F8.\u06F1.\u06F2\u06F0 is down")] // Persian
+    [InlineData("host \u0967.\u0967.\u0967.\u0967 is down")] // Devanagari
+    [InlineData("host 10.\u0661.1.1 is down")] // one octet in another script
+    [InlineData("host ::ffff:\u0661.\u0661.\u0661.\u0661 is down")]
+    [InlineData("card \u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661, ssn \u0665\u0663\u0666-\u0662\u0662-\u0661\u0662\u0663\u0664")]
+    [InlineData("call +\u0664\u0664 \u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668, iban DE\u0668\u0669 \u0663\u0667\u0660\u0664 \u0660\u0660\u0664\u0664")]
+    public void Digits_of_other_scripts_in_address_card_and_number_shapes_are_no_error(string text)
+    {
+        var entities = PiiDetector.Default.Detect(text);
+
+        Assert.DoesNotContain(entities, e => e.EntityType is PiiEntityTypes.IpAddress or PiiEntityTypes.CreditCard or PiiEntityTypes.UsSsn);
+    }
+
+    [Theory]
+    [InlineData("\u0661.\u0661.\u0661.\u0661")]
+    [InlineData("1.1.1.\u0967")]
+    public void Octet_check_rejects_digits_of_other_scripts(string candidate)
+    {
+        Assert.False(IpAddressRecognizer.IsValidV4(candidate));
+    }
+
     [Fact]
     public void Finds_an_aws_access_key_id()
     {
