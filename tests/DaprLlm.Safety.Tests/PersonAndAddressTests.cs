@@ -97,6 +97,18 @@ public sealed class PersonAndAddressTests
         Assert.Equal(["20789", "Allika 46", "Suite 501", "62488"], Found(text, PiiEntityTypes.StreetAddress));
     }
 
+    // The postcode pattern split the blank line two ways at every position: minutes on this text. The postcode
+    // after it is found only if the search got past the blanks within the pattern's match timeout.
+    [Fact(Timeout = 30_000)]
+    public async Task A_long_blank_line_in_a_postal_block_costs_linear_time_and_the_postcode_is_still_found()
+    {
+        var text = "1 Main Street\nSuite 1\n" + new string(' ', 150_000) + "\n Springfield 12345";
+
+        var parts = await Task.Run(() => Found(text, PiiEntityTypes.StreetAddress), TestContext.Current.CancellationToken);
+
+        Assert.Equal(["1", "Main Street", "Suite 1", "12345"], parts);
+    }
+
     [Fact]
     public void The_corner_of_two_streets_is_one_address()
     {
