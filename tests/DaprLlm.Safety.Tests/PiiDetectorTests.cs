@@ -117,6 +117,28 @@ public sealed class PiiDetectorTests
         None($"Card: {number}.", PiiEntityTypes.CreditCard);
     }
 
+    // The candidate pattern takes a neighbouring group (a CVV, an expiry, a reference) with the card; the whole then
+    // fails Luhn or the length, and the card inside it was missed.
+    [Theory]
+    [InlineData("Card 4111 1111 1111 1111 123 exp 12/26", "4111 1111 1111 1111")]
+    [InlineData("Card 4111 1111 1111 1111 12/26", "4111 1111 1111 1111")]
+    [InlineData("Ref 2024 4111 1111 1111 1111", "4111 1111 1111 1111")]
+    [InlineData("Amex 3782 822463 10005 1234 on file", "3782 822463 10005")]
+    [InlineData("card 4111-1111-1111-1111-123", "4111-1111-1111-1111")]
+    public void Finds_a_card_number_next_to_other_digit_groups(string text, string card)
+    {
+        Assert.Equal([card], Cards(text));
+    }
+
+    [Fact]
+    public void Finds_two_card_numbers_written_one_after_the_other()
+    {
+        Assert.Equal(["4111 1111 1111 1111", "5500 0000 0000 0004"], Cards("Cards 4111 1111 1111 1111 5500 0000 0000 0004 on file"));
+    }
+
+    private static string[] Cards(string text) =>
+        [.. PiiDetector.Default.Detect(text).Where(e => e.EntityType == PiiEntityTypes.CreditCard).Select(e => text[e.Span.Start..e.Span.End])];
+
     [Fact]
     public void Finds_a_card_number_written_in_full_width_digits_with_a_zero_width_space()
     {
