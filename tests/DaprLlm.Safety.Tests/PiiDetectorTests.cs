@@ -321,6 +321,33 @@ public sealed class PiiDetectorTests
         Single(text, PiiEntityTypes.ApiKey, secret);
     }
 
+    // The value class once stopped at the first symbol: "password=<API_KEY>&3horse" leaked the rest of the password.
+    [Theory]
+    [InlineData("password=Tr0ub4dor&3horse", "Tr0ub4dor&3horse")]
+    [InlineData("password: P@ssw0rd!23", "P@ssw0rd!23")]
+    [InlineData("my pwd: #Secr3t$%^*(x)", "#Secr3t$%^*(x)")]
+    [InlineData("{\"password\":\"Tr0ub4dor&3horse\",\"user\":\"bob\"}", "Tr0ub4dor&3horse")]
+    [InlineData("password: \"correct horse battery staple\"", "correct horse battery staple")]
+    [InlineData("password='P@ss, w0rd; \"x\"'", "P@ss, w0rd; \"x\"")]
+    [InlineData("GET /cb?token=abc123def456&user=bob HTTP/1.1", "abc123def456")]
+    [InlineData("\"token\": \"abc123def456 and more words\"", "abc123def456")]
+    public void Masks_the_whole_value_of_a_key_assignment_with_symbols_or_quotes(string text, string secret)
+    {
+        Single(text, PiiEntityTypes.ApiKey, secret);
+    }
+
+    [Theory]
+    [InlineData("\"token\": \"Hello world, how are you today?\"")]
+    [InlineData("password: \"my secret pass\"")]
+    [InlineData("Set password=${DB_PASSWORD} in the file")]
+    [InlineData("Enter your password: it must have 8 characters")]
+    [InlineData("Token: <Organization>\n\nSymbol: NRX")]
+    [InlineData("api_key = {YourApiKey123}")]
+    public void Ignores_prose_and_placeholders_in_quoted_or_symbol_values(string text)
+    {
+        None(text, PiiEntityTypes.ApiKey);
+    }
+
     [Fact]
     public void Finds_a_bearer_token_value()
     {
