@@ -304,6 +304,14 @@ public sealed class PiiDetectorTests
     }
 
     [Fact]
+    public void Finds_a_pgp_private_key_block()
+    {
+        const string key = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0rVyoBCADKkQmG2G0zXyv1pRUsVd3rX6ElHnZk\n=Xq3T\n-----END PGP PRIVATE KEY BLOCK-----";
+
+        Single($"backup:\n{key}\nthanks", PiiEntityTypes.PrivateKey, key);
+    }
+
+    [Fact]
     public void Finds_a_truncated_private_key_to_the_end_of_the_text()
     {
         const string key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";

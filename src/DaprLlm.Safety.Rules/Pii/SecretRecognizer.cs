@@ -7,8 +7,9 @@ namespace DaprLlm.Safety.Rules;
 /// <summary>Credentials: PEM private keys, JWTs, AWS access key ids, bearer tokens and <c>api_key=...</c> assignments.</summary>
 internal static partial class SecretRecognizer
 {
-    // A key cut off before its END line is still a leaked key: then the span runs to the end of the text.
-    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----|\z)", RegexOptions.CultureInvariant)]
+    // A key cut off before its END line is still a leaked key: then the span runs to the end of the text. OpenPGP
+    // armour says "PRIVATE KEY BLOCK" (RFC 4880 §6.2).
+    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY(?: BLOCK)?-----|\z)", RegexOptions.CultureInvariant)]
     private static partial Regex PrivateKey();
 
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
@@ -40,7 +41,7 @@ internal static partial class SecretRecognizer
         var text = found.Text;
         var span = text.AsSpan();
         // Each family has a literal it cannot do without; without it the regex is not run at all (not even set up).
-        if (span.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        if (span.Contains("PRIVATE KEY", StringComparison.Ordinal))
         {
             foreach (var match in PrivateKey().EnumerateMatches(text))
             {
