@@ -23,6 +23,19 @@ public sealed class PiiDetectorTests
         Single($"Write to {email}, thanks.", PiiEntityTypes.EmailAddress, email);
     }
 
+    // Without the apostrophe in the local part the address was masked from it on: "mary.o'<EMAIL_ADDRESS>".
+    [Theory]
+    [InlineData("Write to mary.o'connor@example.com, thanks.", "mary.o'connor@example.com")]
+    [InlineData("Write to o'neil!vip#1@example.com now", "o'neil!vip#1@example.com")]
+    [InlineData("Write to r&d$team*x?y^z~w@example.com now", "r&d$team*x?y^z~w@example.com")]
+    [InlineData("Write to 'jane@example.com' now", "jane@example.com")]
+    [InlineData("Write to **jane@example.com** now", "jane@example.com")]
+    [InlineData("Write to email=jane@example.com now", "jane@example.com")]
+    public void Finds_email_addresses_with_rfc_5322_symbols_in_the_local_part(string text, string email)
+    {
+        Single(text, PiiEntityTypes.EmailAddress, email);
+    }
+
     [Theory]
     [InlineData("jane..doe@example.com")]
     [InlineData("jane.@example.com")]
