@@ -77,12 +77,36 @@ public sealed class PersonAndAddressTests
         Assert.Empty(Found(text, PiiEntityTypes.Person));
     }
 
+    // The name pattern retried a failing letter run at every split of it: minutes on this text. The name after the
+    // run is found only if the scan got past it within the pattern's match timeout.
+    [Fact(Timeout = 30_000)]
+    public async Task A_long_letter_run_that_is_no_name_costs_linear_time_and_later_names_are_still_found()
+    {
+        var text = "A" + new string('b', 150_000) + "1 and then Ms. Lauren Shishani called.";
+
+        var names = await Task.Run(() => Found(text, PiiEntityTypes.Person), TestContext.Current.CancellationToken);
+
+        Assert.Equal(["Lauren Shishani"], names);
+    }
+
     [Fact]
     public void A_postal_block_on_its_own_lines_is_reported_as_number_street_unit_and_postcode()
     {
         const string text = "William Hughes\n\n20789 Allika 46\n Suite 501\n Riisa\n\n Estonia 62488";
 
         Assert.Equal(["20789", "Allika 46", "Suite 501", "62488"], Found(text, PiiEntityTypes.StreetAddress));
+    }
+
+    // The postcode pattern split the blank line two ways at every position: minutes on this text. The postcode
+    // after it is found only if the search got past the blanks within the pattern's match timeout.
+    [Fact(Timeout = 30_000)]
+    public async Task A_long_blank_line_in_a_postal_block_costs_linear_time_and_the_postcode_is_still_found()
+    {
+        var text = "1 Main Street\nSuite 1\n" + new string(' ', 150_000) + "\n Springfield 12345";
+
+        var parts = await Task.Run(() => Found(text, PiiEntityTypes.StreetAddress), TestContext.Current.CancellationToken);
+
+        Assert.Equal(["1", "Main Street", "Suite 1", "12345"], parts);
     }
 
     [Fact]

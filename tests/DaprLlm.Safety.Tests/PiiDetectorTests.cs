@@ -23,6 +23,19 @@ public sealed class PiiDetectorTests
         Single($"Write to {email}, thanks.", PiiEntityTypes.EmailAddress, email);
     }
 
+    // Without the apostrophe in the local part the address was masked from it on: "mary.o'<EMAIL_ADDRESS>".
+    [Theory]
+    [InlineData("Write to mary.o'connor@example.com, thanks.", "mary.o'connor@example.com")]
+    [InlineData("Write to o'neil!vip#1@example.com now", "o'neil!vip#1@example.com")]
+    [InlineData("Write to r&d$team*x?y^z~w@example.com now", "r&d$team*x?y^z~w@example.com")]
+    [InlineData("Write to 'jane@example.com' now", "jane@example.com")]
+    [InlineData("Write to **jane@example.com** now", "jane@example.com")]
+    [InlineData("Write to email=jane@example.com now", "jane@example.com")]
+    public void Finds_email_addresses_with_rfc_5322_symbols_in_the_local_part(string text, string email)
+    {
+        Single(text, PiiEntityTypes.EmailAddress, email);
+    }
+
     [Theory]
     [InlineData("jane..doe@example.com")]
     [InlineData("jane.@example.com")]
@@ -116,6 +129,28 @@ public sealed class PiiDetectorTests
     {
         None($"Card: {number}.", PiiEntityTypes.CreditCard);
     }
+
+    // The candidate pattern takes a neighbouring group (a CVV, an expiry, a reference) with the card; the whole then
+    // fails Luhn or the length, and the card inside it was missed.
+    [Theory]
+    [InlineData("Card 4111 1111 1111 1111 123 exp 12/26", "4111 1111 1111 1111")]
+    [InlineData("Card 4111 1111 1111 1111 12/26", "4111 1111 1111 1111")]
+    [InlineData("Ref 2024 4111 1111 1111 1111", "4111 1111 1111 1111")]
+    [InlineData("Amex 3782 822463 10005 1234 on file", "3782 822463 10005")]
+    [InlineData("card 4111-1111-1111-1111-123", "4111-1111-1111-1111")]
+    public void Finds_a_card_number_next_to_other_digit_groups(string text, string card)
+    {
+        Assert.Equal([card], Cards(text));
+    }
+
+    [Fact]
+    public void Finds_two_card_numbers_written_one_after_the_other()
+    {
+        Assert.Equal(["4111 1111 1111 1111", "5500 0000 0000 0004"], Cards("Cards 4111 1111 1111 1111 5500 0000 0000 0004 on file"));
+    }
+
+    private static string[] Cards(string text) =>
+        [.. PiiDetector.Default.Detect(text).Where(e => e.EntityType == PiiEntityTypes.CreditCard).Select(e => text[e.Span.Start..e.Span.End])];
 
     [Fact]
     public void Finds_a_card_number_written_in_full_width_digits_with_a_zero_width_space()
@@ -228,6 +263,31 @@ public sealed class PiiDetectorTests
         None($"Value {text} here", PiiEntityTypes.IpAddress);
     }
 
+    // \d matches every script's decimal digits; the octet check used to int.Parse them and threw (a 500 in safety,
+    // an event audit ingestion retried forever). Other scripts' digits are no address, card or SSN of ours.
+    [Theory]
+    [InlineData("host \u0661.\u0661.\u0661.\u0661 is down")] // Arabic-Indic
+    [InlineData("host \u06F1\u06F2.\u06F1\u06F6\u06F8.\u06F1.\u06F2\u06F0 is down")] // Persian
+    [InlineData("host \u0967.\u0967.\u0967.\u0967 is down")] // Devanagari
+    [InlineData("host 10.\u0661.1.1 is down")] // one octet in another script
+    [InlineData("host ::ffff:\u0661.\u0661.\u0661.\u0661 is down")]
+    [InlineData("card \u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661, ssn \u0665\u0663\u0666-\u0662\u0662-\u0661\u0662\u0663\u0664")]
+    [InlineData("call +\u0664\u0664 \u0662\u0660 \u0667\u0669\u0664\u0666 \u0660\u0669\u0665\u0668, iban DE\u0668\u0669 \u0663\u0667\u0660\u0664 \u0660\u0660\u0664\u0664")]
+    public void Digits_of_other_scripts_in_address_card_and_number_shapes_are_no_error(string text)
+    {
+        var entities = PiiDetector.Default.Detect(text);
+
+        Assert.DoesNotContain(entities, e => e.EntityType is PiiEntityTypes.IpAddress or PiiEntityTypes.CreditCard or PiiEntityTypes.UsSsn);
+    }
+
+    [Theory]
+    [InlineData("\u0661.\u0661.\u0661.\u0661")]
+    [InlineData("1.1.1.\u0967")]
+    public void Octet_check_rejects_digits_of_other_scripts(string candidate)
+    {
+        Assert.False(IpAddressRecognizer.IsValidV4(candidate));
+    }
+
     [Fact]
     public void Finds_an_aws_access_key_id()
     {
@@ -257,6 +317,14 @@ public sealed class PiiDetectorTests
     }
 
     [Fact]
+    public void Finds_a_pgp_private_key_block()
+    {
+        const string key = "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0rVyoBCADKkQmG2G0zXyv1pRUsVd3rX6ElHnZk\n=Xq3T\n-----END PGP PRIVATE KEY BLOCK-----";
+
+        Single($"backup:\n{key}\nthanks", PiiEntityTypes.PrivateKey, key);
+    }
+
+    [Fact]
     public void Finds_a_truncated_private_key_to_the_end_of_the_text()
     {
         const string key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7";
@@ -272,6 +340,33 @@ public sealed class PiiDetectorTests
     public void Finds_the_value_of_a_key_assignment(string text, string secret)
     {
         Single(text, PiiEntityTypes.ApiKey, secret);
+    }
+
+    // The value class once stopped at the first symbol: "password=<API_KEY>&3horse" leaked the rest of the password.
+    [Theory]
+    [InlineData("password=Tr0ub4dor&3horse", "Tr0ub4dor&3horse")]
+    [InlineData("password: P@ssw0rd!23", "P@ssw0rd!23")]
+    [InlineData("my pwd: #Secr3t$%^*(x)", "#Secr3t$%^*(x)")]
+    [InlineData("{\"password\":\"Tr0ub4dor&3horse\",\"user\":\"bob\"}", "Tr0ub4dor&3horse")]
+    [InlineData("password: \"correct horse battery staple\"", "correct horse battery staple")]
+    [InlineData("password='P@ss, w0rd; \"x\"'", "P@ss, w0rd; \"x\"")]
+    [InlineData("GET /cb?token=abc123def456&user=bob HTTP/1.1", "abc123def456")]
+    [InlineData("\"token\": \"abc123def456 and more words\"", "abc123def456")]
+    public void Masks_the_whole_value_of_a_key_assignment_with_symbols_or_quotes(string text, string secret)
+    {
+        Single(text, PiiEntityTypes.ApiKey, secret);
+    }
+
+    [Theory]
+    [InlineData("\"token\": \"Hello world, how are you today?\"")]
+    [InlineData("password: \"my secret pass\"")]
+    [InlineData("Set password=${DB_PASSWORD} in the file")]
+    [InlineData("Enter your password: it must have 8 characters")]
+    [InlineData("Token: <Organization>\n\nSymbol: NRX")]
+    [InlineData("api_key = {YourApiKey123}")]
+    public void Ignores_prose_and_placeholders_in_quoted_or_symbol_values(string text)
+    {
+        None(text, PiiEntityTypes.ApiKey);
     }
 
     [Fact]

@@ -11,14 +11,100 @@ internal static partial class CreditCardRecognizer
     public static void Find(PiiSpanCollector found)
     {
         var text = found.Text;
-        foreach (var match in Candidate().EnumerateMatches(text))
+        for (var from = 0; from >= 0;)
         {
-            if (IsValid(text.AsSpan(match.Index, match.Length)))
-            {
-                found.TryAdd(PiiEntityTypes.CreditCard, match.Index, match.Index + match.Length);
-            }
+            from = FindFrom(found, text, from);
         }
     }
+
+    // Where to scan again when a card was cut out of the front of a longer candidate (its remaining groups may
+    // start the next card: "4111 1111 1111 1111 5500 0000 0000 0004"), or -1 at the end of the text.
+    private static int FindFrom(PiiSpanCollector found, string text, int from)
+    {
+        foreach (var match in Candidate().EnumerateMatches(text, from))
+        {
+            var candidate = text.AsSpan(match.Index, match.Length);
+            if (IsValid(candidate))
+            {
+                found.TryAdd(PiiEntityTypes.CreditCard, match.Index, match.Index + match.Length);
+                continue;
+            }
+
+            var card = ValidGroups(candidate);
+            if (card.Length > 0)
+            {
+                found.TryAdd(PiiEntityTypes.CreditCard, match.Index + card.Start, match.Index + card.End);
+                if (card.End < candidate.Length)
+                {
+                    return match.Index + card.End;
+                }
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The longest (then leftmost) run of whole groups of a failed candidate that is a valid card in a printed card
+    /// layout (4-4-4-4 with an optional short group, 4-6-4, 4-6-5), relative to the candidate; empty when none.
+    /// </summary>
+    /// <remarks>
+    /// The pattern takes neighbouring groups with the card ("Card 4111 1111 1111 1111 123", "... 1111 12/26",
+    /// "Ref 2024 4111 1111 1111 1111"), and then the whole fails. The layout condition keeps a row of unrelated
+    /// figures from yielding a "card" on Luhn chance alone as often as any run of 13–19 digits would.
+    /// </remarks>
+    internal static TextSpan ValidGroups(ReadOnlySpan<char> candidate)
+    {
+        // The pattern allows at most five groups; a non-ASCII digit counts as a separator here, as in IsValid.
+        Span<int> starts = stackalloc int[5];
+        Span<int> ends = stackalloc int[5];
+        var groups = 0;
+        for (var i = 0; i < candidate.Length;)
+        {
+            if (!char.IsAsciiDigit(candidate[i]))
+            {
+                i++;
+                continue;
+            }
+
+            if (groups == starts.Length)
+            {
+                return default;
+            }
+
+            starts[groups] = i;
+            while (i < candidate.Length && char.IsAsciiDigit(candidate[i]))
+            {
+                i++;
+            }
+
+            ends[groups++] = i;
+        }
+
+        Span<int> lengths = stackalloc int[5];
+        for (var g = 0; g < groups; g++)
+        {
+            lengths[g] = ends[g] - starts[g];
+        }
+
+        var best = default(TextSpan);
+        for (var first = 0; first < groups; first++)
+        {
+            for (var last = first + 2; last < groups; last++)
+            {
+                var span = new TextSpan(starts[first], ends[last]);
+                if (span.Length > best.Length && IsCardLayout(lengths[first..(last + 1)]) && IsValid(candidate[span.Start..span.End]))
+                {
+                    best = span;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    private static bool IsCardLayout(ReadOnlySpan<int> lengths) =>
+        lengths is [4, 4, 4, 4] or [4, 4, 4, 4, <= 3] or [4, 6, 4] or [4, 6, 5];
 
     internal static bool IsValid(ReadOnlySpan<char> candidate)
     {

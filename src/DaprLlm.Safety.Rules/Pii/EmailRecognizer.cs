@@ -6,8 +6,10 @@ namespace DaprLlm.Safety.Rules;
 internal static partial class EmailRecognizer
 {
     // The look-behind makes a candidate start only where a run of address characters starts, which keeps the
-    // scan linear on long dotted runs ("a.a.a.a...").
-    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))", RegexOptions.CultureInvariant)]
+    // scan linear on long dotted runs ("a.a.a.a..."). The local part takes RFC 5322's atext ("mary.o'connor" was
+    // masked as "mary.o'<EMAIL_ADDRESS>") except '=', '/', '|', '`', '{' and '}', which in text mostly join an
+    // address to what is before it ("email=jane@...", "a|jane@...", "{user}@...").
+    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9._%+\-'!#$&*?^~])[A-Za-z0-9._%+\-'!#$&*?^~]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9]))", RegexOptions.CultureInvariant)]
     private static partial Regex Candidate();
 
     // The local part is at most 64 characters before the '@'.
@@ -24,9 +26,9 @@ internal static partial class EmailRecognizer
         {
             var start = match.Index;
             var end = match.Index + match.Length;
-            while (start < end && text[start] == '.')
+            while (start < end && text[start] is '.' or '\'' or '!' or '#' or '$' or '&' or '*' or '?' or '^' or '~')
             {
-                start++; // "see...me@example.com": the dots belong to the sentence
+                start++; // "see...me@example.com", "'me@example.com'", "**me@example.com**": punctuation of the sentence
             }
 
             if (IsValid(text.AsSpan(start, end - start)))

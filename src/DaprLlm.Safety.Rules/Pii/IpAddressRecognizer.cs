@@ -7,11 +7,13 @@ namespace DaprLlm.Safety.Rules;
 /// <summary>IP_ADDRESS: dotted IPv4 with octets 0–255, and IPv6 in any form <see cref="IPAddress"/> parses.</summary>
 internal static partial class IpAddressRecognizer
 {
-    [GeneratedRegex(@"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", RegexOptions.CultureInvariant)]
+    // [0-9], not \d: \d also takes Arabic-Indic, Persian and Devanagari digits ("١.١.١.١"), which no address parser
+    // reads as an address, and which the octet check below would have to parse.
+    [GeneratedRegex(@"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?!\w|\.[0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex V4Candidate();
 
     // Groups of up to four hex digits joined by colons ("::" allowed), optionally ending in an embedded IPv4.
-    [GeneratedRegex(@"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|(?=::))(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?![\w:])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}|(?=::))(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.[0-9]{1,3}){0,3}(?![\w:])", RegexOptions.CultureInvariant)]
     private static partial Regex V6Candidate();
 
     public static void Find(PiiSpanCollector found)
@@ -75,8 +77,8 @@ internal static partial class IpAddressRecognizer
             var dot = candidate.IndexOf('.');
             var octet = dot < 0 ? candidate : candidate[..dot];
             // A leading zero ("010") reads as octal in some parsers: such strings are version numbers, not addresses.
-            if (octet.IsEmpty || octet.Length > 3 || (octet.Length > 1 && octet[0] == '0')
-                || int.Parse(octet, provider: System.Globalization.CultureInfo.InvariantCulture) > 255)
+            // Read digit by digit: a char that is not an ASCII digit makes the candidate invalid instead of throwing.
+            if (octet.IsEmpty || octet.Length > 3 || (octet.Length > 1 && octet[0] == '0') || OctetValue(octet) > 255)
             {
                 return false;
             }
@@ -86,6 +88,23 @@ internal static partial class IpAddressRecognizer
         }
 
         return octets == 4;
+    }
+
+    // int.MaxValue (never a valid octet) when a char is not an ASCII digit; at most three chars, so no overflow.
+    private static int OctetValue(ReadOnlySpan<char> octet)
+    {
+        var value = 0;
+        foreach (var c in octet)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return int.MaxValue;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return value;
     }
 
     internal static bool IsValidV6(ReadOnlySpan<char> candidate) =>

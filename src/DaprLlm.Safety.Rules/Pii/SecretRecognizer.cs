@@ -7,8 +7,9 @@ namespace DaprLlm.Safety.Rules;
 /// <summary>Credentials: PEM private keys, JWTs, AWS access key ids, bearer tokens and <c>api_key=...</c> assignments.</summary>
 internal static partial class SecretRecognizer
 {
-    // A key cut off before its END line is still a leaked key: then the span runs to the end of the text.
-    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----[\s\S]*?(?:-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY-----|\z)", RegexOptions.CultureInvariant)]
+    // A key cut off before its END line is still a leaked key: then the span runs to the end of the text. OpenPGP
+    // armour says "PRIVATE KEY BLOCK" (RFC 4880 §6.2).
+    [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END (?:[A-Z0-9]{1,10} ){0,3}PRIVATE KEY(?: BLOCK)?-----|\z)", RegexOptions.CultureInvariant)]
     private static partial Regex PrivateKey();
 
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
@@ -20,7 +21,10 @@ internal static partial class SecretRecognizer
     [GeneratedRegex(@"(?<![A-Za-z0-9])bearer\s+(?<value>[A-Za-z0-9_\-.~+/]{16,}=*)", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex BearerToken();
 
-    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|password|passwd|pwd|secret|token)[""']?\s{0,3}[:=]\s{0,3}[""']?(?<value>[A-Za-z0-9_\-./+=~]{8,512}))", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    // The value: a quoted one up to its closing quote, else a run up to a blank, a quote, ',' or ';' (passwords have
+    // '&', '@', '!'...: a narrower class masked "Tr0ub4dor" and left "&3horse"); a '&' that starts a query parameter
+    // ("token=abc123def456&user=bob") ends it.
+    [GeneratedRegex(@"\G(?:(?<![A-Za-z0-9])(?:api[_\-. ]?key|access[_\-]?key|secret[_\-]?key|client[_\-]?secret|(?:access|auth|refresh)[_\-]?token|(?<password>password|passwd|pwd)|secret|token)[""']?\s{0,3}[:=]\s{0,3}(?:""(?<value>[^""\n]{8,512})""|'(?<value>[^'\n]{8,512})'|[""']?(?<value>(?:[^\s""',;&]|&(?![A-Za-z0-9_]+=)){8,512})))", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex KeyAssignment();
 
     private static readonly SearchValues<string> AwsPrefixes = SearchValues.Create(["AKIA", "ASIA", "ABIA", "ACCA"], StringComparison.Ordinal);
@@ -37,7 +41,7 @@ internal static partial class SecretRecognizer
         var text = found.Text;
         var span = text.AsSpan();
         // Each family has a literal it cannot do without; without it the regex is not run at all (not even set up).
-        if (span.Contains("PRIVATE KEY-----", StringComparison.Ordinal))
+        if (span.Contains("PRIVATE KEY", StringComparison.Ordinal))
         {
             foreach (var match in PrivateKey().EnumerateMatches(text))
             {
@@ -82,11 +86,46 @@ internal static partial class SecretRecognizer
         foreach (var match in KeyAssignmentNear.Matches(text))
         {
             var value = match.Groups["value"];
-            if (LooksLikeSecret(value.ValueSpan))
+            var length = value.Length;
+            // A quoted value with blanks is a passphrase after a password key; after "token" or "secret" it is as
+            // likely prose ("token": "Hello world, how are you"), so there only what an unquoted value would be counts.
+            if (!match.Groups["password"].Success && HasWhiteSpace(value.ValueSpan))
             {
-                found.TryAdd(PiiEntityTypes.ApiKey, value.Index, value.Index + value.Length);
+                length = UnquotedLength(value.ValueSpan);
+            }
+
+            if (length >= 8 && LooksLikeSecret(value.ValueSpan[..length]))
+            {
+                found.TryAdd(PiiEntityTypes.ApiKey, value.Index, value.Index + length);
             }
         }
+    }
+
+    private static bool HasWhiteSpace(ReadOnlySpan<char> value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // Up to the first char that ends an unquoted value (\s, a quote, ',' or ';').
+    private static int UnquotedLength(ReadOnlySpan<char> value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsWhiteSpace(value[i]) || value[i] is '"' or '\'' or ',' or ';')
+            {
+                return i;
+            }
+        }
+
+        return value.Length;
     }
 
     /// <summary>Three base64url parts whose first decodes to a JSON object (the JOSE header).</summary>
@@ -112,9 +151,10 @@ internal static partial class SecretRecognizer
 
     // "password: changeme" and "token = your_token_here" are prose and placeholders; real secrets mix digits with
     // letters or cases, or are long.
+    // Bracketed values ("<Organization>", "{api_key}", "${TOKEN}") are template placeholders.
     internal static bool LooksLikeSecret(ReadOnlySpan<char> value)
     {
-        if (!value.ContainsAnyExcept(value[0]))
+        if (!value.ContainsAnyExcept(value[0]) || value is ['<', .., '>'] or ['{', .., '}'] or ['$', '{', .., '}'])
         {
             return false;
         }
