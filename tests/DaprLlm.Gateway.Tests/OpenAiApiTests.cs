@@ -642,6 +642,102 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task A_window_in_the_review_band_stops_the_stream_without_opening_a_review_and_a_held_whole_answer_says_under_review()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var (policy, code, opensReview) in new[] { ("window", "content_filter", false), ("buffer", "content_under_review", true) })
+        {
+            using var client = gateway.Client(await gateway.CreateTenantKeyAsync(policy: policy, ct: ct));
+            var tag = Guid.NewGuid().ToString("N")[..12];
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-demo", messages = new[] { new { role = "user", content = $"say doubtful-{tag}" } }, stream = true }, ct);
+            var events = await ReadEventsAsync(response, ct);
+            var error = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).Single(d => d.TryGetProperty("error", out _)).GetProperty("error");
+
+            // A fragment cannot be released by a reviewer (a stream cannot wait), so windows go to the window check.
+            Assert.Equal(code, error.GetProperty("code").GetString());
+            Assert.Equal(opensReview, gateway.Backend.OpenReviews.ContainsKey($"rev-{tag}"));
+        }
+    }
+
+    [Fact]
+    public async Task An_async_stream_whose_client_leaves_early_is_still_checked_and_flagged()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(policy: "async", ct: ct));
+        gateway.Backend.HangAfterTokens = 11; // "one ... ten forbidden", then nothing until the client leaves
+        string requestId;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = JsonContent.Create(new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "say forbidden" } }, stream = true }),
+            };
+            using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct))
+            {
+                requestId = Assert.Single(response.Headers.GetValues("x-request-id"));
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                while (await reader.ReadLineAsync(ct) is { } line && !line.Contains("forbidden", StringComparison.Ordinal))
+                {
+                }
+            }
+
+            // The client is gone with the harmful text delivered: the audit event carries the output check's verdict.
+            var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, requestId);
+            Assert.Equal("filtered_output", completed.GetProperty("outcome").GetString());
+            Assert.Equal("block", completed.GetProperty("outputDecision").GetString());
+        }
+        finally
+        {
+            gateway.Backend.HangAfterTokens = -1;
+        }
+    }
+
+    [Fact]
+    public async Task An_async_stream_ends_normally_when_the_check_after_it_fails_and_the_audit_says_unchecked()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(policy: "async", ct: ct));
+        gateway.Backend.FailOutputChecks = true;
+        try
+        {
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, stream = true, stream_options = new { include_usage = true } }, ct);
+            var events = await ReadEventsAsync(response, ct);
+            Assert.Equal("[DONE]", events[^1]);
+            var docs = events.SkipLast(1).Select(e => JsonDocument.Parse(e).RootElement).ToList();
+            Assert.DoesNotContain(docs, d => d.TryGetProperty("error", out _));
+            Assert.True(docs[^1].TryGetProperty("usage", out _));
+
+            var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted,
+                Assert.Single(response.Headers.GetValues("x-request-id")));
+            Assert.Equal("completed", completed.GetProperty("outcome").GetString());
+            Assert.Equal(JsonValueKind.Null, completed.GetProperty("outputDecision").ValueKind);
+        }
+        finally
+        {
+            gateway.Backend.FailOutputChecks = false;
+        }
+    }
+
+    [Fact]
+    public async Task A_text_completion_may_ask_for_a_stricter_stream_policy_too()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(policy: "window", ct: ct));
+        using var stricter = await client.PostAsJsonAsync("/v1/completions",
+            new { model = "daprllm-demo", prompt = "say forbidden", max_tokens = 32, stream = true, moderation = new { stream_policy = "buffer" } }, ct);
+        Assert.Equal(HttpStatusCode.OK, stricter.StatusCode);
+        var events = await ReadEventsAsync(stricter, ct);
+        Assert.DoesNotContain(events, e => e.Contains("one two", StringComparison.Ordinal));
+        Assert.Contains(events, e => e.Contains("content_filter", StringComparison.Ordinal));
+
+        using var looser = await client.PostAsJsonAsync("/v1/completions",
+            new { model = "daprllm-demo", prompt = "hi", stream = true, moderation = new { stream_policy = "async" } }, ct);
+        await AssertErrorAsync(looser, HttpStatusCode.BadRequest, "invalid_value", ct);
+    }
+
+    [Fact]
     public async Task A_request_may_ask_for_a_stricter_stream_policy_but_not_a_looser_one()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -50,7 +50,7 @@ public static class ChatCompletionsApi
 
         if (ModerationParameter.Resolve(request!.Moderation, caller.Tenant.StreamingPolicy) is not { } policy)
         {
-            return OpenAiError.InvalidRequest("moderation must be an object like {\"stream_policy\":\"buffer\"}; moderation cannot be turned off, and a request may only choose a stricter stream policy than its tenant's", "moderation", "invalid_value");
+            return InvalidModeration();
         }
 
         // Plain loops, no LINQ: this runs on every request.
@@ -210,6 +210,9 @@ public static class ChatCompletionsApi
     /// <summary>The API version of the route ("v1", "v2"), from the endpoint's group name.</summary>
     public static string ApiVersionOf(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<IEndpointGroupNameMetadata>()?.EndpointGroupName ?? "v1";
+
+    public static IResult InvalidModeration() =>
+        OpenAiError.InvalidRequest("moderation must be an object like {\"stream_policy\":\"buffer\"}; moderation cannot be turned off, and a request may only choose a stricter stream policy than its tenant's", "moderation", "invalid_value");
 
     private static SafetyVerdict SafetyVerdictAllowed(SafetyVerdict input) => input with { Decision = DaprLlm.Contracts.Safety.ModerationVerdict.Decisions.Allow, ReviewId = null };
 

@@ -37,15 +37,17 @@ public static class ChatStream
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
 
+        var outputUnchecked = false;
         try
         {
-            if (!textCompletion)
-            {
-                await WriteAsync(response, Chunk(g, created, new ChunkDelta("assistant", ""), null), ct);
-            }
-
+            // The upstream stream is disposed (its generation cancelled) on every way out, the first write's included.
             await using (events)
             {
+                if (!textCompletion)
+                {
+                    await WriteAsync(response, Chunk(g, created, new ChunkDelta("assistant", ""), null), ct);
+                }
+
                 while (blocked is null && await events.MoveNextAsync())
                 {
                     var ev = events.Current;
@@ -82,8 +84,18 @@ public static class ChatStream
 
             if (blocked is null && g.StreamingPolicy == Tiers.PolicyAsync)
             {
-                var verdict = await pipeline.CheckOutputAsync(g, full.ToString(), ct);
-                lateFlag = verdict.IsAllowed ? null : verdict;
+                try
+                {
+                    var verdict = await pipeline.CheckOutputAsync(g, full.ToString(), ct);
+                    lateFlag = verdict.IsAllowed ? null : verdict;
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // The answer is already out: the stream ends normally and the audit says it was not checked,
+                    // rather than an error event that makes SDKs retry (and pay) for an answer they have.
+                    outputUnchecked = true;
+                    logger.LogWarning("Stream {RequestId}: the async output check failed ({Error}); recorded as unchecked", g.RequestId, e.GetType().Name);
+                }
             }
 
             var prompt = promptTokens ?? g.EstimatedPromptTokens;
@@ -97,7 +109,9 @@ public static class ChatStream
             await WriteDeltaAsync(response, g, created, null, finishReason, textCompletion, ct);
             if (blocked is not null)
             {
-                await WriteAsync(response, new { error = new { message = Refusals.StreamMessage(blocked), type = "invalid_request_error", param = (string?)null, code = "content_filter" } }, ct);
+                // As the non-streamed answers say it: a held answer is under review, a refused one filtered.
+                var code = blocked is { IsReview: true, ReviewId: not null } ? "content_under_review" : "content_filter";
+                await WriteAsync(response, new { error = new { message = Refusals.StreamMessage(blocked), type = "invalid_request_error", param = (string?)null, code } }, ct);
             }
 
             if (includeUsage)
@@ -110,17 +124,28 @@ public static class ChatStream
             await response.Body.FlushAsync(ct);
 
             var outcome = blocked is not null || lateFlag is not null ? RequestCompletedV1.Outcomes.FilteredOutput : RequestCompletedV1.Outcomes.Completed;
-            pipeline.Publish(g, outcome, finishReason, prompt, completionTokens, input.Decision, (blocked ?? lateFlag)?.Decision ?? "allow", region, full.ToString());
+            pipeline.Publish(g, outcome, finishReason, prompt, completionTokens, input.Decision,
+                outputUnchecked ? null : (blocked ?? lateFlag)?.Decision ?? "allow", region, full.ToString());
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Client disconnected: charge what was generated, give back the rest of the reservation.
             g.Ticket.Settle((promptTokens ?? g.EstimatedPromptTokens) + completionTokens);
-            pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, "cancelled", promptTokens ?? g.EstimatedPromptTokens, completionTokens,
-                input.Decision, null, region, full.ToString());
+            var verdict = blocked ?? lateFlag;
+            if (verdict is null && g.StreamingPolicy == Tiers.PolicyAsync && released.Length > 0)
+            {
+                // Released unchecked: leaving before the end must not skip the check (or a review) of what was delivered.
+                verdict = await CheckAfterDisconnectAsync(pipeline, g, released.ToString(), logger);
+            }
+
+            var outcome = verdict is { IsAllowed: false } ? RequestCompletedV1.Outcomes.FilteredOutput : RequestCompletedV1.Outcomes.Failed;
+            pipeline.Publish(g, outcome, "cancelled", promptTokens ?? g.EstimatedPromptTokens, completionTokens,
+                input.Decision, verdict?.Decision, region, full.ToString());
         }
-        catch (Exception e) when (e is UpstreamException or Dapr.DaprException or HttpRequestException or IOException)
+        catch (Exception e)
         {
+            // Any other failure after the stream started (a backend error, a timeout's cancellation, a bug): what was
+            // generated is charged, and the client gets an error event and [DONE] instead of a stream cut short.
             g.Ticket.Settle((promptTokens ?? g.EstimatedPromptTokens) + completionTokens);
             pipeline.Publish(g, RequestCompletedV1.Outcomes.Failed, "error", promptTokens ?? g.EstimatedPromptTokens, completionTokens, input.Decision, null, region, full.ToString());
             logger.LogError("Stream {RequestId} failed after it started ({Error})", g.RequestId, e.GetType().Name);
@@ -132,7 +157,24 @@ public static class ChatStream
         }
     }
 
-    // Checks (unless async) and then sends the pending text; returns the verdict when it blocked instead.
+    private static async Task<SafetyVerdict?> CheckAfterDisconnectAsync(GenerationPipeline pipeline, GenerationContext g, string released, ILogger logger)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            var verdict = await pipeline.CheckOutputAsync(g, released, deadline.Token);
+            await pipeline.RememberReviewAsync(g, verdict, deadline.Token);
+            return verdict;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Stream {RequestId}: the output check after the client left failed ({Error})", g.RequestId, e.GetType().Name);
+            return null;
+        }
+    }
+
+    // Checks (unless async) and then sends the pending text; returns the verdict when it blocked instead. A window goes
+    // to the window check, which opens no review item (a stream cannot wait for a human); the whole text (buffer) does.
     private static async Task<SafetyVerdict?> ReleaseAsync(GenerationPipeline pipeline, GenerationContext g, HttpResponse response, long created,
         StringBuilder released, StringBuilder pending, bool checkFirst, ChatOptions options, bool textCompletion, CancellationToken ct, string? wholeText = null)
     {
@@ -140,7 +182,9 @@ public static class ChatStream
         {
             // The window includes the tail of what was already released, so a phrase split across windows is still seen.
             var tail = released.Length > options.ModerationWindowChars ? released.ToString(released.Length - options.ModerationWindowChars, options.ModerationWindowChars) : released.ToString();
-            var verdict = await pipeline.CheckOutputAsync(g, wholeText ?? tail + pending, ct);
+            var verdict = wholeText is null
+                ? await pipeline.CheckOutputWindowAsync(g, tail + pending, ct)
+                : await pipeline.CheckOutputAsync(g, wholeText, ct);
             if (!verdict.IsAllowed)
             {
                 return verdict;

@@ -21,6 +21,9 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
     public Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, string text, CancellationToken ct) =>
         safety.ModerateOutputAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
+    public Task<SafetyVerdict> CheckOutputWindowAsync(GenerationContext g, string text, CancellationToken ct) =>
+        safety.ModerateOutputWindowAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
+
     /// <summary>Generates on the first healthy replica of the tenant's regions (home first).</summary>
     public async Task<(GenerationResult Result, string Region)> GenerateAsync(GenerationContext g, CancellationToken ct)
     {

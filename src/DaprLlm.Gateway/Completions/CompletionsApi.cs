@@ -69,6 +69,11 @@ public static class CompletionsApi
             return ChatCompletionsApi.InvalidWebhook();
         }
 
+        if (ModerationParameter.Resolve(request.Moderation, caller.Tenant.StreamingPolicy) is not { } policy)
+        {
+            return ChatCompletionsApi.InvalidModeration();
+        }
+
         var maxTokens = request.MaxTokens ?? 16;
         var estimate = GenerationContext.EstimatePromptTokens([prompt]);
         var model = request.Model == ChatOptions.AutoModel ? AutoModel.Pick(options.Value, caller.Tenant, estimate + maxTokens) : request.Model!;
@@ -99,7 +104,7 @@ public static class CompletionsApi
         }
 
         var g = new GenerationContext(RequestIdFilter.Get(context), caller, model, [new DaprLlm.Contracts.Inference.ChatMessage("user", prompt)], maxTokens,
-            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, caller.Tenant.StreamingPolicy, estimate, ticket)
+            request.Temperature ?? 1.0, request.Seed, request.TopP, request.Stop, request.User, policy, estimate, ticket)
         {
             RequestedModel = request.Model!, FallbackUsed = fallback, ApiVersion = ChatCompletionsApi.ApiVersionOf(context), ReviewWebhook = webhook,
             Controls = SamplingControls.From(chat),
@@ -197,6 +202,9 @@ public sealed record CompletionRequest
     [JsonPropertyName("stream")] public bool? Stream { get; init; }
 
     [JsonPropertyName("stream_options")] public StreamOptions? StreamOptions { get; init; }
+
+    /// <summary>The inline moderation parameter, as on chat: a stricter stream policy than the tenant's.</summary>
+    [JsonPropertyName("moderation")] public JsonElement? Moderation { get; init; }
 
     [JsonPropertyName("user")] public string? User { get; init; }
 

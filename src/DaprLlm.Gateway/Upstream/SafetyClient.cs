@@ -19,6 +19,10 @@ public sealed class SafetyClient(IUpstreamChannels channels)
 
     public Task<SafetyVerdict> ModerateOutputAsync(ModerationRequest request, CancellationToken ct) =>
         UpstreamCall.PostAsync<ModerationRequest, SafetyVerdict>(Http, AppIds.Safety, ServiceMethods.ModerateOutput, request, ct);
+
+    /// <summary>One window of a streamed answer: no review item is opened (a stream cannot wait for a human).</summary>
+    public Task<SafetyVerdict> ModerateOutputWindowAsync(ModerationRequest request, CancellationToken ct) =>
+        UpstreamCall.PostAsync<ModerationRequest, SafetyVerdict>(Http, AppIds.Safety, ServiceMethods.ModerateOutputWindow, request, ct);
 }
 
 /// <summary>

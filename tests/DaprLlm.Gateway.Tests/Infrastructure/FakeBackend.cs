@@ -35,6 +35,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>When set, streams send this many tokens and then wait until the client goes away.</summary>
     public volatile int HangAfterTokens = -1;
 
+    /// <summary>Whole-text output checks answer 503 (safety failing after a stream was released).</summary>
+    public volatile bool FailOutputChecks;
+
     /// <summary>When set, streams send this many tokens and then end the response cleanly, without their end event.</summary>
     public volatile int CloseStreamsAfterTokens = -1;
 
@@ -198,12 +201,25 @@ public sealed class FakeBackend : IAsyncDisposable
             return Results.Json(new { model = call.Model, data, promptTokens = call.Input.Sum(t => t.Length / 4 + 1) });
         });
 
-        app.MapPost("/safety/moderation/{direction}", async (string direction, HttpContext context) =>
+        // input, output and output/window (a streamed answer's window: as the real app, a review verdict opens no item).
+        app.MapPost("/safety/moderation/{**direction}", async (string direction, HttpContext context) =>
         {
             Count("safety", $"moderation/{direction}");
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             ModerationCalls.Enqueue((direction, body.RootElement.Clone()));
             var text = body.RootElement.GetProperty("text").GetString() ?? "";
+            var window = direction == "output/window";
+            direction = window ? "output" : direction;
+            if (FailOutputChecks && direction == "output" && !window)
+            {
+                return Results.StatusCode(503);
+            }
+
+            if (text.Contains("needs-review", StringComparison.Ordinal) && window)
+            {
+                return Results.Json(new { decision = "review", reasons = new[] { "uncertain" }, policyVersion = "p1" });
+            }
+
             if (text.Contains("needs-review", StringComparison.Ordinal))
             {
                 var reviewId = ReviewIdFor(text);
