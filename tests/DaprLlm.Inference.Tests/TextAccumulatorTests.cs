@@ -47,4 +47,22 @@ public sealed class TextAccumulatorTests
 
         Assert.Equal("abc ST", sent.ToString());
     }
+
+    [Fact]
+    public void Held_back_text_is_never_cut_inside_a_surrogate_pair()
+    {
+        // "STOP" holds back 3 chars: of "abc😀de" (7 UTF-16 chars) the first 4 would end on the emoji's high surrogate.
+        var text = new TextAccumulator(["STOP"]);
+        var strict = new UTF8Encoding(false, throwOnInvalidBytes: true);
+
+        var (first, stopped) = text.Append(Encoding.UTF8.GetBytes("abc\U0001F600de"));
+        var rest = text.Flush();
+
+        Assert.False(stopped);
+        Assert.Equal("abc", first);
+        Assert.Equal("\U0001F600de", rest);
+        // Each piece is serialized on its own: a lone surrogate would reach the client as U+FFFD.
+        strict.GetBytes(first);
+        strict.GetBytes(rest);
+    }
 }

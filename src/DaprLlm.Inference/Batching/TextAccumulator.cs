@@ -43,6 +43,12 @@ public sealed class TextAccumulator(IReadOnlyList<string> stops)
         }
 
         var safe = Math.Max(_emitted, _text.Length - _holdBack);
+        if (safe > _emitted && char.IsHighSurrogate(_text[safe - 1]))
+        {
+            // Pieces are serialized one by one: a pair split between two would reach the client as two U+FFFD.
+            safe--;
+        }
+
         var piece = _text.ToString(_emitted, safe - _emitted);
         _emitted = safe;
         return (piece, false);
