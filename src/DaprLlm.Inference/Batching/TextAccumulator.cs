@@ -21,21 +21,23 @@ public sealed class TextAccumulator(IReadOnlyList<string> stops)
         AppendChars(bytes, flush: false);
         if (stops.Count > 0)
         {
-            var current = _text.ToString();
+            // Only the tail can hold a new match (one that ends in the new text); copying the whole text every token
+            // would be quadratic in its length on the shared decode thread.
             var from = Math.Max(0, before - _holdBack);
+            var tail = _text.ToString(from, _text.Length - from);
             var cut = -1;
             foreach (var stop in stops)
             {
-                var at = current.IndexOf(stop, from, StringComparison.Ordinal);
-                if (at >= 0 && (cut < 0 || at < cut))
+                var at = tail.IndexOf(stop, StringComparison.Ordinal);
+                if (at >= 0 && (cut < 0 || from + at < cut))
                 {
-                    cut = at;
+                    cut = from + at;
                 }
             }
 
             if (cut >= 0)
             {
-                var last = cut > _emitted ? current[_emitted..cut] : "";
+                var last = cut > _emitted ? _text.ToString(_emitted, cut - _emitted) : "";
                 _emitted = Math.Max(_emitted, cut);
                 _text.Length = _emitted;
                 return (last, true);
