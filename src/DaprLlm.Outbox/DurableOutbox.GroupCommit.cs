@@ -77,10 +77,12 @@ public sealed partial class DurableOutbox
                 switch (op.Kind)
                 {
                     case WriteKind.Insert:
-                        _insert.Parameters[0].Value = op.Topic;
-                        _insert.Parameters[1].Value = op.Id;
-                        _insert.Parameters[2].Value = op.EnqueuedMs;
-                        _insert.Parameters[3].Value = op.Body;
+                        // A number of a rolled-back insert is not handed out again: a gap is harmless, a reuse is not.
+                        _insert.Parameters[0].Value = _nextSeq++;
+                        _insert.Parameters[1].Value = op.Topic;
+                        _insert.Parameters[2].Value = op.Id;
+                        _insert.Parameters[3].Value = op.EnqueuedMs;
+                        _insert.Parameters[4].Value = op.Body;
                         _insert.ExecuteNonQuery();
                         inserted++;
                         break;

@@ -42,6 +42,9 @@ public sealed partial class DurableOutbox : IDisposable
 
     // Events accepted and not yet deleted: committed rows plus those still in the hand-off or the writer's batch.
     private long _rows;
+
+    // The next sequence number; only the writer thread uses it. Never lower than one already handed out in this process.
+    private long _nextSeq;
     private long _lastFullLog = long.MinValue;
     private long _lastHandoffLog = long.MinValue;
     private Action? _onEnqueued;
@@ -77,9 +80,10 @@ public sealed partial class DurableOutbox : IDisposable
         // crosses the threshold, stalling the writer. The drain checkpoints instead (Checkpoint), on the reader connection.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0");
         Execute(_writer, "PRAGMA journal_size_limit=67108864");
-        // A plain rowid key (no AUTOINCREMENT, which writes the sqlite_sequence page in every commit): a sequence number
-        // can be reused once the table was emptied, so the drain starts from the first row again whenever it has
-        // nothing in flight.
+        // A plain rowid key (no AUTOINCREMENT, which writes the sqlite_sequence page in every commit), but the writer assigns
+        // it (_nextSeq) rather than SQLite: SQLite would reuse max(seq) + 1 once the highest rows are deleted, and the drain,
+        // whose batches finish out of order, deletes them while older ones are still in flight; a new event would then sort
+        // below the drain's cursor and be skipped. Files from before keep their schema.
         Execute(_writer, """
             CREATE TABLE IF NOT EXISTS outbox (
                 seq INTEGER PRIMARY KEY,
@@ -97,7 +101,8 @@ public sealed partial class DurableOutbox : IDisposable
         // lose or damage the outbox, which is what Durability=Full is for.
         Execute(_reader, $"PRAGMA synchronous={(options.Durability == OutboxDurability.Full ? "FULL" : "OFF")}");
 
-        _insert = Prepare(_writer, "INSERT INTO outbox (topic, id, enqueued_ms, body) VALUES ($topic, $id, $ms, $body)", "$topic", "$id", "$ms", "$body");
+        _insert = Prepare(_writer, "INSERT INTO outbox (seq, topic, id, enqueued_ms, body) VALUES ($seq, $topic, $id, $ms, $body)",
+            "$seq", "$topic", "$id", "$ms", "$body");
         _delete = Prepare(_writer, "DELETE FROM outbox WHERE seq = $seq", "$seq");
         _deleteRange = Prepare(_writer, "DELETE FROM outbox WHERE seq BETWEEN $from AND $to", "$from", "$to");
         _readBatch = Prepare(_reader, "SELECT seq, topic, id, enqueued_ms, body FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit", "$after", "$limit");
@@ -106,6 +111,8 @@ public sealed partial class DurableOutbox : IDisposable
         {
             count.CommandText = "SELECT COUNT(*) FROM outbox";
             _rows = (long)count.ExecuteScalar()!;
+            count.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM outbox";
+            _nextSeq = (long)count.ExecuteScalar()! + 1;
         }
 
         _meter = new Meter("DaprLlm.Outbox");

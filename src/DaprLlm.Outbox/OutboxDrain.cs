@@ -94,15 +94,8 @@ public sealed partial class OutboxDrain : IHostedService, IDisposable
                     continue;
                 }
 
+                // Sequence numbers only grow while the outbox is open, so every row not yet read is above the cursor.
                 var batch = _outbox.Read(cursor, _options.MaxBatch);
-                if (batch.Count == 0 && inFlight.Count == 0 && cursor > 0)
-                {
-                    // Everything read so far was accepted and deleted: start from the first row again (sequence numbers
-                    // restart after the table was emptied).
-                    cursor = 0;
-                    continue;
-                }
-
                 if (batch.Count == 0)
                 {
                     if (stopping.IsCancellationRequested)
