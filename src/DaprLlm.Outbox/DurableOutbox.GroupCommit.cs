@@ -6,8 +6,8 @@ using Microsoft.Data.Sqlite;
 namespace DaprLlm.Outbox;
 
 /// <summary>
-/// The group-commit writer: the only user of the writer connection. It takes inserts, drain deletes and flushes from a
-/// bounded hand-off and commits everything pending in one transaction, waiting up to <see cref="OutboxOptions.CommitWindowMs"/>
+/// The group-commit writer: the only user of the writer connection. It takes inserts, drain deletes (and moves to the
+/// dead-letter table) and flushes from a bounded hand-off and commits everything pending in one transaction, waiting up to <see cref="OutboxOptions.CommitWindowMs"/>
 /// after a batch's first fire-and-forget event for more (at most <see cref="OutboxOptions.CommitMaxEvents"/>). A durable
 /// insert, a drain delete or a flush ends the wait at once. One transaction per batch is what makes an event cheap: a WAL commit (page
 /// writes, a lock round) costs tens of microseconds whether it holds one event or hundreds.
@@ -22,6 +22,9 @@ public sealed partial class DurableOutbox
     private readonly ManualResetEventSlim _commitNow = new(false, spinCount: 1);
     private readonly Counter<long> _commits;
     private long _commitCount;
+
+    // Topics of the rows the current transaction moved to the dead-letter table, counted once it committed.
+    private readonly List<string> _movedTopics = [];
 
     /// <summary>Transactions the writer committed since the file was opened (each holds one or more events or deletes).</summary>
     public long Commits => Interlocked.Read(ref _commitCount);
@@ -67,25 +70,33 @@ public sealed partial class DurableOutbox
 
     private void Commit(List<WriteOp> batch)
     {
-        int inserted = 0, deleted = 0;
+        int inserted = 0, deleted = 0, dead = 0;
+        _movedTopics.Clear();
         try
         {
             using var transaction = _writer.BeginTransaction();
-            _insert.Transaction = _delete.Transaction = _deleteRange.Transaction = transaction;
+            _insert.Transaction = _delete.Transaction = _deleteRange.Transaction = _deadLetter.Transaction = transaction;
             foreach (var op in batch)
             {
                 switch (op.Kind)
                 {
                     case WriteKind.Insert:
-                        _insert.Parameters[0].Value = op.Topic;
-                        _insert.Parameters[1].Value = op.Id;
-                        _insert.Parameters[2].Value = op.EnqueuedMs;
-                        _insert.Parameters[3].Value = op.Body;
+                        // A number of a rolled-back insert is not handed out again: a gap is harmless, a reuse is not.
+                        _insert.Parameters[0].Value = _nextSeq++;
+                        _insert.Parameters[1].Value = op.Topic;
+                        _insert.Parameters[2].Value = op.Id;
+                        _insert.Parameters[3].Value = op.EnqueuedMs;
+                        _insert.Parameters[4].Value = op.Body;
                         _insert.ExecuteNonQuery();
                         inserted++;
                         break;
                     case WriteKind.Delete:
                         deleted += ExecuteDelete(op);
+                        break;
+                    case WriteKind.DeadLetter:
+                        var moved = ExecuteDeadLetter(op);
+                        deleted += moved;
+                        dead += moved;
                         break;
                 }
             }
@@ -100,12 +111,21 @@ public sealed partial class DurableOutbox
         }
         finally
         {
-            _insert.Transaction = _delete.Transaction = _deleteRange.Transaction = null;
+            _insert.Transaction = _delete.Transaction = _deleteRange.Transaction = _deadLetter.Transaction = null;
         }
 
         Interlocked.Increment(ref _commitCount);
         _commits.Add(1);
         Interlocked.Add(ref _rows, -deleted);
+        if (dead > 0)
+        {
+            Interlocked.Add(ref _deadRows, dead);
+            foreach (var topic in _movedTopics)
+            {
+                _deadLettered.Add(1, new KeyValuePair<string, object?>("topic", topic));
+            }
+        }
+
         foreach (var op in batch)
         {
             op.Done?.TrySetResult(true);
@@ -137,6 +157,29 @@ public sealed partial class DurableOutbox
         return deleted;
     }
 
+    // Copy, then delete: a row already gone (published meanwhile) is neither copied nor counted.
+    private int ExecuteDeadLetter(WriteOp op)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var moved = 0;
+        foreach (var letter in op.DeadLetters!)
+        {
+            _deadLetter.Parameters[0].Value = letter.Refusals;
+            _deadLetter.Parameters[1].Value = letter.FirstFailedUnixMs;
+            _deadLetter.Parameters[2].Value = now;
+            _deadLetter.Parameters[3].Value = letter.Error;
+            _deadLetter.Parameters[4].Value = letter.Message.Seq;
+            if (_deadLetter.ExecuteNonQuery() > 0)
+            {
+                _delete.Parameters[0].Value = letter.Message.Seq;
+                moved += _delete.ExecuteNonQuery();
+                _movedTopics.Add(letter.Message.Topic);
+            }
+        }
+
+        return moved;
+    }
+
     private void Fail(List<WriteOp> batch, Exception e)
     {
         var lost = batch.Where(o => o.Kind == WriteKind.Insert).ToList();
@@ -149,7 +192,7 @@ public sealed partial class DurableOutbox
 
         foreach (var op in batch)
         {
-            if (op.Kind == WriteKind.Delete)
+            if (op.Kind is WriteKind.Delete or WriteKind.DeadLetter)
             {
                 op.Done!.TrySetException(e);
             }
@@ -164,6 +207,7 @@ public sealed partial class DurableOutbox
     {
         Insert,
         Delete,
+        DeadLetter,
         Flush,
     }
 
@@ -184,6 +228,8 @@ public sealed partial class DurableOutbox
 
         public bool WholeBatch { get; private init; }
 
+        public IReadOnlyList<DeadLetter>? DeadLetters { get; private init; }
+
         public TaskCompletionSource<bool>? Done { get; private init; }
 
         public static WriteOp Insert(string topic, string id, long enqueuedMs, byte[] body, bool durable) => new()
@@ -200,6 +246,9 @@ public sealed partial class DurableOutbox
         // window), and it takes the pending inserts along, at most one extra commit per published batch.
         public static WriteOp Delete(IReadOnlyList<OutboxMessage> messages, bool wholeBatch) =>
             new() { Kind = WriteKind.Delete, Messages = messages, WholeBatch = wholeBatch, Done = NewDone() };
+
+        public static WriteOp MoveToDeadLetters(IReadOnlyList<DeadLetter> letters) =>
+            new() { Kind = WriteKind.DeadLetter, DeadLetters = letters, Done = NewDone() };
 
         public static WriteOp Flush() => new() { Kind = WriteKind.Flush, Done = NewDone() };
 

@@ -33,15 +33,22 @@ public sealed partial class DurableOutbox : IDisposable
     private readonly SqliteCommand _deleteRange;
     private readonly SqliteCommand _readBatch;
     private readonly SqliteCommand _oldest;
+    private readonly SqliteCommand _readSeqs;
+    private readonly SqliteCommand _deadLetter;
 
     // The drain's reads (and the age gauge) use the reader connection, which WAL lets read while the writer commits.
     private readonly Lock _readLock = new();
     private readonly Meter _meter;
     private readonly Counter<long> _refused;
     private readonly Counter<long> _keptOverCap;
+    private readonly Counter<long> _deadLettered;
 
     // Events accepted and not yet deleted: committed rows plus those still in the hand-off or the writer's batch.
     private long _rows;
+    private long _deadRows;
+
+    // The next sequence number; only the writer thread uses it. Never lower than one already handed out in this process.
+    private long _nextSeq;
     private long _lastFullLog = long.MinValue;
     private long _lastHandoffLog = long.MinValue;
     private Action? _onEnqueued;
@@ -77,9 +84,10 @@ public sealed partial class DurableOutbox : IDisposable
         // crosses the threshold, stalling the writer. The drain checkpoints instead (Checkpoint), on the reader connection.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0");
         Execute(_writer, "PRAGMA journal_size_limit=67108864");
-        // A plain rowid key (no AUTOINCREMENT, which writes the sqlite_sequence page in every commit): a sequence number
-        // can be reused once the table was emptied, so the drain starts from the first row again whenever it has
-        // nothing in flight.
+        // A plain rowid key (no AUTOINCREMENT, which writes the sqlite_sequence page in every commit), but the writer assigns
+        // it (_nextSeq) rather than SQLite: SQLite would reuse max(seq) + 1 once the highest rows are deleted, and the drain,
+        // whose batches finish out of order, deletes them while older ones are still in flight; a new event would then sort
+        // below the drain's cursor and be skipped. Files from before keep their schema.
         Execute(_writer, """
             CREATE TABLE IF NOT EXISTS outbox (
                 seq INTEGER PRIMARY KEY,
@@ -87,6 +95,20 @@ public sealed partial class DurableOutbox : IDisposable
                 id TEXT NOT NULL,
                 enqueued_ms INTEGER NOT NULL,
                 body BLOB NOT NULL)
+            """);
+        // Events the broker kept refusing (OutboxDrain): moved here rather than retried forever or deleted, for an operator
+        // to inspect and re-queue. Its seq is the row's number in the outbox when it moved, for the record only.
+        Execute(_writer, """
+            CREATE TABLE IF NOT EXISTS outbox_dead (
+                seq INTEGER NOT NULL,
+                topic TEXT NOT NULL,
+                id TEXT NOT NULL,
+                enqueued_ms INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                refusals INTEGER NOT NULL,
+                first_failed_ms INTEGER NOT NULL,
+                dead_ms INTEGER NOT NULL,
+                error TEXT NOT NULL)
             """);
         _reader = new SqliteConnection(connectionString);
         _reader.Open();
@@ -97,15 +119,25 @@ public sealed partial class DurableOutbox : IDisposable
         // lose or damage the outbox, which is what Durability=Full is for.
         Execute(_reader, $"PRAGMA synchronous={(options.Durability == OutboxDurability.Full ? "FULL" : "OFF")}");
 
-        _insert = Prepare(_writer, "INSERT INTO outbox (topic, id, enqueued_ms, body) VALUES ($topic, $id, $ms, $body)", "$topic", "$id", "$ms", "$body");
+        _insert = Prepare(_writer, "INSERT INTO outbox (seq, topic, id, enqueued_ms, body) VALUES ($seq, $topic, $id, $ms, $body)",
+            "$seq", "$topic", "$id", "$ms", "$body");
         _delete = Prepare(_writer, "DELETE FROM outbox WHERE seq = $seq", "$seq");
         _deleteRange = Prepare(_writer, "DELETE FROM outbox WHERE seq BETWEEN $from AND $to", "$from", "$to");
         _readBatch = Prepare(_reader, "SELECT seq, topic, id, enqueued_ms, body FROM outbox WHERE seq > $after ORDER BY seq LIMIT $limit", "$after", "$limit");
         _oldest = Prepare(_reader, "SELECT enqueued_ms FROM outbox ORDER BY seq LIMIT 1");
+        _readSeqs = Prepare(_reader, "SELECT seq, topic, id, enqueued_ms, body FROM outbox WHERE seq IN (SELECT value FROM json_each($seqs)) ORDER BY seq", "$seqs");
+        _deadLetter = Prepare(_writer, """
+            INSERT INTO outbox_dead (seq, topic, id, enqueued_ms, body, refusals, first_failed_ms, dead_ms, error)
+            SELECT seq, topic, id, enqueued_ms, body, $refusals, $first, $dead, $error FROM outbox WHERE seq = $seq
+            """, "$refusals", "$first", "$dead", "$error", "$seq");
         using (var count = _reader.CreateCommand())
         {
             count.CommandText = "SELECT COUNT(*) FROM outbox";
             _rows = (long)count.ExecuteScalar()!;
+            count.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM outbox";
+            _nextSeq = (long)count.ExecuteScalar()! + 1;
+            count.CommandText = "SELECT COUNT(*) FROM outbox_dead";
+            _deadRows = (long)count.ExecuteScalar()!;
         }
 
         _meter = new Meter("DaprLlm.Outbox");
@@ -117,9 +149,16 @@ public sealed partial class DurableOutbox : IDisposable
         _commits = _meter.CreateCounter<long>("daprllm.outbox.commits", "{transaction}", "Group-commit transactions of the writer");
         Published = _meter.CreateCounter<long>("daprllm.outbox.published", "{event}", "Events the sidecar accepted");
         PublishFailures = _meter.CreateCounter<long>("daprllm.outbox.publish_failures", "{event}", "Events a publish attempt failed for (retried)");
+        _deadLettered = _meter.CreateCounter<long>("daprllm.outbox.dead_lettered", "{event}", "Events moved to the dead-letter table after repeated refusals");
+        _meter.CreateObservableGauge("daprllm.outbox.dead_letters", () => new Measurement<long>(DeadLetterCount, tags), "{event}", "Events in the dead-letter table");
         if (_rows > 0)
         {
             LogReopened(_logger, Path, _rows);
+        }
+
+        if (_deadRows > 0)
+        {
+            LogDeadLettersKept(_logger, Path, _deadRows);
         }
 
         _handoff = Channel.CreateBounded<WriteOp>(new BoundedChannelOptions(options.HandoffCapacity)
@@ -136,6 +175,9 @@ public sealed partial class DurableOutbox : IDisposable
 
     /// <summary>Events accepted and not yet accepted by the sidecar (stored, or about to be committed by the writer).</summary>
     public long Count => Interlocked.Read(ref _rows);
+
+    /// <summary>Events in the dead-letter table (outbox_dead): refused too often by the broker, kept for an operator.</summary>
+    public long DeadLetterCount => Interlocked.Read(ref _deadRows);
 
     internal Counter<long> Published { get; }
 
@@ -289,6 +331,45 @@ public sealed partial class DurableOutbox : IDisposable
         return messages;
     }
 
+    /// <summary>The stored events among <paramref name="seqs"/> (those still in the outbox), oldest first.</summary>
+    public List<OutboxMessage> Read(IReadOnlyCollection<long> seqs)
+    {
+        var messages = new List<OutboxMessage>(seqs.Count);
+        if (seqs.Count == 0)
+        {
+            return messages;
+        }
+
+        lock (_readLock)
+        {
+            _readSeqs.Parameters[0].Value = "[" + string.Join(',', seqs) + "]";
+            using var reader = _readSeqs.ExecuteReader();
+            while (reader.Read())
+            {
+                messages.Add(new OutboxMessage(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), (byte[])reader.GetValue(4)));
+            }
+        }
+
+        return messages;
+    }
+
+    /// <summary>
+    /// Moves events out of the outbox into the dead-letter table (outbox_dead) in one transaction, through the writer, and
+    /// completes once they moved. Throws when the transaction failed (they stay in the outbox).
+    /// </summary>
+    public async Task DeadLetterAsync(IReadOnlyList<DeadLetter> letters)
+    {
+        if (letters.Count == 0)
+        {
+            return;
+        }
+
+        var op = WriteOp.MoveToDeadLetters(letters);
+        await _handoff.Writer.WriteAsync(op);
+        _commitNow.Set();
+        await op.Done!.Task;
+    }
+
     /// <summary>
     /// Removes events the sidecar accepted, through the writer (committed at once, with any pending inserts), and
     /// completes once they are gone. A whole batch (<paramref name="wholeBatch"/>: every row the drain read in one go, which are all the rows
@@ -387,6 +468,8 @@ public sealed partial class DurableOutbox : IDisposable
         _deleteRange.Dispose();
         _readBatch.Dispose();
         _oldest.Dispose();
+        _readSeqs.Dispose();
+        _deadLetter.Dispose();
         _writer.Dispose();
         _reader.Dispose();
         _lock.Dispose();
@@ -395,6 +478,9 @@ public sealed partial class DurableOutbox : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Outbox {Path} reopened with {Rows} unpublished events; draining them")]
     private static partial void LogReopened(ILogger logger, string path, long rows);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox {Path} holds {Rows} dead-lettered events (table outbox_dead), refused by the broker too often; they are not published until re-queued")]
+    private static partial void LogDeadLettersKept(ILogger logger, string path, long rows);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Outbox {Path} is full ({Rows} of {MaxRows} rows: the sidecar or broker has not accepted events for a while); a {Topic} event was {Outcome}")]
     private static partial void LogFull(ILogger logger, string path, long rows, long maxRows, string topic, string outcome);

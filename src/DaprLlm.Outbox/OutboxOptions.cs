@@ -96,12 +96,24 @@ public sealed class OutboxOptions
     [Range(1, 64)]
     public int Publishers { get; set; } = 4;
 
-    /// <summary>First wait after a failed publish; it doubles per failure up to <see cref="MaxBackoffMs"/>, forever.</summary>
+    /// <summary>
+    /// First wait after a failed publish; it doubles per failure up to <see cref="MaxBackoffMs"/>: for the whole outbox when
+    /// nothing gets through, for each refused event when others do.
+    /// </summary>
     [Range(1, 60_000)]
     public int MinBackoffMs { get; set; } = 200;
 
     [Range(1, 600_000)]
     public int MaxBackoffMs { get; set; } = 30_000;
+
+    /// <summary>
+    /// Refusals after which an event moves to the dead-letter table (outbox_dead: kept, counted, logged). Counted are the
+    /// sidecar's 4xx answers (a topic the app is not scoped to) and entries the broker refused while it accepted others
+    /// (an oversized event); an unreachable or failing sidecar or broker is retried forever. A refused event is retried
+    /// on its own schedule (the backoff above, per event), so it never holds back the others.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int MaxRefusals { get; set; } = 20;
 
     /// <summary>Dapr API the drain publishes through (both bulk, both keep the stored envelope and its id).</summary>
     public OutboxSidecarProtocol SidecarProtocol { get; set; } = OutboxSidecarProtocol.Http;

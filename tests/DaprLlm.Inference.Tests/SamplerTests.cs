@@ -102,6 +102,22 @@ public sealed class SamplerTests
         Assert.All(seen, t => Assert.InRange(t, 0, 511));
     }
 
+    [Fact]
+    public void A_draw_at_the_top_of_the_float_sum_never_picks_a_token_of_weight_zero()
+    {
+        // Weights 1, e^-16.3 (above half a float ulp of 1) and 0 (a padded logit): their float sum rounds up past their
+        // exact sum, so a draw just below that sum is still above zero after subtracting every weight.
+        float[] logits = [0f, -16.3f, -1e9f];
+
+        Assert.Equal(1, Sampler.Sample(logits, Params(1.0), new TopOfRangeRandom()));
+    }
+
+    /// <summary>Always draws the largest double below 1.</summary>
+    private sealed class TopOfRangeRandom : Random
+    {
+        public override double NextDouble() => Math.BitDecrement(1.0);
+    }
+
     private static SamplingParameters Params(double temperature, double topP = 1.0, int topK = 0) =>
         new(16, temperature, topP, topK, null, []);
 }

@@ -233,14 +233,63 @@ public sealed class DurableOutboxTests
         Assert.Equal(Path.Combine(folder, "safety-pod-7.outbox.db"), OutboxExtensions.FilePath(new OutboxOptions { Directory = folder, Instance = "pod-7" }, "safety", "/app"));
     }
 
-    /// <summary>A sink that accepts everything once <c>before</c> has finished.</summary>
-    private sealed class GatedSink(Func<Task> before) : IOutboxSink
+    [Fact]
+    public async Task Events_stored_after_a_later_batch_was_deleted_before_an_earlier_one_are_read_in_order()
     {
+        // Two batches in flight: the second (rows 3-4) is accepted and deleted while the first (rows 1-2) is held. SQLite
+        // would number the next rows from max(seq) + 1 = 3 again, below the drain's cursor (4).
+        using var rig = new OutboxRig(new OutboxOptions { BatchDelayMs = 0, MaxBatch = 2, Publishers = 2, MinBackoffMs = 10, MaxBackoffMs = 50 });
+        var first = Enumerable.Range(0, 4).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
+        await rig.Outbox.FlushAsync();
+        var release = new TaskCompletionSource();
+        var sink = new GatedSink(async messages =>
+        {
+            if (RecordingSink.Id(messages[0].CloudEvent) == first[0])
+            {
+                await release.Task;
+            }
+        });
+        using var drain = new OutboxDrain(rig.Outbox, sink, rig.Options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<OutboxDrain>.Instance);
+        await drain.StartAsync(Ct);
+        await rig.WaitAsync(() => rig.Outbox.Count == 2, "the second batch to be deleted while the first is held");
+
+        var later = Enumerable.Range(4, 3).Select(i => rig.Outbox.Enqueue("t.one", new Sample($"req-{i}", i))!).ToList();
+        await rig.Outbox.FlushAsync();
+        Assert.All(rig.Outbox.Read(0, 10).Where(m => later.Contains(m.Id)), m => Assert.True(m.Seq > 4, $"a new row got sequence {m.Seq}"));
+        // Published in their order while the first batch is still held: none skipped behind the cursor.
+        await rig.WaitAsync(() => sink.SentIds.Count(later.Contains) == 3, "the later events to be published");
+        release.SetResult();
+        await rig.WaitAsync(() => rig.Outbox.Count == 0, "the held batch to be deleted");
+        await drain.StopAsync(Ct);
+
+        Assert.Equal(later, sink.SentIds.Where(later.Contains));
+    }
+
+    /// <summary>A sink that accepts everything once <c>before</c> has finished.</summary>
+    private sealed class GatedSink(Func<IReadOnlyList<OutboxMessage>, Task> before) : IOutboxSink
+    {
+        public GatedSink(Func<Task> before)
+            : this(_ => before())
+        {
+        }
+
         public List<OutboxMessage> Sent { get; } = [];
+
+        /// <summary>Ids of the events accepted so far, in the order they were accepted.</summary>
+        public List<string> SentIds
+        {
+            get
+            {
+                lock (Sent)
+                {
+                    return Sent.Select(m => RecordingSink.Id(m.CloudEvent)).ToList();
+                }
+            }
+        }
 
         public async Task<IReadOnlyList<OutboxMessage>> PublishAsync(string topic, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
         {
-            await before();
+            await before(messages);
             lock (Sent)
             {
                 Sent.AddRange(messages);

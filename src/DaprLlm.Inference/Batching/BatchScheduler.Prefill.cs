@@ -30,7 +30,7 @@ public sealed partial class BatchScheduler
                     while (hasSlot && _queue.Reader.TryRead(out var job))
                     {
                         hasSlot = false;
-                        var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop));
+                        var row = new BatchRow(job, new TextAccumulator(job.Parameters.Stop, _tokenizer.DropsLeadingSpace));
                         if (job.CancellationToken.IsCancellationRequested)
                         {
                             Finish(row, "cancelled", flush: false);

@@ -37,6 +37,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     // Held while writing to or draining the queue, so requests enqueued together are admitted together.
     private readonly Lock _admission = new();
     private readonly int _queueDepth;
+    private readonly int _queueCapacity;
+    // Requests accepted and not yet finished (queued or holding a batch slot): at most _maxBatch + _queueDepth.
+    private int _accepted;
     private readonly ManualResetEventSlim _joinSignal = new(false);
     // Reset while a prefill runs: the decode thread does not start a step then (prefill first), so a new request's
     // first token waits at most for the step already running, and the two runs rarely share the cores.
@@ -75,9 +78,12 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         _slots = new SemaphoreSlim(maxBatch, maxBatch);
         _metrics = metrics;
         _logger = logger;
-        // Capacity 0 is not allowed by channels; a depth of 0 still admits nothing beyond the running batch.
-        _queueDepth = Math.Max(1, queueDepth);
-        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(_queueDepth)
+        // Every request passes through the queue, even one that finds a slot free, so a depth of 0 cannot be the channel's
+        // capacity (nor would channels allow it): the channel then holds at most a batch, and _accepted keeps requests to
+        // the free slots, admitting nothing beyond the running batch.
+        _queueDepth = queueDepth;
+        _queueCapacity = queueDepth > 0 ? queueDepth : maxBatch;
+        _queue = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(_queueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
@@ -113,8 +119,9 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     {
         lock (_admission)
         {
-            if (_queue.Writer.TryWrite(job))
+            if (Volatile.Read(ref _accepted) < _maxBatch + _queueDepth && _queue.Writer.TryWrite(job))
             {
+                Interlocked.Increment(ref _accepted);
                 return true;
             }
         }
@@ -131,12 +138,14 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
     {
         lock (_admission)
         {
-            if (_queue.Reader.Count + jobs.Count <= _queueDepth)
+            if (_queue.Reader.Count + jobs.Count <= _queueCapacity && Volatile.Read(ref _accepted) + jobs.Count <= _maxBatch + _queueDepth)
             {
                 foreach (var job in jobs)
                 {
                     _queue.Writer.TryWrite(job);
                 }
+
+                Interlocked.Add(ref _accepted, jobs.Count);
 
                 return true;
             }
@@ -361,6 +370,7 @@ public sealed partial class BatchScheduler : ISchedulerGauges, IDisposable
         if (!row.SlotReleased)
         {
             row.SlotReleased = true;
+            Interlocked.Decrement(ref _accepted);
             _slots.Release();
         }
     }

@@ -113,7 +113,15 @@ public static class Sampler
             }
         }
 
-        return order is null ? weights.Length - 1 : order[weights.Length - 1];
+        // The vectorized float sum can exceed the sequential double subtraction by a rounding, leaving u above zero
+        // here: the answer is then the last token that can be drawn, not the last index (often a padded logit).
+        var last = weights.Length - 1;
+        while (last > 0 && weights[last] <= 0)
+        {
+            last--;
+        }
+
+        return order is null ? last : order[last];
     }
 
     /// <summary>Index of the largest value (the first one on ties).</summary>

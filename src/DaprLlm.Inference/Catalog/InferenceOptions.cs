@@ -23,7 +23,7 @@ public sealed class InferenceOptions
     [Required, MinLength(1)]
     public string Region { get; set; } = "local";
 
-    /// <summary>Requests that may wait for a batch slot per model; one more is answered 429.</summary>
+    /// <summary>Requests that may wait for a batch slot per model; one more is answered 429 (0: only a request that finds a slot free is accepted).</summary>
     [Range(0, 100_000)]
     public int QueueDepth { get; set; } = 64;
 

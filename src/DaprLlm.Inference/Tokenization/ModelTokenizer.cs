@@ -46,6 +46,9 @@ public sealed partial class ModelTokenizer
     /// "tokenizer.json SentencePiece-style BPE".</summary>
     public string Kind { get; }
 
+    /// <summary>Whether decoded text drops one leading space (SentencePiece's dummy prefix), as <see cref="Decode"/> does.</summary>
+    public bool DropsLeadingSpace => _stripDummyPrefix;
+
     /// <summary>The folder's tokenizer_config.json (chat_template, BOS/EOS tokens), or <see cref="TokenizerConfig.None"/>.</summary>
     public TokenizerConfig Config { get; private set; } = TokenizerConfig.None;
 

@@ -15,6 +15,9 @@ public sealed class RecordingSink : IOutboxSink
 
     public Func<int, bool> Throw { get; set; } = _ => false;
 
+    /// <summary>Per topic and call: the exception the sidecar answers with (a 403 for an unscoped topic), or null.</summary>
+    public Func<string, int, Exception?> Fail { get; set; } = (_, _) => null;
+
     private int _calls;
 
     public Task<IReadOnlyList<OutboxMessage>> PublishAsync(string topic, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
@@ -24,6 +27,11 @@ public sealed class RecordingSink : IOutboxSink
         if (Throw(call))
         {
             throw new HttpRequestException("the sidecar is not reachable");
+        }
+
+        if (Fail(topic, call) is { } failure)
+        {
+            throw failure;
         }
 
         return Task.FromResult(Refuse(call, messages));
