@@ -126,18 +126,7 @@ public sealed class ModerationService(
         new(tenant, requestId, direction, text,
             assessment.Scores,
             [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
-            SeverityOf(assessment.TopCategory),
+            ReviewSeverity.Of(assessment.CategoryDecisions),
             assessment.PolicyVersion,
             conversation);
-
-    // Severity sets the review SLA and the default when nobody decides: sexual/minors is critical; self-harm
-    // intent/instructions, threats and illicit fail closed (issue #7); everything else is medium.
-    private static string SeverityOf(string? category) => category switch
-    {
-        SafetyCategories.SexualMinors => "critical",
-        SafetyCategories.SelfHarmIntent or SafetyCategories.SelfHarmInstructions
-            or SafetyCategories.HateThreatening or SafetyCategories.HarassmentThreatening or SafetyCategories.Illicit
-            or SafetyCategories.IllicitViolent => "high",
-        _ => "medium",
-    };
 }

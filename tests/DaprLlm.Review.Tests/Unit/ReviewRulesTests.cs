@@ -26,6 +26,24 @@ public sealed class ReviewRulesTests
     public void The_default_fails_closed_for_severe_categories_and_severities_and_open_otherwise(string severity, string category, double score, string expected) =>
         Assert.Equal(expected, Policy.DefaultDecision(Escalation(severity, (category, score))));
 
+    [Theory]
+    [InlineData("illicit", "high")]
+    [InlineData("sexual/minors", "critical")]
+    public void Severity_is_the_worst_over_every_category_in_review_not_the_top_one(string severe, string expected)
+    {
+        // Harassment has the higher score/allow ratio, so it is the top category; the severe one is just in the band.
+        var decisions = new Dictionary<string, string> { ["harassment"] = "review", [severe] = "review", ["violence"] = "allow" };
+
+        var severity = ReviewSeverity.Of(decisions);
+
+        Assert.Equal(expected, severity);
+        Assert.Equal("block", Policy.DefaultDecision(Escalation(severity, ("illicit", 0.86), ("harassment", 0.55))));
+    }
+
+    [Fact]
+    public void A_severe_category_the_policy_allowed_does_not_raise_the_severity() =>
+        Assert.Equal("medium", ReviewSeverity.Of(new Dictionary<string, string> { ["harassment"] = "review", ["sexual/minors"] = "allow" }));
+
     [Fact]
     public void Configured_fail_closed_lists_replace_the_defaults_instead_of_being_appended_to_them()
     {
