@@ -45,29 +45,37 @@ public static class ModerationsApi
         }
 
         List<string> texts;
-        if (input.ValueKind == JsonValueKind.String)
+        try
         {
-            texts = [input.GetString()!];
-        }
-        else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
-        {
-            texts = [.. input.EnumerateArray().Select(e => e.GetString()!)];
-        }
-        else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Object))
-        {
-            // OpenAI's multi-modal form: the parts together are one input with one result.
-            if (TextOfParts(input) is not { } text)
+            if (input.ValueKind == JsonValueKind.String)
+            {
+                texts = [input.GetString()!];
+            }
+            else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+            {
+                texts = [.. input.EnumerateArray().Select(e => e.GetString()!)];
+            }
+            else if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() is > 0 and <= MaxInputs && input.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Object))
+            {
+                // OpenAI's multi-modal form: the parts together are one input with one result.
+                if (TextOfParts(input) is not { } text)
+                {
+                    return ErrorBody.Result(StatusCodes.Status400BadRequest,
+                        "only text parts ({\"type\":\"text\",\"text\":\"...\"}) can be moderated here; image inputs are not supported", "invalid_request_error", "input");
+                }
+
+                texts = [text];
+            }
+            else
             {
                 return ErrorBody.Result(StatusCodes.Status400BadRequest,
-                    "only text parts ({\"type\":\"text\",\"text\":\"...\"}) can be moderated here; image inputs are not supported", "invalid_request_error", "input");
+                    $"'input' must be a string, an array of 1-{MaxInputs} strings or an array of text parts", "invalid_request_error", "input");
             }
-
-            texts = [text];
         }
-        else
+        catch (InvalidOperationException)
         {
-            return ErrorBody.Result(StatusCodes.Status400BadRequest,
-                $"'input' must be a string, an array of 1-{MaxInputs} strings or an array of text parts", "invalid_request_error", "input");
+            // GetString throws on an escaped lone surrogate ("\ud83d"): the JSON is well formed but the text is not UTF-16.
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "'input' holds an unpaired surrogate escape (\\uD800-\\uDFFF)", "invalid_request_error", "input");
         }
 
         if (texts.Any(t => t.Length > options.Value.MaxTextChars))

@@ -60,20 +60,25 @@ public static class PolicyAdminApi
             return malformed ?? ErrorBody.Result(StatusCodes.Status400BadRequest, "a JSON policy body is required", "invalid_request_error", null);
         }
 
-        if (PolicyBodyCheck.Problem(document.RootElement) is { } problem)
-        {
-            return ErrorBody.Result(StatusCodes.Status400BadRequest, problem.Message, "invalid_request_error", problem.Param);
-        }
-
         PolicyUpdate? update;
         try
         {
+            if (PolicyBodyCheck.Problem(document.RootElement) is { } problem)
+            {
+                return ErrorBody.Result(StatusCodes.Status400BadRequest, problem.Message, "invalid_request_error", problem.Param);
+            }
+
             update = document.RootElement.Deserialize<PolicyUpdate>(JsonSerializerOptions.Web);
         }
         catch (JsonException e)
         {
             // The path says where; the exception's own text names .NET types.
             return ErrorBody.Result(StatusCodes.Status400BadRequest, $"the body is not valid JSON for this route (at {e.Path ?? "$"})", "invalid_request_error", null);
+        }
+        catch (InvalidOperationException)
+        {
+            // A name or string with an escaped lone surrogate ("\ud83d") is well-formed JSON but cannot be read as text.
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, "the body holds an unpaired surrogate escape (\\uD800-\\uDFFF)", "invalid_request_error", null);
         }
 
         if (update is null)

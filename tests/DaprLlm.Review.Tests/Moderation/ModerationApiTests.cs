@@ -42,6 +42,9 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "not json", null)]
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": [{\"type\": \"text\", \"text\": \"hi\"}, {\"type\": \"image_url\", \"image_url\": {\"url\": \"https://example.com/a.png\"}}]}", "input")]
     [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": [{\"type\": \"text\", \"text\": \"hi\"}, \"mixed\"]}", "input")]
+    [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": \"hello \\ud83d\"}", "input")]
+    [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": [\"ok\", \"\\udc00 bye\"]}", "input")]
+    [InlineData("/" + ServiceMethods.Moderations, "application/json", "{\"input\": [{\"type\": \"text\", \"text\": \"\\ud83d\"}]}", "input")]
     public async Task Bad_moderation_input_answers_an_openai_style_400(string route, string contentType, string body, string? param)
     {
         using var content = new StringContent(body, Encoding.UTF8, contentType);
@@ -68,6 +71,10 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         await AssertErrorAsync(halfThreshold, HttpStatusCode.BadRequest, "invalid_request_error", "categories.violence");
         using var missingBlock = await PutPolicyAsync(tenant, """{"categories": {"violence": {"allow": 0.2}}}""");
         await AssertErrorAsync(missingBlock, HttpStatusCode.BadRequest, "invalid_request_error", "categories.violence");
+        using var surrogateName = await PutPolicyAsync(tenant, """{"\ud83d": "block"}""");
+        await AssertErrorAsync(surrogateName, HttpStatusCode.BadRequest, "invalid_request_error", null);
+        using var surrogateTerm = await PutPolicyAsync(tenant, """{"denyTerms": ["bomb\ud83d"]}""");
+        await AssertErrorAsync(surrogateTerm, HttpStatusCode.BadRequest, "invalid_request_error", null);
         using var backreference = await PutPolicyAsync(tenant, """{"patterns": {"twice": "(ab)\\1"}}""");
         var error = await AssertErrorAsync(backreference, HttpStatusCode.BadRequest, "invalid_request_error", "patterns");
         Assert.Contains("'twice'", error, StringComparison.Ordinal);
