@@ -125,6 +125,12 @@ public sealed class LinearSafetyModel : IDisposable
     public IReadOnlyList<Dictionary<string, double>> ScoreBatch(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        // As Score does: without this, a remote-embedding model scored n-grams only and its scores looked valid.
+        if (NeedsEmbedding && _embedder is null)
+        {
+            throw new InvalidOperationException("this model was loaded without an in-process embedder: score with an embedding from the embedding source");
+        }
+
         var embeddings = _embedder?.Embed(texts).Vectors;
         return [.. texts.Select((text, i) => Score(text, embeddings?[i]))];
     }

@@ -98,6 +98,7 @@ public sealed class EmbeddingSourceTests : IClassFixture<EmbeddingSourceTests.Sh
         await Assert.ThrowsAsync<EmbeddingsUnavailableException>(async () => await failing.EvaluateAsync("hello", ModerationDirection.Input, null, ct));
         await Assert.ThrowsAsync<EmbeddingsUnavailableException>(async () => await wrongLength.EvaluateAsync("hello", ModerationDirection.Output, null, ct));
         Assert.Throws<InvalidOperationException>(() => model.Score("hello"));
+        Assert.Throws<InvalidOperationException>(() => model.ScoreBatch(["hello", "bye"]));
     }
 
     [Fact]
