@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Policies;
@@ -53,6 +54,17 @@ public static class PolicyAdminApi
             return denied;
         }
 
+        int? expectedRevision = null;
+        if (request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch && ifMatch.Trim() != "*")
+        {
+            if (!int.TryParse(ifMatch.Trim().Trim('"'), NumberStyles.None, CultureInfo.InvariantCulture, out var revision))
+            {
+                return ErrorBody.Result(StatusCodes.Status400BadRequest, "If-Match must be the policy's revision as GET returns it, e.g. \"3\"", "invalid_request_error", "If-Match");
+            }
+
+            expectedRevision = revision;
+        }
+
         var (body, malformed) = await JsonRequestBody.ReadAsync<JsonDocument>(request, cancellationToken);
         using var document = body;
         if (document is null)
@@ -105,9 +117,9 @@ public static class PolicyAdminApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, string.Join("; ", problems), "invalid_request_error", param);
         }
 
-        var stored = await store.UpdateAsync(tenant, update, cancellationToken);
+        var stored = await store.UpdateAsync(tenant, update, cancellationToken, expectedRevision);
         return stored is null
-            ? ErrorBody.Result(StatusCodes.Status409Conflict, "the policy was updated concurrently; read it and retry", "conflict", null)
+            ? ErrorBody.Result(StatusCodes.Status409Conflict, "the policy was updated concurrently (or is not at the If-Match revision); read it and retry", "conflict", null)
             : TypedResults.Ok(new PolicyView(tenant, "stored", stored.Revision, stored.Policy, stored.UpdatedAt));
     }
 

@@ -44,9 +44,15 @@ public sealed class PolicyStore(DaprClient dapr, SafetyEngine engine, IOptions<M
         dapr.GetStateAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
 
     /// <summary>Merges <paramref name="update"/> over the tenant's policy (the default for a new one) and stores it as the next revision; null on a concurrent update.</summary>
-    public async Task<StoredPolicy?> UpdateAsync(string tenant, PolicyUpdate update, CancellationToken cancellationToken)
+    public async Task<StoredPolicy?> UpdateAsync(string tenant, PolicyUpdate update, CancellationToken cancellationToken, int? expectedRevision = null)
     {
         var (current, etag) = await dapr.GetStateAndETagAsync<StoredPolicy?>(DaprComponents.StateStore, Key(tenant), cancellationToken: cancellationToken);
+        // If-Match: the admin edited the revision they read; another admin's change since then is not overwritten.
+        if (expectedRevision is { } expected && expected != (current?.Revision ?? 0))
+        {
+            return null;
+        }
+
         var revision = (current?.Revision ?? 0) + 1;
         // Over the tenant's current policy: an update that sets one thing leaves the tenant's other settings as they are.
         var stored = new StoredPolicy(tenant, revision, Merge(tenant, revision, update, current?.Policy), time.GetUtcNow());

@@ -85,6 +85,30 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
     }
 
     [Fact]
+    public async Task A_put_with_if_match_of_a_revision_since_replaced_is_refused_and_does_not_overwrite()
+    {
+        var tenant = Tenant();
+        using var first = await PutPolicyAsync(tenant, """{"piiAction": "block"}""", "\"0\"");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        using var second = await PutPolicyAsync(tenant, """{"denyTerms": ["zorblax"]}""", "\"1\"");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+
+        // An admin who read revision 1 and edits it after the other admin's revision 2 gets a conflict, not a silent overwrite.
+        using var stale = await PutPolicyAsync(tenant, """{"denyTerms": ["other"]}""", "\"1\"");
+        await AssertErrorAsync(stale, HttpStatusCode.Conflict, "conflict", null);
+        using var garbled = await PutPolicyAsync(tenant, """{"denyTerms": ["other"]}""", "\"two\"");
+        await AssertErrorAsync(garbled, HttpStatusCode.BadRequest, "invalid_request_error", "If-Match");
+
+        var verdict = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "The zorblax is on the table.");
+        Assert.Equal("block", verdict.GetProperty("decision").GetString());
+        Assert.Equal($"{tenant}-r2", verdict.GetProperty("policyVersion").GetString());
+
+        // Without If-Match a PUT merges over whatever is current, as before.
+        using var unconditional = await PutPolicyAsync(tenant, """{"piiAction": "allow"}""");
+        Assert.Equal(HttpStatusCode.OK, unconditional.StatusCode);
+    }
+
+    [Fact]
     public void A_stored_revision_never_repeats_the_shipped_policy_s_version()
     {
         // The shipped policy is "default-v<model version>"; revisions named "-v" made tenant "default"'s fourth one
@@ -353,10 +377,15 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         return body.RootElement.Clone();
     }
 
-    private Task<HttpResponseMessage> PutPolicyAsync(string tenant, string json)
+    private Task<HttpResponseMessage> PutPolicyAsync(string tenant, string json, string? ifMatch = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Put, $"/admin/policies/{tenant}") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ReviewHost.AdminKey);
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
         return App.SendAsync(request, Ct);
     }
 
