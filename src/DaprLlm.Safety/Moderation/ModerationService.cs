@@ -35,12 +35,13 @@ public sealed class ModerationService(
         var directionName = direction == ModerationDirection.Input ? Review.ReviewDirections.Input : Review.ReviewDirections.Output;
         using var activity = SafetyTelemetry.StartGuardrail(directionName, tenant);
         var policy = await policies.GetAsync(tenant, cancellationToken);
+        // The hash keys the in-memory cache only; it is not put on spans (see SafetyTelemetry.Record).
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
         var key = VerdictCache.Key(directionName + (escalate ? "" : "/window"), tenant, policy.Version, hash);
         if (cache.TryGet(key, out var cached))
         {
             var cachedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            telemetry.Record(activity, cached.Assessment, directionName, tenant, hash, cached: true, cachedMs);
+            telemetry.Record(activity, cached.Assessment, directionName, tenant, cached: true, cachedMs);
             await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true));
             return (cached.Verdict with { Cached = true }, cached.Assessment);
         }
@@ -79,7 +80,7 @@ public sealed class ModerationService(
         }
 
         var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        telemetry.Record(activity, assessment, directionName, tenant, hash, cached: false, elapsedMs);
+        telemetry.Record(activity, assessment, directionName, tenant, cached: false, elapsedMs);
         await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false));
         return (verdict, assessment);
     }

@@ -39,7 +39,7 @@ public sealed class SafetyTelemetry : IDisposable
         return activity;
     }
 
-    public void Record(Activity? activity, SafetyAssessment assessment, string direction, string tenant, string contentHash, bool cached, double totalMs)
+    public void Record(Activity? activity, SafetyAssessment assessment, string direction, string tenant, bool cached, double totalMs)
     {
         ArgumentNullException.ThrowIfNull(assessment);
         if (activity is not null)
@@ -48,7 +48,7 @@ public sealed class SafetyTelemetry : IDisposable
             activity.SetTag("gen_ai.security.decision.type", assessment.Decision switch { "block" => "deny", "review" => "audit", _ => "allow" });
             activity.SetTag("gen_ai.security.decision.reason", string.Join(';', assessment.Reasons));
             activity.SetTag("gen_ai.security.policy.version", assessment.PolicyVersion);
-            activity.SetTag("gen_ai.security.content.input.hash", contentHash);
+            // No content hash: an unsalted SHA-256 of a short input (a name, a phone number) is brute-forced offline.
             activity.SetTag("daprllm.safety.cached", cached);
             if (assessment.Scores.Count > 0)
             {
