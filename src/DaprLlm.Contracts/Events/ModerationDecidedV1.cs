@@ -18,6 +18,8 @@ namespace DaprLlm.Contracts.Events;
 /// <param name="ReviewId">The human-review item created for a review decision.</param>
 /// <param name="Cached">True when the verdict came from the verdict cache.</param>
 /// <param name="DecidedAt">When the check finished.</param>
+/// <param name="Stage">"window" for a streaming window that did not allow (its stream stops: the request's output
+/// decision); null for a check of a whole text. A window that allows publishes nothing.</param>
 public sealed record ModerationDecidedV1(
     string RequestId,
     string TenantId,
@@ -32,4 +34,9 @@ public sealed record ModerationDecidedV1(
     double LatencyMs,
     string? ReviewId,
     bool Cached,
-    DateTimeOffset DecidedAt);
+    DateTimeOffset DecidedAt,
+    string? Stage = null)
+{
+    /// <summary>The <see cref="Stage"/> of a streaming window's check.</summary>
+    public const string WindowStage = "window";
+}

@@ -42,7 +42,7 @@ public sealed class ModerationService(
         {
             var cachedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             telemetry.Record(activity, cached.Assessment, directionName, tenant, cached: true, cachedMs);
-            await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true));
+            await PublishAsync(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true, window: !escalate));
             return (cached.Verdict with { Cached = true }, cached.Assessment);
         }
 
@@ -81,12 +81,26 @@ public sealed class ModerationService(
 
         var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         telemetry.Record(activity, assessment, directionName, tenant, cached: false, elapsedMs);
-        await events.TryEnqueueAsync(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false));
+        await PublishAsync(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false, window: !escalate));
         return (verdict, assessment);
     }
 
+    // A stream's windows are checked as it is generated: one event per window counted every window as an output
+    // decision in reports and a flagged one as an extra alert trigger. An allowing window is not a decision; one that
+    // stops the stream is, once, marked as a window.
+    private async Task PublishAsync(ModerationDecidedV1 decided)
+    {
+        if (decided.Stage == ModerationDecidedV1.WindowStage && decided.Action == Decisions.Allow)
+        {
+            return;
+        }
+
+        await events.TryEnqueueAsync(decided);
+    }
+
     private ModerationDecidedV1 ToEvent(
-        string requestId, string tenant, string? region, string direction, SafetyAssessment assessment, SafetyPolicy policy, double latencyMs, string? reviewId, bool cached)
+        string requestId, string tenant, string? region, string direction, SafetyAssessment assessment, SafetyPolicy policy, double latencyMs, string? reviewId, bool cached,
+        bool window)
     {
         // Only the categories that reached their allow threshold: the ones that routed the text somewhere.
         var scores = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -119,7 +133,7 @@ public sealed class ModerationService(
 
         return new ModerationDecidedV1(
             requestId, tenant, region, direction, assessment.Decision, assessment.TopCategory, scores, ruleHits, piiTypes,
-            assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow());
+            assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow(), window ? ModerationDecidedV1.WindowStage : null);
     }
 
     private static ReviewEscalation ToEscalation(

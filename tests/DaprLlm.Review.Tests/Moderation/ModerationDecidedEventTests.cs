@@ -58,6 +58,42 @@ public sealed class ModerationDecidedEventTests
         Assert.True(first.GetProperty("latencyMs").GetDouble() > 0);
     }
 
+    [Fact]
+    public async Task A_stream_window_that_allows_publishes_nothing_and_one_that_blocks_publishes_one_window_event()
+    {
+        await using var host = await ReviewHost.StartAsync(TimeSpan.FromMinutes(10));
+        var allowed = "req-" + Guid.NewGuid().ToString("N");
+        var blocked = "req-" + Guid.NewGuid().ToString("N");
+        using var http = new HttpClient();
+        string Url(string method) => $"{host.Sidecar.HttpEndpoint}/v1.0/invoke/safety/method/{method}";
+
+        using (var window = await http.PostAsJsonAsync(Url(ServiceMethods.ModerateOutputWindow), new { requestId = allowed, text = "The weather is mild and the trains run on time.", tenantId = "acme" }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, window.StatusCode);
+        }
+
+        // The whole answer's check comes after the window's through the same outbox: once it is out, the window's would be too.
+        using (var final = await http.PostAsJsonAsync(Url(ServiceMethods.ModerateOutput), new { requestId = allowed, text = "The weather is mild and the trains run on time. Enjoy.", tenantId = "acme" }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, final.StatusCode);
+        }
+
+        using (var window = await http.PostAsJsonAsync(Url(ServiceMethods.ModerateOutputWindow), new { requestId = blocked, text = "Just kill yourself already.", tenantId = "acme" }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, window.StatusCode);
+        }
+
+        IReadOnlyList<string> published = [];
+        await Deadline.WaitUntilAsync(async () => (published = await host.PublishedAsync(Topics.ModerationDecided, blocked)).Count >= 1, Wait, "the blocking window's event");
+        var stop = Data(Assert.Single(published));
+        Assert.Equal("block", stop.GetProperty("action").GetString());
+        Assert.Equal("window", stop.GetProperty("stage").GetString());
+
+        var decisions = (await host.PublishedAsync(Topics.ModerationDecided, allowed)).Select(Data).ToList();
+        var whole = Assert.Single(decisions);
+        Assert.Equal(JsonValueKind.Null, whole.TryGetProperty("stage", out var stage) ? stage.ValueKind : JsonValueKind.Null);
+    }
+
     // The stream entry holds the CloudEvent; the event record is its "data".
     private static JsonElement Data(string cloudEvent)
     {
