@@ -641,6 +641,24 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.NotEqual("allow", completed.GetProperty("outputDecision").GetString());
     }
 
+    [Theory]
+    [InlineData("/v1/chat/completions", "{\"model\":\"daprllm-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"hello \\ud83d\"}]}")]
+    [InlineData("/v1/completions", "{\"model\":\"daprllm-demo\",\"prompt\":\"\\ude00 hello\"}")]
+    [InlineData("/v1/embeddings", "{\"model\":\"daprllm-embed\",\"input\":\"hello \\ud83d\"}")]
+    [InlineData("/v1/moderations", "{\"input\":\"hello \\ud83d\\u0041\"}")]
+    public async Task A_lone_surrogate_escape_is_a_400_on_every_route_and_an_escaped_pair_is_text(string path, string body)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        using var refused = await client.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"), ct);
+        await AssertErrorAsync(refused, HttpStatusCode.BadRequest, "invalid_json", ct);
+
+        // The same text with the surrogate's pair (an escaped emoji), and an escaped backslash before "ud83d", are text.
+        var fixedBody = body.Replace("\\ud83d", "\\ud83d\\ude00", StringComparison.Ordinal).Replace("\\ude00 hello", "\\\\ude00 hello", StringComparison.Ordinal);
+        using var served = await client.PostAsync(path, new StringContent(fixedBody, System.Text.Encoding.UTF8, "application/json"), ct);
+        Assert.True(served.StatusCode == HttpStatusCode.OK, $"{path}: {served.StatusCode} {await served.Content.ReadAsStringAsync(ct)}");
+    }
+
     [Fact]
     public async Task A_window_in_the_review_band_stops_the_stream_without_opening_a_review_and_a_held_whole_answer_says_under_review()
     {

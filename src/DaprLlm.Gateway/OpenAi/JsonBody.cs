@@ -67,6 +67,13 @@ public static class JsonBody
     private static (T? Value, IResult? Error) Parse<T>(ReadOnlySpan<byte> body)
         where T : class
     {
+        if (HasLoneSurrogateEscape(body))
+        {
+            // Valid JSON but not Unicode text: read later as a string it throws (a 500), so it is refused here, once.
+            return (null, OpenAiError.InvalidRequest(
+                "The request body holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair); text must be valid Unicode.", code: "invalid_json"));
+        }
+
         try
         {
             var value = JsonSerializer.Deserialize<T>(body, Options);
@@ -97,6 +104,55 @@ public static class JsonBody
             // Invalid UTF-8 inside a string value surfaces as a transcoding error rather than a JsonException.
             return (null, InvalidText());
         }
+    }
+
+    // Raw UTF-8 cannot hold a lone surrogate (the reader refuses it), so only \u escapes need a look: a high one must be
+    // followed at once by an escaped low one, and a low one must follow a high one.
+    internal static bool HasLoneSurrogateEscape(ReadOnlySpan<byte> json)
+    {
+        var i = json.IndexOf((byte)'\\');
+        if (i < 0)
+        {
+            return false;
+        }
+
+        var pendingHigh = false;
+        for (; i < json.Length; i++)
+        {
+            if (json[i] != '\\' || i + 1 >= json.Length)
+            {
+                if (pendingHigh)
+                {
+                    return true;
+                }
+
+                continue;
+            }
+
+            if (json[i + 1] != 'u' || i + 5 >= json.Length
+                || !ushort.TryParse(json.Slice(i + 2, 4), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var unit))
+            {
+                if (pendingHigh)
+                {
+                    return true;
+                }
+
+                i++; // an escaped character such as \\ or \": skip it whole
+                continue;
+            }
+
+            var high = unit is >= 0xD800 and <= 0xDBFF;
+            var low = unit is >= 0xDC00 and <= 0xDFFF;
+            if (pendingHigh != low)
+            {
+                return true;
+            }
+
+            pendingHigh = high;
+            i += 5;
+        }
+
+        return pendingHigh;
     }
 
     // A JsonObject reads its properties lazily and throws on a repeated name at first use, outside this reader.
