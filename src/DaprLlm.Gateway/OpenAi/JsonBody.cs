@@ -119,6 +119,18 @@ public static class JsonBody
         var pendingHigh = false;
         for (; i < json.Length; i++)
         {
+            if (!pendingHigh && json[i] != '\\')
+            {
+                // Plain text between escapes is skipped in one vectorized search: most bodies hold a few \n at most.
+                var next = json[i..].IndexOf((byte)'\\');
+                if (next < 0)
+                {
+                    return false;
+                }
+
+                i += next;
+            }
+
             if (json[i] != '\\' || i + 1 >= json.Length)
             {
                 if (pendingHigh)
