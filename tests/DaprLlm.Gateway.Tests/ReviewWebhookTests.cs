@@ -73,6 +73,34 @@ public sealed class ReviewWebhookTests(SingleGateway gateway) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task A_webhook_that_always_fails_gets_exactly_the_configured_attempts()
+    {
+        // The delivery loop owns its retries: the default Polly handler retried each POST too (a 500 was POSTed twice
+        // per attempt, each attempt lasted the whole timeout) and its breaker was shared by every tenant's webhook.
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(ct: ct);
+        await using var receiver = await Receiver.StartAsync(failFirst: int.MaxValue);
+        var token = Guid.NewGuid().ToString("N")[..12];
+        using var client = gateway.Client(key);
+        client.DefaultRequestHeaders.Add("X-Review-Webhook", receiver.Url);
+        using var refused = await client.PostAsJsonAsync("/v1/chat/completions",
+            new { model = "daprllm-demo", messages = new[] { new { role = "user", content = $"needs-review-{token} please" } } }, ct);
+        Assert.Equal("content_under_review", (await refused.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+        var requestId = Assert.Single(refused.Headers.GetValues("x-request-id"));
+
+        var dapr = gateway.Node.Services.GetRequiredService<DaprClient>();
+        await dapr.PublishEventAsync(DaprComponents.PubSub, Topics.ReviewDecided,
+            new ReviewDecidedV1($"rev-{token}", tenantId, requestId, "input", "blocked", "block", "reviewer-1", DateTimeOffset.UtcNow, ["spam"], "p1", false), ct);
+
+        // Given up: the registration is forgotten after the last attempt.
+        await Deadline.WaitUntilAsync(async () => receiver.Attempts > 0
+            && await dapr.GetStateAsync<JsonElement?>(DaprComponents.StateStore, $"reviewhook:rev-{token}", cancellationToken: ct) is null,
+            TimeSpan.FromSeconds(60), "the webhook delivery to give up");
+        Assert.Equal(3, receiver.Attempts);
+        Assert.Empty(receiver.Delivered);
+    }
+
+    [Fact]
     public async Task A_webhook_that_is_not_an_absolute_url_is_a_400()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -16,14 +16,6 @@ public static partial class EventsApi
     public static WebApplicationBuilder AddEvents(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<ReviewWebhookOptions>().BindConfiguration(ReviewWebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        // Redirects are not followed (a public URL could send the POST on to an internal one) and every connection
-        // is checked where it is dialled (WebhookAddressGuard).
-        builder.Services.AddHttpClient(ReviewWebhooks.HttpClientName).ConfigurePrimaryHttpMessageHandler(services => new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            ConnectCallback = WebhookAddressGuard.ConnectCallback(
-                services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ReviewWebhookOptions>>().Value.AllowPrivateNetworks),
-        });
         builder.Services.AddSingleton<ReviewWebhooks>();
         return builder;
     }

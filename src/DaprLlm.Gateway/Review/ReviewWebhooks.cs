@@ -12,11 +12,25 @@ namespace DaprLlm.Gateway.Review;
 /// state under the review id (any replica may receive the decision), POSTed when review.decided arrives, with a few
 /// retries owned here (a direct HTTP call, not a sidecar call), then forgotten.
 /// </summary>
-public sealed partial class ReviewWebhooks(DaprClient dapr, IHttpClientFactory clients, IOptions<ReviewWebhookOptions> options, TimeProvider time,
-    ILogger<ReviewWebhooks> logger)
+/// <remarks>
+/// Its own HttpClient, not the factory's: the service defaults add a resilience handler to every factory client, which
+/// POSTed again inside each attempt and whose circuit breaker let one tenant's broken endpoint stop every tenant's deliveries.
+/// </remarks>
+public sealed partial class ReviewWebhooks(DaprClient dapr, IOptions<ReviewWebhookOptions> options, TimeProvider time,
+    ILogger<ReviewWebhooks> logger) : IDisposable
 {
     public const string Header = "X-Review-Webhook";
-    public const string HttpClientName = "review-webhooks";
+
+    // Redirects are not followed (a public URL could send the POST on to an internal one) and every connection is
+    // checked where it is dialled (WebhookAddressGuard).
+    private readonly HttpClient _http = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        ConnectCallback = WebhookAddressGuard.ConnectCallback(options.Value.AllowPrivateNetworks),
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>What is kept per review.</summary>
     public sealed record Registration(string Url, string TenantId, string RequestId);
@@ -56,7 +70,6 @@ public sealed partial class ReviewWebhooks(DaprClient dapr, IHttpClientFactory c
             return true;
         }
 
-        var http = clients.CreateClient(HttpClientName);
         var body = new Notification("review.decided", decided.ReviewId, registration.RequestId, decided.Status, decided.DecidedAt);
         var delay = options.Value.FirstRetryDelay;
         for (var attempt = 1; attempt <= options.Value.Attempts; attempt++)
@@ -65,7 +78,7 @@ public sealed partial class ReviewWebhooks(DaprClient dapr, IHttpClientFactory c
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(options.Value.Timeout);
-                using var response = await http.PostAsJsonAsync(registration.Url, body, timeout.Token);
+                using var response = await _http.PostAsJsonAsync(registration.Url, body, timeout.Token);
                 if (response.IsSuccessStatusCode)
                 {
                     await dapr.DeleteStateAsync(DaprComponents.StateStore, StateKey(decided.ReviewId), cancellationToken: ct);
@@ -90,6 +103,8 @@ public sealed partial class ReviewWebhooks(DaprClient dapr, IHttpClientFactory c
         await dapr.DeleteStateAsync(DaprComponents.StateStore, StateKey(decided.ReviewId), cancellationToken: ct);
         return false;
     }
+
+    public void Dispose() => _http.Dispose();
 
     private static string StateKey(string reviewId) => $"reviewhook:{reviewId}";
 
