@@ -15,9 +15,12 @@ public static class CliApp
     /// <summary>Exit code of a command line that does not parse or a confirmation a script cannot give (sysexits' EX_USAGE).</summary>
     public const int UsageError = 64;
 
-    public static async Task<int> RunAsync(string[] args, IAnsiConsole console)
+    /// <param name="console">Where results go (stdout).</param>
+    /// <param name="errors">Where errors, parse errors and the help shown with them go (stderr), so a script that pipes
+    /// the results into jq or a file never reads an error as data; the same console as results when not given.</param>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole console, IAnsiConsole? errors = null)
     {
-        var globals = new CliGlobals();
+        var globals = new CliGlobals { Errors = errors ?? console };
         var root = new RootCommand("daprllm: administer a DaprLlm deployment (API keys, safety policies, audit and compliance, alerts).\n"
             + "Exit codes: 0 done; 1 audit verify found tampering (or a prompt was declined); 2 the app failed, answered an error "
             + "or could not be reached; 3 the key was refused (401/403); 64 usage error (the command line does not parse or names unreadable input, or --yes is needed).");
@@ -39,7 +42,9 @@ public static class CliApp
         {
             var exit = await parse.InvokeAsync(new InvocationConfiguration
             {
-                Output = new ConsoleWriter(console), Error = new ConsoleWriter(console), EnableDefaultExceptionHandler = false,
+                // The help shown with a parse error is part of the error; asked for (--help), it is the result.
+                Output = new ConsoleWriter(parse.Errors.Count > 0 ? globals.Errors : console), Error = new ConsoleWriter(globals.Errors),
+                EnableDefaultExceptionHandler = false,
             });
             // System.CommandLine answers a parse error (after printing it and the help) with 1, which is audit verify's
             // "tampering found": a script must be able to tell a typo from a tampered trail.
@@ -48,7 +53,7 @@ public static class CliApp
         catch (Exception e) when (IsOperatorError(e))
         {
             // What an operator can fix (an address, a path, a file, a slow app) is one line, not a stack trace.
-            console.MarkupLineInterpolated($"[red]error[/]: {Describe(e)}");
+            globals.Errors.MarkupLineInterpolated($"[red]error[/]: {Describe(e)}");
             return 2;
         }
     }
@@ -121,6 +126,9 @@ public sealed class CliGlobals
         Recursive = true,
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("DAPRLLM_ADMIN_KEY") ?? "",
     };
+
+    /// <summary>The console for errors (stderr when run from a shell).</summary>
+    public required IAnsiConsole Errors { get; init; }
 
     public IEnumerable<Option> All => [AuditUrl, AdminKey, GatewayUrl, GatewayAdminKey, SafetyUrl, SafetyAdminKey];
 

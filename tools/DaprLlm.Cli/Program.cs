@@ -1,3 +1,6 @@
 using DaprLlm.Cli;
+using Spectre.Console;
 
-return await CliApp.RunAsync(args, Spectre.Console.AnsiConsole.Console);
+// Results on stdout, errors on stderr: `daprllm keys create ... | jq` must not read an error as data.
+var errors = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+return await CliApp.RunAsync(args, AnsiConsole.Console, errors);

@@ -17,19 +17,75 @@ public sealed class CliTests(AuditSystem system) : IClassFixture<AuditSystem>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>Runs the CLI; Output is what a terminal shows (stdout then stderr).</summary>
     private async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {
-        var output = new StringWriter();
+        var (exit, stdout, stderr) = await RunSplitAsync(args);
+        return (exit, stdout + stderr);
+    }
+
+    private async Task<(int Exit, string Stdout, string Stderr)> RunSplitAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await CliApp.RunAsync(args.Contains("--audit-url") ? args : [.. args, "--audit-url", system.App.BaseAddress], CaptureConsole(stdout), CaptureConsole(stderr));
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static IAnsiConsole CaptureConsole(StringWriter writer)
+    {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
+            Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 200;
-        var exit = await CliApp.RunAsync(args.Contains("--audit-url") ? args : [.. args, "--audit-url", system.App.BaseAddress], console);
-        return (exit, output.ToString());
+        return console;
+    }
+
+    [Fact]
+    public async Task Errors_go_to_stderr_so_a_script_piping_the_results_never_reads_an_error_as_data()
+    {
+        var (exit, stdout, stderr) = await RunSplitAsync("audit", "verify", "--admin-key", "not-the-admin-key-0123456789");
+        Assert.Equal(3, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains("error (401)", stderr, StringComparison.Ordinal);
+
+        (exit, stdout, stderr) = await RunSplitAsync("audit", "verify", "--regoin", "eu", "--admin-key", AuditSystem.AdminKey);
+        Assert.Equal(CliApp.UsageError, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains("--regoin", stderr, StringComparison.Ordinal);
+
+        (exit, stdout, stderr) = await RunSplitAsync("--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("daprllm", stdout, StringComparison.Ordinal);
+        Assert.Equal("", stderr);
+    }
+
+    [Fact]
+    public async Task A_subject_export_written_to_a_file_is_readable_by_its_owner_only()
+    {
+        var tenant = "cli-" + Guid.NewGuid().ToString("N")[..6];
+        await PublishAsync(tenant, "cli-file-subject");
+        var file = Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.json");
+        try
+        {
+            var (exit, output) = await RunAsync("subject", "export", "--tenant", tenant, "--user", "cli-file-subject", "--region", "eu", "--out", file,
+                "--admin-key", AuditSystem.AdminKey);
+            Assert.True(exit == 0, output);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+
+            Assert.Contains("\"count\": 1", await File.ReadAllTextAsync(file, Ct), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     private async Task PublishAsync(string tenant, string user)

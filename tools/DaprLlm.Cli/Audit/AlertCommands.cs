@@ -17,7 +17,7 @@ public static class AlertCommands
             var response = await client.GetAsync("admin/alerts" + (parse.GetValue(open) ? "?unacknowledged=true" : ""), ct);
             if (!response.Ok)
             {
-                return CliOutput.Fail(console, response);
+                return CliOutput.Fail(globals.Errors, response);
             }
 
             var table = new Table().AddColumns("Id", "Severity", "Category", "Tenant", "Regions", "Count", "Raised", "Occurrences", "Acknowledged");
@@ -53,7 +53,7 @@ public static class AlertCommands
                 var response = await client.PostAsync($"admin/alerts/{Uri.EscapeDataString(id)}/ack", null, ct);
                 if (!response.Ok)
                 {
-                    failed = CliOutput.Fail(console, response);
+                    failed = CliOutput.Fail(globals.Errors, response);
                     return false;
                 }
 

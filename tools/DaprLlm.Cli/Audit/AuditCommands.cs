@@ -33,7 +33,7 @@ public static class AuditCommands
             });
             if (reports.Count == 0 && failures.Count > 0)
             {
-                return CliOutput.Fail(console, failures[0]);
+                return CliOutput.Fail(globals.Errors, failures[0]);
             }
 
             var table = new Table().AddColumns("Region", "Result", "Records", "Checkpoints", "Segments", "Unsigned tail", "First problem");
@@ -56,7 +56,7 @@ public static class AuditCommands
             }
 
             console.Write(table);
-            var failed = failures.Select(f => CliOutput.Fail(console, f)).ToList();
+            var failed = failures.Select(f => CliOutput.Fail(globals.Errors, f)).ToList();
             // Tampering found is the news (1) even when another region could not be read; then that region's error code.
             return !ok ? 1 : failed.Count > 0 ? failed[0] : 0;
         });
@@ -67,7 +67,7 @@ public static class AuditCommands
             using var client = globals.Client(parse);
             var query = parse.GetValue(region) is { } r ? "?region=" + Uri.EscapeDataString(r) : "";
             var response = await client.PostAsync("admin/checkpoint" + query, null, ct);
-            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(console, response);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(globals.Errors, response);
         });
 
         return new Command("audit", "The tamper-evident audit trail.") { verify, checkpoint };

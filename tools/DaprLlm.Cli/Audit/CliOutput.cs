@@ -28,7 +28,19 @@ public static class CliOutput
             return 0;
         }
 
-        await File.WriteAllTextAsync(outFile, text, cancellationToken);
+        // Exports hold personal data: a new file is readable by its owner only (0600), not by the umask's default 0644.
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var file = new StreamWriter(outFile, new System.Text.UTF8Encoding(false), options))
+        {
+            await file.WriteAsync(text.AsMemory(), cancellationToken);
+        }
+
+
         console.MarkupLineInterpolated($"[green]wrote[/] {outFile} ({text.Length} characters)");
         return 0;
     }

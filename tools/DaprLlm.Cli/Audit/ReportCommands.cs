@@ -43,7 +43,7 @@ public static class ReportCommands
             var response = await client.GetAsync("admin/reports?" + string.Join('&', query), ct);
             if (!response.Ok)
             {
-                return CliOutput.Fail(console, response);
+                return CliOutput.Fail(globals.Errors, response);
             }
 
             return await CliOutput.WriteAsync(console, parse.GetValue(format) == "json" ? CliOutput.Pretty(response) : response.Body, parse.GetValue(output), ct);

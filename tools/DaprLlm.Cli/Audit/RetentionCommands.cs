@@ -33,7 +33,7 @@ public static class RetentionCommands
             });
             if (results.Count == 0 && failures.Count > 0)
             {
-                return CliOutput.Fail(console, failures[0]);
+                return CliOutput.Fail(globals.Errors, failures[0]);
             }
 
             var table = new Table().AddColumns("Region", "Segments archived", "Records archived", "Segments deleted");
@@ -46,7 +46,7 @@ public static class RetentionCommands
             }
 
             console.Write(table);
-            var failed = failures.Select(f => CliOutput.Fail(console, f)).ToList();
+            var failed = failures.Select(f => CliOutput.Fail(globals.Errors, f)).ToList();
             return failed.Count > 0 ? failed[0] : 0;
         });
         return new Command("retention", "Hot → archive → deletion lifecycle of the audit trail.") { run };

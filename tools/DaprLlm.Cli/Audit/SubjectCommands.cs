@@ -21,7 +21,7 @@ public static class SubjectCommands
             var query = $"admin/subjects/export?tenantId={Uri.EscapeDataString(parse.GetValue(tenant)!)}&userId={Uri.EscapeDataString(parse.GetValue(user)!)}"
                         + (parse.GetValue(region) is { } r ? "&region=" + Uri.EscapeDataString(r) : "");
             var response = await client.GetAsync(query, ct);
-            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), parse.GetValue(output), ct) : CliOutput.Fail(console, response);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), parse.GetValue(output), ct) : CliOutput.Fail(globals.Errors, response);
         });
 
         var erase = new Command("erase", "Erase a data subject: destroy their key so every sealed copy is unreadable; recorded in the chain.") { tenant, user, region, yes };
@@ -32,11 +32,11 @@ public static class SubjectCommands
                 // Scripts and pipes cannot answer the prompt: say so instead of failing inside it.
                 if (!console.Profile.Capabilities.Interactive)
                 {
-                    console.MarkupLine("[red]error[/]: erasure cannot be undone and this terminal cannot confirm it; pass --yes to erase without a prompt");
+                    globals.Errors.MarkupLine("[red]error[/]: erasure cannot be undone and this terminal cannot confirm it; pass --yes to erase without a prompt");
                     return CliApp.UsageError;
                 }
 
-                if (!console.Confirm($"Erase user '{parse.GetValue(user)}' of tenant '{parse.GetValue(tenant)}'? This cannot be undone.", false))
+                if (!console.Confirm($"Erase user '{Markup.Escape(parse.GetValue(user)!)}' of tenant '{Markup.Escape(parse.GetValue(tenant)!)}'? This cannot be undone.", false))
                 {
                     console.MarkupLine("[yellow]cancelled[/]");
                     return 1;
@@ -47,14 +47,14 @@ public static class SubjectCommands
             var response = await client.PostAsync("admin/subjects/erase", new { tenantId = parse.GetValue(tenant), userId = parse.GetValue(user), region = parse.GetValue(region) }, ct);
             if (!response.Ok)
             {
-                return CliOutput.Fail(console, response);
+                return CliOutput.Fail(globals.Errors, response);
             }
 
             console.MarkupLineInterpolated($"[green]erased[/] subject {response.Json.GetProperty("subject").GetString()} in {response.Json.GetProperty("region").GetString()} (key destroyed: {response.Json.GetProperty("keyDestroyed").GetBoolean()})");
             if (response.Json.TryGetProperty("subjectErasedPublished", out var published) && published.ValueKind == System.Text.Json.JsonValueKind.False)
             {
                 // The trail is erased, but caches and review items only purge on the notice: the operator must act.
-                console.MarkupLine("[red]error[/]: the purge notice (gateway caches, review queue) could not be sent; run the same erase again");
+                globals.Errors.MarkupLine("[red]error[/]: the purge notice (gateway caches, review queue) could not be sent; run the same erase again");
                 return 2;
             }
 

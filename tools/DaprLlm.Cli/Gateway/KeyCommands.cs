@@ -36,6 +36,6 @@ public static class KeyCommands
     {
         using var client = globals.Gateway(parse);
         var response = await call(client);
-        return response.Ok ? await CliOutput.WriteAsync(console, response.Body.Length == 0 ? "{}" : CliOutput.Pretty(response), null, cancellationToken) : CliOutput.Fail(console, response);
+        return response.Ok ? await CliOutput.WriteAsync(console, response.Body.Length == 0 ? "{}" : CliOutput.Pretty(response), null, cancellationToken) : CliOutput.Fail(globals.Errors, response);
     }
 }

@@ -16,7 +16,7 @@ public static class PolicyCommands
         {
             using var client = globals.Safety(parse);
             var response = await client.GetAsync($"admin/policies/{Uri.EscapeDataString(parse.GetValue(tenant)!)}", ct);
-            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(console, response);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(globals.Errors, response);
         });
 
         var file = new Option<string?>("--file") { Description = "A JSON policy update (categories, piiAction, denyTerms, allowTerms)." };
@@ -35,13 +35,13 @@ public static class PolicyCommands
             }
             catch (Exception e) when (e is JsonException or IOException or ArgumentException)
             {
-                console.MarkupLineInterpolated($"[red]error[/]: {e.Message}");
+                globals.Errors.MarkupLineInterpolated($"[red]error[/]: {e.Message}");
                 return CliApp.UsageError;
             }
 
             using var client = globals.Safety(parse);
             var response = await client.PutAsync($"admin/policies/{Uri.EscapeDataString(parse.GetValue(tenant)!)}", body, ct);
-            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(console, response);
+            return response.Ok ? await CliOutput.WriteAsync(console, CliOutput.Pretty(response), null, ct) : CliOutput.Fail(globals.Errors, response);
         });
 
         return new Command("policy", "Tenants' safety policies (safety admin API).") { show, set };
