@@ -17,7 +17,6 @@ internal static class EmbedServiceBench
         var manifest = Path.Combine(AppContext.BaseDirectory, "models", "safety", "safety-model.json");
         using var local = LinearSafetyModel.Load(manifest);
         using var remote = LinearSafetyModel.Load(manifest, embedInProcess: false);
-        var maxTokens = local.Manifest.Embedding!.MaxTokens;
         using var source = new ServiceEmbeddingSource(
             new HttpClient { BaseAddress = new Uri(new Uri(sidecar), "v1.0/invoke/inference/method/"), Timeout = Timeout.InfiniteTimeSpan },
             DaprLlm.Contracts.Inference.EmbeddingModels.SafetyMiniLm, TimeSpan.FromSeconds(30));
@@ -27,7 +26,7 @@ internal static class EmbedServiceBench
         foreach (var text in longInputs.Concat(prompts.Take(200)))
         {
             var expected = local.Score(text);
-            var actual = remote.ScoreWithEmbedding(text, await source.EmbedAsync(EmbeddingInput.Prefix(text, maxTokens), CancellationToken.None));
+            var actual = remote.ScoreWithEmbeddings(text, await source.EmbedManyAsync(remote.EmbeddingInputs(text), CancellationToken.None));
             foreach (var (category, score) in expected)
             {
                 total++;
@@ -43,7 +42,7 @@ internal static class EmbedServiceBench
         var subjects = new (string Name, Func<string, ValueTask> Check)[]
         {
             ("ML layer, in process", t => { local.Score(t); return ValueTask.CompletedTask; }),
-            ("ML layer, inference service", async t => remote.ScoreWithEmbedding(t, await source.EmbedAsync(EmbeddingInput.Prefix(t, maxTokens), CancellationToken.None))),
+            ("ML layer, inference service", async t => remote.ScoreWithEmbeddings(t, await source.EmbedManyAsync(remote.EmbeddingInputs(t), CancellationToken.None))),
             ("hop only: invoke inference /alive", async _ => (await hop.GetAsync("alive")).Dispose()),
         };
         foreach (var callers in new[] { 1, 8 })

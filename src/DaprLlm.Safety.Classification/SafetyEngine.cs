@@ -40,10 +40,11 @@ public sealed class SafetyEngine
     /// <summary>
     /// <see cref="Evaluate"/> with the embedding from the engine's source when it has one (awaited, so no thread waits
     /// on the network); throws <see cref="EmbeddingsUnavailableException"/> when the source fails. The service calls this.
+    /// A long text is scored in windows on every path (<see cref="LinearSafetyModel.Windows"/>), so all three agree.
     /// </summary>
     public async ValueTask<SafetyAssessment> EvaluateAsync(string text, ModerationDirection direction, SafetyPolicy? policy, CancellationToken cancellationToken)
     {
-        if (_embeddings is null || Model.Manifest.Embedding is not { } embedding)
+        if (_embeddings is null || !Model.NeedsEmbedding)
         {
             return Evaluate(text, direction, policy);
         }
@@ -53,8 +54,9 @@ public sealed class SafetyEngine
         var started = Stopwatch.GetTimestamp();
         var rules = RulesFor(policy).Evaluate(text);
         var afterRules = Stopwatch.GetTimestamp();
-        var vector = await _embeddings.EmbedAsync(EmbeddingInput.Prefix(text, embedding.MaxTokens), cancellationToken);
-        var scores = Model.ScoreWithEmbedding(text, vector);
+        // A long text's windows in one call where the source can batch (the inference service takes a list).
+        var vectors = await _embeddings.EmbedManyAsync(Model.EmbeddingInputs(text), cancellationToken);
+        var scores = Model.ScoreWithEmbeddings(text, vectors);
         var afterModel = Stopwatch.GetTimestamp();
 
         var (decision, categoryDecisions, top, reasons) = Route(scores, rules, direction, policy);

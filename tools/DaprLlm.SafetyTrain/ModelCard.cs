@@ -166,8 +166,11 @@ internal static class ModelCard
         md.AppendLine();
         md.AppendLine("- Small labelled sets: the OpenAI set has 12–124 positives per category; `violence/graphic`, `hate/threatening` and");
         md.AppendLine("  `harassment/threatening` are weak. `illicit` is learned from XSTest's 200 unsafe prompts only.");
-        md.AppendLine("- English only. The embedding sees the first tokens only; the n-gram heads see the first characters only (a long text");
-        md.AppendLine("  should be checked in windows: `moderation/output/window`).");
+        md.AppendLine(CultureInfo.InvariantCulture, $"- English only. A text longer than {manifest.MaxChars:N0} characters is scored in overlapping windows of at most that size (the");
+        md.AppendLine("  highest window score per category counts); in each window the n-grams read the whole window, the embedding its first");
+        md.AppendLine("  64 tokens. The heads dilute: benign text beside a short harmful paragraph in the same window pulls its score down");
+        md.AppendLine("  (100 characters of unrelated prose in front took a clear threat from 0.85 to 0.01), so a harmful paragraph hidden in");
+        md.AppendLine("  a long benign text is caught only where it fills most of a window; the rule layer reads everything.");
         md.AppendLine("- The everyday sets were written by the same team as the training templates (different texts, different sampling seeds");
         md.AppendLine("  for the demo answers): a check that ordinary text passes, not an independent benchmark. Benign text far from these forms");
         md.AppendLine("  (other languages, long technical prose, other models' answers) is covered only by the shared sources' benign rows.");

@@ -9,8 +9,10 @@ namespace DaprLlm.Safety.Classification.Models;
 
 /// <summary>
 /// Calibrated per-category probabilities from one shared feature pass: every head is a linear model over the
-/// same vector (hashed n-grams of the whole text, plus the MiniLM embedding of its first tokens when the model was
-/// trained with one), so all categories cost one featurization, at most one embedding and one dot product each.
+/// same vector (hashed n-grams of the text, plus the MiniLM embedding of its first tokens when the model was trained
+/// with one), so all categories cost one featurization, at most one embedding and one dot product each. A text longer
+/// than the featurizer reads is scored in windows (<see cref="TextWindows"/>), each as a short text, and per category
+/// the highest window score counts.
 /// </summary>
 public sealed class LinearSafetyModel : IDisposable
 {
@@ -22,7 +24,7 @@ public sealed class LinearSafetyModel : IDisposable
     /// <param name="directory">Where the manifest's embedding graph file is (the manifest's folder).</param>
     /// <param name="embedInProcess">
     /// false: no embedder in this process; the caller computes each vector elsewhere (the inference service) and scores
-    /// with <see cref="ScoreWithEmbedding"/>.
+    /// with <see cref="ScoreWithEmbeddings"/>.
     /// </param>
     public LinearSafetyModel(SafetyModelManifest manifest, float[][] weights, SentenceEmbedder? embedder = null, string? directory = null, bool embedInProcess = true)
     {
@@ -95,7 +97,23 @@ public sealed class LinearSafetyModel : IDisposable
     /// <summary>Whether the heads read a MiniLM embedding besides the n-grams.</summary>
     public bool NeedsEmbedding => Manifest.Embedding is not null;
 
-    /// <summary>Calibrated probability per category.</summary>
+    /// <summary>
+    /// The pieces the heads score <paramref name="text"/> in: the text itself when it fits in the featurizer's
+    /// <see cref="SafetyModelManifest.MaxChars"/>, else its overlapping windows (see <see cref="TextWindows"/>).
+    /// </summary>
+    public IReadOnlyList<string> Windows(string text) => TextWindows.Split(text, Featurizer.MaxChars);
+
+    /// <summary>What an embedding source must embed for <paramref name="text"/>: each window's embedded prefix, in window order.</summary>
+    public IReadOnlyList<string> EmbeddingInputs(string text)
+    {
+        var maxTokens = Manifest.Embedding?.MaxTokens ?? throw new InvalidOperationException("this model reads no embedding");
+        return [.. Windows(text).Select(w => EmbeddingInput.Prefix(w, maxTokens))];
+    }
+
+    /// <summary>
+    /// Calibrated probability per category. A text longer than one window scores, per category, the highest of its
+    /// windows' scores, each window scored exactly as a short text is.
+    /// </summary>
     public Dictionary<string, double> Score(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -104,24 +122,37 @@ public sealed class LinearSafetyModel : IDisposable
             throw new InvalidOperationException("this model was loaded without an in-process embedder: score with an embedding from the embedding source");
         }
 
-        return Score(text, _embedder?.Embed(text));
+        var windows = Windows(text);
+        return ScoreWindows(windows, _embedder?.Embed(windows).Vectors, 0);
     }
 
-    /// <summary>Calibrated probability per category from an embedding computed elsewhere (exactly the in-process embedder's vector).</summary>
-    public Dictionary<string, double> ScoreWithEmbedding(string text, float[] embedding)
+    /// <summary>
+    /// <see cref="Score(string)"/> from embeddings computed elsewhere: one per entry of <see cref="EmbeddingInputs"/>, each
+    /// exactly the in-process embedder's vector.
+    /// </summary>
+    public Dictionary<string, double> ScoreWithEmbeddings(string text, IReadOnlyList<float[]> embeddings)
     {
         ArgumentNullException.ThrowIfNull(text);
-        ArgumentNullException.ThrowIfNull(embedding);
+        ArgumentNullException.ThrowIfNull(embeddings);
         var expected = Manifest.Embedding?.Length ?? throw new InvalidOperationException("this model reads no embedding");
-        if (embedding.Length != expected)
+        var windows = Windows(text);
+        if (embeddings.Count != windows.Count)
         {
-            throw new EmbeddingsUnavailableException($"the embedding source returned {embedding.Length} numbers, the model reads {expected}");
+            throw new EmbeddingsUnavailableException($"the embedding source returned {embeddings.Count} vectors for {windows.Count} windows");
         }
 
-        return Score(text, embedding);
+        foreach (var embedding in embeddings)
+        {
+            if (embedding?.Length != expected)
+            {
+                throw new EmbeddingsUnavailableException($"the embedding source returned {embedding?.Length ?? 0} numbers, the model reads {expected}");
+            }
+        }
+
+        return ScoreWindows(windows, embeddings, 0);
     }
 
-    /// <summary>Scores many texts, each exactly as <see cref="Score(string)"/> would (one embedding call per text).</summary>
+    /// <summary>Scores many texts, each exactly as <see cref="Score(string)"/> would (one embedding call per window).</summary>
     public IReadOnlyList<Dictionary<string, double>> ScoreBatch(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
@@ -131,8 +162,36 @@ public sealed class LinearSafetyModel : IDisposable
             throw new InvalidOperationException("this model was loaded without an in-process embedder: score with an embedding from the embedding source");
         }
 
-        var embeddings = _embedder?.Embed(texts).Vectors;
-        return [.. texts.Select((text, i) => Score(text, embeddings?[i]))];
+        var windows = texts.Select(Windows).ToList();
+        var embeddings = _embedder?.Embed([.. windows.SelectMany(w => w)]).Vectors;
+        var scores = new List<Dictionary<string, double>>(texts.Count);
+        var offset = 0;
+        foreach (var textWindows in windows)
+        {
+            scores.Add(ScoreWindows(textWindows, embeddings, offset));
+            offset += textWindows.Count;
+        }
+
+        return scores;
+    }
+
+    // Per category the highest window score: a harmful passage anywhere makes the text harmful. Derived categories are
+    // computed inside each window (see Score below), then maxed like the others.
+    private Dictionary<string, double> ScoreWindows(IReadOnlyList<string> windows, IReadOnlyList<float[]>? embeddings, int offset)
+    {
+        var scores = Score(windows[0], embeddings?[offset]);
+        for (var w = 1; w < windows.Count; w++)
+        {
+            foreach (var (category, score) in Score(windows[w], embeddings?[offset + w]))
+            {
+                if (score > scores[category])
+                {
+                    scores[category] = score;
+                }
+            }
+        }
+
+        return scores;
     }
 
     private Dictionary<string, double> Score(string text, float[]? embedding)
@@ -153,6 +212,10 @@ public sealed class LinearSafetyModel : IDisposable
 
         if (Manifest.Derived.Count > 0)
         {
+            // Per window, from that window's own scores: a cue qualifies the passage it is in. Over the whole text, a
+            // "how to" anywhere in 200,000 characters would lift a self-harm score from another passage to the
+            // instructions category, and illicit/violent (the smaller of the two) would fire for an illicit passage
+            // and a separate violent one, though no passage is both.
             var folded = TextNormalizer.Matching.Normalize(text.Length > Featurizer.MaxChars ? text[..Featurizer.MaxChars] : text).Text;
             foreach (var derived in Manifest.Derived)
             {

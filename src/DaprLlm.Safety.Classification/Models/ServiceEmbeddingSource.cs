@@ -7,20 +7,43 @@ using DaprLlm.Contracts.Inference;
 namespace DaprLlm.Safety.Classification.Models;
 
 /// <summary>
-/// The ML layer's embeddings from the inference app's v1/embeddings: one text per call, bounded by
-/// <paramref name="timeout"/>, no retries of its own. <paramref name="http"/> (owned and disposed here) has the inference
-/// app's method root as its base address; long texts are truncated, as the in-process embedder does; the safety app points it at its sidecar's service invocation, a benchmark
-/// at any sidecar. Every failure becomes <see cref="EmbeddingsUnavailableException"/>.
+/// The ML layer's embeddings from the inference app's v1/embeddings: one call per text, or per list of up to
+/// <see cref="EmbeddingLimits.MaxInputsPerCall"/> texts (a long text's windows), each call bounded by
+/// <paramref name="timeout"/>, no retries of its own. The safety model's catalog entry embeds one text per ONNX call
+/// (OneTextPerCall), so a listed text gets the same vector as one sent alone. <paramref name="http"/> (owned and
+/// disposed here) has the inference app's method root as its base address; long texts are truncated, as the
+/// in-process embedder does; the safety app points it at its sidecar's service invocation, a benchmark at any sidecar.
+/// Every failure becomes <see cref="EmbeddingsUnavailableException"/>.
 /// </summary>
 public sealed class ServiceEmbeddingSource(HttpClient http, string model, TimeSpan timeout) : IEmbeddingSource, IDisposable
 {
-    public async ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken)
+    public async ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken) =>
+        (await PostAsync([text], cancellationToken))[0];
+
+    public async ValueTask<IReadOnlyList<float[]>> EmbedManyAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        if (texts.Count <= EmbeddingLimits.MaxInputsPerCall)
+        {
+            return texts.Count == 0 ? [] : await PostAsync(texts, cancellationToken);
+        }
+
+        var vectors = new List<float[]>(texts.Count);
+        foreach (var chunk in texts.Chunk(EmbeddingLimits.MaxInputsPerCall))
+        {
+            vectors.AddRange(await PostAsync(chunk, cancellationToken));
+        }
+
+        return vectors;
+    }
+
+    private async Task<IReadOnlyList<float[]>> PostAsync(IReadOnlyList<string> texts, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         try
         {
-            using var response = await http.PostAsJsonAsync(ServiceMethods.Embeddings, new EmbeddingRequest(model, [text], Truncate: true),
+            using var response = await http.PostAsJsonAsync(ServiceMethods.Embeddings, new EmbeddingRequest(model, texts, Truncate: true),
                 EmbeddingsJson.Default.EmbeddingRequest, deadline.Token);
             if (!response.IsSuccessStatusCode)
             {
@@ -28,7 +51,9 @@ public sealed class ServiceEmbeddingSource(HttpClient http, string model, TimeSp
             }
 
             var result = await response.Content.ReadFromJsonAsync(EmbeddingsJson.Default.EmbeddingResult, deadline.Token);
-            return result is { Data: [{ } vector] } ? vector : throw new EmbeddingsUnavailableException("the embedding service answered without exactly one vector");
+            return result?.Data is { } data && data.Count == texts.Count && data.All(v => v is not null)
+                ? data
+                : throw new EmbeddingsUnavailableException($"the embedding service answered without exactly one vector per text ({texts.Count})");
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {

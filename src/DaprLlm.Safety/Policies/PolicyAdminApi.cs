@@ -43,7 +43,7 @@ public static class PolicyAdminApi
         var stored = await store.GetStoredAsync(tenant, cancellationToken);
         return TypedResults.Ok(stored is null
             ? new PolicyView(tenant, "default", 0, engine.DefaultPolicy, null)
-            : new PolicyView(tenant, "stored", stored.Revision, stored.Policy, stored.UpdatedAt));
+            : new PolicyView(tenant, "stored", stored.Revision, store.Effective(stored), stored.UpdatedAt, stored.Overrides));
     }
 
     private static async Task<Results<Ok<PolicyView>, JsonHttpResult<ErrorBody>>> PutPolicy(
@@ -109,7 +109,7 @@ public static class PolicyAdminApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, $"unknown categories: {string.Join(", ", unknown)}", "invalid_request_error", "categories");
         }
 
-        var problems = store.Merge(tenant, 1, update).Validate();
+        var problems = store.Apply(tenant, 1, update).Validate();
         if (problems.Count > 0)
         {
             // Each problem starts with the field it is about ("categories.violence: ...", "patterns: ...").
@@ -120,7 +120,7 @@ public static class PolicyAdminApi
         var stored = await store.UpdateAsync(tenant, update, cancellationToken, expectedRevision);
         return stored is null
             ? ErrorBody.Result(StatusCodes.Status409Conflict, "the policy was updated concurrently (or is not at the If-Match revision); read it and retry", "conflict", null)
-            : TypedResults.Ok(new PolicyView(tenant, "stored", stored.Revision, stored.Policy, stored.UpdatedAt));
+            : TypedResults.Ok(new PolicyView(tenant, "stored", stored.Revision, store.Effective(stored), stored.UpdatedAt, stored.Overrides));
     }
 
     private static async Task<JsonHttpResult<ErrorBody>?> Authorize(HttpRequest request, AdminKey key, CancellationToken cancellationToken)
@@ -133,5 +133,8 @@ public static class PolicyAdminApi
     }
 }
 
-/// <summary>What the admin API returns: the policy in force and where it comes from.</summary>
-public sealed record PolicyView(string Tenant, string Source, int Revision, SafetyPolicy Policy, DateTimeOffset? UpdatedAt);
+/// <summary>
+/// What the admin API returns: the policy in force and where it comes from; <see cref="Overrides"/> is what the
+/// tenant's updates set over the shipped default (null for the default and for a record stored before overrides were kept).
+/// </summary>
+public sealed record PolicyView(string Tenant, string Source, int Revision, SafetyPolicy Policy, DateTimeOffset? UpdatedAt, PolicyUpdate? Overrides = null);

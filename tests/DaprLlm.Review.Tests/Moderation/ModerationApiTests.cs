@@ -101,7 +101,7 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
 
         var verdict = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "The zorblax is on the table.");
         Assert.Equal("block", verdict.GetProperty("decision").GetString());
-        Assert.Equal($"{tenant}-r2", verdict.GetProperty("policyVersion").GetString());
+        Assert.Equal($"{tenant}-r2+{ShippedPolicyVersion}", verdict.GetProperty("policyVersion").GetString());
 
         // Without If-Match a PUT merges over whatever is current, as before.
         using var unconditional = await PutPolicyAsync(tenant, """{"piiAction": "allow"}""");
@@ -115,7 +115,7 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         // "default-v4" too, so its cached verdicts (keyed by version) outlived the change.
         var store = fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Policies.PolicyStore>();
         var engine = fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Classification.SafetyEngine>();
-        var revisions = Enumerable.Range(1, 20).Select(r => store.Merge("default", r, new DaprLlm.Safety.Policies.PolicyUpdate()).Version).ToList();
+        var revisions = Enumerable.Range(1, 20).Select(r => store.Apply("default", r, new DaprLlm.Safety.Policies.PolicyUpdate()).Version).ToList();
 
         Assert.DoesNotContain(engine.DefaultPolicy.Version, revisions);
         Assert.Equal(20, revisions.Distinct(StringComparer.Ordinal).Count());
@@ -129,14 +129,14 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         Assert.Equal(HttpStatusCode.OK, updated.StatusCode);
         using (var view = JsonDocument.Parse(await updated.Content.ReadAsStringAsync(Ct)))
         {
-            Assert.Equal($"{tenant}-r1", view.RootElement.GetProperty("policy").GetProperty("version").GetString());
+            Assert.Equal($"{tenant}-r1+{ShippedPolicyVersion}", view.RootElement.GetProperty("policy").GetProperty("version").GetString());
             Assert.Equal("(a+)+$", view.RootElement.GetProperty("policy").GetProperty("patterns").GetProperty("evil").GetString());
         }
 
         var hit = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "The launch of Project  BLUEBIRD moves to May.");
         Assert.Equal("block", hit.GetProperty("decision").GetString());
         Assert.Contains(hit.GetProperty("reasons").EnumerateArray(), r => r.GetString() == "regex:codename");
-        Assert.Equal($"{tenant}-r1", hit.GetProperty("policyVersion").GetString());
+        Assert.Equal($"{tenant}-r1+{ShippedPolicyVersion}", hit.GetProperty("policyVersion").GetString());
 
         // Exponential for a backtracking engine; the check answers and the rule does not match (the text ends in '!').
         var adversarial = await ModerateAsync(ServiceMethods.ModerateInput, tenant, new string('a', 50_000) + "!");
@@ -165,6 +165,10 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         Assert.Equal(["bluebird"], policy.GetProperty("denyTerms").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal("ACCT-\\d{6}", policy.GetProperty("patterns").GetProperty("acct").GetString());
         Assert.Equal(0.5, policy.GetProperty("categories").GetProperty("violence").GetProperty("block").GetDouble());
+        // The overrides are what the tenant set, not the shipped thresholds of the other categories.
+        var overrides = view.RootElement.GetProperty("overrides");
+        Assert.Equal(["violence"], overrides.GetProperty("categories").EnumerateObject().Select(c => c.Name));
+        Assert.Equal("block", overrides.GetProperty("piiAction").GetString());
         var hit = await ModerateAsync(ServiceMethods.ModerateOutput, tenant, "Your number is ACCT-123456.");
         Assert.Equal("block", hit.GetProperty("decision").GetString());
     }
@@ -357,6 +361,8 @@ public sealed class ModerationApiTests(ModerationApiTests.SafetyHost fixture) : 
         Assert.Contains("model", layers);
         Assert.Contains("total", layers);
     }
+
+    private string ShippedPolicyVersion => fixture.Host.App.Services.GetRequiredService<DaprLlm.Safety.Classification.SafetyEngine>().DefaultPolicy.Version;
 
     private static string Tenant() => "t-" + Guid.NewGuid().ToString("N")[..10];
 
