@@ -268,6 +268,23 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         }, TimeSpan.FromSeconds(10), "the freed slot to admit a new request");
     }
 
+    [Fact]
+    public async Task An_exchange_sent_twice_through_the_sidecar_is_applied_once_and_answered_alike()
+    {
+        var node = cluster.Nodes[1];
+        var limits = new QuotaLimits { RequestsPerMinute = 10, BurstRequests = 0 };
+        var actor = node.Services.GetRequiredService<IActorProxyFactory>().CreateActorProxy<IQuotaActor>(new ActorId($"key:twice-{Guid.NewGuid():N}"), QuotaService.ActorType);
+        var exchange = new LeaseExchange { Limits = limits, NeedRequests = 1, ExtraRequests = 2, LeaseId = Guid.NewGuid().ToString("N"), Sequence = 1 };
+
+        // The second call is what a lease sends when the first answer was lost, or what a retry policy would send.
+        var first = await actor.ExchangeAsync(exchange);
+        var again = await actor.ExchangeAsync(exchange);
+
+        Assert.True(first.Granted);
+        Assert.Equal((true, first.Window, 3, first.Tokens, first.Slots), (again.Granted, again.Window, again.Requests, again.Tokens, again.Slots));
+        Assert.Equal(3, (await actor.PeekAsync(limits)).RequestsUsed);
+    }
+
     // Advances the shared clock past the idle-return time so leases give back what was not used, then reads the actor.
     private async Task<long> SettledTokensAsync(string key, long expected, CancellationToken ct)
     {

@@ -56,6 +56,15 @@ public sealed class LeaseExchange
 
     /// <summary>Spare concurrency slots, so a replica whose concurrency rises does not call the actor for every new high.</summary>
     [DataMember] public int ExtraSlots { get; set; }
+
+    /// <summary>
+    /// The sending lease (random, one per lease object). With <see cref="Sequence"/> it names the exchange, so a resend
+    /// whose first answer was lost is applied once. Null: an older gateway, applied every time as before.
+    /// </summary>
+    [DataMember] public string? LeaseId { get; set; }
+
+    /// <summary>Counts the lease's exchanges from 1; a resend carries the same number (and the same figures).</summary>
+    [DataMember] public long Sequence { get; set; }
 }
 
 /// <summary>The actor's answer: what was granted and what is left.</summary>

@@ -18,7 +18,7 @@ public sealed partial class QuotaFlusher(QuotaService quotas, IOptions<QuotaOpti
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // Kept in the lease and sent with its next exchange; logged so a lasting failure is visible.
+                    // Kept in the lease and sent again before its next exchange; logged so a lasting failure is visible.
                     LogFlushFailed(logger, lease.ActorId, e.GetType().Name);
                 }
             }

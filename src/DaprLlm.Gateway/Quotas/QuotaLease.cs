@@ -5,7 +5,8 @@ namespace DaprLlm.Gateway.Quotas;
 /// it runs dry does a request wait for one actor call (single-flight). Everything here was already charged by the
 /// actor, so whatever this replica admits from it stays within the actor's limit + burst. With
 /// <see cref="RefreshAhead"/>, a lease in use is topped up in the background before it runs dry and renewed when its
-/// minute ends, so steady traffic never waits for the actor.
+/// minute ends, so steady traffic never waits for the actor. Exchanges are idempotent: one whose answer is lost is
+/// sent again, unchanged, before anything new, and the actor applies it once (<see cref="QuotaRules"/>).
 /// </summary>
 public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
 {
@@ -22,6 +23,11 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
     private long _pendingCharge;
     private DateTimeOffset _lastUse;
     private LeaseGrant _lastSeen = new();
+
+    // Guarded by _exchange. The id is random only to be unique across replicas and restarts; nothing depends on its value.
+    private readonly string _leaseId = Guid.NewGuid().ToString("N");
+    private long _sequence;
+    private LeaseExchange? _unanswered;
 
     // Refresh ahead (off unless RefreshAhead is called): the settings, the minute-end timer, and whether the actor had
     // room for a whole lease last time (if not, near the limit, requests ask the actor themselves as before).
@@ -75,7 +81,9 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
         await _exchange.WaitAsync(ct);
         try
         {
-            // Another request may have refilled the lease while this one waited.
+            await ResendUnansweredAsync(time);
+
+            // Another request (or the resent exchange's grant) may have refilled the lease while this one waited.
             if (TryTake(tokens, time.GetUtcNow()) is { } window)
             {
                 return (window, _lastSeen);
@@ -171,6 +179,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
 
         try
         {
+            await ResendUnansweredAsync(time);
             LeaseExchange exchange;
             lock (_lock)
             {
@@ -231,6 +240,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
 
         try
         {
+            await ResendUnansweredAsync(time);
             LeaseExchange exchange;
             lock (_lock)
             {
@@ -263,7 +273,7 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
         }
         catch (Exception)
         {
-            // CallAsync kept what was to be settled; the next request on the slow path calls the actor again.
+            // The exchange is kept unanswered; the next request on the slow path (or the flusher) sends it again.
         }
         finally
         {
@@ -286,23 +296,42 @@ public sealed class QuotaLease(string actorId, IQuotaActor actor) : IDisposable
         }
     }
 
+    // Called holding _exchange, after ResendUnansweredAsync. A failed call may still have been applied (the answer was
+    // lost after the actor saved): the exchange is kept as it is, never merged into the pending figures, which the
+    // actor would then credit or charge a second time.
     private async Task<LeaseGrant> CallAsync(LeaseExchange exchange)
     {
-        try
-        {
-            return await actor.ExchangeAsync(exchange);
-        }
-        catch
-        {
-            // The actor did not answer: keep what must still be settled for the next exchange.
-            lock (_lock)
-            {
-                ReturnToDay(exchange.ReturnDayTokens, exchange.ReturnDay);
-                ReturnToDay(exchange.ReturnTokens, DayOf(exchange.ReturnWindow));
-                _pendingCharge += exchange.ChargeTokens;
-            }
+        exchange.LeaseId = _leaseId;
+        exchange.Sequence = ++_sequence;
+        _unanswered = exchange;
+        var grant = await actor.ExchangeAsync(exchange);
+        _unanswered = null;
+        return grant;
+    }
 
-            throw;
+    // Called holding _exchange, before any new exchange. The same exchange (id and figures) goes again: the actor applies
+    // it if the lost call never reached it, or answers what it granted then; either way this lease takes up the grant,
+    // which the actor counts as leased. Throws while the actor still does not answer (the exchange stays unanswered).
+    private async Task ResendUnansweredAsync(TimeProvider time)
+    {
+        if (_unanswered is not { } lost)
+        {
+            return;
+        }
+
+        var grant = await actor.ExchangeAsync(lost);
+        _unanswered = null;
+        lock (_lock)
+        {
+            if (lost.NeedRequests > 0 || lost.NeedTokens > 0 || lost.NeedSlots > 0)
+            {
+                Absorb(grant, lost, time.GetUtcNow());
+            }
+            else
+            {
+                // A settle only (FlushAsync): nothing was asked, so nothing to take up.
+                _lastSeen = grant;
+            }
         }
     }
 

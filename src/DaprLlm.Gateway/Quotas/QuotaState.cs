@@ -17,4 +17,29 @@ public sealed class QuotaState
     [DataMember] public long DayTokensCharged { get; set; }
 
     [DataMember] public int SlotsHeld { get; set; }
+
+    /// <summary>Per lease id, the last exchange applied and what it granted (<see cref="QuotaRules"/>); null in older state.</summary>
+    [DataMember] public Dictionary<string, AppliedExchange>? Exchanges { get; set; }
+}
+
+/// <summary>A lease's last applied exchange and its grant, so a resend is answered again without being applied twice.</summary>
+[DataContract]
+public sealed class AppliedExchange
+{
+    [DataMember] public long Sequence { get; set; }
+
+    /// <summary>When the lease was last heard from (Unix ms): leases quiet for long are forgotten.</summary>
+    [DataMember] public long SeenMs { get; set; }
+
+    [DataMember] public bool Granted { get; set; }
+
+    [DataMember] public string? RefusalCode { get; set; }
+
+    [DataMember] public long Window { get; set; }
+
+    [DataMember] public int Requests { get; set; }
+
+    [DataMember] public long Tokens { get; set; }
+
+    [DataMember] public int Slots { get; set; }
 }

@@ -281,6 +281,126 @@ public sealed class QuotaLeaseTests
         Assert.InRange(actor.State.RequestsCharged, admitted, 600);
     }
 
+    [Fact]
+    public async Task A_settle_whose_answer_was_lost_is_sent_again_and_never_credits_the_day_twice()
+    {
+        var actor = new LosingActor(new LocalQuotaActor(_time));
+        var limits = new QuotaLimits { TokensPerMinute = 100_000, BurstTokens = 0, TokensPerDay = 1_000 };
+        var a = new QuotaLease("a", actor) { Limits = limits };
+        var b = new QuotaLease("b", actor) { Limits = limits };
+        var (held, _) = await a.AcquireAsync(1_000, 16, _time, CancellationToken.None);
+        a.Release(held!.Value, reserved: 1_000, used: 0, _time.GetUtcNow());
+
+        // The idle lease gives its 1,000 tokens back; the actor credits them, then the answer is lost.
+        _time.Advance(TimeSpan.FromSeconds(3));
+        actor.LoseNext = 1;
+        await Assert.ThrowsAsync<TimeoutException>(() => a.FlushAsync(_time, TimeSpan.FromSeconds(2)));
+        Assert.Equal(0, actor.State.DayTokensCharged);
+
+        // Another replica uses the whole day; then the first settles again.
+        var (used, _) = await b.AcquireAsync(1_000, 16, _time, CancellationToken.None);
+        b.Release(used!.Value, reserved: 1_000, used: 1_000, _time.GetUtcNow());
+        await a.FlushAsync(_time, TimeSpan.FromSeconds(2));
+
+        // Credited a second time, the 1,000 tokens let another 1,000 through past the 1,000 a day.
+        Assert.Equal(1_000, actor.State.DayTokensCharged);
+        Assert.Equal("insufficient_quota", (await b.AcquireAsync(1_000, 16, _time, CancellationToken.None)).Grant.RefusalCode);
+    }
+
+    [Fact]
+    public async Task An_overrun_whose_settle_answer_was_lost_is_charged_once()
+    {
+        var actor = new LosingActor(new LocalQuotaActor(_time));
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits() };
+        var (window, _) = await lease.AcquireAsync(100, 16, _time, CancellationToken.None);
+        lease.Release(window!.Value, reserved: 100, used: 150, _time.GetUtcNow());
+
+        _time.Advance(TimeSpan.FromSeconds(3));
+        actor.LoseNext = 1;
+        await Assert.ThrowsAsync<TimeoutException>(() => lease.FlushAsync(_time, TimeSpan.FromSeconds(2)));
+        await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+
+        Assert.Equal((150L, 150L), (actor.State.TokensCharged, actor.State.DayTokensCharged));
+    }
+
+    [Fact]
+    public async Task A_grant_whose_answer_was_lost_is_taken_up_by_the_resend_so_no_allowance_is_lost()
+    {
+        // 2 / 16 = no spare requests: each grant is the one request asked for.
+        var actor = new LosingActor(new LocalQuotaActor(_time));
+        var lease = new QuotaLease("k", actor) { Limits = new QuotaLimits { RequestsPerMinute = 2, BurstRequests = 0 } };
+        actor.LoseNext = 1;
+        await Assert.ThrowsAsync<TimeoutException>(() => lease.AcquireAsync(10, 16, _time, CancellationToken.None));
+        Assert.Equal(1, actor.State.RequestsCharged);
+
+        // The first request's grant comes back with the resend: both requests a minute are admitted, not one.
+        var admitted = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            admitted += (await lease.AcquireAsync(10, 16, _time, CancellationToken.None)).Window is null ? 0 : 1;
+        }
+
+        Assert.Equal(2, admitted);
+        Assert.Equal(2, actor.State.RequestsCharged);
+    }
+
+    [Fact]
+    public async Task Replicas_whose_answers_are_often_lost_stay_within_the_limit_and_settle_to_exactly_what_was_used()
+    {
+        // Every third actor call is applied and its answer lost (acquires, top-ups, settles and resends alike).
+        var actor = new LosingActor(new LocalQuotaActor(_time)) { LoseEvery = 3 };
+        var limits = new QuotaLimits { RequestsPerMinute = 40, BurstRequests = 5, TokensPerMinute = 1_000_000, TokensPerDay = 2_000, MaxConcurrentRequests = 100 };
+        var replicas = Enumerable.Range(0, 3).Select(i => new QuotaLease($"r{i}", actor) { Limits = limits }).ToList();
+        var (admitted, used) = (0, 0L);
+        for (var round = 0; round < 6; round++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var lease = replicas[i % replicas.Count];
+                try
+                {
+                    if ((lease.TryTake(100, _time.GetUtcNow()) ?? (await lease.AcquireAsync(100, 4, _time, CancellationToken.None)).Window) is { } w)
+                    {
+                        (admitted, used) = (admitted + 1, used + 50);
+                        lease.Release(w, reserved: 100, used: 50, _time.GetUtcNow());
+                    }
+                }
+                catch (TimeoutException)
+                {
+                    // Answered 503: nothing admitted.
+                }
+            }
+
+            _time.Advance(TimeSpan.FromSeconds(3));
+            foreach (var lease in replicas)
+            {
+                try
+                {
+                    await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+                }
+                catch (TimeoutException)
+                {
+                    // Sent again before the lease's next exchange.
+                }
+            }
+        }
+
+        // The actor answers again: each lease's next settle resends what was lost, then gives back what it holds.
+        actor.LoseEvery = 0;
+        foreach (var lease in replicas)
+        {
+            await lease.FlushAsync(_time, TimeSpan.FromSeconds(2));
+        }
+
+        // The day's 2,000 tokens bound (up to 60 requests of 50 were tried); once every lost answer was resent and every
+        // idle lease settled, the actor holds exactly the usage: nothing credited twice, no grant lost.
+        Assert.InRange(used, 1_000, 2_000);
+        Assert.Equal(used, actor.State.DayTokensCharged);
+        Assert.Equal(used, actor.State.TokensCharged);
+        Assert.Equal(admitted, actor.State.RequestsCharged);
+        Assert.Equal(0, actor.State.SlotsHeld);
+    }
+
     // The background top-up may still be on its way when the lease runs dry: the request then waits for the exchange
     // (single-flight) as any request on the slow path would, and must not need a call of its own.
     private async Task<long> WaitForTakeAsync(QuotaLease lease)
@@ -336,6 +456,35 @@ public sealed class QuotaLeaseTests
         public object CreateActorProxy(ActorId actorId, Type actorInterfaceType, string actorType, ActorProxyOptions? options = null) => byId(actorId.GetId());
 
         public ActorProxy Create(ActorId actorId, string actorType, ActorProxyOptions? options = null) => throw new NotSupportedException();
+    }
+
+    /// <summary>An actor whose answer is lost after it applied the exchange and saved (a timeout or reset on the way back).</summary>
+    private sealed class LosingActor(LocalQuotaActor inner) : IQuotaActor
+    {
+        private int _calls;
+
+        public QuotaState State => inner.State;
+
+        /// <summary>Loses the next this many answers.</summary>
+        public int LoseNext { get; set; }
+
+        /// <summary>Loses every n-th answer (0: none).</summary>
+        public int LoseEvery { get; set; }
+
+        public async Task<LeaseGrant> ExchangeAsync(LeaseExchange exchange)
+        {
+            var grant = await inner.ExchangeAsync(exchange);
+            _calls++;
+            if (LoseNext > 0 || (LoseEvery > 0 && _calls % LoseEvery == 0))
+            {
+                LoseNext = Math.Max(0, LoseNext - 1);
+                throw new TimeoutException("the actor's answer was lost");
+            }
+
+            return grant;
+        }
+
+        public Task<LeaseGrant> PeekAsync(QuotaLimits limits) => inner.PeekAsync(limits);
     }
 
     /// <summary>The QuotaActor's rules over a plain field instead of actor state (same arithmetic via <see cref="QuotaRules"/>).</summary>
