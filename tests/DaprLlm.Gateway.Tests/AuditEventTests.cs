@@ -55,6 +55,43 @@ public sealed class AuditEventTests(SingleGateway gateway) : IClassFixture<Singl
     }
 
     [Fact]
+    public async Task Embeddings_and_moderations_publish_received_and_completed_with_usage_or_error_code()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (tenantId, key) = await gateway.CreateTenantAsync(ct: ct);
+        using var client = gateway.Client(key);
+
+        using var embedded = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = new[] { "abcd", "efgh" }, user = "user-9" }, ct);
+        Assert.Equal(HttpStatusCode.OK, embedded.StatusCode);
+        var embeddedId = Assert.Single(embedded.Headers.GetValues("x-request-id"));
+        var tokens = (await embedded.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        var received = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestReceived, embeddedId);
+        Assert.Equal(tenantId, received.GetProperty("tenantId").GetString());
+        Assert.Equal("daprllm-embed", received.GetProperty("modelRequested").GetString());
+        Assert.Equal("user-9", received.GetProperty("userId").GetString());
+        var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, embeddedId);
+        Assert.Equal("completed", completed.GetProperty("outcome").GetString());
+        Assert.Equal(tokens, completed.GetProperty("promptTokens").GetInt32());
+        Assert.Equal("inference-eu", completed.GetProperty("route").GetString());
+        Assert.Equal(key[3..15], completed.GetProperty("keyId").GetString());
+
+        // A failed embedding is recorded with the error code its client got.
+        using var failed = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = FakeBackend.TooLongInput }, ct);
+        Assert.Equal(HttpStatusCode.BadRequest, failed.StatusCode);
+        var failedEvent = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, Assert.Single(failed.Headers.GetValues("x-request-id")));
+        Assert.Equal("failed", failedEvent.GetProperty("outcome").GetString());
+        Assert.Equal("context_length_exceeded", failedEvent.GetProperty("errorCode").GetString());
+
+        using var moderated = await client.PostAsJsonAsync("/v1/moderations", new { input = "fine" }, ct);
+        Assert.Equal(HttpStatusCode.OK, moderated.StatusCode);
+        var moderatedId = Assert.Single(moderated.Headers.GetValues("x-request-id"));
+        await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestReceived, moderatedId);
+        var moderation = await AuditStreams.WaitForAsync(gateway.Environment.Redis, Topics.RequestCompleted, moderatedId);
+        Assert.Equal("completed", moderation.GetProperty("outcome").GetString());
+        Assert.Equal("omni-moderation-latest", moderation.GetProperty("model").GetString());
+    }
+
+    [Fact]
     public async Task Key_creation_rotation_and_revocation_publish_admin_actions()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -264,11 +264,92 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.Equal(HttpStatusCode.OK, same.StatusCode);
         Assert.Equal(4, (await same.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("data")[0].GetProperty("embedding").GetArrayLength());
 
+        // The model's length is known now: another one is refused before any input reaches the model.
+        var calls = EmbeddingCalls();
         using var shorter = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", dimensions = 2 }, ct);
         await AssertErrorAsync(shorter, HttpStatusCode.BadRequest, "unsupported_value", ct);
+        Assert.Equal(calls, EmbeddingCalls());
 
         using var zero = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd", dimensions = 0 }, ct);
         await AssertErrorAsync(zero, HttpStatusCode.BadRequest, "invalid_value", ct);
+    }
+
+    [Theory]
+    [InlineData("[1, 2, 3]")]
+    [InlineData("[[1, 2], [3]]")]
+    public async Task Token_id_embedding_inputs_are_refused_with_what_to_send_instead(string input)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var calls = EmbeddingCalls();
+
+        using var response = await client.PostAsync("/v1/embeddings",
+            new StringContent($$"""{"model":"daprllm-embed","input":{{input}}}""", Encoding.UTF8, "application/json"), ct);
+
+        var message = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "unsupported_value", ct);
+        Assert.Contains("check_embedding_ctx_length=False", message, StringComparison.Ordinal);
+        Assert.Equal(calls, EmbeddingCalls());
+    }
+
+    [Fact]
+    public async Task An_over_long_embedding_input_is_named_by_its_place_in_the_request_not_in_the_inference_call()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        // 300 inputs go to inference in calls of 256 and 44: input 260 is the second call's input 4.
+        var inputs = Enumerable.Range(0, 300).Select(i => i == 260 ? FakeBackend.TooLongInput : "x").ToArray();
+
+        using var response = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = inputs }, ct);
+
+        var message = await AssertErrorAsync(response, HttpStatusCode.BadRequest, "context_length_exceeded", ct);
+        Assert.Contains("input[260]", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Moderations_accept_openai_s_model_names_and_safety_s_own_and_refuse_others_and_unknown_parameters()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        foreach (var model in new[] { "omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest", "text-moderation-stable", "daprllm-safety-ngram" })
+        {
+            using var accepted = await client.PostAsJsonAsync("/v1/moderations", new { model, input = "fine" }, ct);
+            Assert.True(accepted.StatusCode == HttpStatusCode.OK, $"{model}: {await accepted.Content.ReadAsStringAsync(ct)}");
+        }
+
+        using var omitted = await client.PostAsJsonAsync("/v1/moderations", new { input = "fine" }, ct);
+        Assert.Equal(HttpStatusCode.OK, omitted.StatusCode);
+
+        var before = gateway.Backend.CallsTo("safety v1/moderations");
+        using var unknownModel = await client.PostAsJsonAsync("/v1/moderations", new { model = "gpt-4o", input = "fine" }, ct);
+        await AssertErrorAsync(unknownModel, HttpStatusCode.NotFound, "model_not_found", ct);
+        using var unknownParameter = await client.PostAsJsonAsync("/v1/moderations", new { input = "fine", threshold = 0.5 }, ct);
+        var message = await AssertErrorAsync(unknownParameter, HttpStatusCode.BadRequest, "unknown_parameter", ct);
+        Assert.Contains("threshold", message, StringComparison.Ordinal);
+        Assert.Equal(before, gateway.Backend.CallsTo("safety v1/moderations"));
+    }
+
+    [Fact]
+    public async Task An_upstream_timeout_moves_embeddings_to_the_next_region_and_answers_moderations_504()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (_, key) = await gateway.CreateTenantAsync(home: "eu", regions: ["eu", "us"], ct: ct);
+        using var client = gateway.Client(key);
+        gateway.Backend.TimingOut["inference-eu v1/embeddings"] = true;
+        gateway.Backend.TimingOut["safety v1/moderations"] = true;
+        try
+        {
+            var us = gateway.Backend.CallsTo("inference-us v1/embeddings");
+            using var embedded = await client.PostAsJsonAsync("/v1/embeddings", new { model = "daprllm-embed", input = "abcd" }, ct);
+            Assert.True(embedded.StatusCode == HttpStatusCode.OK, await embedded.Content.ReadAsStringAsync(ct));
+            Assert.Equal(us + 1, gateway.Backend.CallsTo("inference-us v1/embeddings"));
+
+            using var moderated = await client.PostAsJsonAsync("/v1/moderations", new { input = "fine" }, ct);
+            await AssertErrorAsync(moderated, HttpStatusCode.GatewayTimeout, "upstream_timeout", ct);
+        }
+        finally
+        {
+            gateway.Backend.TimingOut.Clear();
+        }
     }
 
     [Fact]
@@ -964,6 +1045,9 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
         return error.GetProperty("message").GetString()!;
     }
+
+    // Embedding calls that reached the fake inference apps, every region.
+    private int EmbeddingCalls() => gateway.Backend.Calls.Where(c => c.Key.EndsWith(" v1/embeddings", StringComparison.Ordinal)).Sum(c => c.Value);
 
     private static object Chat(string content) => new { model = "daprllm-demo", messages = new[] { new { role = "user", content } }, max_tokens = 16 };
 }

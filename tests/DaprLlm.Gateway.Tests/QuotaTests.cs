@@ -285,6 +285,49 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         Assert.Equal(3, (await actor.PeekAsync(limits)).RequestsUsed);
     }
 
+    [Fact]
+    public async Task Moderations_count_against_the_key_s_request_limit()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // One request a minute (the tier's burst scaled to 1/10,000 is 0): a second moderation in the minute is refused.
+        using var client = cluster.Nodes[0].Client(await CreateLimitedTenantKeyAsync(new { requestsPerMinute = 1 }, ct));
+
+        using var first = await client.PostAsJsonAsync("/v1/moderations", new { input = "a calm sea" }, ct);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("1", Assert.Single(first.Headers.GetValues("x-ratelimit-limit-requests")));
+
+        using var second = await client.PostAsJsonAsync("/v1/moderations", new { input = "a calm sea" }, ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, second.StatusCode);
+        Assert.Equal("rate_limit_exceeded", (await second.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task An_embeddings_call_that_times_out_is_a_504_and_charges_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = await cluster.CreateTenantKeyAsync("enterprise", ct);
+        using var client = cluster.Nodes[0].Client(key);
+        const string Method = "inference-eu v1/embeddings";
+        cluster.Backend.TimingOut[Method] = true;
+        try
+        {
+            using var timedOut = await client.PostAsJsonAsync("/v1/embeddings", new { model = "all-minilm-l6-v2", input = new string('a', 400) }, ct);
+            var text = await timedOut.Content.ReadAsStringAsync(ct);
+            Assert.True(timedOut.StatusCode == HttpStatusCode.GatewayTimeout, text);
+            Assert.Equal("upstream_timeout", JsonDocument.Parse(text).RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+        finally
+        {
+            cluster.Backend.TimingOut.TryRemove(Method, out _);
+        }
+
+        // Only the next request's own tokens are charged: the timed-out one's estimate (about 100 tokens) was given back.
+        using var served = await client.PostAsJsonAsync("/v1/embeddings", new { model = "all-minilm-l6-v2", input = "abcd" }, ct);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        var tokens = (await served.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        Assert.Equal(tokens, await SettledTokensAsync(key, tokens, ct));
+    }
+
     // Advances the shared clock past the idle-return time so leases give back what was not used, then reads the actor.
     private async Task<long> SettledTokensAsync(string key, long expected, CancellationToken ct)
     {
@@ -295,7 +338,7 @@ public sealed class QuotaTests(ThreeGateways cluster) : IClassFixture<ThreeGatew
         var advanced = TimeSpan.Zero;
         await Deadline.WaitUntilAsync(async () =>
         {
-            // At most 20 s of fake time per test (two such tests): every test stays inside the fixture's first minute.
+            // At most 20 s of fake time per test, a few in practice (three such tests): every test stays inside the fixture's first minute.
             if (advanced < TimeSpan.FromSeconds(20))
             {
                 cluster.Time.Advance(TimeSpan.FromMilliseconds(100));

@@ -17,6 +17,14 @@ public sealed class ChatOptions
     /// <summary>Embedding model ids.</summary>
     public string[] EmbeddingModels { get; set; } = ["all-minilm-l6-v2"];
 
+    /// <summary>
+    /// The <c>model</c> values /v1/moderations accepts (it may also be left out): OpenAI's names, which its clients
+    /// send, and the safety app's own model. Safety answers all of them with its one model.
+    /// </summary>
+    [MinLength(1)]
+    public string[] ModerationModels { get; set; } =
+        ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest", "text-moderation-stable", "daprllm-safety-ngram"];
+
     /// <summary>"auto" moves up one model per this many estimated tokens (prompt + max tokens).</summary>
     [Range(1, 1_000_000)]
     public int AutoTokensPerStep { get; set; } = 2_048;

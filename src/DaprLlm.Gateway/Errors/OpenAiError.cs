@@ -11,6 +11,9 @@ public sealed record OpenAiError([property: JsonPropertyName("error")] OpenAiErr
     public static IResult InvalidRequest(string message, string? param = null, string code = "invalid_request") =>
         Result(StatusCodes.Status400BadRequest, "invalid_request_error", code, message, param);
 
+    /// <summary>The error code of a result made by <see cref="Result"/>; null for any other result.</summary>
+    public static string? CodeOf(IResult result) => result is IValueHttpResult { Value: OpenAiError error } ? error.Error.Code : null;
+
     public sealed record Body(
         [property: JsonPropertyName("message")] string Message,
         [property: JsonPropertyName("type")] string Type,

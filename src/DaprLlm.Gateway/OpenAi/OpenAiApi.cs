@@ -42,6 +42,8 @@ public static class OpenAiApi
         builder.AddDurableOutbox(Contracts.AppIds.Gateway, Contracts.DaprComponents.PubSub);
         builder.Services.AddSingleton<AuditPublisher>();
         builder.Services.AddSingleton<RefusalAudit>();
+        builder.Services.AddSingleton<RequestAudit>();
+        builder.Services.AddSingleton<EmbeddingDimensions>();
         return builder;
     }
 

@@ -44,6 +44,15 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>When set, embedding calls wait until the caller goes away.</summary>
     public volatile bool HangEmbeddings;
 
+    /// <summary>An embedding input holding this is longer than the model reads: the call is refused as inference refuses it.</summary>
+    public const string TooLongInput = "too-long-for-the-model";
+
+    /// <summary>
+    /// "appId method" keys whose calls fail in the gateway's HttpClient with what a connect timeout throws
+    /// (<see cref="TaskCanceledException"/> around a <see cref="TimeoutException"/>), before reaching this fake.
+    /// </summary>
+    public ConcurrentDictionary<string, bool> TimingOut { get; } = new();
+
     /// <summary>The number of inputs of each embedding call, in arrival order.</summary>
     public ConcurrentQueue<int> EmbeddingCallSizes { get; } = new();
 
@@ -195,6 +204,13 @@ public sealed class FakeBackend : IAsyncDisposable
 
             var call = await context.Request.ReadFromJsonAsync<EmbeddingsCall>(UpstreamCall.Json);
             EmbeddingCallSizes.Enqueue(call!.Input.Count);
+            if (call.Input.ToList().FindIndex(t => t.Contains(TooLongInput, StringComparison.Ordinal)) is var tooLong and >= 0)
+            {
+                // The inference app's answer, which names the input by its place in this call.
+                return Results.Json(new { error = new { message = $"This model's maximum context length is 256 tokens, however input[{tooLong}] has 300 tokens. Shorten or split the input.",
+                    type = "invalid_request_error", param = "input", code = "context_length_exceeded" } }, statusCode: 400);
+            }
+
             var data = call!.Model == SemanticModel
                 ? call.Input.Select(BagOfWords).ToList()
                 : call.Input.Select(text => new[] { text.Length, 1f, -0.5f, 0.25f }).ToList();
@@ -361,5 +377,20 @@ public sealed class FakeChannels(FakeBackend backend) : IUpstreamChannels
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new();
 
     public HttpClient For(string appId) =>
-        _clients.GetOrAdd(appId, id => new HttpClient { BaseAddress = new Uri($"{backend.BaseAddress}/{id}/") });
+        _clients.GetOrAdd(appId, id => new HttpClient(new TimeoutFaults(backend, id) { InnerHandler = new SocketsHttpHandler() })
+        {
+            BaseAddress = new Uri($"{backend.BaseAddress}/{id}/"),
+        });
+
+    /// <summary>Throws what a connect timeout throws for the calls <see cref="FakeBackend.TimingOut"/> names.</summary>
+    private sealed class TimeoutFaults(FakeBackend backend, string appId) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var method = request.RequestUri!.AbsolutePath.TrimStart('/')[(appId.Length + 1)..];
+            return backend.TimingOut.ContainsKey($"{appId} {method}")
+                ? throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout.", new TimeoutException())
+                : base.SendAsync(request, cancellationToken);
+        }
+    }
 }
