@@ -72,6 +72,10 @@ public sealed partial class WorkflowEngine
             }
 
             var record = NewInstance(instanceId, request.Name, request.Version, request.Input, request.ExecutionId, startAt, request.Tags, null);
+            // Indexed before it is stored: recovery and listing only see indexed ids, so a record stored without its
+            // index entry would never run, and a retried start would find it "active". An id indexed without a record
+            // is skipped by recovery and taken by the retry.
+            await AddToIndexAsync([instanceId], cancellationToken);
             try
             {
                 await Store.Store.TransactAsync([Store.Save(record, existing?.ETag)], cancellationToken);
@@ -82,7 +86,6 @@ public sealed partial class WorkflowEngine
             }
         }
 
-        await AddToIndexAsync([instanceId], cancellationToken);
         metrics.Started();
         NotifyChanged();
         EnqueueOrchestration(instanceId);
@@ -454,10 +457,10 @@ public sealed partial class WorkflowEngine
                 throw new RpcException(new Status(StatusCode.AlreadyExists, $"a workflow with ID '{newId}' already exists"));
             }
 
+            await AddToIndexAsync([newId], cancellationToken); // before the record, as in StartAsync
             await Store.Store.TransactAsync([Store.Save(record, null)], cancellationToken);
         }
 
-        await AddToIndexAsync([newId], cancellationToken);
         metrics.Started();
         NotifyChanged();
         Arm(record);

@@ -71,6 +71,9 @@ public sealed class RawWorker : IAsyncDisposable
     /// <summary>The key the sidecar keeps an instance under (daprd's layout).</summary>
     public string InstanceKey(string instanceId) => $"{_appId}||dapr.internal.default.{_appId}.workflow||{instanceId}||state";
 
+    /// <summary>The key of the app's instance index (the ids recovery and listing see).</summary>
+    public string IndexKey => $"{_appId}||dapr.internal.default.{_appId}.workflow||index";
+
     /// <summary>The next work item, or a failure naming what did not come within the deadline.</summary>
     public async Task<WorkItem> NextAsync()
     {

@@ -63,6 +63,27 @@ public sealed class WorkflowStoreFailureTests
         Assert.Equal("\"stored\"", Assert.Single(turn.WorkflowRequest.NewEvents, e => e.TaskCompleted is not null).TaskCompleted.Result);
     }
 
+    [Fact]
+    public async Task A_start_whose_index_entry_could_not_be_stored_can_be_retried_and_runs()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-store-failure");
+        var id = $"start-{Guid.NewGuid():N}";
+        var request = new CreateInstanceRequest { InstanceId = id, Name = "W", Input = "\"in\"" };
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.IndexKey, SqliteFault.Error))
+        {
+            await Assert.ThrowsAsync<RpcException>(() => rig.Hub.StartInstanceAsync(request, cancellationToken: Ct).ResponseAsync);
+        }
+
+        await rig.Hub.StartInstanceAsync(request, cancellationToken: Ct);
+        var turn = await rig.NextAsync();
+        var listed = await rig.Hub.ListInstanceIDsAsync(new ListInstanceIDsRequest(), cancellationToken: Ct);
+
+        Assert.Equal(id, turn.WorkflowRequest.InstanceId);
+        Assert.Contains(turn.WorkflowRequest.NewEvents, e => e.ExecutionStarted is not null);
+        Assert.Contains(id, listed.InstanceIds);
+    }
+
     private static WorkflowResponse Done(string id, string token)
     {
         var response = new WorkflowResponse { InstanceId = id, CompletionToken = token };
