@@ -81,25 +81,71 @@ public sealed partial class WorkflowEngine(
         await Task.WhenAll(DispatchOrchestrationsAsync(stoppingToken), DispatchActivitiesAsync(stoppingToken), PollSharedQueuesAsync(stoppingToken));
     }
 
-    /// <summary>Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers.</summary>
+    /// <summary>
+    /// Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers. One unreadable
+    /// instance is logged and left alone: it must not stop the engine, nor the whole sidecar with it.
+    /// </summary>
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        var (ids, _) = await _store!.LoadIndexAsync(cancellationToken);
+        var ids = await LoadIndexForRecoveryAsync(cancellationToken);
         var recovered = 0;
         foreach (var id in ids)
         {
-            var loaded = await _store.LoadAsync(id, cancellationToken);
-            if (loaded is null || loaded.Record.IsTerminal)
+            for (var attempt = 0; ; attempt++)
             {
-                continue;
-            }
+                try
+                {
+                    var loaded = await _store!.LoadAsync(id, cancellationToken);
+                    if (loaded is not null && !loaded.Record.IsTerminal)
+                    {
+                        Arm(loaded.Record);
+                        recovered++;
+                    }
 
-            recovered++;
-            Arm(loaded.Record);
+                    break;
+                }
+                catch (Exception e) when (IsCorrupt(e) || (attempt >= 4 && e is not OperationCanceledException))
+                {
+                    LogRecoveryFailure(logger, e, id);
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogBackgroundFailure(logger, e, id);
+                    await Task.Delay(Backoff(attempt), time, cancellationToken);
+                }
+            }
         }
 
         LogRecovered(logger, recovered, ids.Count);
     }
+
+    /// <summary>The instance index, read again with backoff while the store fails (an unreadable index counts as empty).</summary>
+    private async Task<List<string>> LoadIndexForRecoveryAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return (await _store!.LoadIndexAsync(cancellationToken)).Ids;
+            }
+            catch (Exception e) when (IsCorrupt(e))
+            {
+                LogRecoveryFailure(logger, e, "(instance index)");
+                return [];
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogBackgroundFailure(logger, e, "(instance index)");
+                await Task.Delay(Backoff(attempt), time, cancellationToken);
+            }
+        }
+    }
+
+    private static bool IsCorrupt(Exception e) => e is System.Text.Json.JsonException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException;
+
+    /// <summary>1 s, 2 s, 4 s ... up to 30 s between tries of a background step.</summary>
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(Math.Pow(2, Math.Min(attempt, 5)), 30));
 
     /// <summary>Queues everything an instance is waiting for: its inbox, pending activities, pending timers.</summary>
     private void Arm(InstanceRecord record)
@@ -273,6 +319,9 @@ public sealed partial class WorkflowEngine(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Workflow engine recovered {Running} running of {Total} stored instances")]
     private static partial void LogRecovered(ILogger logger, int running, int total);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Workflow engine skipped unreadable workflow state {InstanceId} at recovery")]
+    private static partial void LogRecoveryFailure(ILogger logger, Exception exception, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a stale or duplicate completion for workflow {InstanceId}")]
     private static partial void LogStaleCompletion(ILogger logger, string instanceId);

@@ -38,12 +38,18 @@ public sealed class RawWorker : IAsyncDisposable
     /// <summary>The SQLite file of the store (see <see cref="SqliteFaults"/>).</summary>
     public string Database { get; }
 
-    public static async Task<RawWorker> StartAsync(string appId)
+    /// <summary>Starts the sidecar; <paramref name="seed"/>, when given, first writes to the (new) database file.</summary>
+    public static async Task<RawWorker> StartAsync(string appId, Func<string, Task>? seed = null)
     {
         var folder = new TempFolder("daprllm-wf-raw");
         try
         {
             var database = Path.Combine(folder.Path, "workflows.db");
+            if (seed is not null)
+            {
+                await seed(database);
+            }
+
             folder.Write("components/wfstore.yaml", $"""
                 apiVersion: dapr.io/v1alpha1
                 kind: Component

@@ -1,6 +1,7 @@
 using Dapr.DurableTask.Protobuf;
 using DaprLlm.Sidecar.Tests.Infrastructure;
 using Grpc.Core;
+using Microsoft.Data.Sqlite;
 
 namespace DaprLlm.Sidecar.Tests.Workflows;
 
@@ -82,6 +83,45 @@ public sealed class WorkflowStoreFailureTests
         Assert.Equal(id, turn.WorkflowRequest.InstanceId);
         Assert.Contains(turn.WorkflowRequest.NewEvents, e => e.ExecutionStarted is not null);
         Assert.Contains(id, listed.InstanceIds);
+    }
+
+    [Fact]
+    public async Task An_unreadable_instance_in_the_store_does_not_stop_the_engine_at_start()
+    {
+        const string appId = "wf-store-corrupt";
+        await using var rig = await RawWorker.StartAsync(appId, database => SeedAsync(database,
+            ($"{appId}||dapr.internal.default.{appId}.workflow||index", "[\"bad\"]"),
+            ($"{appId}||dapr.internal.default.{appId}.workflow||bad||state", "{not json")));
+        var id = $"after-corrupt-{Guid.NewGuid():N}";
+
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = id, Name = "W", Input = "\"in\"" }, cancellationToken: Ct);
+        var turn = await rig.NextAsync();
+        await rig.Hub.CompleteWorkflowTaskAsync(Done(id, turn.CompletionToken), cancellationToken: Ct);
+        var state = await rig.WaitForCompletionAsync(id);
+
+        Assert.Equal(OrchestrationStatus.Completed, state.WorkflowState.WorkflowStatus);
+    }
+
+    /// <summary>Writes raw rows into a new state.sqlite file, with the store's own schema.</summary>
+    private static async Task SeedAsync(string database, params (string Key, string Value)[] rows)
+    {
+        await using var connection = new SqliteConnection($"Data Source={database};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE state (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL, is_binary BOOLEAN NOT NULL, etag TEXT NOT NULL,
+              expiration_time TIMESTAMP DEFAULT NULL, update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+            """;
+        await command.ExecuteNonQueryAsync(Ct);
+        foreach (var (key, value) in rows)
+        {
+            command.CommandText = "INSERT INTO state (key, value, is_binary, etag) VALUES ($key, $value, 0, $etag)";
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$value", value);
+            command.Parameters.AddWithValue("$etag", Guid.NewGuid().ToString());
+            await command.ExecuteNonQueryAsync(Ct);
+        }
     }
 
     private static WorkflowResponse Done(string id, string token)
