@@ -197,7 +197,6 @@ public sealed partial class WorkflowEngine
     {
         var found = false;
         var terminated = false;
-        var children = new List<string>();
         var record = await MutateAsync(instanceId, r =>
         {
             found = r is not null;
@@ -207,7 +206,6 @@ public sealed partial class WorkflowEngine
             }
 
             var now = NowTimestamp;
-            children = LocalChildren(r);
             r.AddHistory(new HistoryEvent { EventId = -1, Timestamp = now, ExecutionTerminated = new ExecutionTerminatedEvent { Input = output, Recurse = recursive } });
             r.AddHistory(new HistoryEvent
             {
@@ -218,20 +216,21 @@ public sealed partial class WorkflowEngine
             r.Output = output;
             r.CompletedAt = Now;
             r.Inbox.Clear();
+            // Done through the outbox (at-least-once): the parent's notice, then the children's terminations.
+            AddParentNotice(r, OrchestrationStatus.Terminated);
+            if (recursive)
+            {
+                r.Outbox.AddRange(LocalChildren(r).Select(child => OutboxEntry.Terminate(options.AppId, child, output, recurse: true)));
+            }
+
             terminated = true;
             return [];
         }, cancellationToken);
         if (terminated && record is not null)
         {
             _turns.TryRemove(instanceId, out _);
-            await OnFinishedAsync(record, OrchestrationStatus.Terminated, cancellationToken);
-            if (recursive)
-            {
-                foreach (var child in children)
-                {
-                    await TerminateCoreAsync(child, output, recursive: true, cancellationToken);
-                }
-            }
+            OnFinished(record, OrchestrationStatus.Terminated);
+            await DrainAfterCommitAsync(instanceId);
         }
 
         return found;

@@ -96,6 +96,12 @@ public sealed partial class WorkflowEngine(
                 try
                 {
                     var loaded = await _store!.LoadAsync(id, cancellationToken);
+                    if (loaded is { Record.Outbox.Count: > 0 })
+                    {
+                        // Effects a committed change did not finish before the restart (finished instances too).
+                        DrainInBackground(id);
+                    }
+
                     if (loaded is not null && !loaded.Record.IsTerminal)
                     {
                         Arm(loaded.Record);
@@ -218,7 +224,7 @@ public sealed partial class WorkflowEngine(
         CancellationToken cancellationToken) => MutateAsync(Store, instanceId, change, cancellationToken);
 
     private async Task<InstanceRecord?> MutateAsync(WorkflowStore store, string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool touch = true)
     {
         using var _ = await LockAsync(instanceId, cancellationToken, store.AppId);
         for (var attempt = 0; ; attempt++)
@@ -232,7 +238,11 @@ public sealed partial class WorkflowEngine(
 
             if (loaded is not null)
             {
-                loaded.Record.LastUpdatedAt = Now;
+                if (touch)
+                {
+                    loaded.Record.LastUpdatedAt = Now;
+                }
+
                 ops.Insert(0, store.Save(loaded.Record, loaded.ETag));
             }
 

@@ -16,7 +16,7 @@ public sealed class RawWorker : IAsyncDisposable
     private readonly SidecarProcess _sidecar;
     private readonly GrpcChannel _channel;
     private readonly CancellationTokenSource _cts;
-    private readonly AsyncServerStreamingCall<WorkItem> _stream;
+    private AsyncServerStreamingCall<WorkItem> _stream;
 
     private RawWorker(string appId, TempFolder folder, SidecarProcess sidecar, string database)
     {
@@ -76,6 +76,15 @@ public sealed class RawWorker : IAsyncDisposable
 
     /// <summary>The key the sidecar keeps an instance under (daprd's layout).</summary>
     public string InstanceKey(string instanceId) => $"{_appId}||dapr.internal.default.{_appId}.workflow||{instanceId}||state";
+
+    /// <summary>Kills the sidecar (as a crash would), starts it again on the same store and opens a new work-item stream.</summary>
+    public async Task RestartSidecarAsync()
+    {
+        await _sidecar.KillAsync();
+        _stream.Dispose();
+        await _sidecar.RestartAsync(WorkflowHost.StartTimeout);
+        _stream = Hub.GetWorkItems(new GetWorkItemsRequest(), cancellationToken: _cts.Token);
+    }
 
     /// <summary>The key of the app's instance index (the ids recovery and listing see).</summary>
     public string IndexKey => $"{_appId}||dapr.internal.default.{_appId}.workflow||index";

@@ -86,6 +86,60 @@ public sealed class WorkflowStoreFailureTests
     }
 
     [Fact]
+    public async Task A_child_that_ended_while_its_parent_could_not_be_written_is_reported_once_the_store_works()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-store-failure");
+        var (parent, child, childTurn) = await StartParentAndChildAsync(rig);
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.InstanceKey(parent), SqliteFault.Error))
+        {
+            // The child's end is stored; telling the parent fails and is left to a retry.
+            await rig.Hub.CompleteWorkflowTaskAsync(Done(child, childTurn.CompletionToken), cancellationToken: Ct);
+        }
+
+        var parentTurn = await rig.NextAsync();
+
+        Assert.Equal(parent, parentTurn.WorkflowRequest.InstanceId);
+        var completed = Assert.Single(parentTurn.WorkflowRequest.NewEvents, e => e.ChildWorkflowInstanceCompleted is not null).ChildWorkflowInstanceCompleted;
+        Assert.Equal(0, completed.TaskScheduledId);
+        Assert.Equal("\"done\"", completed.Result);
+    }
+
+    [Fact]
+    public async Task A_child_end_the_parent_was_not_told_of_before_a_crash_is_reported_after_the_restart()
+    {
+        await using var rig = await RawWorker.StartAsync("wf-store-failure");
+        var (parent, child, childTurn) = await StartParentAndChildAsync(rig);
+
+        await using (await SqliteFaults.FailWritesAsync(rig.Database, rig.InstanceKey(parent), SqliteFault.Error))
+        {
+            await rig.Hub.CompleteWorkflowTaskAsync(Done(child, childTurn.CompletionToken), cancellationToken: Ct);
+            await rig.RestartSidecarAsync();
+        }
+
+        var parentTurn = await rig.NextAsync();
+
+        Assert.Equal(parent, parentTurn.WorkflowRequest.InstanceId);
+        Assert.Single(parentTurn.WorkflowRequest.NewEvents, e => e.ChildWorkflowInstanceCompleted is not null);
+        Assert.Single(parentTurn.WorkflowRequest.PastEvents.Concat(parentTurn.WorkflowRequest.NewEvents), e => e.ChildWorkflowInstanceCreated is not null);
+    }
+
+    /// <summary>Starts a parent whose first turn creates one child, and returns the child's first turn.</summary>
+    private static async Task<(string Parent, string Child, WorkItem ChildTurn)> StartParentAndChildAsync(RawWorker rig)
+    {
+        var parent = $"parent-{Guid.NewGuid():N}";
+        var child = $"{parent}-child";
+        await rig.Hub.StartInstanceAsync(new CreateInstanceRequest { InstanceId = parent, Name = "P", Input = "\"in\"" }, cancellationToken: Ct);
+        var first = await rig.NextAsync();
+        var create = new WorkflowResponse { InstanceId = parent, CompletionToken = first.CompletionToken };
+        create.Actions.Add(new WorkflowAction { Id = 0, CreateChildWorkflow = new CreateChildWorkflowAction { InstanceId = child, Name = "C", Input = "1" } });
+        await rig.Hub.CompleteWorkflowTaskAsync(create, cancellationToken: Ct);
+        var childTurn = await rig.NextAsync();
+        Assert.Equal(child, childTurn.WorkflowRequest.InstanceId);
+        return (parent, child, childTurn);
+    }
+
+    [Fact]
     public async Task An_unreadable_instance_in_the_store_does_not_stop_the_engine_at_start()
     {
         const string appId = "wf-store-corrupt";
