@@ -26,7 +26,7 @@ public sealed partial class WorkflowEngine(
     // The longest single wait of a timer or scheduled start (Task.Delay's limit is ~49 days); longer ones wait in steps.
     private static readonly TimeSpan MaxArmedDelay = TimeSpan.FromDays(30);
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly KeyedLocks _locks = new();
     private readonly SemaphoreSlim _indexLock = new(1, 1);
     private readonly Channel<string> _orchestrations = Channel.CreateUnbounded<string>();
     private readonly ConcurrentDictionary<string, byte> _queuedOrchestrations = new(StringComparer.Ordinal);
@@ -193,14 +193,7 @@ public sealed partial class WorkflowEngine(
     private async Task<IDisposable> LockAsync(string instanceId, CancellationToken cancellationToken, string? appId = null)
     {
         var key = appId is null || appId == options.AppId ? instanceId : $"{appId}\u001f{instanceId}";
-        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        return new Releaser(gate);
-    }
-
-    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
+        return await _locks.LockAsync(key, cancellationToken);
     }
 
     private DateTimeOffset Now => time.GetUtcNow();
