@@ -46,15 +46,6 @@ public sealed partial class WorkflowEngine(
     /// <summary>An orchestrator turn handed to the worker and not yet completed.</summary>
     private sealed record Turn(string Token, int InboxCount, HistoryEvent Started, WorkerConnection Connection);
 
-    /// <summary>A scheduled activity waiting for (or running on) the worker.</summary>
-    private sealed class ActivityItem
-    {
-        public required string Token { get; init; }
-        public required ActivityRequest Request { get; init; }
-        public WorkerConnection? Connection { get; set; }
-        public long DispatchedAt { get; set; }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
