@@ -17,6 +17,9 @@ public sealed record SubscriptionDefinition(
     public const string Programmatic = "PROGRAMMATIC";
     public const string Declarative = "DECLARATIVE";
 
+    /// <summary>True when the subscription enables bulkSubscribe, which this sidecar does not implement (it warns at subscribe time).</summary>
+    public bool BulkSubscribe { get; init; }
+
     /// <summary>True when the subscription asks for raw (non-CloudEvent) payloads.</summary>
     public bool RawPayload =>
         Metadata.FirstOrDefault(kv => kv.Key.Equals("rawPayload", StringComparison.OrdinalIgnoreCase)).Value is { } v &&

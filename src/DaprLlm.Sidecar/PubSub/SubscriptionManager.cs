@@ -180,6 +180,14 @@ public sealed class SubscriptionManager(
             return;
         }
 
+        if (definition.BulkSubscribe)
+        {
+            // Said once here rather than failing each delivery: the app's bulk route gets single CloudEvents, and
+            // its {"statuses":[...]} answers are not read, so deliveries may be retried to the dead-letter topic.
+            logger.LogWarning("Subscription to topic {Topic} on pubsub {PubSub} enables bulkSubscribe, which the local sidecar does not support: " +
+                "each message is delivered on its own, as a single CloudEvent, to the route", definition.Topic, definition.PubSubName);
+        }
+
         var handle = await pubsub.SubscribeAsync(definition.Topic, definition.Metadata,
             (message, _) => HandleAsync(definition, pubsub, message), cancellationToken);
         lock (_lock)

@@ -65,7 +65,10 @@ public static class SubscriptionReader
         }
 
         var deadLetter = String(o["deadLetterTopic"]);
-        return new SubscriptionDefinition(pubsub, topic, rules, metadata, string.IsNullOrEmpty(deadLetter) ? null : deadLetter, type);
+        return new SubscriptionDefinition(pubsub, topic, rules, metadata, string.IsNullOrEmpty(deadLetter) ? null : deadLetter, type)
+        {
+            BulkSubscribe = o["bulkSubscribe"] is JsonObject bulk && bool.TryParse(String(bulk["enabled"]), out var enabled) && enabled,
+        };
     }
 
     private static string? String(JsonNode? node) => node switch

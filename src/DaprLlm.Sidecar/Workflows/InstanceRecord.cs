@@ -55,6 +55,12 @@ public sealed class InstanceRecord
     /// <summary>HistoryEvent protobuf bytes, waiting for the next orchestrator turn.</summary>
     public List<byte[]> Inbox { get; set; } = [];
 
+    /// <summary>Effects on other instances committed with this record and not yet done (see <see cref="OutboxEntry"/>).</summary>
+    public List<OutboxEntry> Outbox { get; set; } = [];
+
+    /// <summary>Ids of the latest deliveries from other instances' outboxes, to drop one made again.</summary>
+    public List<string> Received { get; set; } = [];
+
     [JsonIgnore]
     public bool IsTerminal => WorkflowStatus.IsTerminal(Status);
 
@@ -72,6 +78,26 @@ public sealed class InstanceRecord
     public void AddHistory(HistoryEvent e) => History.Add(e.ToByteArray());
 
     public void AddInbox(HistoryEvent e) => Inbox.Add(e.ToByteArray());
+
+    /// <summary>Records a delivery's id; false when it was already received (a duplicate to drop).</summary>
+    public bool TryReceive(string deliveryId)
+    {
+        if (Received.Contains(deliveryId, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        // Bounded: a duplicate comes from a sender retrying an entry it could not remove, long before this many others arrive.
+        Received.Add(deliveryId);
+        if (Received.Count > MaxReceived)
+        {
+            Received.RemoveRange(0, Received.Count - MaxReceived);
+        }
+
+        return true;
+    }
+
+    private const int MaxReceived = 1000;
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, SerializerOptions);
 

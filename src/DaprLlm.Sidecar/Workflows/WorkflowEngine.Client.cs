@@ -72,6 +72,10 @@ public sealed partial class WorkflowEngine
             }
 
             var record = NewInstance(instanceId, request.Name, request.Version, request.Input, request.ExecutionId, startAt, request.Tags, null);
+            // Indexed before it is stored: recovery and listing only see indexed ids, so a record stored without its
+            // index entry would never run, and a retried start would find it "active". An id indexed without a record
+            // is skipped by recovery and taken by the retry.
+            await AddToIndexAsync([instanceId], cancellationToken);
             try
             {
                 await Store.Store.TransactAsync([Store.Save(record, existing?.ETag)], cancellationToken);
@@ -82,7 +86,6 @@ public sealed partial class WorkflowEngine
             }
         }
 
-        await AddToIndexAsync([instanceId], cancellationToken);
         metrics.Started();
         NotifyChanged();
         EnqueueOrchestration(instanceId);
@@ -194,7 +197,6 @@ public sealed partial class WorkflowEngine
     {
         var found = false;
         var terminated = false;
-        var children = new List<string>();
         var record = await MutateAsync(instanceId, r =>
         {
             found = r is not null;
@@ -204,7 +206,6 @@ public sealed partial class WorkflowEngine
             }
 
             var now = NowTimestamp;
-            children = LocalChildren(r);
             r.AddHistory(new HistoryEvent { EventId = -1, Timestamp = now, ExecutionTerminated = new ExecutionTerminatedEvent { Input = output, Recurse = recursive } });
             r.AddHistory(new HistoryEvent
             {
@@ -215,20 +216,21 @@ public sealed partial class WorkflowEngine
             r.Output = output;
             r.CompletedAt = Now;
             r.Inbox.Clear();
+            // Done through the outbox (at-least-once): the parent's notice, then the children's terminations.
+            AddParentNotice(r, OrchestrationStatus.Terminated);
+            if (recursive)
+            {
+                r.Outbox.AddRange(LocalChildren(r).Select(child => OutboxEntry.Terminate(options.AppId, child, output, recurse: true)));
+            }
+
             terminated = true;
             return [];
         }, cancellationToken);
         if (terminated && record is not null)
         {
             _turns.TryRemove(instanceId, out _);
-            await OnFinishedAsync(record, OrchestrationStatus.Terminated, cancellationToken);
-            if (recursive)
-            {
-                foreach (var child in children)
-                {
-                    await TerminateCoreAsync(child, output, recursive: true, cancellationToken);
-                }
-            }
+            OnFinished(record, OrchestrationStatus.Terminated);
+            await DrainAfterCommitAsync(instanceId);
         }
 
         return found;
@@ -454,10 +456,10 @@ public sealed partial class WorkflowEngine
                 throw new RpcException(new Status(StatusCode.AlreadyExists, $"a workflow with ID '{newId}' already exists"));
             }
 
+            await AddToIndexAsync([newId], cancellationToken); // before the record, as in StartAsync
             await Store.Store.TransactAsync([Store.Save(record, null)], cancellationToken);
         }
 
-        await AddToIndexAsync([newId], cancellationToken);
         metrics.Started();
         NotifyChanged();
         Arm(record);

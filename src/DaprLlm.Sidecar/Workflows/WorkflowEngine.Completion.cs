@@ -7,14 +7,15 @@ namespace DaprLlm.Sidecar.Workflows;
 
 public sealed partial class WorkflowEngine
 {
-    /// <summary>Effects of a committed turn that touch other instances or in-memory queues.</summary>
+    /// <summary>
+    /// Effects of a committed turn on this sidecar's in-memory queues (effects on other instances go through the
+    /// instance's outbox, written with the turn).
+    /// </summary>
     private sealed class TurnEffects
     {
         public List<(int TaskId, TaskScheduledEvent Scheduled, TaskRouter? Router)> Activities { get; } = [];
         public List<(int TimerId, DateTimeOffset FireAt)> Timers { get; } = [];
         public List<(InstanceRecord Child, string HostAppId, string? ETag)> Children { get; } = [];
-        public List<(string InstanceId, HistoryEvent Event)> Messages { get; } = [];
-        public List<(string InstanceId, string? Reason, bool Recurse)> Terminations { get; } = [];
         public bool ContinuedAsNew { get; set; }
         public OrchestrationStatus? Finished { get; set; }
     }
@@ -65,7 +66,12 @@ public sealed partial class WorkflowEngine
             return;
         }
 
-        await ApplyEffectsAsync(record, effects, _stopping);
+        ApplyEffects(record, effects);
+        if (record.Outbox.Count > 0)
+        {
+            await DrainAfterCommitAsync(instanceId);
+        }
+
         if (record.Inbox.Count > 0 && !record.IsTerminal)
         {
             EnqueueOrchestration(instanceId);
@@ -199,6 +205,7 @@ public sealed partial class WorkflowEngine
                         AppID = options.AppId,
                     }, hostAppId);
                     effects.Children.Add((child, hostAppId, existing?.ETag));
+                    r.Outbox.Add(OutboxEntry.StartChild(hostAppId, childId));
                     break;
                 }
 
@@ -213,7 +220,7 @@ public sealed partial class WorkflowEngine
                     });
                     if (a.Instance?.InstanceId is { Length: > 0 } target)
                     {
-                        effects.Messages.Add((target, new HistoryEvent
+                        r.Outbox.Add(OutboxEntry.Deliver(options.AppId, target, new HistoryEvent
                         {
                             EventId = -1, Timestamp = now, EventRaised = new EventRaisedEvent { Name = a.Name, Input = a.Data },
                         }));
@@ -225,7 +232,7 @@ public sealed partial class WorkflowEngine
                 case WorkflowAction.WorkflowActionTypeOneofCase.TerminateWorkflow:
                 {
                     var a = action.TerminateWorkflow;
-                    effects.Terminations.Add((a.InstanceId, a.Reason, a.Recurse));
+                    r.Outbox.Add(OutboxEntry.Terminate(options.AppId, a.InstanceId, a.Reason, a.Recurse));
                     break;
                 }
 
@@ -280,6 +287,7 @@ public sealed partial class WorkflowEngine
         {
             r.CompletedAt = Now;
             r.Inbox.Clear();
+            AddParentNotice(r, a.WorkflowStatus);
             effects.Finished = a.WorkflowStatus;
         }
     }
@@ -291,7 +299,7 @@ public sealed partial class WorkflowEngine
         AppID = r.ParentAppId ?? options.AppId,
     };
 
-    private async Task ApplyEffectsAsync(InstanceRecord record, TurnEffects effects, CancellationToken cancellationToken)
+    private void ApplyEffects(InstanceRecord record, TurnEffects effects)
     {
         if (effects.ContinuedAsNew)
         {
@@ -309,31 +317,19 @@ public sealed partial class WorkflowEngine
             ArmTimer(record.InstanceId, record.ExecutionId, timerId, fireAt);
         }
 
-        foreach (var (child, hostAppId, _) in effects.Children)
+        foreach (var _ in effects.Children)
         {
             metrics.Started();
-            await AddToIndexAsync(Store.For(hostAppId), [child.InstanceId], cancellationToken);
-            await WakeAsync(hostAppId, child.InstanceId, cancellationToken);
-        }
-
-        foreach (var (target, message) in effects.Messages)
-        {
-            await DeliverAsync(options.AppId, target, message, cancellationToken);
-        }
-
-        foreach (var (target, reason, recurse) in effects.Terminations)
-        {
-            await TerminateCoreAsync(target, reason, recurse, cancellationToken);
         }
 
         if (effects.Finished is { } status)
         {
-            await OnFinishedAsync(record, status, cancellationToken);
+            OnFinished(record, status);
         }
     }
 
-    /// <summary>Counts the end of an instance and reports it to its parent, if any.</summary>
-    private async Task OnFinishedAsync(InstanceRecord record, OrchestrationStatus status, CancellationToken cancellationToken)
+    /// <summary>Stops an ended instance's timers and activities and counts its end.</summary>
+    private void OnFinished(InstanceRecord record, OrchestrationStatus status)
     {
         CancelTimers(record.InstanceId);
         DropActivities(record.InstanceId);
@@ -344,6 +340,11 @@ public sealed partial class WorkflowEngine
             OrchestrationStatus.Terminated => "terminated",
             _ => "other",
         });
+    }
+
+    /// <summary>Puts the report of an ended child to its parent, if any, in the child's outbox (call with the end stored in the record).</summary>
+    private void AddParentNotice(InstanceRecord record, OrchestrationStatus status)
+    {
         if (record.ParentInstanceId is not { } parentId)
         {
             return;
@@ -369,26 +370,7 @@ public sealed partial class WorkflowEngine
                     },
                 },
             };
-        await DeliverAsync(record.ParentAppId ?? options.AppId, parentId, message, cancellationToken);
-    }
-
-    /// <summary>Appends an event to an instance's inbox (dropped when the instance is gone or finished, as daprd does).</summary>
-    private async Task DeliverAsync(string appId, string instanceId, HistoryEvent message, CancellationToken cancellationToken)
-    {
-        var record = await MutateAsync(Store.For(appId), instanceId, r =>
-        {
-            if (r is null || r.IsTerminal)
-            {
-                return null;
-            }
-
-            r.AddInbox(message);
-            return [];
-        }, cancellationToken);
-        if (record is { IsTerminal: false })
-        {
-            await WakeAsync(appId, instanceId, cancellationToken);
-        }
+        record.Outbox.Add(OutboxEntry.Deliver(record.ParentAppId ?? options.AppId, parentId, message));
     }
 
     /// <summary>Queues an instance of this app, or tells another app's sidecar (through the shared store) to look at it.</summary>

@@ -166,7 +166,7 @@ public sealed partial class WorkflowEngine
     /// <summary>Hands a local activity out again after a pause, unless it was completed or dropped meanwhile.</summary>
     private void RetryActivityLater(ActivityItem item)
     {
-        item.Connection = null; // re-queued here, not again by the worker's disconnect
+        item.Release(); // re-queued here, not again by the worker's disconnect
         _ = Task.Delay(TimeSpan.FromSeconds(1), time, _stopping).ContinueWith(_ =>
         {
             if (_pendingActivities.ContainsKey(item.Token))
@@ -240,11 +240,11 @@ public sealed partial class WorkflowEngine
                 return;
             }
 
-            item.Connection = connection;
+            item.HandTo(connection);
             item.DispatchedAt = Stopwatch.GetTimestamp();
-            if (!connection.Items.Writer.TryWrite(new WorkItem { ActivityRequest = item.Request, CompletionToken = item.Token }))
+            // The stream closed between picking and writing: put the item back, unless its disconnect already did.
+            if (!connection.Items.Writer.TryWrite(item.ToWorkItem()) && item.TakeBack(connection))
             {
-                item.Connection = null;
                 _activities.Writer.TryWrite(item);
             }
         }
@@ -263,9 +263,8 @@ public sealed partial class WorkflowEngine
 
         foreach (var item in _pendingActivities.Values)
         {
-            if (item.Connection == connection)
+            if (item.TakeBack(connection))
             {
-                item.Connection = null;
                 _activities.Writer.TryWrite(item);
             }
         }

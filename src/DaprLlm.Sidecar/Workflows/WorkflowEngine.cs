@@ -26,7 +26,7 @@ public sealed partial class WorkflowEngine(
     // The longest single wait of a timer or scheduled start (Task.Delay's limit is ~49 days); longer ones wait in steps.
     private static readonly TimeSpan MaxArmedDelay = TimeSpan.FromDays(30);
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly KeyedLocks _locks = new();
     private readonly SemaphoreSlim _indexLock = new(1, 1);
     private readonly Channel<string> _orchestrations = Channel.CreateUnbounded<string>();
     private readonly ConcurrentDictionary<string, byte> _queuedOrchestrations = new(StringComparer.Ordinal);
@@ -45,15 +45,6 @@ public sealed partial class WorkflowEngine(
 
     /// <summary>An orchestrator turn handed to the worker and not yet completed.</summary>
     private sealed record Turn(string Token, int InboxCount, HistoryEvent Started, WorkerConnection Connection);
-
-    /// <summary>A scheduled activity waiting for (or running on) the worker.</summary>
-    private sealed class ActivityItem
-    {
-        public required string Token { get; init; }
-        public required ActivityRequest Request { get; init; }
-        public WorkerConnection? Connection { get; set; }
-        public long DispatchedAt { get; set; }
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -81,25 +72,77 @@ public sealed partial class WorkflowEngine(
         await Task.WhenAll(DispatchOrchestrationsAsync(stoppingToken), DispatchActivitiesAsync(stoppingToken), PollSharedQueuesAsync(stoppingToken));
     }
 
-    /// <summary>Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers.</summary>
+    /// <summary>
+    /// Rebuilds queues and timers from the store: inboxes, activities without a result, unfired timers. One unreadable
+    /// instance is logged and left alone: it must not stop the engine, nor the whole sidecar with it.
+    /// </summary>
     private async Task RecoverAsync(CancellationToken cancellationToken)
     {
-        var (ids, _) = await _store!.LoadIndexAsync(cancellationToken);
+        var ids = await LoadIndexForRecoveryAsync(cancellationToken);
         var recovered = 0;
         foreach (var id in ids)
         {
-            var loaded = await _store.LoadAsync(id, cancellationToken);
-            if (loaded is null || loaded.Record.IsTerminal)
+            for (var attempt = 0; ; attempt++)
             {
-                continue;
-            }
+                try
+                {
+                    var loaded = await _store!.LoadAsync(id, cancellationToken);
+                    if (loaded is { Record.Outbox.Count: > 0 })
+                    {
+                        // Effects a committed change did not finish before the restart (finished instances too).
+                        DrainInBackground(id);
+                    }
 
-            recovered++;
-            Arm(loaded.Record);
+                    if (loaded is not null && !loaded.Record.IsTerminal)
+                    {
+                        Arm(loaded.Record);
+                        recovered++;
+                    }
+
+                    break;
+                }
+                catch (Exception e) when (IsCorrupt(e) || (attempt >= 4 && e is not OperationCanceledException))
+                {
+                    LogRecoveryFailure(logger, e, id);
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogBackgroundFailure(logger, e, id);
+                    await Task.Delay(Backoff(attempt), time, cancellationToken);
+                }
+            }
         }
 
         LogRecovered(logger, recovered, ids.Count);
     }
+
+    /// <summary>The instance index, read again with backoff while the store fails (an unreadable index counts as empty).</summary>
+    private async Task<List<string>> LoadIndexForRecoveryAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return (await _store!.LoadIndexAsync(cancellationToken)).Ids;
+            }
+            catch (Exception e) when (IsCorrupt(e))
+            {
+                LogRecoveryFailure(logger, e, "(instance index)");
+                return [];
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogBackgroundFailure(logger, e, "(instance index)");
+                await Task.Delay(Backoff(attempt), time, cancellationToken);
+            }
+        }
+    }
+
+    private static bool IsCorrupt(Exception e) => e is System.Text.Json.JsonException or InvalidDataException or Google.Protobuf.InvalidProtocolBufferException;
+
+    /// <summary>1 s, 2 s, 4 s ... up to 30 s between tries of a background step.</summary>
+    private static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(Math.Pow(2, Math.Min(attempt, 5)), 30));
 
     /// <summary>Queues everything an instance is waiting for: its inbox, pending activities, pending timers.</summary>
     private void Arm(InstanceRecord record)
@@ -141,14 +184,7 @@ public sealed partial class WorkflowEngine(
     private async Task<IDisposable> LockAsync(string instanceId, CancellationToken cancellationToken, string? appId = null)
     {
         var key = appId is null || appId == options.AppId ? instanceId : $"{appId}\u001f{instanceId}";
-        var gate = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        return new Releaser(gate);
-    }
-
-    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
+        return await _locks.LockAsync(key, cancellationToken);
     }
 
     private DateTimeOffset Now => time.GetUtcNow();
@@ -172,7 +208,7 @@ public sealed partial class WorkflowEngine(
         CancellationToken cancellationToken) => MutateAsync(Store, instanceId, change, cancellationToken);
 
     private async Task<InstanceRecord?> MutateAsync(WorkflowStore store, string instanceId, Func<InstanceRecord?, List<StateOperation>?> change,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool touch = true)
     {
         using var _ = await LockAsync(instanceId, cancellationToken, store.AppId);
         for (var attempt = 0; ; attempt++)
@@ -186,7 +222,11 @@ public sealed partial class WorkflowEngine(
 
             if (loaded is not null)
             {
-                loaded.Record.LastUpdatedAt = Now;
+                if (touch)
+                {
+                    loaded.Record.LastUpdatedAt = Now;
+                }
+
                 ops.Insert(0, store.Save(loaded.Record, loaded.ETag));
             }
 
@@ -273,6 +313,9 @@ public sealed partial class WorkflowEngine(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Workflow engine recovered {Running} running of {Total} stored instances")]
     private static partial void LogRecovered(ILogger logger, int running, int total);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Workflow engine skipped unreadable workflow state {InstanceId} at recovery")]
+    private static partial void LogRecoveryFailure(ILogger logger, Exception exception, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a stale or duplicate completion for workflow {InstanceId}")]
     private static partial void LogStaleCompletion(ILogger logger, string instanceId);

@@ -33,6 +33,34 @@ public sealed class InMemoryPubSubTests : PubSubConformanceTests
     protected override Task<long?> PendingAsync(PubSubRig rig, string topic) => Task.FromResult<long?>(null);
 
     [Fact]
+    public async Task Warns_at_subscribe_time_that_bulkSubscribe_is_not_supported()
+    {
+        string topic = "";
+        await using var rig = await PubSubRig.StartAsync(r => ComponentYaml(r, 10), SeparatePublisher, (app, r) => r.Map(app, "/bulk-in"), [], r =>
+        {
+            topic = r.Topic("bulk-sub");
+            r.WriteResource("bulk.yaml", $"""
+                apiVersion: dapr.io/v2alpha1
+                kind: Subscription
+                metadata:
+                  name: bulk-sub
+                spec:
+                  pubsubname: {PubSub}
+                  topic: {topic}
+                  routes:
+                    default: /bulk-in
+                  bulkSubscribe:
+                    enabled: true
+                    maxMessagesCount: 10
+                """);
+        });
+
+        await rig.WaitSubscribedAsync(topic);
+
+        Assert.Contains($"Subscription to topic {topic} on pubsub {PubSub} enables bulkSubscribe", rig.Subscriber.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bulk_publish_over_http_decodes_base64_binary_events_and_refuses_events_that_do_not_fit_their_contentType()
     {
         string topic = "";

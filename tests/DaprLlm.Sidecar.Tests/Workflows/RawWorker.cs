@@ -16,7 +16,7 @@ public sealed class RawWorker : IAsyncDisposable
     private readonly SidecarProcess _sidecar;
     private readonly GrpcChannel _channel;
     private readonly CancellationTokenSource _cts;
-    private readonly AsyncServerStreamingCall<WorkItem> _stream;
+    private AsyncServerStreamingCall<WorkItem> _stream;
 
     private RawWorker(string appId, TempFolder folder, SidecarProcess sidecar, string database)
     {
@@ -38,12 +38,18 @@ public sealed class RawWorker : IAsyncDisposable
     /// <summary>The SQLite file of the store (see <see cref="SqliteFaults"/>).</summary>
     public string Database { get; }
 
-    public static async Task<RawWorker> StartAsync(string appId)
+    /// <summary>Starts the sidecar; <paramref name="seed"/>, when given, first writes to the (new) database file.</summary>
+    public static async Task<RawWorker> StartAsync(string appId, Func<string, Task>? seed = null)
     {
         var folder = new TempFolder("daprllm-wf-raw");
         try
         {
             var database = Path.Combine(folder.Path, "workflows.db");
+            if (seed is not null)
+            {
+                await seed(database);
+            }
+
             folder.Write("components/wfstore.yaml", $"""
                 apiVersion: dapr.io/v1alpha1
                 kind: Component
@@ -70,6 +76,18 @@ public sealed class RawWorker : IAsyncDisposable
 
     /// <summary>The key the sidecar keeps an instance under (daprd's layout).</summary>
     public string InstanceKey(string instanceId) => $"{_appId}||dapr.internal.default.{_appId}.workflow||{instanceId}||state";
+
+    /// <summary>Kills the sidecar (as a crash would), starts it again on the same store and opens a new work-item stream.</summary>
+    public async Task RestartSidecarAsync()
+    {
+        await _sidecar.KillAsync();
+        _stream.Dispose();
+        await _sidecar.RestartAsync(WorkflowHost.StartTimeout);
+        _stream = Hub.GetWorkItems(new GetWorkItemsRequest(), cancellationToken: _cts.Token);
+    }
+
+    /// <summary>The key of the app's instance index (the ids recovery and listing see).</summary>
+    public string IndexKey => $"{_appId}||dapr.internal.default.{_appId}.workflow||index";
 
     /// <summary>The next work item, or a failure naming what did not come within the deadline.</summary>
     public async Task<WorkItem> NextAsync()
