@@ -90,7 +90,7 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> ExecuteStateTransaction(HttpContext context, string actorType, string actorId, ActorStateStoreResolver stores,
-        SidecarOptions options, CancellationToken cancellationToken)
+        ActorRuntime runtime, SidecarOptions options, CancellationToken cancellationToken)
     {
         if (stores.Store is not { } store)
         {
@@ -149,6 +149,12 @@ public static class ActorsApi
             return DaprHttpErrors.Error(400, "ERR_MALFORMED_REQUEST", $"failed deserializing HTTP body: {e.Message}");
         }
 
+        // daprd writes actor state only for an actor active in this sidecar (its turn runs here).
+        if (!runtime.IsActiveHere(new ActorKey(actorType, actorId)))
+        {
+            return InstanceMissing();
+        }
+
         try
         {
             await store.TransactAsync(operations, cancellationToken);
@@ -161,11 +167,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> RegisterReminder(HttpContext context, string actorType, string actorId, string name,
-        ActorReminders reminders, ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorReminders reminders, ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         var body = await ReadObjectAsync(context, cancellationToken);
@@ -186,11 +197,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> GetReminder(string actorType, string actorId, string name, ActorReminders reminders,
-        ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         var reminder = await reminders.GetAsync(new ActorKey(actorType, actorId), name, cancellationToken);
@@ -217,11 +233,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> UnregisterReminder(string actorType, string actorId, string name, ActorReminders reminders,
-        ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         try
@@ -252,6 +273,23 @@ public static class ActorsApi
     {
         runtime.UnregisterTimer(new ActorKey(actorType, actorId), name);
         return Results.NoContent();
+    }
+
+    /// <summary>daprd's messages.ErrActorInstanceMissing (HTTP 400; gRPC Internal).</summary>
+    public const string InstanceMissingMessage = "actor instance is missing";
+
+    /// <summary>daprd's messages.ErrActorReminderOpActorNotHosted (HTTP 403; gRPC PermissionDenied).</summary>
+    public const string NotHostedMessage = "operations on actor reminders are only possible on hosted actor types";
+
+    private static IResult InstanceMissing() => DaprHttpErrors.Error(400, "ERR_ACTOR_INSTANCE_MISSING", InstanceMissingMessage);
+
+    private static IResult NotHosted() => DaprHttpErrors.Error(403, "ERR_ACTOR_REMINDER_NON_HOSTED", NotHostedMessage);
+
+    /// <summary>Whether this sidecar hosts <paramref name="actorType"/> (once the app's actor config was read).</summary>
+    public static async Task<bool> IsHostedAsync(ActorRuntime runtime, string actorType, CancellationToken cancellationToken)
+    {
+        await runtime.EnsureReadyAsync(cancellationToken);
+        return runtime.Config.Hosts(actorType);
     }
 
     /// <summary>daprd's actor state key layout: app id, actor type, actor id, key.</summary>

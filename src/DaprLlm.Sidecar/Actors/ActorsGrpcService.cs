@@ -71,6 +71,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     public virtual async Task<Empty> RegisterActorReminder(RegisterActorReminderRequest request, ServerCallContext context)
     {
         RequireStore();
+        await RequireHostedAsync(request.ActorType, context.CancellationToken);
         var body = new JsonObject
         {
             ["dueTime"] = request.DueTime,
@@ -99,6 +100,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     public virtual async Task<Empty> UnregisterActorReminder(UnregisterActorReminderRequest request, ServerCallContext context)
     {
         RequireStore();
+        await RequireHostedAsync(request.ActorType, context.CancellationToken);
         try
         {
             await reminders.UnregisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, context.CancellationToken);
@@ -144,6 +146,11 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
             }
         }
 
+        if (!runtime.IsActiveHere(new ActorKey(request.ActorType, request.ActorId)))
+        {
+            throw new RpcException(new Status(StatusCode.Internal, ActorsApi.InstanceMissingMessage));
+        }
+
         try
         {
             await store.TransactAsync(operations, context.CancellationToken);
@@ -154,6 +161,14 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
         }
 
         return new Empty();
+    }
+
+    private async Task RequireHostedAsync(string actorType, CancellationToken cancellationToken)
+    {
+        if (!await ActorsApi.IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ActorsApi.NotHostedMessage));
+        }
     }
 
     private IStateStore RequireStore() =>
