@@ -429,7 +429,7 @@ public sealed class ActorRuntime(
                 }
 
                 using var response = await app.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
-                return await ReadAsync(response, ct);
+                return FromApp(call, await ReadAsync(response, ct));
             }, cancellationToken);
         }
         catch (HttpRequestException e)
@@ -487,6 +487,18 @@ public sealed class ActorRuntime(
             return null;
         }
     }
+
+    /// <summary>
+    /// daprd passes the app's answer through only when it is a 200 (the .NET SDK's remoting errors are 200s with
+    /// X-DaprErrorResponseHeader); any other status becomes its ERR_ACTOR_INVOKE_METHOD with the app's status and body.
+    /// </summary>
+    private static ActorCallResult FromApp(ActorCall call, ActorCallResult result) => result.StatusCode switch
+    {
+        200 => result,
+        404 => ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: actor method not found: {call.Method}"),
+        _ => ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD",
+            $"error invoke actor method: error from actor service: ({result.StatusCode}) {Encoding.UTF8.GetString(result.Body)}"),
+    };
 
     private static async Task<ActorCallResult> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

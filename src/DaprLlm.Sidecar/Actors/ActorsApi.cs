@@ -98,6 +98,7 @@ public static class ActorsApi
         }
 
         var operations = new List<StateOperation>();
+        string? ttlError = null;
         try
         {
             if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken) is not JsonArray items)
@@ -130,10 +131,8 @@ public static class ActorsApi
                         }
 
                         var value = request["value"]?.ToJsonString() ?? "null";
-                        TimeSpan? ttl = (request["metadata"] as JsonObject)?["ttlInSeconds"]?.ToString() is { } t &&
-                                        int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-                            ? TimeSpan.FromSeconds(seconds)
-                            : null;
+                        var badTtl = TryParseTtl((request["metadata"] as JsonObject)?["ttlInSeconds"]?.ToString(), out var ttl);
+                        ttlError ??= badTtl;
                         operations.Add(StateOperation.Upsert(new StateSetRequest(fullKey, Encoding.UTF8.GetBytes(value), Ttl: ttl)));
                         break;
                     case "delete":
@@ -153,6 +152,12 @@ public static class ActorsApi
         if (!runtime.IsActiveHere(new ActorKey(actorType, actorId)))
         {
             return InstanceMissing();
+        }
+
+        if (ttlError is not null)
+        {
+            // daprd hands the metadata to the store, whose TTL parse fails the whole transaction.
+            return DaprHttpErrors.Error(500, "ERR_ACTOR_STATE_TRANSACTION_SAVE", $"error saving actor transaction state: {ttlError}");
         }
 
         try
@@ -273,6 +278,32 @@ public static class ActorsApi
     {
         runtime.UnregisterTimer(new ActorKey(actorType, actorId), name);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// components-contrib's ParseTTL for the ttlInSeconds metadata of an actor state upsert: an integer, -1 or greater;
+    /// only a positive one sets an expiry. Returns the store's error for anything else.
+    /// </summary>
+    public static string? TryParseTtl(string? text, out TimeSpan? ttl)
+    {
+        ttl = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return $"error parsing TTL: incorrect value for metadata 'ttlInSeconds': strconv.Atoi: parsing \"{text}\": invalid syntax";
+        }
+
+        if (seconds < -1)
+        {
+            return "error parsing TTL: incorrect value for metadata 'ttlInSeconds': must be -1 or greater";
+        }
+
+        ttl = seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
+        return null;
     }
 
     /// <summary>daprd's messages.ErrActorInstanceMissing (HTTP 400; gRPC Internal).</summary>

@@ -125,6 +125,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     {
         var store = RequireStore();
         var operations = new List<StateOperation>();
+        string? ttlError = null;
         foreach (var op in request.Operations)
         {
             var key = ActorsApi.StateKey(options.AppId, request.ActorType, request.ActorId, op.Key);
@@ -133,9 +134,8 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
                 case "upsert":
                     // The value travels as an Any; its payload is what the actor wrote.
                     var value = op.Value is null ? Encoding.UTF8.GetBytes("null") : op.Value.Value.ToByteArray();
-                    TimeSpan? ttl = op.Metadata.TryGetValue("ttlInSeconds", out var t) && int.TryParse(t, out var seconds) && seconds > 0
-                        ? TimeSpan.FromSeconds(seconds)
-                        : null;
+                    var badTtl = ActorsApi.TryParseTtl(op.Metadata.TryGetValue("ttlInSeconds", out var t) ? t : null, out var ttl);
+                    ttlError ??= badTtl;
                     operations.Add(StateOperation.Upsert(new StateSetRequest(key, value, Ttl: ttl)));
                     break;
                 case "delete":
@@ -149,6 +149,11 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
         if (!runtime.IsActiveHere(new ActorKey(request.ActorType, request.ActorId)))
         {
             throw new RpcException(new Status(StatusCode.Internal, ActorsApi.InstanceMissingMessage));
+        }
+
+        if (ttlError is not null)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"error saving actor transaction state: {ttlError}"));
         }
 
         try

@@ -73,6 +73,36 @@ public sealed class ActorApiRulesTests(ActorNodeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task An_actor_method_answering_an_error_status_is_wrapped_as_err_actor_invoke_method_and_a_bad_ttl_fails_the_transaction()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        using var http = new HttpClient { BaseAddress = new Uri(Node.Sidecar.HttpEndpoint) };
+
+        // A non-remoting call whose method throws: the app answers 500, daprd answers its own error with that status.
+        using var failed = await http.PutAsync($"/v1.0/actors/{nameof(CounterActor)}/{id}/method/{nameof(ICounterActor.FailAsync)}",
+            new StringContent("\"boom-6\"", Encoding.UTF8, "application/json"), Ct);
+        var failure = await failed.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Contains("ERR_ACTOR_INVOKE_METHOD", failure, StringComparison.Ordinal);
+        Assert.Contains("error invoke actor method: error from actor service: (500)", failure, StringComparison.Ordinal);
+
+        // ttlInSeconds that is not an integer fails the store's TTL parse, so the whole transaction (daprd: 500).
+        Assert.Equal(1, await Node.Proxy(id).IncrementAsync(1));
+        foreach (var ttl in new[] { "abc", "1.5", "-2" })
+        {
+            using var response = await http.PutAsync($"/v1.0/actors/{nameof(CounterActor)}/{id}/state",
+                new StringContent("""[{"operation":"upsert","request":{"key":"count","value":5,"metadata":{"ttlInSeconds":"TTL"}}}]""".Replace("TTL", ttl, StringComparison.Ordinal),
+                    Encoding.UTF8, "application/json"), Ct);
+            var body = await response.Content.ReadAsStringAsync(Ct);
+            Assert.True(response.StatusCode == HttpStatusCode.InternalServerError, $"{ttl}: {(int)response.StatusCode} {body}");
+            Assert.Contains("ERR_ACTOR_STATE_TRANSACTION_SAVE", body, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, await Node.Proxy(id).GetCountAsync());
+    }
+
+    [Fact]
     public async Task A_one_shot_reminder_whose_callback_always_fails_is_retried_three_times_then_removed()
     {
         var id = Guid.NewGuid().ToString("N");
