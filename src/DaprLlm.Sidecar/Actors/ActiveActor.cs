@@ -17,6 +17,15 @@ public sealed class ActiveActor(ActorKey key, string leaseETag, DateTimeOffset n
 
     public string LeaseETag { get; set; } = leaseETag;
 
+    /// <summary>
+    /// Until when this sidecar may run the actor without asking the store again: the start of the last successful
+    /// acquire or renewal plus the lease duration (the record's own expiry is written later, so this is never after it).
+    /// </summary>
+    public DateTimeOffset LeaseValidUntil { get; set; }
+
+    /// <summary>One lease renewal at a time (heartbeat or a call re-validating): two with the same ETag would look like a loss.</summary>
+    public SemaphoreSlim LeaseLock { get; } = new(1, 1);
+
     /// <summary>Set once the actor was deactivated: a call that was waiting for its turn must start over.</summary>
     public bool Deactivated { get; private set; }
 

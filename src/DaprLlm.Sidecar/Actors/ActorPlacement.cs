@@ -46,12 +46,10 @@ public sealed class ActorPlacement(ActorStateStoreResolver stores, SidecarRegist
         {
             var current = await Store.GetAsync(storeKey, cancellationToken);
             var record = current is null ? null : Read(current.Value);
-            if (record is not null && record.Owner == Self)
-            {
-                return new LeaseResult(true, current!.ETag, record);
-            }
 
-            if (record is not null && IsAlive(record))
+            // A record that names this sidecar is rewritten too (not reused as is): a deactivation still holding its
+            // ETag must then fail to delete the lease of this new activation.
+            if (record is not null && record.Owner != Self && IsAlive(record))
             {
                 return new LeaseResult(false, null, record);
             }

@@ -15,14 +15,14 @@ namespace DaprLlm.Sidecar.Actors;
 /// and is renewed while the app's callback runs; the reminder is advanced (or, after its last firing, removed) only
 /// once the app answered 2xx. If the host dies mid-callback, its claim runs out and a later scan fires it again.
 /// The firing goes through the normal call path, so it runs on whichever sidecar holds the actor.
-/// A firing that fails (app down, error status) is retried a second later.
+/// A firing that fails (app down, error status) is retried a second later, at most three times (daprd's scheduler
+/// failure policy for actor reminders); then that due time is given up.
 /// </summary>
 public sealed class ActorReminders(
     ActorRuntime runtime, ActorStateStoreResolver stores, TimeProvider time, IOptions<ActorReminderOptions> options, ILogger<ActorReminders> logger)
     : BackgroundService
 {
     private static readonly TimeSpan ScanEvery = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly TimeSpan _claimDuration = options.Value.ClaimDuration;
@@ -163,7 +163,8 @@ public sealed class ActorReminders(
 
         if (!result.IsSuccess)
         {
-            logger.LogWarning("Reminder {Name} of {Actor} failed with status {Status}; retrying in {Delay}", reminder.Name, key, result.StatusCode, RetryAfter);
+            logger.LogWarning("Reminder {Name} of {Actor} failed with status {Status} (retry {Retry} of {Max})", reminder.Name, key, result.StatusCode,
+                reminder.Retries + 1, StoredReminder.MaxRetries);
         }
 
         try
@@ -171,7 +172,7 @@ public sealed class ActorReminders(
             // Due times are counted from the claim, as when the firing started.
             await UpdateFiringAsync(type, reminder, stored => result.IsSuccess
                 ? stored.AfterFiring(claimedAt)
-                : stored with { NextDue = time.GetUtcNow() + RetryAfter, ClaimedUntil = null }, CancellationToken.None);
+                : stored.AfterFailure(time.GetUtcNow()), CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

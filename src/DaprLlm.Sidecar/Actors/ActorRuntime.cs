@@ -28,6 +28,9 @@ public sealed class ActorRuntime(
     public const string ForwardClientName = "actors-forward";
 
     private static readonly TimeSpan MaxDrain = TimeSpan.FromSeconds(4);
+
+    // A call to an actor whose lease has less than this left asks the store first (normally the heartbeat keeps it far away).
+    private static readonly TimeSpan LeaseMargin = ActorPlacement.HeartbeatInterval;
     private readonly ConcurrentDictionary<ActorKey, ActiveActor> _active = new();
     private readonly SemaphoreSlim[] _activationGates = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +73,20 @@ public sealed class ActorRuntime(
             return ActorCallResult.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
         }
 
+        try
+        {
+            return await InvokeOnHolderAsync(call, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The actor state store failed while placing the actor: nobody can say who holds it, so nothing runs.
+            logger.LogWarning("Placing actor {Actor} failed: {Message}", call.Key, e.Message);
+            return ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: {e.Message}");
+        }
+    }
+
+    private async Task<ActorCallResult> InvokeOnHolderAsync(ActorCall call, CancellationToken cancellationToken)
+    {
         string? lastProblem = null;
         for (var attempt = 0; attempt < 6; attempt++)
         {
@@ -80,6 +97,11 @@ public sealed class ActorRuntime(
 
             if (_active.TryGetValue(call.Key, out var actor))
             {
+                if (!await HoldsLeaseAsync(actor, cancellationToken))
+                {
+                    continue; // dropped here: the next attempt activates it anew or forwards to the new holder
+                }
+
                 var local = await RunLocalAsync(actor, call, cancellationToken);
                 if (local is not null)
                 {
@@ -313,9 +335,13 @@ public sealed class ActorRuntime(
         return hosts[(int)(hash % (uint)hosts.Count)];
     }
 
+    // Activation, deactivation and dropping a lost actor of one key never overlap: a call arriving while the actor is
+    // being deactivated waits and then activates it afresh, after its old lease was released.
+    private SemaphoreSlim GateOf(ActorKey key) => _activationGates[(key.GetHashCode() & 0x7fffffff) % _activationGates.Length];
+
     private async Task<(ActiveActor? Actor, ActorHostRecord? Owner)> ActivateAsync(ActorKey key, CancellationToken cancellationToken)
     {
-        var gate = _activationGates[(key.GetHashCode() & 0x7fffffff) % _activationGates.Length];
+        var gate = GateOf(key);
         await gate.WaitAsync(cancellationToken);
         try
         {
@@ -324,13 +350,14 @@ public sealed class ActorRuntime(
                 return (existing, null);
             }
 
+            var started = time.GetUtcNow();
             var lease = await placement.TryAcquireAsync(key, cancellationToken);
             if (!lease.Acquired)
             {
                 return (null, lease.Owner);
             }
 
-            var actor = new ActiveActor(key, lease.ETag!, time.GetUtcNow());
+            var actor = new ActiveActor(key, lease.ETag!, time.GetUtcNow()) { LeaseValidUntil = started + ActorPlacement.LeaseDuration };
             _active[key] = actor;
             return (actor, null);
         }
@@ -402,7 +429,7 @@ public sealed class ActorRuntime(
                 }
 
                 using var response = await app.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
-                return await ReadAsync(response, ct);
+                return FromApp(call, await ReadAsync(response, ct));
             }, cancellationToken);
         }
         catch (HttpRequestException e)
@@ -460,6 +487,18 @@ public sealed class ActorRuntime(
             return null;
         }
     }
+
+    /// <summary>
+    /// daprd passes the app's answer through only when it is a 200 (the .NET SDK's remoting errors are 200s with
+    /// X-DaprErrorResponseHeader); any other status becomes its ERR_ACTOR_INVOKE_METHOD with the app's status and body.
+    /// </summary>
+    private static ActorCallResult FromApp(ActorCall call, ActorCallResult result) => result.StatusCode switch
+    {
+        200 => result,
+        404 => ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD", $"error invoke actor method: actor method not found: {call.Method}"),
+        _ => ActorCallResult.Error(500, "ERR_ACTOR_INVOKE_METHOD",
+            $"error invoke actor method: error from actor service: ({result.StatusCode}) {Encoding.UTF8.GetString(result.Body)}"),
+    };
 
     private static async Task<ActorCallResult> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
@@ -543,22 +582,6 @@ public sealed class ActorRuntime(
             try
             {
                 await placement.AnnounceAsync(Config.Entities, remove: false, stoppingToken);
-                foreach (var actor in _active.Values)
-                {
-                    var etag = await placement.RenewAsync(actor.Key, actor.LeaseETag, stoppingToken);
-                    if (etag is not null)
-                    {
-                        actor.LeaseETag = etag;
-                        continue;
-                    }
-
-                    // Another sidecar took the actor over (we were presumed dead): stop holding it here.
-                    logger.LogWarning("Lost the lease of actor {Actor}; deactivating it here", actor.Key);
-                    actor.MarkLost();
-                    _active.TryRemove(KeyValuePair.Create(actor.Key, actor));
-                    DisposeTimers(actor);
-                    await DeactivateInAppAsync(actor.Key, stoppingToken);
-                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -566,8 +589,121 @@ public sealed class ActorRuntime(
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                logger.LogWarning(e, "Actor heartbeat failed");
+                logger.LogWarning(e, "Announcing the hosted actor types failed");
             }
+
+            // Each lease on its own: one failing renewal must not leave the others to run out.
+            await Task.WhenAll(_active.Values.Select(actor => RenewOneAsync(actor, stoppingToken)));
+        }
+    }
+
+    private async Task RenewOneAsync(ActiveActor actor, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!await RenewLeaseAsync(actor, onlyIfDue: false, stoppingToken))
+            {
+                // Another sidecar took the actor over (we were presumed dead): stop holding it here.
+                await DropLostAsync(actor, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning(e, "Renewing the lease of actor {Actor} failed", actor.Key);
+            if (time.GetUtcNow() >= actor.LeaseValidUntil)
+            {
+                // Past its lease another sidecar may hold it now: timers must not fire on this stale instance either.
+                await DropLostAsync(actor, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether this sidecar may still run <paramref name="actor"/>: yes while its lease is comfortably valid, otherwise
+    /// only after a renewal succeeded. A lease that is lost, or that the store cannot confirm, drops the actor here.
+    /// </summary>
+    private async Task<bool> HoldsLeaseAsync(ActiveActor actor, CancellationToken cancellationToken)
+    {
+        if (time.GetUtcNow() < actor.LeaseValidUntil - LeaseMargin)
+        {
+            return true;
+        }
+
+        bool renewed;
+        try
+        {
+            renewed = await RenewLeaseAsync(actor, onlyIfDue: true, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            if (time.GetUtcNow() < actor.LeaseValidUntil)
+            {
+                return true; // not confirmed, but still within the lease
+            }
+
+            await DropLostAsync(actor, cancellationToken);
+            throw;
+        }
+
+        if (!renewed)
+        {
+            await DropLostAsync(actor, cancellationToken);
+        }
+
+        return renewed;
+    }
+
+    /// <summary>Renews the lease (under the actor's lease lock); false when another sidecar holds it now.</summary>
+    private async Task<bool> RenewLeaseAsync(ActiveActor actor, bool onlyIfDue, CancellationToken cancellationToken)
+    {
+        await actor.LeaseLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (onlyIfDue && time.GetUtcNow() < actor.LeaseValidUntil - LeaseMargin)
+            {
+                return true; // renewed meanwhile by another caller
+            }
+
+            var started = time.GetUtcNow();
+            var etag = await placement.RenewAsync(actor.Key, actor.LeaseETag, cancellationToken);
+            if (etag is null)
+            {
+                return false;
+            }
+
+            actor.LeaseETag = etag;
+            actor.LeaseValidUntil = started + ActorPlacement.LeaseDuration;
+            return true;
+        }
+        finally
+        {
+            actor.LeaseLock.Release();
+        }
+    }
+
+    /// <summary>Stops holding an actor whose lease is lost: no more calls or timers here, and the app deactivates it.</summary>
+    private async Task DropLostAsync(ActiveActor actor, CancellationToken cancellationToken)
+    {
+        var gate = GateOf(actor.Key);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_active.TryRemove(KeyValuePair.Create(actor.Key, actor)))
+            {
+                return; // already deactivated or dropped
+            }
+
+            logger.LogWarning("Lost the lease of actor {Actor}; deactivating it here", actor.Key);
+            actor.MarkLost();
+            DisposeTimers(actor);
+            await DeactivateInAppAsync(actor.Key, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -603,10 +739,25 @@ public sealed class ActorRuntime(
 
     private async Task DeactivateAsync(ActiveActor actor, CancellationToken cancellationToken)
     {
-        _active.TryRemove(KeyValuePair.Create(actor.Key, actor));
-        DisposeTimers(actor);
-        await DeactivateInAppAsync(actor.Key, cancellationToken);
-        await placement.ReleaseAsync(actor.Key, actor.LeaseETag, cancellationToken);
+        // Under the activation gate, so that a call arriving during the app's DELETE cannot re-activate the actor
+        // on the lease this deactivation then releases (the actor would run here with no lease at all).
+        var gate = GateOf(actor.Key);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_active.TryRemove(KeyValuePair.Create(actor.Key, actor)))
+            {
+                return; // dropped meanwhile: its lease was lost
+            }
+
+            DisposeTimers(actor);
+            await DeactivateInAppAsync(actor.Key, cancellationToken);
+            await placement.ReleaseAsync(actor.Key, actor.LeaseETag, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private async Task DeactivateInAppAsync(ActorKey key, CancellationToken cancellationToken)

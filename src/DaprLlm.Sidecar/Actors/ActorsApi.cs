@@ -90,7 +90,7 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> ExecuteStateTransaction(HttpContext context, string actorType, string actorId, ActorStateStoreResolver stores,
-        SidecarOptions options, CancellationToken cancellationToken)
+        ActorRuntime runtime, SidecarOptions options, CancellationToken cancellationToken)
     {
         if (stores.Store is not { } store)
         {
@@ -98,6 +98,7 @@ public static class ActorsApi
         }
 
         var operations = new List<StateOperation>();
+        string? ttlError = null;
         try
         {
             if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancellationToken) is not JsonArray items)
@@ -130,10 +131,8 @@ public static class ActorsApi
                         }
 
                         var value = request["value"]?.ToJsonString() ?? "null";
-                        TimeSpan? ttl = (request["metadata"] as JsonObject)?["ttlInSeconds"]?.ToString() is { } t &&
-                                        int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-                            ? TimeSpan.FromSeconds(seconds)
-                            : null;
+                        var badTtl = TryParseTtl((request["metadata"] as JsonObject)?["ttlInSeconds"]?.ToString(), out var ttl);
+                        ttlError ??= badTtl;
                         operations.Add(StateOperation.Upsert(new StateSetRequest(fullKey, Encoding.UTF8.GetBytes(value), Ttl: ttl)));
                         break;
                     case "delete":
@@ -149,6 +148,18 @@ public static class ActorsApi
             return DaprHttpErrors.Error(400, "ERR_MALFORMED_REQUEST", $"failed deserializing HTTP body: {e.Message}");
         }
 
+        // daprd writes actor state only for an actor active in this sidecar (its turn runs here).
+        if (!runtime.IsActiveHere(new ActorKey(actorType, actorId)))
+        {
+            return InstanceMissing();
+        }
+
+        if (ttlError is not null)
+        {
+            // daprd hands the metadata to the store, whose TTL parse fails the whole transaction.
+            return DaprHttpErrors.Error(500, "ERR_ACTOR_STATE_TRANSACTION_SAVE", $"error saving actor transaction state: {ttlError}");
+        }
+
         try
         {
             await store.TransactAsync(operations, cancellationToken);
@@ -161,11 +172,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> RegisterReminder(HttpContext context, string actorType, string actorId, string name,
-        ActorReminders reminders, ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorReminders reminders, ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         var body = await ReadObjectAsync(context, cancellationToken);
@@ -186,11 +202,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> GetReminder(string actorType, string actorId, string name, ActorReminders reminders,
-        ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         var reminder = await reminders.GetAsync(new ActorKey(actorType, actorId), name, cancellationToken);
@@ -217,11 +238,16 @@ public static class ActorsApi
     }
 
     private static async Task<IResult> UnregisterReminder(string actorType, string actorId, string name, ActorReminders reminders,
-        ActorStateStoreResolver stores, CancellationToken cancellationToken)
+        ActorStateStoreResolver stores, ActorRuntime runtime, CancellationToken cancellationToken)
     {
         if (stores.Store is null)
         {
             return DaprHttpErrors.Error(500, "ERR_ACTOR_RUNTIME_NOT_FOUND", ActorStateStoreResolver.MissingMessage);
+        }
+
+        if (!await IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            return NotHosted();
         }
 
         try
@@ -252,6 +278,49 @@ public static class ActorsApi
     {
         runtime.UnregisterTimer(new ActorKey(actorType, actorId), name);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// components-contrib's ParseTTL for the ttlInSeconds metadata of an actor state upsert: an integer, -1 or greater;
+    /// only a positive one sets an expiry. Returns the store's error for anything else.
+    /// </summary>
+    public static string? TryParseTtl(string? text, out TimeSpan? ttl)
+    {
+        ttl = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return $"error parsing TTL: incorrect value for metadata 'ttlInSeconds': strconv.Atoi: parsing \"{text}\": invalid syntax";
+        }
+
+        if (seconds < -1)
+        {
+            return "error parsing TTL: incorrect value for metadata 'ttlInSeconds': must be -1 or greater";
+        }
+
+        ttl = seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
+        return null;
+    }
+
+    /// <summary>daprd's messages.ErrActorInstanceMissing (HTTP 400; gRPC Internal).</summary>
+    public const string InstanceMissingMessage = "actor instance is missing";
+
+    /// <summary>daprd's messages.ErrActorReminderOpActorNotHosted (HTTP 403; gRPC PermissionDenied).</summary>
+    public const string NotHostedMessage = "operations on actor reminders are only possible on hosted actor types";
+
+    private static IResult InstanceMissing() => DaprHttpErrors.Error(400, "ERR_ACTOR_INSTANCE_MISSING", InstanceMissingMessage);
+
+    private static IResult NotHosted() => DaprHttpErrors.Error(403, "ERR_ACTOR_REMINDER_NON_HOSTED", NotHostedMessage);
+
+    /// <summary>Whether this sidecar hosts <paramref name="actorType"/> (once the app's actor config was read).</summary>
+    public static async Task<bool> IsHostedAsync(ActorRuntime runtime, string actorType, CancellationToken cancellationToken)
+    {
+        await runtime.EnsureReadyAsync(cancellationToken);
+        return runtime.Config.Hosts(actorType);
     }
 
     /// <summary>daprd's actor state key layout: app id, actor type, actor id, key.</summary>

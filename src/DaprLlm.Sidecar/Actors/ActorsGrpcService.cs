@@ -71,6 +71,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     public virtual async Task<Empty> RegisterActorReminder(RegisterActorReminderRequest request, ServerCallContext context)
     {
         RequireStore();
+        await RequireHostedAsync(request.ActorType, context.CancellationToken);
         var body = new JsonObject
         {
             ["dueTime"] = request.DueTime,
@@ -99,6 +100,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     public virtual async Task<Empty> UnregisterActorReminder(UnregisterActorReminderRequest request, ServerCallContext context)
     {
         RequireStore();
+        await RequireHostedAsync(request.ActorType, context.CancellationToken);
         try
         {
             await reminders.UnregisterAsync(new ActorKey(request.ActorType, request.ActorId), request.Name, context.CancellationToken);
@@ -123,6 +125,7 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
     {
         var store = RequireStore();
         var operations = new List<StateOperation>();
+        string? ttlError = null;
         foreach (var op in request.Operations)
         {
             var key = ActorsApi.StateKey(options.AppId, request.ActorType, request.ActorId, op.Key);
@@ -131,9 +134,8 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
                 case "upsert":
                     // The value travels as an Any; its payload is what the actor wrote.
                     var value = op.Value is null ? Encoding.UTF8.GetBytes("null") : op.Value.Value.ToByteArray();
-                    TimeSpan? ttl = op.Metadata.TryGetValue("ttlInSeconds", out var t) && int.TryParse(t, out var seconds) && seconds > 0
-                        ? TimeSpan.FromSeconds(seconds)
-                        : null;
+                    var badTtl = ActorsApi.TryParseTtl(op.Metadata.TryGetValue("ttlInSeconds", out var t) ? t : null, out var ttl);
+                    ttlError ??= badTtl;
                     operations.Add(StateOperation.Upsert(new StateSetRequest(key, value, Ttl: ttl)));
                     break;
                 case "delete":
@@ -142,6 +144,16 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
                 default:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, $"operation type {op.OperationType} not supported"));
             }
+        }
+
+        if (!runtime.IsActiveHere(new ActorKey(request.ActorType, request.ActorId)))
+        {
+            throw new RpcException(new Status(StatusCode.Internal, ActorsApi.InstanceMissingMessage));
+        }
+
+        if (ttlError is not null)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"error saving actor transaction state: {ttlError}"));
         }
 
         try
@@ -154,6 +166,14 @@ public class ActorsGrpcService(ActorRuntime runtime, ActorReminders reminders, A
         }
 
         return new Empty();
+    }
+
+    private async Task RequireHostedAsync(string actorType, CancellationToken cancellationToken)
+    {
+        if (!await ActorsApi.IsHostedAsync(runtime, actorType, cancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ActorsApi.NotHostedMessage));
+        }
     }
 
     private IStateStore RequireStore() =>

@@ -19,8 +19,15 @@ public sealed record StoredReminder(
     int? Repetitions,
     TimeSpan? Every,
     DateTimeOffset? ExpiresAt,
-    DateTimeOffset? ClaimedUntil = null)
+    DateTimeOffset? ClaimedUntil = null,
+    int Retries = 0,
+    DateTimeOffset? RetryAt = null)
 {
+    /// <summary>daprd's scheduler failure policy for actor reminders: constant, one second apart, at most three retries.</summary>
+    public const int MaxRetries = 3;
+
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>The body daprd sends to the app's remind callback.</summary>
     public JsonObject CallbackBody() => new()
     {
@@ -30,7 +37,15 @@ public sealed record StoredReminder(
     };
 
     /// <summary>Due at <paramref name="now"/> and not being fired by a host whose claim still holds.</summary>
-    public bool IsDue(DateTimeOffset now) => NextDue <= now && !(ClaimedUntil > now);
+    public bool IsDue(DateTimeOffset now) => (RetryAt ?? NextDue) <= now && !(ClaimedUntil > now);
+
+    /// <summary>
+    /// The reminder after a failed callback: retried a second later up to <see cref="MaxRetries"/> times, then that due
+    /// time is given up as daprd's scheduler does (a one-shot reminder is removed, a periodic one keeps its phase).
+    /// </summary>
+    public StoredReminder? AfterFailure(DateTimeOffset now) => Retries < MaxRetries
+        ? this with { Retries = Retries + 1, RetryAt = now + RetryInterval, ClaimedUntil = null }
+        : AfterFiring(now);
 
     /// <summary>Whether <paramref name="stored"/> is still this firing: same registration, not yet counted as fired.</summary>
     public bool IsSameFiring(StoredReminder stored) => stored.Registration == Registration && stored.Fired == Fired;
@@ -51,6 +66,6 @@ public sealed record StoredReminder(
             next += every * Math.Ceiling((now - next) / every + 1e-9);
         }
 
-        return ExpiresAt is { } expires && next > expires ? null : this with { NextDue = next, Fired = fired, ClaimedUntil = null };
+        return ExpiresAt is { } expires && next > expires ? null : this with { NextDue = next, Fired = fired, ClaimedUntil = null, Retries = 0, RetryAt = null };
     }
 }

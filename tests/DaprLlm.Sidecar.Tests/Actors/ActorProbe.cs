@@ -14,6 +14,8 @@ public sealed class ActorProbe
     private readonly ConcurrentDictionary<string, string> _activeOn = new();
     private readonly ConcurrentDictionary<string, int> _inside = new();
     private readonly TaskCompletionSource _releaseHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _releaseDeactivations = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _releaseCalls = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _overlaps;
     private int _maxInside;
     private int _busy;
@@ -33,6 +35,20 @@ public sealed class ActorProbe
     public Task HeldReminders => _releaseHeld.Task;
 
     public void ReleaseHeldReminders() => _releaseHeld.TrySetResult();
+
+    /// <summary>When set, the app's deactivation of an actor is recorded, then does not return until <see cref="ReleaseDeactivations"/>.</summary>
+    public bool HoldDeactivations { get; init; }
+
+    public Task HeldDeactivations => _releaseDeactivations.Task;
+
+    public void ReleaseDeactivations() => _releaseDeactivations.TrySetResult();
+
+    /// <summary>Ids whose <c>HoldAsync</c> call runs in the app; it returns once <see cref="ReleaseHeldCalls"/> was called.</summary>
+    public ConcurrentQueue<string> HeldCalls { get; } = new();
+
+    public Task HeldCallsReleased => _releaseCalls.Task;
+
+    public void ReleaseHeldCalls() => _releaseCalls.TrySetResult();
 
     /// <summary>Activations of an id while it was already active on another host.</summary>
     public ConcurrentQueue<string> DoubleActivations { get; } = new();

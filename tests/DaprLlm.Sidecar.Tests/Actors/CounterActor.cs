@@ -45,6 +45,12 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe, ActorHostName
         }
     }
 
+    public async Task HoldAsync()
+    {
+        probe.HeldCalls.Enqueue(Id.GetId());
+        await probe.HeldCallsReleased;
+    }
+
     public Task FailAsync(string message) => throw new InvalidOperationException(message);
 
     public Task StartTimerAsync(string name, int dueMs, int periodMs) =>
@@ -68,6 +74,11 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe, ActorHostName
         // The payload travels through the sidecar and back: check it is the one registered.
         var name = Encoding.UTF8.GetString(state) == reminderName ? reminderName : $"{reminderName}:bad-data";
         probe.Reminders.Enqueue((Id.GetId(), name, hostName.Name, DateTimeOffset.UtcNow));
+        if (reminderName.StartsWith("fail", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"reminder {reminderName} always fails");
+        }
+
         if (reminderName == probe.HoldRemindersNamed)
         {
             await probe.HeldReminders;
@@ -80,9 +91,12 @@ public sealed class CounterActor(ActorHost host, ActorProbe probe, ActorHostName
         return Task.CompletedTask;
     }
 
-    protected override Task OnDeactivateAsync()
+    protected override async Task OnDeactivateAsync()
     {
         probe.Deactivated(Id.GetId(), hostName.Name);
-        return Task.CompletedTask;
+        if (probe.HoldDeactivations)
+        {
+            await probe.HeldDeactivations;
+        }
     }
 }

@@ -16,6 +16,9 @@ public interface ICounterActor : IActor
 
     Task<int> TrackedAsync(int delayMs);
 
+    /// <summary>Runs until the probe releases held calls (keeps the actor busy).</summary>
+    Task HoldAsync();
+
     Task FailAsync(string message);
 
     Task StartTimerAsync(string name, int dueMs, int periodMs);
