@@ -42,16 +42,44 @@ public sealed class JwtTests(JwtGateway gateway) : IClassFixture<JwtGateway>
     }
 
     [Fact]
-    public async Task Tokens_of_other_tiers_or_with_a_wrong_signature_audience_issuer_or_lifetime_are_refused()
+    public async Task A_valid_token_of_a_tenant_whose_tier_may_not_use_tokens_is_forbidden_not_unauthenticated()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (pro, _) = await gateway.CreateTenantAsync(tier: "pro", ct: ct);
+        using var client = WithToken(Token(pro, gateway.SigningKey));
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat, ct);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(ct)).GetProperty("error");
+        Assert.Equal("permission_error", error.GetProperty("type").GetString());
+        Assert.Contains("enterprise", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_token_is_logged_at_debug_with_the_reason_and_never_the_token()
     {
         var ct = TestContext.Current.CancellationToken;
         var (enterprise, _) = await gateway.CreateTenantAsync(tier: "enterprise", ct: ct);
-        var (pro, _) = await gateway.CreateTenantAsync(tier: "pro", ct: ct);
+        var now = DateTime.UtcNow;
+        var expired = Token(enterprise, gateway.SigningKey, expires: now.AddMinutes(-5), notBefore: now.AddMinutes(-10));
+        using var client = WithToken(expired);
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", Chat, ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+
+        // Before, the validation result was dropped: a misconfigured issuer or key turned every token into a silent 401.
+        var logs = gateway.Node.Logs.ToString();
+        Assert.Contains("Debug DaprLlm.Gateway.Auth.JwtAuthenticator: JWT refused: SecurityTokenExpiredException", logs, StringComparison.Ordinal);
+        Assert.DoesNotContain(expired.Split('.')[1], logs, StringComparison.Ordinal);
+        Assert.DoesNotContain(expired.Split('.')[2], logs, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tokens_with_a_wrong_signature_audience_issuer_or_lifetime_or_of_no_tenant_are_refused()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (enterprise, _) = await gateway.CreateTenantAsync(tier: "enterprise", ct: ct);
         var now = DateTime.UtcNow;
         string[] refused =
         [
-            Token(pro, gateway.SigningKey),
-            Token("no-such-tenant", gateway.SigningKey),
             Token(enterprise, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
             Token(enterprise, gateway.SigningKey, audience: "someone-else"),
             Token(enterprise, gateway.SigningKey, issuer: "https://evil.example"),

@@ -4,7 +4,8 @@ namespace DaprLlm.Gateway.Auth;
 
 /// <summary>
 /// Every /v1 and /v2 route needs <c>Authorization: Bearer &lt;key&gt;</c> (an API key, or a JWT of an enterprise tenant
-/// when <see cref="JwtOptions.Enabled"/>); otherwise 401 invalid_api_key.
+/// when <see cref="JwtOptions.Enabled"/>); otherwise 401 invalid_api_key. A valid JWT of a tenant whose tier may not
+/// use tokens is 403 permission_error: the caller is known, the way in is not allowed.
 /// </summary>
 public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator, JwtAuthenticator jwt) : IEndpointFilter
 {
@@ -19,9 +20,22 @@ public sealed class ApiKeyFilter(ApiKeyAuthenticator authenticator, JwtAuthentic
         }
 
         var token = header["Bearer ".Length..].Trim();
-        var caller = jwt.Enabled && JwtAuthenticator.LooksLikeJwt(token)
-            ? await jwt.AuthenticateAsync(token, http.RequestAborted)
-            : await authenticator.AuthenticateAsync(token, http.RequestAborted);
+        Caller? caller;
+        if (jwt.Enabled && JwtAuthenticator.LooksLikeJwt(token))
+        {
+            var outcome = await jwt.AuthenticateAsync(token, http.RequestAborted);
+            if (outcome.Forbidden is { } reason)
+            {
+                return OpenAiError.Result(StatusCodes.Status403Forbidden, "permission_error", "permission_error", reason);
+            }
+
+            caller = outcome.Caller;
+        }
+        else
+        {
+            caller = await authenticator.AuthenticateAsync(token, http.RequestAborted);
+        }
+
         if (caller is null)
         {
             return OpenAiError.Result(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",

@@ -8,7 +8,7 @@ public sealed class QuotaOptions : IValidatableObject
 {
     public const string Section = "Quotas";
 
-    /// <summary>Per-key limits of each tier.</summary>
+    /// <summary>Per-key limits of each tier (a tenant's own higher limits raise them, see <see cref="ForKey"/>).</summary>
     public Dictionary<string, QuotaLimits> Tiers { get; set; } = new()
     {
         [Tenants.Tiers.Free] = new() { RequestsPerMinute = 20, TokensPerMinute = 10_000, TokensPerDay = 200_000, MaxConcurrentRequests = 2, BurstRequests = 5, BurstTokens = 2_000 },
@@ -52,7 +52,31 @@ public sealed class QuotaOptions : IValidatableObject
         }
     }
 
-    public QuotaLimits ForKey(Tenant tenant) => Tiers[tenant.Tier];
+    /// <summary>
+    /// A key's limits: the tier's per-key limits, each raised to the tenant's own limit where the tenant set a higher
+    /// one (a tenant granted 5,000 requests a minute can use them with one key), with the burst in proportion. The
+    /// tenant's shared quota still caps all its keys together; a tenant limit below the tier's is enforced there.
+    /// </summary>
+    public QuotaLimits ForKey(Tenant tenant)
+    {
+        var tier = Tiers[tenant.Tier];
+        if (tenant.Limits is not { } o)
+        {
+            return tier;
+        }
+
+        var requests = Math.Max(tier.RequestsPerMinute, o.RequestsPerMinute ?? 0);
+        var tokens = Math.Max(tier.TokensPerMinute, o.TokensPerMinute ?? 0);
+        return new QuotaLimits
+        {
+            RequestsPerMinute = requests,
+            TokensPerMinute = tokens,
+            TokensPerDay = Math.Max(tier.TokensPerDay, o.TokensPerDay ?? 0),
+            MaxConcurrentRequests = Math.Max(tier.MaxConcurrentRequests, o.MaxConcurrentRequests ?? 0),
+            BurstRequests = (int)Scale(tier.BurstRequests, requests, tier.RequestsPerMinute),
+            BurstTokens = Scale(tier.BurstTokens, tokens, tier.TokensPerMinute),
+        };
+    }
 
     public QuotaLimits ForTenant(Tenant tenant)
     {

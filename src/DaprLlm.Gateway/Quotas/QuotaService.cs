@@ -77,7 +77,8 @@ public sealed class QuotaService(IActorProxyFactory actors, IOptions<QuotaOption
 
     /// <summary>
     /// Why a request can never be admitted, however long it waits: it needs more tokens than a minute's limit and
-    /// burst, or a day's limit, of its key or tenant (the smaller one counts). Null when it fits.
+    /// burst, or a day's limit, of its key or tenant (the smaller one counts; the key's are those of
+    /// <see cref="QuotaOptions.ForKey"/>, raised by the tenant's own limits, as admission uses). Null when it fits.
     /// </summary>
     public static string? TooLarge(long tokens, QuotaLimits key, QuotaLimits tenant)
     {

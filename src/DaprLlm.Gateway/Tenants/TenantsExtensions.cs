@@ -15,7 +15,7 @@ public static class TenantsExtensions
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<ApiKeyFilter>();
         builder.Services.AddOptions<JwtOptions>().BindSection(JwtOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<JwtAuthenticator>();
+        builder.Services.AddSingleton<JwtAuthenticator>(); // its keys are parsed by JwtOptions.Validate at start
         builder.Services.AddSingleton<AdminKeyFilter>();
         builder.Services.AddSingleton<DevTenantSeeder>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DevTenantSeeder>());

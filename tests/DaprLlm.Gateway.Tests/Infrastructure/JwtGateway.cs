@@ -14,5 +14,6 @@ public sealed class JwtGateway : SingleGateway
         ["Jwt:Issuer"] = Issuer,
         ["Jwt:Audience"] = Audience,
         ["Jwt:SigningKeys:0"] = "base64:" + Convert.ToBase64String(SigningKey),
+        ["Logging:LogLevel:DaprLlm.Gateway.Auth.JwtAuthenticator"] = "Debug",
     };
 }

@@ -40,14 +40,14 @@ public class SingleGateway : IAsyncLifetime
 
     public HttpClient Admin() => Node.Client(GatewayEnvironment.AdminKey);
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         await Environment.InitializeAsync();
         await Backend.StartAsync();
         Node = await GatewayNode.StartAsync(Environment, Backend, Time, Settings, ConfigureServices);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (Node is not null)
         {
