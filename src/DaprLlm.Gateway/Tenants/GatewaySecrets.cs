@@ -4,13 +4,13 @@ using DaprLlm.Contracts;
 namespace DaprLlm.Gateway.Tenants;
 
 /// <summary>
-/// The gateway's secrets from the Dapr secret store <c>secretstore</c>: the key-hash pepper (<c>gateway:apiKeySalt</c>)
-/// and the admin key (<c>gateway:adminKey</c>). Loaded once on first use; a missing secret fails loudly.
+/// The gateway's secrets from the Dapr secret store <c>secretstore</c>: the key-hash pepper (<c>gateway-api-key-pepper</c>)
+/// and the admin key (<c>gateway-admin-key</c>). Loaded once on first use; a missing secret fails loudly.
 /// </summary>
 public sealed class GatewaySecrets(DaprClient dapr, ILogger<GatewaySecrets> logger)
 {
-    public const string PepperName = "gateway:apiKeySalt";
-    public const string AdminKeyName = "gateway:adminKey";
+    public const string PepperName = SecretNames.GatewayApiKeyPepper;
+    public const string AdminKeyName = SecretNames.GatewayAdminKey;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile Values? _values;
