@@ -737,7 +737,7 @@ static class LatencyBench
         var dir = Path.Combine(temp, "components");
         Directory.CreateDirectory(dir);
         var secrets = Path.Combine(temp, "secrets.json");
-        File.WriteAllText(secrets, "{\"gateway\":{\"apiKeySalt\":\"bench-pepper\",\"adminKey\":\"bench-admin-key-0123456789\"}}");
+        File.WriteAllText(secrets, "{\"gateway-api-key-pepper\":\"bench-pepper\",\"gateway-admin-key\":\"bench-admin-key-0123456789\"}");
         File.WriteAllText(Path.Combine(dir, "statestore.yaml"), $"""
             apiVersion: dapr.io/v1alpha1
             kind: Component

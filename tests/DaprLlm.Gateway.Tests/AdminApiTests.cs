@@ -15,6 +15,7 @@ public sealed class AdminApiTests(SingleGateway gateway) : IClassFixture<SingleG
     [InlineData("{\"id\":\"t-huge\",\"tier\":\"enterprise\",\"limits\":{\"requestsPerMinute\":2147483647}}", "invalid_value", "limits.requestsPerMinute")]
     [InlineData("{\"id\":\"t-huge\",\"limits\":{\"maxConcurrentRequests\":100001}}", "invalid_value", "limits.maxConcurrentRequests")]
     [InlineData("{\"id\":\"t-models\",\"allowedModels\":[\"daprllm-demo\",\"gpt-9\"]}", "invalid_value", "allowedModels")]
+    [InlineData("{\"id\":\"t-null\",\"allowedModels\":[null]}", "invalid_value", "allowedModels")]
     [InlineData("{\"id\":\"t-typo\",\"allowedModel\":[\"daprllm-demo\"]}", "unknown_parameter", "allowedModel")]
     [InlineData("{\"id\":\"t-typo\",\"limits\":{\"requestsPerMin\":5}}", "unknown_parameter", "limits.requestsPerMin")]
     [InlineData("{\"id\":\"t-type\",\"limits\":{\"requestsPerMinute\":\"many\"}}", "invalid_type", "limits.requestsPerMinute")]
@@ -30,7 +31,7 @@ public sealed class AdminApiTests(SingleGateway gateway) : IClassFixture<SingleG
         var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
         Assert.Equal(code, error.GetProperty("code").GetString());
         Assert.Equal(param, error.GetProperty("param").GetString());
-        foreach (var id in new[] { "t-limits", "t-models", "t-typo", "t-type", "t-json" })
+        foreach (var id in new[] { "t-limits", "t-models", "t-null", "t-typo", "t-type", "t-json" })
         {
             using var lookup = await admin.GetAsync($"/admin/tenants/{id}", ct);
             Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
@@ -64,5 +65,49 @@ public sealed class AdminApiTests(SingleGateway gateway) : IClassFixture<SingleG
         using var keys = await admin.GetAsync("/admin/tenants/t-valid/keys", ct);
         var names = (await keys.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("data").EnumerateArray().Select(k => k.GetProperty("name").GetString()).ToList();
         Assert.Equal(["default"], names);
+    }
+
+    [Fact]
+    public async Task Parallel_rotations_of_one_key_issue_exactly_one_replacement()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var admin = gateway.Admin();
+        using var tenant = await admin.PostAsJsonAsync("/admin/tenants", new { id = "t-rotate" }, ct);
+        Assert.Equal(HttpStatusCode.Created, tenant.StatusCode);
+        using var key = await admin.PostAsync("/admin/tenants/t-rotate/keys", null, ct);
+        var keyId = (await key.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("keyId").GetString();
+
+        var rotations = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var response = await admin.PostAsync($"/admin/keys/{keyId}/rotate", null, ct);
+            return response.StatusCode;
+        }));
+
+        Assert.Single(rotations, s => s == HttpStatusCode.OK);
+        Assert.All(rotations.Where(s => s != HttpStatusCode.OK), s => Assert.Equal(HttpStatusCode.NotFound, s));
+        var keys = (await admin.GetFromJsonAsync<JsonElement>("/admin/tenants/t-rotate/keys", ct)).GetProperty("data").EnumerateArray().ToList();
+        Assert.Single(keys, k => k.GetProperty("revokedAt").ValueKind is JsonValueKind.Null or JsonValueKind.Undefined);
+    }
+
+    [Fact]
+    public async Task Rotating_the_development_key_shows_the_replacement_and_a_second_revoke_changes_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var admin = gateway.Admin();
+        var shown = await admin.GetFromJsonAsync<JsonElement>("/admin/dev-key", ct);
+        var oldKeyId = shown.GetProperty("keyId").GetString();
+
+        using var rotated = await admin.PostAsync($"/admin/keys/{oldKeyId}/rotate", null, ct);
+        Assert.Equal(HttpStatusCode.OK, rotated.StatusCode);
+        var replacement = (await rotated.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("key").GetString();
+        Assert.Equal(replacement, (await admin.GetFromJsonAsync<JsonElement>("/admin/dev-key", ct)).GetProperty("key").GetString());
+
+        // Revoking the already revoked key answers as before, with the first revocation's time.
+        using var first = await admin.DeleteAsync($"/admin/keys/{oldKeyId}", ct);
+        using var second = await admin.DeleteAsync($"/admin/keys/{oldKeyId}", ct);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(
+            (await first.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("revokedAt").GetString(),
+            (await second.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("revokedAt").GetString());
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using DaprLlm.Contracts;
 
 namespace DaprLlm.Audit.Configuration;
 
@@ -81,10 +82,12 @@ public sealed class AuditOptions
     /// <summary>Real-time safety alerting.</summary>
     public Alerts.AlertOptions Alerts { get; set; } = new();
 
-    /// <summary>Secret store keys (Dapr secret store "secretstore") of the HMAC keys.</summary>
-    public string CheckpointKeySecret { get; set; } = "audit:checkpointSigningKey";
+    /// <summary>Secret store keys (Dapr secret store "secretstore") of the HMAC keys; Key Vault allows only letters, digits and dashes.</summary>
+    [Required, RegularExpression(SecretNames.Pattern)]
+    public string CheckpointKeySecret { get; set; } = SecretNames.AuditCheckpointSigningKey;
 
-    public string PseudonymKeySecret { get; set; } = "audit:pseudonymKey";
+    [Required, RegularExpression(SecretNames.Pattern)]
+    public string PseudonymKeySecret { get; set; } = SecretNames.AuditPseudonymKey;
 
     /// <summary>Defaults for lists (set here, not in initializers: binding appends to an initialized list).</summary>
     public void ApplyDefaults()

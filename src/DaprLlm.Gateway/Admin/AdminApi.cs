@@ -84,9 +84,10 @@ public static partial class AdminApi
 
         // A misspelt model would lock the tenant out of every model while looking like a restriction.
         var served = chat.Value.Models.Concat(chat.Value.EmbeddingModels).ToArray();
-        if (body.AllowedModels?.FirstOrDefault(m => !served.Contains(m, StringComparer.Ordinal)) is { } unserved)
+        // A null entry ([null]) matches no model either, so it is refused like a misspelt one.
+        if (body.AllowedModels is { } models && Array.FindIndex(models, m => m is null || !served.Contains(m, StringComparer.Ordinal)) is >= 0 and var at)
         {
-            return OpenAiError.InvalidRequest($"allowedModels: '{unserved}' is not a model this gateway serves ({string.Join(", ", served)})", "allowedModels", "invalid_value");
+            return OpenAiError.InvalidRequest($"allowedModels[{at}]: {(models[at] is { } name ? $"'{name}'" : "null")} is not a model this gateway serves ({string.Join(", ", served)})", "allowedModels", "invalid_value");
         }
 
         var tenant = new Tenant(body.Id, tier, home, allowed, body.AllowedModels ?? [], body.Limits?.ToLimits(), policy, time.GetUtcNow());
@@ -143,17 +144,25 @@ public static partial class AdminApi
             ? TenantNotFound(id)
             : TypedResults.Ok(new { data = (await store.ListKeysAsync(id, ct)).Select(ApiKeyView.From) });
 
-    // Rotation issues a new key and revokes the old one at once; clients switch to the key in the answer.
+    // Rotation revokes the old key and issues a new one; clients switch to the key in the answer. The revocation is
+    // conditional (see TenantStore.RevokeKeyAsync): of two rotations, or a rotation and a revocation, racing on one
+    // key only the winner goes on, so no second live replacement (returned to nobody) and no key issued after a revoke.
     private static async Task<IResult> RotateKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
-        if (await store.GetKeyAsync(keyId, ct) is not { IsRevoked: false } old)
+        if (await store.RevokeKeyAsync(keyId, ct) is not ({ } old, true))
         {
             return KeyNotFound(keyId);
         }
 
-        var created = await store.CreateKeyAsync(old.TenantId, old.Name, ct);
-        await store.RevokeKeyAsync(keyId, ct);
         auth.Forget(keyId);
+        var created = await store.CreateKeyAsync(old.TenantId, old.Name, ct);
+
+        // The local development key: GET /admin/dev-key must hand out the replacement, not the revoked key.
+        if (old.Development && await store.GetDevKeyAsync(ct) is { } devKey && ApiKeyFormat.Split(devKey).KeyId == keyId)
+        {
+            await store.SaveDevKeyAsync(created.Key, ct);
+        }
+
         await store.AnnounceRevocationAsync(keyId, ct);
         Publish(audit, time, AdminActionV1.Actions.KeyRotated, old.TenantId, keyId, $"replaced by {created.KeyId}");
         return TypedResults.Ok(created);
@@ -161,15 +170,21 @@ public static partial class AdminApi
 
     private static async Task<IResult> RevokeKey(string keyId, TenantStore store, ApiKeyAuthenticator auth, AuditPublisher audit, TimeProvider time, CancellationToken ct)
     {
-        var revoked = await store.RevokeKeyAsync(keyId, ct);
+        var revocation = await store.RevokeKeyAsync(keyId, ct);
         auth.Forget(keyId);
-        if (revoked is not null)
+        if (revocation is not ({ } revoked, var revokedNow))
+        {
+            return KeyNotFound(keyId);
+        }
+
+        // Revoking an already revoked key answers as before but is not announced or audited a second time.
+        if (revokedNow)
         {
             await store.AnnounceRevocationAsync(keyId, ct);
             Publish(audit, time, AdminActionV1.Actions.KeyRevoked, revoked.TenantId, keyId, null);
         }
 
-        return revoked is null ? KeyNotFound(keyId) : TypedResults.Ok(ApiKeyView.From(revoked));
+        return TypedResults.Ok(ApiKeyView.From(revoked));
     }
 
     private static async Task<IResult> GetDevKey(TenantStore store, IHostEnvironment environment, CancellationToken ct)

@@ -5,7 +5,7 @@ using DaprLlm.Gateway.Tenants;
 
 namespace DaprLlm.Gateway.Admin;
 
-/// <summary>/admin routes need the admin key from the secret store (<c>gateway:adminKey</c>), compared in fixed time.</summary>
+/// <summary>/admin routes need the admin key from the secret store (<c>gateway-admin-key</c>), compared in fixed time.</summary>
 public sealed class AdminKeyFilter(GatewaySecrets secrets) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -14,12 +14,26 @@ namespace DaprLlm.Gateway.Auth;
 /// on other replicas through <see cref="RevocationWatcher"/>, or its expiry) drops the verification with it.
 /// An entry in use is re-read in the background during the last fifth of its life, so steady traffic does not wait
 /// for the state store every <see cref="TenantOptions.CacheFor"/>; nothing is served past its expiry.
+/// Unknown key ids (anyone can send one) are remembered for a second in a separate, size-capped map, and expired
+/// entries of both maps are swept about once a second, so random keys cannot grow the cache.
 /// </summary>
 public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secrets, IOptions<TenantOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, CachedKey> _keys = new();
     private readonly ConcurrentDictionary<string, (Tenant? Tenant, DateTimeOffset Until)> _tenants = new();
     private readonly ConcurrentDictionary<string, byte> _tenantRefreshes = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _unknown = new(StringComparer.Ordinal);
+    private long _nextSweepTicks;
+
+    /// <summary>At most this many unknown key ids are remembered; past it, a bad key costs a state read, not memory.</summary>
+    public const int MaxUnknownKeyIds = 10_000;
+
+    private static readonly TimeSpan UnknownFor = TimeSpan.FromSeconds(1);
+
+    private static readonly CachedKey Unknown = new(null, DateTimeOffset.MaxValue);
+
+    /// <summary>How many key ids are cached (known and unknown), for tests.</summary>
+    public int CachedKeyIds => _keys.Count + _unknown.Count;
 
     public const int MinKeyLength = 16;
 
@@ -48,6 +62,7 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
     {
         Interlocked.Increment(ref _forgets);
         _keys.TryRemove(keyId, out _);
+        _unknown.TryRemove(keyId, out _);
     }
 
     // Counts Forget calls: a read that started before one may carry the record from before a revocation, so it is
@@ -93,14 +108,55 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
             return cached;
         }
 
+        if (_unknown.TryGetValue(keyId, out var unknownUntil) && unknownUntil > now)
+        {
+            return Unknown;
+        }
+
+        SweepIfDue(now);
         var forgets = Interlocked.Read(ref _forgets);
         var entry = await ReadKeyAsync(keyId, null, ct);
         if (Interlocked.Read(ref _forgets) == forgets)
         {
-            _keys[keyId] = entry;
+            if (entry.Key is not null)
+            {
+                _keys[keyId] = entry;
+                _unknown.TryRemove(keyId, out _);
+            }
+            else if (_unknown.Count < MaxUnknownKeyIds)
+            {
+                // Unknown ids are cached briefly too, so a flood of one bad key does not become a flood of state reads.
+                _unknown[keyId] = entry.Until;
+            }
         }
 
         return entry;
+    }
+
+    /// <summary>Drops expired entries, at most once per <see cref="UnknownFor"/> and by one caller at a time.</summary>
+    private void SweepIfDue(DateTimeOffset now)
+    {
+        var due = Interlocked.Read(ref _nextSweepTicks);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextSweepTicks, (now + UnknownFor).UtcTicks, due) != due)
+        {
+            return;
+        }
+
+        foreach (var unknown in _unknown)
+        {
+            if (unknown.Value <= now)
+            {
+                _unknown.TryRemove(unknown);
+            }
+        }
+
+        foreach (var known in _keys)
+        {
+            if (known.Value.Until <= now)
+            {
+                _keys.TryRemove(known);
+            }
+        }
     }
 
     private async Task<CachedKey> ReadKeyAsync(string keyId, CachedKey? previous, CancellationToken ct)
@@ -108,8 +164,7 @@ public sealed class ApiKeyAuthenticator(TenantStore store, GatewaySecrets secret
         var now = time.GetUtcNow();
         var record = await store.GetKeyAsync(keyId, ct);
 
-        // Unknown ids are cached briefly too, so a flood of bad keys does not become a flood of state reads.
-        var entry = new CachedKey(record, now + (record is null ? TimeSpan.FromSeconds(1) : options.Value.CacheFor));
+        var entry = new CachedKey(record, now + (record is null ? UnknownFor : options.Value.CacheFor));
 
         // The same record: the secret that passed against it still passes (the salted HMAC is not run again).
         if (previous is not null && record is not null && record == previous.Key)

@@ -28,6 +28,9 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
     {
         if (await GetTenantAsync(tenant.Id, ct) is not null || !await TrySaveAsync($"tenant:{tenant.Id}", tenant, etag: null, ct))
         {
+            // The tenant exists, but a create that failed after writing it may have left it out of the index: the
+            // index write is idempotent, so an admin's retry (answered 409) repairs the listing.
+            await AddToIndexAsync(TenantIndex, tenant.Id, ct);
             return false;
         }
 
@@ -88,17 +91,35 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
         return new CreatedApiKey(key, keyId, tenantId);
     }
 
-    /// <summary>Marks a key revoked (kept for audit); false when it does not exist.</summary>
-    public async Task<ApiKeyRecord?> RevokeKeyAsync(string keyId, CancellationToken ct)
+    /// <summary>
+    /// Marks a key revoked (kept for audit): null when it does not exist. The write is conditional on the record's
+    /// ETag, so of two admins revoking or rotating the same key at once exactly one gets <c>RevokedNow</c>.
+    /// </summary>
+    public async Task<(ApiKeyRecord Record, bool RevokedNow)?> RevokeKeyAsync(string keyId, CancellationToken ct)
     {
-        if (await GetKeyAsync(keyId, ct) is not { } record)
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            return null;
+            var (record, etag) = await dapr.GetStateAndETagAsync<ApiKeyRecord?>(DaprComponents.StateStore, $"apikey:{keyId}", cancellationToken: ct);
+            if (record is null)
+            {
+                return null;
+            }
+
+            if (record.IsRevoked)
+            {
+                return (record, false);
+            }
+
+            var revoked = record with { RevokedAt = time.GetUtcNow() };
+            if (await TrySaveAsync($"apikey:{keyId}", revoked, etag, ct))
+            {
+                return (revoked, true);
+            }
+
+            await BackOffAsync(attempt, ct);
         }
 
-        var revoked = record.IsRevoked ? record : record with { RevokedAt = time.GetUtcNow() };
-        await dapr.SaveStateAsync(DaprComponents.StateStore, $"apikey:{keyId}", revoked, cancellationToken: ct);
-        return revoked;
+        throw new InvalidOperationException($"could not revoke key '{keyId}' after {MaxAttempts} attempts");
     }
 
     /// <summary>Key ids revoked recently, newest last (see <c>RevocationWatcher</c>).</summary>
@@ -107,7 +128,7 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
     /// <summary>Appends a revoked key id to the bounded list every replica polls.</summary>
     public async Task AnnounceRevocationAsync(string keyId, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 20; attempt++)
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, RevocationList, cancellationToken: ct);
             ids ??= [];
@@ -121,9 +142,11 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
             {
                 return;
             }
+
+            await BackOffAsync(attempt, ct);
         }
 
-        throw new InvalidOperationException("could not record the revocation after 20 attempts");
+        throw new InvalidOperationException($"could not record the revocation after {MaxAttempts} attempts");
     }
 
     /// <summary>The local development key (so the admin CLI can show it), stored sealed, never in clear.</summary>
@@ -173,7 +196,7 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
 
     private async Task AddToIndexAsync(string index, string id, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 20; attempt++)
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var (ids, etag) = await dapr.GetStateAndETagAsync<List<string>?>(DaprComponents.StateStore, index, cancellationToken: ct);
             ids ??= [];
@@ -187,8 +210,20 @@ public sealed class TenantStore(DaprClient dapr, GatewaySecrets secrets, TimePro
             {
                 return;
             }
+
+            await BackOffAsync(attempt, ct);
         }
 
-        throw new InvalidOperationException($"could not update index '{index}' after 20 attempts");
+        throw new InvalidOperationException($"could not update index '{index}' after {MaxAttempts} attempts");
     }
+
+    private const int MaxAttempts = 20;
+
+    /// <summary>
+    /// After a lost ETag race: a random pause that grows with the attempts (up to about 100 ms), so replicas writing
+    /// the same index at once spread out instead of colliding again on every attempt. Real time on purpose: it paces
+    /// writes, it is not business time; the jitter changes no outcome, only when the next attempt runs.
+    /// </summary>
+    private static Task BackOffAsync(int attempt, CancellationToken ct) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(0, 5 * (attempt + 1) + 1)), ct);
 }

@@ -1,3 +1,4 @@
+using DaprLlm.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace DaprLlm.Inference.Catalog;
@@ -98,6 +99,12 @@ public sealed class InferenceOptionsValidator(IHostEnvironment environment) : IV
         if (model.ApiKey.Length > 0 && model.ApiKeySecret.Length > 0)
         {
             failures.Add($"{where}: set ApiKey or ApiKeySecret, not both.");
+        }
+
+        if (model.ApiKeySecret.Length > 0 && !SecretNames.IsValid(model.ApiKeySecret))
+        {
+            // Key Vault (the cloud secret store) refuses any other name: fail at start, not at the first load on AKS.
+            failures.Add($"{where}:ApiKeySecret '{model.ApiKeySecret}' must be 1 to 127 letters, digits or dashes.");
         }
 
         if (model.TimeoutSeconds is < 1 or > 3600)

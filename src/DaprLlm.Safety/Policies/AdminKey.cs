@@ -6,12 +6,12 @@ using DaprLlm.Contracts;
 namespace DaprLlm.Safety.Policies;
 
 /// <summary>
-/// The policy admin key, read once from the Dapr secret store (secret <c>safety:adminKey</c>; Key Vault in the
+/// The policy admin key, read once from the Dapr secret store (secret <c>safety-admin-key</c>; Key Vault in the
 /// cloud) and compared in constant time. No key in the store means the admin API refuses everyone.
 /// </summary>
 public sealed class AdminKey(DaprClient dapr, ILogger<AdminKey> logger)
 {
-    public const string SecretName = "safety:adminKey";
+    public const string SecretName = SecretNames.SafetyAdminKey;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private byte[]? _key;

@@ -46,7 +46,11 @@ public sealed class AuditSystem : IAsyncLifetime
     {
         await _redis.InitializeAsync();
         var resources = _folder.Sub("resources");
-        var secrets = _folder.Write("secrets.json", """{"audit":{"checkpointSigningKey":"system-test-checkpoint-key","pseudonymKey":"system-test-pseudonym-key"}}""");
+        var secrets = _folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            [DaprLlm.Contracts.SecretNames.AuditCheckpointSigningKey] = "system-test-checkpoint-key",
+            [DaprLlm.Contracts.SecretNames.AuditPseudonymKey] = "system-test-pseudonym-key",
+        }));
         _folder.Write("resources/pubsub.yaml", ComponentYaml.RedisPubSub(_redis.Address, ("processingTimeout", "3s"), ("redeliverInterval", "500ms")));
         _folder.Write("resources/statestore.yaml", ComponentYaml.RedisState(_redis.Address));
         _folder.Write("resources/secretstore.yaml", ComponentYaml.FileSecrets(secrets));

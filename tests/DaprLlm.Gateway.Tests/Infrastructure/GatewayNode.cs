@@ -145,7 +145,11 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         await Redis.InitializeAsync();
-        var secrets = _folder.Write("secrets.json", "{\"gateway\":{\"apiKeySalt\":\"test-pepper\",\"adminKey\":\"" + AdminKey + "\"}}");
+        var secrets = _folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            [DaprLlm.Contracts.SecretNames.GatewayApiKeyPepper] = "test-pepper",
+            [DaprLlm.Contracts.SecretNames.GatewayAdminKey] = AdminKey,
+        }));
         _folder.Write("components/statestore.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisState(Redis.Address, actorStateStore: true));
         _folder.Write("components/pubsub.yaml", DaprLlm.Sidecar.Tests.Infrastructure.ComponentYaml.RedisPubSub(Redis.Address));
         // As components/local: the same Redis read with a consumer group per sidecar, so every replica gets subject.erased.

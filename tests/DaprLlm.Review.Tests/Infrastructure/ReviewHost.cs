@@ -19,7 +19,7 @@ public sealed class ReviewHost : IAsyncDisposable
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
-    /// <summary>The policy admin key (secret <c>safety:adminKey</c>) in this host's secret store.</summary>
+    /// <summary>The policy admin key (secret <c>safety-admin-key</c>) in this host's secret store.</summary>
     public const string AdminKey = "review-tests-admin-key";
 
     private readonly TempFolder _folder;
@@ -86,7 +86,7 @@ public sealed class ReviewHost : IAsyncDisposable
             folder.Write("components/statestore.yaml", ComponentYaml.RedisState(redis.Address, actorStateStore: true));
             folder.Write("components/pubsub.yaml", ComponentYaml.RedisPubSub(redis.Address));
             // The policy admin API reads its key from the secret store, as in components/local.
-            var secrets = folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new { safety = new { adminKey = AdminKey } }));
+            var secrets = folder.Write("secrets.json", System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { [DaprLlm.Contracts.SecretNames.SafetyAdminKey] = AdminKey }));
             folder.Write("components/secretstore.yaml", ComponentYaml.FileSecrets(secrets));
             foreach (var (name, yaml) in extraComponents ?? new Dictionary<string, string>())
             {
