@@ -204,7 +204,7 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
     /// The safety category a record counts against, or null when it is not a safety trigger. The trigger is the
     /// moderation decision that blocks or sends to review, by the category it names (as reports count it): the
     /// request.completed refusal and the review.created of that same decision carry no category and are the same
-    /// incident, so they are not counted again.
+    /// incident, so they are not counted again. A classification call through /v1/moderations is no trigger.
     /// </summary>
     private static string? TriggerCategory(AuditEntry entry)
     {
@@ -215,6 +215,12 @@ public sealed partial class AlertService(AlertOptions options, TimeProvider time
 
         using var content = JsonDocument.Parse(entry.Content);
         var root = content.RootElement;
+        // A tenant classifying its users' posts through /v1/moderations would otherwise page on-call for every flagged post.
+        if (SafetyCategory.IsApiCheck(root))
+        {
+            return null;
+        }
+
         return SafetyCategory.IsAllow(SafetyCategory.Action(root)) ? null : SafetyCategory.Of(root) ?? SafetyCategory.Uncategorized;
     }
 

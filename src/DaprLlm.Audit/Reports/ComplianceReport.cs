@@ -70,8 +70,14 @@ public sealed record ComplianceReport
 
     public required SortedDictionary<string, long> ReviewsByRegion { get; init; }
 
-    /// <summary>moderation.decided by action (allow, block, review, ...).</summary>
+    /// <summary>moderation.decided of the gateway's guardrails by action (allow, block, review, ...).</summary>
     public required SortedDictionary<string, long> ModerationByAction { get; init; }
+
+    /// <summary>
+    /// moderation.decided of classification calls through /v1/moderations (Stage "api") by action: texts a client
+    /// screened, kept apart from the guardrail figures (categories, rule hits, alerts). Optional, so an older report reads.
+    /// </summary>
+    public SortedDictionary<string, long> ModerationApiByAction { get; init; } = new(StringComparer.Ordinal);
 
     public required SortedDictionary<string, long> AdminActionsByAction { get; init; }
 

@@ -53,7 +53,8 @@ public static class ComplianceReportBuilder
             var root = document.RootElement.Clone();
             parsed.Add((entry, record.RecordedAtMs, root));
             var requestId = Text(root, "requestId");
-            if (entry.EventType == Topics.ModerationDecided && requestId is not null && SafetyCategory.Of(root) is { } flagged && !SafetyCategory.IsAllow(SafetyCategory.Action(root)))
+            if (entry.EventType == Topics.ModerationDecided && requestId is not null && !SafetyCategory.IsApiCheck(root)
+                && SafetyCategory.Of(root) is { } flagged && !SafetyCategory.IsAllow(SafetyCategory.Action(root)))
             {
                 c.ModerationCategory[requestId] = flagged;
             }
@@ -70,7 +71,10 @@ public static class ComplianceReportBuilder
             Bump(c.ByType, e.EventType);
             Bump(c.ByTenant, e.TenantId);
             Bump(c.ByRegion, e.Region);
-            if (SafetyCategory.Of(root) is { } category)
+            // A classification call through /v1/moderations is counted on its own (ModerationApiByAction): the texts a
+            // client screens are not its traffic's safety figures.
+            var apiCheck = e.EventType == Topics.ModerationDecided && SafetyCategory.IsApiCheck(root);
+            if (!apiCheck && SafetyCategory.Of(root) is { } category)
             {
                 Bump(c.ByCategory, category);
             }
@@ -82,6 +86,9 @@ public static class ComplianceReportBuilder
                     break;
                 case Topics.RequestCompleted:
                     CountCompleted(c, e, recordedAtMs, root);
+                    break;
+                case Topics.ModerationDecided when apiCheck:
+                    Bump(c.ModerationApiByAction, SafetyCategory.Action(root) ?? "unknown");
                     break;
                 case Topics.ModerationDecided:
                     Bump(c.ModerationByAction, SafetyCategory.Action(root) ?? "unknown");
@@ -241,6 +248,7 @@ public static class ComplianceReportBuilder
             ReviewsByTenant = c.ReviewsByTenant,
             ReviewsByRegion = c.ReviewsByRegion,
             ModerationByAction = c.ModerationByAction,
+            ModerationApiByAction = c.ModerationApiByAction,
             AdminActionsByAction = c.AdminByAction,
             TopRuleHits = [.. c.RuleHits.OrderByDescending(r => r.Value).ThenBy(r => r.Key, StringComparer.Ordinal).Take(TopRules).Select(r => new RuleHitCount(r.Key, r.Value))],
             KeyUsage = [.. c.Keys.OrderByDescending(k => k.Value.Requests).ThenBy(k => k.Key.KeyId, StringComparer.Ordinal)
@@ -294,7 +302,7 @@ public static class ComplianceReportBuilder
             ByOutcome = new(StringComparer.Ordinal), ByCategory = new(StringComparer.Ordinal), RequestsByTenant = new(StringComparer.Ordinal),
             RequestsByRegion = new(StringComparer.Ordinal), RefusalsByCategory = new(StringComparer.Ordinal), RefusalsByTenant = new(StringComparer.Ordinal),
             RefusalsByRegion = new(StringComparer.Ordinal), ReviewsByCategory = new(StringComparer.Ordinal), ReviewsByTenant = new(StringComparer.Ordinal),
-            ReviewsByRegion = new(StringComparer.Ordinal), ModerationByAction = new(StringComparer.Ordinal), AdminByAction = new(StringComparer.Ordinal),
+            ReviewsByRegion = new(StringComparer.Ordinal), ModerationByAction = new(StringComparer.Ordinal), ModerationApiByAction = new(StringComparer.Ordinal), AdminByAction = new(StringComparer.Ordinal),
             RuleHits = new(StringComparer.Ordinal);
         public readonly Dictionary<string, string> ModerationCategory = new(StringComparer.Ordinal);
         public readonly Dictionary<string, long> ReceivedAt = new(StringComparer.Ordinal);

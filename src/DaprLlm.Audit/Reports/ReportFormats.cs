@@ -97,7 +97,8 @@ public static class ReportFormats
         ("requests_by_tenant", report.RequestsByTenant), ("requests_by_region", report.RequestsByRegion),
         ("refusals_by_category", report.RefusalsByCategory), ("refusals_by_tenant", report.RefusalsByTenant), ("refusals_by_region", report.RefusalsByRegion),
         ("reviews_by_category", report.ReviewsByCategory), ("reviews_by_tenant", report.ReviewsByTenant), ("reviews_by_region", report.ReviewsByRegion),
-        ("moderation_by_action", report.ModerationByAction), ("admin_actions_by_action", report.AdminActionsByAction),
+        ("moderation_by_action", report.ModerationByAction), ("moderation_api_by_action", report.ModerationApiByAction),
+        ("admin_actions_by_action", report.AdminActionsByAction),
         ("rule_hits", new SortedDictionary<string, long>(report.TopRuleHits.ToDictionary(r => r.Rule, r => r.Count), StringComparer.Ordinal)),
     ];
 

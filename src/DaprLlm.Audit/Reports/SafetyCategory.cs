@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DaprLlm.Contracts.Events;
 
 namespace DaprLlm.Audit.Reports;
 
@@ -42,6 +43,12 @@ public static class SafetyCategory
 
     /// <summary>A moderation record's action ("action", or "decision").</summary>
     public static string? Action(JsonElement root) => Text(root, "action") ?? Text(root, "decision");
+
+    /// <summary>
+    /// True for a decision a client asked for through <c>/v1/moderations</c> (Stage "api"): the client classified a text
+    /// (user content it screens, say), which is no guardrail incident of its own chat traffic.
+    /// </summary>
+    public static bool IsApiCheck(JsonElement root) => Text(root, "stage") == ModerationDecidedV1.ApiStage;
 
     /// <summary>True when the action lets the text through (no action at all counts as allow).</summary>
     public static bool IsAllow(string? action) => action is null or "allow" or "allowed" or "pass";

@@ -19,7 +19,8 @@ namespace DaprLlm.Contracts.Events;
 /// <param name="Cached">True when the verdict came from the verdict cache.</param>
 /// <param name="DecidedAt">When the check finished.</param>
 /// <param name="Stage">"window" for a streaming window that did not allow (its stream stops: the request's output
-/// decision); null for a check of a whole text. A window that allows publishes nothing.</param>
+/// decision); "api" for a text a client classified through <c>/v1/moderations</c> (not a guardrail of its own chat
+/// traffic); null for a guardrail check of a whole text. A window that allows publishes nothing.</param>
 public sealed record ModerationDecidedV1(
     string RequestId,
     string TenantId,
@@ -39,4 +40,7 @@ public sealed record ModerationDecidedV1(
 {
     /// <summary>The <see cref="Stage"/> of a streaming window's check.</summary>
     public const string WindowStage = "window";
+
+    /// <summary>The <see cref="Stage"/> of a check a client asked for through <c>/v1/moderations</c>.</summary>
+    public const string ApiStage = "api";
 }

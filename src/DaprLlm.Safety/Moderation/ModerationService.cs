@@ -26,24 +26,39 @@ public sealed class ModerationService(
     TimeProvider time,
     ILogger<ModerationService> logger)
 {
+    /// <summary>One check of a gateway guardrail: <see cref="AssessAsync"/>, then <see cref="CommitAsync"/>.</summary>
     public async Task<(ModerationVerdict Verdict, SafetyAssessment Assessment)> CheckAsync(
         string requestId, string text, ModerationDirection direction, string? tenantId, bool escalate, string? region, CancellationToken cancellationToken,
+        IReadOnlyList<ChatMessage>? conversation = null)
+    {
+        var scored = await AssessAsync(requestId, text, direction, tenantId, escalate ? null : ModerationDecidedV1.WindowStage, cancellationToken, conversation);
+        return (await CommitAsync([scored], region, cancellationToken))[0];
+    }
+
+    /// <summary>
+    /// Scores a text and opens nothing: the verdict cache is read, no review is opened, nothing is cached or published.
+    /// A batch scores all its texts first, so one that cannot be scored leaves nothing behind.
+    /// </summary>
+    /// <param name="stage">The decision event's <see cref="ModerationDecidedV1.Stage"/>: null for a gateway guardrail,
+    /// "window" for a stream's window (never escalated), "api" for <c>/v1/moderations</c>.</param>
+    public async Task<ScoredCheck> AssessAsync(
+        string requestId, string text, ModerationDirection direction, string? tenantId, string? stage, CancellationToken cancellationToken,
         IReadOnlyList<ChatMessage>? conversation = null)
     {
         var started = Stopwatch.GetTimestamp();
         var tenant = string.IsNullOrEmpty(tenantId) ? PolicyStore.DefaultTenant : tenantId;
         var directionName = direction == ModerationDirection.Input ? Review.ReviewDirections.Input : Review.ReviewDirections.Output;
+        var window = stage == ModerationDecidedV1.WindowStage;
         using var activity = SafetyTelemetry.StartGuardrail(directionName, tenant);
         var policy = await policies.GetAsync(tenant, cancellationToken);
         // The hash keys the in-memory cache only; it is not put on spans (see SafetyTelemetry.Record).
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
-        var key = VerdictCache.Key(directionName + (escalate ? "" : "/window"), tenant, policy.Version, hash);
+        var key = VerdictCache.Key(directionName + (window ? "/window" : ""), tenant, policy.Version, hash);
         if (cache.TryGet(key, out var cached))
         {
             var cachedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             telemetry.Record(activity, cached.Assessment, directionName, tenant, cached: true, cachedMs);
-            await PublishAsync(ToEvent(requestId, tenant, region, directionName, cached.Assessment, policy, cachedMs, cached.Verdict.ReviewId, cached: true, window: !escalate));
-            return (cached.Verdict with { Cached = true }, cached.Assessment);
+            return new ScoredCheck(requestId, text, tenant, directionName, stage, policy, key, cached.Assessment, cached.Verdict, cachedMs, conversation ?? []);
         }
 
         SafetyAssessment assessment;
@@ -58,31 +73,67 @@ public sealed class ModerationService(
             throw;
         }
 
-        string? reviewId = null;
-        if (assessment.Decision == Decisions.Review && escalate)
-        {
-            reviewId = await escalation.EscalateAsync(ToEscalation(requestId, tenant, directionName, text, assessment, conversation ?? []), cancellationToken);
-            logger.LogInformation("Request {RequestId} sent to human review {ReviewId} ({Category})", requestId, reviewId, assessment.TopCategory);
-        }
-
-        var verdict = new ModerationVerdict(
-            assessment.Decision,
-            assessment.Reasons,
-            assessment.PolicyVersion,
-            assessment.Scores,
-            [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
-            [.. assessment.Rules.Pii.Select(p => new PiiSpan(p.EntityType, p.Span.Start, p.Span.End))],
-            reviewId);
-        // A review verdict names its own review item, so it is not reused for a later request with the same text.
-        if (reviewId is null)
-        {
-            cache.Set(key, new CachedCheck(verdict, assessment));
-        }
-
+        // The span and the counters describe the scoring, which happened even if the caller's batch goes no further.
         var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         telemetry.Record(activity, assessment, directionName, tenant, cached: false, elapsedMs);
-        await PublishAsync(ToEvent(requestId, tenant, region, directionName, assessment, policy, elapsedMs, reviewId, cached: false, window: !escalate));
-        return (verdict, assessment);
+        return new ScoredCheck(requestId, text, tenant, directionName, stage, policy, key, assessment, null, elapsedMs, conversation ?? []);
+    }
+
+    /// <summary>
+    /// Acts on scored checks: opens the reviews of the uncertain band, caches the verdicts and publishes the decisions.
+    /// Every review is opened before any decision is published, so a failing escalation leaves no event behind; a
+    /// review is keyed by its check's request id, so a retry with the same ids finds the items already opened.
+    /// </summary>
+    public async Task<IReadOnlyList<(ModerationVerdict Verdict, SafetyAssessment Assessment)>> CommitAsync(
+        IReadOnlyList<ScoredCheck> checks, string? region, CancellationToken cancellationToken)
+    {
+        var reviewIds = new string?[checks.Count];
+        var latencyMs = new double[checks.Count];
+        for (var i = 0; i < checks.Count; i++)
+        {
+            var check = checks[i];
+            var started = Stopwatch.GetTimestamp();
+            if (check.CachedVerdict is null && check.Assessment.Decision == Decisions.Review && check.Stage != ModerationDecidedV1.WindowStage)
+            {
+                reviewIds[i] = await escalation.EscalateAsync(
+                    ToEscalation(check.RequestId, check.Tenant, check.Direction, check.Text, check.Assessment, check.Conversation), cancellationToken);
+                logger.LogInformation("Request {RequestId} sent to human review {ReviewId} ({Category})", check.RequestId, reviewIds[i], check.Assessment.TopCategory);
+            }
+
+            latencyMs[i] = check.LatencyMs + Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+
+        var results = new (ModerationVerdict, SafetyAssessment)[checks.Count];
+        for (var i = 0; i < checks.Count; i++)
+        {
+            var check = checks[i];
+            if (check.CachedVerdict is { } cached)
+            {
+                await PublishAsync(ToEvent(check, region, latencyMs[i], cached.ReviewId, cached: true));
+                results[i] = (cached with { Cached = true }, check.Assessment);
+                continue;
+            }
+
+            var assessment = check.Assessment;
+            var verdict = new ModerationVerdict(
+                assessment.Decision,
+                assessment.Reasons,
+                assessment.PolicyVersion,
+                assessment.Scores,
+                [.. assessment.Rules.Hits.Select(h => $"{h.Kind}:{h.Name}")],
+                [.. assessment.Rules.Pii.Select(p => new PiiSpan(p.EntityType, p.Span.Start, p.Span.End))],
+                reviewIds[i]);
+            // A review verdict names its own review item, so it is not reused for a later request with the same text.
+            if (reviewIds[i] is null)
+            {
+                cache.Set(check.CacheKey, new CachedCheck(verdict, assessment));
+            }
+
+            await PublishAsync(ToEvent(check, region, latencyMs[i], reviewIds[i], cached: false));
+            results[i] = (verdict, assessment);
+        }
+
+        return results;
     }
 
     // A stream's windows are checked as it is generated: one event per window counted every window as an output
@@ -98,10 +149,9 @@ public sealed class ModerationService(
         await events.TryEnqueueAsync(decided);
     }
 
-    private ModerationDecidedV1 ToEvent(
-        string requestId, string tenant, string? region, string direction, SafetyAssessment assessment, SafetyPolicy policy, double latencyMs, string? reviewId, bool cached,
-        bool window)
+    private ModerationDecidedV1 ToEvent(ScoredCheck check, string? region, double latencyMs, string? reviewId, bool cached)
     {
+        var (assessment, policy) = (check.Assessment, check.Policy);
         // Only the categories that reached their allow threshold: the ones that routed the text somewhere.
         var scores = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (category, score) in assessment.Scores)
@@ -132,8 +182,8 @@ public sealed class ModerationService(
         }
 
         return new ModerationDecidedV1(
-            requestId, tenant, region, direction, assessment.Decision, assessment.TopCategory, scores, ruleHits, piiTypes,
-            assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow(), window ? ModerationDecidedV1.WindowStage : null);
+            check.RequestId, check.Tenant, region, check.Direction, assessment.Decision, assessment.TopCategory, scores, ruleHits, piiTypes,
+            assessment.PolicyVersion, Math.Round(latencyMs, 3), reviewId, cached, time.GetUtcNow(), check.Stage);
     }
 
     private static ReviewEscalation ToEscalation(
@@ -145,3 +195,19 @@ public sealed class ModerationService(
             assessment.PolicyVersion,
             conversation);
 }
+
+/// <summary>A text scored by <see cref="ModerationService.AssessAsync"/> and not yet acted on.</summary>
+/// <param name="CachedVerdict">The verdict cache's answer, when the text was not scored afresh.</param>
+/// <param name="LatencyMs">Time of the scoring.</param>
+public sealed record ScoredCheck(
+    string RequestId,
+    string Text,
+    string Tenant,
+    string Direction,
+    string? Stage,
+    SafetyPolicy Policy,
+    string CacheKey,
+    SafetyAssessment Assessment,
+    ModerationVerdict? CachedVerdict,
+    double LatencyMs,
+    IReadOnlyList<ChatMessage> Conversation);

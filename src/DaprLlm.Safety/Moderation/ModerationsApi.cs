@@ -1,5 +1,6 @@
 using System.Text.Json;
 using DaprLlm.Contracts;
+using DaprLlm.Contracts.Events;
 using DaprLlm.Contracts.Safety;
 using DaprLlm.Safety.Classification;
 using DaprLlm.Safety.Classification.Models;
@@ -11,11 +12,17 @@ namespace DaprLlm.Safety.Moderation;
 /// <summary>
 /// OpenAI-shaped <c>POST /v1/moderations</c>: <c>input</c> is a string or an array of strings; each result has
 /// flagged, categories, category_scores and category_applied_input_types, plus our extensions (decision,
-/// rule_hits, pii, policy_version, review_id). The tenant comes from the optional <c>x-tenant-id</c> header.
+/// rule_hits, pii, policy_version, review_id). The tenant comes from the optional <c>x-tenant-id</c> header, the
+/// caller's request id from the optional <c>x-request-id</c>. Its decisions are published with Stage "api": a client
+/// classifying texts, not a guardrail of its own chat traffic.
 /// </summary>
 public static class ModerationsApi
 {
     private const int MaxInputs = 64;
+    private const int MaxRequestIdLength = 100;
+
+    /// <summary>The caller's request id (the gateway's), optional: without it each call's checks get fresh ids.</summary>
+    public const string RequestIdHeader = "x-request-id";
 
     // OpenAI's field names (category_scores, ...); the Dapr-facing routes keep the apps' camelCase contracts.
     private static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -89,22 +96,34 @@ public static class ModerationsApi
             return ErrorBody.Result(StatusCodes.Status400BadRequest, "x-tenant-id must be 1-64 letters, digits, '-' or '_'", "invalid_request_error", "x-tenant-id");
         }
 
-        var id = "modr-" + Guid.NewGuid().ToString("N");
-        var results = new List<ModerationResult>(texts.Count);
+        // The caller's request id makes the check ids, so a retried request finds the reviews it already opened.
+        var requestId = request.Headers[RequestIdHeader].FirstOrDefault();
+        if (requestId is not null && !IsValidRequestId(requestId))
+        {
+            return ErrorBody.Result(StatusCodes.Status400BadRequest, $"{RequestIdHeader} must be 1-{MaxRequestIdLength} letters, digits, '-' or '_'", "invalid_request_error", RequestIdHeader);
+        }
+
+        var id = "modr-" + (requestId ?? Guid.NewGuid().ToString("N"));
+        var scored = new List<ScoredCheck>(texts.Count);
         try
         {
             for (var i = 0; i < texts.Count; i++)
             {
                 // Each input is its own check: a review opened for one never stands in for another's.
                 var checkId = texts.Count == 1 ? id : $"{id}-{i}";
-                var (verdict, assessment) = await service.CheckAsync(checkId, texts[i], ModerationDirection.Input, tenant, escalate: true, region: null, cancellationToken);
-                results.Add(ToResult(verdict, assessment));
+                scored.Add(await service.AssessAsync(checkId, texts[i], ModerationDirection.Input, tenant, ModerationDecidedV1.ApiStage, cancellationToken));
             }
         }
         catch (EmbeddingsUnavailableException)
         {
+            // Nothing was opened or published for the inputs scored so far: the client's retry starts clean.
             return ErrorBody.EmbeddingsUnavailable(request.HttpContext.Response);
         }
+
+        // Every input is scored; only now are reviews opened and decisions published (all reviews first). A client that
+        // goes away meanwhile no longer stops the batch half recorded.
+        var checks = await service.CommitAsync(scored, region: null, CancellationToken.None);
+        var results = checks.Select(c => ToResult(c.Verdict, c.Assessment)).ToList();
 
         var model = $"{engine.Model.Manifest.Name}-{engine.Model.Manifest.Version}";
         return TypedResults.Json(new ModerationsResponse(id, model, results), SnakeCase);
@@ -126,6 +145,9 @@ public static class ModerationsApi
             verdict.ReviewId,
             verdict.Reasons);
     }
+
+    private static bool IsValidRequestId(string id) =>
+        id.Length is > 0 and <= MaxRequestIdLength && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>The text parts of a multi-modal input joined by newlines; null when a part is not a text part.</summary>
     private static string? TextOfParts(JsonElement parts)

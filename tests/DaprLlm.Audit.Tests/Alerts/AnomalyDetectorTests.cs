@@ -242,6 +242,25 @@ public sealed class AnomalyDetectorTests
     }
 
     [Fact]
+    public void A_classification_call_through_the_moderations_api_is_no_trigger()
+    {
+        var (service, _) = Create();
+        // A tenant screening its users' posts through /v1/moderations: each flagged post would page on-call.
+        for (var i = 0; i < 20; i++)
+        {
+            var decision = ContractEvents.Decision("t1", "sexual/minors", $"modr-{i}", i % 2 == 0 ? "block" : "review") with { Stage = ModerationDecidedV1.ApiStage };
+            service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", decision));
+        }
+
+        service.Tick();
+        Assert.Empty(service.History());
+
+        // The same decision of the gateway's guardrail is critical at once.
+        service.Observe(ContractEvents.Entry(Topics.ModerationDecided, "t1", ContractEvents.Decision("t1", "sexual/minors", "r1")));
+        Assert.Equal(Alert.Critical, Assert.Single(service.History()).Severity);
+    }
+
+    [Fact]
     public void A_review_decision_counts_by_its_top_category_and_the_review_item_it_creates_is_not_counted_again()
     {
         var (service, _) = Create();

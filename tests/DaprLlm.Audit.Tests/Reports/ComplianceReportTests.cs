@@ -156,6 +156,35 @@ public sealed class ComplianceReportTests
     }
 
     [Fact]
+    public async Task Classification_calls_through_the_moderations_api_are_counted_apart_from_the_guardrail_figures()
+    {
+        await using var rig = await KnownSetAsync();
+        // A tenant screening its users' posts: two flagged, one allowed. "r4" (the refused request's id) shows an api
+        // check's category never stands in for a refusal's.
+        foreach (var (requestId, action) in new[] { ("r4", "block"), ("modr-1-1", "review"), ("modr-1-2", "allow") })
+        {
+            await rig.IngestAsync(Topics.ModerationDecided, new ModerationDecidedV1(requestId, "acme", null, "input", action, "sexual/minors",
+                new Dictionary<string, double> { ["sexual/minors"] = 0.95 }, ["deny-term:api-only"], [], "p1", 1.5, null, false, rig.Time.GetUtcNow(),
+                ModerationDecidedV1.ApiStage));
+        }
+
+        var report = await ReportAsync(rig, "eu", "us");
+
+        Assert.Equal(new SortedDictionary<string, long> { ["allow"] = 1, ["block"] = 1, ["review"] = 1 }, report.ModerationApiByAction);
+        // The guardrail figures are those of the known set alone.
+        Assert.Equal(2, report.ModerationByAction["block"]);
+        Assert.Equal(5, report.ModerationByAction["allow"]);
+        Assert.False(report.ModerationByAction.ContainsKey("review"));
+        Assert.False(report.ByCategory.ContainsKey("sexual/minors"));
+        Assert.DoesNotContain(report.TopRuleHits, r => r.Rule == "deny-term:api-only");
+        Assert.Equal(1, report.RefusalsByCategory["hate"]);
+        Assert.False(report.RefusalsByCategory.ContainsKey("sexual/minors"));
+        // They stay in the trail's counts, and the report's files list them.
+        Assert.Equal(10, report.ByEventType[Topics.ModerationDecided]);
+        Assert.Contains("moderation_api_by_action", ReportFormats.ToCsv(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Reports_review_sla_rule_hits_admin_actions_key_usage_and_incidents_beside_latency()
     {
         await using var rig = await KnownSetAsync();
