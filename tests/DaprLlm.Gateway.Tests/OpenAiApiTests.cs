@@ -652,6 +652,29 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task Moderations_send_safety_a_check_id_that_a_retry_with_the_same_idempotency_key_repeats()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client();
+        var key = Guid.NewGuid().ToString("N");
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/moderations") { Content = JsonContent.Create(new { input = "fine" }) };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await client.SendAsync(request, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.Equal(2, gateway.Backend.ModerationCheckIds.Count(id => id == $"idem-{key}"));
+
+        // Without a key (or with one safety could not use), the gateway's own request id names the check.
+        using var plain = new HttpRequestMessage(HttpMethod.Post, "/v1/moderations") { Content = JsonContent.Create(new { input = "fine" }) };
+        plain.Headers.Add("Idempotency-Key", "not valid!");
+        using var answered = await client.SendAsync(plain, ct);
+        Assert.Contains(Assert.Single(answered.Headers.GetValues("x-request-id")), gateway.Backend.ModerationCheckIds);
+    }
+
+    [Fact]
     public async Task A_prompt_sent_to_review_is_refused_with_its_review_id_and_status_url()
     {
         var ct = TestContext.Current.CancellationToken;

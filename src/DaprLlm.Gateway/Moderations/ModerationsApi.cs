@@ -80,6 +80,9 @@ public static class ModerationsApi
 
         // The caller's tenant picks the safety policy and owns any review the check opens (GET /v1/reviews/{id}).
         request.Headers.Add(SafetyClient.TenantHeader, caller.TenantId);
+        // Safety derives its check and review ids from this: a client retry that sends the same Idempotency-Key finds
+        // the reviews its first try opened instead of opening them again.
+        request.Headers.Add(CheckIdHeader, CheckId(context));
         try
         {
             var result = await ForwardAsync(context, safety, request, loggers);
@@ -133,4 +136,13 @@ public static class ModerationsApi
             request.Dispose();
         }
     }
+
+    /// <summary>The header safety reads its check ids from (<c>modr-&lt;id&gt;[-&lt;i&gt;]</c>).</summary>
+    public const string CheckIdHeader = "x-request-id";
+
+    /// <summary><c>idem-&lt;Idempotency-Key&gt;</c> when the client sent a usable one, else this request's id.</summary>
+    internal static string CheckId(HttpContext context) =>
+        context.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 and <= 64 } key && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+            ? $"idem-{key}"
+            : RequestIdFilter.Get(context);
 }

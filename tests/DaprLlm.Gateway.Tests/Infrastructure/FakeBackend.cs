@@ -71,6 +71,9 @@ public sealed class FakeBackend : IAsyncDisposable
     /// <summary>The x-tenant-id header of each OpenAI moderations call.</summary>
     public ConcurrentQueue<string> ModerationTenants { get; } = new();
 
+    /// <summary>The x-request-id header (the check id safety derives review ids from) of each OpenAI moderations call.</summary>
+    public ConcurrentQueue<string> ModerationCheckIds { get; } = new();
+
     /// <summary>Every generate call as the gateway sent it (plain and streamed).</summary>
     public ConcurrentQueue<GenerateCall> GenerateCalls { get; } = new();
 
@@ -253,6 +256,7 @@ public sealed class FakeBackend : IAsyncDisposable
         {
             Count("safety", "v1/moderations");
             ModerationTenants.Enqueue(context.Request.Headers["x-tenant-id"].ToString());
+            ModerationCheckIds.Enqueue(context.Request.Headers["x-request-id"].ToString());
             using var body = await JsonDocument.ParseAsync(context.Request.Body);
             var input = body.RootElement.GetProperty("input");
             if (input.ValueKind == JsonValueKind.Array && input.GetArrayLength() == 0)
