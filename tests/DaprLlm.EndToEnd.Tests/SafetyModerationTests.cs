@@ -140,7 +140,8 @@ public sealed class SafetyModerationTests(DaprLlmAppFixture system) : IClassFixt
         var results = JsonDocument.Parse(text).RootElement.GetProperty("results").EnumerateArray().ToArray();
         Assert.Equal(2, results.Length);
         Assert.All(results, r => Assert.Equal("review", r.GetProperty("decision").GetString()));
-        Assert.All(results, r => Assert.DoesNotContain("default", r.GetProperty("policy_version").GetString(), StringComparison.Ordinal));
+        // The tenant's own revision (over the shipped default: "<tenant>-r1+default-v4"), not the default policy.
+        Assert.All(results, r => Assert.StartsWith($"{tenant}-r1+", r.GetProperty("policy_version").GetString(), StringComparison.Ordinal));
         var reviews = results.Select(r => r.GetProperty("review_id").GetString()!).ToArray();
         Assert.NotEqual(reviews[0], reviews[1]);
 

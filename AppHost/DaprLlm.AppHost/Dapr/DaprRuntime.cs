@@ -32,7 +32,7 @@ public sealed class DaprRuntime
 
     public string RegistryPath { get; }
 
-    /// <summary>Placement and scheduler as `dapr init --slim` starts them; the local sidecar accepts and ignores these flags.</summary>
+    /// <summary>Placement and scheduler (where `dapr init --slim`'s binaries listen when started); the local sidecar accepts and ignores these flags.</summary>
     public string PlacementAddress => Builder.Configuration["Dapr:PlacementHostAddress"] ?? "localhost:50005";
 
     public string SchedulerAddress => Builder.Configuration["Dapr:SchedulerHostAddress"] ?? "localhost:50006";
@@ -41,12 +41,70 @@ public sealed class DaprRuntime
     {
         var choice = builder.Configuration["DAPRLLM_SIDECAR"] ?? "auto";
         var daprd = choice == "local" ? null : FindDaprd(builder.Configuration["DAPRLLM_DAPRD"]);
-        if (choice == "daprd" && daprd is null)
+        var placement = builder.Configuration["Dapr:PlacementHostAddress"] ?? "localhost:50005";
+        var scheduler = builder.Configuration["Dapr:SchedulerHostAddress"] ?? "localhost:50006";
+        var (chosen, note) = Choose(choice, daprd, placement, scheduler, Answers);
+        if (note is not null)
         {
-            throw new InvalidOperationException("DAPRLLM_SIDECAR=daprd but daprd was not found (set DAPRLLM_DAPRD or run `dapr init --slim`)");
+            Console.WriteLine(note);
         }
 
-        return new DaprRuntime(builder, layout, redis, daprd);
+        return new DaprRuntime(builder, layout, redis, chosen);
+    }
+
+    /// <summary>
+    /// daprd needs placement (actors: API keys, quotas) and scheduler (workflows, reminders), which `dapr init --slim`
+    /// installs but does not start: "auto" takes daprd only when both answer, and says why when it does not;
+    /// "daprd" without them fails now rather than with every request later.
+    /// </summary>
+    /// <returns>daprd's path, or null for the local sidecar; and a line for the console, if any.</returns>
+    public static (string? Daprd, string? Note) Choose(string choice, string? daprd, string placement, string scheduler, Func<string, bool> answers)
+    {
+        ArgumentNullException.ThrowIfNull(answers);
+        if (choice == "local")
+        {
+            return (null, null);
+        }
+
+        if (daprd is null)
+        {
+            return choice == "daprd"
+                ? throw new InvalidOperationException("DAPRLLM_SIDECAR=daprd but daprd was not found (set DAPRLLM_DAPRD or run `dapr init --slim`)")
+                : (null, null);
+        }
+
+        var missing = new[] { ("placement", placement), ("scheduler", scheduler) }.Where(service => !answers(service.Item2))
+            .Select(service => $"{service.Item1} ({service.Item2})").ToList();
+        if (missing.Count == 0)
+        {
+            return (daprd, null);
+        }
+
+        var why = $"daprd is installed ({daprd}) but nothing answers for {string.Join(" and ", missing)}; `dapr init --slim` does not start them "
+                  + "(run ~/.dapr/bin/placement and ~/.dapr/bin/scheduler, or set Dapr__PlacementHostAddress / Dapr__SchedulerHostAddress)";
+        return choice == "daprd"
+            ? throw new InvalidOperationException($"DAPRLLM_SIDECAR=daprd, but {why}")
+            : (null, $"Using DaprLlm's local sidecar: {why}.");
+    }
+
+    // A TCP connect within half a second: enough to tell a listening service from none on loopback.
+    private static bool Answers(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), out var port))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            return client.ConnectAsync(address[..colon], port).Wait(TimeSpan.FromMilliseconds(500)) && client.Connected;
+        }
+        catch (Exception e) when (e is AggregateException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     private static string? FindDaprd(string? configured)

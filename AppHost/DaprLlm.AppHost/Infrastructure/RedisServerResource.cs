@@ -35,7 +35,9 @@ public static class RedisServerResource
         }
         else
         {
-            var binary = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+            // PATH first, as run.sh's check does (snap, Homebrew or conda installs), then the usual places.
+            var binary = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, "redis-server")).Concat(["/usr/bin/redis-server", "/usr/local/bin/redis-server"]).FirstOrDefault(File.Exists)
                 ?? throw new InvalidOperationException("redis-server is not installed. Run ./run.sh (it installs it) or: sudo apt-get install -y redis-server");
             resource = builder.AddExecutable(name, binary, dataDirectory,
                     "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
