@@ -13,8 +13,8 @@ namespace DaprLlm.Gateway.Audit;
 /// </summary>
 public sealed class RequestAudit(AuditPublisher audit, TimeProvider time)
 {
-    public void Received(HttpContext context, Caller caller, string model, string? user, string? region) =>
-        audit.Enqueue(new RequestReceivedV1(RequestIdFilter.Get(context), caller.TenantId, caller.KeyId, user, model, model, region, CacheResults.Bypass,
+    public void Received(HttpContext context, Caller caller, string model, string? user, string? region, string? requestedModel = null) =>
+        audit.Enqueue(new RequestReceivedV1(RequestIdFilter.Get(context), caller.TenantId, caller.KeyId, user, requestedModel ?? model, model, region, CacheResults.Bypass,
             false, Chat.ChatCompletionsApi.ApiVersionOf(context), time.GetUtcNow(), Activity.Current?.TraceId.ToString()));
 
     public void Completed(HttpContext context, Caller caller, string model, string? user, string outcome, int promptTokens,
