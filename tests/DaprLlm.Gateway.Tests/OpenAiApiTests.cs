@@ -724,6 +724,24 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task Window_policy_never_releases_the_first_half_of_a_blocked_phrase()
+    {
+        // "one two three four five ...": "four five" straddles the first 16-char window ("one two three four").
+        gateway.Backend.BlockedOutputWords["four five"] = true;
+        try
+        {
+            var (text, finish, hasError, _) = await StreamForbiddenAsync("window");
+            Assert.Equal("content_filter", finish);
+            Assert.True(hasError);
+            Assert.DoesNotContain("four", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            gateway.Backend.BlockedOutputWords.TryRemove("four five", out _);
+        }
+    }
+
+    [Fact]
     public async Task Buffer_policy_releases_nothing_of_a_blocked_answer()
     {
         var (text, finish, _, _) = await StreamForbiddenAsync("buffer");
