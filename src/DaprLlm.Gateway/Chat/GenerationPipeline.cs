@@ -21,6 +21,25 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
     public Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, string text, CancellationToken ct) =>
         safety.ModerateOutputAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
+    /// <summary>
+    /// The output check of a whole generated answer. A client that leaves during it still gets its request.completed:
+    /// the generated tokens are charged (as a stream's disconnect charges them) and the event, recorded as cancelled,
+    /// names the same counts.
+    /// </summary>
+    public async Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, SafetyVerdict input, GenerationResult generation, string region, CancellationToken ct)
+    {
+        try
+        {
+            return await CheckOutputAsync(g, generation.Text, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
+            Publish(g, RequestCompletedV1.Outcomes.Failed, "cancelled", generation.PromptTokens, generation.CompletionTokens, input.Decision, null, region, generation.Text);
+            throw;
+        }
+    }
+
     public Task<SafetyVerdict> CheckOutputWindowAsync(GenerationContext g, string text, CancellationToken ct) =>
         safety.ModerateOutputWindowAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
