@@ -56,6 +56,15 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
                 g.Route = appId;
                 return (result, region);
             }
+            catch (UpstreamException e) when (e.TimedOut)
+            {
+                // The replica took the generation and hung until the resiliency timeout cut it ("context deadline
+                // exceeded"). Not sent to another region: generation is not idempotent and timeouts are Dapr
+                // resiliency's (STYLE rule 8); and a success elsewhere would close the breaker, so every request would
+                // wait out the timeout on the hung replica first. The client gets 504; the model's breaker counts it.
+                breaker.Failure(g.Model);
+                throw;
+            }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
                 failures.Add(e);
@@ -83,6 +92,13 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
 
                 await events.DisposeAsync();
                 failures.Add(new UpstreamException(appId, 502, "inference stream ended without events"));
+            }
+            catch (UpstreamException e) when (e.TimedOut)
+            {
+                // As in GenerateAsync: a hung replica's stream is not opened again elsewhere.
+                await events.DisposeAsync();
+                breaker.Failure(g.Model);
+                throw;
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
@@ -145,7 +161,8 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
         new(g.RequestId, g.Model, g.Messages, g.MaxTokens, g.Temperature, g.Seed, g.TopP, null, g.Stop,
             g.Controls.PresencePenalty, g.Controls.FrequencyPenalty, g.Controls.LogitBias);
 
-    // Transport failures and 5xx other than an overload answer move on to the next allowed region.
+    // Transport failures and 5xx other than an overload answer move on to the next allowed region (a timeout, caught
+    // before this, does not).
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;
 
     // The replica was not reached at all (no connection, or the sidecar could not invoke it: ERR_DIRECT_INVOKE),
