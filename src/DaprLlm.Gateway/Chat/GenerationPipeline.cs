@@ -173,13 +173,18 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
 
     private Exception NoReplica(GenerationContext g, List<UpstreamException> failures)
     {
-        breaker.Failure(g.Model);
-
         // Residency is the reason only when no allowed replica could be reached; a backend that answered with a
         // failure is an upstream error, whatever region it is in.
-        return failures.TrueForAll(IsUnreachable)
-            ? new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is reachable. The request was not sent to any other region.")
-            : new BackendFailedException(g.Model);
+        if (failures.TrueForAll(IsUnreachable))
+        {
+            // Not the model's failure but this tenant's regions': the breaker is per model, so counting it would send
+            // every tenant (those with a healthy replica elsewhere too) to the fallback model; nor would a fallback
+            // help, as it runs on the same unreachable replicas.
+            return new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is reachable. The request was not sent to any other region.");
+        }
+
+        breaker.Failure(g.Model);
+        return new BackendFailedException(g.Model);
     }
 
     /// <summary>Gives back the event already read while probing the replica, then the rest.</summary>
