@@ -127,11 +127,13 @@ public static class ChatCompletionsApi
 
             var cacheable = ExactCache.IsCacheable(g, context.Request.Headers[ExactCache.Header] == "on");
             var cacheKey = cache.Enabled && cacheable ? cache.Key(g, input.PolicyVersion) : null;
-            context.Response.Headers[ExactCache.Header] = CacheResults.Miss;
             if (cacheable && (cache.Enabled || semantic.Enabled))
             {
                 g.Cache = CacheResults.Miss;
             }
+
+            // The header says what the audit records: "bypass" for a request no cache may answer (sampled, not opted in).
+            context.Response.Headers[ExactCache.Header] = g.Cache;
 
             if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
             {
