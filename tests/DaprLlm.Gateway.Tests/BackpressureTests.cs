@@ -147,6 +147,36 @@ public sealed class BackpressureTests(TightGateway gateway) : IClassFixture<Tigh
         }, TimeSpan.FromSeconds(15), "the model to be used again after the breaker's open time");
     }
 
+    [Fact]
+    public async Task A_region_confined_tenant_s_unreachable_region_does_not_send_other_tenants_to_the_fallback_model()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var euOnly = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "enterprise", ct: ct));
+        using var euAndUs = gateway.Client(await gateway.CreateTenantKeyAsync(tier: "enterprise", regions: ["eu", "us"], ct: ct));
+        var large = new { model = "daprllm-large", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 8 };
+        gateway.Backend.Down["inference-eu"] = true;
+        try
+        {
+            // As many residency refusals as open the breaker (Routing:BreakerFailures = 2) if they were counted.
+            for (var i = 0; i < 2; i++)
+            {
+                using var refused = await euOnly.PostAsJsonAsync("/v1/chat/completions", large, ct);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+                Assert.Equal("region_unavailable", (await refused.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("error").GetProperty("code").GetString());
+            }
+
+            // The model is healthy where this tenant may go (us): it gets the model it asked for, not the fallback.
+            using var served = await euAndUs.PostAsJsonAsync("/v1/chat/completions", large, ct);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.False(served.Headers.Contains("x-daprllm-fallback-model"));
+            Assert.Equal("daprllm-large", (await served.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("model").GetString());
+        }
+        finally
+        {
+            gateway.Backend.Down.TryRemove("inference-eu", out _);
+        }
+    }
+
     // A stream that hangs after its first token keeps the only place until it is released.
     private async Task<(HttpResponseMessage Response, HttpClient Client)> HoldThePlaceAsync(CancellationToken ct)
     {

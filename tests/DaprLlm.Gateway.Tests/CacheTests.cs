@@ -78,8 +78,9 @@ public sealed class CacheTests(SingleGateway gateway) : IClassFixture<SingleGate
         var ct = TestContext.Current.CancellationToken;
         using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
         var request = new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "sampled " + Guid.NewGuid() } }, temperature = 0.8 };
-        Assert.Equal("miss", (await SendAsync(client, request, ct)).Cache);
-        Assert.Equal("miss", (await SendAsync(client, request, ct)).Cache);
+        // Never looked up nor stored: the header says "bypass", as the audit events do, not a "miss" that suggests a cache.
+        Assert.Equal("bypass", (await SendAsync(client, request, ct)).Cache);
+        Assert.Equal("bypass", (await SendAsync(client, request, ct)).Cache);
 
         client.DefaultRequestHeaders.Add("x-daprllm-cache", "on");
         Assert.Equal("miss", (await SendAsync(client, request, ct)).Cache);

@@ -724,6 +724,24 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
     }
 
     [Fact]
+    public async Task Window_policy_never_releases_the_first_half_of_a_blocked_phrase()
+    {
+        // "one two three four five ...": "four five" straddles the first 16-char window ("one two three four").
+        gateway.Backend.BlockedOutputWords["four five"] = true;
+        try
+        {
+            var (text, finish, hasError, _) = await StreamForbiddenAsync("window");
+            Assert.Equal("content_filter", finish);
+            Assert.True(hasError);
+            Assert.DoesNotContain("four", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            gateway.Backend.BlockedOutputWords.TryRemove("four five", out _);
+        }
+    }
+
+    [Fact]
     public async Task Buffer_policy_releases_nothing_of_a_blocked_answer()
     {
         var (text, finish, _, _) = await StreamForbiddenAsync("buffer");
@@ -840,6 +858,85 @@ public sealed class OpenAiApiTests(PolicyGateway gateway) : IClassFixture<Policy
         {
             gateway.Backend.FailOutputChecks = false;
         }
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/completions")]
+    public async Task An_answer_whose_output_check_fails_is_not_charged_and_its_audit_event_says_so(string path)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        object request = path == "/v1/completions"
+            ? new { model = "daprllm-demo", prompt = "hi", max_tokens = 16 }
+            : new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 16 };
+        async Task<(long Tokens, long Requests, string RequestId)> SendAsync()
+        {
+            using var response = await client.PostAsJsonAsync(path, request, ct);
+            await AssertErrorAsync(response, HttpStatusCode.ServiceUnavailable, "service_unavailable", ct);
+            return (long.Parse(Assert.Single(response.Headers.GetValues("x-ratelimit-remaining-tokens")), System.Globalization.CultureInfo.InvariantCulture),
+                long.Parse(Assert.Single(response.Headers.GetValues("x-ratelimit-remaining-requests")), System.Globalization.CultureInfo.InvariantCulture),
+                Assert.Single(response.Headers.GetValues("x-request-id")));
+        }
+
+        gateway.Backend.FailOutputChecks = true;
+        try
+        {
+            // Two identical requests, both generated and then failed by the output check: had the first been charged its
+            // tokens, the second would find fewer left after its own reservation. A pair that straddles the quota's minute
+            // (the request count starts again) is sent again.
+            for (var attempt = 1; ; attempt++)
+            {
+                var first = await SendAsync();
+                var second = await SendAsync();
+                if (second.Requests != first.Requests - 1 && attempt < 3)
+                {
+                    continue;
+                }
+
+                Assert.Equal(first.Tokens, second.Tokens);
+
+                // The audit event names what was charged: nothing.
+                var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, first.RequestId);
+                Assert.Equal("failed", completed.GetProperty("outcome").GetString());
+                Assert.Equal((0, 0), (completed.GetProperty("promptTokens").GetInt32(), completed.GetProperty("completionTokens").GetInt32()));
+                break;
+            }
+        }
+        finally
+        {
+            gateway.Backend.FailOutputChecks = false;
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_during_the_output_check_still_gets_a_cancelled_request_completed_with_the_charged_tokens()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        var user = $"u-{Guid.NewGuid():N}";
+        const string OutputCheck = "safety moderation/output";
+        var before = gateway.Backend.ArrivalsAt(OutputCheck);
+        gateway.Backend.Hanging[OutputCheck] = true;
+        try
+        {
+            using var leave = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var sent = client.PostAsJsonAsync("/v1/chat/completions",
+                new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 16, user }, leave.Token);
+            await Deadline.WaitUntilAsync(() => gateway.Backend.ArrivalsAt(OutputCheck) > before, TimeSpan.FromSeconds(20), "the output check to start");
+            await leave.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sent);
+        }
+        finally
+        {
+            gateway.Backend.Hanging.TryRemove(OutputCheck, out _);
+        }
+
+        // Generated but never delivered: recorded as cancelled, with the generated tokens the quota charged (as streams do).
+        var completed = await AuditStreams.WaitForAsync(gateway.Environment.Redis, DaprLlm.Contracts.Topics.RequestCompleted, user);
+        Assert.Equal(("failed", "cancelled"), (completed.GetProperty("outcome").GetString(), completed.GetProperty("finishReason").GetString()));
+        Assert.Equal(FakeBackend.PromptTokens, completed.GetProperty("promptTokens").GetInt32());
+        Assert.True(completed.GetProperty("completionTokens").GetInt32() > 0);
     }
 
     [Fact]

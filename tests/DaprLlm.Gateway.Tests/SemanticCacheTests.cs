@@ -62,6 +62,32 @@ public sealed class SemanticCacheTests(SemanticGateway gateway) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_conversation_differing_only_in_its_last_turn_after_a_long_history_misses()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var client = gateway.Client(await gateway.CreateTenantKeyAsync(ct: ct));
+        async Task<string> Send(string city)
+        {
+            // A long first turn, then a short question: joined, the two conversations would be nearly the same vector.
+            var messages = new object[]
+            {
+                new { role = "user", content = "I am planning a long trip through Europe next spring with my family and two small children, we like museums, parks, old churches, good food and quiet hotels near the centre." },
+                new { role = "assistant", content = "Happy to help plan it." },
+                new { role = "user", content = $"Tell me about {city}." },
+            };
+            using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "daprllm-demo", messages, temperature = 0 }, ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return Assert.Single(response.Headers.GetValues("x-daprllm-cache"));
+        }
+
+        Assert.Equal("miss", await Send("Paris"));
+        Assert.Equal("miss", await Send("Rome"));
+
+        // The same conversation asked again with its last turn reworded still hits.
+        Assert.Equal("semantic-hit", await Send("paris"));
+    }
+
+    [Fact]
     public async Task Another_seed_temperature_or_stop_list_is_never_served_a_similar_prompt_s_sample()
     {
         var ct = TestContext.Current.CancellationToken;

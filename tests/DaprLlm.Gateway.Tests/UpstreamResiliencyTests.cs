@@ -73,11 +73,12 @@ public sealed class UpstreamResiliencyTests(ResilientGateway gateway) : IClassFi
     }
 
     [Fact]
-    public async Task A_hanging_generation_is_cut_at_the_generation_timeout_and_not_retried()
+    public async Task A_hanging_generation_is_cut_at_the_generation_timeout_and_sent_to_no_other_region()
     {
         var ct = TestContext.Current.CancellationToken;
         using var client = gateway.Node.Client(gateway.Environment.DevKey);
         const string Key = "inference v1/generate";
+        const string UsKey = "inference-us v1/generate";
         var chat = new { model = "daprllm-demo", messages = new[] { new { role = "user", content = "tell me about the sea" } } };
 
         using (var ok = await client.PostAsJsonAsync("/v1/chat/completions", chat, ct))
@@ -89,14 +90,15 @@ public sealed class UpstreamResiliencyTests(ResilientGateway gateway) : IClassFi
         gateway.Inference.Hanging[Key] = true;
         try
         {
+            var usBefore = gateway.InferenceUs.ArrivalsAt(UsKey);
             using var cut = await client.PostAsJsonAsync("/v1/chat/completions", chat, ct);
-            // The replica was reached and hung: a failed backend (503, Retry-After), not an unreachable region.
-            await AssertOpenAiErrorAsync(cut, HttpStatusCode.ServiceUnavailable, "upstream_error", ct);
-            Assert.True(cut.Headers.RetryAfter is not null, "a 503 without Retry-After");
+            // The replica was reached and hung until the shipped timeout cut it: a gateway timeout, not an unreachable region.
+            await AssertOpenAiErrorAsync(cut, HttpStatusCode.GatewayTimeout, "upstream_timeout", ct);
 
-            // Generation is not idempotent: the shipped policy has no retry for inference, so one attempt only
-            // (the gateway's failover to the other region finds inference-us unreachable).
+            // Generation is not idempotent: the shipped policy has no retry for inference, so one attempt only, and the
+            // gateway does not send it to the healthy us replica either (the tenant may use both regions).
             Assert.Equal(before + 1, gateway.Inference.ArrivalsAt(Key));
+            Assert.Equal(usBefore, gateway.InferenceUs.ArrivalsAt(UsKey));
         }
         finally
         {
@@ -124,12 +126,16 @@ public sealed class ResilientGateway : IAsyncLifetime
 {
     private SidecarProcess? _safetySidecar;
     private SidecarProcess? _inferenceSidecar;
+    private SidecarProcess? _inferenceUsSidecar;
 
     public GatewayEnvironment Environment { get; } = new();
 
     public FakeBackend Safety { get; } = new() { ServeAs = "safety" };
 
     public FakeBackend Inference { get; } = new() { ServeAs = "inference" };
+
+    /// <summary>A healthy replica in the tenant's other region: a hung generation must not be sent to it.</summary>
+    public FakeBackend InferenceUs { get; } = new() { ServeAs = "inference-us" };
 
     public GatewayNode Node { get; private set; } = null!;
 
@@ -142,12 +148,13 @@ public sealed class ResilientGateway : IAsyncLifetime
 
         await Safety.StartAsync();
         await Inference.StartAsync();
+        await InferenceUs.StartAsync();
         _safetySidecar = await SidecarProcess.StartAsync(new SidecarSettings("safety", Environment.Components, Environment.Registry) { AppPort = Safety.Port });
         _inferenceSidecar = await SidecarProcess.StartAsync(new SidecarSettings("inference", Environment.Components, Environment.Registry) { AppPort = Inference.Port });
+        _inferenceUsSidecar = await SidecarProcess.StartAsync(new SidecarSettings("inference-us", Environment.Components, Environment.Registry) { AppPort = InferenceUs.Port });
         var settings = new Dictionary<string, string?>
         {
             ["Routing:InferenceByRegion:eu"] = "inference",
-            // No replica of inference-us runs: the gateway's own region failover cannot call the hanging app twice.
             ["Routing:InferenceByRegion:us"] = "inference-us",
             ["Chat:Models:0"] = "daprllm-demo",
             ["SemanticCache:Enabled"] = "false",
@@ -165,7 +172,7 @@ public sealed class ResilientGateway : IAsyncLifetime
             await Node.DisposeAsync();
         }
 
-        foreach (var sidecar in new[] { _safetySidecar, _inferenceSidecar })
+        foreach (var sidecar in new[] { _safetySidecar, _inferenceSidecar, _inferenceUsSidecar })
         {
             if (sidecar is not null)
             {
@@ -175,6 +182,7 @@ public sealed class ResilientGateway : IAsyncLifetime
 
         await Safety.DisposeAsync();
         await Inference.DisposeAsync();
+        await InferenceUs.DisposeAsync();
         await Environment.DisposeAsync();
     }
 

@@ -8,7 +8,9 @@ namespace DaprLlm.Gateway.Caching;
 
 /// <summary>
 /// Semantic cache: a prompt whose embedding (inference embeddings through Dapr, in the tenant's own regions) is
-/// close enough to a cached one gets the cached answer. Partitioned by tenant, model and max tokens; an entry
+/// close enough to a cached one gets the cached answer. Only the last message is embedded; every earlier message is part
+/// of the partition exactly (with tenant, model, max tokens and sampling settings), so two conversations that differ in
+/// one word of their last turn after a long shared history are never taken for each other. An entry
 /// remembers the safety policy version it was checked under and is re-checked by the safety app before it is
 /// served under a newer one (dropped if the new policy objects). Only answers the output check allowed are stored.
 /// The cache is an optimisation: an embedding failure is a miss, never a failed request.
@@ -23,9 +25,12 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
     public int Count => _index.Count;
 
     /// <summary>A cached answer; <see cref="PolicyVersion"/> moves forward when a re-check under a newer policy passes.</summary>
-    public sealed class Entry(GenerationResult result, string region, string tenantId, string? userId, string policyVersion)
+    public sealed class Entry(GenerationResult result, string region, string tenantId, string? userId, string policyVersion, int embeddedTokens)
     {
         public GenerationResult Result { get; } = result;
+
+        /// <summary>The last message's tokens as the embedding model counted them (the rest of the prompt is the partition's).</summary>
+        public int EmbeddedTokens { get; } = embeddedTokens;
 
         public string Region { get; } = region;
 
@@ -43,7 +48,8 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
 
     public async Task<Probe> LookupAsync(GenerationContext g, string policyVersion, CancellationToken ct)
     {
-        var prompt = g.Prompt;
+        // Only the last turn is compared by meaning; everything before it must match exactly (the partition).
+        var prompt = g.Messages[^1].Content;
         // A similar prompt's answer was sampled without this request's bias or penalties: only the exact cache applies.
         if (!Enabled || prompt.Length > options.Value.MaxPromptChars || !g.Controls.IsNone)
         {
@@ -80,7 +86,9 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
         {
             if (match.Value.PolicyVersion == policyVersion || await StillAllowedAsync(g, match.Value, policyVersion, ct))
             {
-                return new Probe(vector, answer.PromptTokens, match.Value);
+                // This request's prompt: the cached one's (the same earlier messages) with its own last message's count.
+                var promptTokens = Math.Max(1, match.Value.Result.PromptTokens - match.Value.EmbeddedTokens + answer.PromptTokens);
+                return new Probe(vector, promptTokens, match.Value);
             }
 
             // The new policy objects to the cached text: it is never served again; look for the next closest.
@@ -95,7 +103,7 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
         if (probe.Vector is { } vector)
         {
             var now = time.GetUtcNow();
-            _index.Add(Partition(g), vector, new Entry(result, region, g.Caller.TenantId, g.User, policyVersion), now + options.Value.TimeToLive, now);
+            _index.Add(Partition(g), vector, new Entry(result, region, g.Caller.TenantId, g.User, policyVersion, probe.PromptTokens), now + options.Value.TimeToLive, now);
         }
     }
 
@@ -119,14 +127,26 @@ public sealed partial class SemanticCache(InferenceClient inference, InferenceRo
 
     // Tenants never share a partition; the model, max tokens and sampling settings (temperature, top_p, seed, stop)
     // must match for an answer to fit the request (a seeded client asking again with another seed wants another
-    // sample), and so must the system messages exactly: the prompt vector joins every message's text, so "answer in
-    // French" as a system message and the same words in the user's question would otherwise look alike.
+    // sample), and so must every message before the last one, role and text, exactly: the vector is the last message's
+    // only, so an earlier system instruction or turn that differs is another conversation, however alike the last turn.
     private static string Partition(GenerationContext g)
     {
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         return string.Join('\n', g.Caller.TenantId, g.Model, g.MaxTokens.ToString(invariant), g.Temperature.ToString("R", invariant),
-            (g.TopP ?? 1).ToString("R", invariant), g.Seed?.ToString(invariant) ?? "-", Digest(g.Messages.Where(m => m.Role == "system").Select(m => m.Content)),
+            (g.TopP ?? 1).ToString("R", invariant), g.Seed?.ToString(invariant) ?? "-", Digest(EarlierMessages(g.Messages)),
             Digest(g.Stop ?? []));
+    }
+
+    // Role and text of every message before the last, then the last one's role (its text is the vector's).
+    private static IEnumerable<string> EarlierMessages(IReadOnlyList<DaprLlm.Contracts.Inference.ChatMessage> messages)
+    {
+        for (var i = 0; i < messages.Count - 1; i++)
+        {
+            yield return messages[i].Role;
+            yield return messages[i].Content;
+        }
+
+        yield return messages[^1].Role;
     }
 
     private static string Digest(IEnumerable<string> texts)

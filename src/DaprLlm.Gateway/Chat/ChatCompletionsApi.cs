@@ -127,11 +127,13 @@ public static class ChatCompletionsApi
 
             var cacheable = ExactCache.IsCacheable(g, context.Request.Headers[ExactCache.Header] == "on");
             var cacheKey = cache.Enabled && cacheable ? cache.Key(g, input.PolicyVersion) : null;
-            context.Response.Headers[ExactCache.Header] = CacheResults.Miss;
             if (cacheable && (cache.Enabled || semantic.Enabled))
             {
                 g.Cache = CacheResults.Miss;
             }
+
+            // The header says what the audit records: "bypass" for a request no cache may answer (sampled, not opted in).
+            context.Response.Headers[ExactCache.Header] = g.Cache;
 
             if (cacheKey is not null && cache.Get(cacheKey) is { } hit)
             {
@@ -175,8 +177,10 @@ public static class ChatCompletionsApi
         GenerationContext g, SafetyVerdict input, TimeProvider time, CancellationToken ct)
     {
         var (generation, region) = await pipeline.GenerateAsync(g, ct);
+        var output = await pipeline.CheckOutputAsync(g, input, generation, region, ct);
+        // Charged only once the answer is decided: an output check that fails answers 503 and settles 0 (catch in the
+        // handler), so the client never pays for an answer it did not get, and the audit event says the same.
         g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
-        var output = await pipeline.CheckOutputAsync(g, generation.Text, ct);
         await pipeline.RememberReviewAsync(g, output, ct);
 
         // Only an answer the output check allowed is ever stored.

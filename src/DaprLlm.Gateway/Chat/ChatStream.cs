@@ -57,10 +57,15 @@ public static class ChatStream
                             completionTokens++;
                             full.Append(ev.Text);
                             pending.Append(ev.Text);
-                            if (g.StreamingPolicy == Tiers.PolicyAsync
-                                || (g.StreamingPolicy == Tiers.PolicyWindow && pending.Length >= options.ModerationWindowChars))
+                            if (g.StreamingPolicy == Tiers.PolicyAsync)
                             {
-                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: g.StreamingPolicy == Tiers.PolicyWindow, options, textCompletion, ct);
+                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: false, holdBack: 0, options, textCompletion, ct);
+                            }
+                            else if (g.StreamingPolicy == Tiers.PolicyWindow && pending.Length >= 2 * options.ModerationWindowChars)
+                            {
+                                // A window's last ModerationWindowChars stay held for the next check (see ReleaseAsync).
+                                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true,
+                                    holdBack: options.ModerationWindowChars, options, textCompletion, ct);
                             }
 
                             break;
@@ -79,7 +84,7 @@ public static class ChatStream
             {
                 // buffer: the whole answer is checked here; window: the last, shorter window.
                 var text = g.StreamingPolicy == Tiers.PolicyBuffer ? full.ToString() : null;
-                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true, options, textCompletion, ct, text);
+                blocked = await ReleaseAsync(pipeline, g, response, created, released, pending, checkFirst: true, holdBack: 0, options, textCompletion, ct, text);
             }
 
             if (blocked is null && g.StreamingPolicy == Tiers.PolicyAsync)
@@ -173,10 +178,13 @@ public static class ChatStream
         }
     }
 
-    // Checks (unless async) and then sends the pending text; returns the verdict when it blocked instead. A window goes
-    // to the window check, which opens no review item (a stream cannot wait for a human); the whole text (buffer) does.
+    // Checks (unless async) and then sends the pending text but its last holdBack chars; returns the verdict when it
+    // blocked instead. A window goes to the window check, which opens no review item (a stream cannot wait for a human);
+    // the whole text (buffer) does. Holding back the last ModerationWindowChars of a passing window is what keeps a
+    // phrase (a card number, a deny-listed phrase) from leaking in halves: a phrase no longer than that whose first
+    // char is released lies wholly inside the window just checked, so one check saw all of it.
     private static async Task<SafetyVerdict?> ReleaseAsync(GenerationPipeline pipeline, GenerationContext g, HttpResponse response, long created,
-        StringBuilder released, StringBuilder pending, bool checkFirst, ChatOptions options, bool textCompletion, CancellationToken ct, string? wholeText = null)
+        StringBuilder released, StringBuilder pending, bool checkFirst, int holdBack, ChatOptions options, bool textCompletion, CancellationToken ct, string? wholeText = null)
     {
         if (checkFirst)
         {
@@ -191,8 +199,19 @@ public static class ChatStream
             }
         }
 
-        var text = pending.ToString();
-        pending.Clear();
+        var count = pending.Length - holdBack;
+        if (count > 0 && char.IsHighSurrogate(pending[count - 1]))
+        {
+            count--; // never split a surrogate pair across two deltas
+        }
+
+        if (count <= 0)
+        {
+            return null;
+        }
+
+        var text = pending.ToString(0, count);
+        pending.Remove(0, count);
         released.Append(text);
         await WriteDeltaAsync(response, g, created, text, null, textCompletion, ct);
         return null;

@@ -21,6 +21,25 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
     public Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, string text, CancellationToken ct) =>
         safety.ModerateOutputAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
+    /// <summary>
+    /// The output check of a whole generated answer. A client that leaves during it still gets its request.completed:
+    /// the generated tokens are charged (as a stream's disconnect charges them) and the event, recorded as cancelled,
+    /// names the same counts.
+    /// </summary>
+    public async Task<SafetyVerdict> CheckOutputAsync(GenerationContext g, SafetyVerdict input, GenerationResult generation, string region, CancellationToken ct)
+    {
+        try
+        {
+            return await CheckOutputAsync(g, generation.Text, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            g.Ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
+            Publish(g, RequestCompletedV1.Outcomes.Failed, "cancelled", generation.PromptTokens, generation.CompletionTokens, input.Decision, null, region, generation.Text);
+            throw;
+        }
+    }
+
     public Task<SafetyVerdict> CheckOutputWindowAsync(GenerationContext g, string text, CancellationToken ct) =>
         safety.ModerateOutputWindowAsync(new ModerationRequest(g.RequestId, text, g.Caller.TenantId, g.Caller.Tenant.HomeRegion, g.Messages), ct);
 
@@ -36,6 +55,15 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
                 breaker.Success(g.Model);
                 g.Route = appId;
                 return (result, region);
+            }
+            catch (UpstreamException e) when (e.TimedOut)
+            {
+                // The replica took the generation and hung until the resiliency timeout cut it ("context deadline
+                // exceeded"). Not sent to another region: generation is not idempotent and timeouts are Dapr
+                // resiliency's (STYLE rule 8); and a success elsewhere would close the breaker, so every request would
+                // wait out the timeout on the hung replica first. The client gets 504; the model's breaker counts it.
+                breaker.Failure(g.Model);
+                throw;
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
@@ -64,6 +92,13 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
 
                 await events.DisposeAsync();
                 failures.Add(new UpstreamException(appId, 502, "inference stream ended without events"));
+            }
+            catch (UpstreamException e) when (e.TimedOut)
+            {
+                // As in GenerateAsync: a hung replica's stream is not opened again elsewhere.
+                await events.DisposeAsync();
+                breaker.Failure(g.Model);
+                throw;
             }
             catch (UpstreamException e) when (IsUnavailable(e))
             {
@@ -126,7 +161,8 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
         new(g.RequestId, g.Model, g.Messages, g.MaxTokens, g.Temperature, g.Seed, g.TopP, null, g.Stop,
             g.Controls.PresencePenalty, g.Controls.FrequencyPenalty, g.Controls.LogitBias);
 
-    // Transport failures and 5xx other than an overload answer move on to the next allowed region.
+    // Transport failures and 5xx other than an overload answer move on to the next allowed region (a timeout, caught
+    // before this, does not).
     private static bool IsUnavailable(UpstreamException e) => e.StatusCode is null or 500 or 502 or 504;
 
     // The replica was not reached at all (no connection, or the sidecar could not invoke it: ERR_DIRECT_INVOKE),
@@ -137,13 +173,18 @@ public sealed partial class GenerationPipeline(SafetyClient safety, InferenceCli
 
     private Exception NoReplica(GenerationContext g, List<UpstreamException> failures)
     {
-        breaker.Failure(g.Model);
-
         // Residency is the reason only when no allowed replica could be reached; a backend that answered with a
         // failure is an upstream error, whatever region it is in.
-        return failures.TrueForAll(IsUnreachable)
-            ? new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is reachable. The request was not sent to any other region.")
-            : new BackendFailedException(g.Model);
+        if (failures.TrueForAll(IsUnreachable))
+        {
+            // Not the model's failure but this tenant's regions': the breaker is per model, so counting it would send
+            // every tenant (those with a healthy replica elsewhere too) to the fallback model; nor would a fallback
+            // help, as it runs on the same unreachable replicas.
+            return new ResidencyException($"No inference replica in your allowed regions ({string.Join(", ", g.Caller.Tenant.AllowedRegions)}) is reachable. The request was not sent to any other region.");
+        }
+
+        breaker.Failure(g.Model);
+        return new BackendFailedException(g.Model);
     }
 
     /// <summary>Gives back the event already read while probing the replica, then the rest.</summary>

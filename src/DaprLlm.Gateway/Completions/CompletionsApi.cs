@@ -140,8 +140,9 @@ public static class CompletionsApi
             }
 
             var (generation, region) = await pipeline.GenerateAsync(g, context.RequestAborted);
+            var output = await pipeline.CheckOutputAsync(g, input, generation, region, context.RequestAborted);
+            // As chat: charged once the answer is decided; a failed output check settles 0 in the catch below.
             ticket.Settle(generation.PromptTokens + generation.CompletionTokens);
-            var output = await pipeline.CheckOutputAsync(g, generation.Text, context.RequestAborted);
             await pipeline.RememberReviewAsync(g, output, context.RequestAborted);
             var (text, finish, outcome) = output.IsAllowed
                 ? (generation.Text, generation.FinishReason, RequestCompletedV1.Outcomes.Completed)
